@@ -1,0 +1,121 @@
+//! The kernel check: GPU kernels against the CPU reference on random inputs. The page runs it
+//! to show the visitor's GPU computes correctly; the tests run it on lavapipe.
+
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+use super::matmul::matmul_once;
+use super::{GpuContext, GpuError};
+use crate::cpu::matmul::MatmulSpec;
+
+/// The outcome of one kernel on one shape.
+#[derive(Clone, Debug, PartialEq)]
+pub struct KernelCheck {
+    /// What ran, e.g. `matmul 33×65×17 Aᵀ +bias`.
+    pub label: String,
+    /// Largest |GPU − CPU| over the output.
+    pub max_abs_error: f32,
+    /// Largest error as a fraction of its rounding bound; at most 1 when correct.
+    pub worst_error_to_bound: f64,
+}
+
+impl KernelCheck {
+    /// Whether every element was within its rounding bound.
+    pub fn passed(&self) -> bool {
+        self.worst_error_to_bound <= 1.0
+    }
+}
+
+/// Uniform values in [-1, 1) from `rng`.
+pub fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<f32> {
+    (0..len)
+        .map(|_| (rng.next_u32() >> 8) as f32 / (1u32 << 23) as f32 - 1.0)
+        .collect()
+}
+
+/// Runs `spec` on the GPU and the CPU on random A, B, bias and initial C, and compares them.
+///
+/// Tolerance: each output is a sum of K products plus bias and previous C. Summed in f32 in any
+/// order (with or without fma), its error is at most γ(K+2)·Σ|terms| with γ(n) = n·u/(1 − n·u)
+/// and u = 2⁻²⁴ (Higham, §3.1); the reference's own rounding to f32 adds u·Σ|terms|. So
+/// element i passes when |GPU − CPU| ≤ γ(K+3)·Σ|terms|ᵢ. A wrong index or a lost tile gives
+/// errors of the size of the values themselves, far above it.
+pub async fn check_matmul(
+    ctx: &GpuContext,
+    spec: MatmulSpec,
+    with_bias: bool,
+    rng: &mut ChaCha8Rng,
+) -> Result<KernelCheck, GpuError> {
+    let a = random_values(rng, spec.m * spec.k);
+    let b = random_values(rng, spec.k * spec.n);
+    let bias = with_bias.then(|| random_values(rng, spec.n));
+    let c_initial = random_values(rng, spec.m * spec.n);
+
+    let gpu = matmul_once(ctx, spec, &a, &b, bias.as_deref(), &c_initial).await?;
+    let mut cpu = c_initial.clone();
+    spec.compute(&a, &b, bias.as_deref(), &mut cpu);
+    let magnitudes = spec.magnitudes(&a, &b, bias.as_deref(), &c_initial);
+
+    let unit = f64::from(f32::EPSILON) / 2.0;
+    let n = (spec.k + 3) as f64;
+    let gamma = n * unit / (1.0 - n * unit);
+    let mut max_abs_error = 0.0f32;
+    let mut worst_error_to_bound = 0.0f64;
+    for ((g, c), magnitude) in gpu.iter().zip(&cpu).zip(magnitudes) {
+        let error = (g - c).abs();
+        max_abs_error = max_abs_error.max(error);
+        let bound = gamma * magnitude + f64::from(f32::MIN_POSITIVE);
+        // NaN compares false with everything: count it as a failure explicitly.
+        let ratio = if error.is_nan() {
+            f64::INFINITY
+        } else {
+            f64::from(error) / bound
+        };
+        worst_error_to_bound = worst_error_to_bound.max(ratio);
+    }
+    let mut label = format!("matmul {}×{}×{}", spec.m, spec.n, spec.k);
+    for (on, tag) in [
+        (spec.trans_a, " Aᵀ"),
+        (spec.trans_b, " Bᵀ"),
+        (with_bias, " +bias"),
+        (spec.accumulate, " +=C"),
+    ] {
+        if on {
+            label.push_str(tag);
+        }
+    }
+    Ok(KernelCheck {
+        label,
+        max_abs_error,
+        worst_error_to_bound,
+    })
+}
+
+/// The shapes the page checks: tile multiples, odd sizes, and each training variant.
+pub fn page_check_shapes() -> Vec<(MatmulSpec, bool)> {
+    let spec = |m, n, k, trans_a, trans_b, accumulate| MatmulSpec {
+        m,
+        n,
+        k,
+        trans_a,
+        trans_b,
+        accumulate,
+    };
+    vec![
+        (spec(64, 64, 64, false, false, false), false),
+        (spec(33, 65, 17, false, false, false), true),
+        (spec(100, 7, 130, false, true, false), true),
+        (spec(5, 129, 70, true, false, true), false),
+        (spec(1, 1, 1, true, true, true), true),
+    ]
+}
+
+/// Runs every page check with inputs drawn from `seed`.
+pub async fn run_page_checks(ctx: &GpuContext, seed: u64) -> Result<Vec<KernelCheck>, GpuError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut results = Vec::new();
+    for (spec, with_bias) in page_check_shapes() {
+        results.push(check_matmul(ctx, spec, with_bias, &mut rng).await?);
+    }
+    Ok(results)
+}

@@ -1,0 +1,368 @@
+//! The GPU context: one device and queue, built once and shared by every kernel launcher, with
+//! caches of shader modules, bind-group layouts and pipelines so that a training step only
+//! records commands.
+
+use std::cell::RefCell;
+use std::collections::HashMap;
+
+use super::shaders::Shader;
+
+/// Why no GPU context could be made.
+#[derive(Debug, thiserror::Error)]
+pub enum GpuError {
+    /// No adapter: no driver natively, or `navigator.gpu` missing / `requestAdapter()` null.
+    #[error("no WebGPU adapter found: {0}")]
+    NoAdapter(String),
+    /// The adapter refused a device with WebGPU's default limits.
+    #[error("the adapter refused a device: {0}")]
+    NoDevice(String),
+    /// A buffer could not be mapped for reading back.
+    #[error("reading a GPU buffer back failed: {0}")]
+    ReadBack(String),
+}
+
+/// What one storage or uniform binding of a kernel is, in binding order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Binding {
+    /// A small uniform block of sizes and flags.
+    Uniform,
+    /// A storage buffer the kernel only reads.
+    Read,
+    /// A storage buffer the kernel writes.
+    ReadWrite,
+}
+
+/// A compute pipeline's identity: the shader family, its entry point and its override constants.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+struct PipelineKey {
+    shader: Shader,
+    entry_point: &'static str,
+    /// Override constants as (name, bits of the f64 value): f64 itself is not `Hash`.
+    constants: Vec<(&'static str, u64)>,
+}
+
+/// The adapter's description and the limits that matter for training, for `archlab info` and the
+/// page's status panel.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AdapterSummary {
+    /// Adapter name (natively) or description (in a browser); may be empty in a browser.
+    pub name: String,
+    /// Vulkan, Metal, Dx12, Gl or BrowserWebGpu.
+    pub backend: String,
+    /// Discrete, integrated, virtual, CPU or other.
+    pub device_type: String,
+    /// A software adapter (lavapipe, SwiftShader, or the browser's `isFallbackAdapter`).
+    pub is_software: bool,
+    /// Driver name and version, when the platform reports them.
+    pub driver: String,
+    /// The adapter's own limits (the device itself is created with WebGPU's default limits).
+    pub max_storage_buffer_binding_size: u64,
+    pub max_buffer_size: u64,
+    pub max_storage_buffers_per_shader_stage: u32,
+    pub max_compute_workgroup_storage_size: u32,
+    pub max_compute_invocations_per_workgroup: u32,
+    pub max_compute_workgroups_per_dimension: u32,
+    /// GPU timestamps are available for per-kernel timing.
+    pub timestamp_query: bool,
+    /// Half precision in shaders (not needed: every kernel has an f32 path).
+    pub shader_f16: bool,
+}
+
+impl AdapterSummary {
+    fn new(adapter: &wgpu::Adapter) -> Self {
+        let info = adapter.get_info();
+        let limits = adapter.limits();
+        let features = adapter.features();
+        Self {
+            name: info.name,
+            backend: format!("{:?}", info.backend),
+            device_type: format!("{:?}", info.device_type),
+            is_software: info.device_type == wgpu::DeviceType::Cpu,
+            driver: format!("{} {}", info.driver, info.driver_info)
+                .trim()
+                .to_string(),
+            max_storage_buffer_binding_size: limits.max_storage_buffer_binding_size,
+            max_buffer_size: limits.max_buffer_size,
+            max_storage_buffers_per_shader_stage: limits.max_storage_buffers_per_shader_stage,
+            max_compute_workgroup_storage_size: limits.max_compute_workgroup_storage_size,
+            max_compute_invocations_per_workgroup: limits.max_compute_invocations_per_workgroup,
+            max_compute_workgroups_per_dimension: limits.max_compute_workgroups_per_dimension,
+            timestamp_query: features.contains(wgpu::Features::TIMESTAMP_QUERY),
+            shader_f16: features.contains(wgpu::Features::SHADER_F16),
+        }
+    }
+
+    /// Label and value rows, in the order the page and the command line show them.
+    pub fn rows(&self) -> Vec<(&'static str, String)> {
+        let mib = |bytes: u64| format!("{} MiB", bytes >> 20);
+        let yes_no = |flag: bool| if flag { "yes" } else { "no" }.to_string();
+        let name = if self.name.is_empty() {
+            "(not disclosed by the browser)".to_string()
+        } else {
+            self.name.clone()
+        };
+        vec![
+            ("adapter", name),
+            ("backend", self.backend.clone()),
+            ("device type", self.device_type.clone()),
+            ("software / fallback adapter", yes_no(self.is_software)),
+            ("driver", self.driver.clone()),
+            (
+                "max storage binding",
+                mib(self.max_storage_buffer_binding_size),
+            ),
+            ("max buffer", mib(self.max_buffer_size)),
+            (
+                "storage buffers per stage",
+                self.max_storage_buffers_per_shader_stage.to_string(),
+            ),
+            (
+                "workgroup storage",
+                format!("{} KiB", self.max_compute_workgroup_storage_size / 1024),
+            ),
+            (
+                "invocations per workgroup",
+                self.max_compute_invocations_per_workgroup.to_string(),
+            ),
+            (
+                "workgroups per dimension",
+                self.max_compute_workgroups_per_dimension.to_string(),
+            ),
+            ("timestamp queries", yes_no(self.timestamp_query)),
+            ("shader-f16", yes_no(self.shader_f16)),
+        ]
+    }
+}
+
+/// One device and queue with caches, shared by every launcher.
+pub struct GpuContext {
+    pub device: wgpu::Device,
+    pub queue: wgpu::Queue,
+    pub adapter: AdapterSummary,
+    modules: RefCell<HashMap<Shader, wgpu::ShaderModule>>,
+    layouts: RefCell<HashMap<Vec<Binding>, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
+    pipelines: RefCell<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+}
+
+impl GpuContext {
+    /// Finds an adapter (a high-performance one where there is a choice) and creates a device
+    /// with WebGPU's default limits, so that whatever runs here runs on any WebGPU device.
+    pub async fn new() -> Result<Self, GpuError> {
+        let instance = wgpu::Instance::new(wgpu::InstanceDescriptor::new_without_display_handle());
+        let adapter = instance
+            .request_adapter(&wgpu::RequestAdapterOptions {
+                power_preference: wgpu::PowerPreference::HighPerformance,
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoAdapter(e.to_string()))?;
+        let summary = AdapterSummary::new(&adapter);
+        let (device, queue) = adapter
+            .request_device(&wgpu::DeviceDescriptor {
+                label: Some("archlab"),
+                required_limits: wgpu::Limits::default(),
+                ..Default::default()
+            })
+            .await
+            .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        Ok(Self {
+            device,
+            queue,
+            adapter: summary,
+            modules: RefCell::default(),
+            layouts: RefCell::default(),
+            pipelines: RefCell::default(),
+        })
+    }
+
+    /// The pipeline for `shader`'s `entry_point` with these override constants, compiled once.
+    /// Its bind-group layout follows `bindings` (binding i is `bindings[i]`, group 0).
+    pub fn pipeline(
+        &self,
+        shader: Shader,
+        entry_point: &'static str,
+        bindings: &[Binding],
+        constants: &[(&'static str, f64)],
+    ) -> wgpu::ComputePipeline {
+        let key = PipelineKey {
+            shader,
+            entry_point,
+            constants: constants
+                .iter()
+                .map(|&(name, value)| (name, value.to_bits()))
+                .collect(),
+        };
+        if let Some(pipeline) = self.pipelines.borrow().get(&key) {
+            return pipeline.clone();
+        }
+        let module = self.module(shader);
+        let layout = self.layouts(bindings).1;
+        let label = format!("{}.{}", shader.name(), entry_point);
+        let pipeline = self
+            .device
+            .create_compute_pipeline(&wgpu::ComputePipelineDescriptor {
+                label: Some(&label),
+                layout: Some(&layout),
+                module: &module,
+                entry_point: Some(entry_point),
+                compilation_options: wgpu::PipelineCompilationOptions {
+                    constants,
+                    ..Default::default()
+                },
+                cache: None,
+            });
+        self.pipelines.borrow_mut().insert(key, pipeline.clone());
+        pipeline
+    }
+
+    /// A bind group for a kernel whose bindings are `bindings`, binding `buffers[i]` whole at i.
+    pub fn bind_group(
+        &self,
+        label: &str,
+        bindings: &[Binding],
+        buffers: &[&wgpu::Buffer],
+    ) -> wgpu::BindGroup {
+        assert_eq!(
+            bindings.len(),
+            buffers.len(),
+            "{label}: one buffer per binding"
+        );
+        let entries: Vec<wgpu::BindGroupEntry> = buffers
+            .iter()
+            .enumerate()
+            .map(|(i, buffer)| wgpu::BindGroupEntry {
+                binding: i as u32,
+                resource: buffer.as_entire_binding(),
+            })
+            .collect();
+        self.device.create_bind_group(&wgpu::BindGroupDescriptor {
+            label: Some(label),
+            layout: &self.layouts(bindings).0,
+            entries: &entries,
+        })
+    }
+
+    /// A storage buffer holding `data`, usable as a copy source and destination.
+    pub fn storage_buffer(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::cast_slice(data),
+                usage: wgpu::BufferUsages::STORAGE
+                    | wgpu::BufferUsages::COPY_SRC
+                    | wgpu::BufferUsages::COPY_DST,
+            })
+    }
+
+    /// A uniform buffer holding one plain-old-data value.
+    pub fn uniform_buffer<T: bytemuck::Pod>(&self, label: &str, value: &T) -> wgpu::Buffer {
+        use wgpu::util::DeviceExt;
+        self.device
+            .create_buffer_init(&wgpu::util::BufferInitDescriptor {
+                label: Some(label),
+                contents: bytemuck::bytes_of(value),
+                usage: wgpu::BufferUsages::UNIFORM,
+            })
+    }
+
+    /// Copies `buffer` into a mappable buffer and awaits the mapping. Natively the device is
+    /// polled; in a browser `poll` does nothing and the await yields to the event loop, which
+    /// resolves the mapping.
+    pub async fn read_f32(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+        let size = buffer.size();
+        let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("read-back staging"),
+            size,
+            usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        });
+        let mut encoder = self
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("read-back copy"),
+            });
+        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        self.queue.submit([encoder.finish()]);
+
+        let (sender, receiver) = futures_channel::oneshot::channel();
+        staging.map_async(wgpu::MapMode::Read, .., move |result| {
+            // The receiver is gone only if the awaiting future was dropped; nothing to tell.
+            let _ = sender.send(result);
+        });
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        receiver
+            .await
+            .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?
+            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        let data = {
+            let view = staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+            bytemuck::cast_slice(&view).to_vec()
+        };
+        staging.unmap();
+        Ok(data)
+    }
+
+    fn module(&self, shader: Shader) -> wgpu::ShaderModule {
+        self.modules
+            .borrow_mut()
+            .entry(shader)
+            .or_insert_with(|| {
+                self.device
+                    .create_shader_module(wgpu::ShaderModuleDescriptor {
+                        label: Some(shader.name()),
+                        source: wgpu::ShaderSource::Wgsl(shader.source().into()),
+                    })
+            })
+            .clone()
+    }
+
+    fn layouts(&self, bindings: &[Binding]) -> (wgpu::BindGroupLayout, wgpu::PipelineLayout) {
+        self.layouts
+            .borrow_mut()
+            .entry(bindings.to_vec())
+            .or_insert_with(|| {
+                let entries: Vec<wgpu::BindGroupLayoutEntry> = bindings
+                    .iter()
+                    .enumerate()
+                    .map(|(i, binding)| wgpu::BindGroupLayoutEntry {
+                        binding: i as u32,
+                        visibility: wgpu::ShaderStages::COMPUTE,
+                        ty: wgpu::BindingType::Buffer {
+                            ty: match binding {
+                                Binding::Uniform => wgpu::BufferBindingType::Uniform,
+                                Binding::Read => {
+                                    wgpu::BufferBindingType::Storage { read_only: true }
+                                }
+                                Binding::ReadWrite => {
+                                    wgpu::BufferBindingType::Storage { read_only: false }
+                                }
+                            },
+                            has_dynamic_offset: false,
+                            min_binding_size: None,
+                        },
+                        count: None,
+                    })
+                    .collect();
+                let bind_group_layout =
+                    self.device
+                        .create_bind_group_layout(&wgpu::BindGroupLayoutDescriptor {
+                            label: Some("kernel bindings"),
+                            entries: &entries,
+                        });
+                let pipeline_layout =
+                    self.device
+                        .create_pipeline_layout(&wgpu::PipelineLayoutDescriptor {
+                            label: Some("kernel pipeline layout"),
+                            bind_group_layouts: &[Some(&bind_group_layout)],
+                            immediate_size: 0,
+                        });
+                (bind_group_layout, pipeline_layout)
+            })
+            .clone()
+    }
+}

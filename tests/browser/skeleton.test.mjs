@@ -1,0 +1,49 @@
+// The walking skeleton in a real browser: the page finds SwiftShader's WebGPU adapter and the
+// matmul kernel check passes; without WebGPU it says so in plain words.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, openPage, screenshot, url } from "./browser.mjs";
+
+test("with WebGPU the adapter is shown and the kernel check passes", async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    const check = page.getByTestId("kernel-check");
+    await page.waitForFunction(
+      () => document.querySelector("[data-testid=kernel-check]")?.dataset.status !== "waiting",
+      null,
+      { timeout: 60_000 },
+    );
+    const adapter = await page.getByTestId("adapter").innerText();
+    assert.match(adapter, /software \/ fallback adapter\s+yes/, "SwiftShader is a fallback adapter");
+    assert.match(adapter, /BrowserWebGpu/);
+    const rows = await check.locator("tr.pass").count();
+    assert.equal(await check.getAttribute("data-status"), "passed", await check.innerText());
+    assert.ok(rows >= 5, `expected at least 5 checked shapes, saw ${rows}`);
+    await screenshot(page, "skeleton-webgpu");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("without WebGPU the page explains how to get it, without errors", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    const message = page.getByTestId("no-webgpu");
+    await message.waitFor({ timeout: 30_000 });
+    const text = await message.innerText();
+    assert.match(text, /gave no GPU adapter|does not offer WebGPU/);
+    assert.match(text, /chrome:\/\/flags\/#enable-unsafe-webgpu/);
+    const check = page.getByTestId("kernel-check");
+    assert.equal(await check.getAttribute("data-status"), "skipped");
+    assert.match(await check.innerText(), /Not run/);
+    await screenshot(page, "skeleton-no-webgpu");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -1,0 +1,236 @@
+//! `cargo xtask`: build, serve and test archlab with nothing but cargo, offline.
+//!
+//! - `cargo xtask build`: the release page in `dist/` (wasm + JS glue + index.html + www/).
+//! - `cargo xtask serve [--port N]`: sets up what is missing, builds, serves on 127.0.0.1.
+//! - `cargo xtask test`: every check: format, clippy (native and wasm32), cargo test (GPU tests
+//!   on lavapipe, required), the release build, and the browser tests in headless Chromium.
+
+mod serve;
+mod setup;
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, ExitCode};
+use std::time::Instant;
+
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
+
+fn main() -> ExitCode {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let result = match args.first().map(String::as_str) {
+        Some("build") => build().map(|_| ()),
+        Some("serve") => serve(&args[1..]),
+        Some("test") => test(),
+        _ => Err("usage: cargo xtask build | serve [--port N] | test".to_string()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("xtask: {message}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// The workspace root (the parent of this crate's folder).
+fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("xtask lives inside the workspace")
+        .to_path_buf()
+}
+
+/// Runs a command in the workspace root, failing with its description if it fails.
+fn run(description: &str, command: &mut Command) -> Result<(), String> {
+    println!("==> {description}");
+    let status = command
+        .current_dir(root())
+        .status()
+        .map_err(|e| format!("{description}: could not start: {e}"))?;
+    if status.success() {
+        Ok(())
+    } else {
+        Err(format!("{description}: failed ({status})"))
+    }
+}
+
+fn cargo() -> Command {
+    Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+}
+
+/// Builds the page into `dist/` and prints the wasm size, raw and gzipped.
+fn build() -> Result<PathBuf, String> {
+    setup::wasm_target()?;
+    run(
+        "cargo build (wasm32, release)",
+        cargo().args([
+            "build",
+            "--release",
+            "--lib",
+            "-p",
+            "archlab",
+            "--target",
+            WASM_TARGET,
+        ]),
+    )?;
+    let root = root();
+    let dist = root.join("dist");
+    if dist.exists() {
+        std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing dist/: {e}"))?;
+    }
+    std::fs::create_dir_all(&dist).map_err(|e| format!("creating dist/: {e}"))?;
+    let input = root
+        .join("target")
+        .join(WASM_TARGET)
+        .join("release")
+        .join("archlab.wasm");
+    wasm_bindgen_cli_support::Bindgen::new()
+        .input_path(&input)
+        .web(true)
+        .and_then(|b| {
+            b.typescript(false)
+                .omit_default_module_path(false)
+                .remove_name_section(true)
+                .generate(&dist)
+        })
+        .map_err(|e| format!("wasm-bindgen: {e}"))?;
+    std::fs::copy(root.join("index.html"), dist.join("index.html"))
+        .map_err(|e| format!("copying index.html: {e}"))?;
+    for entry in std::fs::read_dir(root.join("www")).map_err(|e| format!("reading www/: {e}"))? {
+        let path = entry.map_err(|e| e.to_string())?.path();
+        if path.is_file() {
+            std::fs::copy(&path, dist.join(path.file_name().unwrap()))
+                .map_err(|e| format!("copying {}: {e}", path.display()))?;
+        }
+    }
+    let wasm = std::fs::read(dist.join("archlab_bg.wasm")).map_err(|e| e.to_string())?;
+    println!(
+        "dist/: archlab_bg.wasm {} KiB, {} KiB gzipped",
+        wasm.len() / 1024,
+        gzipped_len(&wasm) / 1024
+    );
+    Ok(dist)
+}
+
+fn gzipped_len(bytes: &[u8]) -> usize {
+    use std::io::Write;
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+    encoder.write_all(bytes).expect("writing to memory");
+    encoder.finish().expect("writing to memory").len()
+}
+
+fn serve(args: &[String]) -> Result<(), String> {
+    let port = match args {
+        [] => 8080,
+        [flag, port] if flag == "--port" => port.parse().map_err(|_| format!("bad port {port}"))?,
+        _ => return Err("usage: cargo xtask serve [--port N]".into()),
+    };
+    let dist = build()?;
+    let server = serve::Server::bind(&dist, port)?;
+    println!(
+        "archlab: serving {} on http://{}/ (Ctrl-C stops)",
+        dist.display(),
+        server.address()
+    );
+    server.run_forever();
+    Ok(())
+}
+
+/// One check of `cargo xtask test`.
+type Check = dyn Fn() -> Result<(), String>;
+
+fn test() -> Result<(), String> {
+    let started = Instant::now();
+    setup::test_dependencies()?;
+    let mut passed = 0;
+    let steps: [(&str, &Check); 6] = [
+        ("format", &|| {
+            run(
+                "cargo fmt --check",
+                cargo().args(["fmt", "--all", "--check"]),
+            )
+        }),
+        ("clippy native", &|| {
+            run(
+                "cargo clippy (native)",
+                cargo().args([
+                    "clippy",
+                    "--workspace",
+                    "--all-targets",
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+            )
+        }),
+        ("clippy wasm32", &|| {
+            run(
+                "cargo clippy (wasm32)",
+                cargo().args([
+                    "clippy",
+                    "-p",
+                    "archlab",
+                    "--all-targets",
+                    "--target",
+                    WASM_TARGET,
+                    "--",
+                    "-D",
+                    "warnings",
+                ]),
+            )
+        }),
+        ("cargo test", &|| {
+            run(
+                "cargo test (GPU tests on the first adapter, required)",
+                cargo()
+                    .args(["test", "--workspace"])
+                    .env("REQUIRE_GPU", "1")
+                    .env("XDG_RUNTIME_DIR", std::env::temp_dir()),
+            )
+        }),
+        ("release build", &|| build().map(|_| ())),
+        ("browser tests", &browser_tests),
+    ];
+    for (name, step) in steps {
+        if let Err(message) = step() {
+            println!(
+                "xtask test: {name} failed after {:.0} s",
+                started.elapsed().as_secs_f64()
+            );
+            println!("checks: {passed} passed, 1 failed");
+            return Err(message);
+        }
+        passed += 1;
+    }
+    println!(
+        "xtask test: every check passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
+    println!("checks: {passed} passed, 0 failed");
+    Ok(())
+}
+
+/// Serves `dist/` on a free port and runs the node test files in `tests/browser/` against it.
+fn browser_tests() -> Result<(), String> {
+    let root = root();
+    let server = serve::Server::bind(&root.join("dist"), 0)?;
+    let url = format!("http://{}/", server.address());
+    std::thread::spawn(move || server.run_forever());
+    let output = root.join("test-output");
+    std::fs::create_dir_all(&output).map_err(|e| e.to_string())?;
+    let mut test_files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/browser"))
+        .map_err(|e| format!("reading tests/browser: {e}"))?
+        .flatten()
+        .map(|entry| entry.path())
+        .filter(|path| path.to_string_lossy().ends_with(".test.mjs"))
+        .collect();
+    test_files.sort();
+    run(
+        "browser tests (headless Chromium, SwiftShader WebGPU)",
+        Command::new("node")
+            .args(["--test", "--test-concurrency=1"])
+            .args(&test_files)
+            .env("ARCHLAB_URL", &url)
+            .env("ARCHLAB_OUTPUT", &output)
+            .env("CHROMIUM", setup::chromium()?),
+    )
+}
