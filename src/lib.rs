@@ -1,8 +1,12 @@
 //! archlab: train a small decoder-only transformer on your own GPU, live, while flipping the
 //! architecture choices of a lecture. See ARCHITECTURE.md for the layers and how data flows.
 
+pub mod charts;
 pub mod cpu;
+pub mod engine;
 pub mod gpu;
+pub mod model;
+pub mod train;
 
 #[cfg(target_arch = "wasm32")]
 mod ui;

@@ -1,0 +1,10 @@
+//! What a model *is*: its configuration, validation, accounting and parameter layout.
+
+pub mod config;
+pub mod layout;
+
+pub use config::{
+    Activation, AttentionPattern, BlockLayout, ConfigError, Dropout, LayerPattern, ModelConfig,
+    NormPosition, NormSites, NormType, ParamCount, Position, PRESET_NAMES,
+};
+pub use layout::{ParamKind, ParamLayout, TensorSpec};

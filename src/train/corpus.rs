@@ -1,0 +1,277 @@
+//! Text data: the built-in corpus and a tokenized text cut into training and validation batches.
+
+use super::batch::Batch;
+use super::data::{below, step_rng, DataError, Split};
+use super::tokenizer::Tokenizer;
+
+/// Tiny Shakespeare (1.1 MB, public domain, from Karpathy's char-rnn; see `data/README.md`),
+/// compiled in so the page and the CLI train without any download.
+pub fn builtin_corpus() -> &'static str {
+    include_str!("../../data/tinyshakespeare.txt")
+}
+
+/// Checks a validation fraction: both splits must keep some tokens.
+pub fn check_validation_fraction(fraction: f64) -> Result<(), DataError> {
+    if fraction > 0.0 && fraction < 1.0 {
+        Ok(())
+    } else {
+        Err(DataError::invalid(
+            "validation_fraction",
+            format!("{fraction} must lie strictly between 0 and 1: both splits need tokens"),
+        ))
+    }
+}
+
+/// A tokenized text: the first part trains, the last `validation_fraction` validates. The split is
+/// a cut, not a shuffle, so that no validation window shares text with a training window.
+#[derive(Clone, Debug)]
+pub struct TextDataset {
+    /// The tokenizer that produced `tokens`, kept to decode samples and label tokens.
+    tokenizer: Tokenizer,
+    /// Tokens of the whole text, in order.
+    tokens: Vec<u32>,
+    /// Index of the first validation token.
+    split_at: usize,
+    /// Seed of every batch; with the split and the step it fixes the batch.
+    seed: u64,
+}
+
+impl TextDataset {
+    /// Tokenizes `text` and cuts it (the last `validation_fraction` of the tokens, rounded,
+    /// validates). Empty text is refused.
+    pub fn new(
+        text: &str,
+        tokenizer: Tokenizer,
+        validation_fraction: f64,
+        seed: u64,
+    ) -> Result<Self, DataError> {
+        if text.is_empty() {
+            return Err(DataError::invalid(
+                "text",
+                "is empty: there is nothing to train on",
+            ));
+        }
+        check_validation_fraction(validation_fraction)?;
+        let tokens = tokenizer.encode(text)?;
+        let validation = (tokens.len() as f64 * validation_fraction).round() as usize;
+        Ok(Self {
+            tokenizer,
+            split_at: tokens.len() - validation,
+            tokens,
+            seed,
+        })
+    }
+
+    /// The tokenizer of this text.
+    pub fn tokenizer(&self) -> &Tokenizer {
+        &self.tokenizer
+    }
+
+    /// The tokens of one split.
+    pub fn tokens(&self, split: Split) -> &[u32] {
+        match split {
+            Split::Train => &self.tokens[..self.split_at],
+            Split::Validation => &self.tokens[self.split_at..],
+        }
+    }
+
+    /// Refuses a sequence length that either split cannot fill (a run needs both).
+    pub fn check_seq_len(&self, seq_len: usize) -> Result<(), DataError> {
+        self.check_split(Split::Train, seq_len)?;
+        self.check_split(Split::Validation, seq_len)
+    }
+
+    /// Refuses a sequence length `split` cannot fill: a window needs `seq_len + 1` tokens, the
+    /// last one being only a target.
+    fn check_split(&self, split: Split, seq_len: usize) -> Result<(), DataError> {
+        if seq_len == 0 {
+            return Err(DataError::invalid("seq_len", "must be at least 1"));
+        }
+        let have = self.tokens(split).len();
+        if have < seq_len + 1 {
+            let name = match split {
+                Split::Train => "training",
+                Split::Validation => "validation",
+            };
+            return Err(DataError::invalid(
+                "seq_len",
+                format!(
+                    "{seq_len} needs {} tokens per sequence (inputs plus the last target), but \
+                     the {name} split has only {have} of the text's {} tokens",
+                    seq_len + 1,
+                    self.tokens.len()
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// `batch_size` windows of `seq_len + 1` tokens at random offsets of `split`, drawn from
+    /// (seed, split, step) alone; targets are the inputs shifted by one.
+    pub fn batch(
+        &self,
+        split: Split,
+        batch_size: usize,
+        seq_len: usize,
+        step: u64,
+    ) -> Result<Batch, DataError> {
+        if batch_size == 0 {
+            return Err(DataError::invalid("batch_size", "must be at least 1"));
+        }
+        self.check_split(split, seq_len)?;
+        let tokens = self.tokens(split);
+        let mut rng = step_rng(self.seed, split, step);
+        let mut inputs = Vec::with_capacity(batch_size * seq_len);
+        let mut targets = Vec::with_capacity(batch_size * seq_len);
+        for _ in 0..batch_size {
+            // Every start with a full window after it: 0..=len - seq_len - 1.
+            let start = below(&mut rng, tokens.len() - seq_len);
+            let window = &tokens[start..start + seq_len + 1];
+            inputs.extend_from_slice(&window[..seq_len]);
+            // Ids fit in i32: vocabularies are capped far below 2^31.
+            targets.extend(window[1..].iter().map(|&t| t as i32));
+        }
+        Ok(Batch {
+            batch: batch_size,
+            seq: seq_len,
+            inputs,
+            targets,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::batch::IGNORE;
+    use crate::train::tokenizer::TokenizerKind;
+
+    fn dataset(text: &str, validation_fraction: f64, seed: u64) -> TextDataset {
+        let tok = Tokenizer::train(TokenizerKind::Char, text).unwrap();
+        TextDataset::new(text, tok, validation_fraction, seed).unwrap()
+    }
+
+    #[test]
+    fn builtin_corpus_is_tiny_shakespeare() {
+        // Facts from data/README.md and the file's well-known opening.
+        assert_eq!(builtin_corpus().len(), 1_115_394);
+        assert!(builtin_corpus().starts_with("First Citizen:\nBefore we proceed any further"));
+    }
+
+    #[test]
+    fn targets_are_the_inputs_shifted_by_one_in_the_token_stream() {
+        let text = &builtin_corpus()[..20_000];
+        let data = dataset(text, 0.1, 7);
+        for split in [Split::Train, Split::Validation] {
+            let stream = data.tokens(split);
+            let (b, t) = (4, 16);
+            let batch = data.batch(split, b, t, 3).unwrap();
+            assert_eq!((batch.batch, batch.seq), (b, t));
+            assert_eq!(batch.inputs.len(), b * t);
+            assert_eq!(batch.targets.len(), b * t);
+            for row in 0..b {
+                let inputs = &batch.inputs[row * t..(row + 1) * t];
+                let targets = &batch.targets[row * t..(row + 1) * t];
+                assert!(
+                    targets.iter().all(|&x| x != IGNORE),
+                    "text counts every position"
+                );
+                // Some window of the split holds the inputs, followed by the targets.
+                let found = (0..stream.len() - t).any(|s| {
+                    &stream[s..s + t] == inputs
+                        && stream[s + 1..s + t + 1]
+                            .iter()
+                            .zip(targets)
+                            .all(|(&a, &b)| a as i32 == b)
+                });
+                assert!(found, "row {row} of {split:?} is not a window of the split");
+            }
+        }
+    }
+
+    #[test]
+    fn batches_depend_on_seed_split_and_step_only() {
+        let text = &builtin_corpus()[..20_000];
+        let a = dataset(text, 0.1, 1);
+        let b = dataset(text, 0.1, 1);
+        let c = dataset(text, 0.1, 2);
+        let batch = |d: &TextDataset, split, step| d.batch(split, 8, 32, step).unwrap();
+        assert_eq!(batch(&a, Split::Train, 5), batch(&b, Split::Train, 5));
+        assert_ne!(batch(&a, Split::Train, 5), batch(&a, Split::Train, 6));
+        assert_ne!(batch(&a, Split::Train, 5), batch(&c, Split::Train, 5));
+        assert_ne!(
+            batch(&a, Split::Validation, 5).inputs,
+            batch(&a, Split::Train, 5).inputs
+        );
+        // The batch size does not shift which windows earlier rows get.
+        let small = a.batch(Split::Train, 3, 32, 5).unwrap();
+        assert_eq!(small.inputs, batch(&a, Split::Train, 5).inputs[..3 * 32]);
+    }
+
+    #[test]
+    fn train_and_validation_never_overlap() {
+        // 900 lowercase characters, then 100 uppercase ones: a 10% validation split is exactly
+        // the uppercase part, so any overlap shows as a character of the wrong case.
+        let lower: String = (0..900)
+            .map(|i| char::from(b'a' + (i * 7 % 26) as u8))
+            .collect();
+        let upper: String = (0..100)
+            .map(|i| char::from(b'A' + (i * 3 % 26) as u8))
+            .collect();
+        let text = lower + &upper;
+        let data = dataset(&text, 0.1, 0);
+        assert_eq!(data.tokens(Split::Validation).len(), 100);
+        let tok = data.tokenizer();
+        for step in 0..50 {
+            for (split, lowercase) in [(Split::Train, true), (Split::Validation, false)] {
+                let batch = data.batch(split, 4, 20, step).unwrap();
+                let targets: Vec<u32> = batch.targets.iter().map(|&t| t as u32).collect();
+                let seen = tok.decode(&batch.inputs) + &tok.decode(&targets);
+                assert!(
+                    seen.chars().all(|c| c.is_ascii_lowercase() == lowercase),
+                    "{split:?} batch at step {step} leaks: {seen}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_text_too_short_for_one_sequence_is_refused() {
+        // "hello": 5 tokens, 20% (1 token) validates, 4 train.
+        let data = dataset("hello", 0.2, 0);
+        assert_eq!(
+            data.batch(Split::Train, 1, 4, 0).unwrap_err().to_string(),
+            "seq_len: 4 needs 5 tokens per sequence (inputs plus the last target), but the \
+             training split has only 4 of the text's 5 tokens"
+        );
+        assert!(data.batch(Split::Train, 1, 3, 0).is_ok());
+        // The validation split (1 token) cannot even hold seq_len 1.
+        let err = data
+            .batch(Split::Validation, 1, 1, 0)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("the validation split has only 1"), "{err}");
+    }
+
+    #[test]
+    fn bad_inputs_are_refused_naming_the_field() {
+        let tok = Tokenizer::Byte;
+        let err = TextDataset::new("", tok.clone(), 0.1, 0).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "text: is empty: there is nothing to train on"
+        );
+        for fraction in [0.0, 1.0, f64::NAN] {
+            let err = TextDataset::new("abc", tok.clone(), fraction, 0).unwrap_err();
+            assert!(
+                err.to_string().starts_with("validation_fraction: "),
+                "{err}"
+            );
+        }
+        let data = TextDataset::new("abcdefghij", tok, 0.5, 0).unwrap();
+        assert_eq!(
+            data.batch(Split::Train, 0, 2, 0).unwrap_err().to_string(),
+            "batch_size: must be at least 1"
+        );
+    }
+}

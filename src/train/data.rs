@@ -1,0 +1,371 @@
+//! The data configuration the CLI and the page share, the batch stream built from it, and the
+//! pieces every data source uses: errors, splits, per-step random generators.
+
+use std::collections::HashMap;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::{RngCore, SeedableRng};
+use serde::{Deserialize, Serialize};
+
+use super::batch::Batch;
+use super::corpus::{builtin_corpus, check_validation_fraction, TextDataset};
+use super::tasks::{Task, TaskKind};
+use super::tokenizer::{Tokenizer, TokenizerKind};
+
+/// Why data could not be built. Display always reads `field: reason`.
+#[derive(Clone, Debug, PartialEq, thiserror::Error)]
+pub enum DataError {
+    /// A configuration value or an input that does not fit.
+    #[error("{field}: {reason}")]
+    Invalid {
+        /// The configuration field (dotted path) or input at fault.
+        field: &'static str,
+        /// What is wrong with it and, where useful, the limit and why.
+        reason: String,
+    },
+    /// Text given as bytes that are not UTF-8, for a tokenizer that needs characters.
+    #[error("text: not valid UTF-8 from byte {offset} on")]
+    NotUtf8 {
+        /// Length of the valid UTF-8 prefix.
+        offset: usize,
+    },
+    /// A character outside a character tokenizer's alphabet.
+    #[error("text: character {ch:?} at position {position} is not in the character tokenizer's vocabulary")]
+    UnseenChar {
+        /// The character.
+        ch: char,
+        /// Its index, in characters, in the encoded text.
+        position: usize,
+    },
+}
+
+impl DataError {
+    /// Shorthand for [`DataError::Invalid`].
+    pub fn invalid(field: &'static str, reason: impl Into<String>) -> Self {
+        Self::Invalid {
+            field,
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Which part of the data a batch comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Split {
+    /// Data the model trains on.
+    Train,
+    /// Held-out data for the validation loss.
+    Validation,
+}
+
+/// The random generator of one batch: a function of (seed, split, step) only, so any batch can be
+/// regenerated on its own (a resumed run, the page and the CLI see the same batches). The seed and
+/// the split form the ChaCha key and the step the stream, so no two triples share a generator.
+pub fn step_rng(seed: u64, split: Split, step: u64) -> ChaCha8Rng {
+    let mut key = [0u8; 32];
+    key[..8].copy_from_slice(&seed.to_le_bytes());
+    key[8] = split as u8;
+    let mut rng = ChaCha8Rng::from_seed(key);
+    rng.set_stream(step);
+    rng
+}
+
+/// A uniform integer in `0..n` (n > 0), by a 64x64-bit multiply-high: the bias is below n / 2^64,
+/// far under anything a training run can see, and there is no rejection loop.
+pub fn below(rng: &mut impl RngCore, n: usize) -> usize {
+    ((u128::from(rng.next_u64()) * n as u128) >> 64) as usize
+}
+
+/// Entropy in nats of the tokens' unigram distribution: the loss of the best model that ignores
+/// context, the bar a trained model must beat.
+pub fn unigram_entropy(tokens: &[u32]) -> f64 {
+    let mut counts: HashMap<u32, usize> = HashMap::new();
+    for &t in tokens {
+        *counts.entry(t).or_default() += 1;
+    }
+    let total = tokens.len() as f64;
+    counts
+        .values()
+        .map(|&n| {
+            let p = n as f64 / total;
+            -p * p.ln()
+        })
+        .sum()
+}
+
+/// Where the tokens come from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DataSource {
+    /// A synthetic task whose attention patterns are readable.
+    Task(TaskKind),
+    /// The built-in Tiny Shakespeare corpus.
+    Corpus {
+        /// How to tokenize it.
+        tokenizer: TokenizerKind,
+    },
+    /// A text the user supplies when the stream is built (kept out of the configuration so that
+    /// the configuration stays small enough for a URL).
+    Text {
+        /// How to tokenize it.
+        tokenizer: TokenizerKind,
+    },
+}
+
+/// Everything that decides the batches of a run.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DataConfig {
+    /// Where the tokens come from.
+    pub source: DataSource,
+    /// Sequences per batch.
+    pub batch_size: usize,
+    /// Positions per sequence; a task shorter than this is padded with ignored positions.
+    pub seq_len: usize,
+    /// Fraction of a text's tokens (its end) held out for validation; tasks hold out a fixed 10%
+    /// of their prompts instead (see `tasks`).
+    pub validation_fraction: f64,
+    /// Seed of every batch; with the step it fixes the batch.
+    pub seed: u64,
+}
+
+impl DataConfig {
+    /// Checks everything that can be checked without the text.
+    pub fn validate(&self) -> Result<(), DataError> {
+        if self.batch_size == 0 {
+            return Err(DataError::invalid("batch_size", "must be at least 1"));
+        }
+        if self.seq_len == 0 {
+            return Err(DataError::invalid("seq_len", "must be at least 1"));
+        }
+        check_validation_fraction(self.validation_fraction)?;
+        match &self.source {
+            DataSource::Task(kind) => kind.validate_for(self.seq_len),
+            DataSource::Corpus { tokenizer } | DataSource::Text { tokenizer } => {
+                tokenizer.validate()
+            }
+        }
+    }
+
+    /// Builds the batch stream. `text` is the user's text for [`DataSource::Text`] and must be
+    /// `None` for the other sources, so that a text is never silently ignored.
+    pub fn build(&self, text: Option<&str>) -> Result<DataStream, DataError> {
+        self.validate()?;
+        let source = match (&self.source, text) {
+            (DataSource::Task(kind), None) => {
+                Source::Task(Task::new(*kind, self.seq_len, self.seed)?)
+            }
+            (DataSource::Corpus { tokenizer }, None) => {
+                Source::Text(self.dataset(builtin_corpus(), *tokenizer)?)
+            }
+            (DataSource::Text { tokenizer }, Some(text)) => {
+                Source::Text(self.dataset(text, *tokenizer)?)
+            }
+            (DataSource::Text { .. }, None) => {
+                return Err(DataError::invalid("text", "the text source needs a text"))
+            }
+            (_, Some(_)) => {
+                return Err(DataError::invalid(
+                    "text",
+                    "only the text source takes a text; tasks and the corpus bring their own",
+                ))
+            }
+        };
+        Ok(DataStream {
+            source,
+            batch_size: self.batch_size,
+            seq_len: self.seq_len,
+        })
+    }
+
+    /// A tokenized text dataset, refused if a split cannot fill one sequence.
+    fn dataset(&self, text: &str, kind: TokenizerKind) -> Result<TextDataset, DataError> {
+        let tokenizer = Tokenizer::train(kind, text)?;
+        let dataset = TextDataset::new(text, tokenizer, self.validation_fraction, self.seed)?;
+        dataset.check_seq_len(self.seq_len)?;
+        Ok(dataset)
+    }
+}
+
+/// A validated source of batches: any (split, step) gives its batch, always the same one.
+#[derive(Clone, Debug)]
+pub struct DataStream {
+    /// Where the batches come from.
+    source: Source,
+    /// Sequences per batch.
+    batch_size: usize,
+    /// Positions per sequence.
+    seq_len: usize,
+}
+
+/// The built form of a [`DataSource`].
+#[derive(Clone, Debug)]
+enum Source {
+    /// A synthetic task.
+    Task(Task),
+    /// A tokenized text (the corpus or the user's).
+    Text(TextDataset),
+}
+
+impl DataStream {
+    /// The batch of `split` at `step`.
+    pub fn batch(&self, split: Split, step: u64) -> Batch {
+        match &self.source {
+            Source::Task(task) => task.batch(split, self.batch_size, step),
+            Source::Text(data) => data
+                .batch(split, self.batch_size, self.seq_len, step)
+                .expect("the sizes were checked when the stream was built"),
+        }
+    }
+
+    /// Number of token ids the model must embed.
+    pub fn vocab_size(&self) -> usize {
+        match &self.source {
+            Source::Task(task) => task.kind().vocab_size(),
+            Source::Text(data) => data.tokenizer().vocab_size(),
+        }
+    }
+
+    /// A printable label of token `id`, for attention-map axes.
+    pub fn token_label(&self, id: u32) -> String {
+        match &self.source {
+            Source::Task(task) => task.kind().token_label(id),
+            Source::Text(data) => data.tokenizer().token_label(id),
+        }
+    }
+
+    /// The tokenizer of a text source (to save with a checkpoint, to decode samples).
+    pub fn tokenizer(&self) -> Option<&Tokenizer> {
+        match &self.source {
+            Source::Task(_) => None,
+            Source::Text(data) => Some(data.tokenizer()),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::batch::IGNORE;
+
+    fn config(source: DataSource, seq_len: usize) -> DataConfig {
+        DataConfig {
+            source,
+            batch_size: 4,
+            seq_len,
+            validation_fraction: 0.1,
+            seed: 5,
+        }
+    }
+
+    #[test]
+    fn unigram_entropy_matches_hand_computed_values() {
+        // p = 1/2, 1/4, 1/4: H = 1/2 ln 2 + 2 × 1/4 ln 4 = 1.5 ln 2.
+        let h = unigram_entropy(&[7, 7, 1, 2]);
+        assert!((h - 1.5 * std::f64::consts::LN_2).abs() < 1e-12, "{h}");
+        assert!((unigram_entropy(&[0, 1, 2, 3]) - 4f64.ln()).abs() < 1e-12);
+        assert_eq!(unigram_entropy(&[3, 3, 3]), 0.0);
+    }
+
+    #[test]
+    fn below_stays_in_range_and_covers_it() {
+        let mut rng = step_rng(0, Split::Train, 0);
+        let mut seen = [0usize; 7];
+        for _ in 0..7000 {
+            seen[below(&mut rng, 7)] += 1;
+        }
+        // Each of 7 values about 1000 times (binomial sd about 30).
+        assert!(seen.iter().all(|&n| (850..1150).contains(&n)), "{seen:?}");
+    }
+
+    #[test]
+    fn config_reads_its_json_form_and_builds_a_task_stream() {
+        let json = r#"{
+            "source": {"type": "task", "task": "copy", "length": 4, "symbols": 10},
+            "batch_size": 4, "seq_len": 10, "validation_fraction": 0.1, "seed": 5
+        }"#;
+        let parsed: DataConfig = serde_json::from_str(json).unwrap();
+        let kind = TaskKind::Copy {
+            length: 4,
+            symbols: 10,
+        };
+        assert_eq!(parsed, config(DataSource::Task(kind), 10));
+        let stream = parsed.build(None).unwrap();
+        assert_eq!(stream.vocab_size(), 12);
+        assert_eq!(stream.token_label(10), "|");
+        assert!(stream.tokenizer().is_none());
+        let batch = stream.batch(Split::Train, 3);
+        assert_eq!((batch.batch, batch.seq), (4, 10));
+        assert_eq!(batch, stream.batch(Split::Train, 3));
+    }
+
+    #[test]
+    fn corpus_and_text_streams_tokenize_and_batch() {
+        let corpus = config(
+            DataSource::Corpus {
+                tokenizer: TokenizerKind::Char,
+            },
+            64,
+        );
+        let stream = corpus.build(None).unwrap();
+        assert_eq!(stream.vocab_size(), 65);
+        let batch = stream.batch(Split::Validation, 0);
+        assert_eq!(batch.inputs.len(), 4 * 64);
+        assert!(batch.targets.iter().all(|&t| t != IGNORE));
+
+        let text = config(
+            DataSource::Text {
+                tokenizer: TokenizerKind::Byte,
+            },
+            1, // 18 bytes: 2 validate, enough for one input and its target
+        );
+        let stream = text.build(Some("to be or not to be")).unwrap();
+        assert_eq!(stream.token_label(u32::from(b' ')), "␣");
+        assert_eq!(stream.tokenizer(), Some(&Tokenizer::Byte));
+    }
+
+    #[test]
+    fn build_refuses_what_does_not_fit_naming_the_field() {
+        let err = |c: DataConfig, text: Option<&str>| c.build(text).unwrap_err().to_string();
+        let byte_text = DataSource::Text {
+            tokenizer: TokenizerKind::Byte,
+        };
+        assert_eq!(
+            err(config(byte_text.clone(), 8), None),
+            "text: the text source needs a text"
+        );
+        let corpus = DataSource::Corpus {
+            tokenizer: TokenizerKind::Bpe { vocab_size: 9000 },
+        };
+        assert!(err(config(corpus, 8), None).starts_with("tokenizer.vocab_size: 9000"));
+        let copy = DataSource::Task(TaskKind::Copy {
+            length: 4,
+            symbols: 10,
+        });
+        assert!(err(config(copy.clone(), 8), Some("x")).starts_with("text: only the text source"));
+        assert!(err(config(copy, 7), None).starts_with("seq_len: 7 is too short for the copy task"));
+        // 20 bytes: 18 train, 2 validation; a sequence of 2 needs 3 tokens in each split.
+        assert_eq!(
+            err(config(byte_text.clone(), 2), Some("twenty bytes of text")),
+            "seq_len: 2 needs 3 tokens per sequence (inputs plus the last target), but the \
+             validation split has only 2 of the text's 20 tokens"
+        );
+        assert_eq!(
+            err(config(byte_text.clone(), 8), Some("")),
+            "text: is empty: there is nothing to train on"
+        );
+        let zero = DataConfig {
+            batch_size: 0,
+            ..config(byte_text.clone(), 8)
+        };
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "batch_size: must be at least 1"
+        );
+        let zero = config(byte_text, 0);
+        assert_eq!(
+            zero.validate().unwrap_err().to_string(),
+            "seq_len: must be at least 1"
+        );
+    }
+}
