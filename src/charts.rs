@@ -143,7 +143,8 @@ pub struct AttentionMap {
 }
 
 /// Draws a grid of attention maps, one row per layer and one column per head: white is 0, deep
-/// blue is 1, queries down, keys across.
+/// blue is 1, queries down, keys across. Colour follows √p, so that attention spread thinly over
+/// many keys stays visible next to sharp heads.
 pub fn draw_attention_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
@@ -173,7 +174,7 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
         let low = RGBColor(255, 255, 255);
         let high = PALETTE[0];
         let blend = |p: f32| {
-            let p = f64::from(p.clamp(0.0, 1.0));
+            let p = f64::from(p.clamp(0.0, 1.0)).sqrt();
             let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * p) as u8;
             RGBColor(mix(low.0, high.0), mix(low.1, high.1), mix(low.2, high.2))
         };

@@ -14,19 +14,20 @@ pub fn linear_forward<R: Real>(
 ) {
     let n_out = weight.len() / n_in;
     for (row_out, row_in) in out.chunks_exact_mut(n_out).zip(inp.chunks_exact(n_in)) {
-        for (o, value) in row_out.iter_mut().enumerate() {
-            let w = &weight[o * n_in..(o + 1) * n_in];
-            let mut acc = bias.map_or(0.0, |b| b[o].to_f64());
-            for (&x, &wi) in row_in.iter().zip(w) {
-                acc += x.to_f64() * wi.to_f64();
-            }
-            *value = R::from_f64(acc);
+        for ((o, value), w) in row_out
+            .iter_mut()
+            .enumerate()
+            .zip(weight.chunks_exact(n_in))
+        {
+            let bias = bias.map_or(0.0, |b| b[o].to_f64());
+            *value = R::from_f64(bias + dot(row_in, w));
         }
     }
 }
 
 /// Backward of `linear_forward`: `dinp = dout W` (=), `dweight += dout^T inp`,
-/// `dbias += sum_n dout`. Shapes as in the forward.
+/// `dbias += sum_n dout`. Shapes as in the forward. Loops run along rows of `weight` and
+/// `inp`, which are contiguous, with f64 accumulators.
 pub fn linear_backward<R: Real>(
     dinp: &mut [R],
     dweight: &mut [R],
@@ -37,29 +38,55 @@ pub fn linear_backward<R: Real>(
     n_in: usize,
 ) {
     let n_out = weight.len() / n_in;
-    for (row_dinp, row_dout) in dinp.chunks_exact_mut(n_in).zip(dout.chunks_exact(n_out)) {
-        for (i, value) in row_dinp.iter_mut().enumerate() {
-            let mut acc = 0.0;
-            for (o, &g) in row_dout.iter().enumerate() {
-                acc += g.to_f64() * weight[o * n_in + i].to_f64();
+    let mut row_acc = vec![0.0f64; n_in];
+    let mut dweight_acc = vec![0.0f64; n_out * n_in];
+    for ((row_dinp, row_dout), row_in) in dinp
+        .chunks_exact_mut(n_in)
+        .zip(dout.chunks_exact(n_out))
+        .zip(inp.chunks_exact(n_in))
+    {
+        row_acc.fill(0.0);
+        for ((&g, w), dw) in row_dout
+            .iter()
+            .zip(weight.chunks_exact(n_in))
+            .zip(dweight_acc.chunks_exact_mut(n_in))
+        {
+            let g = g.to_f64();
+            for (((acc, &wi), dwi), &x) in row_acc.iter_mut().zip(w).zip(dw).zip(row_in) {
+                *acc += g * wi.to_f64();
+                *dwi += g * x.to_f64();
             }
+        }
+        for (value, &acc) in row_dinp.iter_mut().zip(&row_acc) {
             *value = R::from_f64(acc);
         }
     }
-    for o in 0..n_out {
-        for i in 0..n_in {
-            let mut acc = 0.0;
-            for (row_dout, row_in) in dout.chunks_exact(n_out).zip(inp.chunks_exact(n_in)) {
-                acc += row_dout[o].to_f64() * row_in[i].to_f64();
-            }
-            dweight[o * n_in + i].accumulate(acc);
-        }
+    for (dw, acc) in dweight.iter_mut().zip(dweight_acc) {
+        dw.accumulate(acc);
     }
     if let Some(dbias) = dbias {
         for (o, db) in dbias.iter_mut().enumerate() {
             db.accumulate(dout.chunks_exact(n_out).map(|row| row[o].to_f64()).sum());
         }
     }
+}
+
+/// `sum_i a[i] * b[i]` in f64, in four interleaved partial sums so the loop can vectorise.
+pub fn dot<R: Real>(a: &[R], b: &[R]) -> f64 {
+    let mut partial = [0.0f64; 4];
+    let (a4, b4) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = a4
+        .remainder()
+        .iter()
+        .zip(b4.remainder())
+        .map(|(&x, &y)| x.to_f64() * y.to_f64())
+        .sum();
+    for (x, y) in a4.zip(b4) {
+        for k in 0..4 {
+            partial[k] += x[k].to_f64() * y[k].to_f64();
+        }
+    }
+    (partial[0] + partial[1]) + (partial[2] + partial[3]) + tail
 }
 
 #[cfg(test)]

@@ -113,34 +113,53 @@ pub enum DataSource {
     },
 }
 
-/// Everything that decides the batches of a run.
+/// Where a run's batches come from. Their size and seed are the training configuration's
+/// (`TrainConfig::{batch_size, seq_len, seed}`), given to [`DataConfig::build`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
 pub struct DataConfig {
     /// Where the tokens come from.
     pub source: DataSource,
-    /// Sequences per batch.
-    pub batch_size: usize,
-    /// Positions per sequence; a task shorter than this is padded with ignored positions.
-    pub seq_len: usize,
     /// Fraction of a text's tokens (its end) held out for validation; tasks hold out a fixed 10%
     /// of their prompts instead (see `tasks`).
     pub validation_fraction: f64,
+}
+
+impl Default for DataConfig {
+    /// The built-in corpus, one token per character: the classic first language model.
+    fn default() -> Self {
+        Self {
+            source: DataSource::Corpus {
+                tokenizer: TokenizerKind::Char,
+            },
+            validation_fraction: 0.1,
+        }
+    }
+}
+
+/// The shape and seed of a run's batches.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct BatchShape {
+    /// Sequences per batch, >= 1.
+    pub batch_size: usize,
+    /// Positions per sequence, >= 1; a task shorter than this is padded with ignored positions.
+    pub seq_len: usize,
     /// Seed of every batch; with the step it fixes the batch.
     pub seed: u64,
 }
 
 impl DataConfig {
     /// Checks everything that can be checked without the text.
-    pub fn validate(&self) -> Result<(), DataError> {
-        if self.batch_size == 0 {
+    pub fn validate(&self, shape: BatchShape) -> Result<(), DataError> {
+        if shape.batch_size == 0 {
             return Err(DataError::invalid("batch_size", "must be at least 1"));
         }
-        if self.seq_len == 0 {
+        if shape.seq_len == 0 {
             return Err(DataError::invalid("seq_len", "must be at least 1"));
         }
         check_validation_fraction(self.validation_fraction)?;
         match &self.source {
-            DataSource::Task(kind) => kind.validate_for(self.seq_len),
+            DataSource::Task(kind) => kind.validate_for(shape.seq_len),
             DataSource::Corpus { tokenizer } | DataSource::Text { tokenizer } => {
                 tokenizer.validate()
             }
@@ -149,17 +168,17 @@ impl DataConfig {
 
     /// Builds the batch stream. `text` is the user's text for [`DataSource::Text`] and must be
     /// `None` for the other sources, so that a text is never silently ignored.
-    pub fn build(&self, text: Option<&str>) -> Result<DataStream, DataError> {
-        self.validate()?;
+    pub fn build(&self, shape: BatchShape, text: Option<&str>) -> Result<DataStream, DataError> {
+        self.validate(shape)?;
         let source = match (&self.source, text) {
             (DataSource::Task(kind), None) => {
-                Source::Task(Task::new(*kind, self.seq_len, self.seed)?)
+                Source::Task(Task::new(*kind, shape.seq_len, shape.seed)?)
             }
             (DataSource::Corpus { tokenizer }, None) => {
-                Source::Text(self.dataset(builtin_corpus(), *tokenizer)?)
+                Source::Text(self.dataset(builtin_corpus(), *tokenizer, shape)?)
             }
             (DataSource::Text { tokenizer }, Some(text)) => {
-                Source::Text(self.dataset(text, *tokenizer)?)
+                Source::Text(self.dataset(text, *tokenizer, shape)?)
             }
             (DataSource::Text { .. }, None) => {
                 return Err(DataError::invalid("text", "the text source needs a text"))
@@ -173,16 +192,21 @@ impl DataConfig {
         };
         Ok(DataStream {
             source,
-            batch_size: self.batch_size,
-            seq_len: self.seq_len,
+            batch_size: shape.batch_size,
+            seq_len: shape.seq_len,
         })
     }
 
     /// A tokenized text dataset, refused if a split cannot fill one sequence.
-    fn dataset(&self, text: &str, kind: TokenizerKind) -> Result<TextDataset, DataError> {
+    fn dataset(
+        &self,
+        text: &str,
+        kind: TokenizerKind,
+        shape: BatchShape,
+    ) -> Result<TextDataset, DataError> {
         let tokenizer = Tokenizer::train(kind, text)?;
-        let dataset = TextDataset::new(text, tokenizer, self.validation_fraction, self.seed)?;
-        dataset.check_seq_len(self.seq_len)?;
+        let dataset = TextDataset::new(text, tokenizer, self.validation_fraction, shape.seed)?;
+        dataset.check_seq_len(shape.seq_len)?;
         Ok(dataset)
     }
 }
@@ -248,12 +272,17 @@ mod tests {
     use super::*;
     use crate::train::batch::IGNORE;
 
-    fn config(source: DataSource, seq_len: usize) -> DataConfig {
+    fn config(source: DataSource) -> DataConfig {
         DataConfig {
             source,
+            validation_fraction: 0.1,
+        }
+    }
+
+    fn shape(seq_len: usize) -> BatchShape {
+        BatchShape {
             batch_size: 4,
             seq_len,
-            validation_fraction: 0.1,
             seed: 5,
         }
     }
@@ -282,15 +311,15 @@ mod tests {
     fn config_reads_its_json_form_and_builds_a_task_stream() {
         let json = r#"{
             "source": {"type": "task", "task": "copy", "length": 4, "symbols": 10},
-            "batch_size": 4, "seq_len": 10, "validation_fraction": 0.1, "seed": 5
+            "validation_fraction": 0.1
         }"#;
         let parsed: DataConfig = serde_json::from_str(json).unwrap();
         let kind = TaskKind::Copy {
             length: 4,
             symbols: 10,
         };
-        assert_eq!(parsed, config(DataSource::Task(kind), 10));
-        let stream = parsed.build(None).unwrap();
+        assert_eq!(parsed, config(DataSource::Task(kind)));
+        let stream = parsed.build(shape(10), None).unwrap();
         assert_eq!(stream.vocab_size(), 12);
         assert_eq!(stream.token_label(10), "|");
         assert!(stream.tokenizer().is_none());
@@ -301,70 +330,75 @@ mod tests {
 
     #[test]
     fn corpus_and_text_streams_tokenize_and_batch() {
-        let corpus = config(
-            DataSource::Corpus {
-                tokenizer: TokenizerKind::Char,
-            },
-            64,
-        );
-        let stream = corpus.build(None).unwrap();
+        let corpus = config(DataSource::Corpus {
+            tokenizer: TokenizerKind::Char,
+        });
+        let stream = corpus.build(shape(64), None).unwrap();
         assert_eq!(stream.vocab_size(), 65);
         let batch = stream.batch(Split::Validation, 0);
         assert_eq!(batch.inputs.len(), 4 * 64);
         assert!(batch.targets.iter().all(|&t| t != IGNORE));
 
-        let text = config(
-            DataSource::Text {
-                tokenizer: TokenizerKind::Byte,
-            },
-            1, // 18 bytes: 2 validate, enough for one input and its target
-        );
-        let stream = text.build(Some("to be or not to be")).unwrap();
+        let text = config(DataSource::Text {
+            tokenizer: TokenizerKind::Byte,
+        });
+        // 18 bytes: 2 validate, enough for one input and its target.
+        let stream = text.build(shape(1), Some("to be or not to be")).unwrap();
         assert_eq!(stream.token_label(u32::from(b' ')), "␣");
         assert_eq!(stream.tokenizer(), Some(&Tokenizer::Byte));
     }
 
     #[test]
     fn build_refuses_what_does_not_fit_naming_the_field() {
-        let err = |c: DataConfig, text: Option<&str>| c.build(text).unwrap_err().to_string();
+        let err = |source: &DataSource, seq_len: usize, text: Option<&str>| {
+            config(source.clone())
+                .build(shape(seq_len), text)
+                .unwrap_err()
+                .to_string()
+        };
         let byte_text = DataSource::Text {
             tokenizer: TokenizerKind::Byte,
         };
         assert_eq!(
-            err(config(byte_text.clone(), 8), None),
+            err(&byte_text, 8, None),
             "text: the text source needs a text"
         );
         let corpus = DataSource::Corpus {
             tokenizer: TokenizerKind::Bpe { vocab_size: 9000 },
         };
-        assert!(err(config(corpus, 8), None).starts_with("tokenizer.vocab_size: 9000"));
+        assert!(err(&corpus, 8, None).starts_with("tokenizer.vocab_size: 9000"));
         let copy = DataSource::Task(TaskKind::Copy {
             length: 4,
             symbols: 10,
         });
-        assert!(err(config(copy.clone(), 8), Some("x")).starts_with("text: only the text source"));
-        assert!(err(config(copy, 7), None).starts_with("seq_len: 7 is too short for the copy task"));
+        assert!(err(&copy, 8, Some("x")).starts_with("text: only the text source"));
+        assert!(err(&copy, 7, None).starts_with("seq_len: 7 is too short for the copy task"));
         // 20 bytes: 18 train, 2 validation; a sequence of 2 needs 3 tokens in each split.
         assert_eq!(
-            err(config(byte_text.clone(), 2), Some("twenty bytes of text")),
+            err(&byte_text, 2, Some("twenty bytes of text")),
             "seq_len: 2 needs 3 tokens per sequence (inputs plus the last target), but the \
              validation split has only 2 of the text's 20 tokens"
         );
         assert_eq!(
-            err(config(byte_text.clone(), 8), Some("")),
+            err(&byte_text, 8, Some("")),
             "text: is empty: there is nothing to train on"
         );
-        let zero = DataConfig {
+        let zero_batch = BatchShape {
             batch_size: 0,
-            ..config(byte_text.clone(), 8)
+            ..shape(8)
         };
         assert_eq!(
-            zero.validate().unwrap_err().to_string(),
+            config(byte_text.clone())
+                .validate(zero_batch)
+                .unwrap_err()
+                .to_string(),
             "batch_size: must be at least 1"
         );
-        let zero = config(byte_text, 0);
         assert_eq!(
-            zero.validate().unwrap_err().to_string(),
+            config(byte_text)
+                .validate(shape(0))
+                .unwrap_err()
+                .to_string(),
             "seq_len: must be at least 1"
         );
     }

@@ -6,7 +6,9 @@ pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod optim;
+pub mod run;
 pub mod schedule;
+pub mod session;
 pub mod tasks;
 pub mod tokenizer;
 

@@ -1,0 +1,52 @@
+//! The `archlab` command-line tool: the page's engine, headless.
+
+#[cfg(not(target_arch = "wasm32"))]
+mod bench;
+#[cfg(not(target_arch = "wasm32"))]
+mod info;
+#[cfg(not(target_arch = "wasm32"))]
+mod report;
+#[cfg(not(target_arch = "wasm32"))]
+mod train;
+
+/// The command-line tool is native only; in a browser the page is the entry point.
+#[cfg(target_arch = "wasm32")]
+fn main() {}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn main() -> std::process::ExitCode {
+    use clap::Parser;
+    match Cli::parse().command {
+        Command::Info => info::run(),
+        Command::Train(args) => train::run(args),
+        Command::Bench(args) => bench::run(args),
+    }
+}
+
+/// Train a small decoder-only transformer and flip the architecture choices of a lecture.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Parser)]
+#[command(name = "archlab", version, about, long_about = None)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Show the GPU adapter and its limits, and check the matmul kernel against the CPU.
+    Info,
+    /// Train a model; write metrics (JSONL, CSV) and charts (PNG).
+    Train(train::TrainArgs),
+    /// Time full training steps (forward, backward, AdamW) at three LLaMA-style sizes.
+    Bench(bench::BenchArgs),
+}
+
+/// Which engine runs the model.
+#[cfg(not(target_arch = "wasm32"))]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+enum Backend {
+    /// The reference engine: plain Rust on the CPU.
+    Cpu,
+}

@@ -1,0 +1,243 @@
+//! What `archlab train` leaves in its folder: the resolved configuration, metrics as JSONL and
+//! CSV, PNG charts, a text sample for text data, and a summary.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use archlab::charts::{self, AttentionMap, Axes, Line};
+use archlab::engine::{generate, Engine};
+use archlab::train::session::{RunStatus, Session, StepRecord};
+use plotters::prelude::*;
+
+/// Chart size in pixels: legible on a projector.
+const CHART: (u32, u32) = (1000, 600);
+/// Characters of generated text in `sample.txt`.
+const SAMPLE_TOKENS: usize = 300;
+
+/// Writes every output and returns the summary line.
+pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, String> {
+    let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
+    std::fs::write(
+        out.join("config.json"),
+        serde_json::to_string_pretty(&session.run).expect("a config serialises"),
+    )
+    .map_err(io("config.json"))?;
+    let mut jsonl = String::new();
+    for record in &session.history {
+        jsonl.push_str(&serde_json::to_string(record).expect("records serialise"));
+        jsonl.push('\n');
+    }
+    std::fs::write(out.join("metrics.jsonl"), jsonl).map_err(io("metrics.jsonl"))?;
+    std::fs::write(out.join("metrics.csv"), csv(&session.history)).map_err(io("metrics.csv"))?;
+    draw_charts(session, out)?;
+
+    let sample = session.data.tokenizer().cloned().map(|tokenizer| {
+        let prompt = session.display_batch().inputs[..1].to_vec();
+        let seed = session.run.train.seed;
+        let tokens = generate(&mut session.engine, &prompt, SAMPLE_TOKENS, 0.8, 0, seed);
+        tokenizer.decode(&[prompt, tokens].concat())
+    });
+    if let Some(sample) = &sample {
+        std::fs::write(out.join("sample.txt"), sample).map_err(io("sample.txt"))?;
+    }
+
+    let last = session.history.last();
+    let last_val = session.history.iter().rev().find_map(|r| r.val_loss);
+    let last_accuracy = session.history.iter().rev().find_map(|r| r.val_accuracy);
+    let mean_tokens_per_second = session
+        .history
+        .iter()
+        .map(|r| r.tokens_per_second)
+        .sum::<f64>()
+        / session.history.len().max(1) as f64;
+    let summary = serde_json::json!({
+        "status": session.status,
+        "steps": session.history.len(),
+        "loss": last.map(|r| r.loss),
+        "val_loss": last_val,
+        "val_accuracy": last_accuracy,
+        "tokens_per_second": mean_tokens_per_second,
+        "parameters": session.run.model.param_count().total(),
+    });
+    std::fs::write(
+        out.join("summary.json"),
+        serde_json::to_string_pretty(&summary).expect("json serialises"),
+    )
+    .map_err(io("summary.json"))?;
+
+    let status = match session.status {
+        RunStatus::Training => "stopped".to_string(),
+        RunStatus::Finished => "finished".to_string(),
+        RunStatus::Diverged { step } => format!("DIVERGED at step {step}"),
+    };
+    let mut line = format!("{status}: {} steps", session.history.len());
+    if let Some(last) = last {
+        write!(line, ", train loss {:.4}", last.loss).expect("writing to a String");
+    }
+    if let Some(val) = last_val {
+        write!(line, ", val loss {val:.4}").expect("writing to a String");
+    }
+    if let Some(accuracy) = last_accuracy {
+        write!(line, ", val accuracy {:.1}%", accuracy * 100.0).expect("writing to a String");
+    }
+    write!(
+        line,
+        ", {mean_tokens_per_second:.0} tokens/s; wrote {}",
+        out.display()
+    )
+    .expect("writing to a String");
+    if let Some(sample) = sample {
+        let preview: String = sample.chars().take(120).collect();
+        line = format!("sample: {preview:?}\n{line}");
+    }
+    Ok(line)
+}
+
+/// One row per step; per-layer columns after the scalars.
+fn csv(history: &[StepRecord]) -> String {
+    let layers = history.first().map_or(0, |r| r.norms.len());
+    let mut out =
+        String::from("step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second");
+    for l in 0..layers {
+        write!(
+            out,
+            ",max_logit_{l},residual_rms_{l},attn_rms_{l},mlp_rms_{l}"
+        )
+        .expect("writing to a String");
+    }
+    out.push('\n');
+    let optional = |v: Option<f32>| v.map(|v| v.to_string()).unwrap_or_default();
+    for r in history {
+        write!(
+            out,
+            "{},{},{},{},{},{},{},{:.1}",
+            r.step,
+            r.loss,
+            r.z_loss,
+            r.grad_norm,
+            r.lr,
+            optional(r.val_loss),
+            optional(r.val_accuracy),
+            r.tokens_per_second
+        )
+        .expect("writing to a String");
+        for (logit, norms) in r.max_attention_logit.iter().zip(&r.norms) {
+            write!(
+                out,
+                ",{logit},{},{},{}",
+                norms.residual, norms.attn, norms.mlp
+            )
+            .expect("writing to a String");
+        }
+        out.push('\n');
+    }
+    out
+}
+
+fn draw_charts<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<(), String> {
+    register_font()?;
+    let history = &session.history;
+    let series =
+        |label: &str, color: usize, faint: bool, value: &dyn Fn(&StepRecord) -> Option<f64>| Line {
+            label: label.into(),
+            points: history
+                .iter()
+                .filter_map(|r| value(r).map(|v| (r.step as f64, v)))
+                .collect(),
+            color,
+            faint,
+        };
+
+    let loss = [
+        series("train", 0, true, &|r| Some(f64::from(r.loss))),
+        series("validation", 0, false, &|r| r.val_loss.map(f64::from)),
+    ];
+    let axes = Axes {
+        title: "Loss",
+        x: "step",
+        y: "cross-entropy (nats)",
+        log_y: true,
+    };
+    line_png(&out.join("loss.png"), axes, &loss)?;
+
+    let layers = history.first().map_or(0, |r| r.norms.len());
+    let mut norms = Vec::new();
+    for l in 0..layers {
+        norms.push(series(&format!("L{l} residual"), l, false, &|r| {
+            Some(f64::from(r.norms[l].residual))
+        }));
+        norms.push(series(&format!("L{l} attn out"), l, true, &|r| {
+            Some(f64::from(r.norms[l].attn))
+        }));
+        norms.push(series(&format!("L{l} mlp out"), l, true, &|r| {
+            Some(f64::from(r.norms[l].mlp))
+        }));
+    }
+    let axes = Axes {
+        title: "Activation RMS per layer (residual stream bold, branch outputs faint)",
+        x: "step",
+        y: "RMS",
+        log_y: true,
+    };
+    line_png(&out.join("norms.png"), axes, &norms)?;
+
+    let optimizer = [
+        series("grad norm (before clipping)", 1, false, &|r| {
+            Some(f64::from(r.grad_norm))
+        }),
+        series("learning rate x 100", 2, false, &|r| {
+            Some(f64::from(r.lr) * 100.0)
+        }),
+    ];
+    let axes = Axes {
+        title: "Gradient norm and learning rate",
+        x: "step",
+        y: "value",
+        log_y: true,
+    };
+    line_png(&out.join("optimizer.png"), axes, &optimizer)?;
+
+    let t = session.display_batch().seq;
+    let heads = session.run.model.n_heads;
+    let maps: Vec<AttentionMap> = session
+        .attention_maps()
+        .into_iter()
+        .enumerate()
+        .flat_map(|(layer, probs)| {
+            (0..heads).map(move |head| AttentionMap {
+                layer,
+                head,
+                t,
+                probs: probs[head * t * t..(head + 1) * t * t].to_vec(),
+            })
+        })
+        .collect();
+    let size = (
+        220 * heads as u32 + 40,
+        220 * session.run.model.n_layers as u32 + 60,
+    );
+    let path = out.join("attention.png");
+    let area = BitMapBackend::new(&path, size).into_drawing_area();
+    charts::draw_attention_grid(
+        &area,
+        "Attention (validation example 0; rows: queries)",
+        &maps,
+    )?;
+    Ok(())
+}
+
+fn line_png(path: &Path, axes: Axes, lines: &[Line]) -> Result<(), String> {
+    charts::draw_lines(
+        &BitMapBackend::new(path, CHART).into_drawing_area(),
+        axes,
+        lines,
+    )
+}
+
+/// plotters' bitmap backend draws text with a font registered by name; the bundled DejaVu Sans
+/// keeps charts identical on every machine.
+fn register_font() -> Result<(), String> {
+    static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
+    plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+        .map_err(|_| "the bundled font is not a valid TrueType font".to_string())
+}

@@ -1,0 +1,186 @@
+//! `archlab train`: configure (preset, file, `--set`), validate everything before writing
+//! anything, train with a progress bar, then write metrics, charts and a summary.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Instant;
+
+use archlab::cpu::CpuEngine;
+use archlab::train::data::DataSource;
+use archlab::train::run::{RunConfig, RunError};
+use archlab::train::session::Session;
+
+use crate::report;
+use crate::Backend;
+
+#[derive(clap::Args)]
+pub struct TrainArgs {
+    /// Start from a model preset: default, transformer2017, gpt2, gptj, palm, llama, mistral,
+    /// olmo2, gemma2, qwen3.
+    #[arg(long)]
+    preset: Option<String>,
+    /// A JSON run configuration ({"model": {..}, "train": {..}, "data": {..}}) laid over the
+    /// preset; keys it leaves out keep their values.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Set one value by its dotted key, after the file (repeatable): --set model.norm=layer_norm
+    /// --set train.lr=0.01 --set model.attention.sliding_window.window=8
+    #[arg(long = "set", value_name = "KEY=VALUE")]
+    sets: Vec<String>,
+    /// Train on this UTF-8 text file instead of the built-in corpus (with the corpus' tokenizer).
+    #[arg(long, value_name = "FILE")]
+    text: Option<PathBuf>,
+    /// The engine.
+    #[arg(long, value_enum, default_value = "cpu")]
+    backend: Backend,
+    /// Folder for the metrics and charts (default: runs/<seconds since 1970>).
+    #[arg(long, value_name = "DIR")]
+    out: Option<PathBuf>,
+}
+
+/// Invalid input: the message names the field, and nothing is written.
+const EXIT_INVALID: u8 = 2;
+
+pub fn run(args: TrainArgs) -> ExitCode {
+    let (run, text) = match configure(&args) {
+        Ok(configured) => configured,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let mut run = run;
+    let data = match run.build_data(text.as_deref()) {
+        Ok(data) => data,
+        Err(error) => {
+            eprintln!("error: {error}");
+            return ExitCode::from(EXIT_INVALID);
+        }
+    };
+    let engine = match args.backend {
+        Backend::Cpu => match CpuEngine::new(&run.model, run.train.seed) {
+            Ok(engine) => engine,
+            Err(error) => {
+                eprintln!("error: model.{error}");
+                return ExitCode::from(EXIT_INVALID);
+            }
+        },
+    };
+    let out = args.out.clone().unwrap_or_else(default_out_dir);
+    if let Err(error) = std::fs::create_dir_all(&out) {
+        eprintln!("error: out: cannot create {}: {error}", out.display());
+        return ExitCode::from(EXIT_INVALID);
+    }
+
+    let mut session = Session::new(run, data, engine);
+    print_header(&session.run, args.backend);
+    let started = Instant::now();
+    let clock = || started.elapsed().as_secs_f64();
+    let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .expect("a fixed template"),
+    );
+    let mut last_val = f32::NAN;
+    while let Some(record) = session.step(clock) {
+        last_val = record.val_loss.unwrap_or(last_val);
+        let steps_per_second = (record.step + 1) as f64 / clock();
+        progress.set_position(record.step as u64 + 1);
+        progress.set_message(format!(
+            "loss {:.4}  val {:.4}  {:.1} steps/s",
+            record.loss, last_val, steps_per_second
+        ));
+    }
+    progress.finish_and_clear();
+
+    match report::write(&mut session, &out) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: writing {}: {error}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Preset, then file, then `--set`s, then `--text`: every input read and checked before any
+/// engine exists or any file is written.
+fn configure(args: &TrainArgs) -> Result<(RunConfig, Option<String>), RunError> {
+    let error = |field: &str, reason: String| RunError {
+        field: field.into(),
+        reason,
+    };
+    let mut run = match &args.preset {
+        Some(name) => RunConfig::with_preset(name)?,
+        None => RunConfig::default(),
+    };
+    if let Some(path) = &args.config {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| error("config", format!("cannot read {}: {e}", path.display())))?;
+        run.apply_json(&text)?;
+    }
+    for setting in &args.sets {
+        let (key, value) = setting
+            .split_once('=')
+            .ok_or_else(|| error("set", format!("{setting:?} is not KEY=VALUE")))?;
+        run.set(key.trim(), value.trim())?;
+    }
+    let text = match &args.text {
+        None => None,
+        Some(path) => {
+            let bytes = std::fs::read(path)
+                .map_err(|e| error("text", format!("cannot read {}: {e}", path.display())))?;
+            let text = String::from_utf8(bytes).map_err(|e| {
+                error(
+                    "text",
+                    format!(
+                        "{} is not UTF-8 text (invalid byte at offset {})",
+                        path.display(),
+                        e.utf8_error().valid_up_to()
+                    ),
+                )
+            })?;
+            // The built-in corpus gives way to the user's text, with the same tokenizer.
+            if let DataSource::Corpus { tokenizer } = run.data.source {
+                run.data.source = DataSource::Text { tokenizer };
+            }
+            Some(text)
+        }
+    };
+    run.validate()?;
+    Ok((run, text))
+}
+
+fn default_out_dir() -> PathBuf {
+    let seconds = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs())
+        .unwrap_or_default();
+    PathBuf::from("runs").join(seconds.to_string())
+}
+
+fn print_header(run: &RunConfig, backend: Backend) {
+    let params = run.model.param_count();
+    let changes: Vec<String> = run
+        .non_default_settings()
+        .into_iter()
+        .map(|(key, value)| format!("{key}={value}"))
+        .collect();
+    println!(
+        "archlab train: {:?} engine, {} parameters ({} non-embedding), {:.2} MFLOP/token, \
+         KV cache {} B/token, {} steps of {}x{} tokens",
+        backend,
+        params.total(),
+        params.non_embedding,
+        run.model.flops_per_token() / 1e6,
+        run.model.kv_cache_bytes_per_token(),
+        run.train.steps,
+        run.train.batch_size,
+        run.train.seq_len,
+    );
+    if !changes.is_empty() {
+        println!("settings: {}", changes.join(" "));
+    }
+}

@@ -1,0 +1,181 @@
+//! A training session: one run's engine, data and history, stepped by the command line or the
+//! page. It owns the bookkeeping both need (evaluation, accuracy, divergence, metrics records)
+//! so that neither reimplements it.
+
+use serde::Serialize;
+
+use super::batch::Batch;
+use super::data::{DataStream, Split};
+use super::run::RunConfig;
+use super::tasks::token_accuracy;
+use crate::cpu::loss::cross_entropy_forward;
+use crate::engine::{Engine, LayerNorms, StepStats};
+
+/// Validation batches averaged per evaluation: enough to steady the curve, few enough to be
+/// cheap next to the steps between evaluations.
+pub const EVAL_BATCHES: u64 = 4;
+
+/// One step's record: what the metrics files and the charts are made of.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct StepRecord {
+    /// 0-based step.
+    pub step: usize,
+    /// Training cross-entropy of this step's batch, nats.
+    pub loss: f32,
+    /// The z-loss term added to the objective.
+    pub z_loss: f32,
+    /// Gradient norm before clipping.
+    pub grad_norm: f32,
+    /// Learning rate of the update.
+    pub lr: f32,
+    /// Mean validation cross-entropy, on evaluation steps.
+    pub val_loss: Option<f32>,
+    /// Next-token accuracy on the validation batches' scored positions, on evaluation steps.
+    pub val_accuracy: Option<f32>,
+    /// Largest attention logit per layer in this step's forward.
+    pub max_attention_logit: Vec<f32>,
+    /// RMS of residual stream and branch outputs per layer in this step's forward.
+    pub norms: Vec<NormRecord>,
+    /// Training tokens per second of this step (forward, backward, update; not evaluation).
+    pub tokens_per_second: f64,
+}
+
+/// [`LayerNorms`] in serialisable form.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct NormRecord {
+    pub residual: f32,
+    pub attn: f32,
+    pub mlp: f32,
+}
+
+impl From<LayerNorms> for NormRecord {
+    fn from(n: LayerNorms) -> Self {
+        Self {
+            residual: n.residual,
+            attn: n.attn,
+            mlp: n.mlp,
+        }
+    }
+}
+
+/// Where a run stands.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RunStatus {
+    /// Steps remain.
+    Training,
+    /// All steps done.
+    Finished,
+    /// The loss became NaN or infinite at this step; the history up to it is kept.
+    Diverged { step: usize },
+}
+
+/// A run in progress.
+pub struct Session<E: Engine> {
+    /// The validated configuration (its model's vocabulary set from the data).
+    pub run: RunConfig,
+    pub data: DataStream,
+    pub engine: E,
+    /// One record per step taken.
+    pub history: Vec<StepRecord>,
+    pub status: RunStatus,
+}
+
+impl<E: Engine> Session<E> {
+    /// A session over `data` (built by `run.build_data`) with a fresh `engine`.
+    pub fn new(run: RunConfig, data: DataStream, engine: E) -> Self {
+        Self {
+            run,
+            data,
+            engine,
+            history: Vec::new(),
+            status: RunStatus::Training,
+        }
+    }
+
+    /// Steps taken so far.
+    pub fn steps_done(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Takes one step (evaluating on evaluation steps: every `eval_interval` and the last) and
+    /// records it. Does nothing once finished or diverged.
+    pub fn step(&mut self, now_seconds: impl Fn() -> f64) -> Option<&StepRecord> {
+        if self.status != RunStatus::Training {
+            return None;
+        }
+        let step = self.history.len();
+        let batch = self.data.batch(Split::Train, step as u64);
+        let started = now_seconds();
+        let stats: StepStats = self.engine.step(&batch, &self.run.train);
+        let elapsed = (now_seconds() - started).max(1e-9);
+        let max_attention_logit = self.engine.max_attention_logits();
+        let norms = self
+            .engine
+            .activation_norms()
+            .into_iter()
+            .map(NormRecord::from)
+            .collect();
+        let last = step + 1 == self.run.train.steps;
+        let evaluate = step.is_multiple_of(self.run.train.eval_interval) || last;
+        let (val_loss, val_accuracy) = if evaluate {
+            let (loss, accuracy) = self.evaluate();
+            (Some(loss), Some(accuracy))
+        } else {
+            (None, None)
+        };
+        self.history.push(StepRecord {
+            step,
+            loss: stats.loss,
+            z_loss: stats.z_loss,
+            grad_norm: stats.grad_norm,
+            lr: stats.lr,
+            val_loss,
+            val_accuracy,
+            max_attention_logit,
+            norms,
+            tokens_per_second: (batch.batch * batch.seq) as f64 / elapsed,
+        });
+        let diverged = !stats.loss.is_finite() || val_loss.is_some_and(|l| !l.is_finite());
+        self.status = if diverged {
+            RunStatus::Diverged { step }
+        } else if last {
+            RunStatus::Finished
+        } else {
+            RunStatus::Training
+        };
+        self.history.last()
+    }
+
+    /// Mean validation loss and token accuracy over [`EVAL_BATCHES`] fixed batches, from one
+    /// forward pass each.
+    pub fn evaluate(&mut self) -> (f32, f32) {
+        let vocab = self.run.model.vocab_size;
+        let (mut loss, mut accuracy) = (0.0, 0.0);
+        for i in 0..EVAL_BATCHES {
+            let batch = self.data.batch(Split::Validation, i);
+            let logits = self.engine.logits(&batch.inputs, batch.batch, batch.seq);
+            let mut lse = vec![0.0f32; batch.targets.len()];
+            loss +=
+                cross_entropy_forward(&mut lse, &logits, &batch.targets, 0.0).cross_entropy as f32;
+            accuracy += token_accuracy(&logits, &batch, vocab);
+        }
+        let n = EVAL_BATCHES as f32;
+        (loss / n, accuracy / n)
+    }
+
+    /// The first validation batch, the example whose attention maps are shown.
+    pub fn display_batch(&self) -> Batch {
+        self.data.batch(Split::Validation, 0)
+    }
+
+    /// Runs the display example through the model and returns every layer's attention
+    /// probabilities `[heads, T, T]`.
+    pub fn attention_maps(&mut self) -> Vec<Vec<f32>> {
+        let batch = self.display_batch();
+        self.engine.logits(&batch.inputs, batch.batch, batch.seq);
+        (0..self.run.model.n_layers)
+            .map(|layer| self.engine.attention(layer))
+            .collect()
+    }
+}

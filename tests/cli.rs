@@ -1,0 +1,187 @@
+//! The `archlab` command line as a user runs it: a short training run writes its metrics and
+//! charts; bad input exits with code 2, names the field, and writes nothing.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn archlab(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_archlab"))
+        .args(args)
+        .output()
+        .expect("the archlab binary runs")
+}
+
+/// A fresh, empty folder under the target directory for one test.
+fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_short_run_writes_metrics_charts_and_a_summary() {
+    let dir = scratch("cli_short_run");
+    let out = dir.join("run");
+    let result = archlab(&[
+        "train",
+        "--set",
+        "train.steps=6",
+        "--set",
+        "train.eval_interval=3",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.seq_len=16",
+        "--set",
+        "model.d_model=16",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(
+        result.status.success(),
+        "{stdout}\n{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let last = stdout.lines().last().unwrap();
+    assert!(last.starts_with("finished: 6 steps, train loss "), "{last}");
+
+    let jsonl = std::fs::read_to_string(out.join("metrics.jsonl")).unwrap();
+    let records: Vec<serde_json::Value> = jsonl
+        .lines()
+        .map(|line| serde_json::from_str(line).unwrap())
+        .collect();
+    assert_eq!(records.len(), 6);
+    for (i, record) in records.iter().enumerate() {
+        assert_eq!(record["step"], i);
+        assert!(record["loss"].as_f64().unwrap().is_finite());
+        assert_eq!(
+            record["norms"].as_array().unwrap().len(),
+            2,
+            "one entry per layer"
+        );
+        // Evaluations at steps 0 and 3 and at the last step.
+        assert_eq!(
+            record["val_loss"].is_number(),
+            [0, 3, 5].contains(&i),
+            "step {i}"
+        );
+    }
+    let csv = std::fs::read_to_string(out.join("metrics.csv")).unwrap();
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().unwrap().split(',').collect();
+    assert_eq!(&header[..3], ["step", "loss", "z_loss"]);
+    assert!(header.contains(&"residual_rms_1"));
+    assert_eq!(lines.count(), 6);
+    for chart in ["loss.png", "norms.png", "optimizer.png", "attention.png"] {
+        let bytes = std::fs::read(out.join(chart)).unwrap();
+        assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{chart} is a PNG");
+        assert!(
+            bytes.len() > 10_000,
+            "{chart} has content: {} bytes",
+            bytes.len()
+        );
+    }
+    let config: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
+    assert_eq!(config["model"]["d_model"], 16);
+    assert!(out.join("sample.txt").exists(), "text data gives a sample");
+}
+
+/// Runs `archlab train` with `args` and asserts exit code 2, the message, and no output folder.
+fn assert_refused(name: &str, args: &[&str], message: &str) {
+    let dir = scratch(name);
+    let out = dir.join("run");
+    let mut all = vec!["train"];
+    all.extend_from_slice(args);
+    all.extend_from_slice(&["--out", out.to_str().unwrap()]);
+    let result = archlab(&all);
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert_eq!(result.status.code(), Some(2), "{name}: {stderr}");
+    assert!(
+        stderr.contains(message),
+        "{name}: expected {message:?} in {stderr:?}"
+    );
+    assert!(!out.exists(), "{name}: nothing is written");
+}
+
+#[test]
+fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
+    let dir = scratch("cli_inputs");
+    let malformed = dir.join("malformed.json");
+    std::fs::write(&malformed, "{\"model\": {").unwrap();
+    let unknown = dir.join("unknown.json");
+    std::fs::write(&unknown, r#"{"model": {"n_head": 4}}"#).unwrap();
+    let short = dir.join("short.txt");
+    std::fs::write(&short, "too short for one batch").unwrap();
+    let latin1 = dir.join("latin1.txt");
+    std::fs::write(&latin1, b"caf\xe9 au lait, a text in Latin-1").unwrap();
+
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let cases: Vec<(&str, Vec<String>, &str)> = vec![
+        (
+            "malformed",
+            vec!["--config".into(), path(&malformed)],
+            "error: config: EOF",
+        ),
+        (
+            "unknown key",
+            vec!["--config".into(), path(&unknown)],
+            "error: model.n_head: unknown field",
+        ),
+        (
+            "unknown set key",
+            vec!["--set".into(), "train.lrate=1".into()],
+            "error: train.lrate: unknown field",
+        ),
+        (
+            "not key=value",
+            vec!["--set".into(), "train.lr".into()],
+            "error: set: \"train.lr\" is not KEY=VALUE",
+        ),
+        (
+            "out of range",
+            vec!["--set".into(), "train.beta1=1.5".into()],
+            "error: train.beta1: 1.5 is not in [0, 1)",
+        ),
+        (
+            "heads",
+            vec!["--set".into(), "model.n_kv_heads=3".into()],
+            "error: model.n_kv_heads:",
+        ),
+        (
+            "odd rope",
+            vec!["--set".into(), "model.d_head=7".into()],
+            "error: model.d_head:",
+        ),
+        (
+            "window 0",
+            vec![
+                "--set".into(),
+                "model.attention.sliding_window.window=0".into(),
+            ],
+            "error: model.attention",
+        ),
+        (
+            "unknown preset",
+            vec!["--preset".into(), "gpt5".into()],
+            "error: preset: unknown preset \"gpt5\"",
+        ),
+        (
+            "short corpus",
+            vec!["--text".into(), path(&short)],
+            "error: train.seq_len: 64 needs 65 tokens",
+        ),
+        (
+            "not utf-8",
+            vec!["--text".into(), path(&latin1)],
+            "is not UTF-8 text (invalid byte at offset 3)",
+        ),
+    ];
+    for (name, args, message) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        assert_refused(&format!("cli_{}", name.replace(' ', "_")), &args, message);
+    }
+}
