@@ -2,6 +2,7 @@
 //! architecture choices of a lecture. See ARCHITECTURE.md for the layers and how data flows.
 
 pub mod charts;
+pub mod checkpoint;
 pub mod cpu;
 pub mod engine;
 pub mod gpu;

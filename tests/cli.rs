@@ -185,3 +185,193 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
         assert_refused(&format!("cli_{}", name.replace(' ', "_")), &args, message);
     }
 }
+
+fn fixture(family: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(family)
+}
+
+/// `archlab eval` on a Hugging Face folder: transformers' loss as the last line, logits as .npy
+/// and gradients under the Hugging Face names (the values are checked against transformers in
+/// tests/checkpoint.rs; here, that the files are what the flags promise).
+#[test]
+fn eval_prints_the_loss_and_writes_logits_and_gradients() {
+    let dir = scratch("cli_eval");
+    let (logits, grads) = (dir.join("logits.npy"), dir.join("grads.safetensors"));
+    let llama = fixture("llama");
+    let result = archlab(&[
+        "eval",
+        "--model",
+        llama.to_str().unwrap(),
+        "--tokens",
+        llama.join("tokens.json").to_str().unwrap(),
+        "--logits-out",
+        logits.to_str().unwrap(),
+        "--grads-out",
+        grads.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(llama.join("expected.json")).unwrap()).unwrap();
+    let (loss, reference) = (
+        summary["loss"].as_f64().unwrap(),
+        expected["loss"].as_f64().unwrap(),
+    );
+    // f32 loss from two engines: within 1e-5 relative (see tests/checkpoint.rs).
+    assert!(
+        (loss - reference).abs() <= 1e-5 * reference,
+        "{loss} vs {reference}"
+    );
+    assert_eq!(
+        (summary["batch"].as_u64(), summary["seq"].as_u64()),
+        (Some(2), Some(8))
+    );
+
+    let npy = std::fs::read(&logits).unwrap();
+    assert_eq!(&npy[..8], b"\x93NUMPY\x01\x00");
+    let header_len = u16::from_le_bytes([npy[8], npy[9]]) as usize;
+    let header = std::str::from_utf8(&npy[10..10 + header_len]).unwrap();
+    assert!(
+        header.contains("'descr': '<f4'") && header.contains("'shape': (2, 8, 48,)"),
+        "{header}"
+    );
+    assert_eq!((10 + header_len) % 64, 0, "the data starts 64-byte aligned");
+    assert_eq!(npy.len() - 10 - header_len, 2 * 8 * 48 * 4);
+
+    let grads = archlab::checkpoint::tensors::read(&std::fs::read(&grads).unwrap(), "g").unwrap();
+    assert!(grads.contains_key("model.layers.1.mlp.gate_proj.weight"));
+    assert_eq!(grads["model.embed_tokens.weight"].shape, vec![48, 16]);
+}
+
+#[test]
+fn eval_refuses_bad_tokens_and_models() {
+    let dir = scratch("cli_eval_refusals");
+    let llama = fixture("llama");
+    let cases = [
+        (
+            "[[1, 2, 3], [4, 5]]",
+            "error: tokens: sequence 1 has 2 tokens, sequence 0 has 3",
+        ),
+        (
+            "[[1, 2, 300]]",
+            "error: tokens: token id 300 is outside the model's vocabulary of 48",
+        ),
+        ("[]", "error: tokens: needs at least one sequence"),
+        (
+            "{\"a\": 1}",
+            "error: tokens: not a JSON array of arrays of token ids",
+        ),
+    ];
+    for (i, (tokens, message)) in cases.into_iter().enumerate() {
+        let file = dir.join(format!("tokens{i}.json"));
+        std::fs::write(&file, tokens).unwrap();
+        let result = archlab(&[
+            "eval",
+            "--model",
+            llama.to_str().unwrap(),
+            "--tokens",
+            file.to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
+        assert!(
+            stderr.starts_with(message),
+            "expected {message:?}, got {stderr:?}"
+        );
+    }
+    let result = archlab(&[
+        "eval",
+        "--model",
+        dir.to_str().unwrap(),
+        "--tokens",
+        "x.json",
+    ]);
+    assert_eq!(result.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&result.stderr).contains("model.safetensors"));
+}
+
+/// Metrics of a run folder: (step, loss) per line.
+fn losses(run: &Path) -> Vec<(u64, f64)> {
+    std::fs::read_to_string(run.join("metrics.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let record: serde_json::Value = serde_json::from_str(line).unwrap();
+            (
+                record["step"].as_u64().unwrap(),
+                record["loss"].as_f64().unwrap(),
+            )
+        })
+        .collect()
+}
+
+/// A run folder is a checkpoint: resuming it continues with exactly the losses of an
+/// uninterrupted run, and it exports to a Hugging Face folder that imports back.
+#[test]
+fn train_resume_and_export_through_the_command_line() {
+    let dir = scratch("cli_resume");
+    let common = [
+        "--set",
+        "model.d_model=16",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.seq_len=16",
+        "--set",
+        "model.dropout.resid=0.1",
+    ];
+    let train = |steps: &str, out: &Path, resume: Option<&Path>| {
+        let mut args = vec!["train", "--set", steps, "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&common);
+        if let Some(from) = resume {
+            args.extend_from_slice(&["--resume", from.to_str().unwrap()]);
+        }
+        let result = archlab(&args);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+    };
+    let (straight, first, second) = (dir.join("straight"), dir.join("first"), dir.join("second"));
+    train("train.steps=6", &straight, None);
+    train("train.steps=3", &first, None);
+    train("train.steps=6", &second, Some(&first));
+    assert_eq!(losses(&second), losses(&straight)[3..]);
+
+    let exported = dir.join("hf");
+    let result = archlab(&[
+        "export",
+        "--model",
+        second.to_str().unwrap(),
+        "--out",
+        exported.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    assert!(String::from_utf8_lossy(&result.stdout).contains("LlamaForCausalLM"));
+    let (ours, _) = archlab::checkpoint::dir::load(&second).unwrap();
+    let (theirs, family) = archlab::checkpoint::dir::load(&exported).unwrap();
+    assert!(family.is_some());
+    assert_eq!(theirs.params, ours.params);
+
+    let mut args = vec!["train", "--set", "model.norm_position=post", "--resume"];
+    args.push(first.to_str().unwrap());
+    let result = archlab(&args);
+    assert_eq!(result.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&result.stderr);
+    assert!(
+        stderr.starts_with("error: model: the architecture of a resumed run cannot change"),
+        "{stderr}"
+    );
+}

@@ -15,7 +15,7 @@ pub mod real;
 
 use crate::engine::{Engine, LayerNorms, StepStats};
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
-use crate::train::optim::{clip_grad_norm, AdamW};
+use crate::train::optim::{clip_grad_norm, AdamW, OptimizerState};
 use crate::train::schedule::learning_rate;
 use crate::train::{Batch, TrainConfig};
 use model::{DropoutRun, Model};
@@ -53,10 +53,37 @@ impl CpuEngine {
         })
     }
 
-    /// Gradients of the last step after clipping, `[total_len]`: what the GPU engine's are
-    /// compared with.
+    /// Gradients of the last step after clipping (or of the last `loss_and_gradients`),
+    /// `[total_len]`: what the GPU engine's are compared with.
     pub fn grads(&self) -> &[f32] {
         &self.grads
+    }
+
+    /// Mean cross-entropy of `batch` and its gradient for every parameter (left in `grads()`),
+    /// without dropout, z-loss, clipping or an update: what `archlab eval` reports.
+    pub fn loss_and_gradients(&mut self, batch: &Batch) -> f32 {
+        self.model
+            .forward(&self.params, &batch.inputs, batch.batch, batch.seq, None);
+        let loss = self.model.loss(&batch.targets, 0.0);
+        self.grads.fill(0.0);
+        self.model.backward(&self.params, &mut self.grads);
+        loss.cross_entropy as f32
+    }
+
+    /// The optimizer state, for a checkpoint that can resume training exactly.
+    pub fn optimizer_state(&self) -> OptimizerState {
+        self.optimizer.state()
+    }
+
+    /// Restores a checkpoint's optimizer state; the next step continues its schedule, dropout
+    /// masks and bias correction where the saved run stopped.
+    pub fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {
+        let updates = state.updates;
+        self.optimizer = AdamW::from_state(state, self.params.len()).ok_or_else(|| {
+            ConfigError::new("optimizer", "moments do not match the parameter layout")
+        })?;
+        self.step = updates;
+        Ok(())
     }
 }
 

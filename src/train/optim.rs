@@ -34,6 +34,17 @@ pub struct AdamW {
     t: i32,
 }
 
+/// AdamW's state in plain form, laid out like the parameters.
+#[derive(Clone, Debug, PartialEq)]
+pub struct OptimizerState {
+    /// First moments, `[total_len]`.
+    pub m: Vec<f32>,
+    /// Second moments, `[total_len]`.
+    pub v: Vec<f32>,
+    /// Updates done so far (the bias-correction count, and the next step's index).
+    pub updates: usize,
+}
+
 impl AdamW {
     /// Zero moments for a buffer of `len` floats.
     pub fn new(len: usize) -> Self {
@@ -42,6 +53,24 @@ impl AdamW {
             v: vec![0.0; len],
             t: 0,
         }
+    }
+
+    /// The moments and the number of updates done, for checkpoints.
+    pub fn state(&self) -> OptimizerState {
+        OptimizerState {
+            m: self.m.clone(),
+            v: self.v.clone(),
+            updates: self.t as usize,
+        }
+    }
+
+    /// Restores moments saved by [`AdamW::state`]; `None` when their length is not this one's.
+    pub fn from_state(state: OptimizerState, len: usize) -> Option<Self> {
+        (state.m.len() == len && state.v.len() == len).then_some(Self {
+            m: state.m,
+            v: state.v,
+            t: state.updates as i32,
+        })
     }
 
     /// One update at learning rate `lr`, PyTorch's AdamW: `m = b1 m + (1-b1) g`,

@@ -76,7 +76,9 @@ pub struct Session<E: Engine> {
     pub run: RunConfig,
     pub data: DataStream,
     pub engine: E,
-    /// One record per step taken.
+    /// Steps taken before this session (a run resumed from a checkpoint).
+    pub first_step: usize,
+    /// One record per step taken in this session.
     pub history: Vec<StepRecord>,
     pub status: RunStatus,
 }
@@ -88,14 +90,30 @@ impl<E: Engine> Session<E> {
             run,
             data,
             engine,
+            first_step: 0,
             history: Vec::new(),
             status: RunStatus::Training,
         }
     }
 
-    /// Steps taken so far.
+    /// A session continuing a run that has taken `first_step` steps (its engine restored from a
+    /// checkpoint): batches, evaluations and the end follow the run's own step count.
+    pub fn resume(run: RunConfig, data: DataStream, engine: E, first_step: usize) -> Self {
+        let status = if first_step >= run.train.steps {
+            RunStatus::Finished
+        } else {
+            RunStatus::Training
+        };
+        Self {
+            first_step,
+            status,
+            ..Self::new(run, data, engine)
+        }
+    }
+
+    /// Steps the run has taken, before this session and in it.
     pub fn steps_done(&self) -> usize {
-        self.history.len()
+        self.first_step + self.history.len()
     }
 
     /// Takes one step (evaluating on evaluation steps: every `eval_interval` and the last) and
@@ -104,7 +122,7 @@ impl<E: Engine> Session<E> {
         if self.status != RunStatus::Training {
             return None;
         }
-        let step = self.history.len();
+        let step = self.steps_done();
         let batch = self.data.batch(Split::Train, step as u64);
         let started = now_seconds();
         let stats: StepStats = self.engine.step(&batch, &self.run.train);

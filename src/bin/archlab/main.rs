@@ -3,6 +3,10 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod eval;
+#[cfg(not(target_arch = "wasm32"))]
+mod export;
+#[cfg(not(target_arch = "wasm32"))]
 mod info;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
@@ -20,6 +24,8 @@ fn main() -> std::process::ExitCode {
         Command::Info => info::run(),
         Command::Train(args) => train::run(args),
         Command::Bench(args) => bench::run(args),
+        Command::Eval(args) => eval::run(args),
+        Command::Export(args) => export::run(args),
     }
 }
 
@@ -41,6 +47,10 @@ enum Command {
     Train(train::TrainArgs),
     /// Time full training steps (forward, backward, AdamW) at three LLaMA-style sizes.
     Bench(bench::BenchArgs),
+    /// Loss, logits and gradients of a model (ours or a Hugging Face folder) on given tokens.
+    Eval(eval::EvalArgs),
+    /// Write a model as a Hugging Face folder (LLaMA, Mistral, Qwen3 or GPT-2 layout).
+    Export(export::ExportArgs),
 }
 
 /// Which engine runs the model.

@@ -52,7 +52,7 @@ pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, 
         / session.history.len().max(1) as f64;
     let summary = serde_json::json!({
         "status": session.status,
-        "steps": session.history.len(),
+        "steps": session.steps_done(),
         "loss": last.map(|r| r.loss),
         "val_loss": last_val,
         "val_accuracy": last_accuracy,
@@ -70,7 +70,7 @@ pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, 
         RunStatus::Finished => "finished".to_string(),
         RunStatus::Diverged { step } => format!("DIVERGED at step {step}"),
     };
-    let mut line = format!("{status}: {} steps", session.history.len());
+    let mut line = format!("{status}: {} steps", session.steps_done());
     if let Some(last) = last {
         write!(line, ", train loss {:.4}", last.loss).expect("writing to a String");
     }

@@ -5,7 +5,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Instant;
 
+use archlab::checkpoint::{self, Checkpoint};
 use archlab::cpu::CpuEngine;
+use archlab::engine::Engine;
 use archlab::train::data::DataSource;
 use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
@@ -33,47 +35,52 @@ pub struct TrainArgs {
     /// The engine.
     #[arg(long, value_enum, default_value = "cpu")]
     backend: Backend,
-    /// Folder for the metrics and charts (default: runs/<seconds since 1970>).
+    /// Folder for the metrics, charts and checkpoint (default: runs/<seconds since 1970>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// Continue the run saved in this folder (by an earlier `archlab train`) up to train.steps.
+    #[arg(long, value_name = "DIR")]
+    resume: Option<PathBuf>,
 }
 
 /// Invalid input: the message names the field, and nothing is written.
 const EXIT_INVALID: u8 = 2;
 
+/// Prints `error: field: reason` and returns exit code 2.
+pub fn refuse(error: impl std::fmt::Display) -> ExitCode {
+    eprintln!("error: {error}");
+    ExitCode::from(EXIT_INVALID)
+}
+
 pub fn run(args: TrainArgs) -> ExitCode {
-    let (run, text) = match configure(&args) {
+    let (mut run, text, resumed) = match configure(&args) {
         Ok(configured) => configured,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(error) => return refuse(error),
     };
-    let mut run = run;
     let data = match run.build_data(text.as_deref()) {
         Ok(data) => data,
-        Err(error) => {
-            eprintln!("error: {error}");
-            return ExitCode::from(EXIT_INVALID);
-        }
+        Err(error) => return refuse(error),
     };
-    let engine = match args.backend {
+    let mut engine = match args.backend {
         Backend::Cpu => match CpuEngine::new(&run.model, run.train.seed) {
             Ok(engine) => engine,
-            Err(error) => {
-                eprintln!("error: model.{error}");
-                return ExitCode::from(EXIT_INVALID);
-            }
+            Err(error) => return refuse(format!("model.{error}")),
+        },
+    };
+    let first_step = match resumed {
+        None => 0,
+        Some(checkpoint) => match restore(&mut engine, checkpoint) {
+            Ok(step) => step,
+            Err(error) => return refuse(error),
         },
     };
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     if let Err(error) = std::fs::create_dir_all(&out) {
-        eprintln!("error: out: cannot create {}: {error}", out.display());
-        return ExitCode::from(EXIT_INVALID);
+        return refuse(format!("out: cannot create {}: {error}", out.display()));
     }
 
-    let mut session = Session::new(run, data, engine);
-    print_header(&session.run, args.backend);
+    let mut session = Session::resume(run, data, engine, first_step);
+    print_header(&session.run, args.backend, first_step);
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
@@ -84,16 +91,23 @@ pub fn run(args: TrainArgs) -> ExitCode {
     let mut last_val = f32::NAN;
     while let Some(record) = session.step(clock) {
         last_val = record.val_loss.unwrap_or(last_val);
-        let steps_per_second = (record.step + 1) as f64 / clock();
         progress.set_position(record.step as u64 + 1);
-        progress.set_message(format!(
-            "loss {:.4}  val {:.4}  {:.1} steps/s",
-            record.loss, last_val, steps_per_second
-        ));
+        let message = format!("loss {:.4}  val {:.4}", record.loss, last_val);
+        let steps_per_second = session.history.len() as f64 / clock();
+        progress.set_message(format!("{message}  {steps_per_second:.1} steps/s"));
     }
     progress.finish_and_clear();
 
-    match report::write(&mut session, &out) {
+    let checkpoint = Checkpoint {
+        run: session.run.clone(),
+        params: session.engine.params(),
+        optimizer: Some(session.engine.optimizer_state()),
+        step: session.steps_done(),
+    };
+    let written = checkpoint::dir::save(&out, &checkpoint)
+        .map_err(|e| e.to_string())
+        .and_then(|()| report::write(&mut session, &out));
+    match written {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -105,16 +119,44 @@ pub fn run(args: TrainArgs) -> ExitCode {
     }
 }
 
+/// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.
+fn restore(engine: &mut CpuEngine, checkpoint: Checkpoint) -> Result<usize, String> {
+    engine
+        .set_params(&checkpoint.params)
+        .map_err(|e| format!("resume: {e}"))?;
+    if let Some(state) = checkpoint.optimizer {
+        engine
+            .set_optimizer_state(state)
+            .map_err(|e| format!("resume: {e}"))?;
+    }
+    Ok(checkpoint.step)
+}
+
 /// Preset, then file, then `--set`s, then `--text`: every input read and checked before any
 /// engine exists or any file is written.
-fn configure(args: &TrainArgs) -> Result<(RunConfig, Option<String>), RunError> {
+type Configured = (RunConfig, Option<String>, Option<Checkpoint>);
+
+fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
     let error = |field: &str, reason: String| RunError {
         field: field.into(),
         reason,
     };
-    let mut run = match &args.preset {
-        Some(name) => RunConfig::with_preset(name)?,
-        None => RunConfig::default(),
+    let resumed = match &args.resume {
+        None => None,
+        Some(_) if args.preset.is_some() || args.config.is_some() => {
+            let reason = "a resumed run keeps its configuration; use --set for training values";
+            return Err(error("resume", reason.into()));
+        }
+        Some(dir) => Some(
+            checkpoint::dir::load(dir)
+                .map_err(|e| error("resume", e.to_string()))?
+                .0,
+        ),
+    };
+    let mut run = match (&args.preset, &resumed) {
+        (_, Some(checkpoint)) => checkpoint.run.clone(),
+        (Some(name), None) => RunConfig::with_preset(name)?,
+        (None, None) => RunConfig::default(),
     };
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
@@ -150,7 +192,21 @@ fn configure(args: &TrainArgs) -> Result<(RunConfig, Option<String>), RunError> 
         }
     };
     run.validate()?;
-    Ok((run, text))
+    if let Some(checkpoint) = &resumed {
+        let saved = &checkpoint.run.model;
+        if saved.vocab_size != run.model.vocab_size {
+            let reason = format!(
+                "the data's vocabulary has {} tokens, the model's {}",
+                run.model.vocab_size, saved.vocab_size
+            );
+            return Err(error("data", reason));
+        }
+        if *saved != run.model {
+            let reason = "the architecture of a resumed run cannot change";
+            return Err(error("model", reason.into()));
+        }
+    }
+    Ok((run, text, resumed))
 }
 
 fn default_out_dir() -> PathBuf {
@@ -161,7 +217,7 @@ fn default_out_dir() -> PathBuf {
     PathBuf::from("runs").join(seconds.to_string())
 }
 
-fn print_header(run: &RunConfig, backend: Backend) {
+fn print_header(run: &RunConfig, backend: Backend, first_step: usize) {
     let params = run.model.param_count();
     let changes: Vec<String> = run
         .non_default_settings()
@@ -182,5 +238,8 @@ fn print_header(run: &RunConfig, backend: Backend) {
     );
     if !changes.is_empty() {
         println!("settings: {}", changes.join(" "));
+    }
+    if first_step > 0 {
+        println!("resuming at step {first_step}");
     }
 }

@@ -1,0 +1,285 @@
+//! Checkpoints: Hugging Face models computed as transformers computes them (fixtures made by
+//! tools/make_hf_fixtures.py), export/import round trips, our format with optimizer state, and
+//! clear errors for bad files.
+#![cfg(not(target_arch = "wasm32"))]
+
+use std::path::{Path, PathBuf};
+
+use archlab::checkpoint::hf::{self, to_hf_tensors};
+use archlab::checkpoint::tensors::{self, Tensors};
+use archlab::checkpoint::{dir, Checkpoint, CheckpointError};
+use archlab::cpu::CpuEngine;
+use archlab::engine::Engine;
+use archlab::train::batch::{Batch, IGNORE};
+use archlab::train::data::Split;
+use archlab::train::run::RunConfig;
+
+fn fixture(family: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/hf")
+        .join(family)
+}
+
+fn read(path: &Path) -> Vec<u8> {
+    std::fs::read(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn import(family: &str) -> hf::Imported {
+    let folder = fixture(family);
+    let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+    hf::import(&config, &read(&folder.join("model.safetensors"))).unwrap()
+}
+
+/// The fixture's tokens as a batch with transformers' `labels=input_ids` targets: position t
+/// predicts token t+1, the last position predicts nothing.
+fn batch(family: &str) -> Batch {
+    let rows: Vec<Vec<u32>> =
+        serde_json::from_slice(&read(&fixture(family).join("tokens.json"))).unwrap();
+    let (b, t) = (rows.len(), rows[0].len());
+    let inputs: Vec<u32> = rows.concat();
+    let targets = rows
+        .iter()
+        .flat_map(|row| (0..t).map(move |i| row.get(i + 1).map_or(IGNORE, |&x| x as i32)))
+        .collect();
+    Batch {
+        batch: b,
+        seq: t,
+        inputs,
+        targets,
+    }
+}
+
+/// Asserts `ours` is within `relative` of `theirs`, relative to the largest |value| of theirs:
+/// gradients of one tensor share a scale, and elements near zero would make a per-element
+/// relative test meaningless.
+fn assert_close(what: &str, ours: &[f32], theirs: &[f32], relative: f32) {
+    assert_eq!(ours.len(), theirs.len(), "{what}: lengths");
+    let scale = theirs.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+    let worst = ours
+        .iter()
+        .zip(theirs)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0f32, f32::max);
+    assert!(
+        worst <= relative * scale,
+        "{what}: max |ours - transformers| = {worst:e}, {:e} of its scale {scale:e}",
+        worst / scale
+    );
+}
+
+/// Logits, loss and every parameter gradient agree with transformers on the CPU engine.
+///
+/// Tolerances: transformers computes in f32 with its own summation order; we store f32 and
+/// accumulate in f64. Errors of a few f32 ulps per operation compound through two layers to
+/// about 1e-6 of the logits' scale; 1e-5 leaves margin and still fails on any wrong mapping
+/// (a transposed or swapped tensor changes results at the scale of the values themselves).
+/// Gradients pass through more operations (and cancel more): 1e-4 of each tensor's scale.
+#[test]
+fn supported_families_match_transformers_on_the_cpu() {
+    for family in ["llama", "mistral", "qwen3", "gpt2"] {
+        let imported = import(family);
+        let model = &imported.checkpoint.run.model;
+        let mut engine = CpuEngine::new(model, 0).unwrap();
+        engine.set_params(&imported.checkpoint.params).unwrap();
+        let batch = batch(family);
+        let expected = tensors::read(
+            &read(&fixture(family).join("expected.safetensors")),
+            "expected",
+        )
+        .unwrap();
+        let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
+        assert_close(
+            &format!("{family} logits"),
+            &logits,
+            &expected["logits"].values,
+            1e-5,
+        );
+
+        let loss = engine.loss_and_gradients(&batch);
+        let reference: serde_json::Value =
+            serde_json::from_slice(&read(&fixture(family).join("expected.json"))).unwrap();
+        let reference = reference["loss"].as_f64().unwrap() as f32;
+        assert!(
+            (loss - reference).abs() <= 1e-5 * reference,
+            "{family}: loss {loss} vs transformers {reference}"
+        );
+        let grads = to_hf_tensors(imported.family, model, engine.grads());
+        assert_eq!(
+            grads.len(),
+            expected.len() - 1,
+            "{family}: one gradient per transformers parameter"
+        );
+        for (name, grad) in &grads {
+            let theirs = &expected[&format!("grad.{name}")];
+            assert_eq!(grad.shape, theirs.shape, "{family} {name}");
+            assert_close(
+                &format!("{family} grad {name}"),
+                &grad.values,
+                &theirs.values,
+                1e-4,
+            );
+        }
+    }
+}
+
+#[test]
+fn unsupported_families_are_refused_naming_what_is_missing() {
+    for (family, field, words) in [
+        ("olmo2", "config.json: architectures", "whole projection"),
+        (
+            "gpt_neox",
+            "config.json: use_parallel_residual",
+            "two separate norms",
+        ),
+    ] {
+        let folder = fixture(family);
+        let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+        let err = hf::import(&config, &read(&folder.join("model.safetensors"))).unwrap_err();
+        assert_eq!(err.field, field);
+        assert!(err.reason.contains(words), "{err}");
+    }
+}
+
+/// Export then import gives identical parameters and the same configuration.
+#[test]
+fn export_then_import_is_the_identity() {
+    for family in ["llama", "mistral", "qwen3", "gpt2"] {
+        let imported = import(family);
+        let checkpoint = &imported.checkpoint;
+        let (config, weights) = hf::export(&checkpoint.run.model, &checkpoint.params).unwrap();
+        let again = hf::import(&config, &weights).unwrap();
+        assert_eq!(again.family, imported.family, "{family}");
+        assert_eq!(again.checkpoint.run.model, checkpoint.run.model, "{family}");
+        assert_eq!(again.checkpoint.params, checkpoint.params, "{family}");
+    }
+    let mut model = RunConfig::default().model;
+    model.norm_position = archlab::model::NormPosition::Post;
+    let err = hf::export(&model, &[]).unwrap_err();
+    assert!(err.reason.starts_with("maps onto none"), "{err}");
+}
+
+fn small_run() -> RunConfig {
+    let mut run = RunConfig::default();
+    for (key, value) in [
+        ("model.d_model", "16"),
+        ("train.batch_size", "2"),
+        ("train.seq_len", "16"),
+        ("train.warmup_steps", "2"),
+        ("model.dropout.resid", "0.1"),
+    ] {
+        run.set(key, value).unwrap();
+    }
+    run
+}
+
+/// Our checkpoint keeps the optimizer state: 3 steps, save, load into a fresh engine, 3 more
+/// steps give bit for bit the losses of 6 uninterrupted steps (dropout masks, schedule and bias
+/// correction continue where they stopped).
+#[test]
+fn our_checkpoint_round_trips_and_resumes_exactly() {
+    let mut run = small_run();
+    let data = run.build_data(None).unwrap();
+    let batch = |step: u64| data.batch(Split::Train, step);
+
+    let mut straight = CpuEngine::new(&run.model, 7).unwrap();
+    let expected: Vec<f32> = (0..6)
+        .map(|s| straight.step(&batch(s), &run.train).loss)
+        .collect();
+
+    let mut first = CpuEngine::new(&run.model, 7).unwrap();
+    for s in 0..3 {
+        first.step(&batch(s), &run.train);
+    }
+    let saved = Checkpoint {
+        run: run.clone(),
+        params: first.params(),
+        optimizer: Some(first.optimizer_state()),
+        step: 3,
+    };
+    let folder = Path::new(env!("CARGO_TARGET_TMPDIR")).join("checkpoint_resume");
+    dir::save(&folder, &saved).unwrap();
+    let (loaded, family) = dir::load(&folder).unwrap();
+    assert_eq!(family, None, "our own format");
+    assert_eq!(loaded, saved);
+
+    let mut resumed = CpuEngine::new(&loaded.run.model, 7).unwrap();
+    resumed.set_params(&loaded.params).unwrap();
+    resumed
+        .set_optimizer_state(loaded.optimizer.unwrap())
+        .unwrap();
+    let continued: Vec<f32> = (3..6)
+        .map(|s| resumed.step(&batch(s), &run.train).loss)
+        .collect();
+    assert_eq!(continued, expected[3..]);
+}
+
+fn hf_error(config: &str, weights: &[u8]) -> CheckpointError {
+    hf::import(config, weights).unwrap_err()
+}
+
+#[test]
+fn bad_files_get_clear_errors() {
+    let folder = fixture("llama");
+    let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+    let weights = read(&folder.join("model.safetensors"));
+
+    let truncated = hf_error(&config, &weights[..weights.len() / 2]);
+    assert!(truncated
+        .to_string()
+        .starts_with("model.safetensors: not a valid safetensors file"));
+
+    let wider = config.replace("\"hidden_size\": 16", "\"hidden_size\": 32");
+    let err = hf_error(&wider, &weights);
+    assert!(err.reason.contains("has shape"), "{err}");
+
+    let mut file: Tensors = tensors::read(&weights, "w").unwrap();
+    file.remove("model.layers.1.mlp.up_proj.weight");
+    let err = hf_error(&config, &tensors::write(&file, None).unwrap());
+    assert_eq!(
+        err.to_string(),
+        "model.safetensors: model.layers.1.mlp.up_proj.weight: is missing"
+    );
+
+    let unknown = config.replace("LlamaForCausalLM", "MambaForCausalLM");
+    let err = hf_error(&unknown, &weights);
+    assert_eq!(err.field, "config.json: architectures");
+    assert!(err
+        .reason
+        .starts_with("\"MambaForCausalLM\" is not supported"));
+
+    let extra_key = config.replace(
+        "\"mlp_bias\": true",
+        "\"mlp_bias\": true, \"rope_chunks\": 2",
+    );
+    let err = hf_error(&extra_key, &weights);
+    assert_eq!(
+        err.to_string(),
+        "config.json: rope_chunks: is not supported for LlamaForCausalLM"
+    );
+
+    let scaled = config.replace("\"rope_type\": \"default\"", "\"rope_type\": \"yarn\"");
+    assert!(hf_error(&scaled, &weights).field.contains("rope_type"));
+
+    let err = hf_error("{ not json", &weights);
+    assert!(err.to_string().starts_with("config.json: not valid JSON"));
+
+    // Our own format: a manifest whose model does not match the tensors.
+    let saved = Checkpoint {
+        run: small_run(),
+        params: vec![0.0; archlab::model::ParamLayout::new(&small_run().model).total_len],
+        optimizer: None,
+        step: 0,
+    };
+    let (manifest, tensors) = saved.to_bytes().unwrap();
+    let deeper = manifest.replace("\"n_layers\": 2", "\"n_layers\": 3");
+    let err = Checkpoint::from_bytes(&deeper, &tensors).unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "model.safetensors: layers.2.attn_in_norm.weight: is missing"
+    );
+    let err = Checkpoint::from_bytes("{}", &tensors).unwrap_err();
+    assert!(
+        err.to_string().starts_with("archlab.json: missing field"),
+        "{err}"
+    );
+}
