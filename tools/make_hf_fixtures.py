@@ -10,14 +10,15 @@ Run once by hand (the test suite itself needs no Python):
 Each folder gets what transformers' save_pretrained writes (config.json, model.safetensors), plus
 tokens.json (a [batch, seq] list of token ids), expected.safetensors (`logits` [B, T, V] and
 `grad.<HF parameter name>` for every parameter) and expected.json (the loss with
-labels=input_ids: mean cross-entropy of positions 0..T-2 predicting 1..T-1).
+labels=input_ids: mean cross-entropy of positions 0..T-2 predicting 1..T-1). Gradients are named
+as the tensors in model.safetensors.
 """
 import json
 import pathlib
 
 import torch
 import transformers
-from safetensors.torch import save_file
+from safetensors.torch import load_file, save_file
 
 ROOT = pathlib.Path(__file__).resolve().parent.parent / "tests" / "fixtures" / "hf"
 VOCAB, HIDDEN, LAYERS, HEADS, KV_HEADS, FF, POSITIONS = 48, 16, 2, 4, 2, 24, 32
@@ -82,7 +83,12 @@ def main():
         model.save_pretrained(folder, safe_serialization=True)
         (folder / "tokens.json").write_text(json.dumps(tokens.tolist()) + "\n")
         expected = {"logits": out.logits.detach().contiguous()}
+        saved = load_file(folder / "model.safetensors")
         for name, param in model.named_parameters():
+            # Gradients under the names the file uses (transformers may rename a parameter in
+            # memory, as GPT-NeoX's embed_out -> lm_head, and map it back when saving).
+            if name not in saved:
+                (name,) = [k for k, v in saved.items() if v.shape == param.shape and torch.equal(v, param.detach())]
             expected["grad." + name] = param.grad.detach().contiguous()
         save_file(expected, folder / "expected.safetensors")
         (folder / "expected.json").write_text(json.dumps({"loss": out.loss.item()}) + "\n")

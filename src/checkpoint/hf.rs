@@ -7,14 +7,15 @@
 //! (pairs i and i + d/2), as transformers does.
 
 use std::collections::{BTreeSet, HashMap};
+use std::ops::Range;
 
 use serde_json::{json, Map, Value};
 
 use super::tensors::{self, Tensor, Tensors};
 use super::{Checkpoint, CheckpointError, WEIGHTS};
 use crate::model::{
-    Activation, AttentionPattern, BlockLayout, ModelConfig, NormPosition, NormType, ParamLayout,
-    Position,
+    Activation, AttentionPattern, BlockLayout, ModelConfig, NormPosition, NormType, ParallelNorm,
+    ParamLayout, Position, QkNormScope, TensorSpec,
 };
 use crate::train::run::RunConfig;
 
@@ -69,12 +70,14 @@ impl Family {
 
 /// How one Hugging Face tensor relates to ours: it is our `parts` stacked along the first
 /// dimension (GPT-2 packs q, k and v into one), transposed when `conv1d` (GPT-2's Conv1D stores
-/// weights `[in, out]`; we store `[out, in]`).
+/// weights `[in, out]`; we store `[out, in]`). With `chunk`, the parts are interleaved `chunk`
+/// rows at a time instead (GPT-NeoX packs `[q_h, k_h, v_h]` head by head).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HfTensor {
     pub name: String,
     pub parts: Vec<String>,
     pub conv1d: bool,
+    pub chunk: Option<usize>,
 }
 
 /// An imported folder: the model as our checkpoint, and how its tensors map, for writing
@@ -96,23 +99,11 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
     let mut keys = Keys::new(map);
     let family = keys.family()?;
     let model = match family {
-        Family::Llama | Family::Mistral | Family::Qwen3 => keys.llama_like(family)?,
+        Family::Llama | Family::Mistral | Family::Qwen3 | Family::Olmo2 => {
+            keys.llama_like(family)?
+        }
         Family::Gpt2 => keys.gpt2()?,
-        Family::Olmo2 => {
-            return Err(CheckpointError::new(
-                format!("{CONFIG}: architectures"),
-                "Olmo2ForCausalLM normalises q and k over the whole projection (num_heads × \
-                 head_dim); archlab's QK-norm is per head, so OLMo 2 cannot be imported yet",
-            ))
-        }
-        Family::GptNeox => {
-            return Err(CheckpointError::new(
-                format!("{CONFIG}: use_parallel_residual"),
-                "GPT-NeoX's parallel block normalises the attention and MLP inputs with two \
-                 separate norms; archlab's parallel block shares one (GPT-J, PaLM), so GPT-NeoX \
-                 cannot be imported yet",
-            ))
-        }
+        Family::GptNeox => keys.gpt_neox()?,
     };
     keys.finish(family)?;
     model
@@ -177,55 +168,87 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
 
 /// The family a config maps onto for export, or why none does.
 pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
-    let llama_core = model.norm == NormType::RmsNorm
-        && model.norm_position == NormPosition::Pre
-        && model.final_norm
-        && model.position == Position::Rope
-        && model.activation == Activation::Swiglu
-        && model.block == BlockLayout::Serial
-        && model.layer_pattern.is_none();
-    let full = model.attention == AttentionPattern::Full;
-    let family = if llama_core && model.qk_norm && !model.bias && full {
-        Some(Family::Qwen3)
-    } else if llama_core && !model.qk_norm && full {
-        Some(Family::Llama)
-    } else if llama_core
-        && !model.qk_norm
-        && !model.bias
-        && matches!(model.attention, AttentionPattern::SlidingWindow { .. })
-    {
-        Some(Family::Mistral)
-    } else if model.norm == NormType::LayerNorm
-        && model.norm_position == NormPosition::Pre
-        && model.final_norm
-        && model.position == Position::Learned
-        && matches!(
-            model.activation,
-            Activation::GeluTanh | Activation::Gelu | Activation::Relu
-        )
-        && model.block == BlockLayout::Serial
-        && model.bias
-        && model.tied_embeddings
-        && !model.qk_norm
-        && full
-        && model.layer_pattern.is_none()
-        && model.n_kv_heads == model.n_heads
-        && model.d_head() * model.n_heads == model.d_model
-        && model.d_ff.is_none_or(|f| f == 4 * model.d_model)
-    {
-        Some(Family::Gpt2)
-    } else {
-        None
-    };
-    family.ok_or_else(|| {
-        CheckpointError::new(
-            "model",
-            "maps onto none of the Hugging Face families we write: LLaMA (pre-RMSNorm, RoPE, \
-             SwiGLU, serial, full attention), Mistral (the same with a sliding window, no \
-             biases), Qwen3 (LLaMA with QK-norm, no biases) or GPT-2 (pre-LayerNorm, learned \
-             positions, GeLU, biases, tied embeddings, MHA)",
-        )
-    })
+    let m = model;
+    let full = m.attention == AttentionPattern::Full && m.layer_pattern.is_none();
+    let serial = m.block == BlockLayout::Serial;
+    let rms = |position| m.norm == NormType::RmsNorm && m.norm_position == position;
+    let llama_core = m.final_norm
+        && m.position == Position::Rope
+        && m.activation == Activation::Swiglu
+        && serial;
+    let qk = |scope| m.qk_norm && m.qk_norm_scope == scope;
+    let gelu = matches!(
+        m.activation,
+        Activation::GeluTanh | Activation::Gelu | Activation::Relu
+    );
+    let mha = m.n_kv_heads == m.n_heads && m.d_head() * m.n_heads == m.d_model;
+    let layer_norm_pre =
+        m.norm == NormType::LayerNorm && m.norm_position == NormPosition::Pre && m.final_norm;
+    let candidates = [
+        (
+            Family::Llama,
+            llama_core && rms(NormPosition::Pre) && !m.qk_norm && full,
+        ),
+        (
+            Family::Mistral,
+            llama_core
+                && rms(NormPosition::Pre)
+                && !m.qk_norm
+                && !m.bias
+                && m.layer_pattern.is_none()
+                && matches!(m.attention, AttentionPattern::SlidingWindow { .. }),
+        ),
+        (
+            Family::Qwen3,
+            llama_core && rms(NormPosition::Pre) && qk(QkNormScope::Head) && !m.bias && full,
+        ),
+        (
+            Family::Olmo2,
+            llama_core
+                && rms(NormPosition::PostInBranch)
+                && qk(QkNormScope::Projection)
+                && !m.bias
+                && full,
+        ),
+        (
+            Family::Gpt2,
+            layer_norm_pre
+                && m.position == Position::Learned
+                && gelu
+                && serial
+                && m.bias
+                && m.tied_embeddings
+                && !m.qk_norm
+                && full
+                && mha
+                && m.d_ff.is_none_or(|f| f == 4 * m.d_model),
+        ),
+        (
+            Family::GptNeox,
+            layer_norm_pre
+                && m.position == Position::Rope
+                && gelu
+                && (serial || m.parallel_norm == ParallelNorm::PerBranch)
+                && m.bias
+                && !m.qk_norm
+                && full
+                && mha,
+        ),
+    ];
+    candidates
+        .into_iter()
+        .find_map(|(family, fits)| fits.then_some(family))
+        .ok_or_else(|| {
+            CheckpointError::new(
+                "model",
+                "maps onto none of the Hugging Face families we write: LLaMA (pre-RMSNorm, RoPE, \
+                 SwiGLU, serial, full attention), Mistral (the same with a sliding window, no \
+                 biases), Qwen3 (LLaMA with per-head QK-norm, no biases), OLMo 2 \
+                 (post-in-branch RMSNorm, QK-norm over the projections), GPT-2 (pre-LayerNorm, \
+                 learned positions, GeLU, biases, tied embeddings, MHA) or GPT-NeoX \
+                 (pre-LayerNorm, RoPE, GeLU, biases, MHA, parallel with a norm per branch)",
+            )
+        })
 }
 
 /// Writes `params` (our layout of `model`) as a Hugging Face `config.json` and
@@ -250,15 +273,17 @@ pub fn to_hf_tensors(family: Family, model: &ModelConfig, flat: &[f32]) -> Tenso
     tensor_map(family, model)
         .into_iter()
         .map(|hf| {
-            let mut shape = vec![0, 0];
+            let parts: Vec<_> = hf
+                .parts
+                .iter()
+                .map(|part| part_spec(&layout, part))
+                .collect();
             let mut values = Vec::new();
-            for part in &hf.parts {
-                let spec = layout.find(part).expect("the map names layout tensors");
-                shape = spec.shape.clone();
-                values.extend_from_slice(&flat[spec.range()]);
+            for range in flat_ranges(&hf, &parts) {
+                values.extend_from_slice(&flat[range]);
             }
-            // Stacked rows: the first dimension sums over the parts.
-            shape[0] = values.len() / shape[1..].iter().product::<usize>();
+            let mut shape = parts[0].shape.clone();
+            shape[0] = parts.iter().map(|spec| spec.shape[0]).sum();
             let stacked = Tensor { shape, values };
             let tensor = if hf.conv1d {
                 transpose(&stacked)
@@ -270,97 +295,122 @@ pub fn to_hf_tensors(family: Family, model: &ModelConfig, flat: &[f32]) -> Tenso
         .collect()
 }
 
+fn part_spec<'a>(layout: &'a ParamLayout, part: &str) -> &'a TensorSpec {
+    layout.find(part).expect("the map names layout tensors")
+}
+
+/// The stacked tensor's values in order, as ranges of the flat buffer: whole parts one after
+/// another, or `chunk` rows of each part in turn.
+fn flat_ranges(hf: &HfTensor, parts: &[&TensorSpec]) -> Vec<Range<usize>> {
+    match hf.chunk {
+        None => parts.iter().map(|spec| spec.range()).collect(),
+        Some(chunk) => {
+            let width: usize = parts[0].shape[1..].iter().product();
+            let len = chunk * width;
+            (0..parts[0].shape[0] / chunk)
+                .flat_map(|c| {
+                    parts.iter().map(move |spec| {
+                        let start = spec.offset + c * len;
+                        start..start + len
+                    })
+                })
+                .collect()
+        }
+    }
+}
+
 /// The name map of a family for a config.
 pub fn tensor_map(family: Family, model: &ModelConfig) -> Vec<HfTensor> {
-    let one = |name: String, part: String| HfTensor {
+    let tensor = |name: String, parts: Vec<String>, conv1d: bool, chunk: Option<usize>| HfTensor {
         name,
-        parts: vec![part],
-        conv1d: false,
+        parts,
+        conv1d,
+        chunk,
+    };
+    let one = |name: String, part: String| tensor(name, vec![part], false, None);
+    // A linear layer: weight, and bias when the model has biases.
+    let linear = |map: &mut Vec<HfTensor>, hf: String, w: String, b: String| {
+        map.push(one(format!("{hf}.weight"), w));
+        if model.bias {
+            map.push(one(format!("{hf}.bias"), b));
+        }
+    };
+    // A norm: weight, and bias for LayerNorm with biases.
+    let norm = |map: &mut Vec<HfTensor>, hf: String, ours: String| {
+        map.push(one(format!("{hf}.weight"), format!("{ours}.weight")));
+        if model.norm_has_bias(model.norm) {
+            map.push(one(format!("{hf}.bias"), format!("{ours}.bias")));
+        }
     };
     let mut map = Vec::new();
-    let bias = model.bias;
-    match family {
-        // OLMo 2 and GPT-NeoX are refused on import and never chosen for export.
-        Family::Llama | Family::Mistral | Family::Qwen3 | Family::Olmo2 | Family::GptNeox => {
-            map.push(one("model.embed_tokens.weight".into(), "tok_emb".into()));
-            for l in 0..model.n_layers {
-                let (hf, ours) = (format!("model.layers.{l}"), format!("layers.{l}"));
-                map.push(one(
-                    format!("{hf}.input_layernorm.weight"),
-                    format!("{ours}.attn_in_norm.weight"),
-                ));
+    for l in 0..model.n_layers {
+        let ours = format!("layers.{l}");
+        let (a, m) = (format!("{ours}.attn"), format!("{ours}.mlp"));
+        match family {
+            Family::Llama | Family::Mistral | Family::Qwen3 | Family::Olmo2 => {
+                let hf = format!("model.layers.{l}");
+                let attn_norms = match family {
+                    // OLMo 2 norms the branch outputs: its "post" norms are our out-norms.
+                    Family::Olmo2 => [
+                        ("post_attention_layernorm", "attn_out_norm"),
+                        ("post_feedforward_layernorm", "mlp_out_norm"),
+                    ],
+                    _ => [
+                        ("input_layernorm", "attn_in_norm"),
+                        ("post_attention_layernorm", "mlp_in_norm"),
+                    ],
+                };
+                for (hf_norm, site) in attn_norms {
+                    norm(
+                        &mut map,
+                        format!("{hf}.{hf_norm}"),
+                        format!("{ours}.{site}"),
+                    );
+                }
                 for (proj, w, b) in [
                     ("q_proj", "wq", "bq"),
                     ("k_proj", "wk", "bk"),
                     ("v_proj", "wv", "bv"),
                     ("o_proj", "wo", "bo"),
                 ] {
-                    let (hf, ours) = (format!("{hf}.self_attn.{proj}"), format!("{ours}.attn"));
-                    map.push(one(format!("{hf}.weight"), format!("{ours}.{w}")));
-                    if bias {
-                        map.push(one(format!("{hf}.bias"), format!("{ours}.{b}")));
-                    }
+                    let hf = format!("{hf}.self_attn.{proj}");
+                    linear(&mut map, hf, format!("{a}.{w}"), format!("{a}.{b}"));
                 }
                 if model.qk_norm {
-                    for norm in ["q_norm", "k_norm"] {
-                        map.push(one(
-                            format!("{hf}.self_attn.{norm}.weight"),
-                            format!("{ours}.attn.{norm}.weight"),
-                        ));
+                    for qk in ["q_norm", "k_norm"] {
+                        norm(
+                            &mut map,
+                            format!("{hf}.self_attn.{qk}"),
+                            format!("{a}.{qk}"),
+                        );
                     }
                 }
-                map.push(one(
-                    format!("{hf}.post_attention_layernorm.weight"),
-                    format!("{ours}.mlp_in_norm.weight"),
-                ));
                 for (proj, w, b) in [
                     ("gate_proj", "w1", "b1"),
                     ("up_proj", "v", "bv"),
                     ("down_proj", "w2", "b2"),
                 ] {
-                    let (hf, ours) = (format!("{hf}.mlp.{proj}"), format!("{ours}.mlp"));
-                    map.push(one(format!("{hf}.weight"), format!("{ours}.{w}")));
-                    if bias {
-                        map.push(one(format!("{hf}.bias"), format!("{ours}.{b}")));
-                    }
+                    let hf = format!("{hf}.mlp.{proj}");
+                    linear(&mut map, hf, format!("{m}.{w}"), format!("{m}.{b}"));
                 }
             }
-            map.push(one("model.norm.weight".into(), "final_norm.weight".into()));
-        }
-        Family::Gpt2 => {
-            map.push(one("transformer.wte.weight".into(), "tok_emb".into()));
-            map.push(one("transformer.wpe.weight".into(), "pos_emb".into()));
-            let conv = |name: String, parts: Vec<String>| HfTensor {
-                name,
-                parts,
-                conv1d: true,
-            };
-            let stacked = |name: String, parts: Vec<String>| HfTensor {
-                name,
-                parts,
-                conv1d: false,
-            };
-            for l in 0..model.n_layers {
-                let (hf, ours) = (format!("transformer.h.{l}"), format!("layers.{l}"));
-                for (norm, site) in [("ln_1", "attn_in_norm"), ("ln_2", "mlp_in_norm")] {
-                    for p in ["weight", "bias"] {
-                        map.push(one(
-                            format!("{hf}.{norm}.{p}"),
-                            format!("{ours}.{site}.{p}"),
-                        ));
-                    }
-                }
-                let a = format!("{ours}.attn");
-                map.push(conv(
-                    format!("{hf}.attn.c_attn.weight"),
-                    vec![format!("{a}.wq"), format!("{a}.wk"), format!("{a}.wv")],
-                ));
-                map.push(stacked(
-                    format!("{hf}.attn.c_attn.bias"),
-                    vec![format!("{a}.bq"), format!("{a}.bk"), format!("{a}.bv")],
-                ));
-                let m = format!("{ours}.mlp");
-                for (hf_name, w, b) in [
+            Family::Gpt2 => {
+                let hf = format!("transformer.h.{l}");
+                norm(
+                    &mut map,
+                    format!("{hf}.ln_1"),
+                    format!("{ours}.attn_in_norm"),
+                );
+                norm(
+                    &mut map,
+                    format!("{hf}.ln_2"),
+                    format!("{ours}.mlp_in_norm"),
+                );
+                let qkv = |p: &str| ["q", "k", "v"].map(|x| format!("{a}.{p}{x}")).to_vec();
+                let c_attn = format!("{hf}.attn.c_attn");
+                map.push(tensor(format!("{c_attn}.weight"), qkv("w"), true, None));
+                map.push(tensor(format!("{c_attn}.bias"), qkv("b"), false, None));
+                for (hf, w, b) in [
                     (
                         format!("{hf}.attn.c_proj"),
                         format!("{a}.wo"),
@@ -377,20 +427,67 @@ pub fn tensor_map(family: Family, model: &ModelConfig) -> Vec<HfTensor> {
                         format!("{m}.b2"),
                     ),
                 ] {
-                    map.push(conv(format!("{hf_name}.weight"), vec![w]));
-                    map.push(one(format!("{hf_name}.bias"), b));
+                    map.push(tensor(format!("{hf}.weight"), vec![w], true, None));
+                    map.push(one(format!("{hf}.bias"), b));
                 }
             }
-            for p in ["weight", "bias"] {
-                map.push(one(
-                    format!("transformer.ln_f.{p}"),
-                    format!("final_norm.{p}"),
-                ));
+            Family::GptNeox => {
+                let hf = format!("gpt_neox.layers.{l}");
+                norm(
+                    &mut map,
+                    format!("{hf}.input_layernorm"),
+                    format!("{ours}.attn_in_norm"),
+                );
+                let site = format!("{ours}.mlp_in_norm");
+                norm(&mut map, format!("{hf}.post_attention_layernorm"), site);
+                // query_key_value is [q_h, k_h, v_h] head after head: chunks of d_head rows.
+                let qkv = |p: &str| ["q", "k", "v"].map(|x| format!("{a}.{p}{x}")).to_vec();
+                let d = Some(model.d_head());
+                let packed = format!("{hf}.attention.query_key_value");
+                map.push(tensor(format!("{packed}.weight"), qkv("w"), false, d));
+                map.push(tensor(format!("{packed}.bias"), qkv("b"), false, d));
+                for (hf, w, b) in [
+                    (
+                        format!("{hf}.attention.dense"),
+                        format!("{a}.wo"),
+                        format!("{a}.bo"),
+                    ),
+                    (
+                        format!("{hf}.mlp.dense_h_to_4h"),
+                        format!("{m}.w1"),
+                        format!("{m}.b1"),
+                    ),
+                    (
+                        format!("{hf}.mlp.dense_4h_to_h"),
+                        format!("{m}.w2"),
+                        format!("{m}.b2"),
+                    ),
+                ] {
+                    linear(&mut map, hf, w, b);
+                }
             }
         }
     }
+    let (embedding, final_norm, head) = match family {
+        Family::Gpt2 => (
+            "transformer.wte.weight",
+            "transformer.ln_f",
+            "lm_head.weight",
+        ),
+        Family::GptNeox => (
+            "gpt_neox.embed_in.weight",
+            "gpt_neox.final_layer_norm",
+            "embed_out.weight",
+        ),
+        _ => ("model.embed_tokens.weight", "model.norm", "lm_head.weight"),
+    };
+    map.insert(0, one(embedding.into(), "tok_emb".into()));
+    if family == Family::Gpt2 {
+        map.insert(1, one("transformer.wpe.weight".into(), "pos_emb".into()));
+    }
+    norm(&mut map, final_norm.into(), "final_norm".into());
     if !model.tied_embeddings {
-        map.push(one("lm_head.weight".into(), "lm_head".into()));
+        map.push(one(head.into(), "lm_head".into()));
     }
     map
 }
@@ -402,35 +499,36 @@ fn unstack(
     stacked: Tensor,
     params: &mut [f32],
 ) -> Result<(), CheckpointError> {
-    let specs: Vec<_> = hf
+    let parts: Vec<_> = hf
         .parts
         .iter()
-        .map(|part| layout.find(part).expect("the map names layout tensors"))
+        .map(|part| part_spec(layout, part))
         .collect();
-    let rows: usize = specs.iter().map(|s| s.shape[0]).sum();
-    let mut expected = specs[0].shape.clone();
-    expected[0] = rows;
-    let expected = if hf.conv1d {
-        expected.iter().rev().copied().collect()
-    } else {
-        expected
-    };
-    if stacked.values.len() != specs.iter().map(|s| s.len()).sum::<usize>() {
-        let shown = if hf.conv1d {
-            stacked.shape.iter().rev().copied().collect()
-        } else {
-            stacked.shape.clone()
+    let mut needed = parts[0].shape.clone();
+    needed[0] = parts.iter().map(|spec| spec.shape[0]).sum();
+    if stacked.shape != needed {
+        // Shapes as the file spells them: Conv1D weights are stored transposed.
+        let as_stored = |shape: &[usize]| -> Vec<usize> {
+            if hf.conv1d {
+                shape.iter().rev().copied().collect()
+            } else {
+                shape.to_vec()
+            }
         };
         return Err(CheckpointError::new(
             format!("{WEIGHTS}: {}", hf.name),
-            format!("has shape {shown:?}, the config needs {expected:?}"),
+            format!(
+                "has shape {:?}, the config needs {:?}",
+                as_stored(&stacked.shape),
+                as_stored(&needed)
+            ),
         ));
     }
-    let mut start = 0;
-    for spec in specs {
-        let len = spec.len();
-        params[spec.range()].copy_from_slice(&stacked.values[start..start + len]);
-        start += len;
+    let mut source = stacked.values.iter();
+    for range in flat_ranges(hf, &parts) {
+        for (param, &value) in params[range].iter_mut().zip(source.by_ref()) {
+            *param = value;
+        }
     }
     Ok(())
 }
@@ -455,10 +553,12 @@ fn transpose(tensor: &Tensor) -> Tensor {
 /// `config.json` keys, consumed as they are mapped; what is left at the end must be harmless.
 struct Keys {
     map: Map<String, Value>,
+    /// Path of this object in the file (`rope_parameters.`), for error messages.
+    prefix: &'static str,
 }
 
 /// Keys that play no part in the forward pass: ids, initialisation, caching, bookkeeping.
-const HARMLESS: [&str; 12] = [
+const HARMLESS: [&str; 11] = [
     "architectures",
     "model_type",
     "transformers_version",
@@ -466,7 +566,6 @@ const HARMLESS: [&str; 12] = [
     "torch_dtype",
     "bos_token_id",
     "eos_token_id",
-    "pad_token_id",
     "initializer_range",
     "use_cache",
     "is_decoder",
@@ -475,29 +574,24 @@ const HARMLESS: [&str; 12] = [
 
 impl Keys {
     fn new(map: Map<String, Value>) -> Self {
-        Self { map }
+        Self { map, prefix: "" }
     }
 
-    fn error(key: &str, reason: impl Into<String>) -> CheckpointError {
-        CheckpointError::new(format!("{CONFIG}: {key}"), reason)
+    fn error(&self, key: &str, reason: impl Into<String>) -> CheckpointError {
+        CheckpointError::new(format!("{CONFIG}: {}{key}", self.prefix), reason)
     }
 
     fn family(&mut self) -> Result<Family, CheckpointError> {
         let architecture = match self.map.get("architectures") {
             Some(Value::Array(list)) if list.len() == 1 => list[0].as_str().unwrap_or_default(),
-            _ => {
-                return Err(Self::error(
-                    "architectures",
-                    "must list exactly one architecture",
-                ))
-            }
+            _ => return Err(self.error("architectures", "must list exactly one architecture")),
         };
         Family::ALL
             .into_iter()
             .find(|f| f.architecture() == architecture)
             .ok_or_else(|| {
                 let known: Vec<_> = Family::ALL.iter().map(|f| f.architecture()).collect();
-                Self::error(
+                self.error(
                     "architectures",
                     format!(
                         "{architecture:?} is not supported; archlab reads {}",
@@ -514,7 +608,7 @@ impl Keys {
 
     fn usize(&mut self, key: &str) -> Result<usize, CheckpointError> {
         self.optional_usize(key)?
-            .ok_or_else(|| Self::error(key, "is required"))
+            .ok_or_else(|| self.error(key, "is required"))
     }
 
     fn optional_usize(&mut self, key: &str) -> Result<Option<usize>, CheckpointError> {
@@ -522,7 +616,7 @@ impl Keys {
             .map(|v| {
                 v.as_u64()
                     .map(|n| n as usize)
-                    .ok_or_else(|| Self::error(key, format!("{v} is not a non-negative integer")))
+                    .ok_or_else(|| self.error(key, format!("{v} is not a non-negative integer")))
             })
             .transpose()
     }
@@ -533,7 +627,7 @@ impl Keys {
             Some(v) => v
                 .as_f64()
                 .map(|x| x as f32)
-                .ok_or_else(|| Self::error(key, format!("{v} is not a number"))),
+                .ok_or_else(|| self.error(key, format!("{v} is not a number"))),
         }
     }
 
@@ -542,7 +636,7 @@ impl Keys {
             None => Ok(default),
             Some(v) => v
                 .as_bool()
-                .ok_or_else(|| Self::error(key, format!("{v} is not true or false"))),
+                .ok_or_else(|| self.error(key, format!("{v} is not true or false"))),
         }
     }
 
@@ -550,16 +644,14 @@ impl Keys {
         match self.take(key) {
             None => Ok(default.into()),
             Some(Value::String(s)) => Ok(s),
-            Some(v) => Err(Self::error(key, format!("{v} is not a string"))),
+            Some(v) => Err(self.error(key, format!("{v} is not a string"))),
         }
     }
 
     /// Requires `key`, when present, to have the only value we reproduce.
     fn expect(&mut self, key: &str, allowed: Value, why: &str) -> Result<(), CheckpointError> {
         match self.take(key) {
-            Some(v) if v != allowed => {
-                Err(Self::error(key, format!("{v} is not supported: {why}")))
-            }
+            Some(v) if v != allowed => Err(self.error(key, format!("{v} is not supported: {why}"))),
             _ => Ok(()),
         }
     }
@@ -576,9 +668,12 @@ impl Keys {
             return Ok(top_level);
         };
         let Value::Object(parameters) = parameters else {
-            return Err(Self::error("rope_parameters", "must be an object"));
+            return Err(self.error("rope_parameters", "must be an object"));
         };
-        let mut inner = Keys::new(parameters);
+        let mut inner = Keys {
+            map: parameters,
+            prefix: "rope_parameters.",
+        };
         inner.expect(
             "rope_type",
             json!("default"),
@@ -591,15 +686,12 @@ impl Keys {
         )?;
         let theta = inner.f32("rope_theta", top_level)?;
         if let Some(key) = inner.map.keys().next() {
-            return Err(Self::error(
-                &format!("rope_parameters.{key}"),
-                "is not supported",
-            ));
+            return Err(self.error(&format!("rope_parameters.{key}"), "is not supported"));
         }
         Ok(theta)
     }
 
-    /// LLaMA, Mistral and Qwen3: pre-RMSNorm, RoPE, SwiGLU, serial.
+    /// LLaMA, Mistral, Qwen3 and OLMo 2: RMSNorm, RoPE, SwiGLU, serial.
     fn llama_like(&mut self, family: Family) -> Result<ModelConfig, CheckpointError> {
         let d_model = self.usize("hidden_size")?;
         let n_heads = self.usize("num_attention_heads")?;
@@ -620,7 +712,7 @@ impl Keys {
         let attention_bias = self.bool("attention_bias", false)?;
         let mlp_bias = self.bool("mlp_bias", false)?;
         if attention_bias != mlp_bias {
-            return Err(Self::error(
+            return Err(self.error(
                 "mlp_bias",
                 "differs from attention_bias; archlab has one bias switch for every linear layer",
             ));
@@ -633,16 +725,15 @@ impl Keys {
             _ => {
                 let sliding = self.bool("use_sliding_window", false)?;
                 if sliding {
-                    return Err(Self::error("use_sliding_window", "true is not supported"));
+                    return Err(self.error("use_sliding_window", "true is not supported"));
                 }
                 self.take("sliding_window");
                 self.take("max_window_layers");
                 if let Some(Value::Array(types)) = self.take("layer_types") {
                     if types.iter().any(|t| t != "full_attention") {
-                        return Err(Self::error(
-                            "layer_types",
-                            "only full_attention layers are supported",
-                        ));
+                        return Err(
+                            self.error("layer_types", "only full_attention layers are supported")
+                        );
                     }
                 }
                 AttentionPattern::Full
@@ -660,7 +751,6 @@ impl Keys {
             d_head,
             d_ff: Some(self.usize("intermediate_size")?),
             norm: NormType::RmsNorm,
-            norm_position: NormPosition::Pre,
             norm_eps: self.f32("rms_norm_eps", 1e-6)?,
             final_norm: true,
             bias: attention_bias,
@@ -670,8 +760,18 @@ impl Keys {
             rope_theta,
             attention,
             layer_pattern: None,
-            qk_norm: family == Family::Qwen3,
+            qk_norm: matches!(family, Family::Qwen3 | Family::Olmo2),
+            qk_norm_scope: match family {
+                Family::Olmo2 => QkNormScope::Projection,
+                _ => QkNormScope::Head,
+            },
+            norm_position: match family {
+                Family::Olmo2 => NormPosition::PostInBranch,
+                _ => NormPosition::Pre,
+            },
             tied_embeddings: self.bool("tie_word_embeddings", false)?,
+            // nn.Embedding(padding_idx=pad_token_id): that row gets no gradient from lookups.
+            padding_token: self.optional_usize("pad_token_id")?.map(|t| t as u32),
             ..ModelConfig::default()
         };
         Ok(ModelConfig {
@@ -691,7 +791,7 @@ impl Keys {
             "gelu" => Activation::Gelu,
             "relu" => Activation::Relu,
             other => {
-                return Err(Self::error(
+                return Err(self.error(
                     "activation_function",
                     format!("{other:?} is not supported (gelu_new, gelu, relu are)"),
                 ))
@@ -708,8 +808,10 @@ impl Keys {
             "no per-layer scale",
         )?;
         self.expect("add_cross_attention", json!(false), "decoder-only models")?;
-        // Upcasting changes nothing in f32; the summary head is GPT2DoubleHeadsModel's.
+        // Upcasting changes nothing in f32; the summary head is GPT2DoubleHeadsModel's; GPT-2's
+        // embedding has no padding_idx.
         for key in [
+            "pad_token_id",
             "reorder_and_upcast_attn",
             "summary_activation",
             "summary_first_dropout",
@@ -751,6 +853,69 @@ impl Keys {
         })
     }
 
+    /// GPT-NeoX: pre-LayerNorm with biases, RoPE, GeLU, parallel (two norms) or serial.
+    fn gpt_neox(&mut self) -> Result<ModelConfig, CheckpointError> {
+        let activation = match self.string("hidden_act", "gelu")?.as_str() {
+            "gelu" => Activation::Gelu,
+            "gelu_new" | "gelu_pytorch_tanh" | "gelu_fast" => Activation::GeluTanh,
+            "relu" => Activation::Relu,
+            other => {
+                return Err(self.error(
+                    "hidden_act",
+                    format!("{other:?} is not supported (gelu, gelu_new, relu are)"),
+                ))
+            }
+        };
+        self.expect(
+            "attention_bias",
+            json!(true),
+            "GPT-NeoX's MLP and norms always have biases, and archlab has one bias switch",
+        )?;
+        self.expect("rotary_pct", json!(1.0), "RoPE rotates whole heads here")?;
+        let theta = self.f32("rotary_emb_base", 10_000.0)?;
+        self.map.entry("rope_theta").or_insert(json!(theta));
+        let rope_theta = self.rope_theta()?;
+        let block = if self.bool("use_parallel_residual", true)? {
+            BlockLayout::Parallel
+        } else {
+            BlockLayout::Serial
+        };
+        // A classification head's dropout; GPT-NeoX's embedding has no padding_idx.
+        self.take("classifier_dropout");
+        self.take("pad_token_id");
+        let n_heads = self.usize("num_attention_heads")?;
+        Ok(ModelConfig {
+            vocab_size: self.usize("vocab_size")?,
+            context_len: self.usize("max_position_embeddings")?,
+            d_model: self.usize("hidden_size")?,
+            n_layers: self.usize("num_hidden_layers")?,
+            n_heads,
+            n_kv_heads: n_heads,
+            d_head: None,
+            d_ff: Some(self.usize("intermediate_size")?),
+            norm: NormType::LayerNorm,
+            norm_position: NormPosition::Pre,
+            norm_eps: self.f32("layer_norm_eps", 1e-5)?,
+            final_norm: true,
+            bias: true,
+            activation,
+            block,
+            parallel_norm: ParallelNorm::PerBranch,
+            position: Position::Rope,
+            rope_theta,
+            attention: AttentionPattern::Full,
+            layer_pattern: None,
+            qk_norm: false,
+            tied_embeddings: self.bool("tie_word_embeddings", false)?,
+            dropout: crate::model::Dropout {
+                embd: 0.0,
+                attn: self.f32("attention_dropout", 0.0)?,
+                resid: self.f32("hidden_dropout", 0.0)?,
+            },
+            ..ModelConfig::default()
+        })
+    }
+
     /// Errors on the first key nobody consumed that is not known to be harmless.
     fn finish(self, family: Family) -> Result<(), CheckpointError> {
         let left: BTreeSet<&String> = self
@@ -760,12 +925,20 @@ impl Keys {
             .collect();
         match left.first() {
             None => Ok(()),
-            Some(key) => Err(Self::error(
+            Some(key) => Err(self.error(
                 key,
                 format!("is not supported for {}", family.architecture()),
             )),
         }
     }
+}
+
+/// An f32 as the decimal that reads back as the same f32 (1e-5, not 9.999999747378752e-6).
+fn decimal(value: f32) -> Value {
+    json!(value
+        .to_string()
+        .parse::<f64>()
+        .expect("an f32 prints as a number"))
 }
 
 /// A `config.json` transformers loads as `family` with `model`'s shape.
@@ -778,21 +951,40 @@ fn export_config(family: Family, model: &ModelConfig) -> Value {
         "torch_dtype": "float32",
     });
     let fields = match family {
+        Family::GptNeox => json!({
+            "hidden_size": model.d_model,
+            "num_hidden_layers": model.n_layers,
+            "num_attention_heads": model.n_heads,
+            "intermediate_size": model.d_ff(),
+            "max_position_embeddings": model.context_len,
+            "layer_norm_eps": decimal(model.norm_eps),
+            "rotary_pct": 1.0,
+            "rotary_emb_base": decimal(model.rope_theta),
+            "use_parallel_residual": model.block == BlockLayout::Parallel,
+            "hidden_act": match model.activation {
+                Activation::GeluTanh => "gelu_new",
+                Activation::Relu => "relu",
+                _ => "gelu",
+            },
+            "attention_bias": true,
+            "attention_dropout": decimal(model.dropout.attn),
+            "hidden_dropout": decimal(model.dropout.resid),
+        }),
         Family::Gpt2 => json!({
             "n_embd": model.d_model,
             "n_layer": model.n_layers,
             "n_head": model.n_heads,
             "n_positions": model.context_len,
             "n_inner": model.d_ff,
-            "layer_norm_epsilon": model.norm_eps,
+            "layer_norm_epsilon": decimal(model.norm_eps),
             "activation_function": match model.activation {
                 Activation::Gelu => "gelu",
                 Activation::Relu => "relu",
                 _ => "gelu_new",
             },
-            "embd_pdrop": model.dropout.embd,
-            "attn_pdrop": model.dropout.attn,
-            "resid_pdrop": model.dropout.resid,
+            "embd_pdrop": decimal(model.dropout.embd),
+            "attn_pdrop": decimal(model.dropout.attn),
+            "resid_pdrop": decimal(model.dropout.resid),
         }),
         _ => {
             let mut fields = json!({
@@ -800,14 +992,18 @@ fn export_config(family: Family, model: &ModelConfig) -> Value {
                 "num_hidden_layers": model.n_layers,
                 "num_attention_heads": model.n_heads,
                 "num_key_value_heads": model.n_kv_heads,
-                "head_dim": model.d_head(),
                 "intermediate_size": model.d_ff(),
                 "max_position_embeddings": model.context_len,
-                "rms_norm_eps": model.norm_eps,
-                "rope_theta": model.rope_theta,
+                "rms_norm_eps": decimal(model.norm_eps),
+                "rope_theta": decimal(model.rope_theta),
                 "hidden_act": "silu",
-                "attention_dropout": model.dropout.attn,
+                "attention_dropout": decimal(model.dropout.attn),
+                "pad_token_id": model.padding_token,
             });
+            // Omitted rather than null when unset: some families read a null head_dim as set.
+            if let Some(d_head) = model.d_head {
+                fields["head_dim"] = json!(d_head);
+            }
             match (family, model.attention) {
                 (Family::Mistral, AttentionPattern::SlidingWindow { window }) => {
                     fields["sliding_window"] = json!(window);

@@ -8,7 +8,8 @@
 //! Block, with norm sites from `ModelConfig::norm_sites` (absent sites are the identity):
 //! serial   `m = Post_a(x + Drop(Out_a(Attn(In_a(x)))))`,
 //!          `y = Post_m(m + Drop(Out_m(MLP(In_m(m)))))`;
-//! parallel `h = In(x)`, `y = Post(x + Drop(Out_a(Attn(h))) + Drop(Out_m(MLP(h))))`.
+//! parallel `y = Post(x + Drop(Out_a(Attn(In_a(x)))) + Drop(Out_m(MLP(In_m(x)))))`, where
+//!          `In_m` is `In_a` itself unless `parallel_norm` is per-branch.
 
 use super::activation::{activation_backward, activation_forward};
 use super::attention::{
@@ -317,8 +318,10 @@ impl<'a, R: Real> Forward<'a, R> {
             BlockLayout::Parallel => {
                 let attn_in = self.norm(kind, p.attn_in_norm, x);
                 let h = site_out(&attn_in, x);
+                // Per-branch norms (GPT-NeoX) give the MLP its own input; shared, it reads h.
+                let mlp_in = self.norm(kind, p.mlp_in_norm, x);
                 let attn = self.attention(l, h);
-                let mlp = self.mlp(l, h);
+                let mlp = self.mlp(l, site_out(&mlp_in, h));
                 let attn_out = self.norm(kind, p.attn_out_norm, &attn.out);
                 let attn_added = self.branch_output(&attn_out, &attn.out, attn_branch_site(l));
                 let mlp_out = self.norm(kind, p.mlp_out_norm, &mlp.out);
@@ -334,7 +337,7 @@ impl<'a, R: Real> Forward<'a, R> {
                     attn_added,
                     sum_attn,
                     attn_post,
-                    mlp_in: None,
+                    mlp_in,
                     mlp,
                     mlp_out,
                     mlp_added,
@@ -568,9 +571,21 @@ impl<R: Real> Backward<'_, '_, R> {
                     attn_branch_site(l),
                 );
                 let h = site_out(&acts.attn_in, x);
-                let mut dh = self.mlp(l, &acts.mlp, &dmlp, h);
-                add_into(&mut dh, &self.attention(l, &acts.attn, &dattn, h));
-                let mut dx = self.norm(kind, p.attn_in_norm, &acts.attn_in, dh, x);
+                let dh_mlp = self.mlp(l, &acts.mlp, &dmlp, site_out(&acts.mlp_in, h));
+                let mut dh = self.attention(l, &acts.attn, &dattn, h);
+                let mut dx = match p.mlp_in_norm {
+                    // Per-branch norms: the MLP's gradient reaches x through its own norm.
+                    Some(_) => self.norm(kind, p.mlp_in_norm, &acts.mlp_in, dh_mlp, x),
+                    // One shared norm: both branches' gradients meet at its output.
+                    None => {
+                        add_into(&mut dh, &dh_mlp);
+                        zeros(x.len())
+                    }
+                };
+                add_into(
+                    &mut dx,
+                    &self.norm(kind, p.attn_in_norm, &acts.attn_in, dh, x),
+                );
                 add_into(&mut dx, &dsum);
                 dx
             }
@@ -779,7 +794,8 @@ impl<R: Real> Model<R> {
             .dropout(&mut dx, self.config.dropout.embd, EMBEDDING_SITE);
         // The sinusoidal table is a constant: nothing to do for it.
         let (dtok, dpos) = back.pair(self.layout.tok_emb, self.layout.pos_emb);
-        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq);
+        let padding = self.config.padding_token;
+        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq, padding);
     }
 
     /// Logits of the last forward, `[B, T, V]`.
@@ -822,7 +838,10 @@ impl<R: Real> Model<R> {
 mod tests {
     use super::*;
     use crate::cpu::real::gradcheck::{central_difference, uniform};
-    use crate::model::{Activation, AttentionPattern, Dropout, LayerPattern, NormPosition};
+    use crate::model::{
+        Activation, AttentionPattern, Dropout, LayerPattern, NormPosition, ParallelNorm,
+        QkNormScope,
+    };
     use crate::train::IGNORE;
     use rand_chacha::ChaCha8Rng;
     use rand_core::{RngCore, SeedableRng};
@@ -921,6 +940,18 @@ mod tests {
             },
             init_std: 0.4,
             residual_scaling: coin(rng),
+            // Padding rows get no gradient by definition, not by calculus: tested on its own.
+            padding_token: None,
+            parallel_norm: if coin(rng) {
+                ParallelNorm::PerBranch
+            } else {
+                ParallelNorm::Shared
+            },
+            qk_norm_scope: if coin(rng) {
+                QkNormScope::Projection
+            } else {
+                QkNormScope::Head
+            },
         }
     }
 
@@ -1050,6 +1081,20 @@ mod tests {
             configs.iter().any(|c| c.n_heads * c.d_head() != c.d_model),
             "T5-like shapes"
         );
+        let pre_or_double = |c: &ModelConfig| {
+            c.norm != NormType::None
+                && matches!(c.norm_position, NormPosition::Pre | NormPosition::Double)
+        };
+        for parallel_norm in [ParallelNorm::Shared, ParallelNorm::PerBranch] {
+            assert!(configs.iter().any(|c| c.block == BlockLayout::Parallel
+                && pre_or_double(c)
+                && c.parallel_norm == parallel_norm));
+        }
+        for scope in [QkNormScope::Head, QkNormScope::Projection] {
+            assert!(configs
+                .iter()
+                .any(|c| c.qk_norm && c.qk_norm_scope == scope));
+        }
     }
 
     #[test]

@@ -30,11 +30,15 @@ pub fn embedding_backward<R: Real>(
     dout: &[R],
     tokens: &[u32],
     seq: usize,
+    padding: Option<u32>,
 ) {
     let c = dout.len() / tokens.len();
     for (n, (row, &token)) in dout.chunks_exact(c).zip(tokens).enumerate() {
         for (i, &d) in row.iter().enumerate() {
-            dtok_emb[token as usize * c + i].accumulate(d.to_f64());
+            // PyTorch's padding_idx: the padding token's row learns nothing from the lookup.
+            if Some(token) != padding {
+                dtok_emb[token as usize * c + i].accumulate(d.to_f64());
+            }
             if let Some(dpos) = dpos_emb.as_deref_mut() {
                 dpos[(n % seq) * c + i].accumulate(d.to_f64());
             }
@@ -118,9 +122,30 @@ mod tests {
             project(&out, &dout)
         };
         let (mut dtok, mut dpos) = (vec![0.0; vocab * c], vec![0.0; seq * c]);
-        embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq);
+        embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq, None);
         assert_gradient("dtok_emb", &tok_emb, &dtok, |t| loss(t, &pos_emb));
         assert_gradient("dpos_emb", &pos_emb, &dpos, |p| loss(&tok_emb, p));
+    }
+
+    /// PyTorch's `padding_idx`: the padding token's row gets nothing, every other row and the
+    /// position table get exactly what they get without padding.
+    #[test]
+    fn padding_token_row_gets_no_gradient() {
+        let (seq, c, vocab) = (3, 2, 4);
+        let tokens = [1, 3, 1, 0, 1, 2];
+        let dout = uniform(3, tokens.len() * c);
+        let backward = |padding| {
+            let (mut dtok, mut dpos) = (vec![0.0; vocab * c], vec![0.0; seq * c]);
+            embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq, padding);
+            (dtok, dpos)
+        };
+        let (plain, plain_pos) = backward(None);
+        let (padded, padded_pos) = backward(Some(1));
+        assert_eq!(padded_pos, plain_pos);
+        assert_eq!(&padded[2..4], &[0.0, 0.0], "row of token 1");
+        assert_ne!(&plain[2..4], &[0.0, 0.0]);
+        assert_eq!(padded[..2], plain[..2]);
+        assert_eq!(padded[4..], plain[4..]);
     }
 
     #[test]

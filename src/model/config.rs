@@ -113,6 +113,28 @@ pub enum BlockLayout {
     Parallel,
 }
 
+/// Which norms feed a parallel block's two branches (with an input norm: pre or double).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ParallelNorm {
+    /// One input norm read by both attention and MLP (GPT-J, PaLM).
+    #[default]
+    Shared,
+    /// A norm of its own for each branch, both on the same input (GPT-NeoX).
+    PerBranch,
+}
+
+/// What QK-norm normalises over.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QkNormScope {
+    /// Each head's D values, one gain of D shared by the heads (Qwen3, Gemma 3).
+    #[default]
+    Head,
+    /// The whole projection (H·D for q, K·D for k), one gain per element (OLMo 2).
+    Projection,
+}
+
 /// How tokens learn where they are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -222,6 +244,8 @@ pub struct ModelConfig {
     pub activation: Activation,
     /// Serial or parallel attention/MLP.
     pub block: BlockLayout,
+    /// Parallel blocks: one input norm for both branches, or one each.
+    pub parallel_norm: ParallelNorm,
     /// Position encoding.
     pub position: Position,
     /// RoPE base: frequency of pair i is `rope_theta^(-2i/D)`.
@@ -230,10 +254,15 @@ pub struct ModelConfig {
     pub attention: AttentionPattern,
     /// Per-layer attention patterns, e.g. local/global interleave.
     pub layer_pattern: Option<LayerPattern>,
-    /// Norm q and k per head over D (learned gain per D, shared by heads) before RoPE, as Qwen3.
+    /// Norm q and k (type `norm`, RMSNorm if none) before RoPE, as Qwen3 and OLMo 2.
     pub qk_norm: bool,
+    /// Per head (Qwen3) or over the whole projection (OLMo 2).
+    pub qk_norm_scope: QkNormScope,
     /// Output head reuses the token embedding matrix.
     pub tied_embeddings: bool,
+    /// A token whose embedding row gets no gradient from the lookup, as PyTorch's
+    /// `padding_idx` (imported LLaMA-family models with a `pad_token_id`); None here otherwise.
+    pub padding_token: Option<u32>,
     /// Dropout probabilities.
     pub dropout: Dropout,
     /// Standard deviation of the normal initialisation of matrices and embeddings.
@@ -261,12 +290,15 @@ impl Default for ModelConfig {
             bias: false,
             activation: Activation::Swiglu,
             block: BlockLayout::Serial,
+            parallel_norm: ParallelNorm::Shared,
             position: Position::Rope,
             rope_theta: 10_000.0,
             attention: AttentionPattern::Full,
             layer_pattern: None,
             qk_norm: false,
+            qk_norm_scope: QkNormScope::Head,
             tied_embeddings: false,
+            padding_token: None,
             dropout: Dropout::default(),
             init_std: 0.02,
             residual_scaling: false,
@@ -490,6 +522,15 @@ impl ModelConfig {
         }
         if self.d_ff == Some(0) {
             return Err(ConfigError::new("d_ff", "must be > 0 when set"));
+        }
+        if let Some(token) = self
+            .padding_token
+            .filter(|&t| t as usize >= self.vocab_size)
+        {
+            return Err(ConfigError::new(
+                "padding_token",
+                format!("{token} is outside the vocabulary of {}", self.vocab_size),
+            ));
         }
         if self.position == Position::Rope && !self.d_head().is_multiple_of(2) {
             return Err(ConfigError::new(

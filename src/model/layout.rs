@@ -10,7 +10,7 @@
 use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 
-use super::config::{BlockLayout, ModelConfig, NormType, Position};
+use super::config::{BlockLayout, ModelConfig, NormType, ParallelNorm, Position, QkNormScope};
 
 /// Tensor offsets are multiples of this many floats (256 bytes).
 pub const ALIGN: usize = 64;
@@ -249,6 +249,13 @@ impl ParamLayout {
         });
         let sites = config.norm_sites();
         let serial = config.block == BlockLayout::Serial;
+        // The MLP has an input norm of its own unless a parallel block shares the attention's.
+        let mlp_input_norm = serial || config.parallel_norm == ParallelNorm::PerBranch;
+        // QK-norm's width: one head's D, or the whole q and k projections.
+        let qk_dims = match config.qk_norm_scope {
+            QkNormScope::Head => (d, d),
+            QkNormScope::Projection => (q_width, kv_width),
+        };
         let bias = config.bias;
         let layers = (0..config.n_layers)
             .map(|l| {
@@ -266,14 +273,14 @@ impl ParamLayout {
                     wo: b.linear(&a, "wo", bias.then_some("bo"), [c, q_width], out_std),
                     q_norm: config
                         .qk_norm
-                        .then(|| b.norm(&format!("{a}.q_norm"), qk, d, config)),
+                        .then(|| b.norm(&format!("{a}.q_norm"), qk, qk_dims.0, config)),
                     k_norm: config
                         .qk_norm
-                        .then(|| b.norm(&format!("{a}.k_norm"), qk, d, config)),
+                        .then(|| b.norm(&format!("{a}.k_norm"), qk, qk_dims.1, config)),
                 };
                 let attn_out_norm = norm(&mut b, "attn_out_norm", sites.output);
                 let attn_post_norm = norm(&mut b, "attn_post_norm", sites.post);
-                let mlp_in_norm = norm(&mut b, "mlp_in_norm", sites.input && serial);
+                let mlp_in_norm = norm(&mut b, "mlp_in_norm", sites.input && mlp_input_norm);
                 let m = format!("{p}.mlp");
                 let mlp = MlpParams {
                     w1: b.linear(&m, "w1", bias.then_some("b1"), [f, c], std),

@@ -5,6 +5,7 @@ pub mod layout;
 
 pub use config::{
     Activation, AttentionPattern, BlockLayout, ConfigError, Dropout, LayerPattern, ModelConfig,
-    NormPosition, NormSites, NormType, ParamCount, Position, PRESET_NAMES,
+    NormPosition, NormSites, NormType, ParallelNorm, ParamCount, Position, QkNormScope,
+    PRESET_NAMES,
 };
 pub use layout::{ParamKind, ParamLayout, TensorSpec};
