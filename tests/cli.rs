@@ -375,3 +375,66 @@ fn train_resume_and_export_through_the_command_line() {
         "{stderr}"
     );
 }
+
+#[test]
+fn experiments_list_and_run_their_variants_side_by_side() {
+    let listed = archlab(&["experiment", "--list"]);
+    let stdout = String::from_utf8_lossy(&listed.stdout);
+    for name in [
+        "norm-position",
+        "stability",
+        "kv-heads",
+        "attention-pattern",
+    ] {
+        assert!(stdout.contains(name), "{name} in {stdout}");
+    }
+    let out = scratch("cli_experiment").join("kv");
+    let result = archlab(&[
+        "experiment",
+        "kv-heads",
+        "--set",
+        "train.steps=2",
+        "--set",
+        "model.d_model=16",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.seq_len=8",
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.contains("shrink the KV cache by n_heads / n_kv_heads"));
+    // MHA, GQA, MQA: 4, 2 and 1 KV heads of d_head 4 over 2 layers, f32 keys and values:
+    // 2 layers × 2 (k and v) × heads × 4 floats × 4 bytes = 256, 128, 64 bytes per token.
+    for row in [
+        "| MHA (4 KV heads) | finished |",
+        "| GQA (2 KV heads) |",
+        "| MQA (1 KV head) |",
+    ] {
+        assert!(report.contains(row), "{row} in {report}");
+    }
+    for (label, bytes) in [
+        ("MHA (4 KV heads)", 256),
+        ("GQA (2 KV heads)", 128),
+        ("MQA (1 KV head)", 64),
+    ] {
+        let line = report
+            .lines()
+            .find(|l| l.starts_with(&format!("| {label} |")))
+            .unwrap();
+        let cells: Vec<&str> = line.split('|').map(str::trim).collect();
+        assert_eq!(cells[6], bytes.to_string(), "{line}");
+    }
+    assert!(out.join("loss.png").exists());
+    assert!(out.join("mqa-1-kv-head").join("metrics.jsonl").exists());
+
+    let unknown = archlab(&["experiment", "flux-capacitor"]);
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr).starts_with("error: experiment: unknown"));
+}

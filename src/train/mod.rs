@@ -5,6 +5,7 @@ pub mod batch;
 pub mod config;
 pub mod corpus;
 pub mod data;
+pub mod experiments;
 pub mod optim;
 pub mod run;
 pub mod schedule;

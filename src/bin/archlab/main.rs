@@ -5,6 +5,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
+mod experiment;
+#[cfg(not(target_arch = "wasm32"))]
 mod export;
 #[cfg(not(target_arch = "wasm32"))]
 mod info;
@@ -26,6 +28,7 @@ fn main() -> std::process::ExitCode {
         Command::Bench(args) => bench::run(args),
         Command::Eval(args) => eval::run(args),
         Command::Export(args) => export::run(args),
+        Command::Experiment(args) => experiment::run(args),
     }
 }
 
@@ -49,8 +52,10 @@ enum Command {
     Bench(bench::BenchArgs),
     /// Loss, logits and gradients of a model (ours or a Hugging Face folder) on given tokens.
     Eval(eval::EvalArgs),
-    /// Write a model as a Hugging Face folder (LLaMA, Mistral, Qwen3 or GPT-2 layout).
+    /// Write a model as a Hugging Face folder (LLaMA, Mistral, Qwen3, OLMo 2, GPT-2, GPT-NeoX).
     Export(export::ExportArgs),
+    /// Train a lecture claim's variants side by side; report with an overlaid loss chart.
+    Experiment(experiment::ExperimentArgs),
 }
 
 /// Which engine runs the model.

@@ -236,7 +236,7 @@ fn line_png(path: &Path, axes: Axes, lines: &[Line]) -> Result<(), String> {
 
 /// plotters' bitmap backend draws text with a font registered by name; the bundled DejaVu Sans
 /// keeps charts identical on every machine.
-fn register_font() -> Result<(), String> {
+pub fn register_font() -> Result<(), String> {
     static FONT: &[u8] = include_bytes!("../../../assets/fonts/DejaVuSans.ttf");
     plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
         .map_err(|_| "the bundled font is not a valid TrueType font".to_string())

@@ -1,7 +1,7 @@
 //! `archlab train`: configure (preset, file, `--set`), validate everything before writing
 //! anything, train with a progress bar, then write metrics, charts and a summary.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
@@ -81,6 +81,21 @@ pub fn run(args: TrainArgs) -> ExitCode {
 
     let mut session = Session::resume(run, data, engine, first_step);
     print_header(&session.run, args.backend, first_step);
+    train_to_end(&mut session);
+    match save_run(&mut session, &out) {
+        Ok(summary) => {
+            println!("{summary}");
+            ExitCode::SUCCESS
+        }
+        Err(error) => {
+            eprintln!("error: writing {}: {error}", out.display());
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// Steps `session` until it finishes or diverges, with a progress bar.
+pub fn train_to_end(session: &mut Session<CpuEngine>) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
@@ -97,26 +112,19 @@ pub fn run(args: TrainArgs) -> ExitCode {
         progress.set_message(format!("{message}  {steps_per_second:.1} steps/s"));
     }
     progress.finish_and_clear();
+}
 
+/// Writes the run folder: the checkpoint (parameters, optimizer state, configuration) and the
+/// report; returns the summary line.
+pub fn save_run(session: &mut Session<CpuEngine>, out: &Path) -> Result<String, String> {
     let checkpoint = Checkpoint {
         run: session.run.clone(),
         params: session.engine.params(),
         optimizer: Some(session.engine.optimizer_state()),
         step: session.steps_done(),
     };
-    let written = checkpoint::dir::save(&out, &checkpoint)
-        .map_err(|e| e.to_string())
-        .and_then(|()| report::write(&mut session, &out));
-    match written {
-        Ok(summary) => {
-            println!("{summary}");
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: writing {}: {error}", out.display());
-            ExitCode::FAILURE
-        }
-    }
+    checkpoint::dir::save(out, &checkpoint).map_err(|e| e.to_string())?;
+    report::write(session, out)
 }
 
 /// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.

@@ -1,0 +1,377 @@
+//! The lecture's claims as experiments: each is a shared base and two or more variants, trained
+//! side by side, with the claim and its source next to the curves. The page and
+//! `archlab experiment` both read this table. Settings are the dotted `key=value` pairs of
+//! `RunConfig::set`, so an experiment is as shareable as a URL.
+
+use super::run::{RunConfig, RunError};
+
+/// One lecture experiment.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Experiment {
+    /// Short name, as typed on the command line.
+    pub name: &'static str,
+    /// The lecture section it belongs to.
+    pub section: &'static str,
+    /// The claim, in one sentence.
+    pub claim: &'static str,
+    /// Where the claim comes from.
+    pub source: &'static str,
+    /// What to look at, and what the toy scale can and cannot show.
+    pub watch: &'static str,
+    /// Settings every variant shares, applied over the defaults.
+    pub base: &'static [(&'static str, &'static str)],
+    /// (label, settings) of each variant, applied over the base.
+    pub variants: &'static [(&'static str, &'static [(&'static str, &'static str)])],
+}
+
+/// Steps and evaluation interval shared by every experiment: long enough on the CPU engine's
+/// default small model for the curves to separate, short enough to run in a minute or two.
+const SHORT: [(&str, &str); 2] = [("train.steps", "300"), ("train.eval_interval", "25")];
+
+/// Every experiment of the lecture, in the lecture's order.
+pub const EXPERIMENTS: [Experiment; 14] = [
+    Experiment {
+        name: "norm-position",
+        section: "Normalization",
+        claim: "Pre-norm keeps an identity path for the gradient through the residual stream; \
+                post-norm needs warm-up and lags or diverges at higher learning rates.",
+        source: "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture",
+        watch: "Loss without warm-up at a high learning rate, and the residual-stream RMS per \
+                layer (norms.png).",
+        base: &[
+            SHORT[0],
+            SHORT[1],
+            ("train.lr", "0.01"),
+            ("train.warmup_steps", "0"),
+            ("model.n_layers", "4"),
+        ],
+        variants: &[
+            ("pre-norm", &[("model.norm_position", "pre")]),
+            ("post-norm", &[("model.norm_position", "post")]),
+            ("double (sandwich)", &[("model.norm_position", "double")]),
+            (
+                "post-in-branch",
+                &[("model.norm_position", "post_in_branch")],
+            ),
+        ],
+    },
+    Experiment {
+        name: "norm-type",
+        section: "Normalization",
+        claim: "RMSNorm trains as well as LayerNorm with fewer operations: no mean, no bias.",
+        source: "Zhang & Sennrich 2019; Narang et al. 2021",
+        watch: "Loss curves overlap; tokens/s differs a little (normalization is a small share \
+                of FLOPs but, on real GPUs, a large share of memory traffic).",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("RMSNorm", &[("model.norm", "rms_norm")]),
+            ("LayerNorm", &[("model.norm", "layer_norm")]),
+            ("no norm", &[("model.norm", "none")]),
+        ],
+    },
+    Experiment {
+        name: "final-norm",
+        section: "Normalization",
+        claim: "A norm before the output layer keeps the logits in scale.",
+        source: "GPT-2 onwards",
+        watch: "Loss, and the size of the last layer's residual stream.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("final norm", &[("model.final_norm", "true")]),
+            ("no final norm", &[("model.final_norm", "false")]),
+        ],
+    },
+    Experiment {
+        name: "bias",
+        section: "Feed-forward",
+        claim: "Removing biases from linear layers and norms costs no measurable quality.",
+        source: "PaLM; LLaMA",
+        watch: "Loss curves overlap with fewer parameters.",
+        base: &[SHORT[0], SHORT[1], ("model.norm", "layer_norm")],
+        variants: &[
+            ("no biases", &[("model.bias", "false")]),
+            ("biases", &[("model.bias", "true")]),
+        ],
+    },
+    Experiment {
+        name: "activation",
+        section: "Feed-forward",
+        claim: "Gated units (SwiGLU, GeGLU) give small but consistent gains; d_ff is 8/3 of \
+                d_model for them so parameters match the 4x plain MLP.",
+        source: "Shazeer 2020, GLU Variants Improve Transformer; Narang et al. 2021",
+        watch: "Final validation loss per activation at about equal parameter counts.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("ReLU", &[("model.activation", "relu")]),
+            ("GeLU", &[("model.activation", "gelu")]),
+            ("SwiGLU", &[("model.activation", "swiglu")]),
+            ("GeGLU", &[("model.activation", "geglu")]),
+        ],
+    },
+    Experiment {
+        name: "block",
+        section: "Block layout",
+        claim: "Parallel attention and MLP lets their matmuls fuse (about 15% faster at scale); \
+                serial is slightly more expressive.",
+        source: "GPT-J; PaLM; GPT-NeoX",
+        watch: "Loss per step. The speed-up needs fused kernels on large accelerators: at toy \
+                scale only the FLOPs are equal, and tokens/s shows no 15%.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("serial", &[("model.block", "serial")]),
+            ("parallel", &[("model.block", "parallel")]),
+        ],
+    },
+    Experiment {
+        name: "position",
+        section: "Position",
+        claim: "The field converged on RoPE: rotating q and k makes their dot product depend on \
+                relative position only.",
+        source: "Su et al. 2021, RoFormer; Press et al. 2021, ALiBi",
+        watch: "Loss per encoding; NoPE still learns some order from the causal mask.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("RoPE", &[("model.position", "rope")]),
+            ("learned", &[("model.position", "learned")]),
+            ("sinusoidal", &[("model.position", "sinusoidal")]),
+            ("ALiBi", &[("model.position", "alibi")]),
+            ("none (NoPE)", &[("model.position", "none")]),
+        ],
+    },
+    Experiment {
+        name: "heads",
+        section: "Shape",
+        claim: "d_head x n_heads = d_model almost everywhere; too many heads make each too small.",
+        source: "Vaswani et al. 2017; T5 is the exception",
+        watch: "Loss as heads get smaller at fixed d_model.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            (
+                "1 head of 64",
+                &[("model.n_heads", "1"), ("model.n_kv_heads", "1")],
+            ),
+            (
+                "4 heads of 16",
+                &[("model.n_heads", "4"), ("model.n_kv_heads", "4")],
+            ),
+            (
+                "16 heads of 4",
+                &[("model.n_heads", "16"), ("model.n_kv_heads", "16")],
+            ),
+        ],
+    },
+    Experiment {
+        name: "vocabulary",
+        section: "Shape",
+        claim: "A larger vocabulary shortens sequences but grows the embedding and the output \
+                layer.",
+        source: "Lecture 3: 30k-50k for one language, 100k-250k for many",
+        watch: "Parameters, and loss per token (not comparable across tokenizers: divide by \
+                characters per token for bits per character).",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            (
+                "characters",
+                &[("data.source.tokenizer", r#"{"kind": "char"}"#)],
+            ),
+            (
+                "BPE 512",
+                &[(
+                    "data.source.tokenizer",
+                    r#"{"kind": "bpe", "vocab_size": 512}"#,
+                )],
+            ),
+            (
+                "BPE 2048",
+                &[(
+                    "data.source.tokenizer",
+                    r#"{"kind": "bpe", "vocab_size": 2048}"#,
+                )],
+            ),
+        ],
+    },
+    Experiment {
+        name: "dropout",
+        section: "Regularization",
+        claim: "Dropout is no longer used in pre-training: there is no over-fitting at this data \
+                scale, and it slows convergence.",
+        source: "Lecture 3",
+        watch: "Validation loss is higher with dropout for the same steps.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            (
+                "no dropout",
+                &[("model.dropout", r#"{"embd": 0, "attn": 0, "resid": 0}"#)],
+            ),
+            (
+                "dropout 0.1",
+                &[(
+                    "model.dropout",
+                    r#"{"embd": 0.1, "attn": 0.1, "resid": 0.1}"#,
+                )],
+            ),
+        ],
+    },
+    Experiment {
+        name: "weight-decay",
+        section: "Regularization",
+        claim: "Weight decay is not there against over-fitting: it interacts with the schedule, \
+                and its effect shows when the learning rate decays.",
+        source: "Andriushchenko et al. 2023, Why Do We Need Weight Decay in Modern Deep Learning?",
+        watch: "With cosine decay the decayed run catches up or overtakes late; with a constant \
+                learning rate a large decay only slows learning.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            (
+                "cosine, wd 0",
+                &[("train.schedule", "cosine"), ("train.weight_decay", "0")],
+            ),
+            (
+                "cosine, wd 0.1",
+                &[("train.schedule", "cosine"), ("train.weight_decay", "0.1")],
+            ),
+            (
+                "constant, wd 0",
+                &[("train.schedule", "constant"), ("train.weight_decay", "0")],
+            ),
+            (
+                "constant, wd 1",
+                &[("train.schedule", "constant"), ("train.weight_decay", "1")],
+            ),
+        ],
+    },
+    Experiment {
+        name: "stability",
+        section: "Stability",
+        claim: "QK-norm bounds attention logits and z-loss keeps the softmax normaliser near 1; \
+                together they stop divergence at high learning rates.",
+        source: "Dehghani et al. 2023; Wortsman et al. 2023; PaLM (z-loss)",
+        watch: "The largest attention logit per layer (metrics) and the loss at a learning rate \
+                where the plain model struggles.",
+        base: &[
+            SHORT[0],
+            SHORT[1],
+            ("train.lr", "0.03"),
+            ("train.warmup_steps", "0"),
+        ],
+        variants: &[
+            ("plain", &[]),
+            ("QK-norm", &[("model.qk_norm", "true")]),
+            ("z-loss 1e-4", &[("train.z_loss", "0.0001")]),
+            (
+                "QK-norm + z-loss",
+                &[("model.qk_norm", "true"), ("train.z_loss", "0.0001")],
+            ),
+        ],
+    },
+    Experiment {
+        name: "kv-heads",
+        section: "Attention",
+        claim: "MQA and GQA shrink the KV cache by n_heads / n_kv_heads at nearly MHA quality.",
+        source: "Shazeer 2019; Ainslie et al. 2023",
+        watch: "KV-cache bytes per token (the summary) against the loss.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("MHA (4 KV heads)", &[("model.n_kv_heads", "4")]),
+            ("GQA (2 KV heads)", &[("model.n_kv_heads", "2")]),
+            ("MQA (1 KV head)", &[("model.n_kv_heads", "1")]),
+        ],
+    },
+    Experiment {
+        name: "attention-pattern",
+        section: "Attention",
+        claim: "Sliding windows and sparse patterns cut attention's cost; the receptive field \
+                still grows with depth (about layers x window).",
+        source: "Child et al. 2019; Longformer; Mistral 7B; Gemma 2",
+        watch: "Attention maps (attention.png) show the band or the strided pattern; the loss \
+                shows what the lost context costs.",
+        base: &[SHORT[0], SHORT[1]],
+        variants: &[
+            ("full", &[("model.attention", "full")]),
+            (
+                "window 8",
+                &[("model.attention", r#"{"sliding_window": {"window": 8}}"#)],
+            ),
+            (
+                "window 8, every 2nd layer global",
+                &[
+                    ("model.attention", r#"{"sliding_window": {"window": 8}}"#),
+                    ("model.layer_pattern", r#"{"global_every": 2}"#),
+                ],
+            ),
+            (
+                "sparse 4 + stride 8",
+                &[(
+                    "model.attention",
+                    r#"{"sparse": {"local": 4, "stride": 8}}"#,
+                )],
+            ),
+        ],
+    },
+];
+
+impl Experiment {
+    /// Looks an experiment up by name.
+    pub fn named(name: &str) -> Option<&'static Experiment> {
+        EXPERIMENTS.iter().find(|e| e.name == name)
+    }
+
+    /// Each variant's label and configuration: `start`, then the base, then the variant.
+    pub fn runs(&self, start: &RunConfig) -> Result<Vec<(&'static str, RunConfig)>, RunError> {
+        self.variants
+            .iter()
+            .map(|(label, settings)| {
+                let mut run = start.clone();
+                for (key, value) in self.base.iter().chain(settings.iter()) {
+                    run.set(key, value)?;
+                }
+                Ok((*label, run))
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every experiment builds valid, pairwise different runs: each setting names a real key
+    /// with a valid value, and no two variants are the same run.
+    #[test]
+    fn every_experiment_builds_distinct_valid_runs() {
+        let mut names = Vec::new();
+        for experiment in &EXPERIMENTS {
+            assert!(experiment.variants.len() >= 2, "{}", experiment.name);
+            let runs = experiment
+                .runs(&RunConfig::default())
+                .unwrap_or_else(|e| panic!("{}: {e}", experiment.name));
+            for (label, run) in &runs {
+                run.validate()
+                    .unwrap_or_else(|e| panic!("{} / {label}: {e}", experiment.name));
+            }
+            for (i, (a, run_a)) in runs.iter().enumerate() {
+                for (b, run_b) in &runs[i + 1..] {
+                    assert_ne!(run_a, run_b, "{}: {a} and {b}", experiment.name);
+                }
+            }
+            names.push(experiment.name);
+        }
+        names.sort_unstable();
+        names.dedup();
+        assert_eq!(names.len(), EXPERIMENTS.len(), "names are unique");
+    }
+
+    #[test]
+    fn variants_apply_over_the_base_over_the_start() {
+        let experiment = Experiment::named("norm-position").unwrap();
+        let mut start = RunConfig::default();
+        start.set("model.d_model", "32").unwrap();
+        let runs = experiment.runs(&start).unwrap();
+        let (label, post) = &runs[1];
+        assert_eq!(*label, "post-norm");
+        assert_eq!(post.model.d_model, 32, "from the start");
+        assert_eq!(post.train.lr, 0.01, "from the base");
+        assert_eq!(post.model.norm_position, crate::model::NormPosition::Post);
+        assert!(Experiment::named("no-such-thing").is_none());
+    }
+}
