@@ -127,8 +127,8 @@ fn rope_matches_cpu_forward_and_backward() {
             d_head: d,
         };
         let table = ctx.storage_buffer("table", &rope_table(seq, d, theta));
-        let b_fwd = ctx.storage_buffer("x", &x);
-        let b_bwd = ctx.storage_buffer("dx", &x);
+        let b_x = ctx.storage_buffer("x", &x);
+        let (b_fwd, b_bwd) = (ctx.zeros("rotated", n), ctx.zeros("dx", n));
         let kernels = [
             rope(
                 &ctx,
@@ -136,6 +136,7 @@ fn rope_matches_cpu_forward_and_backward() {
                 s,
                 Direction::Forward,
                 (&table).into(),
+                (&b_x).into(),
                 (&b_fwd).into(),
             ),
             rope(
@@ -144,6 +145,7 @@ fn rope_matches_cpu_forward_and_backward() {
                 s,
                 Direction::Backward,
                 (&table).into(),
+                (&b_x).into(),
                 (&b_bwd).into(),
             ),
         ];

@@ -7,7 +7,7 @@ use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
 
-/// Sizes of a RoPE call on `x` `[rows, heads, D]`.
+/// Sizes of a RoPE call on `[rows, heads, D]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RopeShape {
     /// N = B*T rows; row n is at position n % T.
@@ -59,14 +59,15 @@ pub fn sinusoidal_table(seq: usize, c: usize) -> Vec<f32> {
     table.into_iter().map(|x| x as f32).collect()
 }
 
-/// Rotates `x` `[rows, heads, D]` in place by the angles of `table` (`rope_table`).
+/// `out` = `inp` `[rows, heads, D]` rotated by the angles of `table` (`rope_table`).
 pub fn rope(
     ctx: &GpuContext,
     label: &str,
     s: RopeShape,
     direction: Direction,
     table: View,
-    x: View,
+    inp: View,
+    out: View,
 ) -> Kernel {
     let entry = match direction {
         Direction::Forward => "rope_forward",
@@ -86,7 +87,7 @@ pub fn rope(
             entry,
             constants: &[],
             uniform: bytemuck::bytes_of(&dims),
-            storage: &[(Read, table), (ReadWrite, x)],
+            storage: &[(Read, table), (Read, inp), (ReadWrite, out)],
             workgroups: per_element(s.rows * s.heads * s.d_head / 2, WG),
         },
     )
