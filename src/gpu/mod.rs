@@ -8,6 +8,7 @@ pub mod check;
 mod context;
 pub mod dropout;
 pub mod embedding;
+pub mod engine;
 pub mod grad_norm;
 pub mod kernel;
 pub mod loss;
