@@ -238,6 +238,17 @@ impl<'a> Builder<'a> {
         Some(cache)
     }
 
+    /// A norm of the residual stream `[B*T, C]`, of the model's norm type, when the site exists.
+    fn stream_norm(
+        &mut self,
+        label: &str,
+        site: Option<NormParams>,
+        inp: &wgpu::Buffer,
+    ) -> Option<NormBufs> {
+        let (kind, rows, c) = (self.config.norm, self.rows, self.config.d_model);
+        self.norm(label, kind, site, inp, rows, c)
+    }
+
     /// `x` after dropout with probability `p` at `site`: a new buffer, or `x` itself when the
     /// config never drops here. The same call on a gradient is its backward.
     fn dropout(
@@ -458,22 +469,15 @@ impl<'a> Builder<'a> {
 
     fn layer(&mut self, l: usize, x: &wgpu::Buffer) -> LayerActs {
         let p = self.layout.layers[l];
-        let kind = self.config.norm;
         let (rows, c) = (self.rows, self.config.d_model);
         let name = format!("L{l}");
         let label = |site: &str| format!("{name}.{site}");
         match self.config.block {
             BlockLayout::Serial => {
-                let attn_in = self.norm(&label("attn_in_norm"), kind, p.attn_in_norm, x, rows, c);
+                let attn_in = self.stream_norm(&label("attn_in_norm"), p.attn_in_norm, x);
                 let attn = self.attention(l, &site_out(&attn_in, x));
-                let attn_out = self.norm(
-                    &label("attn_out_norm"),
-                    kind,
-                    p.attn_out_norm,
-                    &attn.out,
-                    rows,
-                    c,
-                );
+                let attn_out =
+                    self.stream_norm(&label("attn_out_norm"), p.attn_out_norm, &attn.out);
                 let attn_added = self.branch_output(
                     &label("attn_dropout"),
                     &attn_out,
@@ -481,25 +485,12 @@ impl<'a> Builder<'a> {
                     attn_branch_site(l),
                 );
                 let sum_attn = self.add(&label("attn_residual"), x, &attn_added);
-                let attn_post = self.norm(
-                    &label("attn_post_norm"),
-                    kind,
-                    p.attn_post_norm,
-                    &sum_attn,
-                    rows,
-                    c,
-                );
+                let attn_post =
+                    self.stream_norm(&label("attn_post_norm"), p.attn_post_norm, &sum_attn);
                 let mid = site_out(&attn_post, &sum_attn);
-                let mlp_in = self.norm(&label("mlp_in_norm"), kind, p.mlp_in_norm, &mid, rows, c);
+                let mlp_in = self.stream_norm(&label("mlp_in_norm"), p.mlp_in_norm, &mid);
                 let mlp = self.mlp(l, &site_out(&mlp_in, &mid));
-                let mlp_out = self.norm(
-                    &label("mlp_out_norm"),
-                    kind,
-                    p.mlp_out_norm,
-                    &mlp.out,
-                    rows,
-                    c,
-                );
+                let mlp_out = self.stream_norm(&label("mlp_out_norm"), p.mlp_out_norm, &mlp.out);
                 let mlp_added = self.branch_output(
                     &label("mlp_dropout"),
                     &mlp_out,
@@ -507,14 +498,7 @@ impl<'a> Builder<'a> {
                     mlp_branch_site(l),
                 );
                 let sum_mlp = self.add(&label("mlp_residual"), &mid, &mlp_added);
-                let mlp_post = self.norm(
-                    &label("mlp_post_norm"),
-                    kind,
-                    p.mlp_post_norm,
-                    &sum_mlp,
-                    rows,
-                    c,
-                );
+                let mlp_post = self.stream_norm(&label("mlp_post_norm"), p.mlp_post_norm, &sum_mlp);
                 LayerActs {
                     attn_in,
                     attn,
@@ -531,32 +515,19 @@ impl<'a> Builder<'a> {
                 }
             }
             BlockLayout::Parallel => {
-                let attn_in = self.norm(&label("in_norm"), kind, p.attn_in_norm, x, rows, c);
+                let attn_in = self.stream_norm(&label("in_norm"), p.attn_in_norm, x);
                 let h = site_out(&attn_in, x);
                 let attn = self.attention(l, &h);
                 let mlp = self.mlp(l, &h);
-                let attn_out = self.norm(
-                    &label("attn_out_norm"),
-                    kind,
-                    p.attn_out_norm,
-                    &attn.out,
-                    rows,
-                    c,
-                );
+                let attn_out =
+                    self.stream_norm(&label("attn_out_norm"), p.attn_out_norm, &attn.out);
                 let attn_added = self.branch_output(
                     &label("attn_dropout"),
                     &attn_out,
                     &attn.out,
                     attn_branch_site(l),
                 );
-                let mlp_out = self.norm(
-                    &label("mlp_out_norm"),
-                    kind,
-                    p.mlp_out_norm,
-                    &mlp.out,
-                    rows,
-                    c,
-                );
+                let mlp_out = self.stream_norm(&label("mlp_out_norm"), p.mlp_out_norm, &mlp.out);
                 let mlp_added = self.branch_output(
                     &label("mlp_dropout"),
                     &mlp_out,
@@ -565,14 +536,7 @@ impl<'a> Builder<'a> {
                 );
                 let sum_attn = self.add(&label("residual"), x, &attn_added);
                 self.add_into(&label("residual_mlp"), rows * c, &mlp_added, &sum_attn);
-                let attn_post = self.norm(
-                    &label("post_norm"),
-                    kind,
-                    p.attn_post_norm,
-                    &sum_attn,
-                    rows,
-                    c,
-                );
+                let attn_post = self.stream_norm(&label("post_norm"), p.attn_post_norm, &sum_attn);
                 LayerActs {
                     attn_in,
                     attn,
@@ -707,6 +671,19 @@ impl<'a> Builder<'a> {
         dinp
     }
 
+    /// Backward of `stream_norm`.
+    fn stream_norm_back(
+        &mut self,
+        label: &str,
+        site: Option<NormParams>,
+        cache: &Option<NormBufs>,
+        dout: wgpu::Buffer,
+        inp: &wgpu::Buffer,
+    ) -> wgpu::Buffer {
+        let (kind, rows, c) = (self.config.norm, self.rows, self.config.d_model);
+        self.norm_back(label, kind, site, cache, dout, inp, rows, c)
+    }
+
     /// Backward of `branch_output`; returns the gradient of the branch's `F` output.
     fn branch_output_back(
         &mut self,
@@ -720,8 +697,7 @@ impl<'a> Builder<'a> {
         let (rows, c) = (self.rows, self.config.d_model);
         let p = self.config.dropout.resid;
         let dadded = self.dropout(&format!("{label}.dropout"), dsum, rows * c, p, dropout_site);
-        let kind = self.config.norm;
-        self.norm_back(label, kind, site, out_norm, dadded, f, rows, c)
+        self.stream_norm_back(label, site, out_norm, dadded, f)
     }
 
     /// Backward of `attention`; returns `dh`.
@@ -879,22 +855,18 @@ impl<'a> Builder<'a> {
         x: &wgpu::Buffer,
     ) -> wgpu::Buffer {
         let p = self.layout.layers[l];
-        let kind = self.config.norm;
         let (rows, c) = (self.rows, self.config.d_model);
         let name = format!("L{l}");
         let label = |site: &str| format!("{name}.{site}");
         match self.config.block {
             BlockLayout::Serial => {
                 let mid = acts.mid();
-                let dsum_mlp = self.norm_back(
+                let dsum_mlp = self.stream_norm_back(
                     &label("mlp_post_norm"),
-                    kind,
                     p.mlp_post_norm,
                     &acts.mlp_post,
                     dout,
                     &acts.sum_mlp,
-                    rows,
-                    c,
                 );
                 let dmlp = self.branch_output_back(
                     &label("mlp_out_norm"),
@@ -905,26 +877,20 @@ impl<'a> Builder<'a> {
                     mlp_branch_site(l),
                 );
                 let dh = self.mlp_back(l, &acts.mlp, &dmlp, &site_out(&acts.mlp_in, &mid));
-                let dmid = self.norm_back(
+                let dmid = self.stream_norm_back(
                     &label("mlp_in_norm"),
-                    kind,
                     p.mlp_in_norm,
                     &acts.mlp_in,
                     dh,
                     &mid,
-                    rows,
-                    c,
                 );
                 self.add_into(&label("mlp_residual.back"), rows * c, &dsum_mlp, &dmid);
-                let dsum_attn = self.norm_back(
+                let dsum_attn = self.stream_norm_back(
                     &label("attn_post_norm"),
-                    kind,
                     p.attn_post_norm,
                     &acts.attn_post,
                     dmid,
                     &acts.sum_attn,
-                    rows,
-                    c,
                 );
                 let dattn = self.branch_output_back(
                     &label("attn_out_norm"),
@@ -935,29 +901,23 @@ impl<'a> Builder<'a> {
                     attn_branch_site(l),
                 );
                 let dh = self.attention_back(l, &acts.attn, &dattn, &site_out(&acts.attn_in, x));
-                let dx = self.norm_back(
+                let dx = self.stream_norm_back(
                     &label("attn_in_norm"),
-                    kind,
                     p.attn_in_norm,
                     &acts.attn_in,
                     dh,
                     x,
-                    rows,
-                    c,
                 );
                 self.add_into(&label("attn_residual.back"), rows * c, &dsum_attn, &dx);
                 dx
             }
             BlockLayout::Parallel => {
-                let dsum = self.norm_back(
+                let dsum = self.stream_norm_back(
                     &label("post_norm"),
-                    kind,
                     p.attn_post_norm,
                     &acts.attn_post,
                     dout,
                     &acts.sum_attn,
-                    rows,
-                    c,
                 );
                 let dmlp = self.branch_output_back(
                     &label("mlp_out_norm"),
@@ -979,16 +939,8 @@ impl<'a> Builder<'a> {
                 let dh = self.mlp_back(l, &acts.mlp, &dmlp, &h);
                 let dh_attn = self.attention_back(l, &acts.attn, &dattn, &h);
                 self.add_into(&label("branches.back"), rows * c, &dh_attn, &dh);
-                let dx = self.norm_back(
-                    &label("in_norm"),
-                    kind,
-                    p.attn_in_norm,
-                    &acts.attn_in,
-                    dh,
-                    x,
-                    rows,
-                    c,
-                );
+                let dx =
+                    self.stream_norm_back(&label("in_norm"), p.attn_in_norm, &acts.attn_in, dh, x);
                 self.add_into(&label("residual.back"), rows * c, &dsum, &dx);
                 dx
             }
@@ -1108,7 +1060,7 @@ impl Plan {
         let x = layers
             .last()
             .map_or(embedded.clone(), |last| last.output(config.block));
-        let final_norm = b.norm("final_norm", config.norm, layout.final_norm, &x, rows, c);
+        let final_norm = b.stream_norm("final_norm", layout.final_norm, &x);
         let head = LinearParams {
             weight: layout.head(),
             bias: None,
@@ -1158,16 +1110,7 @@ impl Plan {
         );
         b.kernels.push(kernel);
         let dfinal = b.linear_back("head", head, &dlogits, &site_out(&final_norm, &x), None);
-        let mut dx = b.norm_back(
-            "final_norm",
-            config.norm,
-            layout.final_norm,
-            &final_norm,
-            dfinal,
-            &x,
-            rows,
-            c,
-        );
+        let mut dx = b.stream_norm_back("final_norm", layout.final_norm, &final_norm, dfinal, &x);
         for l in (0..config.n_layers).rev() {
             let x = if l == 0 {
                 embedded.clone()
