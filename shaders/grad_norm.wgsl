@@ -4,8 +4,8 @@
 // grad_norm_partial: PARTIALS workgroups of 256; invocation l of workgroup w sums g^2 over
 //   the grid-strided elements w * 256 + l + k * PARTIALS * 256, then the workgroup tree-sums.
 // grad_norm_final: one workgroup tree-sums the partials; norm = sqrt(total).
-// clip_gradients: g *= max_norm / norm where 0 < max_norm < norm (PyTorch adds no epsilon here:
-//   the CPU computes exactly this scale in f32).
+// clip_gradients: g *= max_norm / norm where 0 < max_norm < norm: exactly the CPU's f32 scale
+//   (`train::optim::clip_grad_norm`; PyTorch would divide by norm + 1e-6).
 
 struct Dims {
     n: u32,

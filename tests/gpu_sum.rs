@@ -58,3 +58,25 @@ fn sums_match_cpu() {
     let bound = |_| gamma(rows + 2) * (rows + 1) as f64;
     assert_within("column_sum", &read(&ctx, &b_cols), &cpu_cols, bound);
 }
+
+/// More workgroups than one dimension holds: `grid` spreads them over two, and the shader's
+/// flattened id must reach every element exactly once.
+#[test]
+fn dispatches_past_65535_workgroups_cover_every_element() {
+    let Some(ctx) = common::gpu() else { return };
+    // 65535 workgroups of 256, plus 300 elements: a second row of workgroups is needed.
+    let n = 256 * 65_535 + 300;
+    let src: Vec<f32> = (0..n).map(|i| (i % 1000) as f32).collect();
+    let b_src = ctx.storage_buffer("src", &src);
+    let b_dst = ctx.storage_buffer("dst", &vec![1.0f32; n]);
+    let kernel = sum::add_into(&ctx, "add_into", n, (&b_src).into(), (&b_dst).into());
+    run(&ctx, &[&kernel]);
+    let dst = read(&ctx, &b_dst);
+    // Small integers add exactly: every element must be src + 1, once.
+    let wrong = dst
+        .iter()
+        .zip(&src)
+        .filter(|(d, s)| **d != **s + 1.0)
+        .count();
+    assert_eq!(wrong, 0, "{wrong} of {n} elements missed or added twice");
+}

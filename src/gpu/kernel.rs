@@ -151,3 +151,17 @@ pub fn submit(ctx: &GpuContext, label: &str, kernels: &[&Kernel]) {
     }
     ctx.queue.submit([encoder.finish()]);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grid_stays_within_the_per_dimension_limit() {
+        assert_eq!(grid(0), [1, 1, 1], "at least one workgroup");
+        assert_eq!(grid(65_535), [65_535, 1, 1]);
+        // One past the limit: two rows of 65535, the shader skips the ids past its work.
+        assert_eq!(grid(65_536), [65_535, 2, 1]);
+        assert_eq!(per_element(256 * 65_535 + 1, 256), [65_535, 2, 1]);
+    }
+}
