@@ -7,7 +7,7 @@ mod common;
 use std::rc::Rc;
 
 use archlab::cpu::CpuEngine;
-use archlab::engine::Engine;
+use archlab::engine::{generate, Engine};
 use archlab::gpu::engine::GpuEngine;
 use archlab::model::{
     Activation, AttentionPattern, BlockLayout, Dropout, LayerPattern, ModelConfig, NormPosition,
@@ -267,6 +267,16 @@ fn twenty_steps_agree_with_the_cpu_engine() {
             worst_logit <= 1e-5,
             "{name}: logits differ by {worst_logit:e}"
         );
+        // Greedy generation (a new plan per length) continues the same way.
+        let prompt = &held_out.inputs[..3];
+        assert_eq!(
+            generate(&mut cpu, prompt, 4, 0.0, 0, 0),
+            generate(&mut gpu, prompt, 4, 0.0, 0, 0),
+            "{name}: greedy generation"
+        );
+        // The views read the last forward: the logits call's, of 5 tokens.
+        cpu.logits(tokens, 1, 5);
+        gpu.logits(tokens, 1, 5);
         for layer in 0..config.n_layers {
             let (ca, ga) = (cpu.attention(layer), gpu.attention(layer));
             assert_eq!(ca.len(), ga.len());

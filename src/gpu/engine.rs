@@ -1245,6 +1245,8 @@ pub struct GpuEngine {
     layout: ParamLayout,
     bufs: ParamBuffers,
     plans: HashMap<(usize, usize), Plan>,
+    /// Shape of the last training step, whose plan is kept.
+    train_shape: Option<(usize, usize)>,
     /// Shape of the last run, whose activations the views show.
     last: Option<(usize, usize)>,
     /// Steps submitted so far.
@@ -1280,6 +1282,7 @@ impl GpuEngine {
             layout,
             bufs,
             plans: HashMap::new(),
+            train_shape: None,
             last: None,
             step: 0,
             dropout_seed: (seed as u32) ^ ((seed >> 32) as u32),
@@ -1305,14 +1308,20 @@ impl GpuEngine {
         self.staging_made
     }
 
-    /// The plan for this shape (and the loss and clipping settings of `train`), built once.
-    fn plan(&mut self, batch: usize, seq: usize, train: &TrainConfig) -> &Plan {
+    /// Makes sure the plan for this shape (with the loss and clipping settings of `train`)
+    /// exists, and makes it the one the views read. Plans are kept for the training shape and
+    /// the latest other one: generation asks for a new length at every token, and each plan
+    /// holds a full set of activation buffers.
+    fn ensure_plan(&mut self, batch: usize, seq: usize, train: &TrainConfig) {
         let key = (batch, seq);
-        let stale = self
+        let fits = self
             .plans
             .get(&key)
-            .is_some_and(|p| p.z_loss != train.z_loss || p.grad_clip != train.grad_clip);
-        if stale || !self.plans.contains_key(&key) {
+            .is_some_and(|p| p.z_loss == train.z_loss && p.grad_clip == train.grad_clip);
+        if !fits {
+            let train_shape = self.train_shape;
+            self.plans
+                .retain(|k, _| Some(*k) == train_shape && *k != key);
             let plan = Plan::build(
                 &self.ctx,
                 &self.config,
@@ -1325,7 +1334,6 @@ impl GpuEngine {
             self.plans.insert(key, plan);
         }
         self.last = Some(key);
-        &self.plans[&key]
     }
 
     /// Writes the inputs and the per-run uniforms (dropout keys, or p = 0 without dropout).
@@ -1395,7 +1403,8 @@ impl GpuEngine {
                 mapped_at_creation: false,
             })
         });
-        self.plan(batch.batch, batch.seq, train);
+        self.train_shape = Some((batch.batch, batch.seq));
+        self.ensure_plan(batch.batch, batch.seq, train);
         let plan = &self.plans[&(batch.batch, batch.seq)];
         self.prepare(plan, &batch.inputs, &batch.targets, Some(step as u32));
         let hyper = AdamWParams::new(self.layout.total_len, train, lr, step as i32 + 1);
@@ -1492,7 +1501,7 @@ impl GpuEngine {
             },
             None => TrainConfig::default(),
         };
-        self.plan(batch, seq, &train);
+        self.ensure_plan(batch, seq, &train);
         let plan = &self.plans[&(batch, seq)];
         self.prepare(plan, tokens, targets, None);
         self.submit("forward", &plan.kernels[..plan.forward_len], false, |_| {});
