@@ -38,7 +38,7 @@ mod cli {
 
     fn info() -> ExitCode {
         let ctx = match pollster::block_on(GpuContext::new()) {
-            Ok(ctx) => ctx,
+            Ok(ctx) => std::rc::Rc::new(ctx),
             Err(error) => {
                 println!("GPU: none ({error})");
                 println!("Install a Vulkan driver (on Debian: apt-get install mesa-vulkan-drivers libvulkan1) for GPU training.");
@@ -54,7 +54,7 @@ mod cli {
                 for check in &checks {
                     all_passed &= check.passed();
                     println!(
-                        "{:>28}: max |GPU-CPU| {:.2e} ({:.2} of its rounding bound) {}",
+                        "{:>28}: max |GPU-CPU| {:.2e} ({:.2} of its bound) {}",
                         check.label,
                         check.max_abs_error,
                         check.worst_error_to_bound,
