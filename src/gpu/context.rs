@@ -5,6 +5,7 @@
 use std::cell::RefCell;
 use std::collections::HashMap;
 
+use super::kernel::View;
 use super::shaders::Shader;
 
 /// Why no GPU context could be made.
@@ -142,6 +143,11 @@ pub struct GpuContext {
     modules: RefCell<HashMap<Shader, wgpu::ShaderModule>>,
     layouts: RefCell<HashMap<Vec<Binding>, (wgpu::BindGroupLayout, wgpu::PipelineLayout)>>,
     pipelines: RefCell<HashMap<PipelineKey, wgpu::ComputePipeline>>,
+    /// Bound where a kernel's variant never touches a binding (no bias, no gate): one for
+    /// read-only bindings, one for writable ones. A real tensor cannot stand in, nor one
+    /// buffer for both: WebGPU rejects a writable binding overlapping another binding of the
+    /// same dispatch.
+    placeholders: [wgpu::Buffer; 2],
 }
 
 impl GpuContext {
@@ -165,7 +171,16 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        let placeholders = ["unused read binding", "unused writable binding"].map(|label| {
+            device.create_buffer(&wgpu::BufferDescriptor {
+                label: Some(label),
+                size: 16,
+                usage: wgpu::BufferUsages::STORAGE,
+                mapped_at_creation: false,
+            })
+        });
         Ok(Self {
+            placeholders,
             device,
             queue,
             adapter: summary,
@@ -215,24 +230,23 @@ impl GpuContext {
         pipeline
     }
 
-    /// A bind group for a kernel whose bindings are `bindings`, binding `buffers[i]` whole at i.
-    pub fn bind_group(
-        &self,
-        label: &str,
-        bindings: &[Binding],
-        buffers: &[&wgpu::Buffer],
-    ) -> wgpu::BindGroup {
-        assert_eq!(
-            bindings.len(),
-            buffers.len(),
-            "{label}: one buffer per binding"
-        );
-        let entries: Vec<wgpu::BindGroupEntry> = buffers
+    /// What to bind where a kernel's variant never touches a binding of kind `binding`.
+    pub fn placeholder(&self, binding: Binding) -> View<'_> {
+        match binding {
+            Binding::ReadWrite => View::from(&self.placeholders[1]),
+            Binding::Read | Binding::Uniform => View::from(&self.placeholders[0]),
+        }
+    }
+
+    /// A bind group for a kernel whose bindings are `bindings`, binding `views[i]` at i.
+    pub fn bind_group(&self, label: &str, bindings: &[Binding], views: &[View]) -> wgpu::BindGroup {
+        assert_eq!(bindings.len(), views.len(), "{label}: one view per binding");
+        let entries: Vec<wgpu::BindGroupEntry> = views
             .iter()
             .enumerate()
-            .map(|(i, buffer)| wgpu::BindGroupEntry {
+            .map(|(i, view)| wgpu::BindGroupEntry {
                 binding: i as u32,
-                resource: buffer.as_entire_binding(),
+                resource: wgpu::BindingResource::Buffer(view.binding()),
             })
             .collect();
         self.device.create_bind_group(&wgpu::BindGroupDescriptor {
@@ -242,8 +256,9 @@ impl GpuContext {
         })
     }
 
-    /// A storage buffer holding `data`, usable as a copy source and destination.
-    pub fn storage_buffer(&self, label: &str, data: &[f32]) -> wgpu::Buffer {
+    /// A storage buffer holding `data` (f32s, or the u32 / i32 of token ids and targets),
+    /// usable as a copy source and destination.
+    pub fn storage_buffer<T: bytemuck::Pod>(&self, label: &str, data: &[T]) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
@@ -255,14 +270,30 @@ impl GpuContext {
             })
     }
 
-    /// A uniform buffer holding one plain-old-data value.
-    pub fn uniform_buffer<T: bytemuck::Pod>(&self, label: &str, value: &T) -> wgpu::Buffer {
+    /// A zeroed storage buffer of `len` floats (at least one, as WebGPU has no empty bindings).
+    pub fn zeros(&self, label: &str, len: usize) -> wgpu::Buffer {
+        self.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some(label),
+            size: (len.max(1) * std::mem::size_of::<f32>()) as u64,
+            usage: wgpu::BufferUsages::STORAGE
+                | wgpu::BufferUsages::COPY_SRC
+                | wgpu::BufferUsages::COPY_DST,
+            mapped_at_creation: false,
+        })
+    }
+
+    /// A uniform buffer holding `bytes`, zero-padded to a multiple of 16 (uniform blocks are
+    /// 16-byte aligned); rewritable with `queue.write_buffer` (per-step values: the learning
+    /// rate, the dropout step).
+    pub fn uniform_bytes(&self, label: &str, bytes: &[u8]) -> wgpu::Buffer {
         use wgpu::util::DeviceExt;
+        let mut contents = bytes.to_vec();
+        contents.resize(bytes.len().div_ceil(16).max(1) * 16, 0);
         self.device
             .create_buffer_init(&wgpu::util::BufferInitDescriptor {
                 label: Some(label),
-                contents: bytemuck::bytes_of(value),
-                usage: wgpu::BufferUsages::UNIFORM,
+                contents: &contents,
+                usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             })
     }
 

@@ -1,6 +1,8 @@
 //! Launcher for `shaders/matmul.wgsl`: C[M, N] (+)= op(A) · op(B) (+ bias).
 
-use super::context::{Binding, GpuContext};
+use super::context::Binding::{Read, ReadWrite};
+use super::context::GpuContext;
+use super::kernel::{submit, Kernel, Launch, View};
 use super::shaders::Shader;
 use crate::cpu::matmul::MatmulSpec;
 
@@ -13,75 +15,50 @@ struct Dims {
     m: u32,
     n: u32,
     k: u32,
-    /// Uniform blocks are 16-byte aligned.
-    _pad: u32,
 }
 
-const BINDINGS: [Binding; 5] = [
-    Binding::Uniform,
-    Binding::Read,
-    Binding::Read,
-    Binding::Read,
-    Binding::ReadWrite,
-];
-
-/// One matmul bound to its buffers, built once and recorded into any number of passes.
-pub struct Matmul {
-    pipeline: wgpu::ComputePipeline,
-    bind_group: wgpu::BindGroup,
-    workgroups: (u32, u32),
-}
-
-impl Matmul {
-    /// Binds `a`, `b`, the optional `bias` [N] and the output `c` [M, N].
-    pub fn new(
-        ctx: &GpuContext,
-        label: &str,
-        spec: MatmulSpec,
-        a: &wgpu::Buffer,
-        b: &wgpu::Buffer,
-        bias: Option<&wgpu::Buffer>,
-        c: &wgpu::Buffer,
-    ) -> Self {
-        let flag = |on: bool| if on { 1.0 } else { 0.0 };
-        let pipeline = ctx.pipeline(
-            Shader::Matmul,
-            "matmul",
-            &BINDINGS,
-            &[
+/// Binds `a`, `b`, the optional `bias` [N] and the output `c` [M, N] to one matmul kernel.
+pub fn matmul(
+    ctx: &GpuContext,
+    label: &str,
+    spec: MatmulSpec,
+    a: View,
+    b: View,
+    bias: Option<View>,
+    c: View,
+) -> Kernel {
+    let flag = |on: bool| if on { 1.0 } else { 0.0 };
+    let dims = Dims {
+        m: spec.m as u32,
+        n: spec.n as u32,
+        k: spec.k as u32,
+    };
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Matmul,
+            entry: "matmul",
+            constants: &[
                 ("TRANS_A", flag(spec.trans_a)),
                 ("TRANS_B", flag(spec.trans_b)),
                 ("HAS_BIAS", flag(bias.is_some())),
                 ("ACCUMULATE", flag(spec.accumulate)),
             ],
-        );
-        let dims = ctx.uniform_buffer(
-            &format!("{label}.dims"),
-            &Dims {
-                m: spec.m as u32,
-                n: spec.n as u32,
-                k: spec.k as u32,
-                _pad: 0,
-            },
-        );
-        // Without a bias the shader never reads binding 3; A stands in to fill the slot.
-        let bind_group = ctx.bind_group(label, &BINDINGS, &[&dims, a, b, bias.unwrap_or(a), c]);
-        Self {
-            pipeline,
-            bind_group,
-            workgroups: (
+            uniform: bytemuck::bytes_of(&dims),
+            storage: &[
+                (Read, a),
+                (Read, b),
+                (Read, bias.unwrap_or(ctx.placeholder(Read))),
+                (ReadWrite, c),
+            ],
+            workgroups: [
                 (spec.n as u32).div_ceil(TILE),
                 (spec.m as u32).div_ceil(TILE),
-            ),
-        }
-    }
-
-    /// Records the product into `pass`.
-    pub fn encode(&self, pass: &mut wgpu::ComputePass) {
-        pass.set_pipeline(&self.pipeline);
-        pass.set_bind_group(0, &self.bind_group, &[]);
-        pass.dispatch_workgroups(self.workgroups.0, self.workgroups.1, 1);
-    }
+                1,
+            ],
+        },
+    )
 }
 
 /// Runs one product on fresh buffers and reads C back: for checks and benchmarks, not for
@@ -98,27 +75,15 @@ pub async fn matmul_once(
     let b_buf = ctx.storage_buffer("check.b", b);
     let bias_buf = bias.map(|bias| ctx.storage_buffer("check.bias", bias));
     let c_buf = ctx.storage_buffer("check.c", c_initial);
-    let matmul = Matmul::new(
+    let kernel = matmul(
         ctx,
         "check.matmul",
         spec,
-        &a_buf,
-        &b_buf,
-        bias_buf.as_ref(),
-        &c_buf,
+        (&a_buf).into(),
+        (&b_buf).into(),
+        bias_buf.as_ref().map(View::from),
+        (&c_buf).into(),
     );
-    let mut encoder = ctx
-        .device
-        .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-            label: Some("check.matmul"),
-        });
-    {
-        let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
-            label: Some("check.matmul"),
-            timestamp_writes: None,
-        });
-        matmul.encode(&mut pass);
-    }
-    ctx.queue.submit([encoder.finish()]);
+    submit(ctx, "check.matmul", &[&kernel]);
     ctx.read_f32(&c_buf).await
 }

@@ -79,7 +79,7 @@ fn App() -> impl IntoView {
             })
         };
         let ctx = match context {
-            Ok(ctx) => ctx,
+            Ok(ctx) => std::rc::Rc::new(ctx),
             Err(status) => {
                 set_gpu.set(status);
                 set_checks.set(CheckStatus::Skipped);
@@ -164,7 +164,8 @@ fn CheckPanel(checks: ReadSignal<CheckStatus>) -> impl IntoView {
             <h2>"Kernel check"</h2>
             <p>
                 "The matmul kernel on random inputs, against the same product computed in Rust on \
-                the CPU. An error within its rounding bound (ratio ≤ 1) passes."
+                the CPU; then a few training steps of two small models on this GPU (every kernel \
+                family) against the CPU engine. An error within its bound (ratio ≤ 1) passes."
             </p>
             {move || match checks.get() {
                 CheckStatus::Waiting => view! { <p>"Waiting for the GPU…"</p> }.into_any(),

@@ -1,5 +1,6 @@
 // The walking skeleton in a real browser: the page finds SwiftShader's WebGPU adapter and the
-// matmul kernel check passes; without WebGPU it says so in plain words.
+// kernel check (matmul shapes, GPU-engine training steps) passes; without WebGPU it says so in
+// plain words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { launch, openPage, screenshot, url } from "./browser.mjs";
@@ -20,7 +21,10 @@ test("with WebGPU the adapter is shown and the kernel check passes", async () =>
     assert.match(adapter, /BrowserWebGpu/);
     const rows = await check.locator("tr.pass").count();
     assert.equal(await check.getAttribute("data-status"), "passed", await check.innerText());
-    assert.ok(rows >= 5, `expected at least 5 checked shapes, saw ${rows}`);
+    assert.ok(rows >= 7, `expected 5 matmul shapes and 2 training checks, saw ${rows}`);
+    // The GPU engine's training steps (every kernel family) ran in the browser's WebGPU.
+    assert.match(await check.innerText(), /training, GPT-2 toggles/);
+    assert.match(await check.innerText(), /training, Qwen3 toggles/);
     await screenshot(page, "skeleton-webgpu");
     assert.deepEqual(errors, []);
   } finally {

@@ -17,3 +17,69 @@ pub fn gpu() -> Option<GpuContext> {
         }
     }
 }
+
+use archlab::gpu::kernel::{submit, Kernel};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// Unit roundoff of f32, 2^-24.
+#[allow(dead_code)] // each test binary uses its own subset of these helpers
+pub const U: f64 = f32::EPSILON as f64 / 2.0;
+
+/// Higham's gamma(n) = n u / (1 - n u): the relative bound on a sum or product of n terms
+/// rounded in f32 in any order (Accuracy and Stability of Numerical Algorithms, section 3.1).
+#[allow(dead_code)]
+pub fn gamma(n: usize) -> f64 {
+    let nu = n as f64 * U;
+    nu / (1.0 - nu)
+}
+
+/// Uniform values in [-scale, scale) from `seed`.
+#[allow(dead_code)]
+pub fn uniform(seed: u64, len: usize, scale: f32) -> Vec<f32> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    (0..len)
+        .map(|_| scale * ((rng.next_u32() >> 8) as f32 / (1u32 << 23) as f32 - 1.0))
+        .collect()
+}
+
+/// Runs `kernels` in order in one submit.
+#[allow(dead_code)]
+pub fn run(ctx: &GpuContext, kernels: &[&Kernel]) {
+    submit(ctx, "test", kernels);
+}
+
+/// Reads a whole buffer back.
+#[allow(dead_code)]
+pub fn read(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<f32> {
+    pollster::block_on(ctx.read_f32(buffer)).unwrap()
+}
+
+/// Asserts `|gpu[i] - cpu[i]| <= bound(i)` for every element (NaN fails) and prints the largest
+/// error and the largest error-to-bound ratio (`cargo test -- --nocapture` shows them).
+#[allow(dead_code)]
+pub fn assert_within(name: &str, gpu: &[f32], cpu: &[f32], bound: impl Fn(usize) -> f64) {
+    assert_eq!(gpu.len(), cpu.len(), "{name}: lengths");
+    let (mut max_error, mut worst, mut worst_at) = (0.0f64, 0.0f64, 0);
+    for (i, (&g, &c)) in gpu.iter().zip(cpu).enumerate() {
+        let error = (f64::from(g) - f64::from(c)).abs();
+        let ratio = if error.is_nan() {
+            f64::INFINITY
+        } else {
+            error / bound(i).max(f64::from(f32::MIN_POSITIVE))
+        };
+        max_error = max_error.max(error);
+        if ratio > worst {
+            (worst, worst_at) = (ratio, i);
+        }
+    }
+    println!("{name}: max |gpu - cpu| = {max_error:.3e}, worst error / bound = {worst:.3}");
+    assert!(
+        worst <= 1.0,
+        "{name}[{worst_at}]: gpu {} vs cpu {}, error {:.3e} is {worst:.2} times its bound {:.3e}",
+        gpu[worst_at],
+        cpu[worst_at],
+        (gpu[worst_at] - cpu[worst_at]).abs(),
+        bound(worst_at)
+    );
+}

@@ -6,7 +6,7 @@ use archlab::gpu::{check::run_page_checks, GpuContext};
 
 pub fn run() -> ExitCode {
     let ctx = match pollster::block_on(GpuContext::new()) {
-        Ok(ctx) => ctx,
+        Ok(ctx) => std::rc::Rc::new(ctx),
         Err(error) => {
             println!("GPU: none ({error})");
             println!("Engine: cpu (the reference engine)");
@@ -24,7 +24,7 @@ pub fn run() -> ExitCode {
         Ok(checks) => {
             for check in &checks {
                 println!(
-                    "{:>28}: max |GPU-CPU| {:.2e} ({:.2} of its rounding bound) {}",
+                    "{:>28}: max |GPU-CPU| {:.2e} ({:.2} of its bound) {}",
                     check.label,
                     check.max_abs_error,
                     check.worst_error_to_bound,

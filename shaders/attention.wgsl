@@ -1,0 +1,290 @@
+// Causal self-attention in two products, so dropout can sit on the probabilities between
+// them: probs = softmax(q k^T * scale - alibi, masked) and out = probs v; and their backward.
+//
+// Layout: q, dq, out, dout [B, T, H, D]; k, v, dk, dv [B, T, K, D]; probs, weights, dweights,
+// ds [B, H, T, T] (row (b, h, i), column j; invisible entries 0); row_max [B, H, T]. Query head h
+// reads KV head h / (H / K) (GQA; K = 1 is MQA). scale = 1 / sqrt(D).
+//
+// Visibility (j <= i always): PATTERN 0 full; 1 sliding window, i - j < WINDOW; 2 sparse,
+// i - j < WINDOW (the local band) or (i - j) % STRIDE == 0. ALIBI subtracts
+// slope_h * (i - j) with slope_h = 2^(-8 (h + 1) / H).
+//
+// Every output element is owned by one invocation, which sums over j (or over i and the
+// heads sharing a KV head) itself: no atomics.
+// attention_probs_forward: one invocation per row (b, h, i); writes the probabilities and the
+//   row's largest visible raw logit q.k * scale (before ALiBi) for the statistics.
+// attention_values_forward: out[b, i, h, d] = sum_j weights[b, h, i, j] v[b, j, kv(h), d].
+// attention_values_backward_weights: dweights[b, h, i, j] = dout[b, i, h] . v[b, j, kv(h)], j <= i.
+// attention_values_backward_v: dv[b, j, kv, d] = sum over h of kv, i >= j: weights * dout.
+// attention_softmax_backward: one invocation per row, in place on the gradient:
+//   ds = p (dp - sum_j p dp) * scale.
+// attention_probs_backward_q: dq[b, i, h, d] = sum_j ds[b, h, i, j] k[b, j, kv(h), d].
+// attention_probs_backward_k: dk[b, j, kv, d] = sum over h of kv, i >= j: ds q[b, i, h, d].
+
+override PATTERN: u32 = 0u;
+override WINDOW: u32 = 1u;
+override STRIDE: u32 = 1u;
+override ALIBI: bool = false;
+
+struct Dims {
+    batch: u32,
+    seq: u32,
+    heads: u32,
+    kv_heads: u32,
+    d_head: u32,
+    scale: f32,
+}
+
+const WG: u32 = 64u;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+
+@group(0) @binding(1) var<storage, read> pf_q: array<f32>;
+@group(0) @binding(2) var<storage, read> pf_k: array<f32>;
+@group(0) @binding(3) var<storage, read_write> pf_probs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> pf_row_max: array<f32>;
+
+@group(0) @binding(1) var<storage, read> vf_weights: array<f32>;
+@group(0) @binding(2) var<storage, read> vf_v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vf_out: array<f32>;
+
+@group(0) @binding(1) var<storage, read> vw_dout: array<f32>;
+@group(0) @binding(2) var<storage, read> vw_v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vw_dweights: array<f32>;
+
+@group(0) @binding(1) var<storage, read> vv_dout: array<f32>;
+@group(0) @binding(2) var<storage, read> vv_weights: array<f32>;
+@group(0) @binding(3) var<storage, read_write> vv_dv: array<f32>;
+
+@group(0) @binding(1) var<storage, read> sb_probs: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sb_grad: array<f32>;
+
+@group(0) @binding(1) var<storage, read> pq_ds: array<f32>;
+@group(0) @binding(2) var<storage, read> pq_k: array<f32>;
+@group(0) @binding(3) var<storage, read_write> pq_dq: array<f32>;
+
+@group(0) @binding(1) var<storage, read> pk_ds: array<f32>;
+@group(0) @binding(2) var<storage, read> pk_q: array<f32>;
+@group(0) @binding(3) var<storage, read_write> pk_dk: array<f32>;
+
+fn visible(i: u32, j: u32) -> bool {
+    if (j > i) {
+        return false;
+    }
+    let distance = i - j;
+    switch PATTERN {
+        case 0u: { return true; }
+        case 1u: { return distance < WINDOW; }
+        default: { return distance < WINDOW || distance % STRIDE == 0u; }
+    }
+}
+
+fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
+    return (wid.x + wid.y * nwg.x) * WG + lid;
+}
+
+fn q_index(b: u32, t: u32, h: u32) -> u32 {
+    return ((b * dims.seq + t) * dims.heads + h) * dims.d_head;
+}
+
+fn kv_index(b: u32, t: u32, kv: u32) -> u32 {
+    return ((b * dims.seq + t) * dims.kv_heads + kv) * dims.d_head;
+}
+
+fn probs_row(b: u32, h: u32, i: u32) -> u32 {
+    return ((b * dims.heads + h) * dims.seq + i) * dims.seq;
+}
+
+fn group_size() -> u32 {
+    return dims.heads / dims.kv_heads;
+}
+
+@compute @workgroup_size(WG)
+fn attention_probs_forward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = index(wid, nwg, lid);
+    if (r >= dims.batch * dims.heads * dims.seq) {
+        return;
+    }
+    let i = r % dims.seq;
+    let h = (r / dims.seq) % dims.heads;
+    let b = r / (dims.seq * dims.heads);
+    let kv = h / group_size();
+    let qi = q_index(b, i, h);
+    let row = r * dims.seq;
+    var slope = 0.0;
+    if (ALIBI) {
+        slope = exp2(-8.0 * f32(h + 1u) / f32(dims.heads));
+    }
+    // The diagonal is always visible, so both maxima are finite.
+    var raw_max = -3.0e38;
+    var row_max = -3.0e38;
+    for (var j = 0u; j < dims.seq; j++) {
+        var logit = 0.0;
+        if (visible(i, j)) {
+            let kj = kv_index(b, j, kv);
+            var qk = 0.0;
+            for (var d = 0u; d < dims.d_head; d++) {
+                qk += pf_q[qi + d] * pf_k[kj + d];
+            }
+            let raw = qk * dims.scale;
+            raw_max = max(raw_max, raw);
+            logit = raw - slope * f32(i - j);
+            row_max = max(row_max, logit);
+        }
+        pf_probs[row + j] = logit;
+    }
+    var sum = 0.0;
+    for (var j = 0u; j < dims.seq; j++) {
+        var e = 0.0;
+        if (visible(i, j)) {
+            e = exp(pf_probs[row + j] - row_max);
+        }
+        sum += e;
+        pf_probs[row + j] = e;
+    }
+    for (var j = 0u; j < dims.seq; j++) {
+        pf_probs[row + j] /= sum;
+    }
+    pf_row_max[r] = raw_max;
+}
+
+@compute @workgroup_size(WG)
+fn attention_values_forward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.seq * dims.heads * dims.d_head) {
+        return;
+    }
+    let d = e % dims.d_head;
+    let h = (e / dims.d_head) % dims.heads;
+    let i = (e / (dims.d_head * dims.heads)) % dims.seq;
+    let b = e / (dims.d_head * dims.heads * dims.seq);
+    let kv = h / group_size();
+    let row = probs_row(b, h, i);
+    var acc = 0.0;
+    for (var j = 0u; j <= i; j++) {
+        acc += vf_weights[row + j] * vf_v[kv_index(b, j, kv) + d];
+    }
+    vf_out[e] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn attention_values_backward_weights(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.heads * dims.seq * dims.seq) {
+        return;
+    }
+    let j = e % dims.seq;
+    let i = (e / dims.seq) % dims.seq;
+    let h = (e / (dims.seq * dims.seq)) % dims.heads;
+    let b = e / (dims.seq * dims.seq * dims.heads);
+    var acc = 0.0;
+    if (j <= i) {
+        let oi = q_index(b, i, h);
+        let vj = kv_index(b, j, h / group_size());
+        for (var d = 0u; d < dims.d_head; d++) {
+            acc += vw_dout[oi + d] * vw_v[vj + d];
+        }
+    }
+    vw_dweights[e] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn attention_values_backward_v(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.seq * dims.kv_heads * dims.d_head) {
+        return;
+    }
+    let d = e % dims.d_head;
+    let kv = (e / dims.d_head) % dims.kv_heads;
+    let j = (e / (dims.d_head * dims.kv_heads)) % dims.seq;
+    let b = e / (dims.d_head * dims.kv_heads * dims.seq);
+    var acc = 0.0;
+    for (var h = kv * group_size(); h < (kv + 1u) * group_size(); h++) {
+        for (var i = j; i < dims.seq; i++) {
+            acc += vv_weights[probs_row(b, h, i) + j] * vv_dout[q_index(b, i, h) + d];
+        }
+    }
+    vv_dv[e] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn attention_softmax_backward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = index(wid, nwg, lid);
+    if (r >= dims.batch * dims.heads * dims.seq) {
+        return;
+    }
+    let row = r * dims.seq;
+    var p_dot_dp = 0.0;
+    for (var j = 0u; j < dims.seq; j++) {
+        p_dot_dp += sb_probs[row + j] * sb_grad[row + j];
+    }
+    for (var j = 0u; j < dims.seq; j++) {
+        sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * dims.scale;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn attention_probs_backward_q(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.seq * dims.heads * dims.d_head) {
+        return;
+    }
+    let d = e % dims.d_head;
+    let h = (e / dims.d_head) % dims.heads;
+    let i = (e / (dims.d_head * dims.heads)) % dims.seq;
+    let b = e / (dims.d_head * dims.heads * dims.seq);
+    let kv = h / group_size();
+    let row = probs_row(b, h, i);
+    var acc = 0.0;
+    for (var j = 0u; j <= i; j++) {
+        acc += pq_ds[row + j] * pq_k[kv_index(b, j, kv) + d];
+    }
+    pq_dq[e] = acc;
+}
+
+@compute @workgroup_size(WG)
+fn attention_probs_backward_k(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.seq * dims.kv_heads * dims.d_head) {
+        return;
+    }
+    let d = e % dims.d_head;
+    let kv = (e / dims.d_head) % dims.kv_heads;
+    let j = (e / (dims.d_head * dims.kv_heads)) % dims.seq;
+    let b = e / (dims.d_head * dims.kv_heads * dims.seq);
+    var acc = 0.0;
+    for (var h = kv * group_size(); h < (kv + 1u) * group_size(); h++) {
+        for (var i = j; i < dims.seq; i++) {
+            acc += pk_ds[probs_row(b, h, i) + j] * pk_q[q_index(b, i, h) + d];
+        }
+    }
+    pk_dk[e] = acc;
+}

@@ -1,0 +1,79 @@
+// Global gradient norm by a two-pass reduction (no atomics), and clipping to a maximum norm.
+//
+// Layout: grads [n]; partials [PARTIALS]; norm [4]: (norm, unused...).
+// grad_norm_partial: PARTIALS workgroups of 256; invocation l of workgroup w sums g^2 over
+//   the grid-strided elements w * 256 + l + k * PARTIALS * 256, then the workgroup tree-sums.
+// grad_norm_final: one workgroup tree-sums the partials; norm = sqrt(total).
+// clip_gradients: g *= max_norm / norm where 0 < max_norm < norm: exactly the CPU's f32 scale
+//   (`train::optim::clip_grad_norm`; PyTorch would divide by norm + 1e-6).
+
+struct Dims {
+    n: u32,
+    max_norm: f32,
+}
+
+const WG: u32 = 256u;
+const PARTIALS: u32 = 256u;
+
+@group(0) @binding(0) var<uniform> dims: Dims;
+
+@group(0) @binding(1) var<storage, read> sq_grads: array<f32>;
+@group(0) @binding(2) var<storage, read_write> sq_partials: array<f32>;
+
+@group(0) @binding(1) var<storage, read> fin_partials: array<f32>;
+@group(0) @binding(2) var<storage, read_write> fin_norm: array<f32>;
+
+@group(0) @binding(1) var<storage, read> clip_norm: array<f32>;
+@group(0) @binding(2) var<storage, read_write> clip_grads: array<f32>;
+
+var<workgroup> partial: array<f32, WG>;
+
+fn workgroup_sum(lid: u32, value: f32) -> f32 {
+    partial[lid] = value;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        if (lid < stride) {
+            partial[lid] += partial[lid + stride];
+        }
+        workgroupBarrier();
+    }
+    return partial[0];
+}
+
+@compute @workgroup_size(WG)
+fn grad_norm_partial(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    var s = 0.0;
+    for (var e = wid.x * WG + lid; e < dims.n; e += PARTIALS * WG) {
+        let g = sq_grads[e];
+        s += g * g;
+    }
+    let total = workgroup_sum(lid, s);
+    if (lid == 0u) {
+        sq_partials[wid.x] = total;
+    }
+}
+
+@compute @workgroup_size(WG)
+fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
+    let total = workgroup_sum(lid, fin_partials[lid]);
+    if (lid == 0u) {
+        fin_norm[0] = sqrt(total);
+    }
+}
+
+@compute @workgroup_size(WG)
+fn clip_gradients(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = (wid.x + wid.y * nwg.x) * WG + lid;
+    let norm = clip_norm[0];
+    if (e >= dims.n || !(dims.max_norm > 0.0 && norm > dims.max_norm)) {
+        return;
+    }
+    clip_grads[e] *= dims.max_norm / norm;
+}

@@ -1,0 +1,98 @@
+//! Launchers for `shaders/activation.wgsl`: the seven MLP activations, plain and gated.
+
+use super::context::Binding::{Read, ReadWrite};
+use super::context::GpuContext;
+use super::kernel::{per_element, Kernel, Launch, View};
+use super::shaders::Shader;
+use crate::model::Activation;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Dims {
+    n: u32,
+}
+
+const WG: u32 = 256;
+
+/// KIND and GATED of the shader for `kind`.
+fn constants(kind: Activation) -> [(&'static str, f64); 2] {
+    let code = match kind.pointwise() {
+        Activation::Relu => 0.0,
+        Activation::Gelu => 1.0,
+        Activation::GeluTanh => 2.0,
+        Activation::Silu => 3.0,
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    };
+    [
+        ("KIND", code),
+        ("GATED", f64::from(u8::from(kind.is_gated()))),
+    ]
+}
+
+/// `out = act(a) (* gate)` over `n` elements; `gate` is given exactly for gated kinds.
+pub fn activation_forward(
+    ctx: &GpuContext,
+    label: &str,
+    kind: Activation,
+    n: usize,
+    a: View,
+    gate: Option<View>,
+    out: View,
+) -> Kernel {
+    assert_eq!(gate.is_some(), kind.is_gated(), "{label}: a gate iff gated");
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Activation,
+            entry: "activation_forward",
+            constants: &constants(kind),
+            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
+            storage: &[
+                (Read, a),
+                (Read, gate.unwrap_or(ctx.placeholder(Read))),
+                (ReadWrite, out),
+            ],
+            workgroups: per_element(n, WG),
+        },
+    )
+}
+
+/// `da = dout (* gate) act'(a)` and, gated, `dgate = dout act(a)` (both =).
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds
+pub fn activation_backward(
+    ctx: &GpuContext,
+    label: &str,
+    kind: Activation,
+    n: usize,
+    dout: View,
+    a: View,
+    gate: Option<View>,
+    da: View,
+    dgate: Option<View>,
+) -> Kernel {
+    assert_eq!(gate.is_some(), kind.is_gated(), "{label}: a gate iff gated");
+    assert_eq!(
+        dgate.is_some(),
+        kind.is_gated(),
+        "{label}: a dgate iff gated"
+    );
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Activation,
+            entry: "activation_backward",
+            constants: &constants(kind),
+            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
+            storage: &[
+                (Read, dout),
+                (Read, a),
+                (Read, gate.unwrap_or(ctx.placeholder(Read))),
+                (ReadWrite, da),
+                (ReadWrite, dgate.unwrap_or(ctx.placeholder(ReadWrite))),
+            ],
+            workgroups: per_element(n, WG),
+        },
+    )
+}

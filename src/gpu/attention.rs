@@ -1,0 +1,222 @@
+//! Launchers for `shaders/attention.wgsl`: masked softmax attention with GQA/MQA head mapping
+//! and ALiBi, in two products (probabilities, then values) so dropout can sit between them.
+
+use super::context::Binding::{Read, ReadWrite};
+use super::context::GpuContext;
+use super::kernel::{per_element, Kernel, Launch, View};
+use super::shaders::Shader;
+pub use crate::cpu::attention::AttentionShape;
+use crate::model::AttentionPattern;
+
+#[repr(C)]
+#[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
+struct Dims {
+    batch: u32,
+    seq: u32,
+    heads: u32,
+    kv_heads: u32,
+    d_head: u32,
+    scale: f32,
+}
+
+fn dims(s: AttentionShape) -> Dims {
+    Dims {
+        batch: s.batch as u32,
+        seq: s.seq as u32,
+        heads: s.n_heads as u32,
+        kv_heads: s.n_kv_heads as u32,
+        d_head: s.d_head as u32,
+        scale: (1.0 / (s.d_head as f64).sqrt()) as f32,
+    }
+}
+
+/// One invocation per row or element in workgroups of this many.
+const WG: u32 = 64;
+
+/// PATTERN, WINDOW, STRIDE and ALIBI of the shader.
+fn mask_constants(pattern: AttentionPattern, alibi: bool) -> [(&'static str, f64); 4] {
+    let (code, window, stride) = match pattern {
+        AttentionPattern::Full => (0, 1, 1),
+        AttentionPattern::SlidingWindow { window } => (1, window, 1),
+        AttentionPattern::Sparse { local, stride } => (2, local, stride),
+    };
+    [
+        ("PATTERN", f64::from(code)),
+        ("WINDOW", window as f64),
+        ("STRIDE", stride as f64),
+        ("ALIBI", f64::from(u8::from(alibi))),
+    ]
+}
+
+/// Binds one attention entry point over `n` rows or elements.
+fn launch(
+    ctx: &GpuContext,
+    label: &str,
+    entry: &'static str,
+    s: AttentionShape,
+    constants: &[(&'static str, f64)],
+    storage: &[(super::Binding, View)],
+    n: usize,
+) -> Kernel {
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Attention,
+            entry,
+            constants,
+            uniform: bytemuck::bytes_of(&dims(s)),
+            storage,
+            workgroups: per_element(n, WG),
+        },
+    )
+}
+
+/// `probs` `[B, H, T, T]` from `q` `[B, T, H, D]` and `k` `[B, T, K, D]`; `row_max` `[B, H, T]`
+/// gets each row's largest visible raw logit `q.k / sqrt(D)` (before ALiBi).
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, and the mask
+pub fn probs_forward(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    pattern: AttentionPattern,
+    alibi: bool,
+    q: View,
+    k: View,
+    probs: View,
+    row_max: View,
+) -> Kernel {
+    let storage = [
+        (Read, q),
+        (Read, k),
+        (ReadWrite, probs),
+        (ReadWrite, row_max),
+    ];
+    let rows = s.batch * s.n_heads * s.seq;
+    let constants = mask_constants(pattern, alibi);
+    launch(
+        ctx,
+        label,
+        "attention_probs_forward",
+        s,
+        &constants,
+        &storage,
+        rows,
+    )
+}
+
+/// `out = weights v`, `out` `[B, T, H, D]`.
+pub fn values_forward(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    weights: View,
+    v: View,
+    out: View,
+) -> Kernel {
+    let storage = [(Read, weights), (Read, v), (ReadWrite, out)];
+    let n = s.batch * s.seq * s.n_heads * s.d_head;
+    launch(ctx, label, "attention_values_forward", s, &[], &storage, n)
+}
+
+/// `dweights = dout v^T` (=, zero above the diagonal).
+pub fn values_backward_weights(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    dout: View,
+    v: View,
+    dweights: View,
+) -> Kernel {
+    let storage = [(Read, dout), (Read, v), (ReadWrite, dweights)];
+    let n = s.batch * s.n_heads * s.seq * s.seq;
+    let entry = "attention_values_backward_weights";
+    launch(ctx, label, entry, s, &[], &storage, n)
+}
+
+/// `dv = weights^T dout` summed over the query heads of each KV head (=).
+pub fn values_backward_v(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    dout: View,
+    weights: View,
+    dv: View,
+) -> Kernel {
+    let storage = [(Read, dout), (Read, weights), (ReadWrite, dv)];
+    let n = s.batch * s.seq * s.n_kv_heads * s.d_head;
+    launch(
+        ctx,
+        label,
+        "attention_values_backward_v",
+        s,
+        &[],
+        &storage,
+        n,
+    )
+}
+
+/// In place on `grad` `[B, H, T, T]`: `dprobs` becomes `ds = p (dp - p.dp) / sqrt(D)`.
+pub fn softmax_backward(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    probs: View,
+    grad: View,
+) -> Kernel {
+    let storage = [(Read, probs), (ReadWrite, grad)];
+    let rows = s.batch * s.n_heads * s.seq;
+    launch(
+        ctx,
+        label,
+        "attention_softmax_backward",
+        s,
+        &[],
+        &storage,
+        rows,
+    )
+}
+
+/// `dq = ds k` (=).
+pub fn probs_backward_q(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    ds: View,
+    k: View,
+    dq: View,
+) -> Kernel {
+    let storage = [(Read, ds), (Read, k), (ReadWrite, dq)];
+    let n = s.batch * s.seq * s.n_heads * s.d_head;
+    launch(
+        ctx,
+        label,
+        "attention_probs_backward_q",
+        s,
+        &[],
+        &storage,
+        n,
+    )
+}
+
+/// `dk = ds^T q` summed over the query heads of each KV head (=).
+pub fn probs_backward_k(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    ds: View,
+    q: View,
+    dk: View,
+) -> Kernel {
+    let storage = [(Read, ds), (Read, q), (ReadWrite, dk)];
+    let n = s.batch * s.seq * s.n_kv_heads * s.d_head;
+    launch(
+        ctx,
+        label,
+        "attention_probs_backward_k",
+        s,
+        &[],
+        &storage,
+        n,
+    )
+}

@@ -1,0 +1,326 @@
+//! The GPU engine against the CPU engine: 20 training steps on configs that together cover
+//! the toggles, comparing per-step statistics and the parameters after the last step.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::rc::Rc;
+
+use archlab::cpu::CpuEngine;
+use archlab::engine::{generate, Engine};
+use archlab::gpu::engine::GpuEngine;
+use archlab::model::{
+    Activation, AttentionPattern, BlockLayout, Dropout, LayerPattern, ModelConfig, NormPosition,
+    NormType, ParallelNorm, Position, QkNormScope,
+};
+use archlab::train::{Batch, Schedule, TrainConfig, IGNORE};
+use rand_chacha::rand_core::{RngCore, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+const STEPS: usize = 20;
+const BATCH: usize = 2;
+const SEQ: usize = 8;
+
+/// Tiny shapes (lavapipe is slow) with the toggles of five presets spread over them.
+fn configs() -> Vec<(&'static str, ModelConfig)> {
+    let tiny = ModelConfig {
+        vocab_size: 11,
+        context_len: 8,
+        d_model: 16,
+        n_layers: 2,
+        n_heads: 2,
+        n_kv_heads: 2,
+        ..ModelConfig::default()
+    };
+    let drop = Dropout {
+        embd: 0.1,
+        attn: 0.1,
+        resid: 0.1,
+    };
+    vec![
+        // Pre-LayerNorm with biases, GeLU-tanh, learned positions, tied head, all dropouts.
+        (
+            "gpt2",
+            ModelConfig {
+                norm: NormType::LayerNorm,
+                bias: true,
+                activation: Activation::GeluTanh,
+                position: Position::Learned,
+                tied_embeddings: true,
+                dropout: drop,
+                residual_scaling: true,
+                ..tiny.clone()
+            },
+        ),
+        // Post-LayerNorm, ReLU, sinusoidal table, no final norm, T5-like d_head.
+        (
+            "transformer2017",
+            ModelConfig {
+                norm: NormType::LayerNorm,
+                norm_position: NormPosition::Post,
+                final_norm: false,
+                bias: true,
+                activation: Activation::Relu,
+                position: Position::Sinusoidal,
+                d_head: Some(6),
+                dropout: drop,
+                ..tiny.clone()
+            },
+        ),
+        // Sandwich RMSNorm, GeGLU, GQA, RoPE with QK-norm, local/global sliding windows.
+        (
+            "gemma2-qwen3",
+            ModelConfig {
+                norm_position: NormPosition::Double,
+                activation: Activation::Geglu,
+                n_heads: 4,
+                n_kv_heads: 2,
+                d_head: Some(4),
+                qk_norm: true,
+                attention: AttentionPattern::SlidingWindow { window: 3 },
+                layer_pattern: Some(LayerPattern::GlobalEvery(2)),
+                ..tiny.clone()
+            },
+        ),
+        // Parallel block, MQA, SwiGLU, ALiBi, sparse attention, OLMo 2's in-branch norms.
+        (
+            "palm-alibi",
+            ModelConfig {
+                block: BlockLayout::Parallel,
+                norm_position: NormPosition::PostInBranch,
+                n_heads: 4,
+                n_kv_heads: 1,
+                position: Position::Alibi,
+                attention: AttentionPattern::Sparse {
+                    local: 2,
+                    stride: 3,
+                },
+                tied_embeddings: true,
+                ..tiny.clone()
+            },
+        ),
+        // No norms (QK-norm falls back to RMSNorm), ReGLU, NoPE, parallel with branch dropout.
+        (
+            "no-norm",
+            ModelConfig {
+                norm: NormType::None,
+                qk_norm: true,
+                block: BlockLayout::Parallel,
+                activation: Activation::Reglu,
+                position: Position::None,
+                bias: true,
+                dropout: Dropout {
+                    embd: 0.0,
+                    attn: 0.2,
+                    resid: 0.1,
+                },
+                ..tiny.clone()
+            },
+        ),
+        // GPT-NeoX's parallel block (a norm per branch) with OLMo 2's QK-norm over the whole
+        // projections (GQA, so q and k widths differ), and a padding token as PyTorch's
+        // padding_idx (the batches use every token id).
+        (
+            "neox-olmo2",
+            ModelConfig {
+                norm: NormType::LayerNorm,
+                bias: true,
+                block: BlockLayout::Parallel,
+                parallel_norm: ParallelNorm::PerBranch,
+                activation: Activation::Gelu,
+                n_heads: 4,
+                n_kv_heads: 2,
+                qk_norm: true,
+                qk_norm_scope: QkNormScope::Projection,
+                padding_token: Some(3),
+                ..tiny
+            },
+        ),
+    ]
+}
+
+/// Random tokens of step `step`; every 7th target is IGNORE.
+fn batch(step: usize, vocab: u32) -> Batch {
+    let mut rng = ChaCha8Rng::seed_from_u64(1000 + step as u64);
+    let inputs = (0..BATCH * SEQ).map(|_| rng.next_u32() % vocab).collect();
+    let targets = (0..BATCH * SEQ)
+        .map(|i| {
+            if i % 7 == 3 {
+                IGNORE
+            } else {
+                (rng.next_u32() % vocab) as i32
+            }
+        })
+        .collect();
+    Batch {
+        batch: BATCH,
+        seq: SEQ,
+        inputs,
+        targets,
+    }
+}
+
+#[test]
+fn twenty_steps_agree_with_the_cpu_engine() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let train = TrainConfig {
+        lr: 3e-3,
+        min_lr: 3e-4,
+        warmup_steps: 3,
+        steps: STEPS,
+        schedule: Schedule::Cosine,
+        grad_clip: 1.0,
+        z_loss: 1e-3,
+        weight_decay: 0.1,
+        ..TrainConfig::default()
+    };
+    for (name, config) in configs() {
+        config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+        let mut cpu = CpuEngine::new(&config, 7).unwrap();
+        let mut gpu = GpuEngine::new(ctx.clone(), &config, 7).unwrap();
+        let mut cpu_stats = Vec::new();
+        let mut gpu_stats = Vec::new();
+        for step in 0..STEPS {
+            let b = batch(step, config.vocab_size as u32);
+            gpu.submit_step(&b, &train);
+            cpu_stats.push(cpu.step(&b, &train));
+            gpu_stats.extend(gpu.poll_stats().unwrap());
+        }
+        let arrived_early = gpu_stats.len();
+        gpu_stats.extend(pollster::block_on(gpu.finish()).unwrap());
+        println!(
+            "{name}: {arrived_early} of {STEPS} statistics arrived while stepping; {} read-back buffers",
+            gpu.staging_buffers()
+        );
+        // `submit_step` never waits for a read-back: statistics arrive while the loop goes on,
+        // and the staging buffers are reused (2 when the GPU keeps up, as on lavapipe here;
+        // up to 4 leaves room for a loaded machine; one per step would mean no reuse at all).
+        assert!(
+            arrived_early > 0,
+            "{name}: no statistics arrived while stepping"
+        );
+        assert!(
+            gpu.staging_buffers() <= 4,
+            "{name}: {} read-back buffers",
+            gpu.staging_buffers()
+        );
+        assert_eq!(gpu_stats.len(), STEPS);
+
+        // Tolerance on the statistics: every kernel agrees with its CPU op to a few units of
+        // f32 rounding of its terms (tests/gpu_<family>.rs), i.e. ~1e-6 relative through the
+        // ~10 kernels between parameters and loss; AdamW then moves each parameter by at most
+        // ~lr a step whatever the gradient's size, so 20 steps cannot amplify those differences.
+        // Measured on lavapipe: losses within 2e-7 relative, gradient norms (with more
+        // cancellation, e.g. through QK-norm) within 1e-5. Bounds: 1e-5 and 1e-4, 50x and 10x
+        // the measurement, for other GPUs' exp and sqrt.
+        let rel =
+            |a: f32, b: f32| (f64::from(a) - f64::from(b)).abs() / f64::from(a.abs()).max(1e-6);
+        let mut worst = [0.0f64; 3];
+        for (c, g) in cpu_stats.iter().zip(&gpu_stats) {
+            assert_eq!(c.step, g.step, "{name}: statistics arrive in order");
+            assert_eq!(c.lr, g.lr, "{name}: the same schedule");
+            let diffs = [
+                rel(c.loss, g.loss),
+                rel(c.z_loss, g.z_loss),
+                rel(c.grad_norm, g.grad_norm),
+            ];
+            for (w, d) in worst.iter_mut().zip(diffs) {
+                *w = w.max(d);
+            }
+            assert!(
+                diffs[0] <= 1e-5 && diffs[1] <= 1e-5,
+                "{name} step {}: cpu {c:?} gpu {g:?}",
+                c.step
+            );
+            assert!(
+                diffs[2] <= 1e-4,
+                "{name} step {}: cpu {c:?} gpu {g:?}",
+                c.step
+            );
+        }
+        println!(
+            "{name}: worst relative differences: loss {:.2e}, z-loss {:.2e}, grad norm {:.2e}",
+            worst[0], worst[1], worst[2]
+        );
+
+        // Parameters after 20 steps: within 1e-3 of the furthest AdamW can move one in 20 steps
+        // (lr each), 6e-5. Measured: <= 3e-6, the largest in key biases, whose gradient is
+        // exactly zero in exact arithmetic (softmax ignores a constant shift), so AdamW
+        // normalises rounding noise there; a wrong gradient anywhere moves parameters by ~lr.
+        let bound = 1e-3 * f64::from(train.lr) * STEPS as f64;
+        let (cp, gp) = (cpu.params(), gpu.params());
+        let mut worst_param = (0.0f64, String::new());
+        for t in &gpu.layout().tensors {
+            for i in t.range() {
+                let d = (f64::from(cp[i]) - f64::from(gp[i])).abs();
+                if d > worst_param.0 {
+                    worst_param = (d, format!("{}[{}]", t.name, i - t.offset));
+                }
+            }
+        }
+        println!(
+            "{name}: worst parameter difference {:.2e} at {}",
+            worst_param.0, worst_param.1
+        );
+        assert!(
+            worst_param.0 <= bound,
+            "{name}: parameters differ by {:.2e} at {}",
+            worst_param.0,
+            worst_param.1
+        );
+
+        // The synchronous views after training: evaluation, logits, attention maps, norms.
+        let held_out = batch(999, config.vocab_size as u32);
+        let (ce, ge) = (cpu.eval(&held_out), gpu.eval(&held_out));
+        assert!(rel(ce, ge) <= 1e-5, "{name}: eval {ce} vs {ge}");
+        let tokens = &held_out.inputs[..5];
+        let (cl, gl) = (cpu.logits(tokens, 1, 5), gpu.logits(tokens, 1, 5));
+        // Logits are O(1) here: the same 1e-5 as the loss, absolute.
+        let worst_logit = cl
+            .iter()
+            .zip(&gl)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(
+            worst_logit <= 1e-5,
+            "{name}: logits differ by {worst_logit:e}"
+        );
+        // Greedy generation (a new plan per length) continues the same way.
+        let prompt = &held_out.inputs[..3];
+        assert_eq!(
+            generate(&mut cpu, prompt, 4, 0.0, 0, 0),
+            generate(&mut gpu, prompt, 4, 0.0, 0, 0),
+            "{name}: greedy generation"
+        );
+        // The views read the last forward: the logits call's, of 5 tokens.
+        cpu.logits(tokens, 1, 5);
+        gpu.logits(tokens, 1, 5);
+        for layer in 0..config.n_layers {
+            let (ca, ga) = (cpu.attention(layer), gpu.attention(layer));
+            assert_eq!(ca.len(), ga.len());
+            let worst_p = ca
+                .iter()
+                .zip(&ga)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(
+                worst_p <= 1e-5,
+                "{name}: layer {layer} attention differs by {worst_p:e}"
+            );
+        }
+        for (c, g) in cpu
+            .max_attention_logits()
+            .iter()
+            .zip(gpu.max_attention_logits())
+        {
+            // q.k / sqrt(D) cancels (it is ~0.01 here from O(1) vectors): absolute, as the logits.
+            assert!((c - g).abs() <= 1e-5, "{name}: max logit {c} vs {g}");
+        }
+        for (c, g) in cpu.activation_norms().iter().zip(gpu.activation_norms()) {
+            for (a, b) in [(c.residual, g.residual), (c.attn, g.attn), (c.mlp, g.mlp)] {
+                assert!(rel(a, b) <= 1e-5, "{name}: norms {c:?} vs {g:?}");
+            }
+        }
+    }
+}

@@ -1,0 +1,154 @@
+//! `shaders/adamw.wgsl` and `shaders/grad_norm.wgsl` against `train::optim`: AdamW with
+//! per-tensor weight decay over a real parameter layout, the global gradient norm and clipping.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use archlab::gpu::adamw::{adamw_update, decay_mask, AdamWParams};
+use archlab::gpu::grad_norm::{clip_gradients, grad_norm_final, grad_norm_partial, PARTIALS};
+use archlab::model::{ModelConfig, ParamLayout};
+use archlab::train::optim::{clip_grad_norm, AdamW};
+use archlab::train::TrainConfig;
+use common::{assert_within, gamma, read, run, uniform, U};
+
+/// The default preset at C = 60: about 100k floats, so the norm's grid-strided first pass
+/// gives each of its 65536 invocations one or two elements; decaying and non-decaying tensors
+/// interleave, and the [60] norm gains leave padding.
+fn layout() -> ParamLayout {
+    let config = ModelConfig {
+        d_model: 60,
+        n_heads: 6,
+        n_kv_heads: 2,
+        ..ModelConfig::default()
+    };
+    config.validate().unwrap();
+    let layout = ParamLayout::new(&config);
+    assert!(
+        (65_536..2 * 65_536).contains(&layout.total_len),
+        "{}",
+        layout.total_len
+    );
+    layout
+}
+
+/// Random gradients on the tensors, zero on the padding, as a backward leaves them.
+fn gradients(layout: &ParamLayout, seed: u64, scale: f32) -> Vec<f32> {
+    let noise = uniform(seed, layout.total_len, scale);
+    let mut grads = vec![0.0; layout.total_len];
+    for t in &layout.tensors {
+        grads[t.range()].copy_from_slice(&noise[t.range()]);
+    }
+    grads
+}
+
+#[test]
+fn gradient_norm_and_clipping_match_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let layout = layout();
+    let n = layout.total_len;
+    for (max_norm, scale) in [(1.0, 0.01), (1.0, 1.0), (0.0, 1.0)] {
+        let grads = gradients(&layout, 3, scale);
+        let mut cpu = grads.clone();
+        let cpu_norm = clip_grad_norm(&mut cpu, max_norm);
+        let b_grads = ctx.storage_buffer("grads", &grads);
+        let (b_partials, b_norm) = (ctx.zeros("partials", PARTIALS), ctx.zeros("norm", 4));
+        let kernels = [
+            grad_norm_partial(
+                &ctx,
+                "norm.partial",
+                n,
+                (&b_grads).into(),
+                (&b_partials).into(),
+            ),
+            grad_norm_final(&ctx, "norm.final", (&b_partials).into(), (&b_norm).into()),
+            clip_gradients(
+                &ctx,
+                "clip",
+                n,
+                max_norm,
+                (&b_norm).into(),
+                (&b_grads).into(),
+            ),
+        ];
+        run(&ctx, &[&kernels[0], &kernels[1], &kernels[2]]);
+        // The sum of squares: each invocation sums <= 2 squares, then two trees of depth 8:
+        // gamma(2 + 8 + 8 + 1) relative, halved by the square root, plus its rounding.
+        let rel = gamma(20) / 2.0 + U;
+        let name = format!("max_norm {max_norm}, grads of {scale}");
+        let gpu_norm = read(&ctx, &b_norm)[0];
+        assert_within(&format!("{name} norm"), &[gpu_norm], &[cpu_norm], |_| {
+            rel * f64::from(cpu_norm)
+        });
+        // Clipped gradients carry the scale's relative error (the norm's, plus a division)
+        // and one rounding of the product.
+        let bound = |i: usize| (rel + 2.0 * U) * f64::from(cpu[i].abs());
+        assert_within(
+            &format!("{name} clipped"),
+            &read(&ctx, &b_grads),
+            &cpu,
+            bound,
+        );
+    }
+}
+
+#[test]
+fn adamw_matches_cpu_over_three_steps() {
+    let Some(ctx) = common::gpu() else { return };
+    let layout = layout();
+    let n = layout.total_len;
+    for decay_embeddings in [false, true] {
+        let train = TrainConfig {
+            weight_decay: 0.1,
+            decay_embeddings,
+            ..TrainConfig::default()
+        };
+        let mut params = layout.init(5);
+        let mut adam = AdamW::new(n);
+        let b_params = ctx.storage_buffer("params", &params);
+        let (b_m, b_v) = (ctx.zeros("m", n), ctx.zeros("v", n));
+        let b_mask = ctx.storage_buffer("decay mask", &decay_mask(&layout, decay_embeddings));
+        let b_grads = ctx.zeros("grads", n);
+        let lr = 3e-3;
+        let kernel = adamw_update(
+            &ctx,
+            "adamw",
+            AdamWParams::new(n, &train, lr, 1),
+            (&b_grads).into(),
+            (&b_mask).into(),
+            (&b_params).into(),
+            (&b_m).into(),
+            (&b_v).into(),
+        );
+        for t in 1..=3 {
+            let grads = gradients(&layout, 10 + t as u64, 0.1);
+            ctx.queue
+                .write_buffer(&b_grads, 0, bytemuck::cast_slice(&grads));
+            kernel.set_uniform(
+                &ctx,
+                bytemuck::bytes_of(&AdamWParams::new(n, &train, lr, t)),
+            );
+            run(&ctx, &[&kernel]);
+            adam.step(&mut params, &grads, &layout, &train, lr);
+        }
+        // Per step, m and v are each a few f32 roundings off the CPU's f64 values (relative),
+        // so the update m / c1 / (sqrt(v / c2) + eps), of size <= ~3 here, is within ~8u of
+        // itself, and p within u |p| + lr (wd |p| + |update|) 8u; three steps add up. Bound:
+        // 3 steps x 16u x (|p| + lr x 4) per element.
+        let bound = |i: usize| 3.0 * 16.0 * U * (f64::from(params[i].abs()) + f64::from(lr) * 4.0);
+        let name = format!("decay_embeddings {decay_embeddings}");
+        assert_within(
+            &format!("{name} params"),
+            &read(&ctx, &b_params),
+            &params,
+            bound,
+        );
+        // Padding stays zero, as on the CPU.
+        let padding = layout
+            .tensors
+            .iter()
+            .map(|t| t.range().end)
+            .find(|end| end % 64 != 0)
+            .expect("the layout has padding");
+        assert_eq!(read(&ctx, &b_params)[padding], 0.0);
+    }
+}
