@@ -3,6 +3,8 @@
 //! clear errors for bad files.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
 use std::path::{Path, PathBuf};
 
 use archlab::checkpoint::hf::{self, to_hf_tensors};
@@ -10,6 +12,7 @@ use archlab::checkpoint::tensors::{self, Tensors};
 use archlab::checkpoint::{dir, Checkpoint, CheckpointError};
 use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
+use archlab::gpu::engine::GpuEngine;
 use archlab::train::batch::{Batch, IGNORE};
 use archlab::train::data::Split;
 use archlab::train::run::RunConfig;
@@ -119,6 +122,45 @@ fn supported_families_match_transformers_on_the_cpu() {
             assert_eq!(grad.shape, theirs.shape, "{family} {name}");
             assert_close(
                 &format!("{family} grad {name}"),
+                &grad.values,
+                &theirs.values,
+                1e-4,
+            );
+        }
+    }
+}
+
+/// The same fixtures on the GPU engine (lavapipe in CI): every kernel in f32, so the bounds are
+/// those of an f32 pipeline against another f32 pipeline summing in other orders.
+#[test]
+fn supported_families_match_transformers_on_the_gpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = std::rc::Rc::new(ctx);
+    for family in FAMILIES {
+        let imported = import(family);
+        let model = &imported.checkpoint.run.model;
+        let mut engine = GpuEngine::new(ctx.clone(), model, 0).unwrap();
+        engine.set_params(&imported.checkpoint.params).unwrap();
+        let batch = batch(family);
+        let expected = tensors::read(
+            &read(&fixture(family).join("expected.safetensors")),
+            "expected",
+        )
+        .unwrap();
+        let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
+        // 1e-5 of the logits' scale, as on the CPU: f32 rounding over two layers is ~1e-6.
+        assert_close(
+            &format!("{family} GPU logits"),
+            &logits,
+            &expected["logits"].values,
+            1e-5,
+        );
+        let (_, grads) = pollster::block_on(engine.loss_and_gradients_async(&batch)).unwrap();
+        for (name, grad) in to_hf_tensors(imported.family, model, &grads) {
+            let theirs = &expected[&format!("grad.{name}")];
+            // 1e-4 of each tensor's scale, as on the CPU.
+            assert_close(
+                &format!("{family} GPU grad {name}"),
                 &grad.values,
                 &theirs.values,
                 1e-4,

@@ -438,3 +438,56 @@ fn experiments_list_and_run_their_variants_side_by_side() {
     assert_eq!(unknown.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&unknown.stderr).starts_with("error: experiment: unknown"));
 }
+
+/// `--backend gpu` trains through the WGSL kernels (lavapipe in CI) and reports the same
+/// per-step losses as the CPU engine: relative 1e-5 (tests/gpu_engine.rs derives the bound and
+/// measures 2e-7).
+#[test]
+fn gpu_and_cpu_backends_train_alike_from_the_command_line() {
+    if std::env::var("REQUIRE_GPU").as_deref() != Ok("1")
+        && pollster::block_on(archlab::gpu::GpuContext::new()).is_err()
+    {
+        eprintln!("skipping: no GPU adapter");
+        return;
+    }
+    let dir = scratch("cli_backends");
+    let mut runs = Vec::new();
+    for backend in ["gpu", "cpu"] {
+        let out = dir.join(backend);
+        let result = archlab(&[
+            "train",
+            "--backend",
+            backend,
+            "--set",
+            "train.steps=5",
+            "--set",
+            "model.d_model=16",
+            "--set",
+            "train.batch_size=2",
+            "--set",
+            "train.seq_len=16",
+            "--set",
+            "model.qk_norm=true",
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        let stdout = String::from_utf8_lossy(&result.stdout);
+        assert!(
+            result.status.success(),
+            "{}",
+            String::from_utf8_lossy(&result.stderr)
+        );
+        assert!(
+            stdout.contains(&format!("archlab train: {backend} engine")),
+            "{stdout}"
+        );
+        runs.push(losses(&out));
+    }
+    assert_eq!(runs[0].len(), 5);
+    for ((step, gpu), (_, cpu)) in runs[0].iter().zip(&runs[1]) {
+        assert!(
+            (gpu - cpu).abs() <= 1e-5 * cpu.abs(),
+            "step {step}: gpu {gpu} cpu {cpu}"
+        );
+    }
+}

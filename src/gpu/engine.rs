@@ -42,6 +42,7 @@ use crate::model::layout::{LinearParams, NormParams};
 use crate::model::{
     BlockLayout, ConfigError, ModelConfig, NormType, ParamLayout, Position, QkNormScope,
 };
+use crate::train::optim::OptimizerState;
 use crate::train::schedule::learning_rate;
 use crate::train::{Batch, TrainConfig, IGNORE};
 
@@ -993,6 +994,8 @@ struct Plan {
     /// backward, clipping and AdamW (`adamw`, the last).
     kernels: Vec<Kernel>,
     forward_len: usize,
+    /// End of the backward launches (the gradients are complete, before clipping).
+    backward_len: usize,
     adamw: usize,
     dropouts: Vec<DropoutSite>,
     /// z-loss coefficient and clipping norm the loss and clip kernels were built with.
@@ -1180,6 +1183,7 @@ impl Plan {
         }
 
         // Gradient norm, clipping, AdamW.
+        let backward_len = b.kernels.len();
         let n = layout.total_len;
         let partials = b.buffer("grad norm partials", PARTIALS);
         let grad_norm = b.buffer("grad norm", 4);
@@ -1238,6 +1242,7 @@ impl Plan {
             targets,
             adamw: b.kernels.len() - 1,
             forward_len,
+            backward_len,
             dropouts: b.dropouts,
             kernels: b.kernels,
             z_loss: train.z_loss,
@@ -1323,6 +1328,11 @@ impl GpuEngine {
             free_staging: Vec::new(),
             staging_made: 0,
         })
+    }
+
+    /// The adapter the engine runs on, as the platform names it.
+    pub fn adapter_name(&self) -> &str {
+        &self.ctx.adapter.name
     }
 
     /// The architecture.
@@ -1563,6 +1573,55 @@ impl GpuEngine {
     /// The flat parameters, in layout order.
     pub async fn read_params(&self) -> Result<Vec<f32>, GpuError> {
         self.ctx.read_f32(&self.bufs.params).await
+    }
+
+    /// Mean cross-entropy of `batch` and its gradient for every parameter (layout order),
+    /// without dropout, z-loss, clipping or an update: `CpuEngine::loss_and_gradients`'s twin.
+    pub async fn loss_and_gradients_async(
+        &mut self,
+        batch: &Batch,
+    ) -> Result<(f32, Vec<f32>), GpuError> {
+        let no_z_loss = TrainConfig {
+            z_loss: 0.0,
+            ..TrainConfig::default()
+        };
+        self.ensure_plan(batch.batch, batch.seq, &no_z_loss);
+        let plan = &self.plans[&(batch.batch, batch.seq)];
+        self.prepare(plan, &batch.inputs, &batch.targets, None);
+        self.submit(
+            "gradients",
+            &plan.kernels[..plan.backward_len],
+            true,
+            |_| {},
+        );
+        let loss = self.ctx.read_f32(&plan.loss_stats).await?[0];
+        Ok((loss, self.ctx.read_f32(&self.bufs.grads).await?))
+    }
+
+    /// AdamW's moments and update count, for a checkpoint.
+    pub async fn optimizer_state_async(&self) -> Result<OptimizerState, GpuError> {
+        Ok(OptimizerState {
+            m: self.ctx.read_f32(&self.bufs.m).await?,
+            v: self.ctx.read_f32(&self.bufs.v).await?,
+            updates: self.step,
+        })
+    }
+
+    /// Restores a checkpoint's optimizer state: the next step continues its schedule, dropout
+    /// masks and bias correction.
+    pub fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {
+        let n = self.layout.total_len;
+        if state.m.len() != n || state.v.len() != n {
+            return Err(ConfigError::new(
+                "optimizer",
+                "moments do not match the parameter layout",
+            ));
+        }
+        let queue = &self.ctx.queue;
+        queue.write_buffer(&self.bufs.m, 0, bytemuck::cast_slice(&state.m));
+        queue.write_buffer(&self.bufs.v, 0, bytemuck::cast_slice(&state.v));
+        self.step = state.updates;
+        Ok(())
     }
 
     /// The plan of the last run, whose activations the views read.

@@ -4,18 +4,20 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use archlab::cpu::CpuEngine;
-use archlab::engine::Engine;
+use archlab::cpu::matmul::MatmulSpec;
+use archlab::gpu::matmul::matmul;
+use archlab::gpu::GpuContext;
 use archlab::model::{Activation, ModelConfig, NormPosition, NormType, Position};
 use archlab::train::batch::Batch;
 use archlab::train::TrainConfig;
 
-use crate::Backend;
+use crate::engines::{AnyEngine, Backend};
+use crate::train::refuse;
 
 #[derive(clap::Args)]
 pub struct BenchArgs {
     /// The engine to time.
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
     /// Timed steps per size, after one untimed warm-up step.
     #[arg(long, default_value_t = 3)]
@@ -23,6 +25,10 @@ pub struct BenchArgs {
     /// Only the sizes whose name contains this (small, default, large).
     #[arg(long)]
     only: Option<String>,
+    /// Largest square matmul timed on the GPU (256, 512, 1024, 2048); lavapipe runs at about
+    /// 0.5 GFLOP/s, so keep it small there.
+    #[arg(long, default_value_t = 2048)]
+    max_matmul: u32,
 }
 
 /// (name, d_model, layers, heads, context, batch)
@@ -52,11 +58,6 @@ fn llama_style(d_model: usize, n_layers: usize, n_heads: usize, context_len: usi
 
 pub fn run(args: BenchArgs) -> ExitCode {
     println!(
-        "engine: {:?} ({} threads: 1)",
-        args.backend,
-        std::env::consts::ARCH
-    );
-    println!(
         "{:<8} {:>7} {:>6} {:>5} {:>7} {:>5} {:>10} {:>10} {:>12} {:>10}",
         "size",
         "d_model",
@@ -83,9 +84,13 @@ pub fn run(args: BenchArgs) -> ExitCode {
             seq_len: context,
             ..TrainConfig::default()
         };
-        let mut engine = match args.backend {
-            Backend::Cpu => CpuEngine::new(&model, 0).expect("the bench sizes are valid"),
+        let mut engine = match AnyEngine::new(args.backend, &model, 0) {
+            Ok(engine) => engine,
+            Err(error) => return refuse(error),
         };
+        if name == SIZES[0].0 || args.only.is_some() {
+            println!("engine: {}", engine.describe());
+        }
         let tokens = batch * context;
         let data = Batch {
             batch,
@@ -93,11 +98,9 @@ pub fn run(args: BenchArgs) -> ExitCode {
             inputs: (0..tokens).map(|i| (i * 7 % 65) as u32).collect(),
             targets: (0..tokens).map(|i| ((i * 7 + 1) % 65) as i32).collect(),
         };
-        engine.step(&data, &train);
+        engine.train_steps(&data, &train, 1);
         let started = Instant::now();
-        for _ in 0..args.steps {
-            engine.step(&data, &train);
-        }
+        engine.train_steps(&data, &train, args.steps);
         let seconds = started.elapsed().as_secs_f64() / args.steps.max(1) as f64;
         let flops = model.flops_per_token() * tokens as f64;
         println!(
@@ -114,5 +117,64 @@ pub fn run(args: BenchArgs) -> ExitCode {
             flops / seconds / 1e9
         );
     }
+    if matches!(args.backend, Backend::Gpu | Backend::Auto) {
+        if let Ok(ctx) = pollster::block_on(GpuContext::new()) {
+            matmul_table(&ctx, args.max_matmul);
+        }
+    }
     ExitCode::SUCCESS
+}
+
+/// GFLOP/s of the training matmul kernel on square products, timed over repeated dispatches in
+/// one submit (the first, untimed, compiles the pipeline).
+fn matmul_table(ctx: &GpuContext, max_size: u32) {
+    println!("matmul kernel on {} (C = A·B, f32):", ctx.adapter.name);
+    println!("{:>6} {:>10} {:>10}", "n", "ms", "GFLOP/s");
+    for n in [256u32, 512, 1024, 2048] {
+        if n > max_size {
+            break;
+        }
+        let size = (n * n) as usize;
+        let a = ctx.storage_buffer("bench.a", &vec![1.0; size]);
+        let b = ctx.storage_buffer("bench.b", &vec![1.0; size]);
+        let c = ctx.storage_buffer("bench.c", &vec![0.0; size]);
+        let spec = MatmulSpec {
+            m: n as usize,
+            n: n as usize,
+            k: n as usize,
+            trans_a: false,
+            trans_b: false,
+            accumulate: false,
+        };
+        let kernel = matmul(
+            ctx,
+            "bench.matmul",
+            spec,
+            (&a).into(),
+            (&b).into(),
+            None,
+            (&c).into(),
+        );
+        let run = |reps: u32| {
+            let mut encoder = ctx
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+            {
+                let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor::default());
+                for _ in 0..reps {
+                    kernel.encode(&mut pass);
+                }
+            }
+            ctx.queue.submit([encoder.finish()]);
+            let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
+        };
+        run(1);
+        // Enough repetitions for about a GFLOP of work, at least one.
+        let reps = (1e9 / (2.0 * f64::from(n).powi(3))).ceil().max(1.0) as u32;
+        let started = Instant::now();
+        run(reps);
+        let seconds = started.elapsed().as_secs_f64() / f64::from(reps);
+        let gflops = 2.0 * f64::from(n).powi(3) / seconds / 1e9;
+        println!("{n:>6} {:>10.2} {gflops:>10.1}", seconds * 1e3);
+    }
 }

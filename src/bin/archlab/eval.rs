@@ -7,13 +7,12 @@ use std::process::ExitCode;
 use archlab::checkpoint::hf::to_hf_tensors;
 use archlab::checkpoint::tensors;
 use archlab::checkpoint::{self, Checkpoint};
-use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
 use archlab::model::ParamLayout;
 use archlab::train::batch::{Batch, IGNORE};
 
+use crate::engines::{AnyEngine, Backend};
 use crate::train::refuse;
-use crate::Backend;
 
 #[derive(clap::Args)]
 pub struct EvalArgs {
@@ -24,7 +23,7 @@ pub struct EvalArgs {
     #[arg(long, value_name = "FILE.json")]
     tokens: PathBuf,
     /// The engine.
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
     /// Write the float32 logits [B, T, V] as a NumPy .npy file.
     #[arg(long, value_name = "FILE.npy")]
@@ -45,17 +44,15 @@ pub fn run(args: EvalArgs) -> ExitCode {
         Err(error) => return refuse(format!("tokens: {error}")),
     };
     let model = &checkpoint.run.model;
-    let mut engine = match args.backend {
-        Backend::Cpu => match CpuEngine::new(model, 0) {
-            Ok(engine) => engine,
-            Err(error) => return refuse(format!("model: {error}")),
-        },
+    let mut engine = match AnyEngine::new(args.backend, model, 0) {
+        Ok(engine) => engine,
+        Err(error) => return refuse(error),
     };
     if let Err(error) = engine.set_params(&checkpoint.params) {
         return refuse(format!("model: {error}"));
     }
     let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
-    let loss = engine.loss_and_gradients(&batch);
+    let (loss, grads) = engine.loss_and_gradients(&batch);
 
     if let Some(path) = &args.logits_out {
         let shape = [batch.batch, batch.seq, model.vocab_size];
@@ -66,8 +63,8 @@ pub fn run(args: EvalArgs) -> ExitCode {
     }
     if let Some(path) = &args.grads_out {
         let grads = match family {
-            Some(family) => to_hf_tensors(family, model, engine.grads()),
-            None => checkpoint::named(&ParamLayout::new(model), engine.grads(), ""),
+            Some(family) => to_hf_tensors(family, model, &grads),
+            None => checkpoint::named(&ParamLayout::new(model), &grads, ""),
         };
         let written = tensors::write(&grads, None)
             .map_err(|e| e.to_string())
@@ -82,7 +79,7 @@ pub fn run(args: EvalArgs) -> ExitCode {
         "batch": batch.batch,
         "seq": batch.seq,
         "model": family.map_or("archlab", |f| f.architecture()),
-        "backend": format!("{:?}", args.backend).to_lowercase(),
+        "engine": engine.describe(),
     });
     println!("{summary}");
     ExitCode::SUCCESS

@@ -6,14 +6,13 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use archlab::charts::{self, Axes, Line};
-use archlab::cpu::CpuEngine;
 use archlab::train::experiments::{Experiment, EXPERIMENTS};
 use archlab::train::run::RunConfig;
 use archlab::train::session::{RunStatus, Session};
 use plotters::prelude::*;
 
+use crate::engines::{AnyEngine, Backend};
 use crate::train::{refuse, save_run, train_to_end};
-use crate::Backend;
 
 #[derive(clap::Args)]
 pub struct ExperimentArgs {
@@ -27,7 +26,7 @@ pub struct ExperimentArgs {
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// The engine.
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
     /// Folder for the report, the overlaid chart and one run folder per variant (default:
     /// experiments/<name>).
@@ -86,11 +85,9 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             Ok(data) => data,
             Err(error) => return refuse(format!("{label}: {error}")),
         };
-        let engine = match args.backend {
-            Backend::Cpu => match CpuEngine::new(&run.model, run.train.seed) {
-                Ok(engine) => engine,
-                Err(error) => return refuse(format!("{label}: model.{error}")),
-            },
+        let engine = match AnyEngine::new(args.backend, &run.model, run.train.seed) {
+            Ok(engine) => engine,
+            Err(error) => return refuse(format!("{label}: {error}")),
         };
         prepared.push((*label, Session::new(run.clone(), data, engine)));
     }
@@ -129,7 +126,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     }
 }
 
-fn outcome(label: &'static str, session: &Session<CpuEngine>) -> Outcome {
+fn outcome(label: &'static str, session: &Session<AnyEngine>) -> Outcome {
     let history = &session.history;
     let model = &session.run.model;
     Outcome {

@@ -17,6 +17,10 @@ pub fn run() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
+    println!(
+        "{:>28}: gpu (the default of train, eval, bench and experiment; --backend cpu for the reference)",
+        "engine"
+    );
     for (label, value) in ctx.adapter.rows() {
         println!("{label:>28}: {value}");
     }

@@ -3,6 +3,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod engines;
+#[cfg(not(target_arch = "wasm32"))]
 mod eval;
 #[cfg(not(target_arch = "wasm32"))]
 mod experiment;
@@ -56,12 +58,4 @@ enum Command {
     Export(export::ExportArgs),
     /// Train a lecture claim's variants side by side; report with an overlaid loss chart.
     Experiment(experiment::ExperimentArgs),
-}
-
-/// Which engine runs the model.
-#[cfg(not(target_arch = "wasm32"))]
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-enum Backend {
-    /// The reference engine: plain Rust on the CPU.
-    Cpu,
 }

@@ -6,14 +6,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use archlab::checkpoint::{self, Checkpoint};
-use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
 use archlab::train::data::DataSource;
 use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
 
+use crate::engines::{AnyEngine, Backend};
 use crate::report;
-use crate::Backend;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -33,7 +32,7 @@ pub struct TrainArgs {
     #[arg(long, value_name = "FILE")]
     text: Option<PathBuf>,
     /// The engine.
-    #[arg(long, value_enum, default_value = "cpu")]
+    #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
     /// Folder for the metrics, charts and checkpoint (default: runs/<seconds since 1970>).
     #[arg(long, value_name = "DIR")]
@@ -61,11 +60,9 @@ pub fn run(args: TrainArgs) -> ExitCode {
         Ok(data) => data,
         Err(error) => return refuse(error),
     };
-    let mut engine = match args.backend {
-        Backend::Cpu => match CpuEngine::new(&run.model, run.train.seed) {
-            Ok(engine) => engine,
-            Err(error) => return refuse(format!("model.{error}")),
-        },
+    let mut engine = match AnyEngine::new(args.backend, &run.model, run.train.seed) {
+        Ok(engine) => engine,
+        Err(error) => return refuse(error),
     };
     let first_step = match resumed {
         None => 0,
@@ -80,7 +77,7 @@ pub fn run(args: TrainArgs) -> ExitCode {
     }
 
     let mut session = Session::resume(run, data, engine, first_step);
-    print_header(&session.run, args.backend, first_step);
+    print_header(&session.run, &session.engine, first_step);
     train_to_end(&mut session);
     match save_run(&mut session, &out) {
         Ok(summary) => {
@@ -95,7 +92,7 @@ pub fn run(args: TrainArgs) -> ExitCode {
 }
 
 /// Steps `session` until it finishes or diverges, with a progress bar.
-pub fn train_to_end(session: &mut Session<CpuEngine>) {
+pub fn train_to_end(session: &mut Session<AnyEngine>) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
@@ -116,7 +113,7 @@ pub fn train_to_end(session: &mut Session<CpuEngine>) {
 
 /// Writes the run folder: the checkpoint (parameters, optimizer state, configuration) and the
 /// report; returns the summary line.
-pub fn save_run(session: &mut Session<CpuEngine>, out: &Path) -> Result<String, String> {
+pub fn save_run(session: &mut Session<AnyEngine>, out: &Path) -> Result<String, String> {
     let checkpoint = Checkpoint {
         run: session.run.clone(),
         params: session.engine.params(),
@@ -128,7 +125,7 @@ pub fn save_run(session: &mut Session<CpuEngine>, out: &Path) -> Result<String, 
 }
 
 /// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.
-fn restore(engine: &mut CpuEngine, checkpoint: Checkpoint) -> Result<usize, String> {
+fn restore(engine: &mut AnyEngine, checkpoint: Checkpoint) -> Result<usize, String> {
     engine
         .set_params(&checkpoint.params)
         .map_err(|e| format!("resume: {e}"))?;
@@ -225,7 +222,7 @@ fn default_out_dir() -> PathBuf {
     PathBuf::from("runs").join(seconds.to_string())
 }
 
-fn print_header(run: &RunConfig, backend: Backend, first_step: usize) {
+fn print_header(run: &RunConfig, engine: &AnyEngine, first_step: usize) {
     let params = run.model.param_count();
     let changes: Vec<String> = run
         .non_default_settings()
@@ -233,9 +230,9 @@ fn print_header(run: &RunConfig, backend: Backend, first_step: usize) {
         .map(|(key, value)| format!("{key}={value}"))
         .collect();
     println!(
-        "archlab train: {:?} engine, {} parameters ({} non-embedding), {:.2} MFLOP/token, \
+        "archlab train: {}, {} parameters ({} non-embedding), {:.2} MFLOP/token, \
          KV cache {} B/token, {} steps of {}x{} tokens",
-        backend,
+        engine.describe(),
         params.total(),
         params.non_embedding,
         run.model.flops_per_token() / 1e6,
