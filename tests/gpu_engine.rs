@@ -324,3 +324,77 @@ fn twenty_steps_agree_with_the_cpu_engine() {
         }
     }
 }
+
+/// The profiled step is a real training step, split into one timed pass per kernel: the next
+/// step continues exactly as after an ordinary step, and every kernel family of a training
+/// step is timed.
+#[test]
+fn profiled_step_times_every_family_and_trains_like_a_step() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let (_, config) = configs().remove(0);
+    let train = TrainConfig::default();
+    let vocab = config.vocab_size as u32;
+    let mut plain = GpuEngine::new(ctx.clone(), &config, 3).unwrap();
+    let mut profiled = GpuEngine::new(ctx.clone(), &config, 3).unwrap();
+    plain.submit_step(&batch(0, vocab), &train);
+    let Some(families) =
+        pollster::block_on(profiled.profile_step_async(&batch(0, vocab), &train)).unwrap()
+    else {
+        eprintln!("skipping: no timestamp queries on this device");
+        return;
+    };
+    plain.submit_step(&batch(1, vocab), &train);
+    profiled.submit_step(&batch(1, vocab), &train);
+    let plain_stats = pollster::block_on(plain.finish()).unwrap();
+    let profiled_stats = pollster::block_on(profiled.finish()).unwrap();
+    // Same kernels in the same order, so bit-identical, not just close.
+    assert_eq!(plain_stats.last(), profiled_stats.last());
+    let names: Vec<&str> = families.iter().map(|(name, _)| *name).collect();
+    for family in [
+        "matmul.wgsl",
+        "attention.wgsl",
+        "norm.wgsl",
+        "loss.wgsl",
+        "adamw.wgsl",
+    ] {
+        assert!(names.contains(&family), "{family} in {names:?}");
+    }
+    assert!(families.iter().all(|(_, ms)| *ms >= 0.0));
+    assert!(
+        families.windows(2).all(|w| w[0].1 >= w[1].1),
+        "largest first"
+    );
+}
+
+/// Every named preset (the lecture's summary table at toy scale) trains on the GPU engine as
+/// on the CPU engine: three steps, losses within the relative 1e-5 derived above.
+#[test]
+fn every_preset_trains_on_the_gpu_as_on_the_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let train = TrainConfig {
+        warmup_steps: 1,
+        z_loss: 1e-4,
+        ..TrainConfig::default()
+    };
+    for name in archlab::model::PRESET_NAMES {
+        let config = ModelConfig::preset(name).unwrap();
+        let mut cpu = CpuEngine::new(&config, 5).unwrap();
+        let mut gpu = GpuEngine::new(ctx.clone(), &config, 5).unwrap();
+        let mut cpu_losses = Vec::new();
+        for step in 0..3 {
+            let b = batch(step, config.vocab_size as u32);
+            gpu.submit_step(&b, &train);
+            cpu_losses.push(cpu.step(&b, &train).loss);
+        }
+        let gpu_stats = pollster::block_on(gpu.finish()).unwrap();
+        for (c, g) in cpu_losses.iter().zip(&gpu_stats) {
+            assert!(
+                (c - g.loss).abs() <= 1e-5 * c.abs(),
+                "{name}: cpu {c}, gpu {}",
+                g.loss
+            );
+        }
+    }
+}

@@ -166,6 +166,8 @@ impl GpuContext {
         let (device, queue) = adapter
             .request_device(&wgpu::DeviceDescriptor {
                 label: Some("archlab"),
+                // Timestamps time each kernel family in `archlab bench` where the adapter has them.
+                required_features: adapter.features() & wgpu::Features::TIMESTAMP_QUERY,
                 required_limits: wgpu::Limits::default(),
                 ..Default::default()
             })

@@ -1598,6 +1598,80 @@ impl GpuEngine {
         Ok((loss, self.ctx.read_f32(&self.bufs.grads).await?))
     }
 
+    /// Runs one training step with every kernel in its own timed pass and returns the GPU time
+    /// of each kernel family (shader file, milliseconds), largest first; `None` where the
+    /// device has no timestamp queries. The step is a real one: it updates the parameters.
+    pub async fn profile_step_async(
+        &mut self,
+        batch: &Batch,
+        train: &TrainConfig,
+    ) -> Result<Option<Vec<(&'static str, f64)>>, GpuError> {
+        if !self
+            .ctx
+            .device
+            .features()
+            .contains(wgpu::Features::TIMESTAMP_QUERY)
+        {
+            return Ok(None);
+        }
+        self.ensure_plan(batch.batch, batch.seq, train);
+        let ctx = &self.ctx;
+        let plan = &self.plans[&(batch.batch, batch.seq)];
+        self.prepare(plan, &batch.inputs, &batch.targets, Some(self.step as u32));
+        let lr = learning_rate(train, self.step);
+        let hyper = AdamWParams::new(self.layout.total_len, train, lr, self.step as i32 + 1);
+        plan.kernels[plan.adamw].set_uniform(ctx, bytemuck::bytes_of(&hyper));
+        // Two timestamps per kernel; a query set holds at most 4096.
+        let kernels = &plan.kernels[..plan.kernels.len().min(2048)];
+        let count = 2 * kernels.len() as u32;
+        let queries = ctx.device.create_query_set(&wgpu::QuerySetDescriptor {
+            label: Some("kernel timestamps"),
+            ty: wgpu::QueryType::Timestamp,
+            count,
+        });
+        let resolved = ctx.device.create_buffer(&wgpu::BufferDescriptor {
+            label: Some("kernel timestamps resolved"),
+            size: u64::from(count) * 8,
+            usage: wgpu::BufferUsages::QUERY_RESOLVE | wgpu::BufferUsages::COPY_SRC,
+            mapped_at_creation: false,
+        });
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                label: Some("profiled step"),
+            });
+        encoder.clear_buffer(&self.bufs.grads, 0, None);
+        for (i, kernel) in kernels.iter().enumerate() {
+            let mut pass = encoder.begin_compute_pass(&wgpu::ComputePassDescriptor {
+                label: Some("profiled kernel"),
+                timestamp_writes: Some(wgpu::ComputePassTimestampWrites {
+                    query_set: &queries,
+                    beginning_of_pass_write_index: Some(2 * i as u32),
+                    end_of_pass_write_index: Some(2 * i as u32 + 1),
+                }),
+            });
+            kernel.encode(&mut pass);
+        }
+        encoder.resolve_query_set(&queries, 0..count, &resolved, 0);
+        ctx.queue.submit([encoder.finish()]);
+        let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&ctx.read_f32(&resolved).await?);
+        let ms_per_tick = f64::from(ctx.queue.get_timestamp_period()) / 1e6;
+        let mut families: Vec<(&'static str, f64)> = Vec::new();
+        for (kernel, pair) in kernels.iter().zip(ticks.chunks_exact(2)) {
+            let ms = pair[1].saturating_sub(pair[0]) as f64 * ms_per_tick;
+            match families
+                .iter_mut()
+                .find(|(name, _)| *name == kernel.family.name())
+            {
+                Some((_, total)) => *total += ms,
+                None => families.push((kernel.family.name(), ms)),
+            }
+        }
+        families.sort_by(|a, b| b.1.total_cmp(&a.1));
+        self.step += 1;
+        Ok(Some(families))
+    }
+
     /// AdamW's moments and update count, for a checkpoint.
     pub async fn optimizer_state_async(&self) -> Result<OptimizerState, GpuError> {
         Ok(OptimizerState {

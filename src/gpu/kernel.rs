@@ -89,6 +89,8 @@ pub struct Launch<'a> {
 
 /// One kernel bound to its buffers, recorded into any number of passes.
 pub struct Kernel {
+    /// The kernel family, for per-family timings.
+    pub family: Shader,
     pipeline: wgpu::ComputePipeline,
     bind_group: wgpu::BindGroup,
     workgroups: [u32; 3],
@@ -108,6 +110,7 @@ impl Kernel {
         views.extend(launch.storage.iter().map(|(_, view)| *view));
         let bind_group = ctx.bind_group(label, &bindings, &views);
         Self {
+            family: launch.shader,
             pipeline,
             bind_group,
             workgroups: launch.workgroups,

@@ -116,6 +116,14 @@ pub fn run(args: BenchArgs) -> ExitCode {
             tokens as f64 / seconds,
             flops / seconds / 1e9
         );
+        if let Some(families) = engine.kernel_profile(&data, &train) {
+            let total: f64 = families.iter().map(|(_, ms)| ms).sum();
+            let shares: Vec<String> = families
+                .iter()
+                .map(|(family, ms)| format!("{family} {ms:.2} ms ({:.0}%)", 100.0 * ms / total))
+                .collect();
+            println!("         kernel time (timestamps): {}", shares.join(", "));
+        }
     }
     if matches!(args.backend, Backend::Gpu | Backend::Auto) {
         if let Ok(ctx) = pollster::block_on(GpuContext::new()) {

@@ -92,6 +92,19 @@ impl AnyEngine {
         }
     }
 
+    /// GPU time per kernel family of one (real) training step, where the device has
+    /// timestamp queries; `None` on the CPU engine or without them.
+    pub fn kernel_profile(
+        &mut self,
+        batch: &Batch,
+        train: &TrainConfig,
+    ) -> Option<Vec<(&'static str, f64)>> {
+        match self {
+            AnyEngine::Cpu(_) => None,
+            AnyEngine::Gpu(e) => wait(e.profile_step_async(batch, train)),
+        }
+    }
+
     /// Loss and every parameter's gradient of `batch`, no update.
     pub fn loss_and_gradients(&mut self, batch: &Batch) -> (f32, Vec<f32>) {
         match self {
