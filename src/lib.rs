@@ -5,6 +5,7 @@ pub mod charts;
 pub mod cpu;
 pub mod engine;
 pub mod gpu;
+pub mod lab;
 pub mod model;
 pub mod train;
 

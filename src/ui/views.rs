@@ -1,0 +1,296 @@
+//! The live views: toolbar and readouts, the runs, the charts, the attention maps and the
+//! text sample. Each reads the lab through `LabState` and draws plain data from `lab::views`.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+
+use super::lab_state::LabState;
+use crate::charts::{self, Axes, Line, PALETTE};
+use crate::lab::{self, views, Lab};
+
+/// Play/pause, step, reset, and the readouts of the controls' configuration.
+#[component]
+pub fn Toolbar(device: Signal<String>) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let readouts = move || {
+        state.version.track();
+        state.lab.with_value(views::readouts)
+    };
+    let tokens = move || {
+        state.progress.track();
+        state.lab.with_value(views::tokens_per_second)
+    };
+    let engine = move || {
+        state.version.track();
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map(|r| r.session.engine.name()))
+            .unwrap_or("no run")
+    };
+    let readout = |testid: &'static str, label: &'static str, value: Signal<Option<f64>>, unit| {
+        view! {
+            <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
+                <span class="readout-label">{label}</span>
+                <span class="readout-value">
+                    {move || value.get().map_or_else(|| "—".to_string(), |v| format!("{} {unit}", si(v)))}
+                </span>
+            </div>
+        }
+    };
+    view! {
+        <section class="toolbar" aria-label="Training">
+            <div class="buttons">
+                <button
+                    data-testid="play"
+                    aria-pressed=move || state.playing.get().to_string()
+                    on:click=move |_| if state.playing.get_untracked() { state.pause() } else { state.play() }
+                >
+                    {move || if state.playing.get() { "Pause" } else { "Play" }}
+                </button>
+                <button data-testid="step" on:click=move |_| state.single_step()>"Step"</button>
+                <button data-testid="reset" on:click=move |_| state.reset()>"Reset"</button>
+                <label class="inline">
+                    <input type="checkbox" data-testid="log-scale" prop:checked=state.log_y
+                        on:change=move |ev| state.log_y.set(event_target_checked(&ev)) />
+                    " log-scale loss"
+                </label>
+            </div>
+            <div class="readouts">
+                {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), "")}
+                {readout("readout-flops", "training FLOPs/token", Signal::derive(move || readouts().map(|r| r.1)), "")}
+                {readout("readout-kv", "KV cache/token", Signal::derive(move || readouts().map(|r| r.2 as f64)), "B")}
+                {readout("readout-tokens", "tokens/s", Signal::derive(tokens), "")}
+            </div>
+            <p class="engine" data-testid="engine">
+                "Engine: " {engine} " · " {move || device.get()}
+            </p>
+        </section>
+    }
+}
+
+/// 12345 as "12.3 k".
+fn si(value: f64) -> String {
+    let (scaled, prefix) = match value.abs() {
+        v if v >= 1e9 => (value / 1e9, " G"),
+        v if v >= 1e6 => (value / 1e6, " M"),
+        v if v >= 1e3 => (value / 1e3, " k"),
+        _ => (value, ""),
+    };
+    format!("{scaled:.3}{prefix}")
+        .replace(".000", "")
+        .trim_end()
+        .to_string()
+}
+
+/// Every run, named and coloured, with hide and remove.
+#[component]
+pub fn RunsList() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let runs = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.runs
+                .iter()
+                .map(|r| (r.id, r.name(), r.color, r.hidden))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="runs" aria-label="Runs">
+            <h2>"Runs"</h2>
+            <ul data-testid="runs">
+                {move || {
+                    runs()
+                        .into_iter()
+                        .map(|(id, name, color, hidden)| {
+                            let status = move || {
+                                state.progress.track();
+                                state.lab.with_value(|lab| {
+                                    lab.runs.iter().find(|r| r.id == id).map(views::status_text)
+                                })
+                            };
+                            let swatch = format!("background: {}", css(PALETTE[color]));
+                            view! {
+                                <li class:hidden-run=hidden data-testid=format!("run-{id}")>
+                                    <span class="swatch" style=swatch></span>
+                                    <span class="run-name">{name}</span>
+                                    <span class="run-status">{status}</span>
+                                    <button on:click=move |_| state.toggle_hidden(id)>
+                                        {if hidden { "Show" } else { "Hide" }}
+                                    </button>
+                                    <button on:click=move |_| state.remove(id)>"Remove"</button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+fn css(color: RGBColor) -> String {
+    format!("rgb({}, {}, {})", color.0, color.1, color.2)
+}
+
+fn newest(lab: &Lab, lines: fn(&lab::RunEntry) -> Vec<Line>) -> Vec<Line> {
+    lab.runs.last().map(lines).unwrap_or_default()
+}
+
+/// The line charts.
+#[component]
+pub fn Charts() -> impl IntoView {
+    view! {
+        <section class="charts">
+            <LineChart testid="chart-loss" title="Loss (faint: train, solid: validation)" x="step" y="nats"
+                log=None lines=views::loss_lines />
+            <LineChart testid="chart-norms" title="Residual-stream RMS per layer (newest run)" x="step" y="RMS"
+                log=Some(false) lines=|lab| newest(lab, views::norm_lines) />
+            <LineChart testid="chart-profile" title="RMS across layers, latest step (newest run)" x="layer" y="RMS"
+                log=Some(false) lines=|lab| newest(lab, views::profile_lines) />
+            <LineChart testid="chart-grad" title="Gradient norm (before clipping)" x="step" y="norm"
+                log=Some(true) lines=|lab| views::metric_lines(lab, |r| r.grad_norm) />
+            <LineChart testid="chart-lr" title="Learning rate" x="step" y="lr"
+                log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.lr) />
+        </section>
+    }
+}
+
+/// One line chart on a canvas, redrawn when the charts tick. `log`: fixed, or None to follow
+/// the log-scale toggle.
+#[component]
+fn LineChart(
+    testid: &'static str,
+    title: &'static str,
+    x: &'static str,
+    y: &'static str,
+    log: Option<bool>,
+    lines: fn(&Lab) -> Vec<Line>,
+) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
+    Effect::new(move |_| {
+        state.charts.track();
+        let log_y = log.unwrap_or_else(|| state.log_y.get());
+        let (Some(canvas), data) = (canvas.get(), state.lab.with_value(lines)) else {
+            return;
+        };
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let axes = Axes { title, x, y, log_y };
+        if let Err(error) = charts::draw_lines(&backend.into_drawing_area(), axes, &data) {
+            leptos::logging::warn!("{title}: {error}");
+        }
+    });
+    view! {
+        <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+    }
+}
+
+/// The newest run's attention maps: layers down, heads across, each a button that enlarges it.
+#[component]
+pub fn AttentionGrid() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let shape = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.runs.last().map_or((0, 0), |r| {
+                (r.session.run.model.n_layers, r.session.run.model.n_heads)
+            })
+        })
+    };
+    view! {
+        <section class="attention" aria-label="Attention maps">
+            <h2>"Attention maps"</h2>
+            <p class="hint">
+                "Newest run, validation example 0: queries down, keys across; blue is attention, \
+                grey is masked. Click a map to enlarge it."
+            </p>
+            <div class="attention-views">
+                <div class="attention-grid" data-testid="attention-grid"
+                    style=move || format!("grid-template-columns: repeat({}, 1fr)", shape().1.max(1))>
+                    {move || {
+                        let (layers, heads) = shape();
+                        (0..layers)
+                            .flat_map(|layer| (0..heads).map(move |head| (layer, head)))
+                            .map(|(layer, head)| {
+                                view! {
+                                    <button
+                                        class="map-button"
+                                        class:selected=move || state.enlarged.get() == (layer, head)
+                                        data-testid=format!("map-{layer}-{head}")
+                                        aria-label=format!("enlarge layer {layer} head {head}")
+                                        on:click=move |_| state.enlarged.set((layer, head))
+                                    >
+                                        <AttentionCanvas layer=layer head=head size=150 />
+                                    </button>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </div>
+                <div class="attention-enlarged" data-testid="attention-enlarged">
+                    {move || {
+                        let (layer, head) = state.enlarged.get();
+                        view! { <AttentionCanvas layer=layer head=head size=360 /> }
+                    }}
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: plotters draws the map on the canvas.
+    Effect::new(move |_| {
+        state.charts.track();
+        let Some(canvas) = canvas.get() else {
+            return;
+        };
+        let map = state.lab.with_value(|lab| {
+            let run = lab.runs.last()?;
+            let t = run.session.display_batch().seq;
+            lab::attention_maps(&run.session.run.model, &run.attention, t)
+                .into_iter()
+                .find(|m| (m.layer, m.head) == (layer, head))
+        });
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let area = backend.into_drawing_area();
+        let maps: Vec<_> = map.into_iter().collect();
+        if let Err(error) = charts::draw_attention_grid(&area, "", &maps) {
+            leptos::logging::warn!("attention map: {error}");
+        }
+    });
+    view! { <canvas node_ref=canvas width=size.to_string() height=size.to_string() /> }
+}
+
+/// A text sample of the newest run, grown a few tokens per frame (text data only).
+#[component]
+pub fn Sample() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let sample = move || {
+        state.progress.track();
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map(|r| r.sample.clone()))
+    };
+    view! {
+        <section class="sample" aria-label="Generated text">
+            <h2>"Sample"</h2>
+            <pre data-testid="sample">
+                {move || sample().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+                    "(text data only: the first sample appears after a few steps)".into()
+                })}
+            </pre>
+        </section>
+    }
+}
