@@ -10,6 +10,7 @@ use crate::charts::AttentionMap;
 use crate::cpu::CpuEngine;
 use crate::engine::{self, Engine, LayerNorms, StepStats};
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
+use crate::train::data::{BatchShape, DataConfig, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{RunStatus, Session};
 use crate::train::{Batch, TrainConfig};
@@ -171,6 +172,8 @@ pub struct Lab {
     pub problem: Option<RunError>,
     pub runs: Vec<RunEntry>,
     next_id: usize,
+    /// The last data stream built, with what it was built from.
+    data_cache: Option<(DataConfig, BatchShape, DataStream)>,
 }
 
 impl Lab {
@@ -184,6 +187,7 @@ impl Lab {
             problem: None,
             runs: Vec::new(),
             next_id: 1,
+            data_cache: None,
         };
         for (key, value) in settings {
             lab.set(key, value);
@@ -237,7 +241,13 @@ impl Lab {
     }
 
     /// The training run: the newest, while it has steps left.
-    pub fn training(&mut self) -> Option<&mut RunEntry> {
+    pub fn training_run(&self) -> Option<&RunEntry> {
+        self.runs
+            .last()
+            .filter(|r| r.session.status == RunStatus::Training)
+    }
+
+    fn training_mut(&mut self) -> Option<&mut RunEntry> {
         self.runs
             .last_mut()
             .filter(|r| r.session.status == RunStatus::Training)
@@ -248,7 +258,7 @@ impl Lab {
     pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
         let started = now();
         let mut steps = 0;
-        while let Some(run) = self.training() {
+        while let Some(run) = self.training_mut() {
             let before = now();
             run.session.step(now);
             steps += 1;
@@ -368,7 +378,21 @@ impl Lab {
         label: Option<String>,
     ) -> Result<(), RunError> {
         let mut run = requested.clone();
-        let data = run.build_data(None)?;
+        run.validate()?;
+        // Tokenizing the corpus is the slow part of a new run: reuse the last stream when the
+        // data and batch shape are the same.
+        let shape = run.batch_shape();
+        let data = match &self.data_cache {
+            Some((config, cached, stream)) if *config == run.data && *cached == shape => {
+                stream.clone()
+            }
+            _ => {
+                let stream = run.build_data(None)?;
+                self.data_cache = Some((run.data.clone(), shape, stream.clone()));
+                stream
+            }
+        };
+        run.model.vocab_size = data.vocab_size();
         let engine = PageEngine::new(&run.model, run.train.seed).map_err(|e| RunError {
             field: format!("model.{}", e.field),
             reason: e.reason,

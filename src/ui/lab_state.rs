@@ -1,19 +1,19 @@
 //! The page's one piece of state: a [`Lab`] kept outside the reactive graph (it holds the
 //! engines), with signals that say when its parts changed, and the training loop that steps it
-//! a few milliseconds per animation frame.
+//! a few milliseconds per task.
 
 use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use crate::lab::{self, url, views, Lab};
 
-/// Training time per animation frame: at least one step, then more until this is spent, so
-/// that a frame's task stays far below 100 ms.
-const FRAME_BUDGET_SECONDS: f64 = 0.012;
+/// Training time per task of the loop: at least one step, then more while they fit, so that a
+/// task stays far below 100 ms.
+const TASK_BUDGET_SECONDS: f64 = 0.012;
 /// Charts and the test snapshot are redrawn at most this often.
 const DRAW_EVERY_MS: f64 = 250.0;
 /// The attention maps (one extra forward) are recomputed at most this often.
-const ATTENTION_EVERY_MS: f64 = 500.0;
+const ATTENTION_EVERY_MS: f64 = 1000.0;
 
 /// Handles to the state, shared through context (every field is `Copy`).
 #[derive(Clone, Copy)]
@@ -25,6 +25,8 @@ pub struct LabState {
     pub progress: RwSignal<u64>,
     /// Bumped when the charts should be redrawn.
     pub charts: RwSignal<u64>,
+    /// Bumped when the attention maps were recomputed.
+    pub attention: RwSignal<u64>,
     pub playing: RwSignal<bool>,
     pub log_y: RwSignal<bool>,
     /// (layer, head) of the enlarged attention map.
@@ -59,6 +61,7 @@ impl LabState {
             version: RwSignal::new(0),
             progress: RwSignal::new(0),
             charts: RwSignal::new(0),
+            attention: RwSignal::new(0),
             playing: RwSignal::new(false),
             log_y: RwSignal::new(true),
             enlarged: RwSignal::new((0, 0)),
@@ -102,7 +105,8 @@ impl LabState {
     /// One training step, drawn at once.
     pub fn single_step(&self) {
         self.pause();
-        self.train_and_draw(0.0, true);
+        self.train(0.0);
+        self.draw(true);
     }
 
     pub fn play(&self) {
@@ -110,7 +114,10 @@ impl LabState {
         if !self.looping.get_value() {
             self.looping.set_value(true);
             let state = *self;
-            request_animation_frame(move || state.frame());
+            // A zero timeout rather than requestAnimationFrame: animation frames stall while
+            // the GPU process is busy (a software WebGPU adapter, the kernel check), and the
+            // browser still paints between tasks.
+            set_timeout(move || state.tick(), std::time::Duration::ZERO);
         }
     }
 
@@ -124,56 +131,58 @@ impl LabState {
     fn changed(&self) {
         self.write_url();
         self.version.update(|v| *v += 1);
-        self.last_attention.set_value(f64::MIN);
-        self.train_and_draw(-1.0, true);
+        self.draw(true);
         if self.playing.get_untracked() {
             self.play();
         }
     }
 
-    /// The animation-frame loop: trains for the frame's budget, then asks for the next frame
-    /// while playing and a run has steps left.
-    fn frame(&self) {
+    /// One task of the loop: the views when they are due, else training for the budget; then
+    /// the next task while playing and a run has steps left. Drawing and training never share
+    /// a task, so that each stays short.
+    fn tick(&self) {
         self.looping.set_value(false);
         if !self.playing.get_untracked() {
             return;
         }
-        self.train_and_draw(FRAME_BUDGET_SECONDS, false);
-        if self
-            .lab
-            .with_value(|lab| lab.runs.last().map(|r| r.session.status))
-            == Some(crate::train::session::RunStatus::Training)
-        {
+        if now_ms() - self.last_draw.get_value() >= DRAW_EVERY_MS {
+            self.draw(false);
+        } else {
+            self.train(TASK_BUDGET_SECONDS);
+        }
+        if self.lab.with_value(|lab| lab.training_run().is_some()) {
             self.play();
         } else {
             self.playing.set(false);
+            self.draw(false);
         }
     }
 
-    /// Trains for `budget` seconds (none when negative), extends the sample, and refreshes
-    /// the attention maps and charts when due (always when `force`).
-    fn train_and_draw(&self, budget: f64, force: bool) {
-        let mut steps = 0;
-        self.lab.update_value(|lab| {
-            if budget >= 0.0 {
-                steps = lab.train(budget, &now_seconds);
-            }
+    /// Trains for `budget` seconds (at least one step) and extends the text sample.
+    fn train(&self, budget: f64) {
+        let steps = self.lab.try_update_value(|lab| {
+            let steps = lab.train(budget, &now_seconds);
             lab.extend_sample();
+            steps
         });
-        if steps > 0 && self.first_step_ms.get_value().is_none() {
+        if steps > Some(0) && self.first_step_ms.get_value().is_none() {
             self.first_step_ms.set_value(Some(now_ms()));
         }
+        self.progress.update(|p| *p += 1);
+    }
+
+    /// Redraws the charts and the snapshot, and the attention maps when due (always when
+    /// `force`).
+    fn draw(&self, force: bool) {
         let now = now_ms();
         if force || now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
             self.last_attention.set_value(now);
             self.lab.update_value(Lab::refresh_attention);
+            self.attention.update(|a| *a += 1);
         }
-        self.progress.update(|p| *p += 1);
-        if force || now - self.last_draw.get_value() >= DRAW_EVERY_MS {
-            self.last_draw.set_value(now);
-            self.charts.update(|c| *c += 1);
-            self.publish_snapshot();
-        }
+        self.last_draw.set_value(now);
+        self.charts.update(|c| *c += 1);
+        self.publish_snapshot();
     }
 
     /// The page's state for tests and curious visitors: `window.__archlab`.

@@ -207,8 +207,8 @@ pub fn AttentionGrid() -> impl IntoView {
         <section class="attention" aria-label="Attention maps">
             <h2>"Attention maps"</h2>
             <p class="hint">
-                "Newest run, validation example 0: queries down, keys across; blue is attention, \
-                grey is masked. Click a map to enlarge it."
+                "Newest run, validation example 0, redrawn every second: queries down, keys \
+                across; blue is attention, grey is masked. Click a map to enlarge it."
             </p>
             <div class="attention-views">
                 <div class="attention-grid" data-testid="attention-grid"
@@ -250,7 +250,7 @@ fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     // Reactive state meets the outside world: plotters draws the map on the canvas.
     Effect::new(move |_| {
-        state.charts.track();
+        state.attention.track();
         let Some(canvas) = canvas.get() else {
             return;
         };
