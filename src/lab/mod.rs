@@ -217,9 +217,12 @@ impl Lab {
         self.start_if_changed(Some(format!("{label} preset")))
     }
 
-    /// Restarts the newest run from step 0 with the same configuration.
+    /// Restarts the newest run from step 0 with the same configuration (with no run left,
+    /// starts the controls' configuration).
     pub fn reset(&mut self) {
-        if let Some(entry) = self.runs.pop() {
+        if self.runs.is_empty() {
+            self.start_if_changed(None);
+        } else if let Some(entry) = self.runs.pop() {
             let previous = self.runs.last().map(|r| r.requested.clone());
             let label = Some(entry.label);
             if let Err(error) = self.start(entry.id, entry.requested, previous.as_ref(), label) {
@@ -314,18 +317,20 @@ impl Lab {
             .then(|| problem.reason.clone())
     }
 
-    /// Errors that belong to no control (shown above the controls).
-    pub fn other_errors(&self) -> Vec<String> {
-        let mut out: Vec<String> = self
+    /// Every reason the controls' configuration cannot train, each with the key of the control
+    /// it is shown next to (None when no control has it): the banner above the views.
+    pub fn problems(&self) -> Vec<(Option<&'static str>, String)> {
+        let mut out: Vec<(Option<&'static str>, String)> = self
             .rejected
             .iter()
-            .filter(|(key, _, _)| fields::field(key).is_none())
-            .map(|(key, value, reason)| format!("{key}={value}: {reason}"))
+            .map(|(key, value, reason)| {
+                let control = fields::field(key).map(|f| f.key);
+                (control, format!("{key}: {value:?} refused: {reason}"))
+            })
             .collect();
         if let Some(problem) = &self.problem {
-            if fields::control_for_error(&problem.field).is_none() {
-                out.push(problem.to_string());
-            }
+            let control = fields::control_for_error(&problem.field).map(|f| f.key);
+            out.push((control, problem.to_string()));
         }
         out
     }
@@ -566,6 +571,10 @@ mod tests {
         assert!(lab.runs[0].hidden);
         lab.remove(2);
         assert_eq!(lab.runs.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 3]);
+        lab.remove(1);
+        lab.remove(3);
+        lab.reset();
+        assert_eq!(lab.runs[0].name(), "run 4: KV heads 4 → 2, +QK-norm");
     }
 
     #[test]

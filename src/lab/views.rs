@@ -119,6 +119,18 @@ pub fn tokens_per_second(lab: &Lab) -> Option<f64> {
         .then(|| recent.iter().map(|r| r.tokens_per_second).sum::<f64>() / recent.len() as f64)
 }
 
+/// The tokens of the example the attention maps show (the newest run's), as labels.
+pub fn display_tokens(lab: &Lab) -> Vec<String> {
+    let Some(run) = lab.runs.last() else {
+        return Vec::new();
+    };
+    let batch = run.session.display_batch();
+    batch.inputs[..batch.seq]
+        .iter()
+        .map(|&id| run.session.data.token_label(id))
+        .collect()
+}
+
 /// Where a run stands, in words.
 pub fn status_text(run: &RunEntry) -> String {
     let done = run.session.steps_done();
@@ -200,6 +212,7 @@ mod tests {
         assert_eq!(norm_lines(run).len(), 2);
         assert_eq!(profile_lines(run)[0].points.len(), 2);
         assert_eq!(status_text(run), "finished, 2 steps");
+        assert_eq!(display_tokens(&lab).len(), 32);
         let snapshot = snapshot(&lab);
         assert_eq!(snapshot["runs"].as_array().unwrap().len(), 2);
         assert_eq!(snapshot["runs"][0]["loss"].as_array().unwrap().len(), 2);

@@ -10,10 +10,6 @@ use crate::lab::PRESETS;
 #[component]
 pub fn ControlsPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
-    let other_errors = move || {
-        state.version.track();
-        state.lab.with_value(|lab| lab.other_errors())
-    };
     view! {
         <aside class="controls" aria-label="Architecture controls">
             <section class="presets">
@@ -34,12 +30,6 @@ pub fn ControlsPanel() -> impl IntoView {
                         .collect_view()}
                 </div>
             </section>
-            {move || {
-                other_errors()
-                    .into_iter()
-                    .map(|e| view! { <p class="error" role="alert">{e}</p> })
-                    .collect_view()
-            }}
             {GROUPS
                 .iter()
                 .enumerate()
@@ -60,12 +50,17 @@ pub fn ControlsPanel() -> impl IntoView {
     }
 }
 
+/// The element id of the input of the control of `key`.
+pub fn control_id(key: &str) -> String {
+    format!("control-{}", key.replace('.', "-"))
+}
+
 /// One field: its label, its input (select, checkbox or text), the lecture's claim with its
 /// source, and the error that names it. Hidden while the configuration lacks its key.
 #[component]
 fn Control(field: &'static Field) -> impl IntoView {
     let state = expect_context::<LabState>();
-    let id = format!("control-{}", field.key.replace('.', "-"));
+    let id = control_id(field.key);
     // The value typed if it was refused, else the configuration's.
     let shown = move || {
         state.version.track();

@@ -122,6 +122,7 @@ fn App() -> impl IntoView {
             <controls::ControlsPanel />
             <main>
                 <views::Toolbar device=Signal::derive(device) />
+                <views::Problems />
                 <p class="note" data-testid="engine-note">
                     "Training runs on the CPU engine, in WebAssembly on this page's thread, so the                     default model is small (d_model 32, 2 layers, context 32, batch 8): one step                     takes a few milliseconds and the page stays responsive. The WebGPU engine is                     coming; it will need a browser with WebGPU (see the WebGPU panel below)."
                 </p>

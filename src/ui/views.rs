@@ -70,6 +70,54 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
     }
 }
 
+/// Why the controls' configuration cannot train, each reason with a button that moves the
+/// focus to its control (where the same reason is shown).
+#[component]
+pub fn Problems() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let problems = move || {
+        state.version.track();
+        state.lab.with_value(Lab::problems)
+    };
+    view! {
+        <Show when=move || !problems().is_empty()>
+            <div class="problems" role="alert" data-testid="problems">
+                <strong>"This configuration cannot train: "</strong>
+                <ul>
+                    {move || {
+                        problems()
+                            .into_iter()
+                            .map(|(key, message)| {
+                                let go = key.map(|key| {
+                                    view! {
+                                        <button on:click=move |_| focus(&super::controls::control_id(key))>
+                                            "go to the control"
+                                        </button>
+                                    }
+                                });
+                                view! { <li>{message} " " {go}</li> }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </div>
+        </Show>
+    }
+}
+
+/// Focuses (and so scrolls to) the element with this id.
+fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id));
+    if let Some(element) = element {
+        use wasm_bindgen::JsCast;
+        if let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+    }
+}
+
 /// 12345 as "12.3 k".
 fn si(value: f64) -> String {
     let (scaled, prefix) = match value.abs() {
@@ -117,10 +165,10 @@ pub fn RunsList() -> impl IntoView {
                                     <span class="swatch" style=swatch></span>
                                     <span class="run-name">{name}</span>
                                     <span class="run-status">{status}</span>
-                                    <button on:click=move |_| state.toggle_hidden(id)>
+                                    <button data-testid=format!("hide-{id}") on:click=move |_| state.toggle_hidden(id)>
                                         {if hidden { "Show" } else { "Hide" }}
                                     </button>
-                                    <button on:click=move |_| state.remove(id)>"Remove"</button>
+                                    <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>"Remove"</button>
                                 </li>
                             }
                         })
@@ -233,11 +281,25 @@ pub fn AttentionGrid() -> impl IntoView {
                             .collect_view()
                     }}
                 </div>
-                <div class="attention-enlarged" data-testid="attention-enlarged">
+                <div class="attention-enlarged" data-testid="attention-enlarged"
+                    style:display=move || if shape().0 == 0 { "none" } else { "" }>
                     {move || {
                         let (layer, head) = state.enlarged.get();
                         view! { <AttentionCanvas layer=layer head=head size=360 /> }
                     }}
+                    <p class="tokens" data-testid="tokens">
+                        "Tokens (queries top to bottom, keys left to right): "
+                        {move || {
+                            state.version.track();
+                            state
+                                .lab
+                                .with_value(views::display_tokens)
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, token)| view! { <span class="token" title=format!("position {i}")>{token}</span> })
+                                .collect_view()
+                        }}
+                    </p>
                 </div>
             </div>
         </section>

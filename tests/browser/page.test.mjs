@@ -25,6 +25,36 @@ async function until(page, predicate, arg, timeout = 60_000) {
 const newest = (snapshot) => snapshot.runs[snapshot.runs.length - 1];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
 
+/** Records long tasks (over 50 ms) from the start of the page: call before `goto`. */
+async function watchLongTasks(page) {
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longtasks.push([entry.startTime, entry.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  });
+}
+
+/** Prints (does not assert) the page's speed: first step, steps/s, long tasks. */
+async function benchmark(page, label) {
+  const before = await page.evaluate(() => window.__archlab);
+  const t0 = Date.now();
+  await page.waitForTimeout(3000);
+  const after = await page.evaluate(() => window.__archlab);
+  const stepsPerSecond = (after.runs[0].steps - before.runs[0].steps) / ((Date.now() - t0) / 1000);
+  const tasks = await page.evaluate(() => window.__longtasks);
+  const describe = (list) =>
+    `${list.length} (longest ${Math.max(0, ...list.map((t) => t[1])).toFixed(0)} ms, ` +
+    `mean ${list.length ? mean(list.map((t) => t[1])).toFixed(0) : 0} ms)`;
+  const startup = tasks.filter(([start]) => start < after.first_step_ms);
+  const training = tasks.filter(([start]) => start >= after.first_step_ms);
+  console.log(`benchmark ${label}:`);
+  console.log(`  first training step ${after.first_step_ms.toFixed(0)} ms after navigation`);
+  console.log(`  ${stepsPerSecond.toFixed(1)} steps/s, ${after.tokens_per_second.toFixed(0)} tokens/s within steps (batch 8 x 32)`);
+  console.log(`  long tasks (> 50 ms) before the first step: ${describe(startup)}`);
+  console.log(`  long tasks (> 50 ms) while training: ${describe(training)}`);
+}
+
 /** Sets a text control to `value` and commits it (the page reacts to `change`). */
 async function fill(page, key, value) {
   const input = page.getByTestId(`control-${key}`);
@@ -36,14 +66,9 @@ test("training a few dozen steps lowers the loss; benchmarks", async () => {
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
-    await page.addInitScript(() => {
-      window.__longtasks = [];
-      new PerformanceObserver((list) => {
-        for (const entry of list.getEntries()) window.__longtasks.push(entry.duration);
-      }).observe({ type: "longtask", buffered: true });
-    });
+    await watchLongTasks(page);
     await page.goto(url);
-    let snapshot = await until(page, (s) => s.runs.length > 0 && s.runs[0].steps >= 41);
+    const snapshot = await until(page, (s) => s.runs.length > 0 && s.runs[0].steps >= 41);
     const run = snapshot.runs[0];
     assert.equal(run.name, "run 1: page defaults");
     const [first, last] = [mean(run.loss.slice(0, 5)), mean(run.loss.slice(-5))];
@@ -52,17 +77,7 @@ test("training a few dozen steps lowers the loss; benchmarks", async () => {
     assert.ok(val.length >= 3 && val.at(-1)[1] < val[0][1], `validation loss ${JSON.stringify(val)}`);
 
     // Benchmarks, printed: navigation to first step, steps per second, long tasks.
-    const [steps0, t0] = [run.steps, Date.now()];
-    await page.waitForTimeout(3000);
-    snapshot = await page.evaluate(() => window.__archlab);
-    const stepsPerSecond = (snapshot.runs[0].steps - steps0) / ((Date.now() - t0) / 1000);
-    const longTasks = await page.evaluate(() => window.__longtasks);
-    console.log(`benchmark: first training step ${snapshot.first_step_ms.toFixed(0)} ms after navigation`);
-    console.log(`benchmark: ${stepsPerSecond.toFixed(1)} steps/s, ${snapshot.tokens_per_second.toFixed(0)} tokens/s (batch 8 x 32)`);
-    console.log(
-      `benchmark: ${longTasks.length} long tasks (> 50 ms), longest ${Math.max(0, ...longTasks).toFixed(0)} ms, ` +
-        `mean ${longTasks.length ? mean(longTasks).toFixed(0) : 0} ms`,
-    );
+    await benchmark(page, "with WebGPU (the kernel check runs on SwiftShader alongside)");
     // The page paints the views: the loss chart has pixels, the sample has text.
     assert.match(await page.getByTestId("sample").innerText(), /\S{8}/);
     await screenshot(page, "page-training");
@@ -167,6 +182,14 @@ test("the URL restores the configuration, and an invalid value shows its error",
     const window = broken.page.getByTestId("error-model.attention");
     assert.match(await window.innerText(), /window must be >= 1/);
     assert.equal(await broken.page.getByTestId("runs").locator("li").count(), 0);
+    // The banner above the views lists both and leads to the controls.
+    const problems = broken.page.getByTestId("problems");
+    assert.equal(await problems.locator("li").count(), 2);
+    await problems.getByRole("button", { name: "go to the control" }).first().click();
+    assert.equal(
+      await broken.page.evaluate(() => document.activeElement.dataset.testid),
+      "control-model.n_layers",
+    );
     await screenshot(broken.page, "page-invalid-url");
     assert.deepEqual([...errors, ...second.errors, ...broken.errors], []);
   } finally {
@@ -178,8 +201,10 @@ test("without WebGPU the CPU engine trains and the page says so", async () => {
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await openPage(browser);
+    await watchLongTasks(page);
     await page.goto(url);
     await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 5);
+    await benchmark(page, "without WebGPU");
     assert.match(await page.getByTestId("engine-note").innerText(), /CPU engine.*small/s);
     const engine = page.getByTestId("engine");
     await page.waitForFunction(
@@ -194,6 +219,15 @@ test("without WebGPU the CPU engine trains and the page says so", async () => {
     await page.getByTestId("reset").click();
     const reset = await until(page, (s) => s.runs[0].steps === 0);
     assert.equal(reset.runs.length, 1);
+    // A second run; hide the first, then remove it.
+    await page.getByTestId("control-model.bias").check();
+    await until(page, (s) => s.runs.length === 2);
+    await page.getByTestId("hide-1").click();
+    await until(page, (s) => s.runs[0].hidden);
+    assert.match(await page.getByTestId("run-1").innerText(), /Show/);
+    await page.getByTestId("remove-1").click();
+    const removed = await until(page, (s) => s.runs.length === 1);
+    assert.equal(removed.runs[0].name, "run 2: +biases");
     await screenshot(page, "page-no-webgpu");
     assert.deepEqual(errors, []);
   } finally {
