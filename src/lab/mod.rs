@@ -257,11 +257,16 @@ impl Lab {
     }
 
     /// Steps the training run while another step, as long as the last one, still fits in
-    /// `budget_seconds` by `now` (always at least one step); returns the number of steps.
+    /// `budget_seconds` by `now` (always at least one step); a step that evaluates comes only
+    /// first, so that its extra forward passes never add to others. Returns the number of
+    /// steps.
     pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
         let started = now();
         let mut steps = 0;
         while let Some(run) = self.training_mut() {
+            if steps > 0 && run.session.evaluates_at(run.session.steps_done()) {
+                break;
+            }
             let before = now();
             run.session.step(now);
             steps += 1;
@@ -592,9 +597,14 @@ mod tests {
 
     #[test]
     fn training_steps_reset_and_samples() {
-        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "3".into())]);
-        assert_eq!(lab.train(10.0, &clock()), 3, "stops when the run finishes");
-        assert_eq!(lab.train(10.0, &clock()), 0);
+        let settings = [("train.steps", "4"), ("train.eval_interval", "2")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut lab = Lab::new(page_defaults(), &settings);
+        // Steps 0, 2 and 3 evaluate: each starts a call.
+        assert_eq!(lab.train(10.0, &clock()), 2, "0 and 1, then stops before 2");
+        assert_eq!(lab.train(10.0, &clock()), 1, "2, then stops before 3");
+        assert_eq!(lab.train(10.0, &clock()), 1, "3, the last");
+        assert_eq!(lab.train(10.0, &clock()), 0, "finished");
         lab.refresh_attention();
         let run = &lab.runs[0];
         assert_eq!(run.attention.len(), 2);

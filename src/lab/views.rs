@@ -192,10 +192,12 @@ mod tests {
     fn lines_follow_the_runs_and_hiding() {
         let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "2".into())]);
         let t = std::cell::Cell::new(0.0);
-        lab.train(1.0, &|| {
+        let clock = || {
             t.set(t.get() + 0.01);
             t.get()
-        });
+        };
+        // Both steps evaluate (the first and the last), so each takes a call.
+        assert_eq!(lab.train(1.0, &clock) + lab.train(1.0, &clock), 2);
         lab.change("model.qk_norm", "true");
         let lines = loss_lines(&lab);
         assert_eq!(lines.len(), 4, "train and validation per run");

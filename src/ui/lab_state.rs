@@ -106,7 +106,7 @@ impl LabState {
     pub fn single_step(&self) {
         self.pause();
         self.train(0.0);
-        self.draw(true);
+        self.draw_all();
     }
 
     pub fn play(&self) {
@@ -131,22 +131,25 @@ impl LabState {
     fn changed(&self) {
         self.write_url();
         self.version.update(|v| *v += 1);
-        self.draw(true);
+        self.draw_all();
         if self.playing.get_untracked() {
             self.play();
         }
     }
 
-    /// One task of the loop: the views when they are due, else training for the budget; then
-    /// the next task while playing and a run has steps left. Drawing and training never share
-    /// a task, so that each stays short.
+    /// One task of the loop: the attention maps or the charts when they are due, else training
+    /// for the budget; then the next task while playing and a run has steps left. Attention,
+    /// charts and training never share a task, so that each stays short.
     fn tick(&self) {
         self.looping.set_value(false);
         if !self.playing.get_untracked() {
             return;
         }
-        if now_ms() - self.last_draw.get_value() >= DRAW_EVERY_MS {
-            self.draw(false);
+        let now = now_ms();
+        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+            self.refresh_attention(now);
+        } else if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+            self.draw_charts(now);
         } else {
             self.train(TASK_BUDGET_SECONDS);
         }
@@ -154,7 +157,7 @@ impl LabState {
             self.play();
         } else {
             self.playing.set(false);
-            self.draw(false);
+            self.draw_all();
         }
     }
 
@@ -171,18 +174,25 @@ impl LabState {
         self.progress.update(|p| *p += 1);
     }
 
-    /// Redraws the charts and the snapshot, and the attention maps when due (always when
-    /// `force`).
-    fn draw(&self, force: bool) {
-        let now = now_ms();
-        if force || now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
-            self.last_attention.set_value(now);
-            self.lab.update_value(Lab::refresh_attention);
-            self.attention.update(|a| *a += 1);
-        }
+    /// Recomputes the attention maps (one forward) and redraws them.
+    fn refresh_attention(&self, now: f64) {
+        self.last_attention.set_value(now);
+        self.lab.update_value(Lab::refresh_attention);
+        self.attention.update(|a| *a += 1);
+    }
+
+    /// Redraws the line charts and the snapshot.
+    fn draw_charts(&self, now: f64) {
         self.last_draw.set_value(now);
         self.charts.update(|c| *c += 1);
         self.publish_snapshot();
+    }
+
+    /// Every view at once, after the visitor did something.
+    fn draw_all(&self) {
+        let now = now_ms();
+        self.refresh_attention(now);
+        self.draw_charts(now);
     }
 
     /// The page's state for tests and curious visitors: `window.__archlab`.
