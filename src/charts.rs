@@ -20,7 +20,7 @@ pub const PALETTE: [RGBColor; 8] = [
 /// One named curve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
-    /// The legend entry.
+    /// The legend entry; empty leaves the line out of the legend.
     pub label: String,
     /// (x, y) points in x order; non-finite y (a diverged run) is left out of the drawing.
     pub points: Vec<(f64, f64)>,
@@ -47,7 +47,7 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     format!("drawing a chart failed: {error:?}")
 }
 
-/// Draws `lines` on `area` with a legend.
+/// Draws `lines` on `area` with a legend of the labelled ones.
 pub fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axes: Axes,
@@ -115,11 +115,14 @@ pub fn draw_lines<DB: DrawingBackend>(
             .filter(|(_, y)| visible(*y))
             .map(|&(x, y)| (x, scale(y)))
             .collect();
-        chart
+        let series = chart
             .draw_series(LineSeries::new(segment, style))
-            .map_err(chart_error)?
-            .label(&line.label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            .map_err(chart_error)?;
+        if !line.label.is_empty() {
+            series
+                .label(&line.label)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        }
     }
     chart
         .configure_series_labels()

@@ -83,7 +83,7 @@ const ATTENTION: &[(&str, &str)] = &[
     ("full (causal)", "full"),
     ("sliding window", r#"{"sliding_window":{"window":4}}"#),
     (
-        "sparse: local + strided",
+        "sparse (local + strided)",
         r#"{"sparse":{"local":4,"stride":4}}"#,
     ),
 ];
@@ -107,23 +107,23 @@ const SOURCE: &[(&str, &str)] = &[
         r#"{"type":"corpus","tokenizer":{"kind":"byte"}}"#,
     ),
     (
-        "task: copy",
+        "copy task",
         r#"{"type":"task","task":"copy","length":8,"symbols":10}"#,
     ),
     (
-        "task: reverse",
+        "reverse task",
         r#"{"type":"task","task":"reverse","length":8,"symbols":10}"#,
     ),
     (
-        "task: sort",
+        "sort task",
         r#"{"type":"task","task":"sort","length":8,"symbols":10}"#,
     ),
     (
-        "task: induction",
+        "induction task",
         r#"{"type":"task","task":"induction","length":24,"segment":4,"symbols":16}"#,
     ),
     (
-        "task: modular addition",
+        "modular addition task",
         r#"{"type":"task","task":"modular_addition","modulus":37}"#,
     ),
 ];
@@ -495,6 +495,15 @@ pub fn field(key: &str) -> Option<&'static Field> {
     FIELDS.iter().find(|f| f.key == key)
 }
 
+/// The control a dotted key belongs to: its own, or the nearest one above it
+/// (`data.source.tokenizer.kind` belongs to `data.source`).
+pub fn owner(key: &str) -> Option<&'static Field> {
+    FIELDS
+        .iter()
+        .filter(|f| key == f.key || key.starts_with(&format!("{}.", f.key)))
+        .max_by_key(|f| f.key.len())
+}
+
 /// What a control shows for `field` in `run`: the option index of a choice, "true"/"false",
 /// the number, "" for an automatic value; None when the configuration has no such key.
 pub fn shown_value(field: &Field, run: &RunConfig) -> Option<String> {
@@ -509,8 +518,8 @@ pub fn shown_value(field: &Field, run: &RunConfig) -> Option<String> {
     })
 }
 
-/// The name of the option a choice `field` shows for `run`, up to any colon ("pre", "sliding
-/// window"); None for other kinds.
+/// The name of the option a choice `field` shows for `run`, up to any colon ("pre" of "pre:
+/// x + F(Norm(x))", "sliding window"); None for other kinds.
 pub fn option_label(field: &Field, run: &RunConfig) -> Option<&'static str> {
     let Kind::Choice(options) = field.kind else {
         return None;
@@ -647,6 +656,17 @@ mod tests {
             shown_value(field("model.qk_norm").unwrap(), &run).unwrap(),
             "false"
         );
+    }
+
+    #[test]
+    fn keys_find_their_owner() {
+        let key = |k: &str| owner(k).map(|f| f.key);
+        assert_eq!(key("data.source.tokenizer.kind"), Some("data.source"));
+        assert_eq!(
+            key("model.attention.sliding_window.window"),
+            Some("model.attention.sliding_window.window")
+        );
+        assert_eq!(key("model.init_std"), None);
     }
 
     #[test]

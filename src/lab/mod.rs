@@ -462,27 +462,29 @@ pub fn run_label(previous: Option<&RunConfig>, next: &RunConfig, base: &RunConfi
         .iter()
         .take(3)
         .map(|(key, value)| {
-            let field = fields::field(key);
-            let name = field.map_or_else(|| key.rsplit('.').next().unwrap_or(key), |f| f.label);
-            // A choice is named by its option ("sliding window"), anything else by its value.
-            let shown = |run: &RunConfig, raw: String| {
-                field
-                    .and_then(|f| fields::option_label(f, run))
-                    .map_or(raw, str::to_string)
-            };
-            match value.as_str() {
-                "true" => format!("+{name}"),
-                "false" => format!("−{name}"),
-                _ => {
-                    let new = shown(next, value.clone());
-                    match before.get(key) {
-                        Some(old) => format!("{name} {} → {new}", shown(before, value_text(&old))),
-                        None => format!("{name} {new}"),
-                    }
-                }
+            let owner = fields::owner(key);
+            // A choice whose option changed is named by its options ("full → sliding window").
+            let options = owner
+                .and_then(|f| {
+                    Some((
+                        fields::option_label(f, before)?,
+                        fields::option_label(f, next)?,
+                    ))
+                })
+                .filter(|(old, new)| old != new);
+            let name = owner
+                .filter(|f| f.key == key || options.is_some())
+                .map_or_else(|| key.rsplit('.').next().unwrap_or(key), |f| f.label);
+            match (value.as_str(), options, before.get(key)) {
+                (_, Some((old, new)), _) => format!("{name} {old} → {new}"),
+                ("true", None, _) => format!("+{name}"),
+                ("false", None, _) => format!("−{name}"),
+                (_, None, Some(old)) => format!("{name} {} → {value}", value_text(&old)),
+                (_, None, None) => format!("{name} {value}"),
             }
         })
         .collect();
+    parts.dedup();
     if changes.len() > 3 {
         parts.push(format!("+{} more", changes.len() - 3));
     }
@@ -524,6 +526,28 @@ mod tests {
             "attention full (causal) → sliding window"
         );
         assert_eq!(run_label(Some(&base), &base, &base), "rerun");
+        let mut copy = base.clone();
+        copy.set(
+            "data.source",
+            r#"{"type":"task","task":"copy","length":8,"symbols":10}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            run_label(Some(&base), &copy, &base),
+            "data Shakespeare, characters → copy task"
+        );
+        let mut bytes = base.clone();
+        bytes.set("data.source.tokenizer.kind", "byte").unwrap();
+        assert_eq!(
+            run_label(Some(&base), &bytes, &base),
+            "data Shakespeare, characters → Shakespeare, bytes"
+        );
+        let mut post = base.clone();
+        post.set("model.norm_position", "post").unwrap();
+        assert_eq!(
+            run_label(Some(&base), &post, &base),
+            "norm position pre → post"
+        );
         let gpt2 = with_preset(&base, "gpt2").unwrap();
         assert!(run_label(Some(&base), &gpt2, &base).ends_with("more"));
     }

@@ -7,13 +7,13 @@ use super::{Lab, RunEntry};
 use crate::charts::Line;
 use crate::train::session::{RunStatus, StepRecord};
 
-/// Train loss (faint) and validation loss of every shown run.
+/// Train loss (faint, out of the legend) and validation loss of every shown run.
 pub fn loss_lines(lab: &Lab) -> Vec<Line> {
     let mut lines = Vec::new();
     for run in lab.runs.iter().filter(|r| !r.hidden) {
         let history = &run.session.history;
         lines.push(Line {
-            label: format!("run {} train", run.id),
+            label: String::new(),
             points: history
                 .iter()
                 .map(|r| (r.step as f64, f64::from(r.loss)))
