@@ -131,6 +131,29 @@ pub fn display_tokens(lab: &Lab) -> Vec<String> {
         .collect()
 }
 
+/// The largest attention logit of a step over all layers.
+pub fn max_attention_logit(record: &StepRecord) -> f32 {
+    record
+        .max_attention_logit
+        .iter()
+        .copied()
+        .fold(f32::NEG_INFINITY, f32::max)
+}
+
+/// 12345 as "12.3 k".
+pub fn si(value: f64) -> String {
+    let (scaled, prefix) = match value.abs() {
+        v if v >= 1e9 => (value / 1e9, " G"),
+        v if v >= 1e6 => (value / 1e6, " M"),
+        v if v >= 1e3 => (value / 1e3, " k"),
+        _ => (value, ""),
+    };
+    format!("{scaled:.3}{prefix}")
+        .replace(".000", "")
+        .trim_end()
+        .to_string()
+}
+
 /// Where a run stands, in words.
 pub fn status_text(run: &RunEntry) -> String {
     let done = run.session.steps_done();
@@ -215,9 +238,23 @@ mod tests {
         assert_eq!(profile_lines(run)[0].points.len(), 2);
         assert_eq!(status_text(run), "finished, 2 steps");
         assert_eq!(display_tokens(&lab).len(), 32);
+        let record = &run.session.history[0];
+        assert_eq!(
+            max_attention_logit(record),
+            record.max_attention_logit[0].max(record.max_attention_logit[1])
+        );
         let snapshot = snapshot(&lab);
         assert_eq!(snapshot["runs"].as_array().unwrap().len(), 2);
         assert_eq!(snapshot["runs"][0]["loss"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn si_prefixes() {
+        assert_eq!(si(512.0), "512");
+        assert_eq!(si(29408.0), "29.408 k");
+        assert_eq!(si(175_680.0), "175.680 k");
+        assert_eq!(si(2_000_000.0), "2 M");
+        assert_eq!(si(0.5), "0.500");
     }
 
     #[test]

@@ -34,7 +34,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
                 <span class="readout-label">{label}</span>
                 <span class="readout-value">
-                    {move || value.get().map_or_else(|| "—".to_string(), |v| format!("{} {unit}", si(v)))}
+                    {move || value.get().map_or_else(|| "—".to_string(), |v| format!("{} {unit}", views::si(v)))}
                 </span>
             </div>
         }
@@ -118,20 +118,6 @@ fn focus(id: &str) {
     }
 }
 
-/// 12345 as "12.3 k".
-fn si(value: f64) -> String {
-    let (scaled, prefix) = match value.abs() {
-        v if v >= 1e9 => (value / 1e9, " G"),
-        v if v >= 1e6 => (value / 1e6, " M"),
-        v if v >= 1e3 => (value / 1e3, " k"),
-        _ => (value, ""),
-    };
-    format!("{scaled:.3}{prefix}")
-        .replace(".000", "")
-        .trim_end()
-        .to_string()
-}
-
 /// Every run, named and coloured, with hide and remove.
 #[component]
 pub fn RunsList() -> impl IntoView {
@@ -202,6 +188,8 @@ pub fn Charts() -> impl IntoView {
                 log=Some(true) lines=|lab| views::metric_lines(lab, |r| r.grad_norm) />
             <LineChart testid="chart-lr" title="Learning rate" x="step" y="lr"
                 log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.lr) />
+            <LineChart testid="chart-logit" title="Largest attention logit (QK-norm bounds it)" x="step"
+                y="max q·k/√d" log=Some(false) lines=|lab| views::metric_lines(lab, views::max_attention_logit) />
         </section>
     }
 }
