@@ -107,7 +107,20 @@ fn App() -> impl IntoView {
         GpuStatus::Detecting => "looking for a WebGPU adapter…".to_string(),
         GpuStatus::Unavailable { .. } => "no WebGPU adapter in this browser".to_string(),
         GpuStatus::Ready(adapter) => {
-            format!("WebGPU adapter: {} ({})", adapter.name, adapter.backend)
+            let name = if adapter.name.is_empty() {
+                "name not disclosed by the browser"
+            } else {
+                &adapter.name
+            };
+            let software = if adapter.is_software {
+                ", software"
+            } else {
+                ""
+            };
+            format!(
+                "WebGPU adapter: {name} ({}{software}), for the coming GPU engine",
+                adapter.backend
+            )
         }
     };
 
