@@ -20,7 +20,7 @@ pub const PALETTE: [RGBColor; 8] = [
 /// One named curve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
-    /// The legend entry.
+    /// The legend entry; empty leaves the line out of the legend.
     pub label: String,
     /// (x, y) points in x order; non-finite y (a diverged run) is left out of the drawing.
     pub points: Vec<(f64, f64)>,
@@ -47,7 +47,7 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     format!("drawing a chart failed: {error:?}")
 }
 
-/// Draws `lines` on `area` with a legend.
+/// Draws `lines` on `area` with a legend of the labelled ones.
 pub fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axes: Axes,
@@ -115,11 +115,14 @@ pub fn draw_lines<DB: DrawingBackend>(
             .filter(|(_, y)| visible(*y))
             .map(|&(x, y)| (x, scale(y)))
             .collect();
-        chart
+        let series = chart
             .draw_series(LineSeries::new(segment, style))
-            .map_err(chart_error)?
-            .label(&line.label)
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            .map_err(chart_error)?;
+        if !line.label.is_empty() {
+            series
+                .label(&line.label)
+                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        }
     }
     chart
         .configure_series_labels()
@@ -140,28 +143,39 @@ pub struct AttentionMap {
     /// Sequence length: the map is t × t.
     pub t: usize,
     pub probs: Vec<f32>,
+    /// `masked[q * t + k]`: the mask hides key k from query q (drawn grey, so that a masked
+    /// cell and an unattended one look different); empty when nothing is masked.
+    pub masked: Vec<bool>,
 }
 
 /// Draws a grid of attention maps, one row per layer and one column per head: white is 0, deep
 /// blue is 1, queries down, keys across. Colour follows √p, so that attention spread thinly over
-/// many keys stays visible next to sharp heads.
+/// many keys stays visible next to sharp heads. Masked cells are light grey.
 pub fn draw_attention_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     maps: &[AttentionMap],
 ) -> Result<(), ChartError> {
     area.fill(&WHITE).map_err(chart_error)?;
-    let layers = maps.iter().map(|m| m.layer + 1).max().unwrap_or(0);
-    let heads = maps.iter().map(|m| m.head + 1).max().unwrap_or(0);
+    // Rows are the layers present, columns the heads present (one map gives one cell).
+    let distinct = |f: fn(&AttentionMap) -> usize| {
+        let mut ids: Vec<usize> = maps.iter().map(f).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids
+    };
+    let (layer_ids, head_ids) = (distinct(|m| m.layer), distinct(|m| m.head));
+    let (layers, heads) = (layer_ids.len(), head_ids.len());
     if layers == 0 {
         return area.present().map_err(chart_error);
     }
+    let rank = |ids: &[usize], id| ids.binary_search(&id).expect("collected above");
     let body = area
         .titled(title, ("sans-serif", 22))
         .map_err(chart_error)?;
     let cells = body.split_evenly((layers, heads));
     for map in maps {
-        let cell = &cells[map.layer * heads + map.head];
+        let cell = &cells[rank(&layer_ids, map.layer) * heads + rank(&head_ids, map.head)];
         let t = map.t as i32;
         let mut chart = ChartBuilder::on(cell)
             .caption(
@@ -181,9 +195,14 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
         chart
             .draw_series((0..t).flat_map(|q| {
                 (0..t).map(move |k| {
-                    let p = map.probs[(q * t + k) as usize];
+                    let i = (q * t + k) as usize;
+                    let color = if map.masked.get(i) == Some(&true) {
+                        RGBColor(221, 221, 221)
+                    } else {
+                        blend(map.probs[i])
+                    };
                     // Row q drawn from the top, as matrices are written.
-                    Rectangle::new([(k, t - 1 - q), (k + 1, t - q)], blend(p).filled())
+                    Rectangle::new([(k, t - 1 - q), (k + 1, t - q)], color.filled())
                 })
             }))
             .map_err(chart_error)?;

@@ -6,6 +6,7 @@ pub mod checkpoint;
 pub mod cpu;
 pub mod engine;
 pub mod gpu;
+pub mod lab;
 pub mod model;
 pub mod train;
 

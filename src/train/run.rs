@@ -170,12 +170,44 @@ impl RunConfig {
     /// The settings that differ from the defaults, as dotted `key=value` pairs in a stable
     /// order: what a run is labelled by and what the page keeps in its URL.
     pub fn non_default_settings(&self) -> Vec<(String, String)> {
+        self.settings_differing_from(&Self::default())
+    }
+
+    /// The settings that differ from `base`, as [`RunConfig::non_default_settings`] does for
+    /// the defaults; setting them in order on a copy of `base` gives this configuration back.
+    /// The page keeps its own smaller defaults and writes only what differs from them.
+    pub fn settings_differing_from(&self, base: &Self) -> Vec<(String, String)> {
         let mut out = Vec::new();
-        let ours = serde_json::to_value(self).expect("a config always serialises");
-        let defaults = serde_json::to_value(Self::default()).expect("a config always serialises");
-        diff_leaves("", &ours, &defaults, &mut out);
+        diff_leaves("", &self.to_tree(), &base.to_tree(), &mut out);
         out.retain(|(key, _)| !DERIVED_KEYS.iter().any(|(k, _)| k == key));
         out
+    }
+
+    /// The value at a dotted `key` (`model.attention.sliding_window.window`), or None where
+    /// the configuration has no such key (another variant is chosen).
+    pub fn get(&self, key: &str) -> Option<Value> {
+        let mut node = self.to_tree();
+        for part in key.split('.') {
+            node = node.as_object_mut()?.remove(part)?;
+        }
+        Some(node)
+    }
+}
+
+/// A setting's value as text, the form `set` reads back: strings bare, f32 numbers in their
+/// shortest form (0.001, not 0.0010000000474974513), anything else as JSON.
+pub fn value_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        Value::Number(n) if n.is_f64() => {
+            let value = n.as_f64().expect("checked is_f64");
+            if f64::from(value as f32) == value {
+                (value as f32).to_string()
+            } else {
+                value.to_string()
+            }
+        }
+        other => other.to_string(),
     }
 }
 
@@ -223,23 +255,7 @@ fn diff_leaves(prefix: &str, ours: &Value, defaults: &Value, out: &mut Vec<(Stri
                 diff_leaves(&path, value, b.get(key).unwrap_or(&Value::Null), out);
             }
         }
-        _ if ours != defaults => {
-            let text = match ours {
-                Value::String(s) => s.clone(),
-                // Configs hold f32s: print the shortest form that reads back the same f32
-                // (0.001, not 0.0010000000474974513).
-                Value::Number(n) if n.is_f64() => {
-                    let value = n.as_f64().expect("checked is_f64");
-                    if f64::from(value as f32) == value {
-                        (value as f32).to_string()
-                    } else {
-                        value.to_string()
-                    }
-                }
-                other => other.to_string(),
-            };
-            out.push((prefix.to_string(), text));
-        }
+        _ if ours != defaults => out.push((prefix.to_string(), value_text(ours))),
         _ => {}
     }
 }
@@ -372,5 +388,28 @@ mod tests {
         }
         assert_eq!(rebuilt, run);
         assert!(RunConfig::default().non_default_settings().is_empty());
+    }
+
+    #[test]
+    fn settings_against_another_base_and_get() {
+        let mut base = RunConfig::default();
+        base.set("model.d_model", "32").unwrap();
+        let mut run = base.clone();
+        run.set("model.attention.sliding_window.window", "2")
+            .unwrap();
+        assert_eq!(
+            run.settings_differing_from(&base),
+            vec![(
+                "model.attention".to_string(),
+                r#"{"sliding_window":{"window":2}}"#.to_string()
+            )]
+        );
+        assert_eq!(
+            run.get("model.attention.sliding_window.window"),
+            Some(Value::from(2))
+        );
+        assert_eq!(run.get("model.attention.sparse.local"), None);
+        assert_eq!(value_text(&run.get("train.lr").unwrap()), "0.003");
+        assert_eq!(value_text(&run.get("model.norm").unwrap()), "rms_norm");
     }
 }

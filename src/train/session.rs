@@ -135,7 +135,7 @@ impl<E: Engine> Session<E> {
             .map(NormRecord::from)
             .collect();
         let last = step + 1 == self.run.train.steps;
-        let evaluate = step.is_multiple_of(self.run.train.eval_interval) || last;
+        let evaluate = self.evaluates_at(step);
         let (val_loss, val_accuracy) = if evaluate {
             let (loss, accuracy) = self.evaluate();
             (Some(loss), Some(accuracy))
@@ -163,6 +163,12 @@ impl<E: Engine> Session<E> {
             RunStatus::Training
         };
         self.history.last()
+    }
+
+    /// Whether step `step` evaluates: every `eval_interval` steps and the last. An evaluation
+    /// costs about [`EVAL_BATCHES`] forward passes more than a plain step.
+    pub fn evaluates_at(&self, step: usize) -> bool {
+        step.is_multiple_of(self.run.train.eval_interval) || step + 1 == self.run.train.steps
     }
 
     /// Mean validation loss and token accuracy over [`EVAL_BATCHES`] fixed batches, from one

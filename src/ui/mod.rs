@@ -1,5 +1,10 @@
-//! The page (Leptos, client-side rendered). Components stay thin: the GPU work lives in
-//! `crate::gpu`, and the page only shows the plain data it returns.
+//! The page (Leptos, client-side rendered). Components stay thin: what the page *does* lives in
+//! `crate::lab` (controls table, runs, URL, chart data), the GPU work in `crate::gpu`, and the
+//! page only renders the plain data they return.
+
+mod controls;
+mod lab_state;
+mod views;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -95,18 +100,55 @@ fn App() -> impl IntoView {
         );
     });
 
+    let state = lab_state::LabState::new();
+    provide_context(state);
+    state.play();
+    let device = move || match gpu.get() {
+        GpuStatus::Detecting => "looking for a WebGPU adapter…".to_string(),
+        GpuStatus::Unavailable { .. } => "no WebGPU adapter in this browser".to_string(),
+        GpuStatus::Ready(adapter) => {
+            let name = if adapter.name.is_empty() {
+                "name not disclosed by the browser"
+            } else {
+                &adapter.name
+            };
+            let software = if adapter.is_software {
+                ", software"
+            } else {
+                ""
+            };
+            format!(
+                "WebGPU adapter: {name} ({}{software}), for the coming GPU engine",
+                adapter.backend
+            )
+        }
+    };
+
     view! {
         <header>
             <h1>"archlab"</h1>
             <p class="tagline">
-                "Train a small transformer on your own GPU, live, while you flip the architecture \
-                choices of a lecture: norms, activations, positions, attention, and more."
+                "Train a small transformer live while you flip the architecture choices of                 Stanford CS336 lecture 3: norms, activations, positions, attention, and more."
             </p>
         </header>
-        <main>
-            <GpuPanel gpu=gpu />
-            <CheckPanel checks=checks />
-        </main>
+        <div class="layout">
+            <controls::ControlsPanel />
+            <main>
+                <views::Toolbar device=Signal::derive(device) />
+                <views::Problems />
+                <p class="note" data-testid="engine-note">
+                    "Training runs on the CPU engine, in WebAssembly on this page's thread, so the                     default model is small (d_model 32, 2 layers, context 32, batch 8): one step                     takes a few milliseconds and the page stays responsive. The WebGPU engine is                     coming; it will need a browser with WebGPU (see the WebGPU panel below)."
+                </p>
+                <views::RunsList />
+                <views::Charts />
+                <views::AttentionGrid />
+                <views::Sample />
+                <div class="panels">
+                    <GpuPanel gpu=gpu />
+                    <CheckPanel checks=checks />
+                </div>
+            </main>
+        </div>
     }
 }
 

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use archlab::charts::{self, AttentionMap, Axes, Line};
+use archlab::charts::{self, Axes, Line};
 use archlab::engine::{generate, Engine};
 use archlab::train::session::{RunStatus, Session, StepRecord};
 use plotters::prelude::*;
@@ -199,19 +199,8 @@ fn draw_charts<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<(), St
 
     let t = session.display_batch().seq;
     let heads = session.run.model.n_heads;
-    let maps: Vec<AttentionMap> = session
-        .attention_maps()
-        .into_iter()
-        .enumerate()
-        .flat_map(|(layer, probs)| {
-            (0..heads).map(move |head| AttentionMap {
-                layer,
-                head,
-                t,
-                probs: probs[head * t * t..(head + 1) * t * t].to_vec(),
-            })
-        })
-        .collect();
+    let probs = session.attention_maps();
+    let maps = archlab::lab::attention_maps(&session.run.model, &probs, t);
     let size = (
         220 * heads as u32 + 40,
         220 * session.run.model.n_layers as u32 + 60,

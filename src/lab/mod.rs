@@ -1,0 +1,646 @@
+//! What the page does, without the page: the controls' table, the URL form of a configuration,
+//! the list of runs with their labels and colours, and the training loop's bookkeeping. Plain
+//! structs, compiled and unit-tested natively; `ui` only renders them.
+
+pub mod fields;
+pub mod url;
+pub mod views;
+
+use crate::charts::AttentionMap;
+use crate::cpu::CpuEngine;
+use crate::engine::{self, Engine, LayerNorms, StepStats};
+use crate::model::{ConfigError, ModelConfig, ParamLayout};
+use crate::train::data::{BatchShape, DataConfig, DataStream};
+use crate::train::run::{value_text, RunConfig, RunError};
+use crate::train::session::{RunStatus, Session};
+use crate::train::{Batch, TrainConfig};
+
+/// The page's starting point: a model small enough that one CPU step of a batch takes a few
+/// milliseconds in WebAssembly (d_model 32, 2 layers, context 32, batch 8).
+pub fn page_defaults() -> RunConfig {
+    let mut run = RunConfig::default();
+    run.model.d_model = 32;
+    run.model.context_len = 32;
+    run.train.batch_size = 8;
+    run.train.seq_len = 32;
+    run.train.steps = 2000;
+    run.train.eval_interval = 20;
+    run
+}
+
+/// The summary table's rows as (preset name, name on the button).
+pub const PRESETS: [(&str, &str); 10] = [
+    ("default", "page default (LLaMA-style)"),
+    ("transformer2017", "Transformer (2017)"),
+    ("gpt2", "GPT-2"),
+    ("gptj", "GPT-J / NeoX"),
+    ("palm", "PaLM"),
+    ("llama", "LLaMA 2/3"),
+    ("mistral", "Mistral 7B"),
+    ("olmo2", "OLMo 2"),
+    ("gemma2", "Gemma 2"),
+    ("qwen3", "Qwen3"),
+];
+
+/// `current` with its model replaced by preset `name` at the page's scale (the page defaults'
+/// width, depth and context), and the row's z-loss (PaLM, OLMo 2) set on the training side.
+pub fn with_preset(current: &RunConfig, name: &str) -> Option<RunConfig> {
+    let base = page_defaults();
+    let mut model = ModelConfig::preset(name)?;
+    model.d_model = base.model.d_model;
+    model.n_layers = base.model.n_layers;
+    model.context_len = base.model.context_len;
+    let mut run = current.clone();
+    run.model = model;
+    run.train.z_loss = if matches!(name, "palm" | "olmo2") {
+        1e-4
+    } else {
+        base.train.z_loss
+    };
+    Some(run)
+}
+
+/// The engine behind the page. The WebGPU engine (issue 4) becomes a second variant.
+pub enum PageEngine {
+    Cpu(CpuEngine),
+}
+
+impl PageEngine {
+    /// The engine for `config`: the CPU one for now.
+    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self, ConfigError> {
+        CpuEngine::new(config, seed).map(Self::Cpu)
+    }
+
+    /// What the page says is training.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Self::Cpu(_) => "CPU engine (WebAssembly; WebGPU engine coming)",
+        }
+    }
+
+    fn inner(&self) -> &dyn Engine {
+        match self {
+            Self::Cpu(engine) => engine,
+        }
+    }
+
+    fn inner_mut(&mut self) -> &mut dyn Engine {
+        match self {
+            Self::Cpu(engine) => engine,
+        }
+    }
+}
+
+impl Engine for PageEngine {
+    fn config(&self) -> &ModelConfig {
+        self.inner().config()
+    }
+    fn layout(&self) -> &ParamLayout {
+        self.inner().layout()
+    }
+    fn step(&mut self, batch: &Batch, train: &TrainConfig) -> StepStats {
+        self.inner_mut().step(batch, train)
+    }
+    fn eval(&mut self, batch: &Batch) -> f32 {
+        self.inner_mut().eval(batch)
+    }
+    fn logits(&mut self, tokens: &[u32], batch: usize, seq: usize) -> Vec<f32> {
+        self.inner_mut().logits(tokens, batch, seq)
+    }
+    fn attention(&self, layer: usize) -> Vec<f32> {
+        self.inner().attention(layer)
+    }
+    fn max_attention_logits(&self) -> Vec<f32> {
+        self.inner().max_attention_logits()
+    }
+    fn activation_norms(&self) -> Vec<LayerNorms> {
+        self.inner().activation_norms()
+    }
+    fn params(&self) -> Vec<f32> {
+        self.inner().params()
+    }
+    fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError> {
+        self.inner_mut().set_params(params)
+    }
+}
+
+/// Tokens of a text sample, and how many are added per call of [`Lab::extend_sample`] (each
+/// token is one forward pass: a few per frame keep the page responsive).
+pub const SAMPLE_TOKENS: usize = 80;
+const SAMPLE_CHUNK: usize = 4;
+/// A new sample starts every this many steps.
+const SAMPLE_EVERY: usize = 100;
+
+/// One run on the charts.
+pub struct RunEntry {
+    /// 1-based, never reused: "run 3".
+    pub id: usize,
+    /// Its difference from the run before it.
+    pub label: String,
+    /// Index into `charts::PALETTE`.
+    pub color: usize,
+    pub hidden: bool,
+    /// The configuration as the visitor set it (before the data sets the vocabulary).
+    pub requested: RunConfig,
+    pub session: Session<PageEngine>,
+    /// Attention probabilities `[layer][head, T, T]` of the display example, when last drawn.
+    pub attention: Vec<Vec<f32>>,
+    /// Generated text (text data only), growing a few tokens per frame.
+    pub sample: String,
+    sample_tokens: Vec<u32>,
+    sample_left: usize,
+    samples_started: usize,
+}
+
+impl RunEntry {
+    /// "run 2: +QK-norm".
+    pub fn name(&self) -> String {
+        format!("run {}: {}", self.id, self.label)
+    }
+}
+
+/// The page's state: the configuration the controls show, the errors next to them, and the
+/// runs. The newest run is the one that trains.
+pub struct Lab {
+    /// The page's defaults, against which the URL is written.
+    pub base: RunConfig,
+    /// The configuration the controls show: every value `RunConfig::set` accepted.
+    pub draft: RunConfig,
+    /// Values `set` refused, by key: (the value typed, why).
+    pub rejected: Vec<(String, String, String)>,
+    /// Why the draft cannot train (a validation or data error), if it cannot.
+    pub problem: Option<RunError>,
+    pub runs: Vec<RunEntry>,
+    next_id: usize,
+    /// The last data stream built, with what it was built from.
+    data_cache: Option<(DataConfig, BatchShape, DataStream)>,
+}
+
+impl Lab {
+    /// The page opened with `settings` (from the URL) over `base`. Each refused setting is
+    /// kept with its error; a valid result starts the first run.
+    pub fn new(base: RunConfig, settings: &[(String, String)]) -> Self {
+        let mut lab = Self {
+            draft: base.clone(),
+            base,
+            rejected: Vec::new(),
+            problem: None,
+            runs: Vec::new(),
+            next_id: 1,
+            data_cache: None,
+        };
+        for (key, value) in settings {
+            lab.set(key, value);
+        }
+        lab.start_if_changed(None);
+        lab
+    }
+
+    /// Sets `key` to `value` as a control asks; starts a new run when the result is valid and
+    /// differs from the newest run's. Returns whether a run started.
+    pub fn change(&mut self, key: &str, value: &str) -> bool {
+        self.set(key, value);
+        self.start_if_changed(None)
+    }
+
+    /// Replaces the model by a preset (see [`with_preset`]) and starts it.
+    pub fn preset(&mut self, name: &str) -> bool {
+        let Some(run) = with_preset(&self.draft, name) else {
+            return false;
+        };
+        self.draft = run;
+        self.rejected.clear();
+        let label = PRESETS
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(name, |(_, label)| label);
+        self.start_if_changed(Some(format!("{label} preset")))
+    }
+
+    /// Restarts the newest run from step 0 with the same configuration (with no run left,
+    /// starts the controls' configuration).
+    pub fn reset(&mut self) {
+        if self.runs.is_empty() {
+            self.start_if_changed(None);
+        } else if let Some(entry) = self.runs.pop() {
+            let previous = self.runs.last().map(|r| r.requested.clone());
+            let label = Some(entry.label);
+            if let Err(error) = self.start(entry.id, entry.requested, previous.as_ref(), label) {
+                self.problem = Some(error);
+            }
+        }
+    }
+
+    /// Removes a run from the charts. Removing the newest stops its training; the one before
+    /// it stays finished where it stopped.
+    pub fn remove(&mut self, id: usize) {
+        self.runs.retain(|r| r.id != id);
+    }
+
+    pub fn toggle_hidden(&mut self, id: usize) {
+        if let Some(run) = self.runs.iter_mut().find(|r| r.id == id) {
+            run.hidden = !run.hidden;
+        }
+    }
+
+    /// The training run: the newest, while it has steps left.
+    pub fn training_run(&self) -> Option<&RunEntry> {
+        self.runs
+            .last()
+            .filter(|r| r.session.status == RunStatus::Training)
+    }
+
+    fn training_mut(&mut self) -> Option<&mut RunEntry> {
+        self.runs
+            .last_mut()
+            .filter(|r| r.session.status == RunStatus::Training)
+    }
+
+    /// Steps the training run while another step, as long as the last one, still fits in
+    /// `budget_seconds` by `now` (always at least one step); a step that evaluates comes only
+    /// first, so that its extra forward passes never add to others. Returns the number of
+    /// steps.
+    pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
+        let started = now();
+        let mut steps = 0;
+        while let Some(run) = self.training_mut() {
+            if steps > 0 && run.session.evaluates_at(run.session.steps_done()) {
+                break;
+            }
+            let before = now();
+            run.session.step(now);
+            steps += 1;
+            let after = now();
+            if after - started + (after - before) > budget_seconds {
+                break;
+            }
+        }
+        steps
+    }
+
+    /// Recomputes the attention maps of the newest run (one forward of the display example).
+    pub fn refresh_attention(&mut self) {
+        if let Some(run) = self.runs.last_mut() {
+            run.attention = run.session.attention_maps();
+        }
+    }
+
+    /// Adds a few tokens to the newest run's text sample, starting a new sample every
+    /// [`SAMPLE_EVERY`] steps. Does nothing for task data.
+    pub fn extend_sample(&mut self) {
+        let Some(run) = self.runs.last_mut() else {
+            return;
+        };
+        let Some(tokenizer) = run.session.data.tokenizer().cloned() else {
+            return;
+        };
+        let due = run.session.steps_done() / SAMPLE_EVERY + 1;
+        if run.sample_left == 0 && run.samples_started < due {
+            let batch = run.session.display_batch();
+            run.sample_tokens = batch.inputs[..8.min(batch.seq)].to_vec();
+            run.sample_left = SAMPLE_TOKENS;
+            run.samples_started = due;
+        }
+        if run.sample_left == 0 {
+            return;
+        }
+        let n = SAMPLE_CHUNK.min(run.sample_left);
+        let seed = (run.session.steps_done() + run.sample_left) as u64;
+        let new = engine::generate(&mut run.session.engine, &run.sample_tokens, n, 0.8, 0, seed);
+        run.sample_tokens.extend(new);
+        run.sample_left -= n;
+        run.sample = tokenizer.decode(&run.sample_tokens);
+    }
+
+    /// The error to show next to the control of `key`, if any.
+    pub fn error_for(&self, key: &str) -> Option<String> {
+        if let Some((_, value, reason)) = self.rejected.iter().find(|(k, _, _)| k == key) {
+            return Some(format!("{value:?} refused: {reason}"));
+        }
+        let problem = self.problem.as_ref()?;
+        (fields::control_for_error(&problem.field).map(|f| f.key) == Some(key))
+            .then(|| problem.reason.clone())
+    }
+
+    /// Every reason the controls' configuration cannot train, each with the key of the control
+    /// it is shown next to (None when no control has it): the banner above the views.
+    pub fn problems(&self) -> Vec<(Option<&'static str>, String)> {
+        let mut out: Vec<(Option<&'static str>, String)> = self
+            .rejected
+            .iter()
+            .map(|(key, value, reason)| {
+                let control = fields::field(key).map(|f| f.key);
+                (control, format!("{key}: {value:?} refused: {reason}"))
+            })
+            .collect();
+        if let Some(problem) = &self.problem {
+            let control = fields::control_for_error(&problem.field).map(|f| f.key);
+            out.push((control, problem.to_string()));
+        }
+        out
+    }
+
+    /// The settings for the URL: what differs from the page's defaults, refused values
+    /// included (so that a shared link shows the same error).
+    pub fn url_settings(&self) -> Vec<(String, String)> {
+        let mut settings = self.draft.settings_differing_from(&self.base);
+        settings.extend(
+            self.rejected
+                .iter()
+                .map(|(key, value, _)| (key.clone(), value.clone())),
+        );
+        settings
+    }
+
+    fn set(&mut self, key: &str, value: &str) {
+        self.rejected.retain(|(k, _, _)| k != key);
+        if let Err(error) = self.draft.set(key, value) {
+            self.rejected
+                .push((key.to_string(), value.to_string(), error.reason));
+        }
+    }
+
+    /// Starts a run of the draft if it is valid and not what the newest run already trains.
+    fn start_if_changed(&mut self, label: Option<String>) -> bool {
+        self.problem = self.draft.validate().err();
+        let previous = self.runs.last().map(|r| r.requested.clone());
+        if self.problem.is_some() || previous.as_ref() == Some(&self.draft) {
+            return false;
+        }
+        match self.start(self.next_id, self.draft.clone(), previous.as_ref(), label) {
+            Ok(()) => {
+                self.next_id += 1;
+                true
+            }
+            Err(error) => {
+                self.problem = Some(error);
+                false
+            }
+        }
+    }
+
+    /// Builds the data and engine of `requested` and appends it as run `id`.
+    fn start(
+        &mut self,
+        id: usize,
+        requested: RunConfig,
+        previous: Option<&RunConfig>,
+        label: Option<String>,
+    ) -> Result<(), RunError> {
+        let mut run = requested.clone();
+        run.validate()?;
+        // Tokenizing the corpus is the slow part of a new run: reuse the last stream when the
+        // data and batch shape are the same.
+        let shape = run.batch_shape();
+        let data = match &self.data_cache {
+            Some((config, cached, stream)) if *config == run.data && *cached == shape => {
+                stream.clone()
+            }
+            _ => {
+                let stream = run.build_data(None)?;
+                self.data_cache = Some((run.data.clone(), shape, stream.clone()));
+                stream
+            }
+        };
+        run.model.vocab_size = data.vocab_size();
+        let engine = PageEngine::new(&run.model, run.train.seed).map_err(|e| RunError {
+            field: format!("model.{}", e.field),
+            reason: e.reason,
+        })?;
+        self.runs.push(RunEntry {
+            id,
+            label: label.unwrap_or_else(|| run_label(previous, &requested, &self.base)),
+            color: (id - 1) % 7, // the palette's yellow (last) is too light on white
+            hidden: false,
+            requested,
+            session: Session::new(run, data, engine),
+            attention: Vec::new(),
+            sample: String::new(),
+            sample_tokens: Vec::new(),
+            sample_left: 0,
+            samples_started: 0,
+        });
+        Ok(())
+    }
+}
+
+/// Per-layer attention probabilities `[layer][head, T, T]` as one chart map per layer and
+/// head, with each layer's mask.
+pub fn attention_maps(model: &ModelConfig, layers: &[Vec<f32>], t: usize) -> Vec<AttentionMap> {
+    let mut maps = Vec::new();
+    for (layer, probs) in layers.iter().enumerate() {
+        let pattern = model.pattern_for_layer(layer);
+        let masked: Vec<bool> = (0..t * t).map(|i| !pattern.visible(i / t, i % t)).collect();
+        for (head, probs) in probs.chunks_exact(t * t).enumerate() {
+            maps.push(AttentionMap {
+                layer,
+                head,
+                t,
+                probs: probs.to_vec(),
+                masked: masked.clone(),
+            });
+        }
+    }
+    maps
+}
+
+/// A run's name: how it differs from the run before it (or from the page's defaults for the
+/// first), in the controls' words: "+QK-norm, lr 0.003 → 0.01". At most three changes are
+/// named.
+pub fn run_label(previous: Option<&RunConfig>, next: &RunConfig, base: &RunConfig) -> String {
+    let before = previous.unwrap_or(base);
+    let changes = next.settings_differing_from(before);
+    if changes.is_empty() {
+        return if previous.is_some() {
+            "rerun"
+        } else {
+            "page defaults"
+        }
+        .into();
+    }
+    let mut parts: Vec<String> = changes
+        .iter()
+        .take(3)
+        .map(|(key, value)| {
+            let owner = fields::owner(key);
+            // A choice whose option changed is named by its options ("full → sliding window").
+            let options = owner
+                .and_then(|f| {
+                    Some((
+                        fields::option_label(f, before)?,
+                        fields::option_label(f, next)?,
+                    ))
+                })
+                .filter(|(old, new)| old != new);
+            let name = owner
+                .filter(|f| f.key == key || options.is_some())
+                .map_or_else(|| key.rsplit('.').next().unwrap_or(key), |f| f.label);
+            match (value.as_str(), options, before.get(key)) {
+                (_, Some((old, new)), _) => format!("{name} {old} → {new}"),
+                ("true", None, _) => format!("+{name}"),
+                ("false", None, _) => format!("−{name}"),
+                (_, None, Some(old)) => format!("{name} {} → {value}", value_text(&old)),
+                (_, None, None) => format!("{name} {value}"),
+            }
+        })
+        .collect();
+    parts.dedup();
+    if changes.len() > 3 {
+        parts.push(format!("+{} more", changes.len() - 3));
+    }
+    parts.join(", ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> impl Fn() -> f64 {
+        let t = std::cell::Cell::new(0.0);
+        move || {
+            t.set(t.get() + 0.001);
+            t.get()
+        }
+    }
+
+    #[test]
+    fn labels_name_the_difference_from_the_previous_run() {
+        let base = page_defaults();
+        assert_eq!(run_label(None, &base, &base), "page defaults");
+        let mut qk = base.clone();
+        qk.set("model.qk_norm", "true").unwrap();
+        assert_eq!(run_label(Some(&base), &qk, &base), "+QK-norm");
+        let mut lr = qk.clone();
+        lr.set("train.lr", "0.01").unwrap();
+        lr.set("model.norm", "layer_norm").unwrap();
+        assert_eq!(
+            run_label(Some(&qk), &lr, &base),
+            "norm type RMSNorm → LayerNorm, lr 0.003 → 0.01"
+        );
+        let mut window = base.clone();
+        window
+            .set("model.attention.sliding_window.window", "2")
+            .unwrap();
+        assert_eq!(
+            run_label(Some(&base), &window, &base),
+            "attention full (causal) → sliding window"
+        );
+        assert_eq!(run_label(Some(&base), &base, &base), "rerun");
+        let mut copy = base.clone();
+        copy.set(
+            "data.source",
+            r#"{"type":"task","task":"copy","length":8,"symbols":10}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            run_label(Some(&base), &copy, &base),
+            "data Shakespeare, characters → copy task"
+        );
+        let mut bytes = base.clone();
+        bytes.set("data.source.tokenizer.kind", "byte").unwrap();
+        assert_eq!(
+            run_label(Some(&base), &bytes, &base),
+            "data Shakespeare, characters → Shakespeare, bytes"
+        );
+        let mut post = base.clone();
+        post.set("model.norm_position", "post").unwrap();
+        assert_eq!(
+            run_label(Some(&base), &post, &base),
+            "norm position pre → post"
+        );
+        let gpt2 = with_preset(&base, "gpt2").unwrap();
+        assert!(run_label(Some(&base), &gpt2, &base).ends_with("more"));
+    }
+
+    #[test]
+    fn presets_keep_the_page_scale_and_validate() {
+        for (name, _) in PRESETS {
+            let run = with_preset(&page_defaults(), name).unwrap();
+            run.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
+            assert_eq!(run.model.d_model, 32, "{name}");
+        }
+        assert_eq!(
+            with_preset(&page_defaults(), "palm").unwrap().train.z_loss,
+            1e-4
+        );
+        assert!(with_preset(&page_defaults(), "nope").is_none());
+    }
+
+    #[test]
+    fn changes_start_runs_and_errors_sit_next_to_their_control() {
+        let mut lab = Lab::new(page_defaults(), &[]);
+        assert_eq!(lab.runs.len(), 1);
+        assert_eq!(lab.runs[0].name(), "run 1: page defaults");
+        assert!(lab.change("model.qk_norm", "true"));
+        assert_eq!(lab.runs[1].name(), "run 2: +QK-norm");
+        assert_eq!(lab.runs[1].color, 1);
+        // A rule broken: flagged next to the control, no run.
+        assert!(!lab.change("model.n_kv_heads", "3"));
+        assert!(lab
+            .error_for("model.n_kv_heads")
+            .unwrap()
+            .contains("divide"));
+        assert_eq!(lab.runs.len(), 2);
+        // A value of the wrong type: refused, the draft keeps its value, the URL keeps it.
+        assert!(!lab.change("model.n_layers", "two"));
+        assert!(lab
+            .error_for("model.n_layers")
+            .unwrap()
+            .contains("\"two\" refused"));
+        assert_eq!(lab.draft.model.n_layers, 2);
+        assert!(lab
+            .url_settings()
+            .contains(&("model.n_layers".into(), "two".into())));
+        // Fixing both starts the next run.
+        assert!(!lab.change("model.n_layers", "2"));
+        assert!(lab.change("model.n_kv_heads", "2"));
+        assert_eq!(lab.runs.last().unwrap().label, "KV heads 4 → 2");
+        assert!(lab.error_for("model.n_kv_heads").is_none());
+        lab.toggle_hidden(1);
+        assert!(lab.runs[0].hidden);
+        lab.remove(2);
+        assert_eq!(lab.runs.iter().map(|r| r.id).collect::<Vec<_>>(), [1, 3]);
+        lab.remove(1);
+        lab.remove(3);
+        lab.reset();
+        assert_eq!(lab.runs[0].name(), "run 4: KV heads 4 → 2, +QK-norm");
+    }
+
+    #[test]
+    fn the_url_round_trip_restores_the_configuration_and_its_errors() {
+        let mut lab = Lab::new(page_defaults(), &[]);
+        lab.change("model.attention.sliding_window.window", "2");
+        lab.change("train.lr", "0.01");
+        lab.change("model.n_heads", "x");
+        let query = url::encode(&lab.url_settings());
+        let restored = Lab::new(page_defaults(), &url::decode(&query));
+        assert_eq!(restored.draft, lab.draft);
+        assert!(restored.error_for("model.n_heads").is_some());
+        assert_eq!(restored.runs.len(), 1, "the valid part trains");
+    }
+
+    #[test]
+    fn training_steps_reset_and_samples() {
+        let settings = [("train.steps", "4"), ("train.eval_interval", "2")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut lab = Lab::new(page_defaults(), &settings);
+        // Steps 0, 2 and 3 evaluate: each starts a call.
+        assert_eq!(lab.train(10.0, &clock()), 2, "0 and 1, then stops before 2");
+        assert_eq!(lab.train(10.0, &clock()), 1, "2, then stops before 3");
+        assert_eq!(lab.train(10.0, &clock()), 1, "3, the last");
+        assert_eq!(lab.train(10.0, &clock()), 0, "finished");
+        lab.refresh_attention();
+        let run = &lab.runs[0];
+        assert_eq!(run.attention.len(), 2);
+        assert_eq!(run.attention[0].len(), 4 * 32 * 32);
+        for _ in 0..SAMPLE_TOKENS / SAMPLE_CHUNK + 1 {
+            lab.extend_sample();
+        }
+        assert_eq!(lab.runs[0].sample.chars().count(), 8 + SAMPLE_TOKENS);
+        lab.reset();
+        assert_eq!(lab.runs.len(), 1);
+        assert_eq!(lab.runs[0].id, 1, "a reset run keeps its name");
+        assert_eq!(lab.runs[0].session.steps_done(), 0);
+        assert_eq!(lab.train(0.0, &clock()), 1, "at least one step per call");
+    }
+}

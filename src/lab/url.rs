@@ -1,0 +1,105 @@
+//! The configuration in the page's URL: the settings that differ from the page's defaults as a
+//! query string (`?model.qk_norm=true&train.lr=0.01`), so that a teacher can share an exact
+//! experiment.
+
+/// `?key=value&...` with keys and values percent-encoded; "" when there is nothing to say.
+pub fn encode(settings: &[(String, String)]) -> String {
+    if settings.is_empty() {
+        return String::new();
+    }
+    let pairs: Vec<String> = settings
+        .iter()
+        .map(|(key, value)| format!("{}={}", escape(key), escape(value)))
+        .collect();
+    format!("?{}", pairs.join("&"))
+}
+
+/// The pairs of a query string (with or without its `?`), in order; a pair without `=` has an
+/// empty value, so that `set` names it in its error.
+pub fn decode(query: &str) -> Vec<(String, String)> {
+    query
+        .trim_start_matches('?')
+        .split('&')
+        .filter(|pair| !pair.is_empty())
+        .map(|pair| {
+            let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+            (unescape(key), unescape(value))
+        })
+        .collect()
+}
+
+/// Percent-encodes everything but RFC 3986's unreserved characters.
+fn escape(text: &str) -> String {
+    let mut out = String::new();
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-._~".contains(&byte) {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+/// Undoes [`escape`] (and reads `+` as a space, as forms write it); a malformed escape stays
+/// as it is.
+fn unescape(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (b'+', _) => {
+                out.push(b' ');
+                i += 1;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_with_json_values() {
+        let settings = vec![
+            ("model.qk_norm".to_string(), "true".to_string()),
+            (
+                "model.attention".to_string(),
+                r#"{"sliding_window":{"window":2}}"#.to_string(),
+            ),
+            ("note".to_string(), "a b&c=d%é".to_string()),
+        ];
+        let query = encode(&settings);
+        assert!(query.starts_with("?model.qk_norm=true&model.attention=%7B%22"));
+        assert_eq!(decode(&query), settings);
+        assert_eq!(encode(&[]), "");
+        assert!(decode("").is_empty());
+    }
+
+    #[test]
+    fn lenient_decoding() {
+        assert_eq!(
+            decode("a=1+2&b&c=%zz"),
+            vec![
+                ("a".to_string(), "1 2".to_string()),
+                ("b".to_string(), String::new()),
+                ("c".to_string(), "%zz".to_string()),
+            ]
+        );
+    }
+}

@@ -1,0 +1,144 @@
+//! The controls: the presets, then one generic control per row of `lab::fields::FIELDS`,
+//! grouped as the lecture is.
+
+use leptos::prelude::*;
+
+use super::lab_state::LabState;
+use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
+use crate::lab::PRESETS;
+
+#[component]
+pub fn ControlsPanel() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    view! {
+        <aside class="controls" aria-label="Architecture controls">
+            <section class="presets">
+                <h2>"Real architectures"</h2>
+                <div class="preset-buttons">
+                    {PRESETS
+                        .iter()
+                        .map(|&(name, label)| {
+                            view! {
+                                <button
+                                    data-testid=format!("preset-{name}")
+                                    on:click=move |_| state.preset(name)
+                                >
+                                    {label}
+                                </button>
+                            }
+                        })
+                        .collect_view()}
+                </div>
+            </section>
+            {GROUPS
+                .iter()
+                .enumerate()
+                .map(|(group, name)| {
+                    view! {
+                        <fieldset>
+                            <legend>{*name}</legend>
+                            {FIELDS
+                                .iter()
+                                .filter(|f| f.group == group)
+                                .map(|field| view! { <Control field=field /> })
+                                .collect_view()}
+                        </fieldset>
+                    }
+                })
+                .collect_view()}
+        </aside>
+    }
+}
+
+/// The element id of the input of the control of `key`.
+pub fn control_id(key: &str) -> String {
+    format!("control-{}", key.replace('.', "-"))
+}
+
+/// One field: its label, its input (select, checkbox or text), the lecture's claim with its
+/// source, and the error that names it. Hidden while the configuration lacks its key.
+#[component]
+fn Control(field: &'static Field) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let id = control_id(field.key);
+    // The value typed if it was refused, else the configuration's.
+    let shown = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.rejected
+                .iter()
+                .find(|(key, _, _)| key == field.key)
+                .map(|(_, value, _)| value.clone())
+                .or_else(|| fields::shown_value(field, &lab.draft))
+        })
+    };
+    let error = move || {
+        state.version.track();
+        state.lab.with_value(|lab| lab.error_for(field.key))
+    };
+    let change = move |raw: String| state.change(field.key, &fields::set_value(field, &raw));
+    let input = match field.kind {
+        Kind::Choice(options) => view! {
+            <select
+                id=id.clone()
+                data-testid=format!("control-{}", field.key)
+                prop:value=move || shown().unwrap_or_default()
+                on:change=move |ev| change(event_target_value(&ev))
+            >
+                {options
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (label, _))| view! { <option value=i.to_string()>{*label}</option> })
+                    .collect_view()}
+            </select>
+        }
+        .into_any(),
+        Kind::Toggle => view! {
+            <input
+                type="checkbox"
+                id=id.clone()
+                data-testid=format!("control-{}", field.key)
+                prop:checked=move || shown().as_deref() == Some("true")
+                on:change=move |ev| change(event_target_checked(&ev).to_string())
+            />
+        }
+        .into_any(),
+        Kind::Number | Kind::Auto => view! {
+            <input
+                type="text"
+                inputmode="decimal"
+                id=id.clone()
+                data-testid=format!("control-{}", field.key)
+                placeholder=if field.kind == Kind::Auto { "auto" } else { "" }
+                prop:value=move || shown().unwrap_or_default()
+                on:change=move |ev| change(event_target_value(&ev))
+            />
+        }
+        .into_any(),
+    };
+    view! {
+        <div
+            class="control"
+            class:invalid=move || error().is_some()
+            data-field=field.key
+            style:display=move || if shown().is_some() { "" } else { "none" }
+        >
+            <label for=id>{field.label}</label>
+            {input}
+            <p class="claim">
+                {field.claim}
+                {(!field.source.is_empty()).then(|| view! { " " <cite>{field.source}</cite> })}
+            </p>
+            {move || {
+                error()
+                    .map(|e| {
+                        view! {
+                            <p class="error" role="alert" data-testid=format!("error-{}", field.key)>
+                                {e}
+                            </p>
+                        }
+                    })
+            }}
+        </div>
+    }
+}

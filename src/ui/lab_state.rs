@@ -1,0 +1,224 @@
+//! The page's one piece of state: a [`Lab`] kept outside the reactive graph (it holds the
+//! engines), with signals that say when its parts changed, and the training loop that steps it
+//! a few milliseconds per task.
+
+use leptos::prelude::*;
+use wasm_bindgen::JsValue;
+
+use crate::lab::{self, url, views, Lab};
+
+/// Training time per task of the loop: at least one step, then more while they fit, so that a
+/// task stays far below 100 ms.
+const TASK_BUDGET_SECONDS: f64 = 0.012;
+/// Charts and the test snapshot are redrawn at most this often.
+const DRAW_EVERY_MS: f64 = 250.0;
+/// The attention maps (one extra forward) are recomputed at most this often.
+const ATTENTION_EVERY_MS: f64 = 1000.0;
+
+/// Handles to the state, shared through context (every field is `Copy`).
+#[derive(Clone, Copy)]
+pub struct LabState {
+    pub lab: StoredValue<Lab, LocalStorage>,
+    /// Bumped when the configuration or the list of runs changes.
+    pub version: RwSignal<u64>,
+    /// Bumped after every frame that trained.
+    pub progress: RwSignal<u64>,
+    /// Bumped when the charts should be redrawn.
+    pub charts: RwSignal<u64>,
+    /// Bumped when the attention maps were recomputed.
+    pub attention: RwSignal<u64>,
+    pub playing: RwSignal<bool>,
+    pub log_y: RwSignal<bool>,
+    /// (layer, head) of the enlarged attention map.
+    pub enlarged: RwSignal<(usize, usize)>,
+    /// Whether an animation-frame callback is pending (so play never starts a second loop).
+    looping: StoredValue<bool>,
+    last_draw: StoredValue<f64>,
+    last_attention: StoredValue<f64>,
+    /// `performance.now()` when the first step finished, for the tests' benchmark.
+    first_step_ms: StoredValue<Option<f64>>,
+}
+
+fn now_ms() -> f64 {
+    web_sys::window()
+        .and_then(|w| w.performance())
+        .map_or_else(js_sys::Date::now, |p| p.now())
+}
+
+fn now_seconds() -> f64 {
+    now_ms() / 1000.0
+}
+
+impl LabState {
+    /// The lab opened with the settings of the page's URL.
+    pub fn new() -> Self {
+        let query = web_sys::window()
+            .and_then(|w| w.location().search().ok())
+            .unwrap_or_default();
+        let lab = Lab::new(lab::page_defaults(), &url::decode(&query));
+        Self {
+            lab: StoredValue::new_local(lab),
+            version: RwSignal::new(0),
+            progress: RwSignal::new(0),
+            charts: RwSignal::new(0),
+            attention: RwSignal::new(0),
+            playing: RwSignal::new(false),
+            log_y: RwSignal::new(true),
+            enlarged: RwSignal::new((0, 0)),
+            looping: StoredValue::new(false),
+            last_draw: StoredValue::new(f64::MIN),
+            last_attention: StoredValue::new(f64::MIN),
+            first_step_ms: StoredValue::new(None),
+        }
+    }
+
+    /// A control changed `key` to `value` (already in `RunConfig::set`'s form).
+    pub fn change(&self, key: &str, value: &str) {
+        self.lab.update_value(|lab| {
+            lab.change(key, value);
+        });
+        self.changed();
+    }
+
+    pub fn preset(&self, name: &str) {
+        self.lab.update_value(|lab| {
+            lab.preset(name);
+        });
+        self.changed();
+    }
+
+    pub fn reset(&self) {
+        self.lab.update_value(Lab::reset);
+        self.changed();
+    }
+
+    pub fn remove(&self, id: usize) {
+        self.lab.update_value(|lab| lab.remove(id));
+        self.changed();
+    }
+
+    pub fn toggle_hidden(&self, id: usize) {
+        self.lab.update_value(|lab| lab.toggle_hidden(id));
+        self.changed();
+    }
+
+    /// One training step, drawn at once.
+    pub fn single_step(&self) {
+        self.pause();
+        self.train(0.0);
+        self.draw_all();
+    }
+
+    pub fn play(&self) {
+        self.playing.set(true);
+        if !self.looping.get_value() {
+            self.looping.set_value(true);
+            let state = *self;
+            // A zero timeout rather than requestAnimationFrame: animation frames stall while
+            // the GPU process is busy (a software WebGPU adapter, the kernel check), and the
+            // browser still paints between tasks.
+            set_timeout(move || state.tick(), std::time::Duration::ZERO);
+        }
+    }
+
+    pub fn pause(&self) {
+        self.playing.set(false);
+        self.publish_snapshot();
+    }
+
+    /// After any change of configuration or runs: the URL, the views, and the loop (a new run
+    /// trains if the page is playing).
+    fn changed(&self) {
+        self.write_url();
+        self.version.update(|v| *v += 1);
+        self.draw_all();
+        if self.playing.get_untracked() {
+            self.play();
+        }
+    }
+
+    /// One task of the loop: the attention maps or the charts when they are due, else training
+    /// for the budget; then the next task while playing and a run has steps left. Attention,
+    /// charts and training never share a task, so that each stays short.
+    fn tick(&self) {
+        self.looping.set_value(false);
+        if !self.playing.get_untracked() {
+            return;
+        }
+        let now = now_ms();
+        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+            self.refresh_attention(now);
+        } else if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+            self.draw_charts(now);
+        } else {
+            self.train(TASK_BUDGET_SECONDS);
+        }
+        if self.lab.with_value(|lab| lab.training_run().is_some()) {
+            self.play();
+        } else {
+            self.playing.set(false);
+            self.draw_all();
+        }
+    }
+
+    /// Trains for `budget` seconds (at least one step) and extends the text sample.
+    fn train(&self, budget: f64) {
+        let steps = self.lab.try_update_value(|lab| {
+            let steps = lab.train(budget, &now_seconds);
+            lab.extend_sample();
+            steps
+        });
+        if steps > Some(0) && self.first_step_ms.get_value().is_none() {
+            self.first_step_ms.set_value(Some(now_ms()));
+        }
+        self.progress.update(|p| *p += 1);
+    }
+
+    /// Recomputes the attention maps (one forward) and redraws them.
+    fn refresh_attention(&self, now: f64) {
+        self.last_attention.set_value(now);
+        self.lab.update_value(Lab::refresh_attention);
+        self.attention.update(|a| *a += 1);
+    }
+
+    /// Redraws the line charts and the snapshot.
+    fn draw_charts(&self, now: f64) {
+        self.last_draw.set_value(now);
+        self.charts.update(|c| *c += 1);
+        self.publish_snapshot();
+    }
+
+    /// Every view at once, after the visitor did something.
+    fn draw_all(&self) {
+        let now = now_ms();
+        self.refresh_attention(now);
+        self.draw_charts(now);
+    }
+
+    /// The page's state for tests and curious visitors: `window.__archlab`.
+    fn publish_snapshot(&self) {
+        let mut snapshot = self.lab.with_value(views::snapshot);
+        snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
+        snapshot["playing"] = self.playing.get_untracked().into();
+        let (Some(window), Ok(value)) = (
+            web_sys::window(),
+            js_sys::JSON::parse(&snapshot.to_string()),
+        ) else {
+            return;
+        };
+        let _ = js_sys::Reflect::set(&window, &JsValue::from_str("__archlab"), &value);
+    }
+
+    /// The non-default settings into the address bar, without a new history entry.
+    fn write_url(&self) {
+        let query = url::encode(&self.lab.with_value(Lab::url_settings));
+        let Some(window) = web_sys::window() else {
+            return;
+        };
+        let location = window.location();
+        let target = format!("{}{query}", location.pathname().unwrap_or_default());
+        if let Ok(history) = window.history() {
+            let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&target));
+        }
+    }
+}

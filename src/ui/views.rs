@@ -1,0 +1,346 @@
+//! The live views: toolbar and readouts, the runs, the charts, the attention maps and the
+//! text sample. Each reads the lab through `LabState` and draws plain data from `lab::views`.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+
+use super::lab_state::LabState;
+use crate::charts::{self, Axes, Line, PALETTE};
+use crate::lab::{self, views, Lab};
+
+/// Play/pause, step, reset, and the readouts of the controls' configuration.
+#[component]
+pub fn Toolbar(device: Signal<String>) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let readouts = move || {
+        state.version.track();
+        state.lab.with_value(views::readouts)
+    };
+    let tokens = move || {
+        state.progress.track();
+        state.lab.with_value(views::tokens_per_second)
+    };
+    let engine = move || {
+        state.version.track();
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map(|r| r.session.engine.name()))
+            .unwrap_or("no run")
+    };
+    let readout = |testid: &'static str, label: &'static str, value: Signal<Option<f64>>, unit| {
+        view! {
+            <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
+                <span class="readout-label">{label}</span>
+                <span class="readout-value">
+                    {move || value.get().map_or_else(|| "—".to_string(), |v| format!("{} {unit}", views::si(v)))}
+                </span>
+            </div>
+        }
+    };
+    view! {
+        <section class="toolbar" aria-label="Training">
+            <div class="buttons">
+                <button
+                    data-testid="play"
+                    aria-pressed=move || state.playing.get().to_string()
+                    on:click=move |_| if state.playing.get_untracked() { state.pause() } else { state.play() }
+                >
+                    {move || if state.playing.get() { "Pause" } else { "Play" }}
+                </button>
+                <button data-testid="step" on:click=move |_| state.single_step()>"Step"</button>
+                <button data-testid="reset" on:click=move |_| state.reset()>"Reset"</button>
+                <label class="inline">
+                    <input type="checkbox" data-testid="log-scale" prop:checked=state.log_y
+                        on:change=move |ev| state.log_y.set(event_target_checked(&ev)) />
+                    " log-scale loss"
+                </label>
+            </div>
+            <div class="readouts">
+                {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), "")}
+                {readout("readout-flops", "training FLOPs/token", Signal::derive(move || readouts().map(|r| r.1)), "")}
+                {readout("readout-kv", "KV cache/token", Signal::derive(move || readouts().map(|r| r.2 as f64)), "B")}
+                {readout("readout-tokens", "tokens/s", Signal::derive(tokens), "")}
+            </div>
+            <p class="engine" data-testid="engine">
+                "Engine: " {engine} " · " {move || device.get()}
+            </p>
+        </section>
+    }
+}
+
+/// Why the controls' configuration cannot train, each reason with a button that moves the
+/// focus to its control (where the same reason is shown).
+#[component]
+pub fn Problems() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let problems = move || {
+        state.version.track();
+        state.lab.with_value(Lab::problems)
+    };
+    view! {
+        <Show when=move || !problems().is_empty()>
+            <div class="problems" role="alert" data-testid="problems">
+                <strong>"This configuration cannot train: "</strong>
+                <ul>
+                    {move || {
+                        problems()
+                            .into_iter()
+                            .map(|(key, message)| {
+                                let go = key.map(|key| {
+                                    view! {
+                                        <button on:click=move |_| focus(&super::controls::control_id(key))>
+                                            "go to the control"
+                                        </button>
+                                    }
+                                });
+                                view! { <li>{message} " " {go}</li> }
+                            })
+                            .collect_view()
+                    }}
+                </ul>
+            </div>
+        </Show>
+    }
+}
+
+/// Focuses (and so scrolls to) the element with this id.
+fn focus(id: &str) {
+    let element = web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.get_element_by_id(id));
+    if let Some(element) = element {
+        use wasm_bindgen::JsCast;
+        if let Ok(element) = element.dyn_into::<web_sys::HtmlElement>() {
+            let _ = element.focus();
+        }
+    }
+}
+
+/// Every run, named and coloured, with hide and remove.
+#[component]
+pub fn RunsList() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let runs = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.runs
+                .iter()
+                .map(|r| (r.id, r.name(), r.color, r.hidden))
+                .collect::<Vec<_>>()
+        })
+    };
+    view! {
+        <section class="runs" aria-label="Runs">
+            <h2>"Runs"</h2>
+            <ul data-testid="runs">
+                {move || {
+                    runs()
+                        .into_iter()
+                        .map(|(id, name, color, hidden)| {
+                            let status = move || {
+                                state.progress.track();
+                                state.lab.with_value(|lab| {
+                                    lab.runs.iter().find(|r| r.id == id).map(views::status_text)
+                                })
+                            };
+                            let swatch = format!("background: {}", css(PALETTE[color]));
+                            view! {
+                                <li class:hidden-run=hidden data-testid=format!("run-{id}")>
+                                    <span class="swatch" style=swatch></span>
+                                    <span class="run-name">{name}</span>
+                                    <span class="run-status">{status}</span>
+                                    <button data-testid=format!("hide-{id}") on:click=move |_| state.toggle_hidden(id)>
+                                        {if hidden { "Show" } else { "Hide" }}
+                                    </button>
+                                    <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>"Remove"</button>
+                                </li>
+                            }
+                        })
+                        .collect_view()
+                }}
+            </ul>
+        </section>
+    }
+}
+
+fn css(color: RGBColor) -> String {
+    format!("rgb({}, {}, {})", color.0, color.1, color.2)
+}
+
+fn newest(lab: &Lab, lines: fn(&lab::RunEntry) -> Vec<Line>) -> Vec<Line> {
+    lab.runs.last().map(lines).unwrap_or_default()
+}
+
+/// The line charts.
+#[component]
+pub fn Charts() -> impl IntoView {
+    view! {
+        <section class="charts">
+            <LineChart testid="chart-loss" title="Loss (faint: train, solid: validation)" x="step" y="nats"
+                log=None lines=views::loss_lines />
+            <LineChart testid="chart-norms" title="Residual-stream RMS per layer (newest run)" x="step" y="RMS"
+                log=Some(false) lines=|lab| newest(lab, views::norm_lines) />
+            <LineChart testid="chart-profile" title="RMS across layers, latest step (newest run)" x="layer" y="RMS"
+                log=Some(false) lines=|lab| newest(lab, views::profile_lines) />
+            <LineChart testid="chart-grad" title="Gradient norm (before clipping)" x="step" y="norm"
+                log=Some(true) lines=|lab| views::metric_lines(lab, |r| r.grad_norm) />
+            <LineChart testid="chart-lr" title="Learning rate" x="step" y="lr"
+                log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.lr) />
+            <LineChart testid="chart-logit" title="Largest attention logit (QK-norm bounds it)" x="step"
+                y="max q·k/√d" log=Some(false) lines=|lab| views::metric_lines(lab, views::max_attention_logit) />
+        </section>
+    }
+}
+
+/// One line chart on a canvas, redrawn when the charts tick. `log`: fixed, or None to follow
+/// the log-scale toggle.
+#[component]
+fn LineChart(
+    testid: &'static str,
+    title: &'static str,
+    x: &'static str,
+    y: &'static str,
+    log: Option<bool>,
+    lines: fn(&Lab) -> Vec<Line>,
+) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
+    Effect::new(move |_| {
+        state.charts.track();
+        let log_y = log.unwrap_or_else(|| state.log_y.get());
+        let (Some(canvas), data) = (canvas.get(), state.lab.with_value(lines)) else {
+            return;
+        };
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let axes = Axes { title, x, y, log_y };
+        if let Err(error) = charts::draw_lines(&backend.into_drawing_area(), axes, &data) {
+            leptos::logging::warn!("{title}: {error}");
+        }
+    });
+    view! {
+        <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+    }
+}
+
+/// The newest run's attention maps: layers down, heads across, each a button that enlarges it.
+#[component]
+pub fn AttentionGrid() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let shape = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.runs.last().map_or((0, 0), |r| {
+                (r.session.run.model.n_layers, r.session.run.model.n_heads)
+            })
+        })
+    };
+    view! {
+        <section class="attention" aria-label="Attention maps">
+            <h2>"Attention maps"</h2>
+            <p class="hint">
+                "Newest run, validation example 0, redrawn every second: queries down, keys \
+                across; blue is attention, grey is masked. Click a map to enlarge it."
+            </p>
+            <div class="attention-views">
+                <div class="attention-grid" data-testid="attention-grid"
+                    style=move || format!("grid-template-columns: repeat({}, 1fr)", shape().1.max(1))>
+                    {move || {
+                        let (layers, heads) = shape();
+                        (0..layers)
+                            .flat_map(|layer| (0..heads).map(move |head| (layer, head)))
+                            .map(|(layer, head)| {
+                                view! {
+                                    <button
+                                        class="map-button"
+                                        class:selected=move || state.enlarged.get() == (layer, head)
+                                        data-testid=format!("map-{layer}-{head}")
+                                        aria-label=format!("enlarge layer {layer} head {head}")
+                                        on:click=move |_| state.enlarged.set((layer, head))
+                                    >
+                                        <AttentionCanvas layer=layer head=head size=150 />
+                                    </button>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </div>
+                <div class="attention-enlarged" data-testid="attention-enlarged"
+                    style:display=move || if shape().0 == 0 { "none" } else { "" }>
+                    {move || {
+                        let (layer, head) = state.enlarged.get();
+                        view! { <AttentionCanvas layer=layer head=head size=360 /> }
+                    }}
+                    <p class="tokens" data-testid="tokens">
+                        "Tokens (queries top to bottom, keys left to right): "
+                        {move || {
+                            state.version.track();
+                            state
+                                .lab
+                                .with_value(views::display_tokens)
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, token)| view! { <span class="token" title=format!("position {i}")>{token}</span> })
+                                .collect_view()
+                        }}
+                    </p>
+                </div>
+            </div>
+        </section>
+    }
+}
+
+#[component]
+fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: plotters draws the map on the canvas.
+    Effect::new(move |_| {
+        state.attention.track();
+        let Some(canvas) = canvas.get() else {
+            return;
+        };
+        let map = state.lab.with_value(|lab| {
+            let run = lab.runs.last()?;
+            let t = run.session.display_batch().seq;
+            lab::attention_maps(&run.session.run.model, &run.attention, t)
+                .into_iter()
+                .find(|m| (m.layer, m.head) == (layer, head))
+        });
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let area = backend.into_drawing_area();
+        let maps: Vec<_> = map.into_iter().collect();
+        if let Err(error) = charts::draw_attention_grid(&area, "", &maps) {
+            leptos::logging::warn!("attention map: {error}");
+        }
+    });
+    view! { <canvas node_ref=canvas width=size.to_string() height=size.to_string() /> }
+}
+
+/// A text sample of the newest run, grown a few tokens per frame (text data only).
+#[component]
+pub fn Sample() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let sample = move || {
+        state.progress.track();
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map(|r| r.sample.clone()))
+    };
+    view! {
+        <section class="sample" aria-label="Generated text">
+            <h2>"Sample"</h2>
+            <pre data-testid="sample">
+                {move || sample().filter(|s| !s.is_empty()).unwrap_or_else(|| {
+                    "(text data only: the first sample appears after a few steps)".into()
+                })}
+            </pre>
+        </section>
+    }
+}

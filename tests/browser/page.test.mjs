@@ -1,0 +1,236 @@
+// The training page in a real browser: it trains on the CPU engine and the views follow; the
+// controls change the model (sliding window, KV heads), the URL keeps the configuration, and
+// invalid values are flagged next to their control. Models stay tiny: SwiftShader is slow.
+// The data behind the charts is read from `window.__archlab`, the page's own snapshot.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { launch, openPage, screenshot, url } from "./browser.mjs";
+
+/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. */
+async function until(page, predicate, arg, timeout = 60_000) {
+  const handle = await page.waitForFunction(
+    ([source, arg]) => {
+      const snapshot = window.__archlab;
+      // eslint-disable-next-line no-new-func
+      return snapshot && new Function("s", "arg", `return (${source})(s, arg)`)(snapshot, arg)
+        ? snapshot
+        : null;
+    },
+    [predicate.toString(), arg],
+    { timeout, polling: 100 },
+  );
+  return handle.jsonValue();
+}
+
+const newest = (snapshot) => snapshot.runs[snapshot.runs.length - 1];
+const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
+
+/** Records long tasks (over 50 ms) from the start of the page: call before `goto`. */
+async function watchLongTasks(page) {
+  await page.addInitScript(() => {
+    window.__longtasks = [];
+    new PerformanceObserver((list) => {
+      for (const entry of list.getEntries()) window.__longtasks.push([entry.startTime, entry.duration]);
+    }).observe({ type: "longtask", buffered: true });
+  });
+}
+
+/** Prints (does not assert) the page's speed: first step, steps/s, long tasks. */
+async function benchmark(page, label) {
+  const before = await page.evaluate(() => window.__archlab);
+  const t0 = Date.now();
+  await page.waitForTimeout(3000);
+  const after = await page.evaluate(() => window.__archlab);
+  const stepsPerSecond = (after.runs[0].steps - before.runs[0].steps) / ((Date.now() - t0) / 1000);
+  const tasks = await page.evaluate(() => window.__longtasks);
+  const describe = (list) =>
+    `${list.length} (longest ${Math.max(0, ...list.map((t) => t[1])).toFixed(0)} ms, ` +
+    `mean ${list.length ? mean(list.map((t) => t[1])).toFixed(0) : 0} ms)`;
+  const startup = tasks.filter(([start]) => start < after.first_step_ms);
+  const training = tasks.filter(([start]) => start >= after.first_step_ms);
+  console.log(`benchmark ${label}:`);
+  console.log(`  first training step ${after.first_step_ms.toFixed(0)} ms after navigation`);
+  console.log(`  ${stepsPerSecond.toFixed(1)} steps/s, ${after.tokens_per_second.toFixed(0)} tokens/s within steps (batch 8 x 32)`);
+  console.log(`  long tasks (> 50 ms) before the first step: ${describe(startup)}`);
+  console.log(`  long tasks (> 50 ms) while training: ${describe(training)}`);
+}
+
+/** Sets a text control to `value` and commits it (the page reacts to `change`). */
+async function fill(page, key, value) {
+  const input = page.getByTestId(`control-${key}`);
+  await input.fill(value);
+  await input.press("Enter");
+}
+
+test("training a few dozen steps lowers the loss; benchmarks", async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await openPage(browser);
+    await watchLongTasks(page);
+    await page.goto(url);
+    const snapshot = await until(page, (s) => s.runs.length > 0 && s.runs[0].steps >= 41);
+    const run = snapshot.runs[0];
+    assert.equal(run.name, "run 1: page defaults");
+    const [first, last] = [mean(run.loss.slice(0, 5)), mean(run.loss.slice(-5))];
+    assert.ok(last < first - 0.3, `train loss ${first} -> ${last}`);
+    const val = run.val_loss;
+    assert.ok(val.length >= 3 && val.at(-1)[1] < val[0][1], `validation loss ${JSON.stringify(val)}`);
+
+    // Benchmarks, printed: navigation to first step, steps per second, long tasks.
+    await benchmark(page, "with WebGPU (the kernel check runs on SwiftShader alongside)");
+    // The page paints the views: the loss chart has pixels, the sample has text.
+    assert.match(await page.getByTestId("sample").innerText(), /\S{8}/);
+    await screenshot(page, "page-training");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a sliding window of 2 gives banded attention maps", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    await until(page, (s) => s.runs.length === 1);
+    await page.getByTestId("control-model.attention").selectOption({ label: "sliding window" });
+    await fill(page, "model.attention.sliding_window.window", "2");
+    const snapshot = await until(
+      page,
+      (s) => s.runs.length === 3 && s.runs[2].steps >= 5 && s.attention.maps.length > 0,
+    );
+    assert.equal(newest(snapshot).name, "run 3: window 4 → 2");
+    const { t, maps } = snapshot.attention;
+    assert.equal(maps.length, 2 * 4, "layers x heads");
+    for (const map of maps) {
+      for (let q = 0; q < t; q++) {
+        let row = 0;
+        for (let k = 0; k < t; k++) {
+          const p = map.probs[q * t + k];
+          const inBand = k <= q && q - k < 2;
+          assert.equal(map.masked[q * t + k], !inBand, `mask at ${q},${k}`);
+          if (!inBand) assert.equal(p, 0, `layer ${map.layer} head ${map.head} attends ${q} -> ${k}`);
+          row += p;
+        }
+        assert.ok(Math.abs(row - 1) < 1e-4, `row ${q} sums to ${row}`);
+      }
+    }
+    await page.getByTestId("map-1-2").click();
+    await screenshot(page, "page-sliding-window");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("KV heads change the KV-cache readout by n_heads / n_kv_heads", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    const kv = page.getByTestId("readout-kv");
+    await until(page, (s) => s.runs.length === 1);
+    const mha = Number(await kv.getAttribute("data-value"));
+    for (const [heads, factor] of [["1", 4], ["2", 2]]) {
+      await fill(page, "model.n_kv_heads", heads);
+      await page.waitForFunction(
+        ([expected]) => Number(document.querySelector("[data-testid=readout-kv]").dataset.value) === expected,
+        [mha / factor],
+        { timeout: 10_000 },
+      );
+    }
+    // 3 does not divide 4 heads: flagged next to the control, the readout says nothing.
+    await fill(page, "model.n_kv_heads", "3");
+    await page.getByTestId("error-model.n_kv_heads").waitFor();
+    assert.match(await page.getByTestId("error-model.n_kv_heads").innerText(), /does not divide/);
+    assert.equal(await kv.getAttribute("data-value"), null);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("the URL restores the configuration, and an invalid value shows its error", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    await until(page, (s) => s.runs.length === 1);
+    await page.getByTestId("control-model.qk_norm").check();
+    await fill(page, "train.lr", "0.01");
+    await page.getByTestId("preset-gpt2").click();
+    const before = await until(page, (s) => s.runs.length === 4);
+    assert.equal(before.runs[1].name, "run 2: +QK-norm");
+    assert.equal(before.runs[2].name, "run 3: lr 0.003 → 0.01");
+    assert.equal(before.runs[3].name, "run 4: GPT-2 preset");
+    const shared = page.url();
+    assert.match(shared, /train\.lr=0\.01/);
+
+    const second = await openPage(browser);
+    await second.page.goto(shared);
+    const after = await until(second.page, (s) => s.runs.length === 1);
+    assert.deepEqual(after.settings, before.settings);
+    assert.equal(await second.page.getByTestId("control-train.lr").inputValue(), "0.01");
+    assert.equal(await second.page.getByTestId("control-model.norm").inputValue(), "1", "LayerNorm");
+
+    const broken = await openPage(browser);
+    await broken.page.goto(`${url}?model.n_layers=two&model.attention.sliding_window.window=0`);
+    const layers = broken.page.getByTestId("error-model.n_layers");
+    await layers.waitFor();
+    assert.match(await layers.innerText(), /"two" refused/);
+    assert.equal(await broken.page.getByTestId("control-model.n_layers").inputValue(), "two");
+    const window = broken.page.getByTestId("error-model.attention");
+    assert.match(await window.innerText(), /window must be >= 1/);
+    assert.equal(await broken.page.getByTestId("runs").locator("li").count(), 0);
+    // The banner above the views lists both and leads to the controls.
+    const problems = broken.page.getByTestId("problems");
+    assert.equal(await problems.locator("li").count(), 2);
+    await problems.getByRole("button", { name: "go to the control" }).first().click();
+    assert.equal(
+      await broken.page.evaluate(() => document.activeElement.dataset.testid),
+      "control-model.n_layers",
+    );
+    await screenshot(broken.page, "page-invalid-url");
+    assert.deepEqual([...errors, ...second.errors, ...broken.errors], []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("without WebGPU the CPU engine trains and the page says so", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await watchLongTasks(page);
+    await page.goto(url);
+    await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 5);
+    await benchmark(page, "without WebGPU");
+    assert.match(await page.getByTestId("engine-note").innerText(), /CPU engine.*small/s);
+    const engine = page.getByTestId("engine");
+    await page.waitForFunction(
+      () => /no WebGPU adapter/.test(document.querySelector("[data-testid=engine]").innerText),
+    );
+    assert.match(await engine.innerText(), /CPU engine/);
+    // Pause, single step, reset.
+    await page.getByTestId("play").click();
+    const paused = await until(page, (s) => !s.playing);
+    await page.getByTestId("step").click();
+    await until(page, (s, n) => s.runs[0].steps === n + 1, paused.runs[0].steps);
+    await page.getByTestId("reset").click();
+    const reset = await until(page, (s) => s.runs[0].steps === 0);
+    assert.equal(reset.runs.length, 1);
+    // A second run; hide the first, then remove it.
+    await page.getByTestId("control-model.bias").check();
+    await until(page, (s) => s.runs.length === 2);
+    await page.getByTestId("hide-1").click();
+    await until(page, (s) => s.runs[0].hidden);
+    assert.match(await page.getByTestId("run-1").innerText(), /Show/);
+    await page.getByTestId("remove-1").click();
+    const removed = await until(page, (s) => s.runs.length === 1);
+    assert.equal(removed.runs[0].name, "run 2: +biases");
+    await screenshot(page, "page-no-webgpu");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
