@@ -13,6 +13,7 @@ use archlab::checkpoint::{dir, Checkpoint, CheckpointError};
 use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
 use archlab::gpu::engine::GpuEngine;
+use archlab::model::ModelConfig;
 use archlab::train::batch::{Batch, IGNORE};
 use archlab::train::data::Split;
 use archlab::train::run::RunConfig;
@@ -77,51 +78,54 @@ fn assert_close(what: &str, ours: &[f32], theirs: &[f32], relative: f32) {
 
 /// Logits, loss and every parameter gradient agree with transformers on the CPU engine.
 ///
-/// Tolerances: transformers computes in f32 with its own summation order; we store f32 and
-/// accumulate in f64. Errors of a few f32 ulps per operation compound through two layers to
-/// about 1e-6 of the logits' scale; 1e-5 leaves margin and still fails on any wrong mapping
-/// (a transposed or swapped tensor changes results at the scale of the values themselves).
-/// Gradients pass through more operations (and cancel more): 1e-4 of each tensor's scale.
-#[test]
-fn supported_families_match_transformers_on_the_cpu() {
+/// Runs every fixture through an engine (`run` returns logits, loss and flat gradients for a
+/// model, its parameters and the batch) and compares with transformers.
+///
+/// Tolerances: transformers computes in f32 with its own summation order; the CPU engine stores
+/// f32 and accumulates in f64, the GPU engine is f32 throughout. Errors of a few f32 ulps per
+/// operation compound through two layers to about 1e-6 of the logits' scale; 1e-5 leaves margin
+/// and still fails on any wrong mapping (a transposed or swapped tensor changes results at the
+/// scale of the values themselves). Gradients pass through more operations (and cancel more):
+/// 1e-4 of each tensor's scale. The loss: 1e-5 relative.
+fn assert_families_match_transformers(
+    engine_name: &str,
+    mut run: impl FnMut(&ModelConfig, &[f32], &Batch) -> (Vec<f32>, f32, Vec<f32>),
+) {
     for family in FAMILIES {
         let imported = import(family);
         let model = &imported.checkpoint.run.model;
-        let mut engine = CpuEngine::new(model, 0).unwrap();
-        engine.set_params(&imported.checkpoint.params).unwrap();
         let batch = batch(family);
+        let (logits, loss, grads) = run(model, &imported.checkpoint.params, &batch);
         let expected = tensors::read(
             &read(&fixture(family).join("expected.safetensors")),
             "expected",
         )
         .unwrap();
-        let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
+        let what = format!("{family} on the {engine_name}");
         assert_close(
-            &format!("{family} logits"),
+            &format!("{what}: logits"),
             &logits,
             &expected["logits"].values,
             1e-5,
         );
-
-        let loss = engine.loss_and_gradients(&batch);
         let reference: serde_json::Value =
             serde_json::from_slice(&read(&fixture(family).join("expected.json"))).unwrap();
         let reference = reference["loss"].as_f64().unwrap() as f32;
         assert!(
             (loss - reference).abs() <= 1e-5 * reference,
-            "{family}: loss {loss} vs transformers {reference}"
+            "{what}: loss {loss} vs transformers {reference}"
         );
-        let grads = to_hf_tensors(imported.family, model, engine.grads());
+        let grads = to_hf_tensors(imported.family, model, &grads);
         assert_eq!(
             grads.len(),
             expected.len() - 1,
-            "{family}: one gradient per transformers parameter"
+            "{what}: one gradient per transformers parameter"
         );
         for (name, grad) in &grads {
             let theirs = &expected[&format!("grad.{name}")];
-            assert_eq!(grad.shape, theirs.shape, "{family} {name}");
+            assert_eq!(grad.shape, theirs.shape, "{what}: {name}");
             assert_close(
-                &format!("{family} grad {name}"),
+                &format!("{what}: grad {name}"),
                 &grad.values,
                 &theirs.values,
                 1e-4,
@@ -130,43 +134,29 @@ fn supported_families_match_transformers_on_the_cpu() {
     }
 }
 
-/// The same fixtures on the GPU engine (lavapipe in CI): every kernel in f32, so the bounds are
-/// those of an f32 pipeline against another f32 pipeline summing in other orders.
+#[test]
+fn supported_families_match_transformers_on_the_cpu() {
+    assert_families_match_transformers("CPU engine", |model, params, batch| {
+        let mut engine = CpuEngine::new(model, 0).unwrap();
+        engine.set_params(params).unwrap();
+        let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
+        let loss = engine.loss_and_gradients(batch);
+        (logits, loss, engine.grads().to_vec())
+    });
+}
+
+/// The same fixtures on the GPU engine (lavapipe in CI).
 #[test]
 fn supported_families_match_transformers_on_the_gpu() {
     let Some(ctx) = common::gpu() else { return };
     let ctx = std::rc::Rc::new(ctx);
-    for family in FAMILIES {
-        let imported = import(family);
-        let model = &imported.checkpoint.run.model;
+    assert_families_match_transformers("GPU engine", |model, params, batch| {
         let mut engine = GpuEngine::new(ctx.clone(), model, 0).unwrap();
-        engine.set_params(&imported.checkpoint.params).unwrap();
-        let batch = batch(family);
-        let expected = tensors::read(
-            &read(&fixture(family).join("expected.safetensors")),
-            "expected",
-        )
-        .unwrap();
+        engine.set_params(params).unwrap();
         let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
-        // 1e-5 of the logits' scale, as on the CPU: f32 rounding over two layers is ~1e-6.
-        assert_close(
-            &format!("{family} GPU logits"),
-            &logits,
-            &expected["logits"].values,
-            1e-5,
-        );
-        let (_, grads) = pollster::block_on(engine.loss_and_gradients_async(&batch)).unwrap();
-        for (name, grad) in to_hf_tensors(imported.family, model, &grads) {
-            let theirs = &expected[&format!("grad.{name}")];
-            // 1e-4 of each tensor's scale, as on the CPU.
-            assert_close(
-                &format!("{family} GPU grad {name}"),
-                &grad.values,
-                &theirs.values,
-                1e-4,
-            );
-        }
-    }
+        let (loss, grads) = pollster::block_on(engine.loss_and_gradients_async(batch)).unwrap();
+        (logits, loss, grads)
+    });
 }
 
 #[test]
