@@ -111,6 +111,17 @@ impl<E: Engine> Session<E> {
         }
     }
 
+    /// The latest validation loss of this session, if it evaluated.
+    pub fn last_val_loss(&self) -> Option<f32> {
+        self.history.iter().rev().find_map(|r| r.val_loss)
+    }
+
+    /// Mean training throughput of this session's steps (0 before any).
+    pub fn mean_tokens_per_second(&self) -> f64 {
+        let total: f64 = self.history.iter().map(|r| r.tokens_per_second).sum();
+        total / self.history.len().max(1) as f64
+    }
+
     /// Steps the run has taken, before this session and in it.
     pub fn steps_done(&self) -> usize {
         self.first_step + self.history.len()

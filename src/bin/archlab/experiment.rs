@@ -12,7 +12,7 @@ use archlab::train::session::{RunStatus, Session};
 use plotters::prelude::*;
 
 use crate::engines::{AnyEngine, Backend};
-use crate::train::{refuse, save_run, train_to_end};
+use crate::train::{apply_sets, refuse, save_run, train_to_end};
 
 #[derive(clap::Args)]
 pub struct ExperimentArgs {
@@ -73,13 +73,8 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     // Validate every variant's data and model before training any of them.
     let mut prepared = Vec::new();
     for (label, run) in &mut runs {
-        for setting in &args.sets {
-            let Some((key, value)) = setting.split_once('=') else {
-                return refuse(format!("set: {setting:?} is not KEY=VALUE"));
-            };
-            if let Err(error) = run.set(key.trim(), value.trim()) {
-                return refuse(error);
-            }
+        if let Err(error) = apply_sets(run, &args.sets) {
+            return refuse(error);
         }
         let data = match run.build_data(None) {
             Ok(data) => data,
@@ -133,11 +128,10 @@ fn outcome(label: &'static str, session: &Session<AnyEngine>) -> Outcome {
         label,
         status: session.status,
         loss: history.last().map(|r| r.loss),
-        val_loss: history.iter().rev().find_map(|r| r.val_loss),
+        val_loss: session.last_val_loss(),
         parameters: model.param_count().total(),
         kv_bytes: model.kv_cache_bytes_per_token(),
-        tokens_per_second: history.iter().map(|r| r.tokens_per_second).sum::<f64>()
-            / history.len().max(1) as f64,
+        tokens_per_second: session.mean_tokens_per_second(),
         curve: history
             .iter()
             .filter_map(|r| r.val_loss.map(|v| (r.step as f64, f64::from(v))))

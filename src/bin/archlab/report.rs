@@ -42,14 +42,9 @@ pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, 
     }
 
     let last = session.history.last();
-    let last_val = session.history.iter().rev().find_map(|r| r.val_loss);
+    let last_val = session.last_val_loss();
     let last_accuracy = session.history.iter().rev().find_map(|r| r.val_accuracy);
-    let mean_tokens_per_second = session
-        .history
-        .iter()
-        .map(|r| r.tokens_per_second)
-        .sum::<f64>()
-        / session.history.len().max(1) as f64;
+    let mean_tokens_per_second = session.mean_tokens_per_second();
     let summary = serde_json::json!({
         "status": session.status,
         "steps": session.steps_done(),

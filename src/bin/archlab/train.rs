@@ -168,12 +168,7 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
             .map_err(|e| error("config", format!("cannot read {}: {e}", path.display())))?;
         run.apply_json(&text)?;
     }
-    for setting in &args.sets {
-        let (key, value) = setting
-            .split_once('=')
-            .ok_or_else(|| error("set", format!("{setting:?} is not KEY=VALUE")))?;
-        run.set(key.trim(), value.trim())?;
-    }
+    apply_sets(&mut run, &args.sets)?;
     let text = match &args.text {
         None => None,
         Some(path) => {
@@ -212,6 +207,18 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
         }
     }
     Ok((run, text, resumed))
+}
+
+/// Applies `--set KEY=VALUE` settings in order.
+pub fn apply_sets(run: &mut RunConfig, sets: &[String]) -> Result<(), RunError> {
+    for setting in sets {
+        let (key, value) = setting.split_once('=').ok_or_else(|| RunError {
+            field: "set".into(),
+            reason: format!("{setting:?} is not KEY=VALUE"),
+        })?;
+        run.set(key.trim(), value.trim())?;
+    }
+    Ok(())
 }
 
 fn default_out_dir() -> PathBuf {
