@@ -1,15 +1,21 @@
-// Global gradient norm by a two-pass reduction (no atomics), and clipping to a maximum norm.
+// Global reductions without atomics: the gradient norm (two passes) and clipping to a maximum
+// norm; the same two passes give each activation stream's root sum of squares, and `max_all`
+// each layer's largest attention logit, so that a step's statistics need no full read-back.
 //
-// Layout: grads [n]; partials [PARTIALS]; norm [4]: (norm, unused...).
+// Layout: grads [n]; partials [PARTIALS]; out [..]: the result goes to out[dims.out_index].
 // grad_norm_partial: PARTIALS workgroups of 256; invocation l of workgroup w sums g^2 over
 //   the grid-strided elements w * 256 + l + k * PARTIALS * 256, then the workgroup tree-sums.
-// grad_norm_final: one workgroup tree-sums the partials; norm = sqrt(total).
+// grad_norm_final: one workgroup tree-sums the partials; out = sqrt(total).
+// max_all: one workgroup; invocation l takes the maximum of elements l + k * 256, then the
+//   workgroup tree-maximum (inputs are small: one value per attention row).
 // clip_gradients: g *= max_norm / norm where 0 < max_norm < norm: exactly the CPU's f32 scale
 //   (`train::optim::clip_grad_norm`; PyTorch would divide by norm + 1e-6).
 
 struct Dims {
     n: u32,
     max_norm: f32,
+    out_index: u32,
+    _pad: u32,
 }
 
 const WG: u32 = 256u;
@@ -25,6 +31,9 @@ const PARTIALS: u32 = 256u;
 
 @group(0) @binding(1) var<storage, read> clip_norm: array<f32>;
 @group(0) @binding(2) var<storage, read_write> clip_grads: array<f32>;
+
+@group(0) @binding(1) var<storage, read> max_in: array<f32>;
+@group(0) @binding(2) var<storage, read_write> max_out: array<f32>;
 
 var<workgroup> partial: array<f32, WG>;
 
@@ -60,7 +69,27 @@ fn grad_norm_partial(
 fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
     let total = workgroup_sum(lid, fin_partials[lid]);
     if (lid == 0u) {
-        fin_norm[0] = sqrt(total);
+        fin_norm[dims.out_index] = sqrt(total);
+    }
+}
+
+@compute @workgroup_size(WG)
+fn max_all(@builtin(local_invocation_index) lid: u32) {
+    // The lowest finite f32, as the CPU's fold starts from f32::MIN.
+    var m = -3.40282347e38;
+    for (var e = lid; e < dims.n; e += WG) {
+        m = max(m, max_in[e]);
+    }
+    partial[lid] = m;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        if (lid < stride) {
+            partial[lid] = max(partial[lid], partial[lid + stride]);
+        }
+        workgroupBarrier();
+    }
+    if (lid == 0u) {
+        max_out[dims.out_index] = partial[0];
     }
 }
 

@@ -180,15 +180,18 @@ fn twenty_steps_agree_with_the_cpu_engine() {
         let mut cpu = CpuEngine::new(&config, 7).unwrap();
         let mut gpu = GpuEngine::new(ctx.clone(), &config, 7).unwrap();
         let mut cpu_stats = Vec::new();
-        let mut gpu_stats = Vec::new();
+        let mut cpu_views = Vec::new();
+        let mut reports = Vec::new();
         for step in 0..STEPS {
             let b = batch(step, config.vocab_size as u32);
             gpu.submit_step(&b, &train);
             cpu_stats.push(cpu.step(&b, &train));
-            gpu_stats.extend(gpu.poll_stats().unwrap());
+            cpu_views.push((cpu.max_attention_logits(), cpu.activation_norms()));
+            reports.extend(gpu.poll_stats().unwrap());
         }
-        let arrived_early = gpu_stats.len();
-        gpu_stats.extend(pollster::block_on(gpu.finish()).unwrap());
+        let arrived_early = reports.len();
+        reports.extend(pollster::block_on(gpu.finish()).unwrap());
+        let gpu_stats: Vec<_> = reports.iter().map(|r| r.stats).collect();
         println!(
             "{name}: {arrived_early} of {STEPS} statistics arrived while stepping; {} read-back buffers",
             gpu.staging_buffers()
@@ -216,6 +219,26 @@ fn twenty_steps_agree_with_the_cpu_engine() {
         // the measurement, for other GPUs' exp and sqrt.
         let rel =
             |a: f32, b: f32| (f64::from(a) - f64::from(b)).abs() / f64::from(a.abs()).max(1e-6);
+        // Each step's views, reduced on the GPU and read back with its statistics: the same
+        // bounds as the views of a forward below.
+        for ((max_logits, norms), report) in cpu_views.iter().zip(&reports) {
+            let step = report.stats.step;
+            for (c, g) in max_logits.iter().zip(&report.views.max_attention_logits) {
+                assert!(
+                    (c - g).abs() <= 1e-5,
+                    "{name} step {step}: max logit {c} vs {g}"
+                );
+            }
+            assert_eq!(norms.len(), report.views.norms.len());
+            for (c, g) in norms.iter().zip(&report.views.norms) {
+                for (a, b) in [(c.residual, g.residual), (c.attn, g.attn), (c.mlp, g.mlp)] {
+                    assert!(
+                        rel(a, b) <= 1e-5,
+                        "{name} step {step}: norms {c:?} vs {g:?}"
+                    );
+                }
+            }
+        }
         let mut worst = [0.0f64; 3];
         for (c, g) in cpu_stats.iter().zip(&gpu_stats) {
             assert_eq!(c.step, g.step, "{name}: statistics arrive in order");
@@ -388,12 +411,12 @@ fn every_preset_trains_on_the_gpu_as_on_the_cpu() {
             gpu.submit_step(&b, &train);
             cpu_losses.push(cpu.step(&b, &train).loss);
         }
-        let gpu_stats = pollster::block_on(gpu.finish()).unwrap();
-        for (c, g) in cpu_losses.iter().zip(&gpu_stats) {
+        let reports = pollster::block_on(gpu.finish()).unwrap();
+        for (c, g) in cpu_losses.iter().zip(&reports) {
             assert!(
-                (c - g.loss).abs() <= 1e-5 * c.abs(),
+                (c - g.stats.loss).abs() <= 1e-5 * c.abs(),
                 "{name}: cpu {c}, gpu {}",
-                g.loss
+                g.stats.loss
             );
         }
     }

@@ -1,11 +1,14 @@
 //! `shaders/adamw.wgsl` and `shaders/grad_norm.wgsl` against `train::optim`: AdamW with
-//! per-tensor weight decay over a real parameter layout, the global gradient norm and clipping.
+//! per-tensor weight decay over a real parameter layout, the global gradient norm and clipping,
+//! and the maximum the per-step attention statistics use.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use archlab::gpu::adamw::{adamw_update, decay_mask, AdamWParams};
-use archlab::gpu::grad_norm::{clip_gradients, grad_norm_final, grad_norm_partial, PARTIALS};
+use archlab::gpu::grad_norm::{
+    clip_gradients, grad_norm_final, grad_norm_partial, max_all, PARTIALS,
+};
 use archlab::model::{ModelConfig, ParamLayout};
 use archlab::train::optim::{clip_grad_norm, AdamW};
 use archlab::train::TrainConfig;
@@ -60,7 +63,13 @@ fn gradient_norm_and_clipping_match_cpu() {
                 (&b_grads).into(),
                 (&b_partials).into(),
             ),
-            grad_norm_final(&ctx, "norm.final", (&b_partials).into(), (&b_norm).into()),
+            grad_norm_final(
+                &ctx,
+                "norm.final",
+                (&b_partials).into(),
+                (&b_norm).into(),
+                0,
+            ),
             clip_gradients(
                 &ctx,
                 "clip",
@@ -88,6 +97,26 @@ fn gradient_norm_and_clipping_match_cpu() {
             &cpu,
             bound,
         );
+    }
+}
+
+/// The maximum is exact, so the GPU's equals the CPU's fold bit for bit, at sizes below, at
+/// and above one workgroup's 256 invocations, and with every value negative.
+#[test]
+fn max_all_matches_the_cpu_fold() {
+    let Some(ctx) = common::gpu() else { return };
+    for (n, offset) in [(7, 0.0), (256, 0.0), (1000, 0.0), (4099, -50.0)] {
+        let values: Vec<f32> = uniform(n as u64, n, 10.0)
+            .into_iter()
+            .map(|v| v + offset)
+            .collect();
+        let cpu = values.iter().copied().fold(f32::MIN, f32::max);
+        let (b_in, b_out) = (ctx.storage_buffer("values", &values), ctx.zeros("max", 4));
+        run(
+            &ctx,
+            &[&max_all(&ctx, "max", n, (&b_in).into(), (&b_out).into(), 1)],
+        );
+        assert_eq!(read(&ctx, &b_out), [0.0, cpu, 0.0, 0.0], "n {n}");
     }
 }
 

@@ -205,7 +205,7 @@ pub async fn check_training(
         gpu.submit_step(b, &train);
     }
     let gpu_stats = gpu.finish().await?;
-    let gpu_losses: Vec<f32> = gpu_stats.iter().map(|s| s.loss).collect();
+    let gpu_losses: Vec<f32> = gpu_stats.iter().map(|r| r.stats.loss).collect();
     let (max_abs_error, worst_error_to_bound) = loss_agreement(&cpu_losses, &gpu_losses);
     Ok(KernelCheck {
         label: format!("training, {name}: {CHECK_STEPS} steps, loss vs CPU"),

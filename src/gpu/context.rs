@@ -303,7 +303,15 @@ impl GpuContext {
     /// polled; in a browser `poll` does nothing and the await yields to the event loop, which
     /// resolves the mapping.
     pub async fn read_f32(&self, buffer: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
-        let size = buffer.size();
+        let floats = (buffer.size() / 4) as usize;
+        self.start_read(buffer, 0..floats).wait().await
+    }
+
+    /// Submits the copy of `floats` of `buffer` into a mappable buffer and starts mapping it:
+    /// work submitted later cannot change what is read, and the returned read-back borrows
+    /// nothing, so the page can await it while the engine goes on.
+    pub fn start_read(&self, buffer: &wgpu::Buffer, floats: std::ops::Range<usize>) -> PendingRead {
+        let size = (floats.len() * 4) as u64;
         let staging = self.device.create_buffer(&wgpu::BufferDescriptor {
             label: Some("read-back staging"),
             size,
@@ -315,29 +323,18 @@ impl GpuContext {
             .create_command_encoder(&wgpu::CommandEncoderDescriptor {
                 label: Some("read-back copy"),
             });
-        encoder.copy_buffer_to_buffer(buffer, 0, &staging, 0, size);
+        encoder.copy_buffer_to_buffer(buffer, (floats.start * 4) as u64, &staging, 0, size);
         self.queue.submit([encoder.finish()]);
-
-        let (sender, receiver) = futures_channel::oneshot::channel();
+        let (sender, mapped) = futures_channel::oneshot::channel();
         staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver is gone only if the awaiting future was dropped; nothing to tell.
+            // The receiver is gone only if the read-back was dropped; nothing to tell.
             let _ = sender.send(result);
         });
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        receiver
-            .await
-            .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?
-            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        let data = {
-            let view = staging
-                .get_mapped_range(..)
-                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        staging.unmap();
-        Ok(data)
+        PendingRead {
+            device: self.device.clone(),
+            staging,
+            mapped,
+        }
     }
 
     fn module(&self, shader: Shader) -> wgpu::ShaderModule {
@@ -397,5 +394,34 @@ impl GpuContext {
                 (bind_group_layout, pipeline_layout)
             })
             .clone()
+    }
+}
+
+/// A read-back whose copy is submitted and whose mapping is under way.
+pub struct PendingRead {
+    device: wgpu::Device,
+    staging: wgpu::Buffer,
+    mapped: futures_channel::oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+}
+
+impl PendingRead {
+    /// The values, once mapped.
+    pub async fn wait(self) -> Result<Vec<f32>, GpuError> {
+        self.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        self.mapped
+            .await
+            .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?
+            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        let data = {
+            let view = self
+                .staging
+                .get_mapped_range(..)
+                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+            bytemuck::cast_slice(&view).to_vec()
+        };
+        self.staging.unmap();
+        Ok(data)
     }
 }

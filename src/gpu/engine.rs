@@ -15,7 +15,9 @@
 //! `finish`, `eval_async` and `read_params` are awaited.
 
 use std::collections::{HashMap, VecDeque};
+use std::ops::Range;
 use std::rc::Rc;
+use std::sync::{Arc, Mutex};
 
 use futures_channel::oneshot;
 
@@ -26,7 +28,7 @@ use super::dropout::{dropout_backward, dropout_forward, DropoutKey, DropoutParam
 use super::embedding::{
     embedding_backward_positions, embedding_backward_tokens, embedding_forward, EmbeddingShape,
 };
-use super::grad_norm::{clip_gradients, grad_norm_final, grad_norm_partial, PARTIALS};
+use super::grad_norm::{clip_gradients, grad_norm_final, grad_norm_partial, max_all, PARTIALS};
 use super::kernel::{Kernel, View};
 use super::loss::{
     cross_entropy_backward, cross_entropy_forward, cross_entropy_reduce, LossShape, STATS_LEN,
@@ -35,7 +37,7 @@ use super::matmul::matmul;
 use super::norm::{norm_backward_input, norm_backward_params, norm_forward, NormShape};
 use super::position::{rope, rope_table, sinusoidal_table, Direction, RopeShape};
 use super::sum::{add, add_into, column_sum};
-use super::{GpuContext, GpuError};
+use super::{GpuContext, GpuError, PendingRead};
 use crate::cpu::matmul::MatmulSpec;
 use crate::engine::{LayerNorms, StepStats};
 use crate::model::layout::{LinearParams, NormParams};
@@ -163,6 +165,53 @@ struct Builder<'a> {
 impl<'a> Builder<'a> {
     fn buffer(&self, label: &str, len: usize) -> wgpu::Buffer {
         self.ctx.zeros(label, len)
+    }
+
+    /// The per-step views of the forward, reduced on the GPU so that a step's statistics stay
+    /// a few floats: `[4 L]` as `Plan::view_stats` describes.
+    fn view_stats(&mut self, layers: &[LayerActs]) -> wgpu::Buffer {
+        let n_layers = layers.len();
+        let stats = self.buffer("view stats", 4 * n_layers);
+        let partials = self.buffer("view stats partials", PARTIALS);
+        let (stream_len, rows_of_logits) = (
+            self.rows * self.config.d_model,
+            self.shape.batch * self.shape.n_heads * self.shape.seq,
+        );
+        for (l, acts) in layers.iter().enumerate() {
+            let streams = [
+                acts.output(self.config.block),
+                acts.attn_added.clone(),
+                acts.mlp_added.clone(),
+            ];
+            for (i, stream) in streams.iter().enumerate() {
+                let label = format!("layer{l}.view_stats.{i}");
+                self.kernels.extend([
+                    grad_norm_partial(
+                        self.ctx,
+                        &label,
+                        stream_len,
+                        stream.into(),
+                        (&partials).into(),
+                    ),
+                    grad_norm_final(
+                        self.ctx,
+                        &label,
+                        (&partials).into(),
+                        (&stats).into(),
+                        3 * l + i,
+                    ),
+                ]);
+            }
+            self.kernels.push(max_all(
+                self.ctx,
+                &format!("layer{l}.view_stats.max_logit"),
+                rows_of_logits,
+                (&acts.attn.row_max).into(),
+                (&stats).into(),
+                3 * n_layers + l,
+            ));
+        }
+        stats
     }
 
     fn param(&self, index: usize) -> View<'a> {
@@ -981,8 +1030,9 @@ impl<'a> Builder<'a> {
     }
 }
 
-/// Per-step read-back: loss terms and the gradient norm, `[ce, z, count, 0, norm]`.
-const READBACK_FLOATS: usize = STATS_LEN + 1;
+/// Per-step read-back: loss terms, the gradient norm, then the plan's view statistics:
+/// `[ce, z, count, 0, norm, view stats...]`.
+const VIEW_STATS_AT: usize = STATS_LEN + 1;
 
 /// Everything a batch shape needs, built once: buffers, bound kernels, and where the
 /// statistics are.
@@ -1005,12 +1055,16 @@ struct Plan {
     loss_stats: wgpu::Buffer,
     /// `[4]`: the gradient norm before clipping.
     grad_norm: wgpu::Buffer,
+    /// `[4 L]`, from the forward: per layer the root sum of squares of the output stream and
+    /// the attention and MLP branch outputs (`[B*T, C]` each), then per layer the largest
+    /// attention logit. See [`ViewStats`].
+    view_stats: wgpu::Buffer,
     /// `[B, T, V]`.
     logits: wgpu::Buffer,
-    /// Per layer: probabilities `[B, H, T, T]` and row maxima `[B, H, T]`.
-    probs: Vec<(wgpu::Buffer, wgpu::Buffer)>,
-    /// Per layer: output stream, attention and MLP branch outputs, `[B*T, C]` each.
-    streams: Vec<[wgpu::Buffer; 3]>,
+    /// Per layer: probabilities `[B, H, T, T]`.
+    probs: Vec<wgpu::Buffer>,
+    /// Elements of each stream the view statistics sum over: `B*T*C`.
+    stream_len: usize,
 }
 
 impl Plan {
@@ -1129,6 +1183,7 @@ impl Plan {
             ),
         ];
         b.kernels.extend(kernels);
+        let view_stats = b.view_stats(&layers);
         let forward_len = b.kernels.len();
 
         // Backward, in exact reverse.
@@ -1201,6 +1256,7 @@ impl Plan {
                 "grad_norm.final",
                 (&partials).into(),
                 (&grad_norm).into(),
+                0,
             ),
             clip_gradients(
                 ctx,
@@ -1223,20 +1279,7 @@ impl Plan {
         ];
         b.kernels.extend(kernels);
 
-        let probs = layers
-            .iter()
-            .map(|l| (l.attn.probs.clone(), l.attn.row_max.clone()))
-            .collect();
-        let streams = layers
-            .iter()
-            .map(|l| {
-                [
-                    l.output(config.block),
-                    l.attn_added.clone(),
-                    l.mlp_added.clone(),
-                ]
-            })
-            .collect();
+        let probs = layers.iter().map(|l| l.attn.probs.clone()).collect();
         Self {
             tokens,
             targets,
@@ -1249,9 +1292,10 @@ impl Plan {
             grad_clip: train.grad_clip,
             loss_stats,
             grad_norm,
+            view_stats,
             logits,
             probs,
-            streams,
+            stream_len: rows * c,
         }
     }
 }
@@ -1268,12 +1312,61 @@ struct ParamBuffers {
     decay_embeddings: bool,
 }
 
+/// Where a step's read-back mapping stands: its result once the callback ran, and the page's
+/// loop if it waits for it. Shared with the callback, which natively must be `Send`.
+#[derive(Default)]
+struct Mapping {
+    result: Option<Result<(), wgpu::BufferAsyncError>>,
+    waiter: Option<oneshot::Sender<()>>,
+}
+
 /// A step whose statistics are on their way back.
 struct InFlight {
     step: usize,
     lr: f32,
+    /// Elements of each stream the step's view statistics summed over.
+    stream_len: usize,
     staging: wgpu::Buffer,
-    mapped: oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    mapping: Arc<Mutex<Mapping>>,
+}
+
+/// The per-step views of one forward, as the charts plot them.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewStats {
+    /// Largest attention logit `q.k / sqrt(D)` of each layer.
+    pub max_attention_logits: Vec<f32>,
+    /// RMS of the residual stream and branch outputs per layer.
+    pub norms: Vec<LayerNorms>,
+}
+
+impl ViewStats {
+    /// From `Plan::view_stats`' floats: roots of sums of squares over `stream_len` elements,
+    /// then maxima.
+    fn from_floats(values: &[f32], stream_len: usize) -> Self {
+        let n_layers = values.len() / 4;
+        let rms = |root_sum_squares: f32| {
+            (f64::from(root_sum_squares) / (stream_len as f64).sqrt()) as f32
+        };
+        let norms = values[..3 * n_layers]
+            .chunks_exact(3)
+            .map(|layer| LayerNorms {
+                residual: rms(layer[0]),
+                attn: rms(layer[1]),
+                mlp: rms(layer[2]),
+            })
+            .collect();
+        Self {
+            max_attention_logits: values[3 * n_layers..4 * n_layers].to_vec(),
+            norms,
+        }
+    }
+}
+
+/// One training step as the GPU reports it: the statistics and the views of its forward.
+#[derive(Clone, Debug, PartialEq)]
+pub struct StepReport {
+    pub stats: StepStats,
+    pub views: ViewStats,
 }
 
 /// The GPU engine: the model's buffers, one plan per batch shape, and the read-back queue.
@@ -1437,11 +1530,12 @@ impl GpuEngine {
         }
         let step = self.step;
         let lr = learning_rate(train, step);
+        let readback_floats = VIEW_STATS_AT + 4 * self.config.n_layers;
         let staging = self.free_staging.pop().unwrap_or_else(|| {
             self.staging_made += 1;
             self.ctx.device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some("stats read-back"),
-                size: (READBACK_FLOATS * 4) as u64,
+                size: (readback_floats * 4) as u64,
                 usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
                 mapped_at_creation: false,
             })
@@ -1456,27 +1550,44 @@ impl GpuEngine {
             let stats_bytes = (STATS_LEN * 4) as u64;
             encoder.copy_buffer_to_buffer(&plan.loss_stats, 0, &staging, 0, stats_bytes);
             encoder.copy_buffer_to_buffer(&plan.grad_norm, 0, &staging, stats_bytes, 4);
+            let views_bytes = plan.view_stats.size();
+            let at = (VIEW_STATS_AT * 4) as u64;
+            encoder.copy_buffer_to_buffer(&plan.view_stats, 0, &staging, at, views_bytes);
         });
-        let (sender, mapped) = oneshot::channel();
+        let mapping = Arc::new(Mutex::new(Mapping::default()));
+        let shared = mapping.clone();
         staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver is gone only if the engine was dropped; nothing to tell.
-            let _ = sender.send(result);
+            let mut mapping = shared.lock().unwrap_or_else(|e| e.into_inner());
+            mapping.result = Some(result);
+            if let Some(waiter) = mapping.waiter.take() {
+                // The waiter is gone only if the page stopped waiting; nothing to tell.
+                let _ = waiter.send(());
+            }
         });
+        let stream_len = plan.stream_len;
         self.in_flight.push_back(InFlight {
             step,
             lr,
+            stream_len,
             staging,
-            mapped,
+            mapping,
         });
         self.step += 1;
     }
 
-    /// Reads the statistics of the oldest in-flight step, whose mapping has resolved.
-    fn take_stats(
+    /// The oldest in-flight step's mapping result, once its callback ran.
+    fn front_result(&self) -> Option<Result<(), wgpu::BufferAsyncError>> {
+        let flight = self.in_flight.front()?;
+        let mapping = flight.mapping.lock().unwrap_or_else(|e| e.into_inner());
+        mapping.result.clone()
+    }
+
+    /// Reads the report of the oldest in-flight step, whose mapping has resolved.
+    fn take_report(
         &mut self,
-        flight: InFlight,
         result: Result<(), wgpu::BufferAsyncError>,
-    ) -> Result<StepStats, GpuError> {
+    ) -> Result<StepReport, GpuError> {
+        let flight = self.in_flight.pop_front().expect("a step in flight");
         result.map_err(|e| GpuError::ReadBack(e.to_string()))?;
         let values: Vec<f32> = {
             let view = flight
@@ -1487,43 +1598,73 @@ impl GpuEngine {
         };
         flight.staging.unmap();
         self.free_staging.push(flight.staging);
-        Ok(StepStats {
-            step: flight.step,
-            loss: values[0],
-            z_loss: values[1],
-            grad_norm: values[STATS_LEN],
-            lr: flight.lr,
+        Ok(StepReport {
+            stats: StepStats {
+                step: flight.step,
+                loss: values[0],
+                z_loss: values[1],
+                grad_norm: values[STATS_LEN],
+                lr: flight.lr,
+            },
+            views: ViewStats::from_floats(&values[VIEW_STATS_AT..], flight.stream_len),
         })
     }
 
-    /// The statistics of every step whose read-back has arrived, oldest first, without
-    /// waiting (natively the device is polled once; in a browser the event loop delivers).
-    pub fn poll_stats(&mut self) -> Result<Vec<StepStats>, GpuError> {
+    /// Steps submitted whose reports have not been collected.
+    pub fn in_flight(&self) -> usize {
+        self.in_flight.len()
+    }
+
+    /// The report of every step whose read-back has arrived, oldest first, without waiting
+    /// (natively the device is polled once; in a browser the event loop delivers).
+    pub fn poll_stats(&mut self) -> Result<Vec<StepReport>, GpuError> {
         // A poll that finds nothing ready is not an error.
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
         let mut done = Vec::new();
-        while let Some(flight) = self.in_flight.front_mut() {
-            let Ok(Some(result)) = flight.mapped.try_recv() else {
-                break;
-            };
-            let flight = self.in_flight.pop_front().expect("a front entry");
-            done.push(self.take_stats(flight, result)?);
+        while let Some(result) = self.front_result() {
+            done.push(self.take_report(result)?);
         }
         Ok(done)
     }
 
-    /// Awaits the statistics of every submitted step not yet collected, oldest first.
-    pub async fn finish(&mut self) -> Result<Vec<StepStats>, GpuError> {
+    /// Resolves when the oldest step in flight has its report ready for `poll_stats` (at once
+    /// if it has, or if nothing is in flight). Borrows nothing, so the page's loop can await it
+    /// and yield to the browser, which delivers the mapping.
+    pub fn next_report(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let (sender, receiver) = oneshot::channel();
+        match self.in_flight.front() {
+            Some(flight) => {
+                let mut mapping = flight.mapping.lock().unwrap_or_else(|e| e.into_inner());
+                if mapping.result.is_some() {
+                    let _ = sender.send(());
+                } else {
+                    mapping.waiter = Some(sender);
+                }
+            }
+            None => {
+                let _ = sender.send(());
+            }
+        }
+        async move {
+            // A dropped sender (the engine is gone) ends the wait just the same.
+            let _ = receiver.await;
+        }
+    }
+
+    /// Awaits the report of every submitted step not yet collected, oldest first.
+    pub async fn finish(&mut self) -> Result<Vec<StepReport>, GpuError> {
         let mut done = Vec::new();
-        while let Some(mut flight) = self.in_flight.pop_front() {
+        while !self.in_flight.is_empty() {
+            let arrived = self.next_report();
             self.ctx
                 .device
                 .poll(wgpu::PollType::wait_indefinitely())
                 .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-            let result = (&mut flight.mapped)
-                .await
-                .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?;
-            done.push(self.take_stats(flight, result)?);
+            arrived.await;
+            let result = self
+                .front_result()
+                .ok_or_else(|| GpuError::ReadBack("the mapping callback was dropped".into()))?;
+            done.push(self.take_report(result)?);
         }
         Ok(done)
     }
@@ -1555,7 +1696,23 @@ impl GpuEngine {
     pub async fn eval_async(&mut self, batch: &Batch) -> Result<f32, GpuError> {
         let plan = self.run_forward(&batch.inputs, &batch.targets, batch.batch, batch.seq);
         let stats = plan.loss_stats.clone();
-        Ok(self.ctx.read_f32(&stats).await?[0])
+        let read = self.ctx.start_read(&stats, 0..1);
+        Ok(read.wait().await?[0])
+    }
+
+    /// Runs the forward on `tokens` `[batch, seq]` (no dropout) and starts reading the logits
+    /// of positions `rows` (flat `b * seq + t`), `[rows, V]`.
+    pub fn start_logits(
+        &mut self,
+        tokens: &[u32],
+        batch: usize,
+        seq: usize,
+        rows: Range<usize>,
+    ) -> PendingRead {
+        let v = self.config.vocab_size;
+        let plan = self.run_forward(tokens, &vec![IGNORE; tokens.len()], batch, seq);
+        let logits = plan.logits.clone();
+        self.ctx.start_read(&logits, rows.start * v..rows.end * v)
     }
 
     /// Logits `[batch, seq, V]` of `tokens`; no dropout.
@@ -1565,9 +1722,9 @@ impl GpuEngine {
         batch: usize,
         seq: usize,
     ) -> Result<Vec<f32>, GpuError> {
-        let plan = self.run_forward(tokens, &vec![IGNORE; tokens.len()], batch, seq);
-        let logits = plan.logits.clone();
-        self.ctx.read_f32(&logits).await
+        self.start_logits(tokens, batch, seq, 0..batch * seq)
+            .wait()
+            .await
     }
 
     /// The flat parameters, in layout order.
@@ -1703,42 +1860,24 @@ impl GpuEngine {
         &self.plans[&self.last.expect("a forward has run")]
     }
 
+    /// Starts reading the attention probabilities of example 0 of the last run in `layer`,
+    /// `[H, T, T]`.
+    pub fn start_attention(&self, layer: usize) -> PendingRead {
+        let (seq, heads) = (self.last.expect("a forward has run").1, self.config.n_heads);
+        self.ctx
+            .start_read(&self.last_plan().probs[layer], 0..heads * seq * seq)
+    }
+
     /// Attention probabilities of example 0 of the last run in `layer`, `[H, T, T]`.
     pub async fn attention_async(&self, layer: usize) -> Result<Vec<f32>, GpuError> {
-        let probs = self.ctx.read_f32(&self.last_plan().probs[layer].0).await?;
-        let (seq, heads) = (self.last.expect("a forward has run").1, self.config.n_heads);
-        Ok(probs[..heads * seq * seq].to_vec())
+        self.start_attention(layer).wait().await
     }
 
-    /// Largest attention logit `q.k / sqrt(D)` of each layer in the last run.
-    pub async fn max_attention_logits_async(&self) -> Result<Vec<f32>, GpuError> {
-        let mut maxima = Vec::new();
-        for (_, row_max) in &self.last_plan().probs {
-            let rows = self.ctx.read_f32(row_max).await?;
-            maxima.push(rows.into_iter().fold(f32::MIN, f32::max));
-        }
-        Ok(maxima)
-    }
-
-    /// RMS of the residual stream and branch outputs per layer in the last run.
-    pub async fn activation_norms_async(&self) -> Result<Vec<LayerNorms>, GpuError> {
-        let mut norms = Vec::new();
-        for streams in &self.last_plan().streams {
-            let mut rms = [0.0f32; 3];
-            for (value, buffer) in rms.iter_mut().zip(streams) {
-                let x = self.ctx.read_f32(buffer).await?;
-                let mean_square =
-                    x.iter().map(|v| f64::from(*v).powi(2)).sum::<f64>() / x.len().max(1) as f64;
-                *value = mean_square.sqrt() as f32;
-            }
-            let [residual, attn, mlp] = rms;
-            norms.push(LayerNorms {
-                residual,
-                attn,
-                mlp,
-            });
-        }
-        Ok(norms)
+    /// The views of the last run's forward: largest attention logits and activation RMS.
+    pub async fn view_stats_async(&self) -> Result<ViewStats, GpuError> {
+        let plan = self.last_plan();
+        let values = self.ctx.read_f32(&plan.view_stats).await?;
+        Ok(ViewStats::from_floats(&values, plan.stream_len))
     }
 }
 
@@ -1766,8 +1905,8 @@ mod blocking {
         /// `poll_stats`, which never wait).
         fn step(&mut self, batch: &Batch, train: &TrainConfig) -> StepStats {
             self.submit_step(batch, train);
-            let stats = wait(self.finish());
-            *stats.last().expect("the step just submitted")
+            let reports = wait(self.finish());
+            reports.last().expect("the step just submitted").stats
         }
 
         fn eval(&mut self, batch: &Batch) -> f32 {
@@ -1783,11 +1922,11 @@ mod blocking {
         }
 
         fn max_attention_logits(&self) -> Vec<f32> {
-            wait(self.max_attention_logits_async())
+            wait(self.view_stats_async()).max_attention_logits
         }
 
         fn activation_norms(&self) -> Vec<LayerNorms> {
-            wait(self.activation_norms_async())
+            wait(self.view_stats_async()).norms
         }
 
         fn params(&self) -> Vec<f32> {

@@ -1,5 +1,6 @@
 //! Launchers for `shaders/grad_norm.wgsl`: the global gradient norm in two passes (partial
-//! sums, then their sum), and clipping against it without a read-back.
+//! sums, then their sum), and clipping against it without a read-back; the same passes and a
+//! maximum give the per-step activation statistics.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -14,6 +15,19 @@ pub const PARTIALS: usize = 256;
 struct Dims {
     n: u32,
     max_norm: f32,
+    out_index: u32,
+    _pad: u32,
+}
+
+impl Dims {
+    fn new(n: usize, max_norm: f32, out_index: usize) -> Self {
+        Self {
+            n: n as u32,
+            max_norm,
+            out_index: out_index as u32,
+            _pad: 0,
+        }
+    }
 }
 
 fn launch(
@@ -46,10 +60,7 @@ pub fn grad_norm_partial(
     grads: View,
     partials: View,
 ) -> Kernel {
-    let dims = Dims {
-        n: n as u32,
-        max_norm: 0.0,
-    };
+    let dims = Dims::new(n, 0.0, 0);
     let storage = [(Read, grads), (ReadWrite, partials)];
     launch(
         ctx,
@@ -61,14 +72,31 @@ pub fn grad_norm_partial(
     )
 }
 
-/// Second pass: `norm[0]` = sqrt of the sum of `partials`.
-pub fn grad_norm_final(ctx: &GpuContext, label: &str, partials: View, norm: View) -> Kernel {
-    let dims = Dims {
-        n: PARTIALS as u32,
-        max_norm: 0.0,
-    };
-    let storage = [(Read, partials), (ReadWrite, norm)];
+/// Second pass: `out[index]` = sqrt of the sum of `partials`.
+pub fn grad_norm_final(
+    ctx: &GpuContext,
+    label: &str,
+    partials: View,
+    out: View,
+    index: usize,
+) -> Kernel {
+    let dims = Dims::new(PARTIALS, 0.0, index);
+    let storage = [(Read, partials), (ReadWrite, out)];
     launch(ctx, label, "grad_norm_final", dims, &storage, [1, 1, 1])
+}
+
+/// `out[index]` = the maximum of `input` `[n]` (at least `f32::MIN`).
+pub fn max_all(
+    ctx: &GpuContext,
+    label: &str,
+    n: usize,
+    input: View,
+    out: View,
+    index: usize,
+) -> Kernel {
+    let dims = Dims::new(n, 0.0, index);
+    let storage = [(Read, input), (ReadWrite, out)];
+    launch(ctx, label, "max_all", dims, &storage, [1, 1, 1])
 }
 
 /// `grads *= max_norm / norm[0]` when `0 < max_norm < norm[0]` (0 turns clipping off).
@@ -80,10 +108,7 @@ pub fn clip_gradients(
     norm: View,
     grads: View,
 ) -> Kernel {
-    let dims = Dims {
-        n: n as u32,
-        max_norm,
-    };
+    let dims = Dims::new(n, max_norm, 0);
     let storage = [(Read, norm), (ReadWrite, grads)];
     launch(
         ctx,

@@ -18,4 +18,4 @@ pub mod position;
 pub mod shaders;
 pub mod sum;
 
-pub use context::{AdapterSummary, Binding, GpuContext, GpuError};
+pub use context::{AdapterSummary, Binding, GpuContext, GpuError, PendingRead};
