@@ -76,7 +76,7 @@ fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
 @compute @workgroup_size(WG)
 fn max_all(@builtin(local_invocation_index) lid: u32) {
     // The lowest finite f32, as the CPU's fold starts from f32::MIN.
-    var m = -3.40282347e38;
+    var m = -0x1.fffffep+127f;
     for (var e = lid; e < dims.n; e += WG) {
         m = max(m, max_in[e]);
     }

@@ -17,6 +17,15 @@ pub struct LayerNorms {
     pub mlp: f32,
 }
 
+/// The views of one forward that the charts plot per step.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ViewStats {
+    /// Largest attention logit `q.k / sqrt(D)` of each layer.
+    pub max_attention_logits: Vec<f32>,
+    /// RMS of the residual stream and branch outputs per layer.
+    pub norms: Vec<LayerNorms>,
+}
+
 /// What one training step reports.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
 pub struct StepStats {
@@ -91,13 +100,14 @@ pub fn generate<E: Engine + ?Sized>(
         let window = &tokens[tokens.len().saturating_sub(context)..];
         let logits = engine.logits(window, 1, window.len());
         let last = &logits[(window.len() - 1) * vocab..];
-        tokens.push(sample(last, temperature, top_k, &mut rng));
+        tokens.push(sample_token(last, temperature, top_k, &mut rng));
     }
     tokens.split_off(prompt.len())
 }
 
-/// One token from `logits` `[V]`.
-fn sample(logits: &[f32], temperature: f32, top_k: usize, rng: &mut ChaCha8Rng) -> u32 {
+/// One token from `logits` `[V]`: the most likely at `temperature` 0, else drawn from the
+/// softmax at that temperature over the `top_k` most likely (0: all).
+pub fn sample_token(logits: &[f32], temperature: f32, top_k: usize, rng: &mut ChaCha8Rng) -> u32 {
     let mut order: Vec<usize> = (0..logits.len()).collect();
     // Descending by logit; ties keep the lower id first, so argmax is deterministic.
     order.sort_by(|&a, &b| logits[b].total_cmp(&logits[a]).then(a.cmp(&b)));
@@ -132,16 +142,16 @@ mod tests {
         let mut rng = ChaCha8Rng::seed_from_u64(0);
         let logits = [0.0, 3.0, 1.0, 3.0];
         assert_eq!(
-            sample(&logits, 0.0, 0, &mut rng),
+            sample_token(&logits, 0.0, 0, &mut rng),
             1,
             "argmax, lowest id on ties"
         );
         // top_k 2 keeps ids 1 and 3 only.
         for _ in 0..100 {
-            let token = sample(&logits, 1.0, 2, &mut rng);
+            let token = sample_token(&logits, 1.0, 2, &mut rng);
             assert!(token == 1 || token == 3);
         }
         // top_k 1 is greedy whatever the temperature.
-        assert_eq!(sample(&logits, 5.0, 1, &mut rng), 1);
+        assert_eq!(sample_token(&logits, 5.0, 1, &mut rng), 1);
     }
 }

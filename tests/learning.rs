@@ -7,15 +7,15 @@ use archlab::train::data::{unigram_entropy, Split};
 use archlab::train::run::RunConfig;
 use archlab::train::session::{RunStatus, Session};
 
-fn train(settings: &[(&str, &str)]) -> Session<CpuEngine> {
+fn train(settings: &[(&str, &str)]) -> Session {
     let mut run = RunConfig::default();
     for (key, value) in settings {
         run.set(key, value).unwrap();
     }
     let data = run.build_data(None).unwrap();
-    let engine = CpuEngine::new(&run.model, run.train.seed).unwrap();
-    let mut session = Session::new(run, data, engine);
-    while session.step(|| 0.0).is_some() {}
+    let mut engine = CpuEngine::new(&run.model, run.train.seed).unwrap();
+    let mut session = Session::new(run, data);
+    while session.step(&mut engine, || 0.0).is_some() {}
     assert_eq!(session.status, RunStatus::Finished);
     session
 }

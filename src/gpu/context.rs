@@ -4,6 +4,7 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use super::kernel::View;
 use super::shaders::Shader;
@@ -20,6 +21,10 @@ pub enum GpuError {
     /// A buffer could not be mapped for reading back.
     #[error("reading a GPU buffer back failed: {0}")]
     ReadBack(String),
+    /// The device reported an error (an invalid shader or command, lost memory): results
+    /// computed since are not to be trusted.
+    #[error("the GPU device reported an error: {0}")]
+    Device(String),
 }
 
 /// What one storage or uniform binding of a kernel is, in binding order.
@@ -148,6 +153,10 @@ pub struct GpuContext {
     /// buffer for both: WebGPU rejects a writable binding overlapping another binding of the
     /// same dispatch.
     placeholders: [wgpu::Buffer; 2],
+    /// The first error the device reported outside an error scope, if any. In a browser such
+    /// errors only reach the console as warnings, so the page asks for it (natively wgpu's
+    /// default handler panics instead).
+    device_error: Arc<Mutex<Option<String>>>,
 }
 
 impl GpuContext {
@@ -173,6 +182,15 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        let device_error = Arc::new(Mutex::new(None));
+        #[cfg(target_arch = "wasm32")]
+        {
+            let first = device_error.clone();
+            device.on_uncaptured_error(Arc::new(move |error: wgpu::Error| {
+                let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+                first.get_or_insert_with(|| error.to_string());
+            }));
+        }
         let placeholders = ["unused read binding", "unused writable binding"].map(|label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -189,6 +207,7 @@ impl GpuContext {
             modules: RefCell::default(),
             layouts: RefCell::default(),
             pipelines: RefCell::default(),
+            device_error,
         })
     }
 
@@ -297,6 +316,15 @@ impl GpuContext {
                 contents: &contents,
                 usage: wgpu::BufferUsages::UNIFORM | wgpu::BufferUsages::COPY_DST,
             })
+    }
+
+    /// The first error the device reported, as [`GpuError::Device`].
+    pub fn check_device(&self) -> Result<(), GpuError> {
+        let error = self.device_error.lock().unwrap_or_else(|e| e.into_inner());
+        match error.as_ref() {
+            Some(message) => Err(GpuError::Device(message.clone())),
+            None => Ok(()),
+        }
     }
 
     /// Copies `buffer` into a mappable buffer and awaits the mapping. Natively the device is

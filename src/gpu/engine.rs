@@ -39,7 +39,7 @@ use super::position::{rope, rope_table, sinusoidal_table, Direction, RopeShape};
 use super::sum::{add, add_into, column_sum};
 use super::{GpuContext, GpuError, PendingRead};
 use crate::cpu::matmul::MatmulSpec;
-use crate::engine::{LayerNorms, StepStats};
+use crate::engine::{LayerNorms, StepStats, ViewStats};
 use crate::model::layout::{LinearParams, NormParams};
 use crate::model::{
     BlockLayout, ConfigError, ModelConfig, NormType, ParamLayout, Position, QkNormScope,
@@ -1330,35 +1330,23 @@ struct InFlight {
     mapping: Arc<Mutex<Mapping>>,
 }
 
-/// The per-step views of one forward, as the charts plot them.
-#[derive(Clone, Debug, Default, PartialEq)]
-pub struct ViewStats {
-    /// Largest attention logit `q.k / sqrt(D)` of each layer.
-    pub max_attention_logits: Vec<f32>,
-    /// RMS of the residual stream and branch outputs per layer.
-    pub norms: Vec<LayerNorms>,
-}
-
-impl ViewStats {
-    /// From `Plan::view_stats`' floats: roots of sums of squares over `stream_len` elements,
-    /// then maxima.
-    fn from_floats(values: &[f32], stream_len: usize) -> Self {
-        let n_layers = values.len() / 4;
-        let rms = |root_sum_squares: f32| {
-            (f64::from(root_sum_squares) / (stream_len as f64).sqrt()) as f32
-        };
-        let norms = values[..3 * n_layers]
-            .chunks_exact(3)
-            .map(|layer| LayerNorms {
-                residual: rms(layer[0]),
-                attn: rms(layer[1]),
-                mlp: rms(layer[2]),
-            })
-            .collect();
-        Self {
-            max_attention_logits: values[3 * n_layers..4 * n_layers].to_vec(),
-            norms,
-        }
+/// The views of a forward from `Plan::view_stats`' floats: roots of sums of squares over
+/// `stream_len` elements, then maxima.
+fn view_stats_from_floats(values: &[f32], stream_len: usize) -> ViewStats {
+    let n_layers = values.len() / 4;
+    let rms =
+        |root_sum_squares: f32| (f64::from(root_sum_squares) / (stream_len as f64).sqrt()) as f32;
+    let norms = values[..3 * n_layers]
+        .chunks_exact(3)
+        .map(|layer| LayerNorms {
+            residual: rms(layer[0]),
+            attn: rms(layer[1]),
+            mlp: rms(layer[2]),
+        })
+        .collect();
+    ViewStats {
+        max_attention_logits: values[3 * n_layers..4 * n_layers].to_vec(),
+        norms,
     }
 }
 
@@ -1606,7 +1594,7 @@ impl GpuEngine {
                 grad_norm: values[STATS_LEN],
                 lr: flight.lr,
             },
-            views: ViewStats::from_floats(&values[VIEW_STATS_AT..], flight.stream_len),
+            views: view_stats_from_floats(&values[VIEW_STATS_AT..], flight.stream_len),
         })
     }
 
@@ -1618,6 +1606,7 @@ impl GpuEngine {
     /// The report of every step whose read-back has arrived, oldest first, without waiting
     /// (natively the device is polled once; in a browser the event loop delivers).
     pub fn poll_stats(&mut self) -> Result<Vec<StepReport>, GpuError> {
+        self.ctx.check_device()?;
         // A poll that finds nothing ready is not an error.
         let _ = self.ctx.device.poll(wgpu::PollType::Poll);
         let mut done = Vec::new();
@@ -1653,6 +1642,7 @@ impl GpuEngine {
 
     /// Awaits the report of every submitted step not yet collected, oldest first.
     pub async fn finish(&mut self) -> Result<Vec<StepReport>, GpuError> {
+        self.ctx.check_device()?;
         let mut done = Vec::new();
         while !self.in_flight.is_empty() {
             let arrived = self.next_report();
@@ -1700,6 +1690,12 @@ impl GpuEngine {
         Ok(read.wait().await?[0])
     }
 
+    /// Submits the forward of `tokens` `[batch, seq]` (no dropout, no update), whose views
+    /// (attention, view statistics) the next reads see.
+    pub fn forward(&mut self, tokens: &[u32], batch: usize, seq: usize) {
+        self.run_forward(tokens, &vec![IGNORE; tokens.len()], batch, seq);
+    }
+
     /// Runs the forward on `tokens` `[batch, seq]` (no dropout) and starts reading the logits
     /// of positions `rows` (flat `b * seq + t`), `[rows, V]`.
     pub fn start_logits(
@@ -1710,9 +1706,9 @@ impl GpuEngine {
         rows: Range<usize>,
     ) -> PendingRead {
         let v = self.config.vocab_size;
-        let plan = self.run_forward(tokens, &vec![IGNORE; tokens.len()], batch, seq);
-        let logits = plan.logits.clone();
-        self.ctx.start_read(&logits, rows.start * v..rows.end * v)
+        self.forward(tokens, batch, seq);
+        self.ctx
+            .start_read(&self.last_plan().logits, rows.start * v..rows.end * v)
     }
 
     /// Logits `[batch, seq, V]` of `tokens`; no dropout.
@@ -1877,7 +1873,7 @@ impl GpuEngine {
     pub async fn view_stats_async(&self) -> Result<ViewStats, GpuError> {
         let plan = self.last_plan();
         let values = self.ctx.read_f32(&plan.view_stats).await?;
-        Ok(ViewStats::from_floats(&values, plan.stream_len))
+        Ok(view_stats_from_floats(&values, plan.stream_len))
     }
 }
 

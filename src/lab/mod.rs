@@ -3,30 +3,48 @@
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
 pub mod fields;
+pub mod gpu_run;
 pub mod url;
 pub mod views;
 
+use std::rc::Rc;
+
+use rand_chacha::ChaCha8Rng;
+use rand_core::SeedableRng;
+
 use crate::charts::AttentionMap;
 use crate::cpu::CpuEngine;
-use crate::engine::{self, Engine, LayerNorms, StepStats};
-use crate::model::{ConfigError, ModelConfig, ParamLayout};
+use crate::engine::{self, sample_token};
+use crate::gpu::engine::GpuEngine;
+use crate::gpu::{GpuContext, GpuError, PendingRead};
+use crate::model::{ConfigError, ModelConfig};
 use crate::train::data::{BatchShape, DataConfig, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{RunStatus, Session};
-use crate::train::{Batch, TrainConfig};
+use gpu_run::GpuRun;
 
-/// The page's starting point: a model small enough that one CPU step of a batch takes a few
-/// milliseconds in WebAssembly (d_model 32, 2 layers, context 32, batch 8).
+/// The page's starting point on the WebGPU engine, and the reference its URL is written
+/// against: the `default` preset (d_model 64, 4 heads) with 4 layers, batches of 16 x 64.
 pub fn page_defaults() -> RunConfig {
     let mut run = RunConfig::default();
-    run.model.d_model = 32;
-    run.model.context_len = 32;
-    run.train.batch_size = 8;
-    run.train.seq_len = 32;
+    run.model.n_layers = 4;
+    run.train.batch_size = 16;
+    run.train.seq_len = 64;
     run.train.steps = 2000;
     run.train.eval_interval = 20;
     run
 }
+
+/// Without WebGPU the page trains on the CPU engine on its own thread, so it starts smaller:
+/// one step takes a few milliseconds in WebAssembly. Applied before the URL's settings, and
+/// written to the URL like any other change, so a link opens the same model everywhere.
+pub const CPU_SCALE: [(&str, &str); 5] = [
+    ("model.d_model", "32"),
+    ("model.n_layers", "2"),
+    ("model.context_len", "32"),
+    ("train.batch_size", "8"),
+    ("train.seq_len", "32"),
+];
 
 /// The summary table's rows as (preset name, name on the button).
 pub const PRESETS: [(&str, &str); 10] = [
@@ -42,94 +60,69 @@ pub const PRESETS: [(&str, &str); 10] = [
     ("qwen3", "Qwen3"),
 ];
 
-/// `current` with its model replaced by preset `name` at the page's scale (the page defaults'
-/// width, depth and context), and the row's z-loss (PaLM, OLMo 2) set on the training side.
+/// `current` with its model replaced by preset `name` at the current scale (width, depth and
+/// context stay), and the row's z-loss (PaLM, OLMo 2) set on the training side.
 pub fn with_preset(current: &RunConfig, name: &str) -> Option<RunConfig> {
-    let base = page_defaults();
     let mut model = ModelConfig::preset(name)?;
-    model.d_model = base.model.d_model;
-    model.n_layers = base.model.n_layers;
-    model.context_len = base.model.context_len;
+    model.d_model = current.model.d_model;
+    model.n_layers = current.model.n_layers;
+    model.context_len = current.model.context_len;
     let mut run = current.clone();
     run.model = model;
     run.train.z_loss = if matches!(name, "palm" | "olmo2") {
         1e-4
     } else {
-        base.train.z_loss
+        0.0
     };
     Some(run)
 }
 
-/// The engine behind the page. The WebGPU engine (issue 4) becomes a second variant.
+/// The engine of a page run: the WebGPU engine where the browser has it, else the CPU engine.
 pub enum PageEngine {
+    /// Stepped synchronously, a few milliseconds per task of the page's loop.
     Cpu(CpuEngine),
+    /// Driven asynchronously: see [`gpu_run`].
+    Gpu(GpuRun),
 }
 
 impl PageEngine {
-    /// The engine for `config`: the CPU one for now.
-    pub fn new(config: &ModelConfig, seed: u64) -> Result<Self, ConfigError> {
-        CpuEngine::new(config, seed).map(Self::Cpu)
+    /// The engine for `config`: on `gpu` when given.
+    pub fn new(
+        config: &ModelConfig,
+        seed: u64,
+        gpu: Option<&Rc<GpuContext>>,
+    ) -> Result<Self, ConfigError> {
+        Ok(match gpu {
+            Some(ctx) => Self::Gpu(GpuRun::new(GpuEngine::new(ctx.clone(), config, seed)?, 0)),
+            None => Self::Cpu(CpuEngine::new(config, seed)?),
+        })
     }
 
     /// What the page says is training.
-    pub fn name(&self) -> &'static str {
+    pub fn name(&self) -> String {
         match self {
-            Self::Cpu(_) => "CPU engine (WebAssembly; WebGPU engine coming)",
-        }
-    }
-
-    fn inner(&self) -> &dyn Engine {
-        match self {
-            Self::Cpu(engine) => engine,
-        }
-    }
-
-    fn inner_mut(&mut self) -> &mut dyn Engine {
-        match self {
-            Self::Cpu(engine) => engine,
+            Self::Cpu(_) => "CPU engine (WebAssembly, on the page's thread)".into(),
+            Self::Gpu(run) => {
+                let adapter = run.engine.adapter_name();
+                let adapter = if adapter.is_empty() {
+                    "an adapter whose name the browser keeps private"
+                } else {
+                    adapter
+                };
+                format!("WebGPU engine on {adapter}")
+            }
         }
     }
 }
 
-impl Engine for PageEngine {
-    fn config(&self) -> &ModelConfig {
-        self.inner().config()
-    }
-    fn layout(&self) -> &ParamLayout {
-        self.inner().layout()
-    }
-    fn step(&mut self, batch: &Batch, train: &TrainConfig) -> StepStats {
-        self.inner_mut().step(batch, train)
-    }
-    fn eval(&mut self, batch: &Batch) -> f32 {
-        self.inner_mut().eval(batch)
-    }
-    fn logits(&mut self, tokens: &[u32], batch: usize, seq: usize) -> Vec<f32> {
-        self.inner_mut().logits(tokens, batch, seq)
-    }
-    fn attention(&self, layer: usize) -> Vec<f32> {
-        self.inner().attention(layer)
-    }
-    fn max_attention_logits(&self) -> Vec<f32> {
-        self.inner().max_attention_logits()
-    }
-    fn activation_norms(&self) -> Vec<LayerNorms> {
-        self.inner().activation_norms()
-    }
-    fn params(&self) -> Vec<f32> {
-        self.inner().params()
-    }
-    fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError> {
-        self.inner_mut().set_params(params)
-    }
-}
-
-/// Tokens of a text sample, and how many are added per call of [`Lab::extend_sample`] (each
-/// token is one forward pass: a few per frame keep the page responsive).
+/// Tokens of a text sample, and how many the CPU engine adds per call of [`Lab::extend_sample`]
+/// (each token is one forward pass: a few per task keep the page responsive).
 pub const SAMPLE_TOKENS: usize = 80;
 const SAMPLE_CHUNK: usize = 4;
 /// A new sample starts every this many steps.
 const SAMPLE_EVERY: usize = 100;
+/// Sampling temperature of the text samples.
+const SAMPLE_TEMPERATURE: f32 = 0.8;
 
 /// One run on the charts.
 pub struct RunEntry {
@@ -142,7 +135,8 @@ pub struct RunEntry {
     pub hidden: bool,
     /// The configuration as the visitor set it (before the data sets the vocabulary).
     pub requested: RunConfig,
-    pub session: Session<PageEngine>,
+    pub session: Session,
+    pub engine: PageEngine,
     /// Attention probabilities `[layer][head, T, T]` of the display example, when last drawn.
     pub attention: Vec<Vec<f32>>,
     /// Generated text (text data only), growing a few tokens per frame.
@@ -157,6 +151,79 @@ impl RunEntry {
     pub fn name(&self) -> String {
         format!("run {}: {}", self.id, self.label)
     }
+
+    /// Starts a new text sample when one is due (every [`SAMPLE_EVERY`] steps, text data
+    /// only); returns whether tokens are left to add to the current one.
+    fn sample_pending(&mut self) -> bool {
+        if self.session.data.tokenizer().is_none() {
+            return false;
+        }
+        let due = self.session.steps_done() / SAMPLE_EVERY + 1;
+        if self.sample_left == 0 && self.samples_started < due {
+            let batch = self.session.display_batch();
+            self.sample_tokens = batch.inputs[..8.min(batch.seq)].to_vec();
+            self.sample_left = SAMPLE_TOKENS;
+            self.samples_started = due;
+        }
+        self.sample_left > 0
+    }
+
+    /// Appends generated tokens to the sample and decodes it.
+    fn add_sample_tokens(&mut self, tokens: &[u32]) {
+        let n = tokens.len().min(self.sample_left);
+        self.sample_tokens.extend(&tokens[..n]);
+        self.sample_left -= n;
+        if let Some(tokenizer) = self.session.data.tokenizer() {
+            self.sample = tokenizer.decode(&self.sample_tokens);
+        }
+    }
+
+    /// Seed of the next sample token(s): new for every chunk of every sample.
+    fn sample_seed(&self) -> u64 {
+        (self.session.steps_done() + self.sample_left) as u64
+    }
+}
+
+/// Steps the GPU engine keeps in flight: enough to keep it busy while a read-back crosses
+/// to the page, few enough that the charts lag by little.
+pub const GPU_AHEAD: usize = 3;
+
+/// A read the page's loop awaits for the newest GPU run, and where its result goes.
+pub enum GpuRead {
+    /// Validation logits of a step.
+    Validation(gpu_run::PendingValidation),
+    /// Every layer's attention probabilities of the display example.
+    Attention(Vec<PendingRead>),
+    /// The logits of the next sample token.
+    SampleToken(PendingRead),
+}
+
+impl GpuRead {
+    /// Awaits the values (the read borrows nothing, so the page can await it between tasks).
+    pub async fn wait(self) -> Result<GpuReadResult, GpuError> {
+        async fn all(reads: Vec<PendingRead>) -> Result<Vec<Vec<f32>>, GpuError> {
+            let mut values = Vec::with_capacity(reads.len());
+            for read in reads {
+                values.push(read.wait().await?);
+            }
+            Ok(values)
+        }
+        Ok(match self {
+            Self::Validation(v) => GpuReadResult::Validation {
+                step: v.step,
+                logits: all(v.reads).await?,
+            },
+            Self::Attention(reads) => GpuReadResult::Attention(all(reads).await?),
+            Self::SampleToken(read) => GpuReadResult::SampleToken(read.wait().await?),
+        })
+    }
+}
+
+/// A [`GpuRead`]'s values, handed back with [`Lab::gpu_read_done`].
+pub enum GpuReadResult {
+    Validation { step: usize, logits: Vec<Vec<f32>> },
+    Attention(Vec<Vec<f32>>),
+    SampleToken(Vec<f32>),
 }
 
 /// The page's state: the configuration the controls show, the errors next to them, and the
@@ -164,6 +231,9 @@ impl RunEntry {
 pub struct Lab {
     /// The page's defaults, against which the URL is written.
     pub base: RunConfig,
+    /// This engine's defaults (the base, at the CPU scale without a GPU): the first run is
+    /// labelled by its difference from them.
+    pub defaults: RunConfig,
     /// The configuration the controls show: every value `RunConfig::set` accepted.
     pub draft: RunConfig,
     /// Values `set` refused, by key: (the value typed, why).
@@ -174,21 +244,36 @@ pub struct Lab {
     next_id: usize,
     /// The last data stream built, with what it was built from.
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
+    /// The WebGPU device new runs train on; None trains on the CPU engine.
+    gpu: Option<Rc<GpuContext>>,
 }
 
 impl Lab {
-    /// The page opened with `settings` (from the URL) over `base`. Each refused setting is
-    /// kept with its error; a valid result starts the first run.
-    pub fn new(base: RunConfig, settings: &[(String, String)]) -> Self {
+    /// The page opened with `settings` (from the URL) over `base`, training on `gpu` or, without
+    /// one, on the CPU engine at [`CPU_SCALE`]. Each refused setting is kept with its error; a
+    /// valid result starts the first run.
+    pub fn new(
+        base: RunConfig,
+        settings: &[(String, String)],
+        gpu: Option<Rc<GpuContext>>,
+    ) -> Self {
         let mut lab = Self {
             draft: base.clone(),
+            defaults: base.clone(),
             base,
             rejected: Vec::new(),
             problem: None,
             runs: Vec::new(),
             next_id: 1,
             data_cache: None,
+            gpu,
         };
+        if lab.gpu.is_none() {
+            for (key, value) in CPU_SCALE {
+                lab.set(key, value);
+            }
+            lab.defaults = lab.draft.clone();
+        }
         for (key, value) in settings {
             lab.set(key, value);
         }
@@ -256,19 +341,27 @@ impl Lab {
             .filter(|r| r.session.status == RunStatus::Training)
     }
 
-    /// Steps the training run while another step, as long as the last one, still fits in
-    /// `budget_seconds` by `now` (always at least one step); a step that evaluates comes only
-    /// first, so that its extra forward passes never add to others. Returns the number of
-    /// steps.
+    /// Whether new runs train on the WebGPU engine.
+    pub fn on_gpu(&self) -> bool {
+        self.gpu.is_some()
+    }
+
+    /// Steps the training run, if it is on the CPU engine, while another step, as long as the
+    /// last one, still fits in `budget_seconds` by `now` (always at least one step); a step
+    /// that evaluates comes only first, so that its extra forward passes never add to others.
+    /// Returns the number of steps.
     pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
         let started = now();
         let mut steps = 0;
         while let Some(run) = self.training_mut() {
+            let PageEngine::Cpu(engine) = &mut run.engine else {
+                break;
+            };
             if steps > 0 && run.session.evaluates_at(run.session.steps_done()) {
                 break;
             }
             let before = now();
-            run.session.step(now);
+            run.session.step(engine, now);
             steps += 1;
             let after = now();
             if after - started + (after - before) > budget_seconds {
@@ -278,38 +371,120 @@ impl Lab {
         steps
     }
 
-    /// Recomputes the attention maps of the newest run (one forward of the display example).
-    pub fn refresh_attention(&mut self) {
-        if let Some(run) = self.runs.last_mut() {
-            run.attention = run.session.attention_maps();
+    /// The newest run's GPU side, if it trains on the GPU.
+    fn newest_gpu(&mut self) -> Option<(&mut Session, &mut GpuRun)> {
+        let run = self.runs.last_mut()?;
+        match &mut run.engine {
+            PageEngine::Gpu(gpu) => Some((&mut run.session, gpu)),
+            PageEngine::Cpu(_) => None,
         }
     }
 
-    /// Adds a few tokens to the newest run's text sample, starting a new sample every
-    /// [`SAMPLE_EVERY`] steps. Does nothing for task data.
-    pub fn extend_sample(&mut self) {
-        let Some(run) = self.runs.last_mut() else {
+    /// Whether the newest run trains on the GPU and has steps left or results on their way.
+    pub fn gpu_active(&self) -> bool {
+        self.runs.last().is_some_and(|run| match &run.engine {
+            PageEngine::Gpu(gpu) => run.session.status == RunStatus::Training || gpu.busy(),
+            PageEngine::Cpu(_) => false,
+        })
+    }
+
+    /// Records the newest GPU run's arrived steps and submits up to `limit` more (keeping
+    /// [`GPU_AHEAD`] in flight); returns the validation reads to await. An error of the device
+    /// stops the run and is shown as the problem.
+    pub fn gpu_pump(&mut self, now_seconds: f64, limit: usize) -> Vec<GpuRead> {
+        let Some((session, gpu)) = self.newest_gpu() else {
+            return Vec::new();
+        };
+        match gpu.pump(session, now_seconds, GPU_AHEAD, limit) {
+            Ok(validations) => validations.into_iter().map(GpuRead::Validation).collect(),
+            Err(error) => {
+                self.problem = Some(gpu_failure(session, &error));
+                Vec::new()
+            }
+        }
+    }
+
+    /// Resolves when the newest GPU run's oldest step in flight has its report (at once when
+    /// none is in flight).
+    pub fn gpu_next_report(&self) -> impl std::future::Future<Output = ()> + 'static {
+        let engine = self.runs.last().and_then(|run| match &run.engine {
+            PageEngine::Gpu(gpu) => Some(gpu.engine.next_report()),
+            PageEngine::Cpu(_) => None,
+        });
+        async move {
+            if let Some(arrival) = engine {
+                arrival.await;
+            }
+        }
+    }
+
+    /// Hands back the values of a [`GpuRead`] of run `id` (ignored if the run is gone). A
+    /// failed read stops the run, keeping its history, and is shown as the problem.
+    pub fn gpu_read_done(&mut self, id: usize, result: Result<GpuReadResult, GpuError>) {
+        let Some(run) = self.runs.iter_mut().find(|r| r.id == id) else {
             return;
         };
-        let Some(tokenizer) = run.session.data.tokenizer().cloned() else {
-            return;
+        let result = match result {
+            Ok(result) => result,
+            Err(error) => {
+                self.problem = Some(gpu_failure(&mut run.session, &error));
+                return;
+            }
         };
-        let due = run.session.steps_done() / SAMPLE_EVERY + 1;
-        if run.sample_left == 0 && run.samples_started < due {
-            let batch = run.session.display_batch();
-            run.sample_tokens = batch.inputs[..8.min(batch.seq)].to_vec();
-            run.sample_left = SAMPLE_TOKENS;
-            run.samples_started = due;
+        match result {
+            GpuReadResult::Validation { step, logits } => {
+                if let PageEngine::Gpu(gpu) = &mut run.engine {
+                    gpu.validated(&mut run.session, step, &logits);
+                }
+            }
+            GpuReadResult::Attention(maps) => run.attention = maps,
+            GpuReadResult::SampleToken(logits) => {
+                let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
+                let token = sample_token(&logits, SAMPLE_TEMPERATURE, 0, &mut rng);
+                run.add_sample_tokens(&[token]);
+            }
         }
-        if run.sample_left == 0 {
-            return;
+    }
+
+    /// The newest run's id, if any.
+    pub fn newest_id(&self) -> Option<usize> {
+        self.runs.last().map(|r| r.id)
+    }
+
+    /// Recomputes the attention maps of the newest run (one forward of the display example):
+    /// at once on the CPU engine; on the GPU, returns the reads to await.
+    pub fn refresh_attention(&mut self) -> Option<GpuRead> {
+        let run = self.runs.last_mut()?;
+        match &mut run.engine {
+            PageEngine::Cpu(engine) => {
+                run.attention = run.session.attention_maps(engine);
+                None
+            }
+            PageEngine::Gpu(gpu) => Some(GpuRead::Attention(gpu.start_attention(&run.session))),
         }
-        let n = SAMPLE_CHUNK.min(run.sample_left);
-        let seed = (run.session.steps_done() + run.sample_left) as u64;
-        let new = engine::generate(&mut run.session.engine, &run.sample_tokens, n, 0.8, 0, seed);
-        run.sample_tokens.extend(new);
-        run.sample_left -= n;
-        run.sample = tokenizer.decode(&run.sample_tokens);
+    }
+
+    /// Adds to the newest run's text sample, starting a new sample every [`SAMPLE_EVERY`]
+    /// steps: a few tokens at once on the CPU engine; on the GPU, returns the read of the next
+    /// token's logits. Does nothing for task data.
+    pub fn extend_sample(&mut self) -> Option<GpuRead> {
+        let run = self.runs.last_mut()?;
+        if !run.sample_pending() {
+            return None;
+        }
+        let seed = run.sample_seed();
+        match &mut run.engine {
+            PageEngine::Cpu(engine) => {
+                let n = SAMPLE_CHUNK.min(run.sample_left);
+                let prompt = &run.sample_tokens;
+                let new = engine::generate(engine, prompt, n, SAMPLE_TEMPERATURE, 0, seed);
+                run.add_sample_tokens(&new);
+                None
+            }
+            PageEngine::Gpu(gpu) => Some(GpuRead::SampleToken(
+                gpu.start_next_token(&run.sample_tokens),
+            )),
+        }
     }
 
     /// The error to show next to the control of `key`, if any.
@@ -403,17 +578,21 @@ impl Lab {
             }
         };
         run.model.vocab_size = data.vocab_size();
-        let engine = PageEngine::new(&run.model, run.train.seed).map_err(|e| RunError {
-            field: format!("model.{}", e.field),
-            reason: e.reason,
-        })?;
+        let engine =
+            PageEngine::new(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| {
+                RunError {
+                    field: format!("model.{}", e.field),
+                    reason: e.reason,
+                }
+            })?;
         self.runs.push(RunEntry {
             id,
-            label: label.unwrap_or_else(|| run_label(previous, &requested, &self.base)),
+            label: label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults)),
             color: (id - 1) % 7, // the palette's yellow (last) is too light on white
             hidden: false,
             requested,
-            session: Session::new(run, data, engine),
+            session: Session::new(run, data),
+            engine,
             attention: Vec::new(),
             sample: String::new(),
             sample_tokens: Vec::new(),
@@ -421,6 +600,17 @@ impl Lab {
             samples_started: 0,
         });
         Ok(())
+    }
+}
+
+/// Ends `session` where a GPU error stopped it (its history stays) and says so.
+fn gpu_failure(session: &mut Session, error: &GpuError) -> RunError {
+    session.status = RunStatus::Stopped {
+        step: session.steps_done(),
+    };
+    RunError {
+        field: "engine".into(),
+        reason: format!("the GPU stopped this run: {error}"),
     }
 }
 
@@ -553,11 +743,14 @@ mod tests {
     }
 
     #[test]
-    fn presets_keep_the_page_scale_and_validate() {
+    fn presets_keep_the_current_scale_and_validate() {
+        let mut current = page_defaults();
+        current.model.d_model = 48;
+        current.model.n_layers = 3;
         for (name, _) in PRESETS {
-            let run = with_preset(&page_defaults(), name).unwrap();
+            let run = with_preset(&current, name).unwrap();
             run.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
-            assert_eq!(run.model.d_model, 32, "{name}");
+            assert_eq!((run.model.d_model, run.model.n_layers), (48, 3), "{name}");
         }
         assert_eq!(
             with_preset(&page_defaults(), "palm").unwrap().train.z_loss,
@@ -568,7 +761,7 @@ mod tests {
 
     #[test]
     fn changes_start_runs_and_errors_sit_next_to_their_control() {
-        let mut lab = Lab::new(page_defaults(), &[]);
+        let mut lab = Lab::new(page_defaults(), &[], None);
         assert_eq!(lab.runs.len(), 1);
         assert_eq!(lab.runs[0].name(), "run 1: page defaults");
         assert!(lab.change("model.qk_norm", "true"));
@@ -608,12 +801,12 @@ mod tests {
 
     #[test]
     fn the_url_round_trip_restores_the_configuration_and_its_errors() {
-        let mut lab = Lab::new(page_defaults(), &[]);
+        let mut lab = Lab::new(page_defaults(), &[], None);
         lab.change("model.attention.sliding_window.window", "2");
         lab.change("train.lr", "0.01");
         lab.change("model.n_heads", "x");
         let query = url::encode(&lab.url_settings());
-        let restored = Lab::new(page_defaults(), &url::decode(&query));
+        let restored = Lab::new(page_defaults(), &url::decode(&query), None);
         assert_eq!(restored.draft, lab.draft);
         assert!(restored.error_for("model.n_heads").is_some());
         assert_eq!(restored.runs.len(), 1, "the valid part trains");
@@ -623,7 +816,7 @@ mod tests {
     fn training_steps_reset_and_samples() {
         let settings = [("train.steps", "4"), ("train.eval_interval", "2")]
             .map(|(k, v)| (k.to_string(), v.to_string()));
-        let mut lab = Lab::new(page_defaults(), &settings);
+        let mut lab = Lab::new(page_defaults(), &settings, None);
         // Steps 0, 2 and 3 evaluate: each starts a call.
         assert_eq!(lab.train(10.0, &clock()), 2, "0 and 1, then stops before 2");
         assert_eq!(lab.train(10.0, &clock()), 1, "2, then stops before 3");

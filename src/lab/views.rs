@@ -161,6 +161,7 @@ pub fn status_text(run: &RunEntry) -> String {
         RunStatus::Training => format!("step {done} of {}", run.session.run.train.steps),
         RunStatus::Finished => format!("finished, {done} steps"),
         RunStatus::Diverged { step } => format!("diverged at step {step}"),
+        RunStatus::Stopped { step } => format!("stopped by an engine error before step {step}"),
     }
 }
 
@@ -213,7 +214,7 @@ mod tests {
 
     #[test]
     fn lines_follow_the_runs_and_hiding() {
-        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "2".into())]);
+        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "2".into())], None);
         let t = std::cell::Cell::new(0.0);
         let clock = || {
             t.set(t.get() + 0.01);
@@ -259,7 +260,7 @@ mod tests {
 
     #[test]
     fn kv_cache_readout_follows_the_kv_heads() {
-        let mut lab = Lab::new(page_defaults(), &[]);
+        let mut lab = Lab::new(page_defaults(), &[], None);
         let (_, _, mha) = readouts(&lab).unwrap();
         lab.change("model.n_kv_heads", "1");
         let (_, _, mqa) = readouts(&lab).unwrap();

@@ -1,6 +1,8 @@
-//! A training session: one run's engine, data and history, stepped by the command line or the
-//! page. It owns the bookkeeping both need (evaluation, accuracy, divergence, metrics records)
-//! so that neither reimplements it.
+//! A training session: one run's data and history, stepped on an engine by the command line or
+//! the page. It owns the bookkeeping both need (evaluation, accuracy, divergence, metrics
+//! records) so that neither reimplements it. The engine stays outside: the CPU engine is
+//! stepped here synchronously, while the page drives the GPU engine asynchronously and hands
+//! each step's results to [`Session::record`].
 
 use serde::Serialize;
 
@@ -9,7 +11,7 @@ use super::data::{DataStream, Split};
 use super::run::RunConfig;
 use super::tasks::token_accuracy;
 use crate::cpu::loss::cross_entropy_forward;
-use crate::engine::{Engine, LayerNorms, StepStats};
+use crate::engine::{Engine, LayerNorms, StepStats, ViewStats};
 
 /// Validation batches averaged per evaluation: enough to steady the curve, few enough to be
 /// cheap next to the steps between evaluations.
@@ -68,14 +70,15 @@ pub enum RunStatus {
     Finished,
     /// The loss became NaN or infinite at this step; the history up to it is kept.
     Diverged { step: usize },
+    /// The engine failed (a lost GPU device) before this step; the history is kept.
+    Stopped { step: usize },
 }
 
 /// A run in progress.
-pub struct Session<E: Engine> {
+pub struct Session {
     /// The validated configuration (its model's vocabulary set from the data).
     pub run: RunConfig,
     pub data: DataStream,
-    pub engine: E,
     /// Steps taken before this session (a run resumed from a checkpoint).
     pub first_step: usize,
     /// One record per step taken in this session.
@@ -83,13 +86,12 @@ pub struct Session<E: Engine> {
     pub status: RunStatus,
 }
 
-impl<E: Engine> Session<E> {
-    /// A session over `data` (built by `run.build_data`) with a fresh `engine`.
-    pub fn new(run: RunConfig, data: DataStream, engine: E) -> Self {
+impl Session {
+    /// A session over `data` (built by `run.build_data`) for a fresh engine.
+    pub fn new(run: RunConfig, data: DataStream) -> Self {
         Self {
             run,
             data,
-            engine,
             first_step: 0,
             history: Vec::new(),
             status: RunStatus::Training,
@@ -98,7 +100,7 @@ impl<E: Engine> Session<E> {
 
     /// A session continuing a run that has taken `first_step` steps (its engine restored from a
     /// checkpoint): batches, evaluations and the end follow the run's own step count.
-    pub fn resume(run: RunConfig, data: DataStream, engine: E, first_step: usize) -> Self {
+    pub fn resume(run: RunConfig, data: DataStream, first_step: usize) -> Self {
         let status = if first_step >= run.train.steps {
             RunStatus::Finished
         } else {
@@ -107,7 +109,7 @@ impl<E: Engine> Session<E> {
         Self {
             first_step,
             status,
-            ..Self::new(run, data, engine)
+            ..Self::new(run, data)
         }
     }
 
@@ -127,32 +129,48 @@ impl<E: Engine> Session<E> {
         self.first_step + self.history.len()
     }
 
-    /// Takes one step (evaluating on evaluation steps: every `eval_interval` and the last) and
-    /// records it. Does nothing once finished or diverged.
-    pub fn step(&mut self, now_seconds: impl Fn() -> f64) -> Option<&StepRecord> {
+    /// Takes one step on `engine` (evaluating on evaluation steps: every `eval_interval` and
+    /// the last) and records it. Does nothing once finished or diverged.
+    pub fn step<E: Engine + ?Sized>(
+        &mut self,
+        engine: &mut E,
+        now_seconds: impl Fn() -> f64,
+    ) -> Option<&StepRecord> {
         if self.status != RunStatus::Training {
             return None;
         }
         let step = self.steps_done();
-        let batch = self.data.batch(Split::Train, step as u64);
+        let batch = self.train_batch(step);
         let started = now_seconds();
-        let stats: StepStats = self.engine.step(&batch, &self.run.train);
+        let stats = engine.step(&batch, &self.run.train);
         let elapsed = (now_seconds() - started).max(1e-9);
-        let max_attention_logit = self.engine.max_attention_logits();
-        let norms = self
-            .engine
-            .activation_norms()
-            .into_iter()
-            .map(NormRecord::from)
-            .collect();
-        let last = step + 1 == self.run.train.steps;
-        let evaluate = self.evaluates_at(step);
-        let (val_loss, val_accuracy) = if evaluate {
-            let (loss, accuracy) = self.evaluate();
-            (Some(loss), Some(accuracy))
-        } else {
-            (None, None)
+        let views = ViewStats {
+            max_attention_logits: engine.max_attention_logits(),
+            norms: engine.activation_norms(),
         };
+        let validation = self.evaluates_at(step).then(|| self.evaluate(engine));
+        let tokens_per_second = (batch.batch * batch.seq) as f64 / elapsed;
+        Some(self.record(stats, views, validation, tokens_per_second))
+    }
+
+    /// The training batch of step `step`.
+    pub fn train_batch(&self, step: usize) -> Batch {
+        self.data.batch(Split::Train, step as u64)
+    }
+
+    /// Records the next step from its results: statistics, the views of its forward, the
+    /// validation (loss, accuracy) on evaluation steps, and its throughput. Marks the run
+    /// diverged on a non-finite loss, finished after its last step.
+    pub fn record(
+        &mut self,
+        stats: StepStats,
+        views: ViewStats,
+        validation: Option<(f32, f32)>,
+        tokens_per_second: f64,
+    ) -> &StepRecord {
+        let step = self.steps_done();
+        debug_assert_eq!(stats.step, step, "steps are recorded in order");
+        let (val_loss, val_accuracy) = validation.unzip();
         self.history.push(StepRecord {
             step,
             loss: stats.loss,
@@ -161,19 +179,19 @@ impl<E: Engine> Session<E> {
             lr: stats.lr,
             val_loss,
             val_accuracy,
-            max_attention_logit,
-            norms,
-            tokens_per_second: (batch.batch * batch.seq) as f64 / elapsed,
+            max_attention_logit: views.max_attention_logits,
+            norms: views.norms.into_iter().map(NormRecord::from).collect(),
+            tokens_per_second,
         });
         let diverged = !stats.loss.is_finite() || val_loss.is_some_and(|l| !l.is_finite());
         self.status = if diverged {
             RunStatus::Diverged { step }
-        } else if last {
+        } else if step + 1 >= self.run.train.steps {
             RunStatus::Finished
         } else {
             RunStatus::Training
         };
-        self.history.last()
+        self.history.last().expect("just pushed")
     }
 
     /// Whether step `step` evaluates: every `eval_interval` steps and the last. An evaluation
@@ -184,18 +202,33 @@ impl<E: Engine> Session<E> {
 
     /// Mean validation loss and token accuracy over [`EVAL_BATCHES`] fixed batches, from one
     /// forward pass each.
-    pub fn evaluate(&mut self) -> (f32, f32) {
+    pub fn evaluate<E: Engine + ?Sized>(&self, engine: &mut E) -> (f32, f32) {
+        let logits: Vec<Vec<f32>> = self
+            .validation_batches()
+            .iter()
+            .map(|b| engine.logits(&b.inputs, b.batch, b.seq))
+            .collect();
+        self.score_validation(&logits)
+    }
+
+    /// The fixed batches every evaluation scores.
+    pub fn validation_batches(&self) -> Vec<Batch> {
+        (0..EVAL_BATCHES)
+            .map(|i| self.data.batch(Split::Validation, i))
+            .collect()
+    }
+
+    /// Mean loss and token accuracy of the logits of [`Self::validation_batches`], in order.
+    pub fn score_validation(&self, logits: &[Vec<f32>]) -> (f32, f32) {
         let vocab = self.run.model.vocab_size;
         let (mut loss, mut accuracy) = (0.0, 0.0);
-        for i in 0..EVAL_BATCHES {
-            let batch = self.data.batch(Split::Validation, i);
-            let logits = self.engine.logits(&batch.inputs, batch.batch, batch.seq);
+        for (batch, logits) in self.validation_batches().iter().zip(logits) {
             let mut lse = vec![0.0f32; batch.targets.len()];
             loss +=
-                cross_entropy_forward(&mut lse, &logits, &batch.targets, 0.0).cross_entropy as f32;
-            accuracy += token_accuracy(&logits, &batch, vocab);
+                cross_entropy_forward(&mut lse, logits, &batch.targets, 0.0).cross_entropy as f32;
+            accuracy += token_accuracy(logits, batch, vocab);
         }
-        let n = EVAL_BATCHES as f32;
+        let n = logits.len().max(1) as f32;
         (loss / n, accuracy / n)
     }
 
@@ -204,13 +237,13 @@ impl<E: Engine> Session<E> {
         self.data.batch(Split::Validation, 0)
     }
 
-    /// Runs the display example through the model and returns every layer's attention
+    /// Runs the display example through `engine` and returns every layer's attention
     /// probabilities `[heads, T, T]`.
-    pub fn attention_maps(&mut self) -> Vec<Vec<f32>> {
+    pub fn attention_maps<E: Engine + ?Sized>(&self, engine: &mut E) -> Vec<Vec<f32>> {
         let batch = self.display_batch();
-        self.engine.logits(&batch.inputs, batch.batch, batch.seq);
+        engine.logits(&batch.inputs, batch.batch, batch.seq);
         (0..self.run.model.n_layers)
-            .map(|layer| self.engine.attention(layer))
+            .map(|layer| engine.attention(layer))
             .collect()
     }
 }

@@ -1,11 +1,17 @@
 //! The page's one piece of state: a [`Lab`] kept outside the reactive graph (it holds the
-//! engines), with signals that say when its parts changed, and the training loop that steps it
-//! a few milliseconds per task.
+//! engines), with signals that say when its parts changed, and the training loops: on the CPU
+//! engine a chain of short tasks that each step a few milliseconds; on the WebGPU engine an
+//! async loop that keeps a few steps in flight and awaits their reports, so that the page's
+//! thread only records and draws.
+
+use std::rc::Rc;
 
 use leptos::prelude::*;
+use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
-use crate::lab::{self, url, views, Lab};
+use crate::gpu::GpuContext;
+use crate::lab::{self, url, views, GpuRead, Lab};
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
 /// task stays far below 100 ms.
@@ -31,8 +37,11 @@ pub struct LabState {
     pub log_y: RwSignal<bool>,
     /// (layer, head) of the enlarged attention map.
     pub enlarged: RwSignal<(usize, usize)>,
-    /// Whether an animation-frame callback is pending (so play never starts a second loop).
+    /// Whether a loop is running (so play never starts a second one).
     looping: StoredValue<bool>,
+    /// Whether an attention or sample read of the GPU is on its way (one of each at a time).
+    reading_attention: StoredValue<bool>,
+    reading_sample: StoredValue<bool>,
     last_draw: StoredValue<f64>,
     last_attention: StoredValue<f64>,
     /// `performance.now()` when the first step finished, for the tests' benchmark.
@@ -50,12 +59,12 @@ fn now_seconds() -> f64 {
 }
 
 impl LabState {
-    /// The lab opened with the settings of the page's URL.
-    pub fn new() -> Self {
+    /// The lab opened with the settings of the page's URL, training on `gpu` when there is one.
+    pub fn new(gpu: Option<Rc<GpuContext>>) -> Self {
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let lab = Lab::new(lab::page_defaults(), &url::decode(&query));
+        let lab = Lab::new(lab::page_defaults(), &url::decode(&query), gpu);
         Self {
             lab: StoredValue::new_local(lab),
             version: RwSignal::new(0),
@@ -66,6 +75,8 @@ impl LabState {
             log_y: RwSignal::new(true),
             enlarged: RwSignal::new((0, 0)),
             looping: StoredValue::new(false),
+            reading_attention: StoredValue::new(false),
+            reading_sample: StoredValue::new(false),
             last_draw: StoredValue::new(f64::MIN),
             last_attention: StoredValue::new(f64::MIN),
             first_step_ms: StoredValue::new(None),
@@ -102,18 +113,38 @@ impl LabState {
         self.changed();
     }
 
-    /// One training step, drawn at once.
+    /// One training step, drawn once it is recorded.
     pub fn single_step(&self) {
         self.pause();
-        self.train(0.0);
-        self.draw_all();
+        if self.lab.with_value(Lab::on_gpu) {
+            if self.looping.get_value() {
+                return;
+            }
+            self.looping.set_value(true);
+            let state = *self;
+            spawn_local(async move {
+                state.gpu_turn(1).await;
+                // Collect the step's report (it was awaited above) and record it.
+                state.gpu_turn(0).await;
+                state.looping.set_value(false);
+                state.draw_all();
+            });
+        } else {
+            self.train(0.0);
+            self.draw_all();
+        }
     }
 
     pub fn play(&self) {
         self.playing.set(true);
-        if !self.looping.get_value() {
-            self.looping.set_value(true);
-            let state = *self;
+        if self.looping.get_value() {
+            return;
+        }
+        self.looping.set_value(true);
+        let state = *self;
+        if self.lab.with_value(Lab::on_gpu) {
+            spawn_local(async move { state.gpu_loop().await });
+        } else {
             // A zero timeout rather than requestAnimationFrame: animation frames stall while
             // the GPU process is busy (a software WebGPU adapter, the kernel check), and the
             // browser still paints between tasks.
@@ -137,9 +168,78 @@ impl LabState {
         }
     }
 
-    /// One task of the loop: the attention maps or the charts when they are due, else training
-    /// for the budget; then the next task while playing and a run has steps left. Attention,
-    /// charts and training never share a task, so that each stays short.
+    /// The WebGPU loop: turns while playing and the newest run has steps left or results on
+    /// their way; then the views are drawn once more.
+    async fn gpu_loop(&self) {
+        while self.playing.get_untracked() && self.lab.with_value(Lab::gpu_active) {
+            self.gpu_turn(usize::MAX).await;
+        }
+        self.looping.set_value(false);
+        if !self.lab.with_value(Lab::gpu_active) {
+            self.playing.set(false);
+        }
+        self.draw_all();
+    }
+
+    /// One turn of the WebGPU loop: record what arrived and submit up to `limit` steps (their
+    /// validation reads go on by themselves), start the views' reads when due, then await the
+    /// next report, which yields the page's thread to the browser.
+    async fn gpu_turn(&self, limit: usize) {
+        let reads = self
+            .lab
+            .try_update_value(|lab| lab.gpu_pump(now_seconds(), limit))
+            .unwrap_or_default();
+        for read in reads {
+            self.await_read(read, None);
+        }
+        self.note_first_step();
+        self.progress.update(|p| *p += 1);
+        let now = now_ms();
+        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+            self.refresh_attention(now);
+        }
+        if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+            self.draw_charts(now);
+        }
+        if !self.reading_sample.get_value() {
+            if let Some(read) = self.lab.try_update_value(Lab::extend_sample).flatten() {
+                self.await_read(read, Some(self.reading_sample));
+            }
+        }
+        let arrival = self.lab.with_value(Lab::gpu_next_report);
+        arrival.await;
+    }
+
+    /// Awaits a GPU read of the newest run in its own task and hands the values to the lab;
+    /// `busy` is set meanwhile.
+    fn await_read(&self, read: GpuRead, busy: Option<StoredValue<bool>>) {
+        let Some(id) = self.lab.with_value(Lab::newest_id) else {
+            return;
+        };
+        let attention = matches!(read, GpuRead::Attention(_));
+        if let Some(busy) = busy {
+            busy.set_value(true);
+        }
+        let state = *self;
+        spawn_local(async move {
+            let result = read.wait().await;
+            state.lab.update_value(|lab| lab.gpu_read_done(id, result));
+            if let Some(busy) = busy {
+                busy.set_value(false);
+            }
+            if attention {
+                state.attention.update(|a| *a += 1);
+            }
+            if !state.playing.get_untracked() {
+                // Paused (a single step): nothing else will draw what arrived.
+                state.draw_charts(now_ms());
+            }
+        });
+    }
+
+    /// One task of the CPU loop: the attention maps or the charts when they are due, else
+    /// training for the budget; then the next task while playing and a run has steps left.
+    /// Attention, charts and training never share a task, so that each stays short.
     fn tick(&self) {
         self.looping.set_value(false);
         if !self.playing.get_untracked() {
@@ -161,24 +261,40 @@ impl LabState {
         }
     }
 
-    /// Trains for `budget` seconds (at least one step) and extends the text sample.
+    /// Trains on the CPU engine for `budget` seconds (at least one step) and extends the text
+    /// sample.
     fn train(&self, budget: f64) {
-        let steps = self.lab.try_update_value(|lab| {
-            let steps = lab.train(budget, &now_seconds);
-            lab.extend_sample();
-            steps
+        self.lab.update_value(|lab| {
+            lab.train(budget, &now_seconds);
+            // The CPU engine adds its tokens at once: there is no read to await.
+            let _ = lab.extend_sample();
         });
-        if steps > Some(0) && self.first_step_ms.get_value().is_none() {
-            self.first_step_ms.set_value(Some(now_ms()));
-        }
+        self.note_first_step();
         self.progress.update(|p| *p += 1);
     }
 
-    /// Recomputes the attention maps (one forward) and redraws them.
+    /// Remembers when the first step was recorded, for the tests' benchmark.
+    fn note_first_step(&self) {
+        if self.first_step_ms.get_value().is_none()
+            && self
+                .lab
+                .with_value(|lab| lab.runs.last().is_some_and(|r| r.session.steps_done() > 0))
+        {
+            self.first_step_ms.set_value(Some(now_ms()));
+        }
+    }
+
+    /// Recomputes the attention maps (one forward) and redraws them: at once on the CPU
+    /// engine, when the read arrives on the GPU.
     fn refresh_attention(&self, now: f64) {
         self.last_attention.set_value(now);
-        self.lab.update_value(Lab::refresh_attention);
-        self.attention.update(|a| *a += 1);
+        if self.reading_attention.get_value() {
+            return;
+        }
+        match self.lab.try_update_value(Lab::refresh_attention).flatten() {
+            Some(read) => self.await_read(read, Some(self.reading_attention)),
+            None => self.attention.update(|a| *a += 1),
+        }
     }
 
     /// Redraws the line charts and the snapshot.

@@ -6,6 +6,8 @@ mod controls;
 mod lab_state;
 mod views;
 
+use std::rc::Rc;
+
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
@@ -30,6 +32,8 @@ enum GpuStatus {
 /// The kernel check's progress.
 #[derive(Clone, Debug, PartialEq)]
 enum CheckStatus {
+    /// Not started: it runs when the visitor asks.
+    Ready,
     Waiting,
     /// Not run: there is no GPU to run it on.
     Skipped,
@@ -65,12 +69,11 @@ chrome://flags/#enable-vulkan switched on. Or try another browser.";
 #[component]
 fn App() -> impl IntoView {
     let (gpu, set_gpu) = signal(GpuStatus::Detecting);
-    let (checks, set_checks) = signal(CheckStatus::Waiting);
+    // The device lives outside the reactive graph; the lab and the kernel check share it.
+    let context = StoredValue::new_local(None::<Rc<GpuContext>>);
 
-    // The GPU lives outside the reactive graph: this task owns the context and hands the page
-    // only plain results.
     spawn_local(async move {
-        let context = if browser_has_webgpu() {
+        let found = if browser_has_webgpu() {
             GpuContext::new()
                 .await
                 .map_err(|error| GpuStatus::Unavailable {
@@ -83,46 +86,15 @@ fn App() -> impl IntoView {
                 detail: None,
             })
         };
-        let ctx = match context {
-            Ok(ctx) => std::rc::Rc::new(ctx),
-            Err(status) => {
-                set_gpu.set(status);
-                set_checks.set(CheckStatus::Skipped);
-                return;
+        match found {
+            Ok(ctx) => {
+                let summary = ctx.adapter.clone();
+                context.set_value(Some(Rc::new(ctx)));
+                set_gpu.set(GpuStatus::Ready(summary));
             }
-        };
-        set_gpu.set(GpuStatus::Ready(ctx.adapter.clone()));
-        set_checks.set(
-            match run_page_checks(&ctx, js_sys::Date::now() as u64).await {
-                Ok(results) => CheckStatus::Done(results),
-                Err(error) => CheckStatus::Failed(error.to_string()),
-            },
-        );
-    });
-
-    let state = lab_state::LabState::new();
-    provide_context(state);
-    state.play();
-    let device = move || match gpu.get() {
-        GpuStatus::Detecting => "looking for a WebGPU adapter…".to_string(),
-        GpuStatus::Unavailable { .. } => "no WebGPU adapter in this browser".to_string(),
-        GpuStatus::Ready(adapter) => {
-            let name = if adapter.name.is_empty() {
-                "name not disclosed by the browser"
-            } else {
-                &adapter.name
-            };
-            let software = if adapter.is_software {
-                ", software"
-            } else {
-                ""
-            };
-            format!(
-                "WebGPU adapter: {name} ({}{software}), for the coming GPU engine",
-                adapter.backend
-            )
+            Err(status) => set_gpu.set(status),
         }
-    };
+    });
 
     view! {
         <header>
@@ -131,21 +103,55 @@ fn App() -> impl IntoView {
                 "Train a small transformer live while you flip the architecture choices of                 Stanford CS336 lecture 3: norms, activations, positions, attention, and more."
             </p>
         </header>
+        {move || match gpu.get() {
+            GpuStatus::Detecting => {
+                view! { <p class="note" data-testid="detecting">"Looking for WebGPU…"</p> }
+                    .into_any()
+            }
+            status => view! { <Lab gpu=context.get_value() status=status /> }.into_any(),
+        }}
+    }
+}
+
+/// The lab once the engine is known: controls, views, and the WebGPU panels.
+#[component]
+fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus) -> impl IntoView {
+    let on_gpu = gpu.is_some();
+    let state = lab_state::LabState::new(gpu.clone());
+    provide_context(state);
+    state.play();
+    let device = match &status {
+        GpuStatus::Detecting | GpuStatus::Unavailable { .. } => {
+            "no WebGPU adapter in this browser".to_string()
+        }
+        GpuStatus::Ready(adapter) => {
+            let software = if adapter.is_software {
+                ", software"
+            } else {
+                ""
+            };
+            format!("{} backend{software}", adapter.backend)
+        }
+    };
+    let note = if on_gpu {
+        "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU,         a few steps kept in flight while the page draws. The default model is the LLaMA-style         default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check         below compares these kernels with the CPU engine on your GPU."
+    } else {
+        "Training runs on the CPU engine, in WebAssembly on this page's thread, so the default         model is small (d_model 32, 2 layers, context 32, batch 8): one step takes a few         milliseconds and the page stays responsive. With WebGPU (see the panel below) the page         trains on your GPU, faster and at a larger default size."
+    };
+    view! {
         <div class="layout">
             <controls::ControlsPanel />
             <main>
-                <views::Toolbar device=Signal::derive(device) />
+                <views::Toolbar device=Signal::stored(device) />
                 <views::Problems />
-                <p class="note" data-testid="engine-note">
-                    "Training runs on the CPU engine, in WebAssembly on this page's thread, so the                     default model is small (d_model 32, 2 layers, context 32, batch 8): one step                     takes a few milliseconds and the page stays responsive. The WebGPU engine is                     coming; it will need a browser with WebGPU (see the WebGPU panel below)."
-                </p>
+                <p class="note" data-testid="engine-note">{note}</p>
                 <views::RunsList />
                 <views::Charts />
                 <views::AttentionGrid />
                 <views::Sample />
                 <div class="panels">
-                    <GpuPanel gpu=gpu />
-                    <CheckPanel checks=checks />
+                    <GpuPanel status=status />
+                    <CheckPanel gpu=gpu />
                 </div>
             </main>
         </div>
@@ -153,11 +159,11 @@ fn App() -> impl IntoView {
 }
 
 #[component]
-fn GpuPanel(gpu: ReadSignal<GpuStatus>) -> impl IntoView {
+fn GpuPanel(status: GpuStatus) -> impl IntoView {
     view! {
         <section class="panel" data-testid="gpu-panel">
             <h2>"WebGPU"</h2>
-            {move || match gpu.get() {
+            {match status {
                 GpuStatus::Detecting => view! { <p>"Looking for a GPU…"</p> }.into_any(),
                 GpuStatus::Unavailable { advice, detail } => {
                     view! {
@@ -193,9 +199,39 @@ fn GpuPanel(gpu: ReadSignal<GpuStatus>) -> impl IntoView {
     }
 }
 
+/// The kernel check, run when the visitor asks: it pauses training meanwhile, since its CPU
+/// reference computations take the page's thread.
 #[component]
-fn CheckPanel(checks: ReadSignal<CheckStatus>) -> impl IntoView {
+fn CheckPanel(gpu: Option<Rc<GpuContext>>) -> impl IntoView {
+    let state = expect_context::<lab_state::LabState>();
+    let initial = if gpu.is_some() {
+        CheckStatus::Ready
+    } else {
+        CheckStatus::Skipped
+    };
+    let (checks, set_checks) = signal(initial);
+    let gpu = StoredValue::new_local(gpu);
+    let run_check = move |_| {
+        let Some(ctx) = gpu.get_value() else {
+            return;
+        };
+        let resume = state.playing.get_untracked();
+        state.pause();
+        set_checks.set(CheckStatus::Waiting);
+        spawn_local(async move {
+            set_checks.set(
+                match run_page_checks(&ctx, js_sys::Date::now() as u64).await {
+                    Ok(results) => CheckStatus::Done(results),
+                    Err(error) => CheckStatus::Failed(error.to_string()),
+                },
+            );
+            if resume {
+                state.play();
+            }
+        });
+    };
     let status = move || match checks.get() {
+        CheckStatus::Ready => "ready",
         CheckStatus::Waiting => "waiting",
         CheckStatus::Skipped => "skipped",
         CheckStatus::Done(results) if results.iter().all(KernelCheck::passed) => "passed",
@@ -210,7 +246,16 @@ fn CheckPanel(checks: ReadSignal<CheckStatus>) -> impl IntoView {
                 family) against the CPU engine. An error within its bound (ratio ≤ 1) passes."
             </p>
             {move || match checks.get() {
-                CheckStatus::Waiting => view! { <p>"Waiting for the GPU…"</p> }.into_any(),
+                CheckStatus::Ready => {
+                    view! {
+                        <button data-testid="run-kernel-check" on:click=run_check>
+                            "Run the kernel check"
+                        </button>
+                        <p>"Training pauses while it runs (a few seconds), and resumes after."</p>
+                    }
+                        .into_any()
+                }
+                CheckStatus::Waiting => view! { <p>"Checking…"</p> }.into_any(),
                 CheckStatus::Skipped => {
                     view! { <p>"Not run: there is no WebGPU device to run it on."</p> }.into_any()
                 }

@@ -24,6 +24,12 @@ const QUIET_FLAGS = [
   "--no-sandbox",
 ];
 
+/** A tiny model for pages that train on WebGPU: SwiftShader runs WebGPU on the CPU, about a
+ * step per second at the CPU engine's default size on two loaded cores. */
+export const TINY =
+  "?model.d_model=16&model.n_layers=1&model.n_heads=2&model.n_kv_heads=2&model.context_len=16" +
+  "&train.batch_size=4&train.seq_len=16&train.lr=0.01&train.eval_interval=10";
+
 /** Launches headless Chromium, with WebGPU unless `webgpu` is false. */
 export async function launch({ webgpu = true } = {}) {
   if (!url) throw new Error("ARCHLAB_URL is not set: run the browser tests through `cargo xtask test`");
@@ -41,6 +47,11 @@ export async function openPage(browser) {
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
     if (message.type() === "error") errors.push(`console error: ${message.text()}`);
+    // Chromium reports WebGPU validation errors (an invalid shader, command or buffer) as
+    // warnings only; each means wrong results.
+    if (message.type() === "warning" && /WGSL|Invalid|\[Device|\[Queue/.test(message.text())) {
+      errors.push(`WebGPU warning: ${message.text().slice(0, 500)}`);
+    }
   });
   // Only the page's own files may be fetched: a classroom may have no internet.
   page.on("request", (request) => {

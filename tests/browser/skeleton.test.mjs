@@ -1,20 +1,25 @@
 // The walking skeleton in a real browser: the page finds SwiftShader's WebGPU adapter and the
-// kernel check (matmul shapes, GPU-engine training steps) passes; without WebGPU it says so in
-// plain words.
+// kernel check (matmul shapes, GPU-engine training steps), run on request, passes; without
+// WebGPU it says so in plain words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, url } from "./browser.mjs";
+import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
 
 test("with WebGPU the adapter is shown and the kernel check passes", async () => {
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
-    await page.goto(url);
+    // A tiny model trains alongside: the check pauses it, but its first steps share the GPU.
+    await page.goto(url + TINY);
     const check = page.getByTestId("kernel-check");
+    // The check runs when asked (it pauses training meanwhile).
+    await page.getByTestId("run-kernel-check").click();
     await page.waitForFunction(
-      () => document.querySelector("[data-testid=kernel-check]")?.dataset.status !== "waiting",
+      () => !["ready", "waiting"].includes(
+        document.querySelector("[data-testid=kernel-check]")?.dataset.status,
+      ),
       null,
-      { timeout: 60_000 },
+      { timeout: 120_000 },
     );
     const adapter = await page.getByTestId("adapter").innerText();
     assert.match(adapter, /software \/ fallback adapter\s+yes/, "SwiftShader is a fallback adapter");

@@ -84,7 +84,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             Ok(engine) => engine,
             Err(error) => return refuse(format!("{label}: {error}")),
         };
-        prepared.push((*label, Session::new(run.clone(), data, engine)));
+        prepared.push((*label, Session::new(run.clone(), data), engine));
     }
     let out = args
         .out
@@ -96,11 +96,11 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     );
 
     let mut outcomes = Vec::new();
-    for (label, mut session) in prepared {
+    for (label, mut session, mut engine) in prepared {
         println!("- {label}");
-        train_to_end(&mut session);
+        train_to_end(&mut session, &mut engine);
         let folder = out.join(slug(label));
-        match save_run(&mut session, &folder) {
+        match save_run(&session, &mut engine, &folder) {
             Ok(summary) => println!("  {}", summary.lines().last().unwrap_or_default()),
             Err(error) => {
                 eprintln!("error: writing {}: {error}", folder.display());
@@ -121,7 +121,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     }
 }
 
-fn outcome(label: &'static str, session: &Session<AnyEngine>) -> Outcome {
+fn outcome(label: &'static str, session: &Session) -> Outcome {
     let history = &session.history;
     let model = &session.run.model;
     Outcome {
@@ -188,6 +188,7 @@ fn write_report(
     for o in outcomes {
         let status = match o.status {
             RunStatus::Diverged { step } => format!("diverged at step {step}"),
+            RunStatus::Stopped { step } => format!("stopped by an engine error at step {step}"),
             RunStatus::Finished => "finished".into(),
             RunStatus::Training => "stopped".into(),
         };

@@ -15,7 +15,7 @@ const CHART: (u32, u32) = (1000, 600);
 const SAMPLE_TOKENS: usize = 300;
 
 /// Writes every output and returns the summary line.
-pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, String> {
+pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result<String, String> {
     let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
     std::fs::write(
         out.join("config.json"),
@@ -29,12 +29,12 @@ pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, 
     }
     std::fs::write(out.join("metrics.jsonl"), jsonl).map_err(io("metrics.jsonl"))?;
     std::fs::write(out.join("metrics.csv"), csv(&session.history)).map_err(io("metrics.csv"))?;
-    draw_charts(session, out)?;
+    draw_charts(session, engine, out)?;
 
     let sample = session.data.tokenizer().cloned().map(|tokenizer| {
         let prompt = session.display_batch().inputs[..1].to_vec();
         let seed = session.run.train.seed;
-        let tokens = generate(&mut session.engine, &prompt, SAMPLE_TOKENS, 0.8, 0, seed);
+        let tokens = generate(engine, &prompt, SAMPLE_TOKENS, 0.8, 0, seed);
         tokenizer.decode(&[prompt, tokens].concat())
     });
     if let Some(sample) = &sample {
@@ -64,6 +64,7 @@ pub fn write<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<String, 
         RunStatus::Training => "stopped".to_string(),
         RunStatus::Finished => "finished".to_string(),
         RunStatus::Diverged { step } => format!("DIVERGED at step {step}"),
+        RunStatus::Stopped { step } => format!("STOPPED by an engine error at step {step}"),
     };
     let mut line = format!("{status}: {} steps", session.steps_done());
     if let Some(last) = last {
@@ -129,7 +130,7 @@ fn csv(history: &[StepRecord]) -> String {
     out
 }
 
-fn draw_charts<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<(), String> {
+fn draw_charts<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result<(), String> {
     register_font()?;
     let history = &session.history;
     let series =
@@ -194,7 +195,7 @@ fn draw_charts<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<(), St
 
     let t = session.display_batch().seq;
     let heads = session.run.model.n_heads;
-    let probs = session.attention_maps();
+    let probs = session.attention_maps(engine);
     let maps = archlab::lab::attention_maps(&session.run.model, &probs, t);
     let size = (
         220 * heads as u32 + 40,

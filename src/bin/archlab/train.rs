@@ -76,10 +76,10 @@ pub fn run(args: TrainArgs) -> ExitCode {
         return refuse(format!("out: cannot create {}: {error}", out.display()));
     }
 
-    let mut session = Session::resume(run, data, engine, first_step);
-    print_header(&session.run, &session.engine, first_step);
-    train_to_end(&mut session);
-    match save_run(&mut session, &out) {
+    let mut session = Session::resume(run, data, first_step);
+    print_header(&session.run, &engine, first_step);
+    train_to_end(&mut session, &mut engine);
+    match save_run(&session, &mut engine, &out) {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -91,8 +91,8 @@ pub fn run(args: TrainArgs) -> ExitCode {
     }
 }
 
-/// Steps `session` until it finishes or diverges, with a progress bar.
-pub fn train_to_end(session: &mut Session<AnyEngine>) {
+/// Steps `session` on `engine` until it finishes or diverges, with a progress bar.
+pub fn train_to_end(session: &mut Session, engine: &mut AnyEngine) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
@@ -101,7 +101,7 @@ pub fn train_to_end(session: &mut Session<AnyEngine>) {
             .expect("a fixed template"),
     );
     let mut last_val = f32::NAN;
-    while let Some(record) = session.step(clock) {
+    while let Some(record) = session.step(engine, clock) {
         last_val = record.val_loss.unwrap_or(last_val);
         progress.set_position(record.step as u64 + 1);
         let message = format!("loss {:.4}  val {:.4}", record.loss, last_val);
@@ -113,15 +113,15 @@ pub fn train_to_end(session: &mut Session<AnyEngine>) {
 
 /// Writes the run folder: the checkpoint (parameters, optimizer state, configuration) and the
 /// report; returns the summary line.
-pub fn save_run(session: &mut Session<AnyEngine>, out: &Path) -> Result<String, String> {
+pub fn save_run(session: &Session, engine: &mut AnyEngine, out: &Path) -> Result<String, String> {
     let checkpoint = Checkpoint {
         run: session.run.clone(),
-        params: session.engine.params(),
-        optimizer: Some(session.engine.optimizer_state()),
+        params: engine.params(),
+        optimizer: Some(engine.optimizer_state()),
         step: session.steps_done(),
     };
     checkpoint::dir::save(out, &checkpoint).map_err(|e| e.to_string())?;
-    report::write(session, out)
+    report::write(session, engine, out)
 }
 
 /// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.

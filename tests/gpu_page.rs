@@ -1,0 +1,199 @@
+//! The page's WebGPU driver (`lab::gpu_run`) on lavapipe: driven as the page drives it (submit
+//! ahead, await each read, collect reports as they arrive), a run records the same history as
+//! the same run on the CPU engine, and its attention maps and sample logits agree.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod common;
+
+use std::rc::Rc;
+
+use archlab::cpu::CpuEngine;
+use archlab::engine::Engine;
+use archlab::gpu::engine::GpuEngine;
+use archlab::lab::gpu_run::GpuRun;
+use archlab::lab::{page_defaults, Lab, PageEngine};
+use archlab::model::ModelConfig;
+use archlab::train::session::RunStatus;
+
+/// A tiny run whose steps 0, 3, 6 and 7 evaluate.
+fn settings() -> Vec<(String, String)> {
+    [
+        ("model.d_model", "16"),
+        ("model.n_layers", "2"),
+        ("model.n_heads", "2"),
+        ("model.n_kv_heads", "2"),
+        ("model.context_len", "16"),
+        ("train.batch_size", "4"),
+        ("train.seq_len", "16"),
+        ("train.steps", "8"),
+        ("train.eval_interval", "3"),
+        ("train.warmup_steps", "2"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .into()
+}
+
+fn rel(a: f32, b: f32) -> f64 {
+    (f64::from(a) - f64::from(b)).abs() / f64::from(a.abs()).max(1e-6)
+}
+
+/// Drives the newest run of a GPU lab to its end as the page's loop does, one step submitted
+/// per turn so that reports and validations arrive interleaved with submissions.
+fn drive(lab: &mut Lab, ctx: &archlab::gpu::GpuContext) -> usize {
+    let mut turns = 0;
+    let mut now = 0.0;
+    while lab.gpu_active() {
+        turns += 1;
+        assert!(turns < 1000, "the run never ends");
+        now += 0.01;
+        let id = lab.newest_id().unwrap();
+        for read in lab.gpu_pump(now, 1) {
+            let result = pollster::block_on(read.wait());
+            lab.gpu_read_done(id, result);
+        }
+        let arrival = lab.gpu_next_report();
+        // Natively the mapping callbacks run when the device is polled.
+        ctx.device
+            .poll(wgpu::PollType::wait_indefinitely())
+            .unwrap();
+        pollster::block_on(arrival);
+    }
+    turns
+}
+
+#[test]
+fn a_page_run_on_the_gpu_records_what_the_cpu_engine_records() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let mut cpu = Lab::new(page_defaults(), &settings(), None);
+    let mut gpu = Lab::new(page_defaults(), &settings(), Some(ctx.clone()));
+    assert!(!cpu.on_gpu() && gpu.on_gpu());
+    assert_eq!(
+        (cpu.runs.len(), gpu.runs.len()),
+        (1, 1),
+        "{:?}",
+        cpu.problems()
+    );
+    assert_eq!(
+        cpu.draft, gpu.draft,
+        "the URL's sizes override the CPU scale"
+    );
+    let clock = std::cell::Cell::new(0.0);
+    let now = || {
+        clock.set(clock.get() + 0.001);
+        clock.get()
+    };
+    while cpu.train(10.0, &now) > 0 {}
+    assert_eq!(cpu.train(10.0, &now), 0);
+    assert_eq!(
+        gpu.train(10.0, &now),
+        0,
+        "the CPU loop leaves GPU runs alone"
+    );
+    drive(&mut gpu, &ctx);
+
+    let (c, g) = (&cpu.runs[0].session, &gpu.runs[0].session);
+    assert_eq!(c.status, RunStatus::Finished);
+    assert_eq!(g.status, RunStatus::Finished);
+    assert_eq!(g.history.len(), 8);
+    // Bounds as tests/gpu_engine.rs derives them for the engines' statistics and views.
+    for (c, g) in c.history.iter().zip(&g.history) {
+        let step = c.step;
+        assert_eq!(c.step, g.step);
+        assert_eq!(c.lr, g.lr, "step {step}");
+        assert!(rel(c.loss, g.loss) <= 1e-5, "step {step}: {c:?} vs {g:?}");
+        assert!(rel(c.grad_norm, g.grad_norm) <= 1e-4, "step {step}");
+        assert_eq!(c.val_loss.is_some(), g.val_loss.is_some(), "step {step}");
+        if let (Some(a), Some(b)) = (c.val_loss, g.val_loss) {
+            assert!(rel(a, b) <= 1e-5, "step {step}: validation {a} vs {b}");
+            let (a, b) = (c.val_accuracy.unwrap(), g.val_accuracy.unwrap());
+            assert!((a - b).abs() <= 0.01, "step {step}: accuracy {a} vs {b}");
+        }
+        for (a, b) in c.norms.iter().zip(&g.norms) {
+            assert!(rel(a.residual, b.residual) <= 1e-5, "step {step}");
+            assert!(rel(a.mlp, b.mlp) <= 1e-5, "step {step}");
+        }
+        for (a, b) in c.max_attention_logit.iter().zip(&g.max_attention_logit) {
+            assert!((a - b).abs() <= 1e-5, "step {step}");
+        }
+        assert!(g.tokens_per_second.is_finite() && g.tokens_per_second > 0.0);
+    }
+
+    // Attention maps of the display example, read asynchronously.
+    assert!(
+        cpu.refresh_attention().is_none(),
+        "the CPU computes at once"
+    );
+    let read = gpu.refresh_attention().expect("the GPU hands a read");
+    gpu.gpu_read_done(1, pollster::block_on(read.wait()));
+    let (c, g) = (&cpu.runs[0].attention, &gpu.runs[0].attention);
+    assert_eq!(c.len(), 2);
+    for (c, g) in c.iter().zip(g) {
+        assert_eq!(c.len(), g.len());
+        let worst = c
+            .iter()
+            .zip(g)
+            .map(|(a, b)| (a - b).abs())
+            .fold(0.0, f32::max);
+        assert!(worst <= 1e-5, "attention differs by {worst:e}");
+    }
+
+    // The text sample grows a token per read.
+    let read = gpu.extend_sample().expect("a sample starts");
+    gpu.gpu_read_done(1, pollster::block_on(read.wait()));
+    assert_eq!(
+        gpu.runs[0].sample.chars().count(),
+        9,
+        "8 prompt characters + 1"
+    );
+}
+
+/// A sample token's logits come from the window right-padded to the context: the same as the
+/// CPU engine's logits of the unpadded window, for a window shorter than the context and for a
+/// sequence longer than it (its last `context_len` tokens).
+#[test]
+fn next_token_logits_ignore_the_padding() {
+    let Some(ctx) = common::gpu() else { return };
+    let config = ModelConfig {
+        vocab_size: 11,
+        d_model: 16,
+        n_heads: 2,
+        n_kv_heads: 2,
+        context_len: 8,
+        ..ModelConfig::default()
+    };
+    let mut cpu = CpuEngine::new(&config, 4).unwrap();
+    let mut gpu = GpuRun::new(GpuEngine::new(Rc::new(ctx), &config, 4).unwrap(), 0);
+    let tokens: Vec<u32> = (0..13).map(|i| (i * 7 + 3) % 11).collect();
+    for len in [1usize, 5, 13] {
+        let window = &tokens[len.saturating_sub(8)..len];
+        let logits = cpu.logits(window, 1, window.len());
+        let expected = &logits[(window.len() - 1) * 11..];
+        let got = pollster::block_on(gpu.start_next_token(&tokens[..len]).wait()).unwrap();
+        assert_eq!(got.len(), 11);
+        let scale = expected.iter().fold(0.0f32, |m, v| m.max(v.abs()));
+        for (a, b) in expected.iter().zip(&got) {
+            assert!(
+                (a - b).abs() <= 1e-5 * scale.max(1.0),
+                "len {len}: {a} vs {b}"
+            );
+        }
+    }
+}
+
+/// Without a GPU the lab starts at the CPU scale; sizes in the URL win over it.
+#[test]
+fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
+    let lab = Lab::new(page_defaults(), &[], None);
+    assert_eq!(lab.draft.model.d_model, 32);
+    assert!(matches!(lab.runs[0].engine, PageEngine::Cpu(_)));
+    let url = [("model.d_model".to_string(), "48".to_string())];
+    assert_eq!(
+        Lab::new(page_defaults(), &url, None).draft.model.d_model,
+        48
+    );
+    let Some(ctx) = common::gpu() else { return };
+    let lab = Lab::new(page_defaults(), &[], Some(Rc::new(ctx)));
+    assert_eq!(lab.draft, page_defaults());
+    assert!(lab.runs[0].engine.name().starts_with("WebGPU engine on "));
+}
