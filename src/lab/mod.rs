@@ -410,7 +410,7 @@ impl Lab {
         self.runs.push(RunEntry {
             id,
             label: label.unwrap_or_else(|| run_label(previous, &requested, &self.base)),
-            color: (id - 1) % 7, // the palette's yellow (last) is too light on white
+            color: (id - 1) % crate::charts::RUN_COLORS,
             hidden: false,
             requested,
             session: Session::new(run, data, engine),

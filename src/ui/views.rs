@@ -7,7 +7,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
-use crate::charts::{self, Axes, Line, PALETTE};
+use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
 use crate::lab::{self, views, Lab};
 
 /// Play/pause, step, reset, and the readouts of the controls' configuration.
@@ -127,7 +127,7 @@ pub fn RunsList() -> impl IntoView {
         state.lab.with_value(|lab| {
             lab.runs
                 .iter()
-                .map(|r| (r.id, r.name(), r.color, r.hidden))
+                .map(|r| (r.id, r.name(), r.color, views::run_dash(r), r.hidden))
                 .collect::<Vec<_>>()
         })
     };
@@ -138,14 +138,19 @@ pub fn RunsList() -> impl IntoView {
                 {move || {
                     runs()
                         .into_iter()
-                        .map(|(id, name, color, hidden)| {
+                        .map(|(id, name, color, dash, hidden)| {
                             let status = move || {
                                 state.progress.track();
                                 state.lab.with_value(|lab| {
                                     lab.runs.iter().find(|r| r.id == id).map(views::status_text)
                                 })
                             };
-                            let swatch = format!("background: {}", css(PALETTE[color]));
+                            let stroke = match dash {
+                                Dash::Solid => "solid",
+                                Dash::Dashed => "dashed",
+                                Dash::Dotted => "dotted",
+                            };
+                            let swatch = format!("border-top: 4px {stroke} {}", css(PALETTE[color]));
                             view! {
                                 <li class:hidden-run=hidden data-testid=format!("run-{id}")>
                                     <span class="swatch" style=swatch></span>
@@ -244,7 +249,9 @@ pub fn AttentionGrid() -> impl IntoView {
             <h2>"Attention maps"</h2>
             <p class="hint">
                 "Newest run, validation example 0, redrawn every second: queries down, keys \
-                across; blue is attention, grey is masked. Click a map to enlarge it."
+                across; blue is attention, grey is masked, orange is NaN (the run diverged). \
+                Click a map to enlarge it; point at a cell of the enlarged map, or focus it and \
+                use the arrow keys, to read it."
             </p>
             <div class="attention-views">
                 <div class="attention-grid" data-testid="attention-grid"
@@ -271,10 +278,7 @@ pub fn AttentionGrid() -> impl IntoView {
                 </div>
                 <div class="attention-enlarged" data-testid="attention-enlarged"
                     style:display=move || if shape().0 == 0 { "none" } else { "" }>
-                    {move || {
-                        let (layer, head) = state.enlarged.get();
-                        view! { <AttentionCanvas layer=layer head=head size=360 /> }
-                    }}
+                    <EnlargedMap />
                     <p class="tokens" data-testid="tokens">
                         "Tokens (queries top to bottom, keys left to right): "
                         {move || {
@@ -294,8 +298,87 @@ pub fn AttentionGrid() -> impl IntoView {
     }
 }
 
+/// The enlarged map with its cell read-out: the pointer, or the arrow keys once it has the
+/// focus, pick a cell; `lab::views` names it.
 #[component]
-fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
+fn EnlargedMap() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let placed = StoredValue::new(None::<MapArea>);
+    let cursor = RwSignal::new(None::<(usize, usize)>);
+    let t = move || {
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map_or(0, |r| r.session.display_batch().seq))
+    };
+    let readout = move || {
+        state.attention.track();
+        let (layer, head) = state.enlarged.get();
+        let (q, k) = cursor.get()?;
+        state
+            .lab
+            .with_value(|lab| views::attention_cell_text(lab, layer, head, q, k))
+    };
+    let pointed = move |ev: leptos::ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let canvas = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        let (Some(canvas), Some(area)) = (canvas, placed.get_value()) else {
+            return;
+        };
+        // The canvas may be shown scaled: pointer offsets are in CSS pixels.
+        let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+        let (x, y) = (
+            f64::from(ev.offset_x()) * scale,
+            f64::from(ev.offset_y()) * scale,
+        );
+        if let Some(cell) = views::attention_cell(&area, t(), x, y) {
+            cursor.set(Some(cell));
+        }
+    };
+    let key = move |ev: leptos::ev::KeyboardEvent| {
+        let last = t().saturating_sub(1);
+        let (q, k) = cursor.get_untracked().unwrap_or((0, 0));
+        let moved = match ev.key().as_str() {
+            "ArrowUp" => (q.saturating_sub(1), k),
+            "ArrowDown" => ((q + 1).min(last), k),
+            "ArrowLeft" => (q, k.saturating_sub(1)),
+            "ArrowRight" => (q, (k + 1).min(last)),
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(Some(moved));
+    };
+    view! {
+        <div
+            class="enlarged-map"
+            tabindex="0"
+            role="group"
+            data-testid="enlarged-map"
+            aria-label="enlarged attention map: arrow keys move between cells"
+            on:mousemove=pointed
+            on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(Some((0, 0))) }
+            on:keydown=key
+        >
+            {move || {
+                let (layer, head) = state.enlarged.get();
+                view! { <AttentionCanvas layer=layer head=head size=360 placed=placed /> }
+            }}
+        </div>
+        <p class="cell-readout" data-testid="attention-readout" aria-live="polite">
+            {move || readout().unwrap_or_else(|| "Point at a cell to read it.".into())}
+        </p>
+    }
+}
+
+/// One attention map on a canvas; `placed` (the enlarged map's) receives where its cells are.
+#[component]
+fn AttentionCanvas(
+    layer: usize,
+    head: usize,
+    size: u32,
+    #[prop(optional)] placed: Option<StoredValue<Option<MapArea>>>,
+) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
     // Reactive state meets the outside world: plotters draws the map on the canvas.
@@ -316,8 +399,13 @@ fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
         };
         let area = backend.into_drawing_area();
         let maps: Vec<_> = map.into_iter().collect();
-        if let Err(error) = charts::draw_attention_grid(&area, "", &maps) {
-            leptos::logging::warn!("attention map: {error}");
+        match charts::draw_attention_grid(&area, "", &maps) {
+            Ok(areas) => {
+                if let Some(placed) = placed {
+                    placed.set_value(areas.first().copied());
+                }
+            }
+            Err(error) => leptos::logging::warn!("attention map: {error}"),
         }
     });
     view! { <canvas node_ref=canvas width=size.to_string() height=size.to_string() /> }

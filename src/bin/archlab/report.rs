@@ -141,6 +141,7 @@ fn draw_charts<E: Engine>(session: &mut Session<E>, out: &Path) -> Result<(), St
                 .collect(),
             color,
             faint,
+            dash: charts::Dash::Solid,
         };
 
     let loss = [
