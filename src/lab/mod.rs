@@ -2,6 +2,7 @@
 //! the list of runs with their labels and colours, and the training loop's bookkeeping. Plain
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
+pub mod export;
 pub mod fields;
 pub mod url;
 pub mod views;

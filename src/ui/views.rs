@@ -8,7 +8,8 @@ use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
-use crate::lab::{self, views, Lab};
+use crate::lab::{self, export, views, Lab};
+use crate::train::metrics;
 
 /// Play/pause, step, reset, and the readouts of the controls' configuration.
 #[component]
@@ -160,6 +161,14 @@ pub fn RunsList() -> impl IntoView {
                                         {if hidden { "Show" } else { "Hide" }}
                                     </button>
                                     <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>"Remove"</button>
+                                    <button data-testid=format!("export-json-{id}") title="the configuration and every step's metrics"
+                                        on:click=move |_| export_run(state, id, ".json", "application/json", export::run_json)>
+                                        "JSON"
+                                    </button>
+                                    <button data-testid=format!("export-csv-{id}") title="metrics.csv, as the command line writes it"
+                                        on:click=move |_| export_run(state, id, "-metrics.csv", "text/csv", |run| metrics::csv(&run.session.history))>
+                                        "CSV"
+                                    </button>
                                 </li>
                             }
                         })
@@ -167,6 +176,66 @@ pub fn RunsList() -> impl IntoView {
                 }}
             </ul>
         </section>
+    }
+}
+
+/// Downloads run `id` as `text(run)` in a file named after it ending in `suffix`.
+fn export_run(
+    state: LabState,
+    id: usize,
+    suffix: &str,
+    mime: &str,
+    text: fn(&lab::RunEntry) -> String,
+) {
+    let file = state.lab.with_value(|lab| {
+        let run = lab.runs.iter().find(|r| r.id == id)?;
+        Some((export::file_name(run, suffix), text(run)))
+    });
+    if let Some((name, text)) = file {
+        if let Err(error) = download_text(&name, mime, &text) {
+            leptos::logging::warn!("exporting {name}: {error:?}");
+        }
+    }
+}
+
+/// Offers `text` as a file: a Blob URL behind a temporary `<a download>`, revoked once the
+/// browser has taken it.
+fn download_text(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    download_url(name, &url)?;
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
+    Ok(())
+}
+
+/// Clicks a temporary `<a download=name href=href>`.
+fn download_url(name: &str, href: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    link.set_href(href);
+    link.set_download(name);
+    link.click();
+    Ok(())
+}
+
+/// Downloads a canvas as a PNG file.
+fn download_png(canvas: &web_sys::HtmlCanvasElement, name: &str) {
+    let result = canvas
+        .to_data_url_with_type("image/png")
+        .and_then(|url| download_url(name, &url));
+    if let Err(error) = result {
+        leptos::logging::warn!("exporting {name}: {error:?}");
     }
 }
 
@@ -227,8 +296,17 @@ fn LineChart(
             leptos::logging::warn!("{title}: {error}");
         }
     });
+    let png = move |_| {
+        if let Some(canvas) = canvas.get_untracked() {
+            download_png(&canvas, &format!("archlab-{testid}.png"));
+        }
+    };
     view! {
-        <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+        <figure class="chart">
+            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+            <button class="png" data-testid=format!("{testid}-png") aria-label=format!("download {title} as PNG")
+                on:click=png>"PNG"</button>
+        </figure>
     }
 }
 
@@ -349,8 +427,24 @@ fn EnlargedMap() -> impl IntoView {
         ev.prevent_default();
         cursor.set(Some(moved));
     };
+    let map = NodeRef::<leptos::html::Div>::new();
+    let png = move |_| {
+        use wasm_bindgen::JsCast;
+        let canvas = map
+            .get_untracked()
+            .and_then(|div| div.query_selector("canvas").ok().flatten())
+            .and_then(|canvas| canvas.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        if let Some(canvas) = canvas {
+            let (layer, head) = state.enlarged.get_untracked();
+            download_png(
+                &canvas,
+                &format!("archlab-attention-layer{layer}-head{head}.png"),
+            );
+        }
+    };
     view! {
         <div
+            node_ref=map
             class="enlarged-map"
             tabindex="0"
             role="group"
@@ -368,6 +462,7 @@ fn EnlargedMap() -> impl IntoView {
         <p class="cell-readout" data-testid="attention-readout" aria-live="polite">
             {move || readout().unwrap_or_else(|| "Point at a cell to read it.".into())}
         </p>
+        <button data-testid="attention-png" on:click=png>"PNG of this map"</button>
     }
 }
 
