@@ -4,6 +4,7 @@
 
 pub mod export;
 pub mod fields;
+pub mod queue;
 pub mod url;
 pub mod views;
 
@@ -175,6 +176,8 @@ pub struct Lab {
     next_id: usize,
     /// The last data stream built, with what it was built from.
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
+    /// The lecture experiment whose variants train one after another, if one was started.
+    pub experiment_queue: Option<queue::ExperimentQueue>,
 }
 
 impl Lab {
@@ -189,6 +192,7 @@ impl Lab {
             runs: Vec::new(),
             next_id: 1,
             data_cache: None,
+            experiment_queue: None,
         };
         for (key, value) in settings {
             lab.set(key, value);
