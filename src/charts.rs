@@ -2,6 +2,7 @@
 //! line now, the page's canvases later. None of them knows an engine.
 
 use plotters::coord::Shift;
+use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
 /// The Okabe-Ito palette: distinguishable with every common colour-vision deficiency. Yellow,
@@ -17,6 +18,42 @@ pub const PALETTE: [RGBColor; 8] = [
     RGBColor(240, 228, 66),
 ];
 
+/// How many palette colours runs cycle through: all but the yellow, too light for lines on
+/// white.
+pub const RUN_COLORS: usize = 7;
+
+/// How a line is stroked. Colours alone repeat after a few series; each further round of the
+/// same colours gets the next stroke, so a run stays distinguishable without new colours (the
+/// palette stays colour-blind safe).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Dash {
+    #[default]
+    Solid,
+    Dashed,
+    Dotted,
+}
+
+impl Dash {
+    /// The stroke of series `index` (0-based) when `colors` colours cycle: solid for the first
+    /// round, dashed for the second, dotted from the third on.
+    pub fn nth(index: usize, colors: usize) -> Self {
+        match index / colors.max(1) {
+            0 => Self::Solid,
+            1 => Self::Dashed,
+            _ => Self::Dotted,
+        }
+    }
+
+    /// (dash length, gap) in pixels; None for a solid line.
+    fn pattern(self) -> Option<(u32, u32)> {
+        match self {
+            Self::Solid => None,
+            Self::Dashed => Some((8, 5)),
+            Self::Dotted => Some((2, 4)),
+        }
+    }
+}
+
 /// One named curve.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Line {
@@ -28,6 +65,7 @@ pub struct Line {
     pub color: usize,
     /// Drawn thinner and lighter, e.g. a training curve under its validation curve.
     pub faint: bool,
+    pub dash: Dash,
 }
 
 /// Axis titles and scale of a line chart.
@@ -115,13 +153,25 @@ pub fn draw_lines<DB: DrawingBackend>(
             .filter(|(_, y)| visible(*y))
             .map(|&(x, y)| (x, scale(y)))
             .collect();
-        let series = chart
-            .draw_series(LineSeries::new(segment, style))
-            .map_err(chart_error)?;
-        if !line.label.is_empty() {
-            series
-                .label(&line.label)
-                .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+        // The two element types differ, so each branch draws and labels its own series.
+        if let Some((dash, gap)) = line.dash.pattern() {
+            let series = chart
+                .draw_series(DashedLineSeries::new(segment, dash, gap, style))
+                .map_err(chart_error)?;
+            if !line.label.is_empty() {
+                series.label(&line.label).legend(move |(x, y)| {
+                    DashedPathElement::new([(x, y), (x + 18, y)], dash, gap, style)
+                });
+            }
+        } else {
+            let series = chart
+                .draw_series(LineSeries::new(segment, style))
+                .map_err(chart_error)?;
+            if !line.label.is_empty() {
+                series
+                    .label(&line.label)
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+            }
         }
     }
     chart
@@ -148,14 +198,51 @@ pub struct AttentionMap {
     pub masked: Vec<bool>,
 }
 
-/// Draws a grid of attention maps, one row per layer and one column per head: white is 0, deep
-/// blue is 1, queries down, keys across. Colour follows √p, so that attention spread thinly over
-/// many keys stays visible next to sharp heads. Masked cells are light grey.
+/// Masked cells: light grey, so that a masked cell and an unattended one look different.
+pub const MASKED_COLOR: RGBColor = RGBColor(221, 221, 221);
+/// Cells whose probability is NaN or infinite (a diverged run): the palette's vermillion, far
+/// from the white-to-blue ramp for every common colour-vision deficiency, and labelled.
+pub const NAN_COLOR: RGBColor = PALETTE[1];
+/// The label drawn under attention maps that hold non-finite cells.
+pub const NAN_NOTE: &str = "NaN: the run diverged";
+
+/// The colour of one attention cell: masked grey, non-finite vermillion, else white (0) to deep
+/// blue (1) along √p, so that attention spread thinly over many keys stays visible next to sharp
+/// heads.
+pub fn attention_cell_color(p: f32, masked: bool) -> RGBColor {
+    if masked {
+        return MASKED_COLOR;
+    }
+    if !p.is_finite() {
+        return NAN_COLOR;
+    }
+    let (low, high) = (WHITE, PALETTE[0]);
+    let p = f64::from(p.clamp(0.0, 1.0)).sqrt();
+    let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * p).round() as u8;
+    RGBColor(mix(low.0, high.0), mix(low.1, high.1), mix(low.2, high.2))
+}
+
+/// Where a map was drawn: the pixel rectangle of its t × t cells, half-open (`left..right`,
+/// `top..bottom`), in the drawing area's coordinates. Query q is the q-th row from the top, key
+/// k the k-th column from the left.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct MapArea {
+    pub layer: usize,
+    pub head: usize,
+    pub left: i32,
+    pub right: i32,
+    pub top: i32,
+    pub bottom: i32,
+}
+
+/// Draws a grid of attention maps, one row per layer and one column per head, queries down and
+/// keys across, coloured by [`attention_cell_color`]; maps with non-finite cells get
+/// [`NAN_NOTE`] underneath. Returns where each map's cells are, for hover read-outs.
 pub fn draw_attention_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     title: &str,
     maps: &[AttentionMap],
-) -> Result<(), ChartError> {
+) -> Result<Vec<MapArea>, ChartError> {
     area.fill(&WHITE).map_err(chart_error)?;
     // Rows are the layers present, columns the heads present (one map gives one cell).
     let distinct = |f: fn(&AttentionMap) -> usize| {
@@ -167,13 +254,36 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
     let (layer_ids, head_ids) = (distinct(|m| m.layer), distinct(|m| m.head));
     let (layers, heads) = (layer_ids.len(), head_ids.len());
     if layers == 0 {
-        return area.present().map_err(chart_error);
+        area.present().map_err(chart_error)?;
+        return Ok(Vec::new());
+    }
+    let diverged = maps.iter().any(|m| {
+        m.probs
+            .iter()
+            .enumerate()
+            .any(|(i, p)| !p.is_finite() && m.masked.get(i) != Some(&true))
+    });
+    let (grid, note) = if diverged {
+        let height = area.dim_in_pixel().1;
+        let (grid, note) = area.split_vertically(height.saturating_sub(18));
+        (grid, Some(note))
+    } else {
+        (area.clone(), None)
+    };
+    if let Some(note) = note {
+        note.draw_text(
+            NAN_NOTE,
+            &("sans-serif", 13).into_font().color(&NAN_COLOR),
+            (4, 2),
+        )
+        .map_err(chart_error)?;
     }
     let rank = |ids: &[usize], id| ids.binary_search(&id).expect("collected above");
-    let body = area
+    let body = grid
         .titled(title, ("sans-serif", 22))
         .map_err(chart_error)?;
     let cells = body.split_evenly((layers, heads));
+    let mut placed = Vec::new();
     for map in maps {
         let cell = &cells[rank(&layer_ids, map.layer) * heads + rank(&head_ids, map.head)];
         let t = map.t as i32;
@@ -185,27 +295,105 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
             .margin(4)
             .build_cartesian_2d(0..t, 0..t)
             .map_err(chart_error)?;
-        let low = RGBColor(255, 255, 255);
-        let high = PALETTE[0];
-        let blend = |p: f32| {
-            let p = f64::from(p.clamp(0.0, 1.0)).sqrt();
-            let mix = |a: u8, b: u8| (f64::from(a) + (f64::from(b) - f64::from(a)) * p) as u8;
-            RGBColor(mix(low.0, high.0), mix(low.1, high.1), mix(low.2, high.2))
-        };
         chart
             .draw_series((0..t).flat_map(|q| {
                 (0..t).map(move |k| {
                     let i = (q * t + k) as usize;
-                    let color = if map.masked.get(i) == Some(&true) {
-                        RGBColor(221, 221, 221)
-                    } else {
-                        blend(map.probs[i])
-                    };
+                    let color =
+                        attention_cell_color(map.probs[i], map.masked.get(i) == Some(&true));
                     // Row q drawn from the top, as matrices are written.
                     Rectangle::new([(k, t - 1 - q), (k + 1, t - q)], color.filled())
                 })
             }))
             .map_err(chart_error)?;
+        let (x, y) = chart.plotting_area().get_pixel_range();
+        placed.push(MapArea {
+            layer: map.layer,
+            head: map.head,
+            left: x.start,
+            right: x.end,
+            top: y.start,
+            bottom: y.end,
+        });
     }
-    area.present().map_err(chart_error)
+    area.present().map_err(chart_error)?;
+    Ok(placed)
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// plotters draws text natively with a registered font (the command line registers the
+    /// same one).
+    #[cfg(not(target_arch = "wasm32"))]
+    pub(crate) fn register_font() {
+        static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
+        plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
+            .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType font"));
+    }
+
+    #[test]
+    fn cell_colours_ramp_mask_and_flag_non_finite() {
+        assert_eq!(attention_cell_color(0.0, false), WHITE);
+        assert_eq!(attention_cell_color(1.0, false), PALETTE[0]);
+        assert_eq!(attention_cell_color(0.3, true), MASKED_COLOR);
+        for p in [f32::NAN, f32::INFINITY, f32::NEG_INFINITY] {
+            assert_eq!(attention_cell_color(p, false), NAN_COLOR, "{p}");
+        }
+        assert_eq!(attention_cell_color(f32::NAN, true), MASKED_COLOR);
+        // No probability is drawn in the NaN colour, nor as black (NaN used to be).
+        for i in 0..=1000 {
+            let color = attention_cell_color(i as f32 / 1000.0, false);
+            assert_ne!(color, NAN_COLOR);
+            assert_ne!(color, MASKED_COLOR);
+            assert_ne!(color, BLACK);
+        }
+    }
+
+    #[test]
+    fn strokes_follow_the_rounds_of_colours() {
+        let strokes: Vec<Dash> = (0..16).map(|i| Dash::nth(i, RUN_COLORS)).collect();
+        assert!(strokes[..7].iter().all(|d| *d == Dash::Solid));
+        assert!(strokes[7..14].iter().all(|d| *d == Dash::Dashed));
+        assert!(strokes[14..].iter().all(|d| *d == Dash::Dotted));
+        assert_eq!(Dash::Solid.pattern(), None);
+        assert_ne!(Dash::Dashed.pattern(), Dash::Dotted.pattern());
+    }
+
+    /// A diverged map is labelled: the note's colour appears under the cells, and not at all
+    /// for a finite map.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_diverged_map_gets_its_note() {
+        register_font();
+        let (w, h) = (160u32, 180u32);
+        let note_pixels = |probs: Vec<f32>| {
+            let map = AttentionMap {
+                layer: 0,
+                head: 0,
+                t: 2,
+                probs,
+                masked: vec![false, true, false, false],
+            };
+            let mut pixels = vec![0u8; (w * h * 3) as usize];
+            let area = {
+                let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
+                draw_attention_grid(&backend.into_drawing_area(), "", &[map]).unwrap()[0]
+            };
+            // Anti-aliased text: count pixels nearer the note colour than to white, below the map.
+            pixels
+                .chunks_exact(3)
+                .enumerate()
+                .filter(|(i, px)| {
+                    *i as u32 / w >= area.bottom as u32
+                        && px[0] > 150
+                        && px[2] < 120
+                        && i32::from(px[0]) - i32::from(px[2]) > 100
+                })
+                .count()
+        };
+        assert_eq!(note_pixels(vec![0.5, 0.5, 1.0, 0.0]), 0);
+        assert!(note_pixels(vec![f32::NAN, f32::NAN, 1.0, 0.0]) > 20);
+    }
 }

@@ -7,7 +7,7 @@ use serde_json::Value;
 use crate::train::run::{value_text, RunConfig};
 
 /// The lecture's sections, in the order the page shows them.
-pub const GROUPS: [&str; 10] = [
+pub const GROUPS: [&str; 11] = [
     "Normalization",
     "Feed-forward",
     "Block layout",
@@ -18,6 +18,7 @@ pub const GROUPS: [&str; 10] = [
     "Regularization",
     "Optimization",
     "Data",
+    "Initialization",
 ];
 
 /// How a field is edited.
@@ -72,6 +73,11 @@ const ACTIVATION: &[(&str, &str)] = &[
     ("SwiGLU", "swiglu"),
 ];
 const BLOCK: &[(&str, &str)] = &[("serial", "serial"), ("parallel", "parallel")];
+const PARALLEL_NORM: &[(&str, &str)] = &[
+    ("shared: one norm for both branches", "shared"),
+    ("per branch: a norm each", "per_branch"),
+];
+const QK_NORM_SCOPE: &[(&str, &str)] = &[("per head", "head"), ("whole projection", "projection")];
 const POSITION: &[(&str, &str)] = &[
     ("RoPE", "rope"),
     ("learned absolute", "learned"),
@@ -107,6 +113,10 @@ const SOURCE: &[(&str, &str)] = &[
         r#"{"type":"corpus","tokenizer":{"kind":"byte"}}"#,
     ),
     (
+        "Shakespeare, BPE",
+        r#"{"type":"corpus","tokenizer":{"kind":"bpe","vocab_size":512}}"#,
+    ),
+    (
         "copy task",
         r#"{"type":"task","task":"copy","length":8,"symbols":10}"#,
     ),
@@ -138,6 +148,8 @@ const DROPOUT: &str = "Dropout is no longer used in pre-training: there is no ov
 const WINDOW: &str = "A sliding window of w keys per layer grows the receptive field with \
                       depth (about L × w).";
 const SPARSE: &str = "Local + strided patterns cut attention cost from O(n²) towards O(n√n).";
+const ADAMW: &str = "Kingma & Ba 2015 (Adam); Loshchilov & Hutter 2019 (AdamW)";
+const GPT2_INIT: &str = "GPT-2 (Radford et al. 2019)";
 const TASK: &str = "Synthetic tasks have readable attention patterns: copying and induction need \
                     heads that look back a fixed distance or at a match.";
 
@@ -168,6 +180,15 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Toggle,
         claim: "A norm before the output layer keeps the logits in scale.",
         source: "GPT-2 onwards",
+    },
+    Field {
+        key: "model.norm_eps",
+        group: 0,
+        label: "norm epsilon",
+        kind: Kind::Number,
+        claim: "Added inside the norm's square root so that a near-zero activation does not \
+                divide by zero; 1e-5 or 1e-6 in most models.",
+        source: "Zhang & Sennrich 2019 (RMSNorm); LLaMA",
     },
     Field {
         key: "model.bias",
@@ -204,6 +225,15 @@ pub const FIELDS: &[Field] = &[
         claim: "Parallel blocks let the attention and MLP matmuls fuse (about 15% faster at \
                 scale, not measurable here: compare FLOPs); serial is slightly more expressive.",
         source: "GPT-J, PaLM, GPT-NeoX; Cohere Command",
+    },
+    Field {
+        key: "model.parallel_norm",
+        group: 2,
+        label: "parallel norms",
+        kind: Kind::Choice(PARALLEL_NORM),
+        claim: "Parallel blocks only: attention and MLP read one shared input norm, or each \
+                branch has its own.",
+        source: "GPT-J, PaLM (shared); GPT-NeoX (per branch)",
     },
     Field {
         key: "model.position",
@@ -340,6 +370,15 @@ pub const FIELDS: &[Field] = &[
         source: "Dehghani et al. 2023; Wortsman et al. 2023; OLMo 2, Gemma 3, Qwen3",
     },
     Field {
+        key: "model.qk_norm_scope",
+        group: 6,
+        label: "QK-norm scope",
+        kind: Kind::Choice(QK_NORM_SCOPE),
+        claim: "QK-norm over each head's d_head values (one gain shared by the heads) or over the \
+                whole q and k projections (one gain per element).",
+        source: "Qwen3, Gemma 3 (per head); OLMo 2 (projection)",
+    },
+    Field {
         key: "train.z_loss",
         group: 6,
         label: "z-loss",
@@ -382,12 +421,47 @@ pub const FIELDS: &[Field] = &[
         source: "Andriushchenko et al. 2023",
     },
     Field {
+        key: "train.decay_embeddings",
+        group: 7,
+        label: "decay embeddings",
+        kind: Kind::Toggle,
+        claim: "Weight decay usually applies to the matrices only; embeddings, norms and biases \
+                are left undecayed.",
+        source: "OLMo 2 (no decay on embeddings); GPT-2 / nanoGPT practice",
+    },
+    Field {
         key: "train.lr",
         group: 8,
         label: "lr",
         kind: Kind::Number,
         claim: "Sweep it: without QK-norm and z-loss, even small models diverge at high learning \
                 rates.",
+        source: "Wortsman et al. 2023 (Small-scale proxies)",
+    },
+    Field {
+        key: "train.beta1",
+        group: 8,
+        label: "AdamW β1",
+        kind: Kind::Number,
+        claim: "The decay of AdamW's first moment (momentum): 0.9 almost everywhere.",
+        source: ADAMW,
+    },
+    Field {
+        key: "train.beta2",
+        group: 8,
+        label: "AdamW β2",
+        kind: Kind::Number,
+        claim: "The decay of the second moment: LLMs use 0.95 rather than Adam's 0.999, so the \
+                step size adapts faster after a gradient spike.",
+        source: "GPT-3; LLaMA; Wortsman et al. 2023",
+    },
+    Field {
+        key: "train.eps",
+        group: 8,
+        label: "AdamW ε",
+        kind: Kind::Number,
+        claim: "AdamW's ε: once gradients fall towards it, updates shrink; a smaller ε (1e-15) \
+                keeps them at full size.",
         source: "Wortsman et al. 2023 (Small-scale proxies)",
     },
     Field {
@@ -406,6 +480,14 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number,
         claim: "Post-norm needs learning-rate warm-up; pre-norm trains without it.",
         source: "Xiong et al. 2020",
+    },
+    Field {
+        key: "train.min_lr",
+        group: 8,
+        label: "final lr",
+        kind: Kind::Number,
+        claim: "The learning rate cosine, linear and WSD decay to, often a tenth of the peak.",
+        source: "Hoffmann et al. 2022 (Chinchilla)",
     },
     Field {
         key: "train.grad_clip",
@@ -448,6 +530,14 @@ pub const FIELDS: &[Field] = &[
         source: "",
     },
     Field {
+        key: "train.eval_interval",
+        group: 8,
+        label: "evaluate every",
+        kind: Kind::Number,
+        claim: "Steps between validation losses; each evaluation costs four forward passes.",
+        source: "",
+    },
+    Field {
         key: "data.source",
         group: 9,
         label: "data",
@@ -455,6 +545,15 @@ pub const FIELDS: &[Field] = &[
         claim: "Characters give long sequences and a small embedding, bytes 256 tokens: the \
                 vocabulary trades sequence length against embedding size.",
         source: "Lecture 3 (vocabulary size)",
+    },
+    Field {
+        key: "data.source.tokenizer.vocab_size",
+        group: 9,
+        label: "BPE vocabulary",
+        kind: Kind::Number,
+        claim: "BPE merges frequent byte pairs: a larger vocabulary makes sequences shorter but \
+                the embedding and output layer larger (257 to 8192 here).",
+        source: "Sennrich et al. 2016 (BPE); Lecture 3 (vocabulary size)",
     },
     Field {
         key: "data.source.length",
@@ -487,6 +586,25 @@ pub const FIELDS: &[Field] = &[
         kind: Kind::Number,
         claim: TASK,
         source: "",
+    },
+    Field {
+        key: "model.init_std",
+        group: 10,
+        label: "init σ",
+        kind: Kind::Number,
+        claim:
+            "Matrices and embeddings start as N(0, σ²); σ = 0.02 as in GPT-2. A larger σ starts \
+                with larger logits and activations.",
+        source: GPT2_INIT,
+    },
+    Field {
+        key: "model.residual_scaling",
+        group: 10,
+        label: "residual scaling",
+        kind: Kind::Toggle,
+        claim: "Output projections of attention and MLP start scaled by 1/√(2 × layers), so that \
+                the residual stream does not grow with depth at initialisation.",
+        source: GPT2_INIT,
     },
 ];
 
@@ -658,6 +776,62 @@ mod tests {
         );
     }
 
+    /// Every field of the model and training configurations has a control, but the two the
+    /// page cannot set: the vocabulary (the data decides it) and the padding token (imported
+    /// models only).
+    #[test]
+    fn every_model_and_training_field_is_a_control() {
+        let run = crate::lab::page_defaults();
+        let not_controls = ["model.vocab_size", "model.padding_token"];
+        for section in ["model", "train"] {
+            let tree = run.get(section).unwrap();
+            for name in tree.as_object().unwrap().keys() {
+                let key = format!("{section}.{name}");
+                let controlled = FIELDS
+                    .iter()
+                    .any(|f| f.key == key || f.key.starts_with(&format!("{key}.")));
+                assert_eq!(
+                    controlled,
+                    !not_controls.contains(&key.as_str()),
+                    "{key} is not a control"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn the_bpe_option_shows_its_vocabulary_control() {
+        let mut run = crate::lab::page_defaults();
+        let vocab = field("data.source.tokenizer.vocab_size").unwrap();
+        assert_eq!(
+            shown_value(vocab, &run),
+            None,
+            "characters have no vocabulary size"
+        );
+        let data = field("data.source").unwrap();
+        let bpe = match data.kind {
+            Kind::Choice(options) => options.iter().position(|(l, _)| *l == "Shakespeare, BPE"),
+            _ => None,
+        }
+        .unwrap();
+        run.set(data.key, &set_value(data, &bpe.to_string()))
+            .unwrap();
+        run.set(vocab.key, "1024").unwrap();
+        assert_eq!(shown_value(vocab, &run).as_deref(), Some("1024"));
+        assert_eq!(
+            shown_value(data, &run),
+            Some(bpe.to_string()),
+            "any vocabulary size is still the BPE option"
+        );
+        run.set(vocab.key, "100").unwrap();
+        let error = run.validate().unwrap_err();
+        assert_eq!(
+            control_for_error(&error.field).map(|f| f.key),
+            Some(vocab.key),
+            "{error}"
+        );
+    }
+
     #[test]
     fn keys_find_their_owner() {
         let key = |k: &str| owner(k).map(|f| f.key);
@@ -666,7 +840,7 @@ mod tests {
             key("model.attention.sliding_window.window"),
             Some("model.attention.sliding_window.window")
         );
-        assert_eq!(key("model.init_std"), None);
+        assert_eq!(key("model.padding_token"), None);
     }
 
     #[test]
@@ -675,7 +849,7 @@ mod tests {
         assert_eq!(key("model.n_kv_heads"), Some("model.n_kv_heads"));
         assert_eq!(key("data.task.symbols"), Some("data.source.symbols"));
         assert_eq!(key("model.dropout.embd"), Some("model.dropout.embd"));
-        assert_eq!(key("model.init_std"), None);
+        assert_eq!(key("model.padding_token"), None);
         assert_eq!(key("model.dropout"), Some("model.dropout.resid"));
         assert_eq!(key("train.seq_len"), Some("train.seq_len"));
     }

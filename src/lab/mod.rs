@@ -2,8 +2,10 @@
 //! the list of runs with their labels and colours, and the training loop's bookkeeping. Plain
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
+pub mod export;
 pub mod fields;
 pub mod gpu_run;
+pub mod queue;
 pub mod url;
 pub mod views;
 
@@ -246,6 +248,8 @@ pub struct Lab {
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
     /// The WebGPU device new runs train on; None trains on the CPU engine.
     gpu: Option<Rc<GpuContext>>,
+    /// The lecture experiment whose variants train one after another, if one was started.
+    pub experiment_queue: Option<queue::ExperimentQueue>,
 }
 
 impl Lab {
@@ -267,6 +271,7 @@ impl Lab {
             next_id: 1,
             data_cache: None,
             gpu,
+            experiment_queue: None,
         };
         if lab.gpu.is_none() {
             for (key, value) in CPU_SCALE {
@@ -588,7 +593,7 @@ impl Lab {
         self.runs.push(RunEntry {
             id,
             label: label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults)),
-            color: (id - 1) % 7, // the palette's yellow (last) is too light on white
+            color: (id - 1) % crate::charts::RUN_COLORS,
             hidden: false,
             requested,
             session: Session::new(run, data),

@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
-use crate::charts::Line;
+use crate::charts::{Dash, Line, MapArea, RUN_COLORS};
 use crate::train::session::{RunStatus, StepRecord};
 
 /// Train loss (faint, out of the legend) and validation loss of every shown run.
@@ -20,6 +20,7 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
                 .collect(),
             color: run.color,
             faint: true,
+            dash: run_dash(run),
         });
         lines.push(Line {
             label: format!("{} (validation)", run.name()),
@@ -29,6 +30,7 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
                 .collect(),
             color: run.color,
             faint: false,
+            dash: run_dash(run),
         });
     }
     lines
@@ -49,8 +51,14 @@ pub fn metric_lines(lab: &Lab, metric: fn(&StepRecord) -> f32) -> Vec<Line> {
                 .collect(),
             color: run.color,
             faint: false,
+            dash: run_dash(run),
         })
         .collect()
+}
+
+/// A run's stroke: its colour repeats every [`RUN_COLORS`] runs, its stroke does not.
+pub fn run_dash(run: &RunEntry) -> Dash {
+    Dash::nth(run.id - 1, RUN_COLORS)
 }
 
 /// RMS of the residual stream after each layer over time.
@@ -67,6 +75,7 @@ pub fn norm_lines(run: &RunEntry) -> Vec<Line> {
                 .collect(),
             color: layer,
             faint: false,
+            dash: Dash::nth(layer, crate::charts::PALETTE.len()),
         })
         .collect()
 }
@@ -92,6 +101,7 @@ pub fn profile_lines(run: &RunEntry) -> Vec<Line> {
                 .collect(),
             color: part,
             faint: false,
+            dash: Dash::Solid,
         })
         .collect()
 }
@@ -129,6 +139,54 @@ pub fn display_tokens(lab: &Lab) -> Vec<String> {
         .iter()
         .map(|&id| run.session.data.token_label(id))
         .collect()
+}
+
+/// The (query, key) cell under pixel (x, y) of a t × t map drawn at `area` (as
+/// `charts::draw_attention_grid` reports it), or None outside the map.
+pub fn attention_cell(area: &MapArea, t: usize, x: f64, y: f64) -> Option<(usize, usize)> {
+    let (width, height) = (
+        f64::from(area.right - area.left),
+        f64::from(area.bottom - area.top),
+    );
+    let (dx, dy) = (x - f64::from(area.left), y - f64::from(area.top));
+    if t == 0 || !(0.0..width).contains(&dx) || !(0.0..height).contains(&dy) {
+        return None;
+    }
+    let index = |offset: f64, extent: f64| ((offset * t as f64 / extent) as usize).min(t - 1);
+    Some((index(dy, height), index(dx, width)))
+}
+
+/// What the enlarged map says about one cell of the newest run's map (layer, head):
+/// "query t=5 'a' → key t=3 'b': p = 0.31", with the tokens of the display example as the data
+/// names them (characters, or a task's symbols).
+pub fn attention_cell_text(
+    lab: &Lab,
+    layer: usize,
+    head: usize,
+    q: usize,
+    k: usize,
+) -> Option<String> {
+    let run = lab.runs.last()?;
+    let t = run.session.display_batch().seq;
+    let maps = super::attention_maps(&run.session.run.model, &run.attention, t);
+    let map = maps.iter().find(|m| (m.layer, m.head) == (layer, head))?;
+    let i = q
+        .checked_mul(t)?
+        .checked_add(k)
+        .filter(|_| q < t && k < t)?;
+    let tokens = display_tokens(lab);
+    let p = map.probs[i];
+    let value = if map.masked.get(i) == Some(&true) {
+        "masked".to_string()
+    } else if p.is_finite() {
+        format!("p = {p:.2}")
+    } else {
+        format!("p = {p} ({})", crate::charts::NAN_NOTE)
+    };
+    Some(format!(
+        "query t={q} '{}' → key t={k} '{}': {value}",
+        tokens[q], tokens[k]
+    ))
 }
 
 /// The largest attention logit of a step over all layers.
@@ -247,6 +305,123 @@ mod tests {
         let snapshot = snapshot(&lab);
         assert_eq!(snapshot["runs"].as_array().unwrap().len(), 2);
         assert_eq!(snapshot["runs"][0]["loss"].as_array().unwrap().len(), 2);
+    }
+
+    #[test]
+    fn cells_under_the_pointer() {
+        let area = MapArea {
+            layer: 0,
+            head: 0,
+            left: 10,
+            right: 90,
+            top: 20,
+            bottom: 60,
+        };
+        // 4 × 4 cells of 20 × 10 pixels.
+        assert_eq!(attention_cell(&area, 4, 10.0, 20.0), Some((0, 0)));
+        assert_eq!(attention_cell(&area, 4, 29.9, 29.9), Some((0, 0)));
+        assert_eq!(attention_cell(&area, 4, 30.0, 30.0), Some((1, 1)));
+        assert_eq!(
+            attention_cell(&area, 4, 89.9, 35.0),
+            Some((1, 3)),
+            "keys across"
+        );
+        assert_eq!(
+            attention_cell(&area, 4, 11.0, 59.9),
+            Some((3, 0)),
+            "queries down"
+        );
+        assert_eq!(attention_cell(&area, 4, 90.0, 30.0), None);
+        assert_eq!(attention_cell(&area, 4, 9.9, 30.0), None);
+        assert_eq!(attention_cell(&area, 4, 50.0, 60.0), None);
+        assert_eq!(attention_cell(&area, 0, 50.0, 30.0), None);
+    }
+
+    /// The cell the pointer maps to is the cell the chart drew there: every pixel drawn in the
+    /// NaN colour of a map whose only NaN is (query 2, key 1) maps back to (2, 1).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn the_pointer_finds_the_cell_the_chart_drew() {
+        use crate::charts::{self, AttentionMap, NAN_COLOR};
+        use plotters::prelude::*;
+        charts::tests::register_font();
+        let t = 5;
+        let mut probs = vec![0.2; t * t];
+        probs[2 * t + 1] = f32::NAN;
+        let map = AttentionMap {
+            layer: 0,
+            head: 0,
+            t,
+            probs,
+            masked: Vec::new(),
+        };
+        let (w, h) = (200, 170);
+        let mut pixels = vec![0u8; w * h * 3];
+        let area = {
+            let backend = BitMapBackend::with_buffer(&mut pixels, (w as u32, h as u32));
+            charts::draw_attention_grid(&backend.into_drawing_area(), "", &[map]).unwrap()[0]
+        };
+        let mut found = 0;
+        for y in area.top..area.bottom {
+            for x in area.left..area.right {
+                let i = (y as usize * w + x as usize) * 3;
+                if pixels[i..i + 3] == [NAN_COLOR.0, NAN_COLOR.1, NAN_COLOR.2] {
+                    found += 1;
+                    let cell = attention_cell(&area, t, f64::from(x) + 0.5, f64::from(y) + 0.5);
+                    assert_eq!(cell, Some((2, 1)), "pixel {x},{y}");
+                }
+            }
+        }
+        let cell_pixels = (area.right - area.left) * (area.bottom - area.top) / (t * t) as i32;
+        assert!(
+            found * 2 > cell_pixels,
+            "{found} NaN pixels of about {cell_pixels}"
+        );
+    }
+
+    #[test]
+    fn a_cell_reads_as_query_key_and_probability() {
+        let settings = [
+            ("train.steps", "1"),
+            (
+                "data.source",
+                r#"{"type":"task","task":"copy","length":4,"symbols":10}"#,
+            ),
+            ("train.seq_len", "10"),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut lab = Lab::new(page_defaults(), &settings, None);
+        assert_eq!(
+            attention_cell_text(&lab, 0, 0, 1, 0),
+            None,
+            "no maps before the first refresh"
+        );
+        lab.refresh_attention();
+        let tokens = display_tokens(&lab);
+        let p = lab.runs[0].attention[1][3 * 10 * 10 + 5 * 10 + 2];
+        assert_eq!(
+            attention_cell_text(&lab, 1, 3, 5, 2).unwrap(),
+            format!(
+                "query t=5 '{}' → key t=2 '{}': p = {p:.2}",
+                tokens[5], tokens[2]
+            )
+        );
+        assert!(
+            attention_cell_text(&lab, 1, 3, 2, 5)
+                .unwrap()
+                .ends_with("masked"),
+            "causal"
+        );
+        assert_eq!(attention_cell_text(&lab, 1, 3, 10, 0), None);
+        assert_eq!(attention_cell_text(&lab, 2, 0, 0, 0), None, "no layer 2");
+        lab.runs[0].attention[0][0] = f32::NAN;
+        assert_eq!(
+            attention_cell_text(&lab, 0, 0, 0, 0).unwrap(),
+            format!(
+                "query t=0 '{0}' → key t=0 '{0}': p = NaN (NaN: the run diverged)",
+                tokens[0]
+            )
+        );
     }
 
     #[test]

@@ -6,6 +6,7 @@ pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod experiments;
+pub mod metrics;
 pub mod optim;
 pub mod run;
 pub mod schedule;

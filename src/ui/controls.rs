@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use super::lab_state::LabState;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
 use crate::lab::PRESETS;
+use crate::train::experiments::EXPERIMENTS;
 
 #[component]
 pub fn ControlsPanel() -> impl IntoView {
@@ -30,6 +31,7 @@ pub fn ControlsPanel() -> impl IntoView {
                         .collect_view()}
                 </div>
             </section>
+            <Experiments />
             {GROUPS
                 .iter()
                 .enumerate()
@@ -47,6 +49,48 @@ pub fn ControlsPanel() -> impl IntoView {
                 })
                 .collect_view()}
         </aside>
+    }
+}
+
+/// The lecture's experiments, each with its claim, source and what to watch, and a button that
+/// trains its variants one after another.
+#[component]
+fn Experiments() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    // Reactive state meets the queue: when a variant's run stops (the loop stops playing) or
+    // trains on, the next variant may be due.
+    Effect::new(move |_| {
+        state.progress.track();
+        state.playing.track();
+        state.advance_experiment();
+    });
+    view! {
+        <section class="experiments" data-testid="experiments">
+            <h2>"Lecture experiments"</h2>
+            <p class="hint">
+                "Each trains its variants one after another at the page's scale, with the \
+                claim above the runs. A run length set in the controls (Optimization: steps) \
+                applies to every variant, for a quicker look."
+            </p>
+            {EXPERIMENTS
+                .iter()
+                .map(|experiment| {
+                    view! {
+                        <details class="experiment">
+                            <summary>{experiment.name} " · " {experiment.section}</summary>
+                            <p class="claim">{experiment.claim} " " <cite>{experiment.source}</cite></p>
+                            <p class="claim">"Watch: " {experiment.watch}</p>
+                            <button
+                                data-testid=format!("experiment-{}", experiment.name)
+                                on:click=move |_| state.start_experiment(experiment.name)
+                            >
+                                {format!("Run {} ({} variants)", experiment.name, experiment.variants.len())}
+                            </button>
+                        </details>
+                    }
+                })
+                .collect_view()}
+        </section>
     }
 }
 

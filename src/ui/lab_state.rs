@@ -98,6 +98,31 @@ impl LabState {
         self.changed();
     }
 
+    /// Starts a lecture experiment's variants (see `Lab::start_experiment`) and plays.
+    pub fn start_experiment(&self, name: &str) {
+        let started = self
+            .lab
+            .try_update_value(|lab| match lab.start_experiment(name) {
+                Ok(()) => true,
+                Err(error) => {
+                    lab.problem = Some(error);
+                    false
+                }
+            });
+        self.changed();
+        if started == Some(true) {
+            self.play();
+        }
+    }
+
+    /// Starts the running experiment's next variant once its current run has stopped.
+    pub fn advance_experiment(&self) {
+        if self.lab.try_update_value(Lab::advance_experiment) == Some(true) {
+            self.changed();
+            self.play();
+        }
+    }
+
     pub fn reset(&self) {
         self.lab.update_value(Lab::reset);
         self.changed();

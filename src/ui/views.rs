@@ -7,8 +7,9 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
-use crate::charts::{self, Axes, Line, PALETTE};
-use crate::lab::{self, views, Lab};
+use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
+use crate::lab::{self, export, views, Lab};
+use crate::train::metrics;
 
 /// Play/pause, step, reset, and the readouts of the controls' configuration.
 #[component]
@@ -127,25 +128,51 @@ pub fn RunsList() -> impl IntoView {
         state.lab.with_value(|lab| {
             lab.runs
                 .iter()
-                .map(|r| (r.id, r.name(), r.color, r.hidden))
+                .map(|r| (r.id, r.name(), r.color, views::run_dash(r), r.hidden))
                 .collect::<Vec<_>>()
+        })
+    };
+    let experiment = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.running_experiment()
+                .map(|queue| (queue.experiment, queue.progress()))
         })
     };
     view! {
         <section class="runs" aria-label="Runs">
+            {move || {
+                experiment()
+                    .map(|(experiment, (variant, total))| {
+                        view! {
+                            <div class="experiment-banner" data-testid="experiment-banner" role="status">
+                                <strong>
+                                    {format!("Experiment {}: variant {variant} of {total}", experiment.name)}
+                                </strong>
+                                <p>{experiment.claim} " " <cite>{experiment.source}</cite></p>
+                                <p>"Watch: " {experiment.watch}</p>
+                            </div>
+                        }
+                    })
+            }}
             <h2>"Runs"</h2>
             <ul data-testid="runs">
                 {move || {
                     runs()
                         .into_iter()
-                        .map(|(id, name, color, hidden)| {
+                        .map(|(id, name, color, dash, hidden)| {
                             let status = move || {
                                 state.progress.track();
                                 state.lab.with_value(|lab| {
                                     lab.runs.iter().find(|r| r.id == id).map(views::status_text)
                                 })
                             };
-                            let swatch = format!("background: {}", css(PALETTE[color]));
+                            let stroke = match dash {
+                                Dash::Solid => "solid",
+                                Dash::Dashed => "dashed",
+                                Dash::Dotted => "dotted",
+                            };
+                            let swatch = format!("border-top: 4px {stroke} {}", css(PALETTE[color]));
                             view! {
                                 <li class:hidden-run=hidden data-testid=format!("run-{id}")>
                                     <span class="swatch" style=swatch></span>
@@ -155,6 +182,14 @@ pub fn RunsList() -> impl IntoView {
                                         {if hidden { "Show" } else { "Hide" }}
                                     </button>
                                     <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>"Remove"</button>
+                                    <button data-testid=format!("export-json-{id}") title="the configuration and every step's metrics"
+                                        on:click=move |_| export_run(state, id, ".json", "application/json", export::run_json)>
+                                        "JSON"
+                                    </button>
+                                    <button data-testid=format!("export-csv-{id}") title="metrics.csv, as the command line writes it"
+                                        on:click=move |_| export_run(state, id, "-metrics.csv", "text/csv", |run| metrics::csv(&run.session.history))>
+                                        "CSV"
+                                    </button>
                                 </li>
                             }
                         })
@@ -162,6 +197,66 @@ pub fn RunsList() -> impl IntoView {
                 }}
             </ul>
         </section>
+    }
+}
+
+/// Downloads run `id` as `text(run)` in a file named after it ending in `suffix`.
+fn export_run(
+    state: LabState,
+    id: usize,
+    suffix: &str,
+    mime: &str,
+    text: fn(&lab::RunEntry) -> String,
+) {
+    let file = state.lab.with_value(|lab| {
+        let run = lab.runs.iter().find(|r| r.id == id)?;
+        Some((export::file_name(run, suffix), text(run)))
+    });
+    if let Some((name, text)) = file {
+        if let Err(error) = download_text(&name, mime, &text) {
+            leptos::logging::warn!("exporting {name}: {error:?}");
+        }
+    }
+}
+
+/// Offers `text` as a file: a Blob URL behind a temporary `<a download>`, revoked once the
+/// browser has taken it.
+fn download_text(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(&text.into());
+    let options = web_sys::BlobPropertyBag::new();
+    options.set_type(mime);
+    let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;
+    let url = web_sys::Url::create_object_url_with_blob(&blob)?;
+    download_url(name, &url)?;
+    set_timeout(
+        move || {
+            let _ = web_sys::Url::revoke_object_url(&url);
+        },
+        std::time::Duration::from_secs(10),
+    );
+    Ok(())
+}
+
+/// Clicks a temporary `<a download=name href=href>`.
+fn download_url(name: &str, href: &str) -> Result<(), wasm_bindgen::JsValue> {
+    use wasm_bindgen::JsCast;
+    let document = web_sys::window()
+        .and_then(|w| w.document())
+        .ok_or("no document")?;
+    let link: web_sys::HtmlAnchorElement = document.create_element("a")?.unchecked_into();
+    link.set_href(href);
+    link.set_download(name);
+    link.click();
+    Ok(())
+}
+
+/// Downloads a canvas as a PNG file.
+fn download_png(canvas: &web_sys::HtmlCanvasElement, name: &str) {
+    let result = canvas
+        .to_data_url_with_type("image/png")
+        .and_then(|url| download_url(name, &url));
+    if let Err(error) = result {
+        leptos::logging::warn!("exporting {name}: {error:?}");
     }
 }
 
@@ -222,8 +317,17 @@ fn LineChart(
             leptos::logging::warn!("{title}: {error}");
         }
     });
+    let png = move |_| {
+        if let Some(canvas) = canvas.get_untracked() {
+            download_png(&canvas, &format!("archlab-{testid}.png"));
+        }
+    };
     view! {
-        <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+        <figure class="chart">
+            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+            <button class="png" data-testid=format!("{testid}-png") aria-label=format!("download {title} as PNG")
+                on:click=png>"PNG"</button>
+        </figure>
     }
 }
 
@@ -244,7 +348,9 @@ pub fn AttentionGrid() -> impl IntoView {
             <h2>"Attention maps"</h2>
             <p class="hint">
                 "Newest run, validation example 0, redrawn every second: queries down, keys \
-                across; blue is attention, grey is masked. Click a map to enlarge it."
+                across; blue is attention, grey is masked, orange is NaN (the run diverged). \
+                Click a map to enlarge it; point at a cell of the enlarged map, or focus it and \
+                use the arrow keys, to read it."
             </p>
             <div class="attention-views">
                 <div class="attention-grid" data-testid="attention-grid"
@@ -271,10 +377,7 @@ pub fn AttentionGrid() -> impl IntoView {
                 </div>
                 <div class="attention-enlarged" data-testid="attention-enlarged"
                     style:display=move || if shape().0 == 0 { "none" } else { "" }>
-                    {move || {
-                        let (layer, head) = state.enlarged.get();
-                        view! { <AttentionCanvas layer=layer head=head size=360 /> }
-                    }}
+                    <EnlargedMap />
                     <p class="tokens" data-testid="tokens">
                         "Tokens (queries top to bottom, keys left to right): "
                         {move || {
@@ -294,8 +397,104 @@ pub fn AttentionGrid() -> impl IntoView {
     }
 }
 
+/// The enlarged map with its cell read-out: the pointer, or the arrow keys once it has the
+/// focus, pick a cell; `lab::views` names it.
 #[component]
-fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
+fn EnlargedMap() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let placed = StoredValue::new(None::<MapArea>);
+    let cursor = RwSignal::new(None::<(usize, usize)>);
+    let t = move || {
+        state
+            .lab
+            .with_value(|lab| lab.runs.last().map_or(0, |r| r.session.display_batch().seq))
+    };
+    let readout = move || {
+        state.attention.track();
+        let (layer, head) = state.enlarged.get();
+        let (q, k) = cursor.get()?;
+        state
+            .lab
+            .with_value(|lab| views::attention_cell_text(lab, layer, head, q, k))
+    };
+    let pointed = move |ev: leptos::ev::MouseEvent| {
+        use wasm_bindgen::JsCast;
+        let canvas = ev
+            .target()
+            .and_then(|t| t.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        let (Some(canvas), Some(area)) = (canvas, placed.get_value()) else {
+            return;
+        };
+        // The canvas may be shown scaled: pointer offsets are in CSS pixels.
+        let scale = f64::from(canvas.width()) / f64::from(canvas.client_width().max(1));
+        let (x, y) = (
+            f64::from(ev.offset_x()) * scale,
+            f64::from(ev.offset_y()) * scale,
+        );
+        if let Some(cell) = views::attention_cell(&area, t(), x, y) {
+            cursor.set(Some(cell));
+        }
+    };
+    let key = move |ev: leptos::ev::KeyboardEvent| {
+        let last = t().saturating_sub(1);
+        let (q, k) = cursor.get_untracked().unwrap_or((0, 0));
+        let moved = match ev.key().as_str() {
+            "ArrowUp" => (q.saturating_sub(1), k),
+            "ArrowDown" => ((q + 1).min(last), k),
+            "ArrowLeft" => (q, k.saturating_sub(1)),
+            "ArrowRight" => (q, (k + 1).min(last)),
+            _ => return,
+        };
+        ev.prevent_default();
+        cursor.set(Some(moved));
+    };
+    let map = NodeRef::<leptos::html::Div>::new();
+    let png = move |_| {
+        use wasm_bindgen::JsCast;
+        let canvas = map
+            .get_untracked()
+            .and_then(|div| div.query_selector("canvas").ok().flatten())
+            .and_then(|canvas| canvas.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+        if let Some(canvas) = canvas {
+            let (layer, head) = state.enlarged.get_untracked();
+            download_png(
+                &canvas,
+                &format!("archlab-attention-layer{layer}-head{head}.png"),
+            );
+        }
+    };
+    view! {
+        <div
+            node_ref=map
+            class="enlarged-map"
+            tabindex="0"
+            role="group"
+            data-testid="enlarged-map"
+            aria-label="enlarged attention map: arrow keys move between cells"
+            on:mousemove=pointed
+            on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(Some((0, 0))) }
+            on:keydown=key
+        >
+            {move || {
+                let (layer, head) = state.enlarged.get();
+                view! { <AttentionCanvas layer=layer head=head size=360 placed=placed /> }
+            }}
+        </div>
+        <p class="cell-readout" data-testid="attention-readout" aria-live="polite">
+            {move || readout().unwrap_or_else(|| "Point at a cell to read it.".into())}
+        </p>
+        <button data-testid="attention-png" on:click=png>"PNG of this map"</button>
+    }
+}
+
+/// One attention map on a canvas; `placed` (the enlarged map's) receives where its cells are.
+#[component]
+fn AttentionCanvas(
+    layer: usize,
+    head: usize,
+    size: u32,
+    #[prop(optional)] placed: Option<StoredValue<Option<MapArea>>>,
+) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
     // Reactive state meets the outside world: plotters draws the map on the canvas.
@@ -316,8 +515,13 @@ fn AttentionCanvas(layer: usize, head: usize, size: u32) -> impl IntoView {
         };
         let area = backend.into_drawing_area();
         let maps: Vec<_> = map.into_iter().collect();
-        if let Err(error) = charts::draw_attention_grid(&area, "", &maps) {
-            leptos::logging::warn!("attention map: {error}");
+        match charts::draw_attention_grid(&area, "", &maps) {
+            Ok(areas) => {
+                if let Some(placed) = placed {
+                    placed.set_value(areas.first().copied());
+                }
+            }
+            Err(error) => leptos::logging::warn!("attention map: {error}"),
         }
     });
     view! { <canvas node_ref=canvas width=size.to_string() height=size.to_string() /> }

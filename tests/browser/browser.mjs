@@ -55,7 +55,8 @@ export async function openPage(browser) {
   });
   // Only the page's own files may be fetched: a classroom may have no internet.
   page.on("request", (request) => {
-    if (!request.url().startsWith(url) && !request.url().startsWith("data:")) {
+    const own = [url, `blob:${url}`, "data:"];
+    if (!own.some((prefix) => request.url().startsWith(prefix))) {
       errors.push(`request outside the page: ${request.url()}`);
     }
   });

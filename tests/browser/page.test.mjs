@@ -4,6 +4,7 @@
 // invalid values are flagged next to their control. Models stay tiny: SwiftShader is slow.
 // The data behind the charts is read from `window.__archlab`, the page's own snapshot.
 import { test } from "node:test";
+import { readFile } from "node:fs/promises";
 import assert from "node:assert/strict";
 import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
 
@@ -233,6 +234,94 @@ test("without WebGPU the CPU engine trains and the page says so", async () => {
     const removed = await until(page, (s) => s.runs.length === 1);
     assert.equal(removed.runs[0].name, "run 2: +biases");
     await screenshot(page, "page-no-webgpu");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+/** Clicks `testid` and returns the download it starts: [file name, content as a Buffer]. */
+async function download(page, testid) {
+  const [file] = await Promise.all([page.waitForEvent("download"), page.getByTestId(testid).click()]);
+  return [file.suggestedFilename(), await readFile(await file.path())];
+}
+
+test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its cells", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}?train.steps=12`);
+    const done = await until(page, (s) => s.runs.length === 1 && s.runs[0].status === "finished, 12 steps");
+
+    const [csvName, csv] = await download(page, "export-csv-1");
+    assert.equal(csvName, "archlab-run-1-metrics.csv");
+    const rows = csv.toString().trim().split("\n");
+    const layer = (l) => `max_logit_${l},residual_rms_${l},attn_rms_${l},mlp_rms_${l}`;
+    assert.equal(
+      rows[0],
+      `step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second,${layer(0)},${layer(1)}`,
+      "the header metrics.csv of the command line has",
+    );
+    assert.equal(rows.length, 1 + 12, "one row per step");
+    // The CSV writes each f32 in its shortest form; the snapshot holds the same f32 widened.
+    assert.deepEqual(rows.slice(1).map((r) => Math.fround(Number(r.split(",")[1]))), done.runs[0].loss);
+
+    const [jsonName, json] = await download(page, "export-json-1");
+    assert.equal(jsonName, "archlab-run-1.json");
+    const run = JSON.parse(json.toString());
+    assert.equal(run.name, done.runs[0].name);
+    assert.equal(run.config.train.steps, 12);
+    assert.equal(run.config.model.d_model, 32);
+    assert.deepEqual(run.metrics.map((r) => r.loss), done.runs[0].loss);
+
+    const [pngName, png] = await download(page, "chart-loss-png");
+    assert.equal(pngName, "archlab-chart-loss.png");
+    assert.deepEqual([...png.subarray(1, 4)].map((c) => String.fromCharCode(c)).join(""), "PNG");
+
+    // The enlarged map (layer 0, head 0): the keyboard walks its cells, the pointer reads one.
+    const readout = page.getByTestId("attention-readout");
+    await page.getByTestId("enlarged-map").focus();
+    await page.keyboard.press("ArrowRight");
+    assert.match(await readout.innerText(), /^query t=0 '.+' → key t=1 '.+': masked$/);
+    await page.keyboard.press("ArrowDown");
+    const p = done.attention.maps[0].probs[1 * done.attention.t + 1];
+    assert.match(await readout.innerText(), new RegExp(`^query t=1 '.+' → key t=1 '.+': p = ${p.toFixed(2)}$`));
+    const box = await page.getByTestId("enlarged-map").locator("canvas").boundingBox();
+    await page.mouse.move(box.x + box.width * 0.3, box.y + box.height * 0.9);
+    assert.match(await readout.innerText(), /^query t=\d+ '.+' → key t=\d+ '.+': p = \d\.\d\d$/);
+    await screenshot(page, "page-export-and-readout");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a lecture experiment trains its variants one after another, its claim above the runs", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    // A run length set in the URL applies to every variant: three steps each.
+    await page.goto(`${url}?train.steps=3`);
+    await until(page, (s) => s.runs.length === 1);
+    const panel = page.getByTestId("experiments");
+    await panel.locator("summary", { hasText: "final-norm" }).click();
+    await page.getByTestId("experiment-final-norm").click();
+    const banner = page.getByTestId("experiment-banner");
+    await banner.waitFor();
+    assert.match(await banner.innerText(), /Experiment final-norm: variant [12] of 2/);
+    assert.match(await banner.innerText(), /keeps the logits in scale/);
+    const after = await until(
+      page,
+      (s) => s.runs.length === 3 && s.runs[2].status === "finished, 3 steps",
+    );
+    assert.deepEqual(
+      after.runs.map((r) => r.name).slice(1),
+      ["run 2: final norm (final-norm)", "run 3: no final norm (final-norm)"],
+    );
+    assert.equal(after.runs[1].status, "finished, 3 steps");
+    assert.match(await banner.innerText(), /variant 2 of 2/);
+    assert.equal(await page.getByTestId("control-model.final_norm").isChecked(), false, "the controls show the variant");
+    await screenshot(page, "page-experiment");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -163,6 +163,7 @@ fn write_report(
             points: o.curve.clone(),
             color: i,
             faint: false,
+            dash: charts::Dash::nth(i, charts::PALETTE.len()),
         })
         .collect();
     crate::report::register_font()?;

@@ -6,6 +6,7 @@ use std::path::Path;
 
 use archlab::charts::{self, Axes, Line};
 use archlab::engine::{generate, Engine};
+use archlab::train::metrics;
 use archlab::train::session::{RunStatus, Session, StepRecord};
 use plotters::prelude::*;
 
@@ -28,7 +29,8 @@ pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result
         jsonl.push('\n');
     }
     std::fs::write(out.join("metrics.jsonl"), jsonl).map_err(io("metrics.jsonl"))?;
-    std::fs::write(out.join("metrics.csv"), csv(&session.history)).map_err(io("metrics.csv"))?;
+    std::fs::write(out.join("metrics.csv"), metrics::csv(&session.history))
+        .map_err(io("metrics.csv"))?;
     draw_charts(session, engine, out)?;
 
     let sample = session.data.tokenizer().cloned().map(|tokenizer| {
@@ -89,47 +91,6 @@ pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result
     Ok(line)
 }
 
-/// One row per step; per-layer columns after the scalars.
-fn csv(history: &[StepRecord]) -> String {
-    let layers = history.first().map_or(0, |r| r.norms.len());
-    let mut out =
-        String::from("step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second");
-    for l in 0..layers {
-        write!(
-            out,
-            ",max_logit_{l},residual_rms_{l},attn_rms_{l},mlp_rms_{l}"
-        )
-        .expect("writing to a String");
-    }
-    out.push('\n');
-    let optional = |v: Option<f32>| v.map(|v| v.to_string()).unwrap_or_default();
-    for r in history {
-        write!(
-            out,
-            "{},{},{},{},{},{},{},{:.1}",
-            r.step,
-            r.loss,
-            r.z_loss,
-            r.grad_norm,
-            r.lr,
-            optional(r.val_loss),
-            optional(r.val_accuracy),
-            r.tokens_per_second
-        )
-        .expect("writing to a String");
-        for (logit, norms) in r.max_attention_logit.iter().zip(&r.norms) {
-            write!(
-                out,
-                ",{logit},{},{},{}",
-                norms.residual, norms.attn, norms.mlp
-            )
-            .expect("writing to a String");
-        }
-        out.push('\n');
-    }
-    out
-}
-
 fn draw_charts<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result<(), String> {
     register_font()?;
     let history = &session.history;
@@ -142,6 +103,7 @@ fn draw_charts<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Resu
                 .collect(),
             color,
             faint,
+            dash: charts::Dash::Solid,
         };
 
     let loss = [

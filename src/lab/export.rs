@@ -1,0 +1,67 @@
+//! What the page offers for download: a run as JSON (its configuration, status and every step's
+//! record) and its metrics as the command line's `metrics.csv` (`train::metrics::csv`).
+
+use serde_json::json;
+
+use super::RunEntry;
+
+/// The run as pretty JSON: name, status, the validated configuration (the vocabulary set by
+/// the data) and every step's record as `metrics.jsonl` writes it. Non-finite numbers (a
+/// diverged run) become null, as JSON has no NaN.
+pub fn run_json(run: &RunEntry) -> String {
+    let value = json!({
+        "name": run.name(),
+        "status": run.session.status,
+        "config": run.session.run,
+        "metrics": run.session.history,
+    });
+    serde_json::to_string_pretty(&value).expect("a run serialises")
+}
+
+/// The download's file name: "archlab-run-3.json", "archlab-run-3-metrics.csv".
+pub fn file_name(run: &RunEntry, what: &str) -> String {
+    format!("archlab-run-{}{what}", run.id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{page_defaults, Lab};
+    use crate::train::metrics;
+
+    #[test]
+    fn json_and_csv_hold_every_step() {
+        let settings = [("train.steps", "3"), ("train.eval_interval", "2")]
+            .map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut lab = Lab::new(page_defaults(), &settings, None);
+        let t = std::cell::Cell::new(0.0);
+        let clock = || {
+            t.set(t.get() + 0.001);
+            t.get()
+        };
+        while lab.train(1.0, &clock) > 0 {}
+        let run = &lab.runs[0];
+        let value: serde_json::Value = serde_json::from_str(&run_json(run)).unwrap();
+        assert_eq!(value["name"], run.name());
+        assert_eq!(value["status"], "finished");
+        assert_eq!(value["config"]["model"]["d_model"], 32);
+        assert_eq!(value["config"]["train"]["steps"], 3);
+        let records = value["metrics"].as_array().unwrap();
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[2]["step"], 2);
+        assert_eq!(
+            records[1]["loss"].as_f64().unwrap() as f32,
+            run.session.history[1].loss
+        );
+        assert!(records[1]["val_loss"].is_null(), "step 1 does not evaluate");
+        assert!(records[2]["val_loss"].is_number());
+
+        let csv = metrics::csv(&run.session.history);
+        let lines: Vec<&str> = csv.lines().collect();
+        assert_eq!(lines.len(), 1 + 3, "a header and one row per step");
+        assert!(lines[0].starts_with("step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy"));
+        assert!(lines[0].ends_with("mlp_rms_1"), "two layers");
+        assert!(lines[2].starts_with("1,"));
+        assert_eq!(file_name(run, ".json"), "archlab-run-1.json");
+    }
+}
