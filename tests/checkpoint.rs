@@ -9,13 +9,14 @@ use std::path::{Path, PathBuf};
 
 use archlab::checkpoint::hf::{self, to_hf_tensors};
 use archlab::checkpoint::tensors::{self, Tensors};
-use archlab::checkpoint::{dir, Checkpoint, CheckpointError};
+use archlab::checkpoint::{self, dir, Checkpoint, CheckpointError};
 use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
 use archlab::gpu::engine::GpuEngine;
 use archlab::model::ModelConfig;
 use archlab::train::batch::{Batch, IGNORE};
 use archlab::train::data::Split;
+use archlab::train::optim::OptimizerState;
 use archlab::train::run::RunConfig;
 
 /// Every fixture folder: LLaMA (biases, tied), Mistral (sliding window, GQA), Qwen3 (per-head
@@ -250,6 +251,60 @@ fn our_checkpoint_round_trips_and_resumes_exactly() {
         .map(|s| resumed.step(&batch(s), &run.train).loss)
         .collect();
     assert_eq!(continued, expected[3..]);
+}
+
+/// Uploaded files open as the page receives them: our folder's two files, our tensor file
+/// alone (its header carries the manifest), a Hugging Face folder's files with a path and
+/// extra files, and clear errors where the files do not make a checkpoint.
+#[test]
+fn uploaded_files_open_as_a_checkpoint() {
+    let run = small_run();
+    let engine = CpuEngine::new(&run.model, 3).unwrap();
+    let saved = Checkpoint {
+        run,
+        params: engine.params(),
+        optimizer: Some(OptimizerState {
+            updates: 5,
+            ..engine.optimizer_state()
+        }),
+        step: 5,
+    };
+    let (manifest, weights) = saved.to_bytes().unwrap();
+    let ours = [
+        ("archlab.json".to_string(), manifest.into_bytes()),
+        ("model.safetensors".to_string(), weights.clone()),
+    ];
+    // (assert! rather than assert_eq!: a failure would print every parameter)
+    assert!(checkpoint::open(&ours).unwrap() == (saved.clone(), None));
+    let alone = [("archlab-run-1-step-5.safetensors".to_string(), weights)];
+    assert!(checkpoint::open(&alone).unwrap() == (saved, None));
+
+    let folder = fixture("gpt2");
+    let hf_files = [
+        (
+            "gpt2/config.json".to_string(),
+            read(&folder.join("config.json")),
+        ),
+        (
+            "gpt2/tokens.json".to_string(),
+            read(&folder.join("tokens.json")),
+        ),
+        (
+            "gpt2/model.safetensors".to_string(),
+            read(&folder.join("model.safetensors")),
+        ),
+    ];
+    let (opened, family) = checkpoint::open(&hf_files).unwrap();
+    assert_eq!(family, Some(hf::Family::Gpt2));
+    assert!(opened == import("gpt2").checkpoint);
+
+    // A Hugging Face tensor file alone has no manifest; a config alone has no weights.
+    let err = checkpoint::open(&hf_files[2..]).unwrap_err();
+    assert_eq!(err.field, "archlab.json");
+    assert!(err.reason.contains("config.json"), "{err}");
+    let err = checkpoint::open(&hf_files[..1]).unwrap_err();
+    assert_eq!(err.field, "model.safetensors");
+    assert!(err.reason.starts_with("missing"), "{err}");
 }
 
 fn hf_error(config: &str, weights: &[u8]) -> CheckpointError {

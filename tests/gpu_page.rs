@@ -10,6 +10,7 @@ use std::rc::Rc;
 use archlab::cpu::CpuEngine;
 use archlab::engine::Engine;
 use archlab::gpu::engine::GpuEngine;
+use archlab::lab::checkpoints::CheckpointOf;
 use archlab::lab::gpu_run::GpuRun;
 use archlab::lab::{page_defaults, Lab, PageEngine};
 use archlab::model::ModelConfig;
@@ -51,12 +52,13 @@ fn drive(lab: &mut Lab, ctx: &archlab::gpu::GpuContext) -> usize {
             let result = pollster::block_on(read.wait());
             lab.gpu_read_done(id, result);
         }
-        let arrival = lab.gpu_next_report();
         // Natively the mapping callbacks run when the device is polled.
-        ctx.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .unwrap();
-        pollster::block_on(arrival);
+        if let Some(arrival) = lab.gpu_next_report() {
+            ctx.device
+                .poll(wgpu::PollType::wait_indefinitely())
+                .unwrap();
+            pollster::block_on(arrival);
+        }
     }
     turns
 }
@@ -163,7 +165,7 @@ fn next_token_logits_ignore_the_padding() {
         ..ModelConfig::default()
     };
     let mut cpu = CpuEngine::new(&config, 4).unwrap();
-    let mut gpu = GpuRun::new(GpuEngine::new(Rc::new(ctx), &config, 4).unwrap(), 0);
+    let mut gpu = GpuRun::new(GpuEngine::new(Rc::new(ctx), &config, 4).unwrap());
     let tokens: Vec<u32> = (0..13).map(|i| (i * 7 + 3) % 11).collect();
     for len in [1usize, 5, 13] {
         let window = &tokens[len.saturating_sub(8)..len];
@@ -196,4 +198,124 @@ fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
     let lab = Lab::new(page_defaults(), &[], Some(Rc::new(ctx)));
     assert_eq!(lab.draft, page_defaults());
     assert!(lab.runs[0].engine.name().starts_with("WebGPU engine on "));
+}
+
+/// Trains the newest run of a CPU lab to its end.
+fn train_on_cpu(lab: &mut Lab) {
+    let clock = std::cell::Cell::new(0.0);
+    let now = || {
+        clock.set(clock.get() + 0.001);
+        clock.get()
+    };
+    while lab.train(10.0, &now) > 0 {}
+}
+
+/// The page saves a run as one file and opens it again as a run that continues from the saved
+/// step: its next losses are those of the run trained on without a stop, on the CPU engine and,
+/// saved from and opened on the GPU, within the engines' agreement.
+#[test]
+fn a_saved_run_opens_again_and_continues_where_it_stopped() {
+    let with_steps = |steps: &str| {
+        let mut s = settings();
+        s.retain(|(k, _)| k != "train.steps");
+        s.push(("train.steps".into(), steps.into()));
+        s
+    };
+    let mut straight = Lab::new(page_defaults(), &with_steps("8"), None);
+    train_on_cpu(&mut straight);
+    let expected: Vec<f32> = straight.runs[0]
+        .session
+        .history
+        .iter()
+        .map(|r| r.loss)
+        .collect();
+
+    // The same run, stopped after 4 of its 8 steps (a budget of 0 takes one step per call).
+    let mut lab = Lab::new(page_defaults(), &with_steps("8"), None);
+    let clock = std::cell::Cell::new(0.0);
+    let now = || {
+        clock.set(clock.get() + 0.001);
+        clock.get()
+    };
+    for _ in 0..4 {
+        assert_eq!(lab.train(0.0, &now), 1);
+    }
+    let CheckpointOf::Ready(saved) = lab.runs[0].checkpoint().expect("the CPU saves at once")
+    else {
+        panic!("the CPU engine saves at once")
+    };
+    let (_, bytes) = saved.to_bytes().unwrap();
+    let name = archlab::lab::checkpoints::file_name(&lab.runs[0]);
+    assert_eq!(name, "archlab-run-1-step-4.safetensors");
+    let label = lab
+        .open_checkpoint(&[(name.clone(), bytes.clone())])
+        .unwrap();
+    assert_eq!(label, "run 2: opened checkpoint at step 4");
+    train_on_cpu(&mut lab);
+    let continued: Vec<f32> = lab.runs[1].session.history.iter().map(|r| r.loss).collect();
+    assert_eq!(lab.runs[1].session.first_step, 4);
+    assert_eq!(continued, expected[4..], "bit for bit on the CPU engine");
+    // A reset starts from the opened checkpoint again.
+    lab.reset();
+    assert_eq!(lab.runs[1].session.steps_done(), 4);
+
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let mut gpu = Lab::new(page_defaults(), &with_steps("8"), Some(ctx.clone()));
+    gpu.open_checkpoint(&[(name, bytes)]).unwrap();
+    drive(&mut gpu, &ctx);
+    let on_gpu: Vec<f32> = gpu.runs[1].session.history.iter().map(|r| r.loss).collect();
+    assert_eq!(on_gpu.len(), 4);
+    for (c, g) in expected[4..].iter().zip(&on_gpu) {
+        assert!(rel(*c, *g) <= 1e-5, "{c} vs {g}");
+    }
+    // Saved from the GPU once its steps are in: the parameters and moments of step 8.
+    let Some(CheckpointOf::Gpu { reads, step, .. }) = gpu.runs[1].checkpoint() else {
+        panic!("a GPU run with nothing in flight saves through reads")
+    };
+    assert_eq!(step, 8);
+    let [params, m, _] = reads.map(|r| pollster::block_on(r.wait()).unwrap());
+    let cpu_params = match &straight.runs[0].engine {
+        PageEngine::Cpu(engine) => engine.params(),
+        PageEngine::Gpu(_) => unreachable!("a CPU lab"),
+    };
+    let worst = params
+        .iter()
+        .zip(&cpu_params)
+        .map(|(a, b)| (a - b).abs())
+        .fold(0.0, f32::max);
+    assert!(
+        worst <= 6e-5,
+        "parameters after 8 steps differ by {worst:e}"
+    );
+    assert!(m.iter().any(|v| *v != 0.0), "AdamW moments are saved");
+}
+
+/// A Hugging Face folder opens with the page's data when its tokens fit the vocabulary, and
+/// is refused, with the reason next to the data control, when they do not.
+#[test]
+fn a_hugging_face_folder_opens_when_the_data_fits_its_vocabulary() {
+    let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf/llama");
+    let files: Vec<(String, Vec<u8>)> = ["config.json", "model.safetensors"]
+        .iter()
+        .map(|f| (f.to_string(), std::fs::read(folder.join(f)).unwrap()))
+        .collect();
+    // Shakespeare's 65 characters do not fit the fixture's 48 ids.
+    let mut lab = Lab::new(page_defaults(), &[], None);
+    let error = lab.open_checkpoint(&files).unwrap_err();
+    assert_eq!(error.field, "data.source");
+    assert!(lab.error_for("data.source").is_some());
+    let task = r#"{"type":"task","task":"copy","length":6,"symbols":10}"#;
+    let mut lab = Lab::new(
+        page_defaults(),
+        &[("data.source".into(), task.into())],
+        None,
+    );
+    let label = lab.open_checkpoint(&files).unwrap();
+    assert_eq!(label, "run 2: opened LlamaForCausalLM");
+    let run = lab.runs.last().unwrap();
+    assert_eq!(run.session.run.model.vocab_size, 48);
+    assert!(run.session.run.train.seq_len <= run.session.run.model.context_len);
+    train_on_cpu(&mut lab);
+    assert!(lab.runs.last().unwrap().session.steps_done() > 0);
 }

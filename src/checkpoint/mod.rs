@@ -81,7 +81,10 @@ impl Checkpoint {
             step: self.step,
         };
         let json = serde_json::to_string_pretty(&manifest).expect("a manifest serialises");
-        Ok((json, tensors::write(&tensors, None)?))
+        // The manifest also rides in the tensor file's header, so that the file alone (as the
+        // page downloads it) is a whole checkpoint.
+        let metadata = [(MANIFEST.to_string(), json.clone())].into();
+        Ok((json, tensors::write(&tensors, Some(metadata))?))
     }
 
     /// Reads what [`Checkpoint::to_bytes`] wrote; every tensor of the layout must be there with
@@ -124,6 +127,63 @@ impl Checkpoint {
             optimizer,
             step: manifest.step,
         })
+    }
+}
+
+/// Opens uploaded files, by name (a folder path is fine: its last part counts): our checkpoint
+/// (`archlab.json` and `model.safetensors`, or one `.safetensors` file of ours alone, whose
+/// header carries the manifest) or a Hugging Face folder (`config.json` and
+/// `model.safetensors`); the family is there for a Hugging Face folder.
+pub fn open(
+    files: &[(String, Vec<u8>)],
+) -> Result<(Checkpoint, Option<hf::Family>), CheckpointError> {
+    let named = |wanted: &str| {
+        files
+            .iter()
+            .find(|(name, _)| name.rsplit(['/', '\\']).next() == Some(wanted))
+            .map(|(_, bytes)| bytes.as_slice())
+    };
+    let text = |bytes: &[u8]| String::from_utf8_lossy(bytes).into_owned();
+    // Our tensor file under any name: the only .safetensors file, or the only file that is
+    // not JSON (a download renamed by the browser).
+    let tensor_files: Vec<&[u8]> = files
+        .iter()
+        .filter(|(name, _)| {
+            name.ends_with(".safetensors") || (files.len() == 1 && !name.ends_with(".json"))
+        })
+        .map(|(_, bytes)| bytes.as_slice())
+        .collect();
+    let weights = named(WEIGHTS).or(match tensor_files.as_slice() {
+        [only] => Some(*only),
+        _ => None,
+    });
+    let Some(weights) = weights else {
+        return Err(CheckpointError::new(
+            WEIGHTS,
+            "missing: choose the checkpoint's .safetensors file (with its folder's archlab.json \
+             or config.json)",
+        ));
+    };
+    if let Some(manifest) = named(MANIFEST) {
+        return Ok((Checkpoint::from_bytes(&text(manifest), weights)?, None));
+    }
+    if let Some(config) = named(hf::CONFIG) {
+        let imported = hf::import(&text(config), weights)?;
+        return Ok((imported.checkpoint, Some(imported.family)));
+    }
+    let embedded = safetensors::SafeTensors::read_metadata(weights)
+        .ok()
+        .and_then(|(_, metadata)| metadata.metadata().as_ref()?.get(MANIFEST).cloned());
+    match embedded {
+        Some(manifest) => Ok((Checkpoint::from_bytes(&manifest, weights)?, None)),
+        None => Err(CheckpointError::new(
+            MANIFEST,
+            format!(
+                "missing: the tensor file carries no {MANIFEST}; choose its folder's \
+                 {MANIFEST} (ours) or {} (Hugging Face) with it",
+                hf::CONFIG
+            ),
+        )),
     }
 }
 

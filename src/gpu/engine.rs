@@ -1825,6 +1825,29 @@ impl GpuEngine {
         Ok(Some(families))
     }
 
+    /// Replaces the parameters (for import); the optimizer state is kept.
+    pub fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError> {
+        if params.len() != self.layout.total_len {
+            let reason = format!(
+                "{} values for a layout of {}",
+                params.len(),
+                self.layout.total_len
+            );
+            return Err(ConfigError::new("params", reason));
+        }
+        self.ctx
+            .queue
+            .write_buffer(&self.bufs.params, 0, bytemuck::cast_slice(params));
+        Ok(())
+    }
+
+    /// Starts reading the parameters and AdamW's two moments, for a checkpoint of the steps
+    /// submitted so far.
+    pub fn start_state_reads(&self) -> [PendingRead; 3] {
+        let n = self.layout.total_len;
+        [&self.bufs.params, &self.bufs.m, &self.bufs.v].map(|b| self.ctx.start_read(b, 0..n))
+    }
+
     /// AdamW's moments and update count, for a checkpoint.
     pub async fn optimizer_state_async(&self) -> Result<OptimizerState, GpuError> {
         Ok(OptimizerState {
@@ -1930,18 +1953,7 @@ mod blocking {
         }
 
         fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError> {
-            if params.len() != self.layout.total_len {
-                let reason = format!(
-                    "{} values for a layout of {}",
-                    params.len(),
-                    self.layout.total_len
-                );
-                return Err(ConfigError::new("params", reason));
-            }
-            self.ctx
-                .queue
-                .write_buffer(&self.bufs.params, 0, bytemuck::cast_slice(params));
-            Ok(())
+            GpuEngine::set_params(self, params)
         }
     }
 }

@@ -24,22 +24,24 @@ pub struct GpuRun {
     waiting: VecDeque<(StepReport, f64)>,
     /// Validations scored before their step's report arrived: (step, loss, accuracy).
     scored: Vec<(usize, (f32, f32))>,
-    /// Steps submitted so far, counting those before this session (a resumed run).
-    submitted: usize,
     /// When the last report arrived (or stepping started after a pause), seconds: the
     /// throughput of a step is measured between arrivals.
     last_arrival: f64,
 }
 
 impl GpuRun {
-    pub fn new(engine: GpuEngine, first_step: usize) -> Self {
+    pub fn new(engine: GpuEngine) -> Self {
         Self {
             engine,
             waiting: VecDeque::new(),
             scored: Vec::new(),
-            submitted: first_step,
             last_arrival: 0.0,
         }
+    }
+
+    /// The step the next submission trains: those recorded, in flight, or waiting.
+    fn next_step(&self, session: &Session) -> usize {
+        session.steps_done() + self.engine.in_flight() + self.waiting.len()
     }
 
     /// Whether steps are in flight or wait for their validation.
@@ -74,7 +76,7 @@ impl GpuRun {
         let steps = session.run.train.steps;
         let mut submitted_now = 0;
         while session.status == RunStatus::Training
-            && self.submitted < steps
+            && self.next_step(session) < steps
             && self.engine.in_flight() < ahead
             && submitted_now < limit
         {
@@ -82,7 +84,7 @@ impl GpuRun {
                 // Stepping (re)starts: a pause before it is not throughput.
                 self.last_arrival = now_seconds;
             }
-            let step = self.submitted;
+            let step = self.next_step(session);
             self.engine
                 .submit_step(&session.train_batch(step), &session.run.train);
             if session.evaluates_at(step) {
@@ -96,7 +98,6 @@ impl GpuRun {
                     .collect();
                 validations.push(PendingValidation { step, reads });
             }
-            self.submitted += 1;
             submitted_now += 1;
         }
         Ok(validations)

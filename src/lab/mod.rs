@@ -2,6 +2,7 @@
 //! the list of runs with their labels and colours, and the training loop's bookkeeping. Plain
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
+pub mod checkpoints;
 pub mod export;
 pub mod fields;
 pub mod gpu_run;
@@ -15,6 +16,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 use crate::charts::AttentionMap;
+use crate::checkpoint::Checkpoint;
 use crate::cpu::CpuEngine;
 use crate::engine::{self, sample_token};
 use crate::gpu::engine::GpuEngine;
@@ -95,7 +97,7 @@ impl PageEngine {
         gpu: Option<&Rc<GpuContext>>,
     ) -> Result<Self, ConfigError> {
         Ok(match gpu {
-            Some(ctx) => Self::Gpu(GpuRun::new(GpuEngine::new(ctx.clone(), config, seed)?, 0)),
+            Some(ctx) => Self::Gpu(GpuRun::new(GpuEngine::new(ctx.clone(), config, seed)?)),
             None => Self::Cpu(CpuEngine::new(config, seed)?),
         })
     }
@@ -139,6 +141,8 @@ pub struct RunEntry {
     pub requested: RunConfig,
     pub session: Session,
     pub engine: PageEngine,
+    /// The checkpoint the run was opened from, which a reset starts from again.
+    pub opened: Option<Rc<Checkpoint>>,
     /// Attention probabilities `[layer][head, T, T]` of the display example, when last drawn.
     pub attention: Vec<Vec<f32>>,
     /// Generated text (text data only), growing a few tokens per frame.
@@ -315,7 +319,8 @@ impl Lab {
         } else if let Some(entry) = self.runs.pop() {
             let previous = self.runs.last().map(|r| r.requested.clone());
             let label = Some(entry.label);
-            if let Err(error) = self.start(entry.id, entry.requested, previous.as_ref(), label) {
+            let (id, opened) = (entry.id, entry.opened);
+            if let Err(error) = self.start(id, entry.requested, previous.as_ref(), label, opened) {
                 self.problem = Some(error);
             }
         }
@@ -409,17 +414,12 @@ impl Lab {
         }
     }
 
-    /// Resolves when the newest GPU run's oldest step in flight has its report (at once when
-    /// none is in flight).
-    pub fn gpu_next_report(&self) -> impl std::future::Future<Output = ()> + 'static {
-        let engine = self.runs.last().and_then(|run| match &run.engine {
-            PageEngine::Gpu(gpu) => Some(gpu.engine.next_report()),
-            PageEngine::Cpu(_) => None,
-        });
-        async move {
-            if let Some(arrival) = engine {
-                arrival.await;
-            }
+    /// Resolves when the newest GPU run's oldest step in flight has its report; None when no
+    /// step is in flight (the loop then waits for other reads by yielding to the browser).
+    pub fn gpu_next_report(&self) -> Option<impl std::future::Future<Output = ()> + 'static> {
+        match &self.runs.last()?.engine {
+            PageEngine::Gpu(gpu) if gpu.engine.in_flight() > 0 => Some(gpu.engine.next_report()),
+            _ => None,
         }
     }
 
@@ -547,7 +547,13 @@ impl Lab {
         if self.problem.is_some() || previous.as_ref() == Some(&self.draft) {
             return false;
         }
-        match self.start(self.next_id, self.draft.clone(), previous.as_ref(), label) {
+        match self.start(
+            self.next_id,
+            self.draft.clone(),
+            previous.as_ref(),
+            label,
+            None,
+        ) {
             Ok(()) => {
                 self.next_id += 1;
                 true
@@ -566,6 +572,7 @@ impl Lab {
         requested: RunConfig,
         previous: Option<&RunConfig>,
         label: Option<String>,
+        opened: Option<Rc<Checkpoint>>,
     ) -> Result<(), RunError> {
         let mut run = requested.clone();
         run.validate()?;
@@ -582,22 +589,45 @@ impl Lab {
                 stream
             }
         };
-        run.model.vocab_size = data.vocab_size();
-        let engine =
+        match &opened {
+            // A checkpoint keeps its vocabulary; the data's tokens must fit in it.
+            Some(_) if data.vocab_size() > run.model.vocab_size => {
+                return Err(RunError {
+                    field: "data.source".into(),
+                    reason: format!(
+                        "its {} token ids do not fit the opened model's vocabulary of {}: \
+                         choose data with fewer (a task with fewer symbols)",
+                        data.vocab_size(),
+                        run.model.vocab_size
+                    ),
+                });
+            }
+            Some(_) => {}
+            None => run.model.vocab_size = data.vocab_size(),
+        }
+        let mut engine =
             PageEngine::new(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| {
                 RunError {
                     field: format!("model.{}", e.field),
                     reason: e.reason,
                 }
             })?;
+        let session = match &opened {
+            Some(checkpoint) => {
+                checkpoints::restore(&mut engine, checkpoint)?;
+                Session::resume(run, data, checkpoint.step)
+            }
+            None => Session::new(run, data),
+        };
         self.runs.push(RunEntry {
             id,
             label: label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults)),
             color: (id - 1) % crate::charts::RUN_COLORS,
             hidden: false,
             requested,
-            session: Session::new(run, data),
+            session,
             engine,
+            opened,
             attention: Vec::new(),
             sample: String::new(),
             sample_tokens: Vec::new(),

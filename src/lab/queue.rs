@@ -110,7 +110,7 @@ impl Lab {
         self.rejected.clear();
         self.problem = None;
         let previous = self.runs.last().map(|r| r.requested.clone());
-        self.start(id, run, previous.as_ref(), Some(label))?;
+        self.start(id, run, previous.as_ref(), Some(label), None)?;
         self.next_id += 1;
         if let Some(queue) = self.experiment_queue.as_mut() {
             queue.current = id;

@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
 use crate::gpu::GpuContext;
-use crate::lab::{self, url, views, GpuRead, Lab};
+use crate::lab::{self, checkpoints, url, views, GpuRead, Lab};
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
 /// task stays far below 100 ms.
@@ -46,6 +46,16 @@ pub struct LabState {
     last_attention: StoredValue<f64>,
     /// `performance.now()` when the first step finished, for the tests' benchmark.
     first_step_ms: StoredValue<Option<f64>>,
+}
+
+/// Resolves in a later task of the browser's event loop (a zero timeout).
+async fn next_task() {
+    let promise = js_sys::Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback(&resolve);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
 fn now_ms() -> f64 {
@@ -231,8 +241,51 @@ impl LabState {
                 self.await_read(read, Some(self.reading_sample));
             }
         }
-        let arrival = self.lab.with_value(Lab::gpu_next_report);
-        arrival.await;
+        match self.lab.with_value(Lab::gpu_next_report) {
+            Some(arrival) => arrival.await,
+            // Nothing in flight: reads of other tasks (a validation) are what the run waits for.
+            None => next_task().await,
+        }
+    }
+
+    /// Opens uploaded files as a run (see `Lab::open_checkpoint`) and plays it; returns its
+    /// name.
+    pub fn open_checkpoint(&self, files: &[(String, Vec<u8>)]) -> Result<String, String> {
+        let opened = self
+            .lab
+            .try_update_value(|lab| lab.open_checkpoint(files).map_err(|e| e.to_string()))
+            .unwrap_or_else(|| Err("the page's state is gone".into()));
+        self.changed();
+        if opened.is_ok() {
+            self.play();
+        }
+        opened
+    }
+
+    /// The newest run as one checkpoint file: (name, bytes). A GPU run is paused and its steps
+    /// in flight are recorded first, so that the parameters are those of its last step.
+    pub async fn checkpoint_of_newest(&self) -> Result<(String, Vec<u8>), String> {
+        let resume = self.playing.get_untracked();
+        self.pause();
+        let (name, source) = loop {
+            let ready = self.lab.with_value(|lab| {
+                let run = lab.runs.last()?;
+                Some((checkpoints::file_name(run), run.checkpoint()))
+            });
+            match ready {
+                None => return Err("There is no run to save.".into()),
+                Some((name, Some(source))) => break (name, source),
+                Some((_, None)) => self.gpu_turn(0).await,
+            }
+        };
+        let saved = match source.wait().await {
+            Ok(checkpoint) => checkpoint.to_bytes().map_err(|e| e.to_string()),
+            Err(error) => Err(error.to_string()),
+        };
+        if resume {
+            self.play();
+        }
+        saved.map(|(_, bytes)| (name, bytes))
     }
 
     /// Awaits a GPU read of the newest run in its own task and hands the values to the lab;

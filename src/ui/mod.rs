@@ -2,6 +2,7 @@
 //! `crate::lab` (controls table, runs, URL, chart data), the GPU work in `crate::gpu`, and the
 //! page only renders the plain data they return.
 
+mod checkpoints;
 mod controls;
 mod lab_state;
 mod views;
@@ -149,6 +150,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus) -> impl IntoView {
                 <views::Charts />
                 <views::AttentionGrid />
                 <views::Sample />
+                <checkpoints::CheckpointPanel />
                 <div class="panels">
                     <GpuPanel status=status />
                     <CheckPanel gpu=gpu />

@@ -213,16 +213,20 @@ fn export_run(
         Some((export::file_name(run, suffix), text(run)))
     });
     if let Some((name, text)) = file {
-        if let Err(error) = download_text(&name, mime, &text) {
+        if let Err(error) = download(&name, mime, &text.into()) {
             leptos::logging::warn!("exporting {name}: {error:?}");
         }
     }
 }
 
-/// Offers `text` as a file: a Blob URL behind a temporary `<a download>`, revoked once the
-/// browser has taken it.
-fn download_text(name: &str, mime: &str, text: &str) -> Result<(), wasm_bindgen::JsValue> {
-    let parts = js_sys::Array::of1(&text.into());
+/// Offers `content` (a string or a `Uint8Array`) as a file: a Blob URL behind a temporary
+/// `<a download>`, revoked once the browser has taken it.
+pub fn download(
+    name: &str,
+    mime: &str,
+    content: &wasm_bindgen::JsValue,
+) -> Result<(), wasm_bindgen::JsValue> {
+    let parts = js_sys::Array::of1(content);
     let options = web_sys::BlobPropertyBag::new();
     options.set_type(mime);
     let blob = web_sys::Blob::new_with_str_sequence_and_options(&parts, &options)?;

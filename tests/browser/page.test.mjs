@@ -327,3 +327,49 @@ test("a lecture experiment trains its variants one after another, its claim abov
     await browser.close();
   }
 });
+
+test("a run saves as one checkpoint file that opens again and trains on; bad files are refused", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}?train.steps=200`);
+    await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 10);
+    const [file] = await Promise.all([
+      page.waitForEvent("download"),
+      page.getByTestId("save-checkpoint").click(),
+    ]);
+    const name = file.suggestedFilename();
+    const match = name.match(/^archlab-run-1-step-(\d+)\.safetensors$/);
+    assert.ok(match, name);
+    const step = Number(match[1]);
+    const outcome = page.getByTestId("checkpoint-outcome");
+    await outcome.waitFor();
+    assert.match(await outcome.innerText(), /^Saved /);
+
+    // Opened again: a new run that starts at the saved step and trains to the end.
+    const buffer = await readFile(await file.path());
+    await page
+      .getByTestId("open-files")
+      .setInputFiles({ name, mimeType: "application/octet-stream", buffer });
+    const opened = await until(page, (s) => s.runs.length === 2 && s.runs[1].status === "finished, 200 steps");
+    assert.equal(opened.runs[1].name, `run 2: opened checkpoint at step ${step}`);
+    assert.equal(opened.runs[1].loss.length, 200 - step, "only the steps after the checkpoint");
+    assert.match(await outcome.innerText(), /^Opened as run 2/);
+
+    // A Hugging Face folder whose vocabulary the page's data does not fit, and a lone config.
+    const fixture = new URL("../fixtures/hf/llama/", import.meta.url).pathname;
+    await page
+      .getByTestId("open-files")
+      .setInputFiles([`${fixture}config.json`, `${fixture}model.safetensors`]);
+    await page.waitForFunction(() => /vocabulary of 48/.test(
+      document.querySelector("[data-testid=checkpoint-outcome]")?.innerText ?? ""));
+    await page.getByTestId("open-files").setInputFiles(`${fixture}config.json`);
+    await page.waitForFunction(() => /model\.safetensors: missing/.test(
+      document.querySelector("[data-testid=checkpoint-outcome]")?.innerText ?? ""));
+    assert.equal((await page.evaluate(() => window.__archlab)).runs.length, 2, "nothing opened");
+    await screenshot(page, "page-checkpoints");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
