@@ -117,6 +117,14 @@ const SOURCE: &[(&str, &str)] = &[
         r#"{"type":"corpus","tokenizer":{"kind":"bpe","vocab_size":512}}"#,
     ),
     (
+        "your text, characters",
+        r#"{"type":"text","tokenizer":{"kind":"char"}}"#,
+    ),
+    (
+        "your text, bytes",
+        r#"{"type":"text","tokenizer":{"kind":"byte"}}"#,
+    ),
+    (
         "copy task",
         r#"{"type":"task","task":"copy","length":8,"symbols":10}"#,
     ),

@@ -22,7 +22,7 @@ use crate::engine::{self, sample_token};
 use crate::gpu::engine::GpuEngine;
 use crate::gpu::{GpuContext, GpuError, PendingRead};
 use crate::model::{ConfigError, ModelConfig};
-use crate::train::data::{BatchShape, DataConfig, DataStream};
+use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{RunStatus, Session};
 use gpu_run::GpuRun;
@@ -252,6 +252,8 @@ pub struct Lab {
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
     /// The WebGPU device new runs train on; None trains on the CPU engine.
     gpu: Option<Rc<GpuContext>>,
+    /// The visitor's text, for the text data source (kept out of the URL: it may be long).
+    pub user_text: String,
     /// The lecture experiment whose variants train one after another, if one was started.
     pub experiment_queue: Option<queue::ExperimentQueue>,
 }
@@ -275,6 +277,7 @@ impl Lab {
             next_id: 1,
             data_cache: None,
             gpu,
+            user_text: String::new(),
             experiment_queue: None,
         };
         if lab.gpu.is_none() {
@@ -295,6 +298,22 @@ impl Lab {
     pub fn change(&mut self, key: &str, value: &str) -> bool {
         self.set(key, value);
         self.start_if_changed(None)
+    }
+
+    /// Sets the visitor's text and trains on it: the text data source (characters, unless a
+    /// text source is already chosen) starts a new run. Returns whether a run started.
+    pub fn train_on_text(&mut self, text: &str) -> bool {
+        self.user_text = text.to_string();
+        // The stream of the previous text must not be reused.
+        self.data_cache = None;
+        if !matches!(self.draft.data.source, DataSource::Text { .. }) {
+            self.set(
+                "data.source",
+                r#"{"type":"text","tokenizer":{"kind":"char"}}"#,
+            );
+        }
+        let chars = text.chars().count();
+        self.start_draft(Some(format!("your text ({chars} characters)")))
     }
 
     /// Replaces the model by a preset (see [`with_preset`]) and starts it.
@@ -542,11 +561,20 @@ impl Lab {
 
     /// Starts a run of the draft if it is valid and not what the newest run already trains.
     fn start_if_changed(&mut self, label: Option<String>) -> bool {
-        self.problem = self.draft.validate().err();
-        let previous = self.runs.last().map(|r| r.requested.clone());
-        if self.problem.is_some() || previous.as_ref() == Some(&self.draft) {
+        if self.runs.last().map(|r| &r.requested) == Some(&self.draft) {
+            self.problem = self.draft.validate().err();
             return false;
         }
+        self.start_draft(label)
+    }
+
+    /// Starts a run of the draft if it is valid.
+    fn start_draft(&mut self, label: Option<String>) -> bool {
+        self.problem = self.draft.validate().err();
+        if self.problem.is_some() {
+            return false;
+        }
+        let previous = self.runs.last().map(|r| r.requested.clone());
         match self.start(
             self.next_id,
             self.draft.clone(),
@@ -584,7 +612,9 @@ impl Lab {
                 stream.clone()
             }
             _ => {
-                let stream = run.build_data(None)?;
+                let text = matches!(run.data.source, DataSource::Text { .. })
+                    .then_some(self.user_text.as_str());
+                let stream = run.build_data(text)?;
                 self.data_cache = Some((run.data.clone(), shape, stream.clone()));
                 stream
             }
@@ -832,6 +862,30 @@ mod tests {
         lab.remove(3);
         lab.reset();
         assert_eq!(lab.runs[0].name(), "run 4: KV heads 4 → 2, +QK-norm");
+    }
+
+    #[test]
+    fn a_pasted_text_trains_with_its_own_vocabulary() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        // Too short to fill a sequence of 32: refused next to the sequence length.
+        assert!(!lab.train_on_text("abc"));
+        let error = lab
+            .error_for("train.seq_len")
+            .expect("flagged at the sequence length");
+        assert!(error.contains("the text's 3 tokens"), "{error}");
+        let text = "the quick brown fox jumps over the lazy dog. ".repeat(40);
+        assert!(lab.train_on_text(&text));
+        let run = lab.runs.last().unwrap();
+        assert_eq!(run.label, "your text (1800 characters)");
+        // 26 letters, space and the full stop.
+        assert_eq!(run.session.run.model.vocab_size, 28);
+        // Another text with the same settings is a new run on its own vocabulary.
+        assert!(lab.train_on_text(&"abab ".repeat(200)));
+        assert_eq!(lab.runs.last().unwrap().session.run.model.vocab_size, 3);
+        assert_eq!(
+            lab.url_settings().len(),
+            lab.draft.settings_differing_from(&lab.base).len()
+        );
     }
 
     #[test]

@@ -248,6 +248,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         let maps = super::attention_maps(&run.session.run.model, &run.attention, t);
         json!({
             "t": t,
+            "tokens": display_tokens(lab),
             "maps": maps.iter().map(|m| json!({
                 "layer": m.layer, "head": m.head, "probs": m.probs, "masked": m.masked,
             })).collect::<Vec<_>>(),

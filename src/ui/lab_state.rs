@@ -248,6 +248,15 @@ impl LabState {
         }
     }
 
+    /// Trains on the visitor's text (see `Lab::train_on_text`).
+    pub fn train_on_text(&self, text: &str) {
+        let started = self.lab.try_update_value(|lab| lab.train_on_text(text));
+        self.changed();
+        if started == Some(true) {
+            self.play();
+        }
+    }
+
     /// Opens uploaded files as a run (see `Lab::open_checkpoint`) and plays it; returns its
     /// name.
     pub fn open_checkpoint(&self, files: &[(String, Vec<u8>)]) -> Result<String, String> {

@@ -5,6 +5,7 @@
 mod checkpoints;
 mod controls;
 mod lab_state;
+mod text;
 mod views;
 
 use std::rc::Rc;
@@ -150,6 +151,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus) -> impl IntoView {
                 <views::Charts />
                 <views::AttentionGrid />
                 <views::Sample />
+                <text::TextPanel />
                 <checkpoints::CheckpointPanel />
                 <div class="panels">
                     <GpuPanel status=status />

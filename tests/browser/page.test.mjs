@@ -373,3 +373,30 @@ test("a run saves as one checkpoint file that opens again and trains on; bad fil
     await browser.close();
   }
 });
+
+test("a pasted text trains, with its own characters as the vocabulary", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url);
+    await until(page, (s) => s.runs.length === 1);
+    const text = "abc cab bca ".repeat(100);
+    await page.getByTestId("user-text").fill(text);
+    await page.getByTestId("train-on-text").click();
+    const snapshot = await until(page, (s) => s.runs.length === 2 && s.runs[1].steps >= 20);
+    assert.equal(snapshot.runs[1].name, "run 2: your text (1200 characters)");
+    const [first, last] = [mean(snapshot.runs[1].loss.slice(0, 3)), mean(snapshot.runs[1].loss.slice(-3))];
+    assert.ok(last < first, `train loss ${first} -> ${last}`);
+    // The data control shows the text source; the attention maps show the text's characters.
+    assert.equal(
+      await page.getByTestId("control-data.source").evaluate((s) => s.selectedOptions[0].label),
+      "your text, characters",
+    );
+    const labels = new Set(snapshot.attention.tokens);
+    assert.ok(labels.size >= 3 && labels.size <= 4, JSON.stringify([...labels]));
+    assert.ok(["a", "b", "c"].every((c) => labels.has(c)), JSON.stringify([...labels]));
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
