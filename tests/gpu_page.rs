@@ -121,23 +121,37 @@ fn a_page_run_on_the_gpu_records_what_the_cpu_engine_records() {
         assert!(g.tokens_per_second.is_finite() && g.tokens_per_second > 0.0);
     }
 
-    // Attention maps of the display example, read asynchronously.
-    assert!(
-        cpu.refresh_attention().is_none(),
-        "the CPU computes at once"
-    );
-    let read = gpu.refresh_attention().expect("the GPU hands a read");
-    gpu.gpu_read_done(1, pollster::block_on(read.wait()));
-    let (c, g) = (&cpu.runs[0].attention, &gpu.runs[0].attention);
-    assert_eq!(c.len(), 2);
-    for (c, g) in c.iter().zip(g) {
-        assert_eq!(c.len(), g.len());
-        let worst = c
-            .iter()
-            .zip(g)
-            .map(|(a, b)| (a - b).abs())
-            .fold(0.0, f32::max);
-        assert!(worst <= 1e-5, "attention differs by {worst:e}");
+    // Attention maps and norms of the display example, then of the visitor's own text, read
+    // asynchronously on the GPU.
+    for probe in ["", "to be or not"] {
+        cpu.look_at(probe).unwrap();
+        gpu.look_at(probe).unwrap();
+        assert!(
+            cpu.refresh_attention().is_none(),
+            "the CPU computes at once"
+        );
+        let read = gpu.refresh_attention().expect("the GPU hands a read");
+        gpu.gpu_read_done(1, pollster::block_on(read.wait()));
+        let (c, g) = (&cpu.runs[0].example, &gpu.runs[0].example);
+        let t = if probe.is_empty() { 16 } else { probe.len() };
+        assert_eq!(c.tokens.len(), t);
+        assert_eq!(c.tokens, g.tokens);
+        assert_eq!(c.attention.len(), 2);
+        for (c, g) in c.attention.iter().zip(&g.attention) {
+            assert_eq!(c.len(), 2 * t * t);
+            assert_eq!(c.len(), g.len());
+            let worst = c
+                .iter()
+                .zip(g)
+                .map(|(a, b)| (a - b).abs())
+                .fold(0.0, f32::max);
+            assert!(worst <= 1e-5, "attention differs by {worst:e}");
+        }
+        assert_eq!(c.norms.len(), 2);
+        for (a, b) in c.norms.iter().zip(&g.norms) {
+            assert!(rel(a.residual, b.residual) <= 1e-5, "{a:?} vs {b:?}");
+            assert!(rel(a.attn, b.attn) <= 1e-5, "{a:?} vs {b:?}");
+        }
     }
 
     // The text sample grows a token per read.

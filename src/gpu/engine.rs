@@ -1350,6 +1350,21 @@ fn view_stats_from_floats(values: &[f32], stream_len: usize) -> ViewStats {
     }
 }
 
+/// A forward's view statistics on their way back.
+pub struct PendingViews {
+    read: PendingRead,
+    stream_len: usize,
+}
+
+impl PendingViews {
+    pub async fn wait(self) -> Result<ViewStats, GpuError> {
+        Ok(view_stats_from_floats(
+            &self.read.wait().await?,
+            self.stream_len,
+        ))
+    }
+}
+
 /// One training step as the GPU reports it: the statistics and the views of its forward.
 #[derive(Clone, Debug, PartialEq)]
 pub struct StepReport {
@@ -1892,11 +1907,19 @@ impl GpuEngine {
         self.start_attention(layer).wait().await
     }
 
+    /// Starts reading the views of the last run's forward.
+    pub fn start_view_stats(&self) -> PendingViews {
+        let plan = self.last_plan();
+        let floats = (plan.view_stats.size() / 4) as usize;
+        PendingViews {
+            read: self.ctx.start_read(&plan.view_stats, 0..floats),
+            stream_len: plan.stream_len,
+        }
+    }
+
     /// The views of the last run's forward: largest attention logits and activation RMS.
     pub async fn view_stats_async(&self) -> Result<ViewStats, GpuError> {
-        let plan = self.last_plan();
-        let values = self.ctx.read_f32(&plan.view_stats).await?;
-        Ok(view_stats_from_floats(&values, plan.stream_len))
+        self.start_view_stats().wait().await
     }
 }
 

@@ -1,12 +1,14 @@
 //! A page run on the WebGPU engine, driven without ever waiting: steps are submitted ahead,
 //! their reports (statistics and the views of their forward) collected as they arrive, and
-//! every read the page needs (validation logits, attention maps, the next sample token) is
+//! every read the page needs (validation logits, an example's attention maps and norms, the
+//! next sample token) is
 //! started here and handed to the page's loop to await. Queue order keeps each read consistent:
 //! a read's copy is submitted right after the work it reads, before any later step.
 
 use std::collections::VecDeque;
 
-use crate::gpu::engine::{GpuEngine, StepReport};
+use super::Example;
+use crate::gpu::engine::{GpuEngine, PendingViews, StepReport};
 use crate::gpu::{GpuError, PendingRead};
 use crate::train::session::{RunStatus, Session};
 
@@ -15,6 +17,27 @@ pub struct PendingValidation {
     pub step: usize,
     /// One read per validation batch, in `Session::validation_batches` order.
     pub reads: Vec<PendingRead>,
+}
+
+/// An example's forward on its way back: attention per layer, then the view statistics.
+pub struct PendingExample {
+    tokens: Vec<u32>,
+    attention: Vec<PendingRead>,
+    views: PendingViews,
+}
+
+impl PendingExample {
+    pub async fn wait(self) -> Result<Example, GpuError> {
+        let mut attention = Vec::with_capacity(self.attention.len());
+        for read in self.attention {
+            attention.push(read.wait().await?);
+        }
+        Ok(Example {
+            tokens: self.tokens,
+            attention,
+            norms: self.views.wait().await?.norms,
+        })
+    }
 }
 
 /// The GPU engine of a run and what is still on its way back.
@@ -128,13 +151,19 @@ impl GpuRun {
         }
     }
 
-    /// Runs the display example and starts reading every layer's attention probabilities.
-    pub fn start_attention(&mut self, session: &Session) -> Vec<PendingRead> {
-        let batch = session.display_batch();
-        self.engine.forward(&batch.inputs, batch.batch, batch.seq);
-        (0..session.run.model.n_layers)
+    /// Runs `tokens` (one sequence) and starts reading every layer's attention probabilities
+    /// and the forward's view statistics.
+    pub fn start_example(&mut self, tokens: Vec<u32>) -> PendingExample {
+        self.engine.forward(&tokens, 1, tokens.len());
+        let attention = (0..self.engine.config().n_layers)
             .map(|layer| self.engine.start_attention(layer))
-            .collect()
+            .collect();
+        let views = self.engine.start_view_stats();
+        PendingExample {
+            tokens,
+            attention,
+            views,
+        }
     }
 
     /// Starts reading the logits `[V]` that predict the token after `tokens` (non-empty). The

@@ -18,7 +18,7 @@ use rand_core::SeedableRng;
 use crate::charts::AttentionMap;
 use crate::checkpoint::Checkpoint;
 use crate::cpu::CpuEngine;
-use crate::engine::{self, sample_token};
+use crate::engine::{self, sample_token, Engine, LayerNorms};
 use crate::gpu::engine::GpuEngine;
 use crate::gpu::{GpuContext, GpuError, PendingRead};
 use crate::model::{ConfigError, ModelConfig};
@@ -128,6 +128,17 @@ const SAMPLE_EVERY: usize = 100;
 /// Sampling temperature of the text samples.
 const SAMPLE_TEMPERATURE: f32 = 0.8;
 
+/// The example whose attention maps and norms the page shows: the first validation sequence,
+/// or the visitor's own text or token ids ([`Lab::look_at`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Example {
+    pub tokens: Vec<u32>,
+    /// Attention probabilities `[layer][head, T, T]`.
+    pub attention: Vec<Vec<f32>>,
+    /// RMS of the residual stream and branch outputs per layer, in this example's forward.
+    pub norms: Vec<LayerNorms>,
+}
+
 /// One run on the charts.
 pub struct RunEntry {
     /// 1-based, never reused: "run 3".
@@ -143,8 +154,8 @@ pub struct RunEntry {
     pub engine: PageEngine,
     /// The checkpoint the run was opened from, which a reset starts from again.
     pub opened: Option<Rc<Checkpoint>>,
-    /// Attention probabilities `[layer][head, T, T]` of the display example, when last drawn.
-    pub attention: Vec<Vec<f32>>,
+    /// The example the attention maps and norms show, when last computed.
+    pub example: Example,
     /// Generated text (text data only), growing a few tokens per frame.
     pub sample: String,
     sample_tokens: Vec<u32>,
@@ -198,8 +209,8 @@ pub const GPU_AHEAD: usize = 3;
 pub enum GpuRead {
     /// Validation logits of a step.
     Validation(gpu_run::PendingValidation),
-    /// Every layer's attention probabilities of the display example.
-    Attention(Vec<PendingRead>),
+    /// The example's attention probabilities (every layer) and view statistics.
+    Attention(gpu_run::PendingExample),
     /// The logits of the next sample token.
     SampleToken(PendingRead),
 }
@@ -219,7 +230,7 @@ impl GpuRead {
                 step: v.step,
                 logits: all(v.reads).await?,
             },
-            Self::Attention(reads) => GpuReadResult::Attention(all(reads).await?),
+            Self::Attention(example) => GpuReadResult::Attention(example.wait().await?),
             Self::SampleToken(read) => GpuReadResult::SampleToken(read.wait().await?),
         })
     }
@@ -228,7 +239,7 @@ impl GpuRead {
 /// A [`GpuRead`]'s values, handed back with [`Lab::gpu_read_done`].
 pub enum GpuReadResult {
     Validation { step: usize, logits: Vec<Vec<f32>> },
-    Attention(Vec<Vec<f32>>),
+    Attention(Example),
     SampleToken(Vec<f32>),
 }
 
@@ -252,6 +263,8 @@ pub struct Lab {
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
     /// The WebGPU device new runs train on; None trains on the CPU engine.
     gpu: Option<Rc<GpuContext>>,
+    /// The visitor's example for the attention maps and norms ([`Lab::look_at`]).
+    pub probe: Option<String>,
     /// The visitor's text, for the text data source (kept out of the URL: it may be long).
     pub user_text: String,
     /// The lecture experiment whose variants train one after another, if one was started.
@@ -277,6 +290,7 @@ impl Lab {
             next_id: 1,
             data_cache: None,
             gpu,
+            probe: None,
             user_text: String::new(),
             experiment_queue: None,
         };
@@ -461,7 +475,7 @@ impl Lab {
                     gpu.validated(&mut run.session, step, &logits);
                 }
             }
-            GpuReadResult::Attention(maps) => run.attention = maps,
+            GpuReadResult::Attention(example) => run.example = example,
             GpuReadResult::SampleToken(logits) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
                 let token = sample_token(&logits, SAMPLE_TEMPERATURE, 0, &mut rng);
@@ -475,17 +489,75 @@ impl Lab {
         self.runs.last().map(|r| r.id)
     }
 
-    /// Recomputes the attention maps of the newest run (one forward of the display example):
-    /// at once on the CPU engine; on the GPU, returns the reads to await.
+    /// Recomputes the attention maps and norms of the newest run (one forward of the example:
+    /// the visitor's, else the first validation sequence): at once on the CPU engine; on the
+    /// GPU, returns the reads to await.
     pub fn refresh_attention(&mut self) -> Option<GpuRead> {
+        let tokens = self
+            .probe
+            .as_deref()
+            .and_then(|input| self.probe_tokens(input).ok())
+            .or_else(|| {
+                let batch = self.runs.last()?.session.display_batch();
+                Some(batch.inputs[..batch.seq].to_vec())
+            })?;
         let run = self.runs.last_mut()?;
+        let n_layers = run.session.run.model.n_layers;
         match &mut run.engine {
             PageEngine::Cpu(engine) => {
-                run.attention = run.session.attention_maps(engine);
+                engine.logits(&tokens, 1, tokens.len());
+                run.example = Example {
+                    attention: (0..n_layers).map(|l| engine.attention(l)).collect(),
+                    norms: engine.activation_norms(),
+                    tokens,
+                };
                 None
             }
-            PageEngine::Gpu(gpu) => Some(GpuRead::Attention(gpu.start_attention(&run.session))),
+            PageEngine::Gpu(gpu) => Some(GpuRead::Attention(gpu.start_example(tokens))),
         }
+    }
+
+    /// Shows the newest run's attention maps and norms on `input` (empty: the validation
+    /// example again): a text in the run's own tokenizer, or token ids separated by spaces or
+    /// commas (the only way into a model without a tokenizer, such as an imported one). At
+    /// most the context's length is used. Refused, with the reason, when it does not encode.
+    pub fn look_at(&mut self, input: &str) -> Result<(), String> {
+        if input.is_empty() {
+            self.probe = None;
+            return Ok(());
+        }
+        self.probe_tokens(input)?;
+        self.probe = Some(input.to_string());
+        Ok(())
+    }
+
+    /// `input` as tokens of the newest run, as [`Lab::look_at`] reads it.
+    fn probe_tokens(&self, input: &str) -> Result<Vec<u32>, String> {
+        let run = self.runs.last().ok_or("there is no run to look with")?;
+        let model = &run.session.run.model;
+        let as_ids = || -> Result<Vec<u32>, String> {
+            input
+                .split(|c: char| c == ',' || c.is_whitespace())
+                .filter(|s| !s.is_empty())
+                .map(|s| match s.parse::<u32>() {
+                    Ok(id) if (id as usize) < model.vocab_size => Ok(id),
+                    Ok(id) => Err(format!(
+                        "token id {id} is not below the vocabulary's {}",
+                        model.vocab_size
+                    )),
+                    Err(_) => Err(format!("{s:?} is not a token id")),
+                })
+                .collect()
+        };
+        let mut tokens = match run.session.data.tokenizer() {
+            Some(tokenizer) => tokenizer.encode(input).map_err(|e| e.to_string())?,
+            None => as_ids()?,
+        };
+        if tokens.is_empty() {
+            return Err("no tokens".into());
+        }
+        tokens.truncate(model.context_len);
+        Ok(tokens)
     }
 
     /// Adds to the newest run's text sample, starting a new sample every [`SAMPLE_EVERY`]
@@ -658,7 +730,7 @@ impl Lab {
             session,
             engine,
             opened,
-            attention: Vec::new(),
+            example: Example::default(),
             sample: String::new(),
             sample_tokens: Vec::new(),
             sample_left: 0,
@@ -865,6 +937,44 @@ mod tests {
     }
 
     #[test]
+    fn the_maps_look_at_the_visitors_text_or_token_ids() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        lab.refresh_attention();
+        assert_eq!(
+            lab.runs[0].example.tokens.len(),
+            32,
+            "the validation sequence"
+        );
+        lab.look_at("to be").unwrap();
+        lab.refresh_attention();
+        assert_eq!(views::display_tokens(&lab).len(), 5);
+        assert_eq!(lab.runs[0].example.attention[0].len(), 4 * 5 * 5);
+        // Characters the corpus lacks cannot be encoded; the example stays.
+        assert!(lab.look_at("to be 🙂").is_err());
+        assert_eq!(lab.probe.as_deref(), Some("to be"));
+        // A long text is cut to the context.
+        lab.look_at(&"a".repeat(100)).unwrap();
+        lab.refresh_attention();
+        assert_eq!(lab.runs[0].example.tokens.len(), 32);
+        // Task data has no tokenizer: token ids, below the vocabulary.
+        let task = r#"{"type":"task","task":"copy","length":6,"symbols":10}"#;
+        lab.change("data.source", task);
+        let vocab = lab.runs.last().unwrap().session.run.model.vocab_size;
+        lab.look_at("1, 2 3").unwrap();
+        lab.refresh_attention();
+        assert_eq!(lab.runs.last().unwrap().example.tokens, [1, 2, 3]);
+        let err = lab.look_at(&format!("1 {vocab}")).unwrap_err();
+        assert!(err.contains("not below the vocabulary"), "{err}");
+        assert!(lab
+            .look_at("1 x")
+            .unwrap_err()
+            .contains("\"x\" is not a token id"));
+        lab.look_at("").unwrap();
+        lab.refresh_attention();
+        assert_eq!(lab.runs.last().unwrap().example.tokens.len(), 32);
+    }
+
+    #[test]
     fn a_pasted_text_trains_with_its_own_vocabulary() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         // Too short to fill a sequence of 32: refused next to the sequence length.
@@ -913,8 +1023,9 @@ mod tests {
         assert_eq!(lab.train(10.0, &clock()), 0, "finished");
         lab.refresh_attention();
         let run = &lab.runs[0];
-        assert_eq!(run.attention.len(), 2);
-        assert_eq!(run.attention[0].len(), 4 * 32 * 32);
+        assert_eq!(run.example.attention.len(), 2);
+        assert_eq!(run.example.attention[0].len(), 4 * 32 * 32);
+        assert_eq!(run.example.norms.len(), 2);
         for _ in 0..SAMPLE_TOKENS / SAMPLE_CHUNK + 1 {
             lab.extend_sample();
         }

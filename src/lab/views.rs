@@ -4,7 +4,7 @@
 use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
-use crate::charts::{Dash, Line, MapArea, RUN_COLORS};
+use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
 use crate::train::session::{RunStatus, StepRecord};
 
 /// Train loss (faint, out of the legend) and validation loss of every shown run.
@@ -134,11 +134,18 @@ pub fn display_tokens(lab: &Lab) -> Vec<String> {
     let Some(run) = lab.runs.last() else {
         return Vec::new();
     };
-    let batch = run.session.display_batch();
-    batch.inputs[..batch.seq]
+    run.example
+        .tokens
         .iter()
         .map(|&id| run.session.data.token_label(id))
         .collect()
+}
+
+/// The example's length T and its attention maps, one per layer and head, with their masks.
+pub fn example_maps(run: &RunEntry) -> (usize, Vec<AttentionMap>) {
+    let t = run.example.tokens.len();
+    let maps = super::attention_maps(&run.session.run.model, &run.example.attention, t);
+    (t, maps)
 }
 
 /// The (query, key) cell under pixel (x, y) of a t × t map drawn at `area` (as
@@ -166,9 +173,7 @@ pub fn attention_cell_text(
     q: usize,
     k: usize,
 ) -> Option<String> {
-    let run = lab.runs.last()?;
-    let t = run.session.display_batch().seq;
-    let maps = super::attention_maps(&run.session.run.model, &run.attention, t);
+    let (t, maps) = example_maps(lab.runs.last()?);
     let map = maps.iter().find(|m| (m.layer, m.head) == (layer, head))?;
     let i = q
         .checked_mul(t)?
@@ -244,11 +249,11 @@ pub fn snapshot(lab: &Lab) -> Value {
         })
         .collect();
     let attention = lab.runs.last().map(|run| {
-        let t = run.session.display_batch().seq;
-        let maps = super::attention_maps(&run.session.run.model, &run.attention, t);
+        let (t, maps) = example_maps(run);
         json!({
             "t": t,
             "tokens": display_tokens(lab),
+            "norms": run.example.norms.iter().map(|n| [n.residual, n.attn, n.mlp]).collect::<Vec<_>>(),
             "maps": maps.iter().map(|m| json!({
                 "layer": m.layer, "head": m.head, "probs": m.probs, "masked": m.masked,
             })).collect::<Vec<_>>(),
@@ -297,7 +302,10 @@ mod tests {
         assert_eq!(norm_lines(run).len(), 2);
         assert_eq!(profile_lines(run)[0].points.len(), 2);
         assert_eq!(status_text(run), "finished, 2 steps");
+        assert!(display_tokens(&lab).is_empty(), "no example computed yet");
+        lab.refresh_attention();
         assert_eq!(display_tokens(&lab).len(), 32);
+        let run = &lab.runs[0];
         let record = &run.session.history[0];
         assert_eq!(
             max_attention_logit(record),
@@ -399,7 +407,7 @@ mod tests {
         );
         lab.refresh_attention();
         let tokens = display_tokens(&lab);
-        let p = lab.runs[0].attention[1][3 * 10 * 10 + 5 * 10 + 2];
+        let p = lab.runs[0].example.attention[1][3 * 10 * 10 + 5 * 10 + 2];
         assert_eq!(
             attention_cell_text(&lab, 1, 3, 5, 2).unwrap(),
             format!(
@@ -415,7 +423,7 @@ mod tests {
         );
         assert_eq!(attention_cell_text(&lab, 1, 3, 10, 0), None);
         assert_eq!(attention_cell_text(&lab, 2, 0, 0, 0), None, "no layer 2");
-        lab.runs[0].attention[0][0] = f32::NAN;
+        lab.runs[0].example.attention[0][0] = f32::NAN;
         assert_eq!(
             attention_cell_text(&lab, 0, 0, 0, 0).unwrap(),
             format!(

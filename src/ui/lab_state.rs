@@ -248,6 +248,18 @@ impl LabState {
         }
     }
 
+    /// Shows the attention maps and norms on the visitor's example (see `Lab::look_at`).
+    pub fn look_at(&self, input: &str) -> Result<(), String> {
+        let looked = self
+            .lab
+            .try_update_value(|lab| lab.look_at(input))
+            .unwrap_or(Ok(()));
+        if looked.is_ok() {
+            self.refresh_attention(now_ms());
+        }
+        looked
+    }
+
     /// Trains on the visitor's text (see `Lab::train_on_text`).
     pub fn train_on_text(&self, text: &str) {
         let started = self.lab.try_update_value(|lab| lab.train_on_text(text));

@@ -339,6 +339,28 @@ fn LineChart(
 #[component]
 pub fn AttentionGrid() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let probe = RwSignal::new(String::new());
+    let (probe_error, set_probe_error) = signal(None::<String>);
+    let look = move || set_probe_error.set(state.look_at(&probe.get_untracked()).err());
+    let norms = move || {
+        state.attention.track();
+        state.lab.with_value(|lab| {
+            let run = lab.runs.last()?;
+            let layers: Vec<String> = run
+                .example
+                .norms
+                .iter()
+                .enumerate()
+                .map(|(l, n)| {
+                    format!(
+                        "layer {l}: {:.3} / {:.3} / {:.3}",
+                        n.residual, n.attn, n.mlp
+                    )
+                })
+                .collect();
+            (!layers.is_empty()).then(|| layers.join(" · "))
+        })
+    };
     let shape = move || {
         state.version.track();
         state.lab.with_value(|lab| {
@@ -351,10 +373,29 @@ pub fn AttentionGrid() -> impl IntoView {
         <section class="attention" aria-label="Attention maps">
             <h2>"Attention maps"</h2>
             <p class="hint">
-                "Newest run, validation example 0, redrawn every second: queries down, keys \
-                across; blue is attention, grey is masked, orange is NaN (the run diverged). \
-                Click a map to enlarge it; point at a cell of the enlarged map, or focus it and \
-                use the arrow keys, to read it."
+                "Newest run, validation example 0 or your own, redrawn every second: queries \
+                down, keys across; blue is attention, grey is masked, orange is NaN (the run \
+                diverged). Click a map to enlarge it; point at a cell of the enlarged map, or \
+                focus it and use the arrow keys, to read it."
+            </p>
+            <div class="look-at">
+                <label>
+                    "Look at "
+                    <input type="text" data-testid="look-at" size="40"
+                        placeholder="a text, or token ids such as 3 14 15"
+                        prop:value=probe
+                        on:input=move |ev| probe.set(event_target_value(&ev))
+                        on:change=move |_| look() />
+                </label>
+                <button data-testid="look-at-button" on:click=move |_| look()>"Show"</button>
+                " (empty: the validation example)"
+                {move || probe_error.get().map(|error| view! {
+                    <span class="error" role="alert" data-testid="look-at-error">{error}</span>
+                })}
+            </div>
+            <p class="hint" data-testid="example-norms">
+                "RMS in this example's forward (residual stream / attention out / MLP out): "
+                {norms}
             </p>
             <div class="attention-views">
                 <div class="attention-grid" data-testid="attention-grid"
@@ -385,7 +426,7 @@ pub fn AttentionGrid() -> impl IntoView {
                     <p class="tokens" data-testid="tokens">
                         "Tokens (queries top to bottom, keys left to right): "
                         {move || {
-                            state.version.track();
+                            state.attention.track();
                             state
                                 .lab
                                 .with_value(views::display_tokens)
@@ -411,7 +452,7 @@ fn EnlargedMap() -> impl IntoView {
     let t = move || {
         state
             .lab
-            .with_value(|lab| lab.runs.last().map_or(0, |r| r.session.display_batch().seq))
+            .with_value(|lab| lab.runs.last().map_or(0, |r| r.example.tokens.len()))
     };
     let readout = move || {
         state.attention.track();
@@ -508,9 +549,8 @@ fn AttentionCanvas(
             return;
         };
         let map = state.lab.with_value(|lab| {
-            let run = lab.runs.last()?;
-            let t = run.session.display_batch().seq;
-            lab::attention_maps(&run.session.run.model, &run.attention, t)
+            views::example_maps(lab.runs.last()?)
+                .1
                 .into_iter()
                 .find(|m| (m.layer, m.head) == (layer, head))
         });

@@ -395,6 +395,18 @@ test("a pasted text trains, with its own characters as the vocabulary", async ()
     const labels = new Set(snapshot.attention.tokens);
     assert.ok(labels.size >= 3 && labels.size <= 4, JSON.stringify([...labels]));
     assert.ok(["a", "b", "c"].every((c) => labels.has(c)), JSON.stringify([...labels]));
+
+    // The maps and norms on an example of the visitor's; a character the text lacks is refused.
+    await page.getByTestId("look-at").fill("cab");
+    await page.getByTestId("look-at-button").click();
+    const looked = await until(page, (s) => s.attention.tokens.join("") === "cab");
+    assert.equal(looked.attention.t, 3);
+    assert.equal(looked.attention.maps[0].probs.length, 9);
+    assert.equal(looked.attention.norms.length, 2, "RMS per layer of this forward");
+    assert.match(await page.getByTestId("example-norms").innerText(), /layer 1: \d\.\d{3}/);
+    await page.getByTestId("look-at").fill("xyz");
+    await page.getByTestId("look-at-button").click();
+    await page.getByTestId("look-at-error").waitFor();
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
