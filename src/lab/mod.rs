@@ -123,6 +123,9 @@ impl PageEngine {
 /// (each token is one forward pass: a few per task keep the page responsive).
 pub const SAMPLE_TOKENS: usize = 80;
 const SAMPLE_CHUNK: usize = 4;
+/// Snapshots of the attention maps a run keeps for scrubbing back: when there are this many
+/// (odd, so that thinning keeps the newest), every other one goes.
+pub const SNAPSHOTS: usize = 49;
 /// A new sample starts every this many steps.
 const SAMPLE_EVERY: usize = 100;
 /// Sampling temperature of the text samples.
@@ -156,6 +159,13 @@ pub struct RunEntry {
     pub opened: Option<Rc<Checkpoint>>,
     /// The example the attention maps and norms show, when last computed.
     pub example: Example,
+    /// Examples computed while training, with the step each was taken at (thinned to at
+    /// most [`SNAPSHOTS`], evenly spread), to scrub back through.
+    pub snapshots: Vec<(usize, Example)>,
+    /// The snapshot shown instead of the latest example, if the visitor scrubbed back.
+    pub scrub: Option<usize>,
+    /// Steps between snapshots: doubles whenever they are thinned.
+    snapshot_every: usize,
     /// Generated text (text data only), growing a few tokens per frame.
     pub sample: String,
     sample_tokens: Vec<u32>,
@@ -192,6 +202,38 @@ impl RunEntry {
         self.sample_left -= n;
         if let Some(tokenizer) = self.session.data.tokenizer() {
             self.sample = tokenizer.decode(&self.sample_tokens);
+        }
+    }
+
+    /// Shows `example` and keeps it as the snapshot of the current step.
+    fn keep_example(&mut self, example: Example) {
+        let step = self.session.steps_done();
+        let due = self
+            .snapshots
+            .last()
+            .is_none_or(|(last, _)| step >= last + self.snapshot_every);
+        if due {
+            self.snapshots.push((step, example.clone()));
+            if self.snapshots.len() == SNAPSHOTS {
+                // Every other one goes (the first and the newest stay) and the spacing
+                // doubles: the snapshots stay evenly spread over the whole run.
+                let mut index = 0;
+                self.snapshots.retain(|_| {
+                    index += 1;
+                    index % 2 == 1
+                });
+                self.snapshot_every *= 2;
+                self.scrub = self.scrub.map(|i| i / 2);
+            }
+        }
+        self.example = example;
+    }
+
+    /// The example on show: the scrubbed-to snapshot, else the latest, with its step.
+    pub fn shown(&self) -> (Option<usize>, &Example) {
+        match self.scrub.and_then(|i| self.snapshots.get(i)) {
+            Some((step, example)) => (Some(*step), example),
+            None => (None, &self.example),
         }
     }
 
@@ -265,6 +307,8 @@ pub struct Lab {
     gpu: Option<Rc<GpuContext>>,
     /// The visitor's example for the attention maps and norms ([`Lab::look_at`]).
     pub probe: Option<String>,
+    /// Smoothing of the training loss curves, 0 (none) to below 1 (see `views::smooth`).
+    pub smoothing: f64,
     /// The visitor's text, for the text data source (kept out of the URL: it may be long).
     pub user_text: String,
     /// The lecture experiment whose variants train one after another, if one was started.
@@ -291,6 +335,7 @@ impl Lab {
             data_cache: None,
             gpu,
             probe: None,
+            smoothing: 0.0,
             user_text: String::new(),
             experiment_queue: None,
         };
@@ -475,7 +520,7 @@ impl Lab {
                     gpu.validated(&mut run.session, step, &logits);
                 }
             }
-            GpuReadResult::Attention(example) => run.example = example,
+            GpuReadResult::Attention(example) => run.keep_example(example),
             GpuReadResult::SampleToken(logits) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
                 let token = sample_token(&logits, SAMPLE_TEMPERATURE, 0, &mut rng);
@@ -506,14 +551,22 @@ impl Lab {
         match &mut run.engine {
             PageEngine::Cpu(engine) => {
                 engine.logits(&tokens, 1, tokens.len());
-                run.example = Example {
+                let example = Example {
                     attention: (0..n_layers).map(|l| engine.attention(l)).collect(),
                     norms: engine.activation_norms(),
                     tokens,
                 };
+                run.keep_example(example);
                 None
             }
             PageEngine::Gpu(gpu) => Some(GpuRead::Attention(gpu.start_example(tokens))),
+        }
+    }
+
+    /// Shows the newest run's snapshot `index` (None: the latest example).
+    pub fn scrub(&mut self, index: Option<usize>) {
+        if let Some(run) = self.runs.last_mut() {
+            run.scrub = index.filter(|i| *i < run.snapshots.len());
         }
     }
 
@@ -731,6 +784,9 @@ impl Lab {
             engine,
             opened,
             example: Example::default(),
+            snapshots: Vec::new(),
+            scrub: None,
+            snapshot_every: 1,
             sample: String::new(),
             sample_tokens: Vec::new(),
             sample_left: 0,
@@ -972,6 +1028,36 @@ mod tests {
         lab.look_at("").unwrap();
         lab.refresh_attention();
         assert_eq!(lab.runs.last().unwrap().example.tokens.len(), 32);
+    }
+
+    #[test]
+    fn attention_snapshots_spread_over_training_and_scrub_back() {
+        let settings = [("train.steps", "200")].map(|(k, v)| (k.to_string(), v.to_string()));
+        let mut lab = Lab::new(page_defaults(), &settings, None);
+        let clock = clock();
+        while lab.training_run().is_some() {
+            lab.train(0.0, &clock);
+            lab.refresh_attention();
+        }
+        let run = &lab.runs[0];
+        let steps: Vec<usize> = run.snapshots.iter().map(|(s, _)| *s).collect();
+        assert!(
+            steps.len() < SNAPSHOTS && steps.len() > SNAPSHOTS / 2,
+            "{steps:?}"
+        );
+        // Thinned at 49 snapshots, 97 and 193 steps: 25 of them, every 8 steps from step 1.
+        assert_eq!(steps, (0..25).map(|i| 1 + 8 * i).collect::<Vec<_>>());
+        // Scrubbing shows a snapshot's maps; None goes back to the latest.
+        assert_eq!(run.shown().0, None);
+        lab.scrub(Some(0));
+        let (step, shown) = lab.runs[0].shown();
+        assert_eq!(step, Some(1));
+        assert_ne!(
+            shown.attention, lab.runs[0].example.attention,
+            "step 1's maps differ"
+        );
+        lab.scrub(Some(10_000));
+        assert_eq!(lab.runs[0].shown().0, None, "out of range: the latest");
     }
 
     #[test]

@@ -12,12 +12,13 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
     let mut lines = Vec::new();
     for run in lab.runs.iter().filter(|r| !r.hidden) {
         let history = &run.session.history;
+        let train: Vec<(f64, f64)> = history
+            .iter()
+            .map(|r| (r.step as f64, f64::from(r.loss)))
+            .collect();
         lines.push(Line {
             label: String::new(),
-            points: history
-                .iter()
-                .map(|r| (r.step as f64, f64::from(r.loss)))
-                .collect(),
+            points: smooth(&train, lab.smoothing),
             color: run.color,
             faint: true,
             dash: run_dash(run),
@@ -134,18 +135,35 @@ pub fn display_tokens(lab: &Lab) -> Vec<String> {
     let Some(run) = lab.runs.last() else {
         return Vec::new();
     };
-    run.example
+    run.shown()
+        .1
         .tokens
         .iter()
         .map(|&id| run.session.data.token_label(id))
         .collect()
 }
 
-/// The example's length T and its attention maps, one per layer and head, with their masks.
+/// The shown example's length T and its attention maps, one per layer and head, with their
+/// masks.
 pub fn example_maps(run: &RunEntry) -> (usize, Vec<AttentionMap>) {
-    let t = run.example.tokens.len();
-    let maps = super::attention_maps(&run.session.run.model, &run.example.attention, t);
+    let example = run.shown().1;
+    let t = example.tokens.len();
+    let maps = super::attention_maps(&run.session.run.model, &example.attention, t);
     (t, maps)
+}
+
+/// Exponential moving average with TensorBoard's debiasing: point i is the mean of the values
+/// up to it weighted by `smoothing^(i - j)`; 0 leaves the values as they are.
+pub fn smooth(points: &[(f64, f64)], smoothing: f64) -> Vec<(f64, f64)> {
+    let (mut average, mut weight) = (0.0, 0.0);
+    points
+        .iter()
+        .map(|&(x, y)| {
+            average = smoothing * average + (1.0 - smoothing) * y;
+            weight = smoothing * weight + (1.0 - smoothing);
+            (x, average / weight)
+        })
+        .collect()
 }
 
 /// The (query, key) cell under pixel (x, y) of a t × t map drawn at `area` (as
@@ -253,7 +271,9 @@ pub fn snapshot(lab: &Lab) -> Value {
         json!({
             "t": t,
             "tokens": display_tokens(lab),
-            "norms": run.example.norms.iter().map(|n| [n.residual, n.attn, n.mlp]).collect::<Vec<_>>(),
+            "norms": run.shown().1.norms.iter().map(|n| [n.residual, n.attn, n.mlp]).collect::<Vec<_>>(),
+            "step": run.shown().0,
+            "snapshots": run.snapshots.len(),
             "maps": maps.iter().map(|m| json!({
                 "layer": m.layer, "head": m.head, "probs": m.probs, "masked": m.masked,
             })).collect::<Vec<_>>(),
@@ -431,6 +451,23 @@ mod tests {
                 tokens[0]
             )
         );
+    }
+
+    #[test]
+    fn smoothing_is_a_debiased_moving_average() {
+        let points = [(0.0, 4.0), (1.0, 2.0), (2.0, 3.0)];
+        assert_eq!(smooth(&points, 0.0), points);
+        let smoothed = smooth(&points, 0.5);
+        // Weights 1, then (0.5, 1)/1.5, then (0.25, 0.5, 1)/1.75.
+        let expected = [
+            4.0,
+            (0.5 * 4.0 + 2.0) / 1.5,
+            (0.25 * 4.0 + 0.5 * 2.0 + 3.0) / 1.75,
+        ];
+        for ((x, y), (i, e)) in smoothed.iter().zip(expected.iter().enumerate()) {
+            assert_eq!(*x, i as f64);
+            assert!((y - e).abs() < 1e-12, "{y} vs {e}");
+        }
     }
 
     #[test]

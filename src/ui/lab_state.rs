@@ -248,6 +248,19 @@ impl LabState {
         }
     }
 
+    /// Smoothing of the training loss curves (see `views::smooth`).
+    pub fn set_smoothing(&self, smoothing: f64) {
+        self.lab.update_value(|lab| lab.smoothing = smoothing);
+        self.charts.update(|c| *c += 1);
+    }
+
+    /// Shows the newest run's attention snapshot `index`, or the latest maps (None).
+    pub fn scrub(&self, index: Option<usize>) {
+        self.lab.update_value(|lab| lab.scrub(index));
+        self.attention.update(|a| *a += 1);
+        self.publish_snapshot();
+    }
+
     /// Shows the attention maps and norms on the visitor's example (see `Lab::look_at`).
     pub fn look_at(&self, input: &str) -> Result<(), String> {
         let looked = self

@@ -57,6 +57,16 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                         on:change=move |ev| state.log_y.set(event_target_checked(&ev)) />
                     " log-scale loss"
                 </label>
+                <label class="inline">
+                    "smoothing "
+                    <select data-testid="smoothing"
+                        on:change=move |ev| state.set_smoothing(event_target_value(&ev).parse().unwrap_or(0.0))>
+                        <option value="0">"none"</option>
+                        <option value="0.6">"0.6"</option>
+                        <option value="0.9">"0.9"</option>
+                        <option value="0.97">"0.97"</option>
+                    </select>
+                </label>
             </div>
             <div class="readouts">
                 {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), "")}
@@ -342,12 +352,27 @@ pub fn AttentionGrid() -> impl IntoView {
     let probe = RwSignal::new(String::new());
     let (probe_error, set_probe_error) = signal(None::<String>);
     let look = move || set_probe_error.set(state.look_at(&probe.get_untracked()).err());
+    // (snapshots, the slider's position, what is shown) of the newest run.
+    let snapshots = move || {
+        state.attention.track();
+        state.lab.with_value(|lab| {
+            let Some(run) = lab.runs.last() else {
+                return (0, 0, String::new());
+            };
+            let count = run.snapshots.len();
+            match run.shown().0 {
+                Some(step) => (count, run.scrub.unwrap_or(0), format!("step {step}")),
+                None => (count, count.saturating_sub(1), "live".to_string()),
+            }
+        })
+    };
     let norms = move || {
         state.attention.track();
         state.lab.with_value(|lab| {
             let run = lab.runs.last()?;
             let layers: Vec<String> = run
-                .example
+                .shown()
+                .1
                 .norms
                 .iter()
                 .enumerate()
@@ -392,6 +417,17 @@ pub fn AttentionGrid() -> impl IntoView {
                 {move || probe_error.get().map(|error| view! {
                     <span class="error" role="alert" data-testid="look-at-error">{error}</span>
                 })}
+            </div>
+            <div class="scrub" style:display=move || { if snapshots().0 > 1 { "" } else { "none" } }>
+                <label>
+                    "Back in training "
+                    <input type="range" data-testid="scrub" min="0"
+                        prop:max=move || snapshots().0.saturating_sub(1)
+                        prop:value=move || snapshots().1
+                        on:input=move |ev| state.scrub(event_target_value(&ev).parse().ok()) />
+                </label>
+                " " <span data-testid="scrub-step">{move || snapshots().2}</span> " "
+                <button data-testid="scrub-live" on:click=move |_| state.scrub(None)>"Live"</button>
             </div>
             <p class="hint" data-testid="example-norms">
                 "RMS in this example's forward (residual stream / attention out / MLP out): "

@@ -412,3 +412,29 @@ test("a pasted text trains, with its own characters as the vocabulary", async ()
     await browser.close();
   }
 });
+
+test("the loss smooths on request, and the attention maps scrub back through training", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}?train.steps=400`);
+    const trained = await until(page, (s) => s.runs[0].status === "finished, 400 steps" && s.attention.snapshots > 2);
+    await page.getByTestId("smoothing").selectOption("0.9");
+    // The chart redraws from the lab; its data is the page's, smoothed in `views::smooth`
+    // (unit-tested); here the control must not disturb the run.
+    await page.waitForTimeout(300);
+    const scrub = page.getByTestId("scrub");
+    assert.equal(await page.getByTestId("scrub-step").innerText(), "live");
+    await scrub.fill("0");
+    const back = await until(page, (s) => s.attention.step !== null);
+    assert.equal(back.attention.step, 0, "the first snapshot: the untrained model");
+    assert.notDeepEqual(back.attention.maps[0].probs, trained.attention.maps[0].probs);
+    assert.equal(await page.getByTestId("scrub-step").innerText(), "step 0");
+    await page.getByTestId("scrub-live").click();
+    await until(page, (s) => s.attention.step === null);
+    await screenshot(page, "page-scrub");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
