@@ -438,3 +438,33 @@ test("the loss smooths on request, and the attention maps scrub back through tra
     await browser.close();
   }
 });
+
+test("on WebGPU, a run saves as a checkpoint and the maps look at a text of the visitor's", async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(url + TINY);
+    await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 3, null, 120_000);
+    // Saving pauses the run, records its steps in flight, then reads the GPU's buffers.
+    const [file] = await Promise.all([
+      page.waitForEvent("download", { timeout: 60_000 }),
+      page.getByTestId("save-checkpoint").click(),
+    ]);
+    assert.match(file.suggestedFilename(), /^archlab-run-1-step-\d+\.safetensors$/);
+    const bytes = await readFile(await file.path());
+    const header = JSON.parse(bytes.subarray(8, 8 + Number(bytes.readBigUInt64LE(0))).toString());
+    const manifest = JSON.parse(header.__metadata__["archlab.json"]);
+    assert.equal(manifest.run.model.d_model, 16);
+    assert.equal(`archlab-run-1-step-${manifest.step}.safetensors`, file.suggestedFilename());
+    assert.ok(Object.keys(header).some((k) => k.startsWith("optimizer.m.")), "AdamW moments saved");
+
+    await page.getByTestId("look-at").fill("to be");
+    await page.getByTestId("look-at-button").click();
+    const looked = await until(page, (s) => s.attention.tokens.length === 5, null, 60_000);
+    assert.equal(looked.attention.maps[0].probs.length, 25);
+    assert.equal(looked.attention.norms.length, 1);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
