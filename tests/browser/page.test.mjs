@@ -468,3 +468,24 @@ test("on WebGPU, a run saves as a checkpoint and the maps look at a text of the 
     await browser.close();
   }
 });
+
+test("on a tablet's screen the page is one column, no wider than the screen", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.setViewportSize({ width: 768, height: 1024 });
+    await page.goto(url);
+    await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 5);
+    const [scrollWidth, width] = await page.evaluate(() => [document.documentElement.scrollWidth, innerWidth]);
+    assert.ok(scrollWidth <= width, `the page is ${scrollWidth} px wide on a ${width} px screen`);
+    // The training views come first, the controls below them.
+    const toolbar = await page.getByTestId("play").boundingBox();
+    const control = await page.getByTestId("control-model.norm").boundingBox();
+    assert.ok(toolbar.y < control.y, "Play above the controls");
+    assert.ok(toolbar.y < 1024, "Play on the first screen");
+    await screenshot(page, "page-tablet");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
