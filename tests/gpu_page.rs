@@ -333,3 +333,56 @@ fn a_hugging_face_folder_opens_when_the_data_fits_its_vocabulary() {
     train_on_cpu(&mut lab);
     assert!(lab.runs.last().unwrap().session.steps_done() > 0);
 }
+
+/// A lecture experiment on the GPU: each variant trains on the WebGPU engine to its end, then
+/// the next starts, as the page's effect advances the queue.
+#[test]
+fn a_lecture_experiment_runs_its_variants_on_the_gpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let mut lab = Lab::new(page_defaults(), &settings(), Some(ctx.clone()));
+    lab.change("train.steps", "3");
+    lab.start_experiment("final-norm").unwrap();
+    drive(&mut lab, &ctx);
+    assert!(lab.advance_experiment(), "the second variant starts");
+    assert!(matches!(
+        lab.runs.last().unwrap().engine,
+        PageEngine::Gpu(_)
+    ));
+    drive(&mut lab, &ctx);
+    assert!(!lab.advance_experiment(), "no third variant");
+    let variants: Vec<(String, usize, bool)> = lab.runs[lab.runs.len() - 2..]
+        .iter()
+        .map(|r| {
+            (
+                r.label.clone(),
+                r.session.steps_done(),
+                r.session.run.model.final_norm,
+            )
+        })
+        .collect();
+    assert_eq!(
+        variants,
+        [
+            ("final norm (final-norm)".to_string(), 3, true),
+            ("no final norm (final-norm)".to_string(), 3, false),
+        ]
+    );
+}
+
+/// A run removed while its steps are in flight (a visitor's click) leaves nothing waiting: the
+/// report the page's loop awaits resolves once the engine is gone.
+#[test]
+fn removing_a_gpu_run_in_flight_ends_the_wait_for_its_report() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let mut lab = Lab::new(page_defaults(), &settings(), Some(ctx.clone()));
+    lab.gpu_pump(0.0, usize::MAX);
+    let arrival = lab.gpu_next_report().expect("steps in flight");
+    lab.remove(1);
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    pollster::block_on(arrival);
+    assert!(!lab.gpu_active());
+}
