@@ -442,14 +442,18 @@ impl PendingRead {
             .await
             .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?
             .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        let data = {
-            let view = self
-                .staging
-                .get_mapped_range(..)
-                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        self.staging.unmap();
-        Ok(data)
+        take_mapped(&self.staging)
     }
+}
+
+/// The floats of a mapped read-back buffer, which is unmapped for reuse.
+pub(super) fn take_mapped(staging: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> {
+    let data = {
+        let view = staging
+            .get_mapped_range(..)
+            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        bytemuck::cast_slice(&view).to_vec()
+    };
+    staging.unmap();
+    Ok(data)
 }

@@ -24,6 +24,7 @@ use futures_channel::oneshot;
 use super::activation::{activation_backward, activation_forward};
 use super::adamw::{adamw_update, decay_mask, AdamWParams};
 use super::attention::{self as attn, AttentionShape};
+use super::context::take_mapped;
 use super::dropout::{dropout_backward, dropout_forward, DropoutKey, DropoutParams};
 use super::embedding::{
     embedding_backward_positions, embedding_backward_tokens, embedding_forward, EmbeddingShape,
@@ -1592,14 +1593,7 @@ impl GpuEngine {
     ) -> Result<StepReport, GpuError> {
         let flight = self.in_flight.pop_front().expect("a step in flight");
         result.map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        let values: Vec<f32> = {
-            let view = flight
-                .staging
-                .get_mapped_range(..)
-                .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-            bytemuck::cast_slice(&view).to_vec()
-        };
-        flight.staging.unmap();
+        let values = take_mapped(&flight.staging)?;
         self.free_staging.push(flight.staging);
         Ok(StepReport {
             stats: StepStats {
