@@ -87,8 +87,8 @@ impl GpuRun {
         if !arrived.is_empty() {
             // Reports collected together share the time since the previous arrival.
             let seconds = (now_seconds - self.last_arrival).max(1e-9) / arrived.len() as f64;
-            let batch = session.train_batch(0);
-            let tokens_per_second = (batch.batch * batch.seq) as f64 / seconds;
+            let train = &session.run.train;
+            let tokens_per_second = (train.batch_size * train.seq_len) as f64 / seconds;
             self.waiting
                 .extend(arrived.into_iter().map(|r| (r, tokens_per_second)));
             self.last_arrival = now_seconds;

@@ -84,17 +84,23 @@ pub struct Session {
     /// One record per step taken in this session.
     pub history: Vec<StepRecord>,
     pub status: RunStatus,
+    /// The fixed batches every evaluation scores, built once.
+    validation: Vec<Batch>,
 }
 
 impl Session {
     /// A session over `data` (built by `run.build_data`) for a fresh engine.
     pub fn new(run: RunConfig, data: DataStream) -> Self {
+        let validation = (0..EVAL_BATCHES)
+            .map(|i| data.batch(Split::Validation, i))
+            .collect();
         Self {
             run,
             data,
             first_step: 0,
             history: Vec::new(),
             status: RunStatus::Training,
+            validation,
         }
     }
 
@@ -212,17 +218,15 @@ impl Session {
     }
 
     /// The fixed batches every evaluation scores.
-    pub fn validation_batches(&self) -> Vec<Batch> {
-        (0..EVAL_BATCHES)
-            .map(|i| self.data.batch(Split::Validation, i))
-            .collect()
+    pub fn validation_batches(&self) -> &[Batch] {
+        &self.validation
     }
 
     /// Mean loss and token accuracy of the logits of [`Self::validation_batches`], in order.
     pub fn score_validation(&self, logits: &[Vec<f32>]) -> (f32, f32) {
         let vocab = self.run.model.vocab_size;
         let (mut loss, mut accuracy) = (0.0, 0.0);
-        for (batch, logits) in self.validation_batches().iter().zip(logits) {
+        for (batch, logits) in self.validation.iter().zip(logits) {
             let mut lse = vec![0.0f32; batch.targets.len()];
             loss +=
                 cross_entropy_forward(&mut lse, logits, &batch.targets, 0.0).cross_entropy as f32;
@@ -234,7 +238,7 @@ impl Session {
 
     /// The first validation batch, the example whose attention maps are shown.
     pub fn display_batch(&self) -> Batch {
-        self.data.batch(Split::Validation, 0)
+        self.validation[0].clone()
     }
 
     /// Runs the display example through `engine` and returns every layer's attention
