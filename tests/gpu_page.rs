@@ -34,6 +34,15 @@ fn settings() -> Vec<(String, String)> {
     .into()
 }
 
+/// A clock that advances a millisecond per reading.
+fn clock() -> impl Fn() -> f64 {
+    let time = std::cell::Cell::new(0.0);
+    move || {
+        time.set(time.get() + 0.001);
+        time.get()
+    }
+}
+
 fn rel(a: f32, b: f32) -> f64 {
     (f64::from(a) - f64::from(b)).abs() / f64::from(a.abs()).max(1e-6)
 }
@@ -80,11 +89,7 @@ fn a_page_run_on_the_gpu_records_what_the_cpu_engine_records() {
         cpu.draft, gpu.draft,
         "the URL's sizes override the CPU scale"
     );
-    let clock = std::cell::Cell::new(0.0);
-    let now = || {
-        clock.set(clock.get() + 0.001);
-        clock.get()
-    };
+    let now = clock();
     while cpu.train(10.0, &now) > 0 {}
     assert_eq!(cpu.train(10.0, &now), 0);
     assert_eq!(
@@ -216,11 +221,7 @@ fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
 
 /// Trains the newest run of a CPU lab to its end.
 fn train_on_cpu(lab: &mut Lab) {
-    let clock = std::cell::Cell::new(0.0);
-    let now = || {
-        clock.set(clock.get() + 0.001);
-        clock.get()
-    };
+    let now = clock();
     while lab.train(10.0, &now) > 0 {}
 }
 
@@ -246,11 +247,7 @@ fn a_saved_run_opens_again_and_continues_where_it_stopped() {
 
     // The same run, stopped after 4 of its 8 steps (a budget of 0 takes one step per call).
     let mut lab = Lab::new(page_defaults(), &with_steps("8"), None);
-    let clock = std::cell::Cell::new(0.0);
-    let now = || {
-        clock.set(clock.get() + 0.001);
-        clock.get()
-    };
+    let now = clock();
     for _ in 0..4 {
         assert_eq!(lab.train(0.0, &now), 1);
     }
