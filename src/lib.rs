@@ -3,8 +3,8 @@
 
 pub mod charts;
 pub mod checkpoint;
+pub mod contract;
 pub mod cpu;
-pub mod engine;
 pub mod gpu;
 pub mod lab;
 pub mod model;

@@ -10,13 +10,12 @@ use std::path::{Path, PathBuf};
 use archlab::checkpoint::hf::{self, to_hf_tensors};
 use archlab::checkpoint::tensors::{self, Tensors};
 use archlab::checkpoint::{self, dir, Checkpoint, CheckpointError};
+use archlab::contract::engine::wait;
+use archlab::contract::{Batch, Engine, OptimizerState, IGNORE};
 use archlab::cpu::CpuEngine;
-use archlab::engine::Engine;
 use archlab::gpu::engine::GpuEngine;
 use archlab::model::ModelConfig;
-use archlab::train::batch::{Batch, IGNORE};
 use archlab::train::data::Split;
-use archlab::train::optim::OptimizerState;
 use archlab::train::run::RunConfig;
 
 /// Every fixture folder: LLaMA (biases, tied), Mistral (sliding window, GQA), Qwen3 (per-head
@@ -154,9 +153,10 @@ fn supported_families_match_transformers_on_the_gpu() {
     assert_families_match_transformers("GPU engine", |model, params, batch| {
         let mut engine = GpuEngine::new(ctx.clone(), model, 0).unwrap();
         engine.set_params(params).unwrap();
-        let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
-        let (loss, grads) = pollster::block_on(engine.loss_and_gradients_async(batch)).unwrap();
-        (logits, loss, grads)
+        let rows = 0..batch.batch * batch.seq;
+        let logits = wait(engine.start_logits(&batch.inputs, batch.batch, batch.seq, rows));
+        let (loss, grads) = wait(engine.start_gradients(batch)).unwrap();
+        (logits.unwrap(), loss, grads)
     });
 }
 
@@ -220,19 +220,20 @@ fn our_checkpoint_round_trips_and_resumes_exactly() {
     let mut run = small_run();
     let data = run.build_data(None).unwrap();
     let batch = |step: u64| data.batch(Split::Train, step);
+    let inputs = |step: u64| run.train.step_inputs(step as usize);
 
     let mut straight = CpuEngine::new(&run.model, 7).unwrap();
     let expected: Vec<f32> = (0..6)
-        .map(|s| straight.step(&batch(s), &run.train).loss)
+        .map(|s| straight.step(&batch(s), &inputs(s)).stats.loss)
         .collect();
 
     let mut first = CpuEngine::new(&run.model, 7).unwrap();
     for s in 0..3 {
-        first.step(&batch(s), &run.train);
+        first.step(&batch(s), &inputs(s));
     }
     let saved = Checkpoint {
         run: run.clone(),
-        params: first.params(),
+        params: first.params().to_vec(),
         optimizer: Some(first.optimizer_state()),
         step: 3,
     };
@@ -248,7 +249,7 @@ fn our_checkpoint_round_trips_and_resumes_exactly() {
         .set_optimizer_state(loaded.optimizer.unwrap())
         .unwrap();
     let continued: Vec<f32> = (3..6)
-        .map(|s| resumed.step(&batch(s), &run.train).loss)
+        .map(|s| resumed.step(&batch(s), &inputs(s)).stats.loss)
         .collect();
     assert_eq!(continued, expected[3..]);
 }
@@ -262,7 +263,7 @@ fn uploaded_files_open_as_a_checkpoint() {
     let engine = CpuEngine::new(&run.model, 3).unwrap();
     let saved = Checkpoint {
         run,
-        params: engine.params(),
+        params: engine.params().to_vec(),
         optimizer: Some(OptimizerState {
             updates: 5,
             ..engine.optimizer_state()

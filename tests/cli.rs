@@ -452,7 +452,7 @@ fn gpu_and_cpu_backends_train_alike_from_the_command_line() {
     }
     let dir = scratch("cli_backends");
     let mut runs = Vec::new();
-    for backend in ["gpu", "cpu"] {
+    for (backend, engine) in [("gpu", "WebGPU engine"), ("cpu", "CPU engine")] {
         let out = dir.join(backend);
         let result = archlab(&[
             "train",
@@ -478,12 +478,12 @@ fn gpu_and_cpu_backends_train_alike_from_the_command_line() {
             String::from_utf8_lossy(&result.stderr)
         );
         assert!(
-            stdout.contains(&format!("archlab train: {backend} engine")),
+            stdout.contains(&format!("archlab train: {engine}")),
             "{stdout}"
         );
         runs.push(losses(&out));
     }
-    assert_eq!(runs[0].len(), 5);
+    assert_eq!((runs[0].len(), runs[1].len()), (5, 5));
     for ((step, gpu), (_, cpu)) in runs[0].iter().zip(&runs[1]) {
         assert!(
             (gpu - cpu).abs() <= 1e-5 * cpu.abs(),

@@ -5,9 +5,10 @@
 
 mod common;
 
+use archlab::contract::ops::AttentionShape;
 use archlab::cpu::attention::{
     attention_probs_backward, attention_probs_forward, attention_values_backward,
-    attention_values_forward, AttentionShape,
+    attention_values_forward,
 };
 use archlab::gpu::attention as gpu;
 use archlab::model::AttentionPattern;

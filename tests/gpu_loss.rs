@@ -4,12 +4,12 @@
 
 mod common;
 
+use archlab::contract::IGNORE;
 use archlab::cpu::loss::{cross_entropy_backward, cross_entropy_forward};
 use archlab::gpu::loss::{
     cross_entropy_backward as gpu_backward, cross_entropy_forward as gpu_forward,
     cross_entropy_reduce, LossShape, STATS_LEN,
 };
-use archlab::train::IGNORE;
 use common::{assert_within, gamma, read, run, uniform, U};
 
 #[test]

@@ -3,8 +3,8 @@
 
 mod common;
 
-use archlab::cpu::matmul::MatmulSpec;
-use archlab::gpu::check::check_matmul;
+use archlab::contract::matmul::MatmulSpec;
+use archlab::lab::kernel_check::check_matmul;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 

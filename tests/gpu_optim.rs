@@ -1,17 +1,17 @@
-//! `shaders/adamw.wgsl` and `shaders/grad_norm.wgsl` against `train::optim`: AdamW with
+//! `shaders/adamw.wgsl` and `shaders/grad_norm.wgsl` against `cpu::optim`: AdamW with
 //! per-tensor weight decay over a real parameter layout, the global gradient norm and clipping,
 //! and the maximum the per-step attention statistics use.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
+use archlab::contract::AdamWSettings;
+use archlab::cpu::optim::{clip_grad_norm, AdamW};
 use archlab::gpu::adamw::{adamw_update, decay_mask, AdamWParams};
 use archlab::gpu::grad_norm::{
     clip_gradients, grad_norm_final, grad_norm_partial, max_all, PARTIALS,
 };
 use archlab::model::{ModelConfig, ParamLayout};
-use archlab::train::optim::{clip_grad_norm, AdamW};
-use archlab::train::TrainConfig;
 use common::{assert_within, gamma, read, run, uniform, U};
 
 /// The default preset at C = 60: about 100k floats, so the norm's grid-strided first pass
@@ -126,10 +126,12 @@ fn adamw_matches_cpu_over_three_steps() {
     let layout = layout();
     let n = layout.total_len;
     for decay_embeddings in [false, true] {
-        let train = TrainConfig {
+        let train = AdamWSettings {
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
             weight_decay: 0.1,
             decay_embeddings,
-            ..TrainConfig::default()
         };
         let mut params = layout.init(5);
         let mut adam = AdamW::new(n);

@@ -15,7 +15,9 @@ fn train(settings: &[(&str, &str)]) -> Session {
     let data = run.build_data(None).unwrap();
     let mut engine = CpuEngine::new(&run.model, run.train.seed).unwrap();
     let mut session = Session::new(run, data);
-    while session.step(&mut engine, || 0.0).is_some() {}
+    session
+        .run_blocking(&mut engine, 1, &|| 0.0, |_| {})
+        .unwrap();
     assert_eq!(session.status, RunStatus::Finished);
     session
 }

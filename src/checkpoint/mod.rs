@@ -9,8 +9,8 @@ pub mod tensors;
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::OptimizerState;
 use crate::model::ParamLayout;
-use crate::train::optim::OptimizerState;
 use crate::train::run::RunConfig;
 use tensors::{Tensor, Tensors};
 

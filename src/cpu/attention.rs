@@ -2,43 +2,9 @@
 //! `probs = softmax(q k^T / sqrt(D) + alibi, masked)` and `out = probs v`. Query head h reads
 //! KV head `h / (H / K)`: consecutive query heads share a KV head (Hugging Face `repeat_kv`).
 
-use super::position::alibi_slope;
 use super::real::Real;
+use crate::contract::ops::{alibi_slope, AttentionShape};
 use crate::model::AttentionPattern;
-
-/// Sizes of one attention call.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct AttentionShape {
-    /// B.
-    pub batch: usize,
-    /// T.
-    pub seq: usize,
-    /// H, query heads.
-    pub n_heads: usize,
-    /// K, key/value heads; divides H.
-    pub n_kv_heads: usize,
-    /// D.
-    pub d_head: usize,
-}
-
-impl AttentionShape {
-    /// The KV head query head `h` reads (GQA grouping).
-    pub fn kv_head(&self, h: usize) -> usize {
-        h / (self.n_heads / self.n_kv_heads)
-    }
-
-    fn q_index(&self, b: usize, t: usize, h: usize) -> usize {
-        ((b * self.seq + t) * self.n_heads + h) * self.d_head
-    }
-
-    fn kv_index(&self, b: usize, t: usize, kv: usize) -> usize {
-        ((b * self.seq + t) * self.n_kv_heads + kv) * self.d_head
-    }
-
-    fn probs_row(&self, b: usize, h: usize, i: usize) -> usize {
-        ((b * self.n_heads + h) * self.seq + i) * self.seq
-    }
-}
 
 fn dot<R: Real>(a: &[R], b: &[R]) -> f64 {
     a.iter().zip(b).map(|(x, y)| x.to_f64() * y.to_f64()).sum()

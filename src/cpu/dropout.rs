@@ -1,44 +1,8 @@
-//! Dropout from a counter-based hash, so the CPU and GPU engines drop the same elements and
-//! the backward needs no stored mask: element `index` of site `site` at step `step` is kept iff
-//! `hash(seed, step, site, index) >= threshold(p)`, and kept elements are scaled by 1/(1-p).
-//! The hash uses only u32 wrapping multiplies, xors and shifts, so it ports verbatim to WGSL.
+//! Dropout on the CPU, with the mask of `contract::ops::dropout_hash` (the GPU kernel draws
+//! the same one), so the backward needs no stored mask.
 
 use super::real::Real;
-
-/// Identifies one dropout application: the run's seed, the training step, and the site.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DropoutKey {
-    /// Run seed (low 32 bits xor high 32 bits of the engine seed).
-    pub seed: u32,
-    /// Training step.
-    pub step: u32,
-    /// Site: 0 the embedding, then per layer l: `1 + 3l` attention probabilities,
-    /// `2 + 3l` the attention branch, `3 + 3l` the MLP branch.
-    pub site: u32,
-}
-
-/// lowbias32 (Chris Wellons' integer hash): a bijection of u32 with good avalanche.
-pub fn mix(mut x: u32) -> u32 {
-    x ^= x >> 16;
-    x = x.wrapping_mul(0x7feb_352d);
-    x ^= x >> 15;
-    x = x.wrapping_mul(0x846c_a68b);
-    x ^= x >> 16;
-    x
-}
-
-/// `mix(index ^ mix(site ^ mix(step ^ mix(seed))))`: chained so that every input changes
-/// every output bit.
-pub fn dropout_hash(key: DropoutKey, index: u32) -> u32 {
-    mix(index ^ mix(key.site ^ mix(key.step ^ mix(key.seed))))
-}
-
-/// `round(p * 2^32)`, saturated: a uniform u32 is below it with probability p.
-pub fn threshold(p: f32) -> u32 {
-    (f64::from(p) * 4_294_967_296.0)
-        .round()
-        .min(f64::from(u32::MAX)) as u32
-}
+use crate::contract::ops::{dropout_hash, threshold, DropoutKey};
 
 /// `x[i] *= keep(i) / (1 - p)` in place. Dropout is linear with a fixed mask, so the same call
 /// on the gradient is its backward (=). Indices are positions in `x`, which has < 2^32 elements.
@@ -64,25 +28,6 @@ mod tests {
         step: 0,
         site: 0,
     };
-
-    #[test]
-    fn hash_matches_an_independent_implementation() {
-        // Values from a separate Python implementation of the same arithmetic (mod 2^32).
-        assert_eq!(mix(1), 0x6889_90c0);
-        assert_eq!(
-            dropout_hash(
-                DropoutKey {
-                    seed: 1,
-                    step: 2,
-                    site: 3
-                },
-                4
-            ),
-            0x934a_ddd8
-        );
-        assert_eq!(dropout_hash(KEY, 0), 0xf17f_8722);
-        assert_eq!(dropout_hash(KEY, 1), 0x3de6_653f);
-    }
 
     #[test]
     fn keeps_about_one_minus_p_and_rescales() {

@@ -2,7 +2,8 @@
 //! that are not `IGNORE`.
 
 use super::real::Real;
-use crate::train::batch::IGNORE;
+use crate::contract::score::log_sum_exp;
+use crate::contract::IGNORE;
 
 /// The two loss terms, each a mean over counted targets.
 #[derive(Clone, Copy, Debug, Default, PartialEq)]
@@ -33,16 +34,7 @@ pub fn cross_entropy_forward<R: Real>(
     let vocab = logits.len() / targets.len();
     let mut terms = LossTerms::default();
     for ((row, &target), row_lse) in logits.chunks_exact(vocab).zip(targets).zip(lse.iter_mut()) {
-        let max = row
-            .iter()
-            .map(|x| x.to_f64())
-            .fold(f64::NEG_INFINITY, f64::max);
-        let log_z = max
-            + row
-                .iter()
-                .map(|x| (x.to_f64() - max).exp())
-                .sum::<f64>()
-                .ln();
+        let log_z = log_sum_exp(row.iter().map(|x| x.to_f64()));
         *row_lse = R::from_f64(log_z);
         if target != IGNORE {
             terms.cross_entropy += log_z - row[target as usize].to_f64();

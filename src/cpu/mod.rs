@@ -7,18 +7,23 @@ pub mod attention;
 pub mod dropout;
 pub mod linear;
 pub mod loss;
-pub mod matmul;
 pub mod model;
 pub mod norm;
+pub mod optim;
 pub mod position;
 pub mod real;
 
-use crate::engine::{Engine, LayerNorms, StepStats};
+use std::collections::VecDeque;
+use std::ops::Range;
+
+use crate::contract::engine::ready;
+use crate::contract::{
+    Batch, Engine, EngineError, EngineState, ForwardViews, OptimizerState, Pending, StepInputs,
+    StepReport, StepStats, ViewStats,
+};
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
-use crate::train::optim::{clip_grad_norm, AdamW, OptimizerState};
-use crate::train::schedule::learning_rate;
-use crate::train::{Batch, TrainConfig};
 use model::{DropoutRun, Model};
+use optim::{clip_grad_norm, AdamW};
 
 /// The CPU engine: the model, its flat parameters, gradients and AdamW state.
 pub struct CpuEngine {
@@ -34,6 +39,8 @@ pub struct CpuEngine {
     step: usize,
     /// Dropout seed: the run seed folded to 32 bits.
     dropout_seed: u32,
+    /// Reports of submitted steps not yet collected.
+    reports: VecDeque<StepReport>,
 }
 
 impl CpuEngine {
@@ -50,7 +57,77 @@ impl CpuEngine {
             optimizer: AdamW::new(len),
             step: 0,
             dropout_seed: (seed as u32) ^ ((seed >> 32) as u32),
+            reports: VecDeque::new(),
         })
+    }
+
+    /// One optimizer step on `batch`: forward with dropout, backward, clipping, AdamW.
+    pub fn step(&mut self, batch: &Batch, inputs: &StepInputs) -> StepReport {
+        let dropout = DropoutRun {
+            seed: self.dropout_seed,
+            step: self.step as u32,
+        };
+        self.model.forward(
+            &self.params,
+            &batch.inputs,
+            batch.batch,
+            batch.seq,
+            Some(dropout),
+        );
+        let loss = self.model.loss(&batch.targets, f64::from(inputs.z_loss));
+        self.grads.fill(0.0);
+        self.model.backward(&self.params, &mut self.grads);
+        let grad_norm = clip_grad_norm(&mut self.grads, inputs.grad_clip);
+        self.optimizer.step(
+            &mut self.params,
+            &self.grads,
+            self.model.layout(),
+            &inputs.adamw,
+            inputs.lr,
+        );
+        let report = StepReport {
+            stats: StepStats {
+                step: self.step,
+                loss: loss.cross_entropy as f32,
+                z_loss: loss.z_loss as f32,
+                grad_norm,
+                lr: inputs.lr,
+            },
+            views: self.view_stats(),
+        };
+        self.step += 1;
+        report
+    }
+
+    /// Mean cross-entropy on `batch` without dropout and without an update.
+    pub fn eval(&mut self, batch: &Batch) -> f32 {
+        self.model
+            .forward(&self.params, &batch.inputs, batch.batch, batch.seq, None);
+        self.model.loss(&batch.targets, 0.0).cross_entropy as f32
+    }
+
+    /// Logits of `tokens` `[batch, seq]`, `[batch, seq, V]`; no dropout.
+    pub fn logits(&mut self, tokens: &[u32], batch: usize, seq: usize) -> Vec<f32> {
+        self.model.forward(&self.params, tokens, batch, seq, None);
+        self.model.logits().to_vec()
+    }
+
+    /// Attention probabilities of example 0 of the last forward in `layer`, `[H, T, T]`.
+    pub fn attention(&self, layer: usize) -> Vec<f32> {
+        self.model.attention_probs(layer).to_vec()
+    }
+
+    /// The largest attention logits and activation RMS of the last forward.
+    pub fn view_stats(&self) -> ViewStats {
+        ViewStats {
+            max_attention_logits: self.model.max_attention_logits(),
+            norms: self.model.activation_norms(),
+        }
+    }
+
+    /// The flat parameters, in layout order.
+    pub fn params(&self) -> &[f32] {
+        &self.params
     }
 
     /// Gradients of the last step after clipping (or of the last `loss_and_gradients`),
@@ -74,17 +151,6 @@ impl CpuEngine {
     pub fn optimizer_state(&self) -> OptimizerState {
         self.optimizer.state()
     }
-
-    /// Restores a checkpoint's optimizer state; the next step continues its schedule, dropout
-    /// masks and bias correction where the saved run stopped.
-    pub fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {
-        let updates = state.updates;
-        self.optimizer = AdamW::from_state(state, self.params.len()).ok_or_else(|| {
-            ConfigError::new("optimizer", "moments do not match the parameter layout")
-        })?;
-        self.step = updates;
-        Ok(())
-    }
 }
 
 impl Engine for CpuEngine {
@@ -96,67 +162,72 @@ impl Engine for CpuEngine {
         self.model.layout()
     }
 
-    fn step(&mut self, batch: &Batch, train: &TrainConfig) -> StepStats {
-        let z_coef = f64::from(train.z_loss);
-        let dropout = DropoutRun {
-            seed: self.dropout_seed,
-            step: self.step as u32,
-        };
-        self.model.forward(
-            &self.params,
-            &batch.inputs,
-            batch.batch,
-            batch.seq,
-            Some(dropout),
-        );
-        let loss = self.model.loss(&batch.targets, z_coef);
-        self.grads.fill(0.0);
-        self.model.backward(&self.params, &mut self.grads);
-        let grad_norm = clip_grad_norm(&mut self.grads, train.grad_clip);
-        let lr = learning_rate(train, self.step);
-        self.optimizer.step(
-            &mut self.params,
-            &self.grads,
-            self.model.layout(),
-            train,
-            lr,
-        );
-        let stats = StepStats {
-            step: self.step,
-            loss: loss.cross_entropy as f32,
-            z_loss: loss.z_loss as f32,
-            grad_norm,
-            lr,
-        };
-        self.step += 1;
-        stats
+    fn describe(&self) -> String {
+        "CPU engine".into()
     }
 
-    fn eval(&mut self, batch: &Batch) -> f32 {
-        self.model
-            .forward(&self.params, &batch.inputs, batch.batch, batch.seq, None);
-        self.model.loss(&batch.targets, 0.0).cross_entropy as f32
+    fn completes_at_once(&self) -> bool {
+        true
     }
 
-    fn logits(&mut self, tokens: &[u32], batch: usize, seq: usize) -> Vec<f32> {
-        self.model.forward(&self.params, tokens, batch, seq, None);
-        self.model.logits().to_vec()
+    fn submit_step(&mut self, batch: &Batch, inputs: &StepInputs) {
+        let report = self.step(batch, inputs);
+        self.reports.push_back(report);
     }
 
-    fn attention(&self, layer: usize) -> Vec<f32> {
-        self.model.attention_probs(layer).to_vec()
+    fn in_flight(&self) -> usize {
+        self.reports.len()
     }
 
-    fn max_attention_logits(&self) -> Vec<f32> {
-        self.model.max_attention_logits()
+    fn poll_reports(&mut self) -> Result<Vec<StepReport>, EngineError> {
+        Ok(self.reports.drain(..).collect())
     }
 
-    fn activation_norms(&self) -> Vec<LayerNorms> {
-        self.model.activation_norms()
+    fn next_report(&self) -> Pending<()> {
+        ready(())
     }
 
-    fn params(&self) -> Vec<f32> {
-        self.params.clone()
+    fn start_logits(
+        &mut self,
+        tokens: &[u32],
+        batch: usize,
+        seq: usize,
+        rows: Range<usize>,
+    ) -> Pending<Vec<f32>> {
+        let v = self.model.config().vocab_size;
+        let logits = self.logits(tokens, batch, seq);
+        ready(logits[rows.start * v..rows.end * v].to_vec())
+    }
+
+    fn start_views(&mut self, tokens: &[u32]) -> Pending<ForwardViews> {
+        self.logits(tokens, 1, tokens.len());
+        let attention = (0..self.model.config().n_layers)
+            .map(|layer| self.attention(layer))
+            .collect();
+        ready(ForwardViews {
+            attention,
+            views: self.view_stats(),
+        })
+    }
+
+    fn start_state(&self) -> Pending<EngineState> {
+        ready(EngineState {
+            params: self.params.clone(),
+            optimizer: self.optimizer_state(),
+        })
+    }
+
+    fn start_gradients(&mut self, batch: &Batch) -> Pending<(f32, Vec<f32>)> {
+        let loss = self.loss_and_gradients(batch);
+        ready((loss, self.grads.clone()))
+    }
+
+    fn start_profile(
+        &mut self,
+        _batch: &Batch,
+        _inputs: &StepInputs,
+    ) -> Pending<Option<Vec<(&'static str, f64)>>> {
+        ready(None)
     }
 
     fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError> {
@@ -171,13 +242,23 @@ impl Engine for CpuEngine {
         self.params.copy_from_slice(params);
         Ok(())
     }
+
+    fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {
+        let updates = state.updates;
+        self.optimizer = AdamW::from_state(state, self.params.len()).ok_or_else(|| {
+            ConfigError::new("optimizer", "moments do not match the parameter layout")
+        })?;
+        self.step = updates;
+        Ok(())
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::generate;
-    use crate::train::{Schedule, IGNORE};
+    use crate::contract::engine::generate;
+    use crate::contract::{Schedule, IGNORE};
+    use crate::train::TrainConfig;
 
     /// Sequences cycling through `period` tokens from a varying phase: each next token is a
     /// function of the current one, so a model that learns the cycle drives the loss to ~0.
@@ -230,7 +311,8 @@ mod tests {
             (0..10)
                 .map(|s| {
                     engine
-                        .step(&cycle_batch(2, 8, 11, s), &train)
+                        .step(&cycle_batch(2, 8, 11, s), &train.step_inputs(s as usize))
+                        .stats
                         .loss
                         .to_bits()
                 })
@@ -250,16 +332,19 @@ mod tests {
             ..TrainConfig::default()
         };
         let mut engine = CpuEngine::new(&small_gpt2(), 1).unwrap();
-        let stats = engine.step(&cycle_batch(2, 8, 11, 0), &train);
+        let stats = engine
+            .step(&cycle_batch(2, 8, 11, 0), &train.step_inputs(0))
+            .stats;
         assert_eq!(stats.step, 0);
         // Warm-up step 0 of 4: 1e-2 * 1/4.
         assert!((stats.lr - 2.5e-3).abs() < 1e-9);
         // Reported norm is before clipping; the stored gradients are clipped to 1e-3.
         assert!(stats.grad_norm > 1e-2, "{stats:?}");
-        assert!((crate::train::optim::global_norm(engine.grads()) - 1e-3).abs() < 1e-6);
+        assert!((optim::global_norm(engine.grads()) - 1e-3).abs() < 1e-6);
         // Logits start near zero, so logsumexp ~ ln 11 and z-loss ~ 1e-2 * ln(11)^2 = 0.0575.
         assert!((stats.z_loss - 0.0575).abs() < 0.01, "{stats:?}");
-        assert_eq!(engine.step(&cycle_batch(2, 8, 11, 0), &train).step, 1);
+        let next = engine.step(&cycle_batch(2, 8, 11, 0), &train.step_inputs(1));
+        assert_eq!(next.stats.step, 1);
     }
 
     #[test]
@@ -307,8 +392,8 @@ mod tests {
         assert!(probs
             .chunks(5)
             .all(|row| (row.iter().sum::<f32>() - 1.0).abs() < 1e-5));
-        assert_eq!(engine.max_attention_logits().len(), 2);
-        let norms = engine.activation_norms();
+        assert_eq!(engine.view_stats().max_attention_logits.len(), 2);
+        let norms = engine.view_stats().norms;
         assert_eq!(norms.len(), 2);
         assert!(norms
             .iter()
@@ -329,15 +414,19 @@ mod tests {
         let mut normed = CpuEngine::new(&big(true), 0).unwrap();
         normed.logits(&tokens, 1, 16);
         assert!(normed
-            .max_attention_logits()
+            .view_stats()
+            .max_attention_logits
             .iter()
             .all(|&m| m <= 4.0 + 1e-4));
         let mut raw = CpuEngine::new(&big(false), 0).unwrap();
         raw.logits(&tokens, 1, 16);
         assert!(
-            raw.max_attention_logits().iter().all(|&m| m > 10.0),
+            raw.view_stats()
+                .max_attention_logits
+                .iter()
+                .all(|&m| m > 10.0),
             "{:?}",
-            raw.max_attention_logits()
+            raw.view_stats()
         );
     }
 
@@ -348,7 +437,7 @@ mod tests {
         let config = ModelConfig::preset("transformer2017").unwrap();
         let mut engine = CpuEngine::new(&config, 0).unwrap();
         engine.logits(&[1, 2, 3, 4, 5, 6], 1, 6);
-        for norms in engine.activation_norms() {
+        for norms in engine.view_stats().norms {
             assert!((norms.residual - 1.0).abs() < 1e-3, "{norms:?}");
         }
     }
@@ -357,7 +446,7 @@ mod tests {
     fn params_round_trip_and_length_is_checked() {
         let mut a = CpuEngine::new(&small_gpt2(), 0).unwrap();
         let b = CpuEngine::new(&small_gpt2(), 1).unwrap();
-        a.set_params(&b.params()).unwrap();
+        a.set_params(b.params()).unwrap();
         assert_eq!(a.params(), b.params());
         assert_eq!(a.set_params(&[0.0; 3]).unwrap_err().field, "params");
     }
@@ -377,15 +466,21 @@ mod tests {
             ..TrainConfig::default()
         };
         let mut engine = CpuEngine::new(&ModelConfig::default(), 0).unwrap();
-        let first = engine.step(&cycle_batch(4, 16, 7, 0), &train).loss;
+        let first = engine
+            .step(&cycle_batch(4, 16, 7, 0), &train.step_inputs(0))
+            .stats
+            .loss;
         assert!((first - 65f32.ln()).abs() < 0.2, "initial loss {first}");
         for step in 1..25 {
-            engine.step(&cycle_batch(4, 16, 7, step), &train);
+            engine.step(
+                &cycle_batch(4, 16, 7, step),
+                &train.step_inputs(step as usize),
+            );
         }
         let held_out = engine.eval(&cycle_batch(4, 16, 7, 1000));
         assert!(held_out < 0.1, "loss after 25 steps: {held_out}");
         // Greedy generation continues the cycle.
-        let next = generate(&mut engine, &[2, 3, 4], 4, 0.0, 0, 0);
+        let next = generate(&mut engine, &[2, 3, 4], 4, 0.0, 0, 0).unwrap();
         assert_eq!(next, [5, 6, 0, 1]);
     }
 }

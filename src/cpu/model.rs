@@ -11,12 +11,16 @@
 //! parallel `y = Post(x + Drop(Out_a(Attn(In_a(x)))) + Drop(Out_m(MLP(In_m(x)))))`, where
 //!          `In_m` is `In_a` itself unless `parallel_norm` is per-branch.
 
+mod backward;
+
+use backward::Backward;
+
 use super::activation::{activation_backward, activation_forward};
 use super::attention::{
     attention_probs_backward, attention_probs_forward, attention_values_backward,
-    attention_values_forward, AttentionShape,
+    attention_values_forward,
 };
-use super::dropout::{dropout, DropoutKey};
+use super::dropout::dropout;
 use super::linear::{linear_backward, linear_forward};
 use super::loss::{cross_entropy_backward, cross_entropy_forward, LossTerms};
 use super::norm::{norm_backward, norm_forward, NormStats};
@@ -24,7 +28,10 @@ use super::position::{
     add_sinusoidal, embedding_backward, embedding_forward, rope_backward, rope_forward,
 };
 use super::real::{add, add_into, zeros, Real};
-use crate::engine::LayerNorms;
+use crate::contract::ops::{
+    attn_branch_site, attn_probs_site, mlp_branch_site, AttentionShape, DropoutKey, EMBEDDING_SITE,
+};
+use crate::contract::LayerNorms;
 use crate::model::layout::{LinearParams, NormParams};
 use crate::model::{BlockLayout, ModelConfig, NormType, ParamLayout, Position};
 
@@ -349,250 +356,6 @@ impl<'a, R: Real> Forward<'a, R> {
     }
 }
 
-/// Dropout site of the embedding.
-const EMBEDDING_SITE: u32 = 0;
-
-fn attn_probs_site(layer: usize) -> u32 {
-    1 + 3 * layer as u32
-}
-
-fn attn_branch_site(layer: usize) -> u32 {
-    2 + 3 * layer as u32
-}
-
-fn mlp_branch_site(layer: usize) -> u32 {
-    3 + 3 * layer as u32
-}
-
-/// Forward state plus the gradient buffer the backward accumulates into.
-struct Backward<'a, 'g, R> {
-    fwd: Forward<'a, R>,
-    grads: &'g mut [R],
-}
-
-impl<R: Real> Backward<'_, '_, R> {
-    /// Mutable gradients of tensor `a` and optionally tensor `b` (disjoint ranges).
-    fn pair(&mut self, a: usize, b: Option<usize>) -> (&mut [R], Option<&mut [R]>) {
-        let ra = self.fwd.layout.tensors[a].range();
-        let Some(b) = b else {
-            return (&mut self.grads[ra], None);
-        };
-        let rb = self.fwd.layout.tensors[b].range();
-        if ra.start < rb.start {
-            let (lo, hi) = self.grads.split_at_mut(rb.start);
-            (&mut lo[ra], Some(&mut hi[..rb.len()]))
-        } else {
-            let (lo, hi) = self.grads.split_at_mut(ra.start);
-            (&mut hi[..ra.len()], Some(&mut lo[rb]))
-        }
-    }
-
-    /// Backward of `Forward::linear`; returns `dinp`.
-    fn linear(&mut self, p: LinearParams, dout: &[R], inp: &[R]) -> Vec<R> {
-        let weight = self.fwd.tensor(p.weight);
-        let n_in = self.fwd.layout.tensors[p.weight].shape[1];
-        let mut dinp = zeros(inp.len());
-        let (dweight, dbias) = self.pair(p.weight, p.bias);
-        linear_backward(&mut dinp, dweight, dbias, dout, inp, weight, n_in);
-        dinp
-    }
-
-    /// Backward of `Forward::norm`; returns `dinp`, which is `dout` itself without a norm.
-    fn norm(
-        &mut self,
-        kind: NormType,
-        site: Option<NormParams>,
-        cache: &Option<NormCache<R>>,
-        dout: Vec<R>,
-        inp: &[R],
-    ) -> Vec<R> {
-        let (Some(p), Some(cache)) = (site, cache) else {
-            return dout;
-        };
-        let weight = self.fwd.tensor(p.weight);
-        let mut dinp = zeros(inp.len());
-        let (dweight, dbias) = self.pair(p.weight, p.bias);
-        norm_backward(
-            kind,
-            &mut dinp,
-            dweight,
-            dbias,
-            &dout,
-            inp,
-            weight,
-            &cache.stats,
-        );
-        dinp
-    }
-
-    /// Backward of `Forward::branch_output`; returns the gradient of the branch's `F` output.
-    fn branch_output(
-        &mut self,
-        out_norm_site: Option<NormParams>,
-        out_norm: &Option<NormCache<R>>,
-        dsum: &[R],
-        f: &[R],
-        site: u32,
-    ) -> Vec<R> {
-        let mut dadded = dsum.to_vec();
-        self.fwd
-            .dropout(&mut dadded, self.fwd.config.dropout.resid, site);
-        self.norm(self.fwd.config.norm, out_norm_site, out_norm, dadded, f)
-    }
-
-    /// Backward of `Forward::attention`; returns `dh`.
-    fn attention(&mut self, layer: usize, acts: &AttentionActs<R>, dout: &[R], h: &[R]) -> Vec<R> {
-        let c = self.fwd.config;
-        let p = self.fwd.layout.layers[layer].attn;
-        let s = self.fwd.shape;
-        let dy = self.linear(p.wo, dout, &acts.y);
-        let mut dweights = zeros(acts.probs.len());
-        let mut dv = zeros(acts.v.len());
-        attention_values_backward(
-            &mut dweights,
-            &mut dv,
-            &dy,
-            attention_weights(&acts.probs, &acts.dropped),
-            &acts.v,
-            s,
-        );
-        if self.fwd.drops(c.dropout.attn) {
-            self.fwd
-                .dropout(&mut dweights, c.dropout.attn, attn_probs_site(layer));
-        }
-        let mut dq = zeros(acts.q.len());
-        let mut dk = zeros(acts.k.len());
-        attention_probs_backward(
-            &mut dq,
-            &mut dk,
-            &dweights,
-            &acts.probs,
-            &acts.q,
-            &acts.k,
-            s,
-        );
-        let theta = f64::from(c.rope_theta);
-        match c.position {
-            Position::Rope => {
-                rope_backward(&mut dk, s.seq, s.n_kv_heads, s.d_head, theta);
-                rope_backward(&mut dq, s.seq, s.n_heads, s.d_head, theta);
-            }
-            Position::Learned | Position::Sinusoidal | Position::Alibi | Position::None => {}
-        }
-        let dk_proj = self.norm(c.qk_norm_type(), p.k_norm, &acts.k_norm, dk, &acts.k_proj);
-        let dq_proj = self.norm(c.qk_norm_type(), p.q_norm, &acts.q_norm, dq, &acts.q_proj);
-        let mut dh = self.linear(p.wv, &dv, h);
-        add_into(&mut dh, &self.linear(p.wk, &dk_proj, h));
-        add_into(&mut dh, &self.linear(p.wq, &dq_proj, h));
-        dh
-    }
-
-    /// Backward of `Forward::mlp`; returns `dh`.
-    fn mlp(&mut self, layer: usize, acts: &MlpActs<R>, dout: &[R], h: &[R]) -> Vec<R> {
-        let p = self.fwd.layout.layers[layer].mlp;
-        let dact = self.linear(p.w2, dout, &acts.act);
-        let mut da = zeros(acts.a.len());
-        let mut dgate = acts.gate.as_ref().map(|g| zeros(g.len()));
-        let kind = self.fwd.config.activation;
-        activation_backward(
-            kind,
-            &mut da,
-            dgate.as_deref_mut(),
-            &dact,
-            &acts.a,
-            acts.gate.as_deref(),
-        );
-        let mut dh = match (p.v, dgate) {
-            (Some(v), Some(dgate)) => self.linear(v, &dgate, h),
-            _ => zeros(h.len()),
-        };
-        add_into(&mut dh, &self.linear(p.w1, &da, h));
-        dh
-    }
-
-    /// Backward of `Forward::layer`; returns `dx`.
-    fn layer(&mut self, l: usize, acts: &LayerActs<R>, dout: Vec<R>, x: &[R]) -> Vec<R> {
-        let p = self.fwd.layout.layers[l];
-        let kind = self.fwd.config.norm;
-        match self.fwd.config.block {
-            BlockLayout::Serial => {
-                let mid = acts.mid();
-                let dsum_mlp =
-                    self.norm(kind, p.mlp_post_norm, &acts.mlp_post, dout, &acts.sum_mlp);
-                let dmlp = self.branch_output(
-                    p.mlp_out_norm,
-                    &acts.mlp_out,
-                    &dsum_mlp,
-                    &acts.mlp.out,
-                    mlp_branch_site(l),
-                );
-                let dh = self.mlp(l, &acts.mlp, &dmlp, site_out(&acts.mlp_in, mid));
-                let mut dmid = self.norm(kind, p.mlp_in_norm, &acts.mlp_in, dh, mid);
-                add_into(&mut dmid, &dsum_mlp);
-                let dsum_attn = self.norm(
-                    kind,
-                    p.attn_post_norm,
-                    &acts.attn_post,
-                    dmid,
-                    &acts.sum_attn,
-                );
-                let dattn = self.branch_output(
-                    p.attn_out_norm,
-                    &acts.attn_out,
-                    &dsum_attn,
-                    &acts.attn.out,
-                    attn_branch_site(l),
-                );
-                let dh = self.attention(l, &acts.attn, &dattn, site_out(&acts.attn_in, x));
-                let mut dx = self.norm(kind, p.attn_in_norm, &acts.attn_in, dh, x);
-                add_into(&mut dx, &dsum_attn);
-                dx
-            }
-            BlockLayout::Parallel => {
-                let dsum = self.norm(
-                    kind,
-                    p.attn_post_norm,
-                    &acts.attn_post,
-                    dout,
-                    &acts.sum_attn,
-                );
-                let dmlp = self.branch_output(
-                    p.mlp_out_norm,
-                    &acts.mlp_out,
-                    &dsum,
-                    &acts.mlp.out,
-                    mlp_branch_site(l),
-                );
-                let dattn = self.branch_output(
-                    p.attn_out_norm,
-                    &acts.attn_out,
-                    &dsum,
-                    &acts.attn.out,
-                    attn_branch_site(l),
-                );
-                let h = site_out(&acts.attn_in, x);
-                let dh_mlp = self.mlp(l, &acts.mlp, &dmlp, site_out(&acts.mlp_in, h));
-                let mut dh = self.attention(l, &acts.attn, &dattn, h);
-                let mut dx = match p.mlp_in_norm {
-                    // Per-branch norms: the MLP's gradient reaches x through its own norm.
-                    Some(_) => self.norm(kind, p.mlp_in_norm, &acts.mlp_in, dh_mlp, x),
-                    // One shared norm: both branches' gradients meet at its output.
-                    None => {
-                        add_into(&mut dh, &dh_mlp);
-                        zeros(x.len())
-                    }
-                };
-                add_into(
-                    &mut dx,
-                    &self.norm(kind, p.attn_in_norm, &acts.attn_in, dh, x),
-                );
-                add_into(&mut dx, &dsum);
-                dx
-            }
-        }
-    }
-}
-
 /// The model's activations of the last forward, and the code that computes them.
 pub struct Model<R> {
     config: ModelConfig,
@@ -837,12 +600,12 @@ impl<R: Real> Model<R> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::contract::IGNORE;
     use crate::cpu::real::gradcheck::{central_difference, uniform};
     use crate::model::{
         Activation, AttentionPattern, Dropout, LayerPattern, NormPosition, ParallelNorm,
         QkNormScope,
     };
-    use crate::train::IGNORE;
     use rand_chacha::ChaCha8Rng;
     use rand_core::{RngCore, SeedableRng};
 

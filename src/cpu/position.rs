@@ -2,6 +2,7 @@
 //! embedding, RoPE rotating q and k, and ALiBi slopes for the attention bias.
 
 use super::real::Real;
+use crate::contract::ops::sinusoid;
 
 /// `out[b, t] = tok_emb[tokens[b, t]] + pos_emb[t]`.
 ///
@@ -51,11 +52,9 @@ pub fn embedding_backward<R: Real>(
 /// Shapes: `x` `[B, T, C]`.
 pub fn add_sinusoidal<R: Real>(x: &mut [R], seq: usize, c: usize) {
     for (n, row) in x.chunks_exact_mut(c).enumerate() {
-        let t = (n % seq) as f64;
+        let t = n % seq;
         for (i, value) in row.iter_mut().enumerate() {
-            let angle = t / 10_000f64.powf((i - i % 2) as f64 / c as f64);
-            let pe = if i % 2 == 0 { angle.sin() } else { angle.cos() };
-            value.accumulate(pe);
+            value.accumulate(sinusoid(t, i, c));
         }
     }
 }
@@ -94,13 +93,6 @@ fn rotate<R: Real>(
             }
         }
     }
-}
-
-/// ALiBi slope of head `h` of `n_heads`: the geometric sequence `2^(-8 (h + 1) / H)` of Press
-/// et al. (used for any H, not only powers of two). The bias on logit (i, j) is
-/// `-slope * (i - j)`.
-pub fn alibi_slope(h: usize, n_heads: usize) -> f64 {
-    2f64.powf(-8.0 * (h + 1) as f64 / n_heads as f64)
 }
 
 #[cfg(test)]
@@ -210,13 +202,5 @@ mod tests {
             rope_forward(&mut y, seq, heads, d, 10.0);
             project(&y, &dout)
         });
-    }
-
-    #[test]
-    fn alibi_slopes_of_eight_heads() {
-        // Press et al.: 8 heads -> 1/2, 1/4, ..., 1/256.
-        for h in 0..8 {
-            assert_eq!(alibi_slope(h, 8), 1.0 / f64::from(2u32 << h));
-        }
     }
 }

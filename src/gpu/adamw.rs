@@ -5,8 +5,8 @@ use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
+use crate::contract::AdamWSettings;
 use crate::model::ParamLayout;
-use crate::train::TrainConfig;
 
 /// The shader's uniform block; rewritten every step (learning rate, bias corrections).
 #[repr(C)]
@@ -24,7 +24,7 @@ pub struct AdamWParams {
 
 impl AdamWParams {
     /// Update number `t` (1-based, as `cpu::AdamW` counts) of `n` floats at learning rate `lr`.
-    pub fn new(n: usize, train: &TrainConfig, lr: f32, t: i32) -> Self {
+    pub fn new(n: usize, train: &AdamWSettings, lr: f32, t: i32) -> Self {
         let (b1, b2) = (f64::from(train.beta1), f64::from(train.beta2));
         Self {
             n: n as u32,

@@ -5,7 +5,7 @@ use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
-pub use crate::cpu::attention::AttentionShape;
+pub use crate::contract::ops::AttentionShape;
 use crate::model::AttentionPattern;
 
 #[repr(C)]

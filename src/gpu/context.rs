@@ -434,15 +434,54 @@ pub struct PendingRead {
 
 impl PendingRead {
     /// The values, once mapped.
-    pub async fn wait(self) -> Result<Vec<f32>, GpuError> {
-        self.device
-            .poll(wgpu::PollType::wait_indefinitely())
-            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
-        self.mapped
-            .await
-            .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?
-            .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+    pub async fn wait(mut self) -> Result<Vec<f32>, GpuError> {
+        let mapped = match poll_then_wait(&self.device, &mut self.mapped).await? {
+            Some(result) => result,
+            None => self
+                .mapped
+                .await
+                .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?,
+        };
+        mapped.map_err(|e| GpuError::ReadBack(e.to_string()))?;
         take_mapped(&self.staging)
+    }
+}
+
+/// Natively, mapping callbacks run only inside a device poll. This polls without blocking and
+/// returns what `receiver` got if that delivered it; otherwise it yields once, so that a caller
+/// that only checks whether a read has arrived (`contract::engine::now`) never blocks, and then
+/// blocks until the device is idle. In a browser polls do nothing and the event loop delivers.
+pub(super) async fn poll_then_wait<T>(
+    device: &wgpu::Device,
+    receiver: &mut futures_channel::oneshot::Receiver<T>,
+) -> Result<Option<T>, GpuError> {
+    let _ = device.poll(wgpu::PollType::Poll);
+    if let Ok(Some(value)) = receiver.try_recv() {
+        return Ok(Some(value));
+    }
+    YieldOnce(false).await;
+    device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .map_err(|e| GpuError::ReadBack(e.to_string()))?;
+    Ok(None)
+}
+
+/// A future that is pending once (waking itself at once), then ready.
+struct YieldOnce(bool);
+
+impl std::future::Future for YieldOnce {
+    type Output = ();
+
+    fn poll(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<()> {
+        if self.0 {
+            return std::task::Poll::Ready(());
+        }
+        self.0 = true;
+        cx.waker().wake_by_ref();
+        std::task::Poll::Pending
     }
 }
 

@@ -5,8 +5,8 @@ use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
-use crate::cpu::dropout::threshold;
-pub use crate::cpu::dropout::DropoutKey;
+use crate::contract::ops::threshold;
+pub use crate::contract::ops::DropoutKey;
 
 /// The shader's uniform block; rewritten every step (the key's step changes).
 #[repr(C)]

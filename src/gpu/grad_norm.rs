@@ -99,6 +99,11 @@ pub fn max_all(
     launch(ctx, label, "max_all", dims, &storage, [1, 1, 1])
 }
 
+/// Rewrites the clipping norm of a `clip_gradients` kernel over `n` floats (a per-step input).
+pub fn set_max_norm(ctx: &GpuContext, kernel: &Kernel, n: usize, max_norm: f32) {
+    kernel.set_uniform(ctx, bytemuck::bytes_of(&Dims::new(n, max_norm, 0)));
+}
+
 /// `grads *= max_norm / norm[0]` when `0 < max_norm < norm[0]` (0 turns clipping off).
 pub fn clip_gradients(
     ctx: &GpuContext,

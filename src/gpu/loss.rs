@@ -17,6 +17,17 @@ pub struct LossShape {
     pub z_coef: f32,
 }
 
+/// Rewrites the z-loss coefficient of a kernel built by this file with shape `s` (it is a
+/// per-step input, so one plan serves steps, evaluation and gradients alike).
+pub fn set_z_coef(ctx: &GpuContext, kernel: &Kernel, s: LossShape, z_coef: f32) {
+    let dims = Dims {
+        rows: s.rows as u32,
+        vocab: s.vocab as u32,
+        z_coef,
+    };
+    kernel.set_uniform(ctx, bytemuck::bytes_of(&dims));
+}
+
 /// Floats of the statistics buffer: mean cross-entropy, mean z-loss, count, unused.
 pub const STATS_LEN: usize = 4;
 

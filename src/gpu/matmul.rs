@@ -4,7 +4,7 @@ use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{submit, Kernel, Launch, View};
 use super::shaders::Shader;
-use crate::cpu::matmul::MatmulSpec;
+use crate::contract::matmul::MatmulSpec;
 
 /// Output tile edge of one workgroup (see the shader's layout comment).
 const TILE: u32 = 64;

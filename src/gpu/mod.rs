@@ -1,20 +1,25 @@
 //! The WebGPU engine: device set-up, one launcher module per WGSL kernel family (all sharing
-//! `kernel::Kernel`), and the kernel check against the CPU reference.
+//! `kernel::Kernel`), the model as a list of launches (`graph`), plans per batch shape
+//! (`plan`), step reports read back asynchronously (`readback`), kernel timing (`profile`),
+//! and the engine behind the contract (`engine`).
 
 pub mod activation;
 pub mod adamw;
 pub mod attention;
-pub mod check;
 mod context;
 pub mod dropout;
 pub mod embedding;
 pub mod engine;
 pub mod grad_norm;
+mod graph;
 pub mod kernel;
 pub mod loss;
 pub mod matmul;
 pub mod norm;
+mod plan;
 pub mod position;
+mod profile;
+mod readback;
 pub mod shaders;
 pub mod sum;
 

@@ -6,6 +6,7 @@ use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
+use crate::contract::ops::sinusoid;
 
 /// Sizes of a RoPE call on `[rows, heads, D]`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,12 +52,12 @@ pub fn rope_table(seq: usize, d_head: usize, theta: f64) -> Vec<f32> {
     table
 }
 
-/// `[T, C]`: the 2017 table `sin(t / 10000^(2i/C))` at 2i, `cos` at 2i+1, as
-/// `cpu::position::add_sinusoidal` adds it; the embedding kernel adds it as a position table.
+/// `[T, C]`: the 2017 table (`contract::ops::sinusoid`), which the embedding kernel adds as a
+/// position table.
 pub fn sinusoidal_table(seq: usize, c: usize) -> Vec<f32> {
-    let mut table = vec![0.0f64; seq * c];
-    crate::cpu::position::add_sinusoidal(&mut table, seq, c);
-    table.into_iter().map(|x| x as f32).collect()
+    (0..seq)
+        .flat_map(|t| (0..c).map(move |i| sinusoid(t, i, c) as f32))
+        .collect()
 }
 
 /// `out` = `inp` `[rows, heads, D]` rotated by the angles of `table` (`rope_table`).

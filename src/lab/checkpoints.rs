@@ -3,44 +3,39 @@
 
 use std::rc::Rc;
 
-use super::{Lab, PageEngine, RunEntry};
+use super::{Lab, RunEntry};
 use crate::checkpoint::{self, Checkpoint};
-use crate::engine::Engine;
-use crate::gpu::PendingRead;
-use crate::train::optim::OptimizerState;
+use crate::contract::engine::now;
+use crate::contract::{Engine, EngineError, EngineState, Pending};
 use crate::train::run::{RunConfig, RunError};
 
-/// A run's checkpoint: at once on the CPU engine; on the GPU, reads to await (parameters, then
-/// AdamW's two moments), taken once no step is in flight.
+/// A run's checkpoint: at once on the CPU engine; on the GPU, the state's reads to await,
+/// taken once no step is in flight.
 pub enum CheckpointOf {
     Ready(Checkpoint),
-    Gpu {
+    Pending {
         run: RunConfig,
         step: usize,
-        reads: [PendingRead; 3],
+        state: Pending<EngineState>,
     },
+}
+
+/// A checkpoint of `run` at `step` from an engine's state.
+fn checkpoint_of(run: RunConfig, step: usize, state: EngineState) -> Checkpoint {
+    Checkpoint {
+        run,
+        params: state.params,
+        optimizer: Some(state.optimizer),
+        step,
+    }
 }
 
 impl CheckpointOf {
     /// The checkpoint, once its reads have arrived.
-    pub async fn wait(self) -> Result<Checkpoint, crate::gpu::GpuError> {
+    pub async fn wait(self) -> Result<Checkpoint, EngineError> {
         match self {
             Self::Ready(checkpoint) => Ok(checkpoint),
-            Self::Gpu { run, step, reads } => {
-                let [params, m, v] = reads;
-                let params = params.wait().await?;
-                let optimizer = OptimizerState {
-                    m: m.wait().await?,
-                    v: v.wait().await?,
-                    updates: step,
-                };
-                Ok(Checkpoint {
-                    run,
-                    params,
-                    optimizer: Some(optimizer),
-                    step,
-                })
-            }
+            Self::Pending { run, step, state } => Ok(checkpoint_of(run, step, state.await?)),
         }
     }
 }
@@ -58,21 +53,20 @@ impl RunEntry {
     /// The run's checkpoint (parameters, optimizer state, configuration, step); None on the GPU
     /// while steps are in flight (pause and wait for them first).
     pub fn checkpoint(&self) -> Option<CheckpointOf> {
-        let (run, step) = (self.session.run.clone(), self.session.steps_done());
-        match &self.engine {
-            PageEngine::Cpu(engine) => Some(CheckpointOf::Ready(Checkpoint {
-                run,
-                params: engine.params(),
-                optimizer: Some(engine.optimizer_state()),
-                step,
-            })),
-            PageEngine::Gpu(gpu) if gpu.busy() => None,
-            PageEngine::Gpu(gpu) => Some(CheckpointOf::Gpu {
-                run,
-                step,
-                reads: gpu.engine.start_state_reads(),
-            }),
+        if self.session.busy(self.engine.as_ref()) {
+            return None;
         }
+        let (run, step) = (self.session.run.clone(), self.session.steps_done());
+        let mut state = self.engine.start_state();
+        Some(match now(&mut state) {
+            Some(Ok(state)) => CheckpointOf::Ready(checkpoint_of(run, step, state)),
+            Some(Err(error)) => CheckpointOf::Pending {
+                run,
+                step,
+                state: Box::pin(std::future::ready(Err(error))),
+            },
+            None => CheckpointOf::Pending { run, step, state },
+        })
     }
 }
 
@@ -120,24 +114,14 @@ fn label_of(lab: &Lab) -> String {
 }
 
 /// Loads `checkpoint`'s parameters (and optimizer state, if any) into a new run's engine.
-pub(super) fn restore(engine: &mut PageEngine, checkpoint: &Checkpoint) -> Result<(), RunError> {
+pub(super) fn restore(engine: &mut dyn Engine, checkpoint: &Checkpoint) -> Result<(), RunError> {
     let refused = |e: crate::model::ConfigError| RunError {
         field: format!("checkpoint: {}", e.field),
         reason: e.reason,
     };
-    match engine {
-        PageEngine::Cpu(engine) => {
-            engine.set_params(&checkpoint.params).map_err(refused)?;
-            if let Some(state) = checkpoint.optimizer.clone() {
-                engine.set_optimizer_state(state).map_err(refused)?;
-            }
-        }
-        PageEngine::Gpu(gpu) => {
-            gpu.engine.set_params(&checkpoint.params).map_err(refused)?;
-            if let Some(state) = checkpoint.optimizer.clone() {
-                gpu.engine.set_optimizer_state(state).map_err(refused)?;
-            }
-        }
+    engine.set_params(&checkpoint.params).map_err(refused)?;
+    if let Some(state) = checkpoint.optimizer.clone() {
+        engine.set_optimizer_state(state).map_err(refused)?;
     }
     Ok(())
 }

@@ -5,8 +5,9 @@
 pub mod checkpoints;
 pub mod export;
 pub mod fields;
-pub mod gpu_run;
+pub mod kernel_check;
 pub mod queue;
+mod training;
 pub mod url;
 pub mod views;
 
@@ -15,17 +16,19 @@ use std::rc::Rc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
+pub use training::{Read, ReadResult, GPU_AHEAD};
+
 use crate::charts::AttentionMap;
 use crate::checkpoint::Checkpoint;
+use crate::contract::engine::{now, sample_token, start_next_token};
+use crate::contract::{Engine, EngineError, ForwardViews, LayerNorms, Pending};
 use crate::cpu::CpuEngine;
-use crate::engine::{self, sample_token, Engine, LayerNorms};
 use crate::gpu::engine::GpuEngine;
-use crate::gpu::{GpuContext, GpuError, PendingRead};
+use crate::gpu::GpuContext;
 use crate::model::{ConfigError, ModelConfig};
 use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
-use crate::train::session::{RunStatus, Session};
-use gpu_run::GpuRun;
+use crate::train::session::{PendingValidation, RunStatus, Session};
 
 /// The page's starting point on the WebGPU engine, and the reference its URL is written
 /// against: the `default` preset (d_model 64, 4 heads) with 4 layers, batches of 16 x 64.
@@ -81,42 +84,17 @@ pub fn with_preset(current: &RunConfig, name: &str) -> Option<RunConfig> {
     Some(run)
 }
 
-/// The engine of a page run: the WebGPU engine where the browser has it, else the CPU engine.
-pub enum PageEngine {
-    /// Stepped synchronously, a few milliseconds per task of the page's loop.
-    Cpu(CpuEngine),
-    /// Driven asynchronously: see [`gpu_run`].
-    Gpu(GpuRun),
-}
-
-impl PageEngine {
-    /// The engine for `config`: on `gpu` when given.
-    pub fn new(
-        config: &ModelConfig,
-        seed: u64,
-        gpu: Option<&Rc<GpuContext>>,
-    ) -> Result<Self, ConfigError> {
-        Ok(match gpu {
-            Some(ctx) => Self::Gpu(GpuRun::new(GpuEngine::new(ctx.clone(), config, seed)?)),
-            None => Self::Cpu(CpuEngine::new(config, seed)?),
-        })
-    }
-
-    /// What the page says is training.
-    pub fn name(&self) -> String {
-        match self {
-            Self::Cpu(_) => "CPU engine (WebAssembly, on the page's thread)".into(),
-            Self::Gpu(run) => {
-                let adapter = run.engine.adapter_name();
-                let adapter = if adapter.is_empty() {
-                    "an adapter whose name the browser keeps private"
-                } else {
-                    adapter
-                };
-                format!("WebGPU engine on {adapter}")
-            }
-        }
-    }
+/// The engine of a new page run: the WebGPU engine on `gpu` where the browser has it, else the
+/// CPU engine.
+fn page_engine(
+    config: &ModelConfig,
+    seed: u64,
+    gpu: Option<&Rc<GpuContext>>,
+) -> Result<Box<dyn Engine>, ConfigError> {
+    Ok(match gpu {
+        Some(ctx) => Box::new(GpuEngine::new(ctx.clone(), config, seed)?),
+        None => Box::new(CpuEngine::new(config, seed)?),
+    })
 }
 
 /// Tokens of a text sample, and how many the CPU engine adds per call of [`Lab::extend_sample`]
@@ -130,6 +108,16 @@ pub const SNAPSHOTS: usize = 49;
 const SAMPLE_EVERY: usize = 100;
 /// Sampling temperature of the text samples.
 const SAMPLE_TEMPERATURE: f32 = 0.8;
+
+impl Example {
+    fn new(tokens: Vec<u32>, forward: ForwardViews) -> Self {
+        Self {
+            tokens,
+            attention: forward.attention,
+            norms: forward.views.norms,
+        }
+    }
+}
 
 /// The example whose attention maps and norms the page shows: the first validation sequence,
 /// or the visitor's own text or token ids ([`Lab::look_at`]).
@@ -154,7 +142,7 @@ pub struct RunEntry {
     /// The configuration as the visitor set it (before the data sets the vocabulary).
     pub requested: RunConfig,
     pub session: Session,
-    pub engine: PageEngine,
+    pub engine: Box<dyn Engine>,
     /// The checkpoint the run was opened from, which a reset starts from again.
     pub opened: Option<Rc<Checkpoint>>,
     /// The example the attention maps and norms show, when last computed.
@@ -241,48 +229,6 @@ impl RunEntry {
     fn sample_seed(&self) -> u64 {
         (self.session.steps_done() + self.sample_left) as u64
     }
-}
-
-/// Steps the GPU engine keeps in flight: enough to keep it busy while a read-back crosses
-/// to the page, few enough that the charts lag by little.
-pub const GPU_AHEAD: usize = 3;
-
-/// A read the page's loop awaits for the newest GPU run, and where its result goes.
-pub enum GpuRead {
-    /// Validation logits of a step.
-    Validation(gpu_run::PendingValidation),
-    /// The example's attention probabilities (every layer) and view statistics.
-    Attention(gpu_run::PendingExample),
-    /// The logits of the next sample token.
-    SampleToken(PendingRead),
-}
-
-impl GpuRead {
-    /// Awaits the values (the read borrows nothing, so the page can await it between tasks).
-    pub async fn wait(self) -> Result<GpuReadResult, GpuError> {
-        async fn all(reads: Vec<PendingRead>) -> Result<Vec<Vec<f32>>, GpuError> {
-            let mut values = Vec::with_capacity(reads.len());
-            for read in reads {
-                values.push(read.wait().await?);
-            }
-            Ok(values)
-        }
-        Ok(match self {
-            Self::Validation(v) => GpuReadResult::Validation {
-                step: v.step,
-                logits: all(v.reads).await?,
-            },
-            Self::Attention(example) => GpuReadResult::Attention(example.wait().await?),
-            Self::SampleToken(read) => GpuReadResult::SampleToken(read.wait().await?),
-        })
-    }
-}
-
-/// A [`GpuRead`]'s values, handed back with [`Lab::gpu_read_done`].
-pub enum GpuReadResult {
-    Validation { step: usize, logits: Vec<Vec<f32>> },
-    Attention(Example),
-    SampleToken(Vec<f32>),
 }
 
 /// The page's state: the configuration the controls show, the errors next to them, and the
@@ -434,133 +380,9 @@ impl Lab {
         self.gpu.is_some()
     }
 
-    /// Steps the training run, if it is on the CPU engine, while another step, as long as the
-    /// last one, still fits in `budget_seconds` by `now` (always at least one step); a step
-    /// that evaluates comes only first, so that its extra forward passes never add to others.
-    /// Returns the number of steps.
-    pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
-        let started = now();
-        let mut steps = 0;
-        while let Some(run) = self.training_mut() {
-            let PageEngine::Cpu(engine) = &mut run.engine else {
-                break;
-            };
-            if steps > 0 && run.session.evaluates_at(run.session.steps_done()) {
-                break;
-            }
-            let before = now();
-            run.session.step(engine, now);
-            steps += 1;
-            let after = now();
-            if after - started + (after - before) > budget_seconds {
-                break;
-            }
-        }
-        steps
-    }
-
-    /// The newest run's GPU side, if it trains on the GPU.
-    fn newest_gpu(&mut self) -> Option<(&mut Session, &mut GpuRun)> {
-        let run = self.runs.last_mut()?;
-        match &mut run.engine {
-            PageEngine::Gpu(gpu) => Some((&mut run.session, gpu)),
-            PageEngine::Cpu(_) => None,
-        }
-    }
-
-    /// Whether the newest run trains on the GPU and has steps left or results on their way.
-    pub fn gpu_active(&self) -> bool {
-        self.runs.last().is_some_and(|run| match &run.engine {
-            PageEngine::Gpu(gpu) => run.session.status == RunStatus::Training || gpu.busy(),
-            PageEngine::Cpu(_) => false,
-        })
-    }
-
-    /// Records the newest GPU run's arrived steps and submits up to `limit` more (keeping
-    /// [`GPU_AHEAD`] in flight); returns the validation reads to await. An error of the device
-    /// stops the run and is shown as the problem.
-    pub fn gpu_pump(&mut self, now_seconds: f64, limit: usize) -> Vec<GpuRead> {
-        let Some((session, gpu)) = self.newest_gpu() else {
-            return Vec::new();
-        };
-        match gpu.pump(session, now_seconds, GPU_AHEAD, limit) {
-            Ok(validations) => validations.into_iter().map(GpuRead::Validation).collect(),
-            Err(error) => {
-                self.problem = Some(gpu_failure(session, &error));
-                Vec::new()
-            }
-        }
-    }
-
-    /// Resolves when the newest GPU run's oldest step in flight has its report; None when no
-    /// step is in flight (the loop then waits for other reads by yielding to the browser).
-    pub fn gpu_next_report(&self) -> Option<impl std::future::Future<Output = ()> + 'static> {
-        match &self.runs.last()?.engine {
-            PageEngine::Gpu(gpu) if gpu.engine.in_flight() > 0 => Some(gpu.engine.next_report()),
-            _ => None,
-        }
-    }
-
-    /// Hands back the values of a [`GpuRead`] of run `id` (ignored if the run is gone). A
-    /// failed read stops the run, keeping its history, and is shown as the problem.
-    pub fn gpu_read_done(&mut self, id: usize, result: Result<GpuReadResult, GpuError>) {
-        let Some(run) = self.runs.iter_mut().find(|r| r.id == id) else {
-            return;
-        };
-        let result = match result {
-            Ok(result) => result,
-            Err(error) => {
-                self.problem = Some(gpu_failure(&mut run.session, &error));
-                return;
-            }
-        };
-        match result {
-            GpuReadResult::Validation { step, logits } => {
-                if let PageEngine::Gpu(gpu) = &mut run.engine {
-                    gpu.validated(&mut run.session, step, &logits);
-                }
-            }
-            GpuReadResult::Attention(example) => run.keep_example(example),
-            GpuReadResult::SampleToken(logits) => {
-                let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
-                let token = sample_token(&logits, SAMPLE_TEMPERATURE, 0, &mut rng);
-                run.add_sample_tokens(&[token]);
-            }
-        }
-    }
-
     /// The newest run's id, if any.
     pub fn newest_id(&self) -> Option<usize> {
         self.runs.last().map(|r| r.id)
-    }
-
-    /// Recomputes the attention maps and norms of the newest run (one forward of the example:
-    /// the visitor's, else the first validation sequence): at once on the CPU engine; on the
-    /// GPU, returns the reads to await.
-    pub fn refresh_attention(&mut self) -> Option<GpuRead> {
-        let tokens = self
-            .probe
-            .as_deref()
-            .and_then(|input| self.probe_tokens(input).ok())
-            .or_else(|| {
-                let batch = self.runs.last()?.session.display_batch();
-                Some(batch.inputs[..batch.seq].to_vec())
-            })?;
-        let run = self.runs.last_mut()?;
-        let n_layers = run.session.run.model.n_layers;
-        match &mut run.engine {
-            PageEngine::Cpu(engine) => {
-                engine.logits(&tokens, 1, tokens.len());
-                let example = Example {
-                    attention: (0..n_layers).map(|l| engine.attention(l)).collect(),
-                    norms: engine.activation_norms(),
-                    tokens,
-                };
-                run.keep_example(example);
-                None
-            }
-            PageEngine::Gpu(gpu) => Some(GpuRead::Attention(gpu.start_example(tokens))),
-        }
     }
 
     /// Shows the newest run's snapshot `index` (None: the latest example).
@@ -611,29 +433,6 @@ impl Lab {
         }
         tokens.truncate(model.context_len);
         Ok(tokens)
-    }
-
-    /// Adds to the newest run's text sample, starting a new sample every [`SAMPLE_EVERY`]
-    /// steps: a few tokens at once on the CPU engine; on the GPU, returns the read of the next
-    /// token's logits. Does nothing for task data.
-    pub fn extend_sample(&mut self) -> Option<GpuRead> {
-        let run = self.runs.last_mut()?;
-        if !run.sample_pending() {
-            return None;
-        }
-        let seed = run.sample_seed();
-        match &mut run.engine {
-            PageEngine::Cpu(engine) => {
-                let n = SAMPLE_CHUNK.min(run.sample_left);
-                let prompt = &run.sample_tokens;
-                let new = engine::generate(engine, prompt, n, SAMPLE_TEMPERATURE, 0, seed);
-                run.add_sample_tokens(&new);
-                None
-            }
-            PageEngine::Gpu(gpu) => Some(GpuRead::SampleToken(
-                gpu.start_next_token(&run.sample_tokens),
-            )),
-        }
     }
 
     /// The error to show next to the control of `key`, if any.
@@ -761,15 +560,13 @@ impl Lab {
             None => run.model.vocab_size = data.vocab_size(),
         }
         let mut engine =
-            PageEngine::new(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| {
-                RunError {
-                    field: format!("model.{}", e.field),
-                    reason: e.reason,
-                }
+            page_engine(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| RunError {
+                field: format!("model.{}", e.field),
+                reason: e.reason,
             })?;
         let session = match &opened {
             Some(checkpoint) => {
-                checkpoints::restore(&mut engine, checkpoint)?;
+                checkpoints::restore(engine.as_mut(), checkpoint)?;
                 Session::resume(run, data, checkpoint.step)
             }
             None => Session::new(run, data),
@@ -796,14 +593,12 @@ impl Lab {
     }
 }
 
-/// Ends `session` where a GPU error stopped it (its history stays) and says so.
-fn gpu_failure(session: &mut Session, error: &GpuError) -> RunError {
-    session.status = RunStatus::Stopped {
-        step: session.steps_done(),
-    };
+/// Ends `session` where an engine error stopped it (its history stays) and says so.
+fn engine_failure(session: &mut Session, error: &EngineError) -> RunError {
+    session.stop();
     RunError {
         field: "engine".into(),
-        reason: format!("the GPU stopped this run: {error}"),
+        reason: format!("the engine stopped this run: {error}"),
     }
 }
 

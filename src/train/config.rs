@@ -2,26 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
+use crate::contract::{AdamWSettings, LrSchedule, Schedule, StepInputs};
 use crate::model::config::is_positive;
 use crate::model::{ConfigError, ModelConfig};
-
-/// Learning-rate shape after warm-up.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Schedule {
-    /// `lr` throughout.
-    Constant,
-    /// Half a cosine from `lr` down to `min_lr` at `steps`.
-    Cosine,
-    /// Warmup-stable-decay: `lr` until the last `decay_fraction` of the post-warm-up steps,
-    /// then linear down to `min_lr`.
-    Wsd {
-        /// Share of the post-warm-up steps spent decaying, in `[0, 1]`.
-        decay_fraction: f32,
-    },
-    /// Linear from `lr` down to `min_lr` at `steps`.
-    Linear,
-}
 
 /// How to train: AdamW, schedule, clipping, z-loss and run sizes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -86,6 +69,33 @@ impl Default for TrainConfig {
 }
 
 impl TrainConfig {
+    /// The learning-rate schedule these settings describe.
+    pub fn lr_schedule(&self) -> LrSchedule {
+        LrSchedule {
+            lr: self.lr,
+            min_lr: self.min_lr,
+            warmup_steps: self.warmup_steps,
+            steps: self.steps,
+            shape: self.schedule,
+        }
+    }
+
+    /// What an engine needs for step `step` (0-based, over the whole run).
+    pub fn step_inputs(&self, step: usize) -> StepInputs {
+        StepInputs {
+            lr: self.lr_schedule().at(step),
+            adamw: AdamWSettings {
+                beta1: self.beta1,
+                beta2: self.beta2,
+                eps: self.eps,
+                weight_decay: self.weight_decay,
+                decay_embeddings: self.decay_embeddings,
+            },
+            grad_clip: self.grad_clip,
+            z_loss: self.z_loss,
+        }
+    }
+
     /// Checks every rule of the config on its own.
     pub fn validate(&self) -> Result<(), ConfigError> {
         if !is_positive(self.lr) {

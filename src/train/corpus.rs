@@ -1,8 +1,8 @@
 //! Text data: the built-in corpus and a tokenized text cut into training and validation batches.
 
-use super::batch::Batch;
 use super::data::{below, step_rng, DataError, Split};
 use super::tokenizer::Tokenizer;
+use crate::contract::Batch;
 
 /// Tiny Shakespeare (1.1 MB, public domain, from Karpathy's char-rnn; see `data/README.md`),
 /// compiled in so the page and the CLI train without any download.
@@ -143,7 +143,7 @@ impl TextDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::batch::IGNORE;
+    use crate::contract::IGNORE;
     use crate::train::tokenizer::TokenizerKind;
 
     fn dataset(text: &str, validation_fraction: f64, seed: u64) -> TextDataset {

@@ -7,10 +7,10 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::{RngCore, SeedableRng};
 use serde::{Deserialize, Serialize};
 
-use super::batch::Batch;
 use super::corpus::{builtin_corpus, check_validation_fraction, TextDataset};
 use super::tasks::{Task, TaskKind};
 use super::tokenizer::{Tokenizer, TokenizerKind};
+use crate::contract::Batch;
 
 /// Why data could not be built. Display always reads `field: reason`.
 #[derive(Clone, Debug, PartialEq, thiserror::Error)]
@@ -270,7 +270,7 @@ impl DataStream {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::train::batch::IGNORE;
+    use crate::contract::IGNORE;
 
     fn config(source: DataSource) -> DataConfig {
         DataConfig {

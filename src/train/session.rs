@@ -1,17 +1,21 @@
-//! A training session: one run's data and history, stepped on an engine by the command line or
-//! the page. It owns the bookkeeping both need (evaluation, accuracy, divergence, metrics
-//! records) so that neither reimplements it. The engine stays outside: the CPU engine is
-//! stepped here synchronously, while the page drives the GPU engine asynchronously and hands
-//! each step's results to [`Session::record`].
+//! A training session: one run's data and history, driven on any engine the same way by the
+//! command line and the page. [`Session::pump`] records the reports that arrived and submits
+//! steps to keep a number in flight, starting each evaluation step's validation reads right
+//! after it; a step is recorded once its report and (on evaluation steps) its validation are
+//! in, in step order. On the CPU engine everything completes inside `pump`; on the GPU engine
+//! the caller awaits the reads it returns (the page between tasks, the command line in
+//! [`Session::run_blocking`]). The engine stays outside the session, so the page can await
+//! reads while the session goes on.
+
+use std::collections::VecDeque;
 
 use serde::Serialize;
 
-use super::batch::Batch;
 use super::data::{DataStream, Split};
 use super::run::RunConfig;
-use super::tasks::token_accuracy;
-use crate::cpu::loss::cross_entropy_forward;
-use crate::engine::{Engine, LayerNorms, StepStats, ViewStats};
+use crate::contract::engine::now;
+use crate::contract::score::score_batches;
+use crate::contract::{Batch, Engine, EngineError, LayerNorms, Pending, StepReport};
 
 /// Validation batches averaged per evaluation: enough to steady the curve, few enough to be
 /// cheap next to the steps between evaluations.
@@ -86,6 +90,32 @@ pub struct Session {
     pub status: RunStatus,
     /// The fixed batches every evaluation scores, built once.
     validation: Vec<Batch>,
+    /// Reports collected but not recorded (their step evaluates and its validation is not
+    /// scored yet), each with its throughput.
+    waiting: VecDeque<(StepReport, f64)>,
+    /// Validations scored before their step's report arrived: (step, (loss, accuracy)).
+    scored: Vec<(usize, (f32, f32))>,
+    /// When the last report arrived (or stepping started after a pause), seconds: a step's
+    /// throughput is measured between arrivals.
+    last_arrival: f64,
+}
+
+/// The validation logits of an evaluation step, on their way back: one read per validation
+/// batch, in [`Session::validation_batches`] order. Hand the values to [`Session::validated`].
+pub struct PendingValidation {
+    pub step: usize,
+    pub reads: Vec<Pending<Vec<f32>>>,
+}
+
+impl PendingValidation {
+    /// Awaits every batch's logits.
+    pub async fn wait(self) -> Result<(usize, Vec<Vec<f32>>), EngineError> {
+        let mut logits = Vec::with_capacity(self.reads.len());
+        for read in self.reads {
+            logits.push(read.await?);
+        }
+        Ok((self.step, logits))
+    }
 }
 
 impl Session {
@@ -101,6 +131,9 @@ impl Session {
             history: Vec::new(),
             status: RunStatus::Training,
             validation,
+            waiting: VecDeque::new(),
+            scored: Vec::new(),
+            last_arrival: 0.0,
         }
     }
 
@@ -130,33 +163,143 @@ impl Session {
         total / self.history.len().max(1) as f64
     }
 
+    /// Marks the run stopped by an engine failure after the steps recorded; the history stays.
+    pub fn stop(&mut self) {
+        self.status = RunStatus::Stopped {
+            step: self.steps_done(),
+        };
+    }
+
     /// Steps the run has taken, before this session and in it.
     pub fn steps_done(&self) -> usize {
         self.first_step + self.history.len()
     }
 
-    /// Takes one step on `engine` (evaluating on evaluation steps: every `eval_interval` and
-    /// the last) and records it. Does nothing once finished or diverged.
-    pub fn step<E: Engine + ?Sized>(
+    /// The step the next submission trains: those recorded, in flight on `engine`, or waiting
+    /// for their validation.
+    fn next_step(&self, engine: &dyn Engine) -> usize {
+        self.steps_done() + engine.in_flight() + self.waiting.len()
+    }
+
+    /// Whether steps are in flight on `engine` or wait for their validation.
+    pub fn busy(&self, engine: &dyn Engine) -> bool {
+        engine.in_flight() > 0 || !self.waiting.is_empty()
+    }
+
+    /// Records the reports that have arrived (in step order, each once its validation is
+    /// scored), then submits up to `limit` steps while fewer than `ahead` are in flight, and
+    /// records what arrived meanwhile. Returns the validations still on their way, to await and
+    /// hand to [`Self::validated`] (none on an engine that completes at once). `clock` gives
+    /// seconds; throughput is measured between report arrivals.
+    pub fn pump(
         &mut self,
-        engine: &mut E,
-        now_seconds: impl Fn() -> f64,
-    ) -> Option<&StepRecord> {
-        if self.status != RunStatus::Training {
-            return None;
+        engine: &mut dyn Engine,
+        clock: &dyn Fn() -> f64,
+        ahead: usize,
+        limit: usize,
+    ) -> Result<Vec<PendingValidation>, EngineError> {
+        self.collect(engine, clock)?;
+        let mut pending = Vec::new();
+        let mut submitted = 0;
+        while self.status == RunStatus::Training
+            && self.next_step(engine) < self.run.train.steps
+            && engine.in_flight() < ahead
+            && submitted < limit
+        {
+            if !self.busy(engine) {
+                // Stepping (re)starts: a pause before it is not throughput.
+                self.last_arrival = clock();
+            }
+            let step = self.next_step(engine);
+            engine.submit_step(&self.train_batch(step), &self.run.train.step_inputs(step));
+            submitted += 1;
+            if self.evaluates_at(step) {
+                let mut validation = PendingValidation {
+                    step,
+                    reads: (self.validation.iter())
+                        .map(|b| engine.start_logits(&b.inputs, b.batch, b.seq, 0..b.batch * b.seq))
+                        .collect(),
+                };
+                match ready_values(&mut validation.reads) {
+                    Some(logits) => self.validated(step, &logits?),
+                    None => pending.push(validation),
+                }
+            }
+            self.collect(engine, clock)?;
         }
-        let step = self.steps_done();
-        let batch = self.train_batch(step);
-        let started = now_seconds();
-        let stats = engine.step(&batch, &self.run.train);
-        let elapsed = (now_seconds() - started).max(1e-9);
-        let views = ViewStats {
-            max_attention_logits: engine.max_attention_logits(),
-            norms: engine.activation_norms(),
-        };
-        let validation = self.evaluates_at(step).then(|| self.evaluate(engine));
-        let tokens_per_second = (batch.batch * batch.seq) as f64 / elapsed;
-        Some(self.record(stats, views, validation, tokens_per_second))
+        Ok(pending)
+    }
+
+    /// Collects the reports that arrived on `engine` and records those ready.
+    fn collect(
+        &mut self,
+        engine: &mut dyn Engine,
+        clock: &dyn Fn() -> f64,
+    ) -> Result<(), EngineError> {
+        let arrived = engine.poll_reports()?;
+        if !arrived.is_empty() {
+            let now = clock();
+            // Reports collected together share the time since the previous arrival.
+            let seconds = (now - self.last_arrival).max(1e-9) / arrived.len() as f64;
+            let train = &self.run.train;
+            let tokens_per_second = (train.batch_size * train.seq_len) as f64 / seconds;
+            self.waiting
+                .extend(arrived.into_iter().map(|r| (r, tokens_per_second)));
+            self.last_arrival = now;
+        }
+        self.record_ready();
+        Ok(())
+    }
+
+    /// The validation logits of `step` have arrived: scores them and records what is ready.
+    pub fn validated(&mut self, step: usize, logits: &[Vec<f32>]) {
+        self.scored.push((step, self.score_validation(logits)));
+        self.record_ready();
+    }
+
+    /// Records waiting reports in order while each has what it needs.
+    fn record_ready(&mut self) {
+        while let Some((report, _)) = self.waiting.front() {
+            let step = report.stats.step;
+            let validation = if self.evaluates_at(step) {
+                let Some(at) = self.scored.iter().position(|(s, _)| *s == step) else {
+                    return;
+                };
+                Some(self.scored.swap_remove(at).1)
+            } else {
+                None
+            };
+            let (report, tokens_per_second) = self.waiting.pop_front().expect("a front report");
+            if self.status == RunStatus::Training {
+                self.record(report, validation, tokens_per_second);
+            }
+        }
+    }
+
+    /// Natively: trains to the end, keeping `ahead` steps in flight and waiting for each report
+    /// and validation as it is needed; `on_record` sees the history after each pump.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn run_blocking(
+        &mut self,
+        engine: &mut dyn Engine,
+        ahead: usize,
+        clock: &dyn Fn() -> f64,
+        mut on_progress: impl FnMut(&Session),
+    ) -> Result<(), EngineError> {
+        use crate::contract::engine::wait;
+        loop {
+            for validation in self.pump(engine, clock, ahead, usize::MAX)? {
+                let (step, logits) = wait(Box::pin(validation.wait()))?;
+                self.validated(step, &logits);
+            }
+            on_progress(self);
+            if !self.busy(engine) {
+                return Ok(());
+            }
+            if engine.in_flight() > 0 {
+                wait(engine.next_report())?;
+            }
+        }
     }
 
     /// The training batch of step `step`.
@@ -164,16 +307,16 @@ impl Session {
         self.data.batch(Split::Train, step as u64)
     }
 
-    /// Records the next step from its results: statistics, the views of its forward, the
+    /// Records the next step from its report (statistics and the views of its forward), the
     /// validation (loss, accuracy) on evaluation steps, and its throughput. Marks the run
     /// diverged on a non-finite loss, finished after its last step.
-    pub fn record(
+    fn record(
         &mut self,
-        stats: StepStats,
-        views: ViewStats,
+        report: StepReport,
         validation: Option<(f32, f32)>,
         tokens_per_second: f64,
     ) -> &StepRecord {
+        let (stats, views) = (report.stats, report.views);
         let step = self.steps_done();
         debug_assert_eq!(stats.step, step, "steps are recorded in order");
         let (val_loss, val_accuracy) = validation.unzip();
@@ -206,17 +349,6 @@ impl Session {
         step.is_multiple_of(self.run.train.eval_interval) || step + 1 == self.run.train.steps
     }
 
-    /// Mean validation loss and token accuracy over [`EVAL_BATCHES`] fixed batches, from one
-    /// forward pass each.
-    pub fn evaluate<E: Engine + ?Sized>(&self, engine: &mut E) -> (f32, f32) {
-        let logits: Vec<Vec<f32>> = self
-            .validation_batches()
-            .iter()
-            .map(|b| engine.logits(&b.inputs, b.batch, b.seq))
-            .collect();
-        self.score_validation(&logits)
-    }
-
     /// The fixed batches every evaluation scores.
     pub fn validation_batches(&self) -> &[Batch] {
         &self.validation
@@ -224,30 +356,32 @@ impl Session {
 
     /// Mean loss and token accuracy of the logits of [`Self::validation_batches`], in order.
     pub fn score_validation(&self, logits: &[Vec<f32>]) -> (f32, f32) {
-        let vocab = self.run.model.vocab_size;
-        let (mut loss, mut accuracy) = (0.0, 0.0);
-        for (batch, logits) in self.validation.iter().zip(logits) {
-            let mut lse = vec![0.0f32; batch.targets.len()];
-            loss +=
-                cross_entropy_forward(&mut lse, logits, &batch.targets, 0.0).cross_entropy as f32;
-            accuracy += token_accuracy(logits, batch, vocab);
-        }
-        let n = logits.len().max(1) as f32;
-        (loss / n, accuracy / n)
+        score_batches(&self.validation, logits, self.run.model.vocab_size)
     }
 
     /// The first validation batch, the example whose attention maps are shown.
     pub fn display_batch(&self) -> Batch {
         self.validation[0].clone()
     }
+}
 
-    /// Runs the display example through `engine` and returns every layer's attention
-    /// probabilities `[heads, T, T]`.
-    pub fn attention_maps<E: Engine + ?Sized>(&self, engine: &mut E) -> Vec<Vec<f32>> {
-        let batch = self.display_batch();
-        engine.logits(&batch.inputs, batch.batch, batch.seq);
-        (0..self.run.model.n_layers)
-            .map(|layer| engine.attention(layer))
-            .collect()
+/// The values of `reads` if every one has arrived (always, on an engine that completes at
+/// once). A read that arrived is replaced by its value, since a finished future cannot be
+/// polled again when the rest are awaited.
+fn ready_values(reads: &mut [Pending<Vec<f32>>]) -> Option<Result<Vec<Vec<f32>>, EngineError>> {
+    let mut values = Vec::with_capacity(reads.len());
+    let mut all = true;
+    for read in reads.iter_mut() {
+        match now(read) {
+            Some(result) => {
+                *read = Box::pin(std::future::ready(result.clone()));
+                match result {
+                    Ok(value) => values.push(value),
+                    Err(error) => return Some(Err(error)),
+                }
+            }
+            None => all = false,
+        }
     }
+    all.then_some(Ok(values))
 }

@@ -17,8 +17,9 @@ use std::ops::Range;
 use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
-use super::batch::{Batch, IGNORE};
 use super::data::{below, step_rng, DataError, Split};
+use crate::contract::score::graded;
+use crate::contract::{Batch, IGNORE};
 
 /// Most distinct symbols (or the largest modulus): keeps the toy model's embedding table small.
 pub const MAX_SYMBOLS: usize = 1024;
@@ -370,42 +371,6 @@ fn fill_row(tokens: &[u32], answer: Range<usize>, inputs: &mut [u32], targets: &
     }
 }
 
-/// Index of the largest logit (the first on ties; NaN never wins).
-fn argmax(row: &[f32]) -> usize {
-    (0..row.len()).fold(0, |best, i| if row[i] > row[best] { i } else { best })
-}
-
-/// For every scored position (target not `IGNORE`), its row and whether the argmax is right.
-fn graded<'a>(
-    logits: &'a [f32],
-    batch: &'a Batch,
-    vocab: usize,
-) -> impl Iterator<Item = (usize, bool)> + 'a {
-    assert_eq!(
-        logits.len(),
-        batch.batch * batch.seq * vocab,
-        "logits must be [batch * seq, vocab]"
-    );
-    batch
-        .targets
-        .iter()
-        .enumerate()
-        .filter(|&(_, &t)| t != IGNORE)
-        .map(move |(i, &t)| {
-            let row = &logits[i * vocab..(i + 1) * vocab];
-            (i / batch.seq, argmax(row) == t as usize)
-        })
-}
-
-/// Fraction of scored positions whose argmax logit is the target. Logits are [batch * seq, vocab].
-/// NaN when nothing is scored (an undefined ratio, rather than a misleading 0 or 1).
-pub fn token_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> f32 {
-    let (right, total) = graded(logits, batch, vocab).fold((0usize, 0usize), |(r, n), (_, ok)| {
-        (r + usize::from(ok), n + 1)
-    });
-    right as f32 / total as f32
-}
-
 /// Fraction of rows (among those with a scored position) whose every scored position is right:
 /// a task is solved only when the whole answer is. NaN when nothing is scored.
 pub fn sequence_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> f32 {
@@ -424,6 +389,7 @@ mod tests {
     use std::collections::HashSet;
 
     use super::*;
+    use crate::contract::score::token_accuracy;
 
     const REVERSE: TaskKind = TaskKind::Reverse {
         length: 6,

@@ -11,7 +11,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsValue;
 
 use crate::gpu::GpuContext;
-use crate::lab::{self, checkpoints, url, views, GpuRead, Lab};
+use crate::lab::{self, checkpoints, url, views, Lab, Read};
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
 /// task stays far below 100 ms.
@@ -222,7 +222,7 @@ impl LabState {
     async fn gpu_turn(&self, limit: usize) {
         let reads = self
             .lab
-            .try_update_value(|lab| lab.gpu_pump(now_seconds(), limit))
+            .try_update_value(|lab| lab.gpu_pump(&now_seconds, limit))
             .unwrap_or_default();
         for read in reads {
             self.await_read(read, None);
@@ -242,7 +242,10 @@ impl LabState {
             }
         }
         match self.lab.with_value(Lab::gpu_next_report) {
-            Some(arrival) => arrival.await,
+            // A failed wait shows up at the next pump, which stops the run with its error.
+            Some(arrival) => {
+                let _ = arrival.await;
+            }
             // Nothing in flight: reads of other tasks (a validation) are what the run waits for.
             None => next_task().await,
         }
@@ -324,18 +327,18 @@ impl LabState {
 
     /// Awaits a GPU read of the newest run in its own task and hands the values to the lab;
     /// `busy` is set meanwhile.
-    fn await_read(&self, read: GpuRead, busy: Option<StoredValue<bool>>) {
+    fn await_read(&self, read: Read, busy: Option<StoredValue<bool>>) {
         let Some(id) = self.lab.with_value(Lab::newest_id) else {
             return;
         };
-        let attention = matches!(read, GpuRead::Attention(_));
+        let attention = matches!(read, Read::Example(..));
         if let Some(busy) = busy {
             busy.set_value(true);
         }
         let state = *self;
         spawn_local(async move {
             let result = read.wait().await;
-            state.lab.update_value(|lab| lab.gpu_read_done(id, result));
+            state.lab.update_value(|lab| lab.read_done(id, result));
             if let Some(busy) = busy {
                 busy.set_value(false);
             }

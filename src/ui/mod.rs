@@ -14,8 +14,8 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::prelude::*;
 
-use crate::gpu::check::{run_page_checks, KernelCheck};
 use crate::gpu::{AdapterSummary, GpuContext};
+use crate::lab::kernel_check::{run_page_checks, KernelCheck};
 
 /// Where the visitor's WebGPU stands.
 #[derive(Clone, Debug, PartialEq)]

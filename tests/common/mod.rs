@@ -83,3 +83,17 @@ pub fn assert_within(name: &str, gpu: &[f32], cpu: &[f32], bound: impl Fn(usize)
         bound(worst_at)
     );
 }
+
+use archlab::contract::engine::wait;
+use archlab::contract::{Engine, StepReport};
+
+/// Waits for the report of every step in flight on `engine`, oldest first.
+#[allow(dead_code)]
+pub fn all_reports(engine: &mut dyn Engine) -> Vec<StepReport> {
+    let mut reports = Vec::new();
+    while engine.in_flight() > 0 {
+        wait(engine.next_report()).expect("the engine works");
+        reports.extend(engine.poll_reports().expect("the engine works"));
+    }
+    reports
+}

@@ -4,14 +4,15 @@
 use std::process::ExitCode;
 use std::time::Instant;
 
-use archlab::cpu::matmul::MatmulSpec;
+use archlab::contract::engine::wait;
+use archlab::contract::matmul::MatmulSpec;
+use archlab::contract::{Batch, Engine, StepInputs};
 use archlab::gpu::matmul::matmul;
 use archlab::gpu::GpuContext;
 use archlab::model::{Activation, ModelConfig, NormPosition, NormType, Position};
-use archlab::train::batch::Batch;
 use archlab::train::TrainConfig;
 
-use crate::engines::{AnyEngine, Backend};
+use crate::engines::{self, Backend};
 use crate::train::refuse;
 
 #[derive(clap::Args)]
@@ -84,7 +85,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
             seq_len: context,
             ..TrainConfig::default()
         };
-        let mut engine = match AnyEngine::new(args.backend, &model, 0) {
+        let mut engine = match engines::open(args.backend, &model, 0) {
             Ok(engine) => engine,
             Err(error) => return refuse(error),
         };
@@ -98,9 +99,14 @@ pub fn run(args: BenchArgs) -> ExitCode {
             inputs: (0..tokens).map(|i| (i * 7 % 65) as u32).collect(),
             targets: (0..tokens).map(|i| ((i * 7 + 1) % 65) as i32).collect(),
         };
-        engine.train_steps(&data, &train, 1);
+        let inputs = train.step_inputs(0);
+        if let Err(error) = train_steps(engine.as_mut(), &data, &inputs, 1) {
+            return refuse(error);
+        }
         let started = Instant::now();
-        engine.train_steps(&data, &train, args.steps);
+        if let Err(error) = train_steps(engine.as_mut(), &data, &inputs, args.steps) {
+            return refuse(error);
+        }
         let seconds = started.elapsed().as_secs_f64() / args.steps.max(1) as f64;
         let flops = model.flops_per_token() * tokens as f64;
         println!(
@@ -116,7 +122,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
             tokens as f64 / seconds,
             flops / seconds / 1e9
         );
-        if let Some(families) = engine.kernel_profile(&data, &train) {
+        if let Ok(Some(families)) = wait(engine.start_profile(&data, &inputs)) {
             let total: f64 = families.iter().map(|(_, ms)| ms).sum();
             let shares: Vec<String> = families
                 .iter()
@@ -185,4 +191,23 @@ fn matmul_table(ctx: &GpuContext, max_size: u32) {
         let gflops = 2.0 * f64::from(n).powi(3) / seconds / 1e9;
         println!("{n:>6} {:>10.2} {gflops:>10.1}", seconds * 1e3);
     }
+}
+
+/// `steps` training steps on the same batch, for timing: all submitted, then every report
+/// collected, as a training loop that never blocks would (the CPU engine works inside each
+/// submit).
+fn train_steps(
+    engine: &mut dyn Engine,
+    batch: &Batch,
+    inputs: &StepInputs,
+    steps: usize,
+) -> Result<(), String> {
+    for _ in 0..steps {
+        engine.submit_step(batch, inputs);
+    }
+    while engine.in_flight() > 0 {
+        wait(engine.next_report()).map_err(|e| format!("engine: {e}"))?;
+        engine.poll_reports().map_err(|e| format!("engine: {e}"))?;
+    }
+    Ok(())
 }

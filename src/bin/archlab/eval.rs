@@ -7,11 +7,11 @@ use std::process::ExitCode;
 use archlab::checkpoint::hf::to_hf_tensors;
 use archlab::checkpoint::tensors;
 use archlab::checkpoint::{self, Checkpoint};
-use archlab::engine::Engine;
+use archlab::contract::engine::wait;
+use archlab::contract::{Batch, IGNORE};
 use archlab::model::ParamLayout;
-use archlab::train::batch::{Batch, IGNORE};
 
-use crate::engines::{AnyEngine, Backend};
+use crate::engines::{self, Backend};
 use crate::train::refuse;
 
 #[derive(clap::Args)]
@@ -44,15 +44,23 @@ pub fn run(args: EvalArgs) -> ExitCode {
         Err(error) => return refuse(format!("tokens: {error}")),
     };
     let model = &checkpoint.run.model;
-    let mut engine = match AnyEngine::new(args.backend, model, 0) {
+    let mut engine = match engines::open(args.backend, model, 0) {
         Ok(engine) => engine,
         Err(error) => return refuse(error),
     };
     if let Err(error) = engine.set_params(&checkpoint.params) {
         return refuse(format!("model: {error}"));
     }
-    let logits = engine.logits(&batch.inputs, batch.batch, batch.seq);
-    let (loss, grads) = engine.loss_and_gradients(&batch);
+    let rows = 0..batch.batch * batch.seq;
+    let computed = wait(engine.start_logits(&batch.inputs, batch.batch, batch.seq, rows))
+        .and_then(|logits| Ok((logits, wait(engine.start_gradients(&batch))?)));
+    let (logits, (loss, grads)) = match computed {
+        Ok(computed) => computed,
+        Err(error) => {
+            eprintln!("error: engine: {error}");
+            return ExitCode::FAILURE;
+        }
+    };
 
     if let Some(path) = &args.logits_out {
         let shape = [batch.batch, batch.seq, model.vocab_size];

@@ -11,7 +11,7 @@ use archlab::train::run::RunConfig;
 use archlab::train::session::{RunStatus, Session};
 use plotters::prelude::*;
 
-use crate::engines::{AnyEngine, Backend};
+use crate::engines::{self, Backend};
 use crate::train::{apply_sets, refuse, save_run, train_to_end};
 
 #[derive(clap::Args)]
@@ -80,7 +80,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             Ok(data) => data,
             Err(error) => return refuse(format!("{label}: {error}")),
         };
-        let engine = match AnyEngine::new(args.backend, &run.model, run.train.seed) {
+        let engine = match engines::open(args.backend, &run.model, run.train.seed) {
             Ok(engine) => engine,
             Err(error) => return refuse(format!("{label}: {error}")),
         };
@@ -98,9 +98,9 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     let mut outcomes = Vec::new();
     for (label, mut session, mut engine) in prepared {
         println!("- {label}");
-        train_to_end(&mut session, &mut engine);
+        train_to_end(&mut session, engine.as_mut());
         let folder = out.join(slug(label));
-        match save_run(&session, &mut engine, &folder) {
+        match save_run(&session, engine.as_mut(), &folder) {
             Ok(summary) => println!("  {}", summary.lines().last().unwrap_or_default()),
             Err(error) => {
                 eprintln!("error: writing {}: {error}", folder.display());

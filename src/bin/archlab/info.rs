@@ -2,7 +2,8 @@
 
 use std::process::ExitCode;
 
-use archlab::gpu::{check::run_page_checks, GpuContext};
+use archlab::gpu::GpuContext;
+use archlab::lab::kernel_check::run_page_checks;
 
 pub fn run() -> ExitCode {
     let ctx = match pollster::block_on(GpuContext::new()) {

@@ -5,7 +5,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use archlab::charts::{self, Axes, Line};
-use archlab::engine::{generate, Engine};
+use archlab::contract::engine::{generate, wait};
+use archlab::contract::Engine;
 use archlab::train::metrics;
 use archlab::train::session::{RunStatus, Session, StepRecord};
 use plotters::prelude::*;
@@ -16,7 +17,7 @@ const CHART: (u32, u32) = (1000, 600);
 const SAMPLE_TOKENS: usize = 300;
 
 /// Writes every output and returns the summary line.
-pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result<String, String> {
+pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<String, String> {
     let io = |what: &'static str| move |e: std::io::Error| format!("{what}: {e}");
     std::fs::write(
         out.join("config.json"),
@@ -33,14 +34,15 @@ pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result
         .map_err(io("metrics.csv"))?;
     draw_charts(session, engine, out)?;
 
-    let sample = session.data.tokenizer().cloned().map(|tokenizer| {
+    let mut sample = None;
+    if let Some(tokenizer) = session.data.tokenizer() {
         let prompt = session.display_batch().inputs[..1].to_vec();
         let seed = session.run.train.seed;
-        let tokens = generate(engine, &prompt, SAMPLE_TOKENS, 0.8, 0, seed);
-        tokenizer.decode(&[prompt, tokens].concat())
-    });
-    if let Some(sample) = &sample {
-        std::fs::write(out.join("sample.txt"), sample).map_err(io("sample.txt"))?;
+        let tokens = generate(engine, &prompt, SAMPLE_TOKENS, 0.8, 0, seed)
+            .map_err(|e| format!("sample.txt: {e}"))?;
+        let text = tokenizer.decode(&[prompt, tokens].concat());
+        std::fs::write(out.join("sample.txt"), &text).map_err(io("sample.txt"))?;
+        sample = Some(text);
     }
 
     let last = session.history.last();
@@ -91,7 +93,7 @@ pub fn write<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result
     Ok(line)
 }
 
-fn draw_charts<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Result<(), String> {
+fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<(), String> {
     register_font()?;
     let history = &session.history;
     let series =
@@ -155,9 +157,11 @@ fn draw_charts<E: Engine>(session: &Session, engine: &mut E, out: &Path) -> Resu
     };
     line_png(&out.join("optimizer.png"), axes, &optimizer)?;
 
-    let t = session.display_batch().seq;
-    let heads = session.run.model.n_heads;
-    let probs = session.attention_maps(engine);
+    let example = session.display_batch();
+    let (t, heads) = (example.seq, session.run.model.n_heads);
+    let probs = wait(engine.start_views(&example.inputs[..example.seq]))
+        .map_err(|e| format!("attention.png: {e}"))?
+        .attention;
     let maps = archlab::lab::attention_maps(&session.run.model, &probs, t);
     let size = (
         220 * heads as u32 + 40,

@@ -6,12 +6,13 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 use archlab::checkpoint::{self, Checkpoint};
-use archlab::engine::Engine;
+use archlab::contract::engine::wait;
+use archlab::contract::Engine;
 use archlab::train::data::DataSource;
 use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
 
-use crate::engines::{AnyEngine, Backend};
+use crate::engines::{self, Backend, AHEAD};
 use crate::report;
 
 #[derive(clap::Args)]
@@ -60,13 +61,13 @@ pub fn run(args: TrainArgs) -> ExitCode {
         Ok(data) => data,
         Err(error) => return refuse(error),
     };
-    let mut engine = match AnyEngine::new(args.backend, &run.model, run.train.seed) {
+    let mut engine = match engines::open(args.backend, &run.model, run.train.seed) {
         Ok(engine) => engine,
         Err(error) => return refuse(error),
     };
     let first_step = match resumed {
         None => 0,
-        Some(checkpoint) => match restore(&mut engine, checkpoint) {
+        Some(checkpoint) => match restore(engine.as_mut(), checkpoint) {
             Ok(step) => step,
             Err(error) => return refuse(error),
         },
@@ -77,9 +78,9 @@ pub fn run(args: TrainArgs) -> ExitCode {
     }
 
     let mut session = Session::resume(run, data, first_step);
-    print_header(&session.run, &engine, first_step);
-    train_to_end(&mut session, &mut engine);
-    match save_run(&session, &mut engine, &out) {
+    print_header(&session.run, engine.as_ref(), first_step);
+    train_to_end(&mut session, engine.as_mut());
+    match save_run(&session, engine.as_mut(), &out) {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -91,8 +92,9 @@ pub fn run(args: TrainArgs) -> ExitCode {
     }
 }
 
-/// Steps `session` on `engine` until it finishes or diverges, with a progress bar.
-pub fn train_to_end(session: &mut Session, engine: &mut AnyEngine) {
+/// Trains `session` on `engine` until it finishes, diverges or the engine fails (the session
+/// then marks the run stopped, keeping its history), with a progress bar.
+pub fn train_to_end(session: &mut Session, engine: &mut dyn Engine) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let progress = indicatif::ProgressBar::new(session.run.train.steps as u64);
@@ -100,24 +102,31 @@ pub fn train_to_end(session: &mut Session, engine: &mut AnyEngine) {
         indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
             .expect("a fixed template"),
     );
-    let mut last_val = f32::NAN;
-    while let Some(record) = session.step(engine, clock) {
-        last_val = record.val_loss.unwrap_or(last_val);
+    let shown = |session: &Session| {
+        let Some(record) = session.history.last() else {
+            return;
+        };
         progress.set_position(record.step as u64 + 1);
+        let last_val = session.last_val_loss().unwrap_or(f32::NAN);
         let message = format!("loss {:.4}  val {:.4}", record.loss, last_val);
         let steps_per_second = session.history.len() as f64 / clock();
         progress.set_message(format!("{message}  {steps_per_second:.1} steps/s"));
+    };
+    if let Err(error) = session.run_blocking(engine, AHEAD, &clock, shown) {
+        session.stop();
+        eprintln!("error: the engine stopped the run: {error}");
     }
     progress.finish_and_clear();
 }
 
 /// Writes the run folder: the checkpoint (parameters, optimizer state, configuration) and the
 /// report; returns the summary line.
-pub fn save_run(session: &Session, engine: &mut AnyEngine, out: &Path) -> Result<String, String> {
+pub fn save_run(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<String, String> {
+    let state = wait(engine.start_state()).map_err(|e| e.to_string())?;
     let checkpoint = Checkpoint {
         run: session.run.clone(),
-        params: engine.params(),
-        optimizer: Some(engine.optimizer_state()),
+        params: state.params,
+        optimizer: Some(state.optimizer),
         step: session.steps_done(),
     };
     checkpoint::dir::save(out, &checkpoint).map_err(|e| e.to_string())?;
@@ -125,7 +134,7 @@ pub fn save_run(session: &Session, engine: &mut AnyEngine, out: &Path) -> Result
 }
 
 /// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.
-fn restore(engine: &mut AnyEngine, checkpoint: Checkpoint) -> Result<usize, String> {
+fn restore(engine: &mut dyn Engine, checkpoint: Checkpoint) -> Result<usize, String> {
     engine
         .set_params(&checkpoint.params)
         .map_err(|e| format!("resume: {e}"))?;
@@ -229,7 +238,7 @@ fn default_out_dir() -> PathBuf {
     PathBuf::from("runs").join(seconds.to_string())
 }
 
-fn print_header(run: &RunConfig, engine: &AnyEngine, first_step: usize) {
+fn print_header(run: &RunConfig, engine: &dyn Engine, first_step: usize) {
     let params = run.model.param_count();
     let changes: Vec<String> = run
         .non_default_settings()

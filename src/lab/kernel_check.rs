@@ -7,14 +7,14 @@ use std::rc::Rc;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
-use super::engine::GpuEngine;
-use super::matmul::matmul_once;
-use super::{GpuContext, GpuError};
-use crate::cpu::matmul::MatmulSpec;
+use crate::contract::matmul::MatmulSpec;
+use crate::contract::{Batch, Engine, EngineError};
 use crate::cpu::CpuEngine;
-use crate::engine::Engine;
+use crate::gpu::engine::GpuEngine;
+use crate::gpu::matmul::matmul_once;
+use crate::gpu::GpuContext;
 use crate::model::{Activation, AttentionPattern, Dropout, ModelConfig, NormType, Position};
-use crate::train::{Batch, TrainConfig};
+use crate::train::TrainConfig;
 
 /// The outcome of one kernel on one shape.
 #[derive(Clone, Debug, PartialEq)]
@@ -53,7 +53,7 @@ pub async fn check_matmul(
     spec: MatmulSpec,
     with_bias: bool,
     rng: &mut ChaCha8Rng,
-) -> Result<KernelCheck, GpuError> {
+) -> Result<KernelCheck, EngineError> {
     let a = random_values(rng, spec.m * spec.k);
     let b = random_values(rng, spec.k * spec.n);
     let bias = with_bias.then(|| random_values(rng, spec.n));
@@ -178,7 +178,7 @@ pub async fn check_training(
     name: &str,
     config: &ModelConfig,
     rng: &mut ChaCha8Rng,
-) -> Result<KernelCheck, GpuError> {
+) -> Result<KernelCheck, EngineError> {
     let train = TrainConfig {
         lr: 3e-3,
         warmup_steps: 1,
@@ -201,11 +201,14 @@ pub async fn check_training(
         .collect();
     let cpu_losses = cpu_losses(config, seed, &batches, &train);
     let mut gpu = GpuEngine::new(ctx.clone(), config, seed).expect(VALID);
-    for b in &batches {
-        gpu.submit_step(b, &train);
+    for (step, b) in batches.iter().enumerate() {
+        gpu.submit_step(b, &train.step_inputs(step));
     }
-    let gpu_stats = gpu.finish().await?;
-    let gpu_losses: Vec<f32> = gpu_stats.iter().map(|r| r.stats.loss).collect();
+    let mut gpu_losses = Vec::with_capacity(CHECK_STEPS);
+    while gpu.in_flight() > 0 {
+        gpu.next_report().await?;
+        gpu_losses.extend(gpu.poll_reports()?.iter().map(|r| r.stats.loss));
+    }
     let (max_abs_error, worst_error_to_bound) = loss_agreement(&cpu_losses, &gpu_losses);
     Ok(KernelCheck {
         label: format!("training, {name}: {CHECK_STEPS} steps, loss vs CPU"),
@@ -221,6 +224,10 @@ pub async fn check_training(
 /// LLVM in SelectionDAG::getNode on x86-64 at opt-level 3.)
 #[allow(clippy::neg_cmp_op_on_partial_ord)]
 fn loss_agreement(cpu_losses: &[f32], gpu_losses: &[f32]) -> (f32, f64) {
+    if cpu_losses.len() != gpu_losses.len() {
+        // A missing report is a failure, not a shorter comparison.
+        return (f32::NAN, f64::INFINITY);
+    }
     let mut max_abs_error = 0.0f32;
     let mut worst_error_to_bound = 0.0f64;
     for (c, g) in cpu_losses.iter().zip(gpu_losses) {
@@ -242,7 +249,9 @@ const VALID: &str = "the check's models are valid (see the test below)";
 /// The CPU engine's losses on `batches`.
 fn cpu_losses(config: &ModelConfig, seed: u64, batches: &[Batch], train: &TrainConfig) -> Vec<f32> {
     let mut cpu = CpuEngine::new(config, seed).expect(VALID);
-    batches.iter().map(|b| cpu.step(b, train).loss).collect()
+    (batches.iter().enumerate())
+        .map(|(step, b)| cpu.step(b, &train.step_inputs(step)).stats.loss)
+        .collect()
 }
 
 /// Runs every page check with inputs drawn from `seed`: the matmul shapes, then training
@@ -250,7 +259,7 @@ fn cpu_losses(config: &ModelConfig, seed: u64, batches: &[Batch], train: &TrainC
 pub async fn run_page_checks(
     ctx: &Rc<GpuContext>,
     seed: u64,
-) -> Result<Vec<KernelCheck>, GpuError> {
+) -> Result<Vec<KernelCheck>, EngineError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut results = Vec::new();
     for (spec, with_bias) in page_check_shapes() {
@@ -265,6 +274,13 @@ pub async fn run_page_checks(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_missing_loss_fails_the_training_check() {
+        assert!(loss_agreement(&[1.0, 2.0], &[1.0, 2.0]).1 == 0.0);
+        assert!(loss_agreement(&[1.0, 2.0], &[1.0]).1 > 1.0);
+        assert!(loss_agreement(&[1.0], &[f32::NAN]).1.is_nan());
+    }
 
     #[test]
     fn page_check_models_are_valid() {

@@ -1,6 +1,6 @@
 //! AdamW with decoupled weight decay over the flat parameter buffer, and global-norm clipping.
 
-use super::config::TrainConfig;
+use crate::contract::{AdamWSettings, OptimizerState};
 use crate::model::ParamLayout;
 
 /// L2 norm of all gradients together, accumulated in f64.
@@ -32,17 +32,6 @@ pub struct AdamW {
     v: Vec<f32>,
     /// Updates done so far, for bias correction.
     t: i32,
-}
-
-/// AdamW's state in plain form, laid out like the parameters.
-#[derive(Clone, Debug, PartialEq)]
-pub struct OptimizerState {
-    /// First moments, `[total_len]`.
-    pub m: Vec<f32>,
-    /// Second moments, `[total_len]`.
-    pub v: Vec<f32>,
-    /// Updates done so far (the bias-correction count, and the next step's index).
-    pub updates: usize,
 }
 
 impl AdamW {
@@ -81,7 +70,7 @@ impl AdamW {
         params: &mut [f32],
         grads: &[f32],
         layout: &ParamLayout,
-        config: &TrainConfig,
+        config: &AdamWSettings,
         lr: f32,
     ) {
         self.t += 1;
@@ -135,12 +124,12 @@ mod tests {
             ..ModelConfig::default()
         };
         let layout = ParamLayout::new(&model);
-        let config = TrainConfig {
+        let config = AdamWSettings {
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
             weight_decay: 0.1,
-            ..TrainConfig::default()
+            decay_embeddings: false,
         };
         let wq = layout.find("layers.0.attn.wq").unwrap().offset;
         let gain = layout.find("final_norm.weight").unwrap().offset;

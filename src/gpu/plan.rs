@@ -1,0 +1,166 @@
+//! A plan: everything one batch shape needs, built once from `graph` — the activation buffers,
+//! every bound kernel of a training step in order, and where its results are. A run writes the
+//! inputs and the per-run uniforms (dropout keys, z-loss, clipping, AdamW) and replays a prefix
+//! of the kernels: the forward for reads, through the backward for gradients, all of them for a
+//! step.
+
+use super::adamw::{adamw_update, AdamWParams};
+use super::dropout::{DropoutKey, DropoutParams};
+use super::grad_norm::{
+    clip_gradients, grad_norm_final, grad_norm_partial, set_max_norm, PARTIALS,
+};
+use super::graph::{Builder, DropoutSite, ModelActs};
+use super::kernel::Kernel;
+use super::loss::set_z_coef;
+use super::GpuContext;
+use crate::contract::{AdamWSettings, StepInputs};
+use crate::model::{ModelConfig, ParamLayout};
+
+/// The four layout-shaped buffers and the decay mask.
+pub(super) struct ParamBuffers {
+    /// `[total_len]` each, in `ParamLayout` order.
+    pub(super) params: wgpu::Buffer,
+    pub(super) grads: wgpu::Buffer,
+    pub(super) m: wgpu::Buffer,
+    pub(super) v: wgpu::Buffer,
+    /// `adamw::decay_mask` for `decay_embeddings`.
+    pub(super) decay_mask: wgpu::Buffer,
+    pub(super) decay_embeddings: bool,
+}
+
+/// The kernels and buffers of one batch shape.
+pub(super) struct Plan {
+    /// The forward's activations, logits and statistics.
+    pub(super) acts: ModelActs,
+    /// Every launch of a step in order: forward (with the loss and view statistics) up to
+    /// `forward_len`, backward up to `backward_len`, then the gradient norm, clipping and
+    /// AdamW (`adamw`, the last).
+    pub(super) kernels: Vec<Kernel>,
+    pub(super) forward_len: usize,
+    pub(super) backward_len: usize,
+    clip: usize,
+    adamw: usize,
+    dropouts: Vec<DropoutSite>,
+    /// The loss launches, whose uniform carries the z-loss coefficient.
+    loss_kernels: Vec<usize>,
+    /// `[4]`: the gradient norm before clipping.
+    pub(super) grad_norm: wgpu::Buffer,
+    /// Elements of each stream the view statistics sum over: `B*T*C`.
+    pub(super) stream_len: usize,
+}
+
+impl Plan {
+    pub(super) fn build(
+        ctx: &GpuContext,
+        config: &ModelConfig,
+        layout: &ParamLayout,
+        bufs: &ParamBuffers,
+        batch: usize,
+        seq: usize,
+    ) -> Self {
+        let mut b = Builder::new(ctx, config, layout, &bufs.params, &bufs.grads, batch, seq);
+        let acts = b.forward();
+        let forward_len = b.len();
+        b.backward(&acts);
+        let backward_len = b.len();
+
+        let n = layout.total_len;
+        let partials = ctx.zeros("grad norm partials", PARTIALS);
+        let grad_norm = ctx.zeros("grad norm", 4);
+        b.push(grad_norm_partial(
+            ctx,
+            "grad_norm.partial",
+            n,
+            (&bufs.grads).into(),
+            (&partials).into(),
+        ));
+        b.push(grad_norm_final(
+            ctx,
+            "grad_norm.final",
+            (&partials).into(),
+            (&grad_norm).into(),
+            0,
+        ));
+        let clip = b.len();
+        b.push(clip_gradients(
+            ctx,
+            "clip",
+            n,
+            0.0,
+            (&grad_norm).into(),
+            (&bufs.grads).into(),
+        ));
+        let adamw = b.len();
+        let settings = AdamWSettings {
+            beta1: 0.9,
+            beta2: 0.95,
+            eps: 1e-8,
+            weight_decay: 0.0,
+            decay_embeddings: false,
+        };
+        b.push(adamw_update(
+            ctx,
+            "adamw",
+            AdamWParams::new(n, &settings, 0.0, 1),
+            (&bufs.grads).into(),
+            (&bufs.decay_mask).into(),
+            (&bufs.params).into(),
+            (&bufs.m).into(),
+            (&bufs.v).into(),
+        ));
+        let (kernels, dropouts, loss_kernels) = b.finish();
+        Self {
+            acts,
+            kernels,
+            forward_len,
+            backward_len,
+            clip,
+            adamw,
+            dropouts,
+            loss_kernels,
+            grad_norm,
+            stream_len: batch * seq * config.d_model,
+        }
+    }
+
+    /// Writes the inputs and the dropout keys of a run (`dropout`: the seed and step of a
+    /// training step; None runs without dropout).
+    pub(super) fn prepare(
+        &self,
+        ctx: &GpuContext,
+        tokens: &[u32],
+        targets: &[i32],
+        dropout: Option<(u32, u32)>,
+    ) {
+        let queue = &ctx.queue;
+        queue.write_buffer(&self.acts.tokens, 0, bytemuck::cast_slice(tokens));
+        queue.write_buffer(&self.acts.targets, 0, bytemuck::cast_slice(targets));
+        for site in &self.dropouts {
+            let (seed, step) = dropout.unwrap_or((0, 0));
+            let key = DropoutKey {
+                seed,
+                step,
+                site: site.site,
+            };
+            let p = if dropout.is_some() { site.p } else { 0.0 };
+            let params = DropoutParams::new(site.n, p, key);
+            self.kernels[site.kernel].set_uniform(ctx, bytemuck::bytes_of(&params));
+        }
+    }
+
+    /// Writes the z-loss coefficient of the loss launches.
+    pub(super) fn set_z_loss(&self, ctx: &GpuContext, z_loss: f32) {
+        for &i in &self.loss_kernels {
+            set_z_coef(ctx, &self.kernels[i], self.acts.loss_shape(), z_loss);
+        }
+    }
+
+    /// Writes a training step's inputs: z-loss, clipping, and AdamW's update number `t`
+    /// (1-based) over `n` floats.
+    pub(super) fn set_step_inputs(&self, ctx: &GpuContext, inputs: &StepInputs, n: usize, t: i32) {
+        self.set_z_loss(ctx, inputs.z_loss);
+        set_max_norm(ctx, &self.kernels[self.clip], n, inputs.grad_clip);
+        let hyper = AdamWParams::new(n, &inputs.adamw, inputs.lr, t);
+        self.kernels[self.adamw].set_uniform(ctx, bytemuck::bytes_of(&hyper));
+    }
+}
