@@ -8,6 +8,7 @@ pub mod data;
 pub mod experiments;
 pub mod metrics;
 pub mod optim;
+pub mod presets;
 pub mod run;
 pub mod schedule;
 pub mod session;
