@@ -2,7 +2,8 @@
 //
 // Layout: a, gate, out, dout, da, dgate [N, F] flattened to n = dims.n elements; one invocation
 // per element. KIND picks act: 0 ReLU, 1 GeLU (exact, erf), 2 GeLU tanh approximation,
-// 3 SiLU; GATED multiplies by `gate` (ReGLU, GeGLU, SwiGLU are KIND 0, 1, 3 with GATED).
+// 3 SiLU; GATED multiplies by `gate` (ReGLU, GeGLU, GeGLU-tanh, SwiGLU are KIND 0, 1, 2, 3 with
+// GATED).
 //
 // activation_forward:  out = act(a) (* gate)
 // activation_backward: da = dout (* gate) * act'(a) (=), and when GATED dgate = dout * act(a) (=)

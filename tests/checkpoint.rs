@@ -14,8 +14,9 @@ use archlab::contract::engine::wait;
 use archlab::contract::{Batch, Engine, OptimizerState, IGNORE};
 use archlab::cpu::CpuEngine;
 use archlab::gpu::engine::GpuEngine;
-use archlab::model::ModelConfig;
+use archlab::model::{ModelConfig, ParamLayout};
 use archlab::train::data::Split;
+use archlab::train::presets::PRESETS;
 use archlab::train::run::RunConfig;
 
 /// Every fixture folder: LLaMA (biases, tied), Mistral (sliding window, GQA), Qwen3 (per-head
@@ -196,6 +197,163 @@ fn export_then_import_is_the_identity() {
     model.norm_position = archlab::model::NormPosition::Post;
     let err = hf::export(&model, &[]).unwrap_err();
     assert!(err.reason.starts_with("maps onto none"), "{err}");
+}
+
+/// A preset export fixture (tools/make_hf_fixtures.py --exports): the folder `archlab export`
+/// wrote and transformers loaded, the run's settings, transformers' logits.
+struct PresetExport {
+    folder: PathBuf,
+    /// The preset's configuration with the fixture's settings, vocabulary from the data.
+    model: ModelConfig,
+    /// The architecture transformers instantiated.
+    architecture: String,
+}
+
+fn preset_export(name: &str) -> PresetExport {
+    let folder = fixture("export").join(name);
+    let settings: serde_json::Value =
+        serde_json::from_slice(&read(&folder.join("settings.json"))).unwrap();
+    assert_eq!(settings["preset"], name);
+    let mut run = RunConfig::with_preset(name).unwrap();
+    for (key, value) in settings["set"].as_object().unwrap() {
+        run.set(key, value.as_str().unwrap()).unwrap();
+    }
+    // The built-in corpus, character tokens: its vocabulary is the model's.
+    run.build_data(None).unwrap();
+    let expected: serde_json::Value =
+        serde_json::from_slice(&read(&folder.join("expected.json"))).unwrap();
+    PresetExport {
+        folder,
+        model: run.model,
+        architecture: expected["architecture"].as_str().unwrap().into(),
+    }
+}
+
+/// Every preset whose architecture transformers has exports, and only those; each export
+/// fixture was loaded by transformers as that class (no missing, unexpected or mismatched
+/// tensor: the script checks), and today's exporter writes exactly those files for the preset's
+/// configuration: the same config.json text and the same tensors.
+#[test]
+fn presets_with_a_hugging_face_class_export_what_transformers_loaded() {
+    let mut exported = Vec::new();
+    for preset in &PRESETS {
+        let family = hf::export_family(&preset.model);
+        let Some(architecture) = preset.export else {
+            assert!(
+                family.is_err(),
+                "{}: exports, but the table says not",
+                preset.name
+            );
+            continue;
+        };
+        assert_eq!(
+            family.unwrap().architecture(),
+            architecture,
+            "{}",
+            preset.name
+        );
+        let export = preset_export(preset.name);
+        assert_eq!(
+            export.architecture, architecture,
+            "{}: transformers' class",
+            preset.name
+        );
+        let config = String::from_utf8(read(&export.folder.join("config.json"))).unwrap();
+        let weights = read(&export.folder.join("model.safetensors"));
+        let imported = hf::import(&config, &weights).unwrap();
+        let (config_now, weights_now) =
+            hf::export(&export.model, &imported.checkpoint.params).unwrap();
+        assert_eq!(
+            config_now, config,
+            "{}: config.json differs from the one transformers loaded; if the change is \
+             intended, rerun tools/make_hf_fixtures.py --exports",
+            preset.name
+        );
+        assert_eq!(
+            tensors::read(&weights_now, "now").unwrap(),
+            tensors::read(&weights, "fixture").unwrap(),
+            "{}: tensors",
+            preset.name
+        );
+        exported.push(preset.name);
+    }
+    let mut folders: Vec<String> = std::fs::read_dir(fixture("export"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().into_string().unwrap())
+        .collect();
+    folders.sort();
+    exported.sort();
+    assert_eq!(folders, exported, "one fixture per exporting preset");
+}
+
+/// Our engines compute transformers' logits on each preset's export, with the preset's own
+/// configuration (not the one read back from config.json). Tolerance as for the families
+/// above: 1e-5 of the logits' scale (both compute in f32 with different summation orders;
+/// observed: at most 1.5e-6 on the CPU engine, 2.8e-6 on the GPU engine), far
+/// below what any wrong mapping, norm or RoPE base changes.
+fn assert_preset_exports_match_transformers(
+    engine_name: &str,
+    mut logits: impl FnMut(&ModelConfig, &[f32], &Batch) -> Vec<f32>,
+) {
+    for preset in PRESETS.iter().filter(|p| p.export.is_some()) {
+        let export = preset_export(preset.name);
+        let config = String::from_utf8(read(&export.folder.join("config.json"))).unwrap();
+        let weights = read(&export.folder.join("model.safetensors"));
+        let imported = hf::import(&config, &weights).unwrap();
+        let ours = ParamLayout::new(&export.model);
+        let theirs = ParamLayout::new(&imported.checkpoint.run.model);
+        let shape = |layout: &ParamLayout| -> Vec<(String, Vec<usize>, usize)> {
+            let tensors = layout.tensors.iter();
+            tensors
+                .map(|t| (t.name.clone(), t.shape.clone(), t.offset))
+                .collect()
+        };
+        assert_eq!(shape(&ours), shape(&theirs), "{}: layouts", preset.name);
+        let rows: Vec<Vec<u32>> =
+            serde_json::from_slice(&read(&export.folder.join("tokens.json"))).unwrap();
+        let batch = Batch {
+            batch: rows.len(),
+            seq: rows[0].len(),
+            inputs: rows.concat(),
+            targets: vec![IGNORE; rows.len() * rows[0].len()],
+        };
+        let ours = logits(&export.model, &imported.checkpoint.params, &batch);
+        let expected = tensors::read(
+            &read(&export.folder.join("expected.safetensors")),
+            "expected",
+        )
+        .unwrap();
+        let theirs = &expected["logits"];
+        assert_eq!(
+            theirs.shape,
+            [batch.batch, batch.seq, export.model.vocab_size],
+            "{}",
+            preset.name
+        );
+        let what = format!("{} export on the {engine_name}: logits", preset.name);
+        assert_close(&what, &ours, &theirs.values, 1e-5);
+    }
+}
+
+#[test]
+fn preset_exports_match_transformers_on_the_cpu() {
+    assert_preset_exports_match_transformers("CPU engine", |model, params, batch| {
+        let mut engine = CpuEngine::new(model, 0).unwrap();
+        engine.set_params(params).unwrap();
+        engine.logits(&batch.inputs, batch.batch, batch.seq)
+    });
+}
+
+#[test]
+fn preset_exports_match_transformers_on_the_gpu() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = std::rc::Rc::new(ctx);
+    assert_preset_exports_match_transformers("GPU engine", |model, params, batch| {
+        let mut engine = GpuEngine::new(ctx.clone(), model, 0).unwrap();
+        engine.set_params(params).unwrap();
+        let rows = 0..batch.batch * batch.seq;
+        wait(engine.start_logits(&batch.inputs, batch.batch, batch.seq, rows)).unwrap()
+    });
 }
 
 fn small_run() -> RunConfig {

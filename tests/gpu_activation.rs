@@ -1,4 +1,4 @@
-//! `shaders/activation.wgsl` against `cpu::activation`: all seven activations, forward and
+//! `shaders/activation.wgsl` against `cpu::activation`: all eight activations, forward and
 //! backward.
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -9,13 +9,14 @@ use archlab::gpu::activation as gpu;
 use archlab::model::Activation;
 use common::{assert_within, read, run, uniform, U};
 
-const ALL: [Activation; 7] = [
+const ALL: [Activation; 8] = [
     Activation::Relu,
     Activation::Gelu,
     Activation::GeluTanh,
     Activation::Silu,
     Activation::Reglu,
     Activation::Geglu,
+    Activation::GegluTanh,
     Activation::Swiglu,
 ];
 

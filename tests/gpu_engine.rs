@@ -424,10 +424,10 @@ fn every_preset_trains_on_the_gpu_as_on_the_cpu() {
         z_loss: 1e-4,
         ..TrainConfig::default()
     };
-    for name in archlab::model::PRESET_NAMES {
-        let config = ModelConfig::preset(name).unwrap();
-        let mut cpu = CpuEngine::new(&config, 5).unwrap();
-        let mut gpu = GpuEngine::new(ctx.clone(), &config, 5).unwrap();
+    for preset in &archlab::train::presets::PRESETS {
+        let (name, config) = (preset.name, &preset.model);
+        let mut cpu = CpuEngine::new(config, 5).unwrap();
+        let mut gpu = GpuEngine::new(ctx.clone(), config, 5).unwrap();
         let mut cpu_losses = Vec::new();
         for step in 0..3 {
             let b = batch(step, config.vocab_size as u32);

@@ -1,11 +1,22 @@
 #!/usr/bin/env python3
 """Makes the Hugging Face fixtures of tests/fixtures/hf/: one tiny random model per family, with
-the logits and every parameter gradient that transformers computes for a fixed batch.
+the logits and every parameter gradient that transformers computes for a fixed batch; and, with
+--exports, what transformers computes on `archlab export`s of the presets.
 
 Run once by hand (the test suite itself needs no Python):
 
     python3 -m venv /tmp/fixvenv && /tmp/fixvenv/bin/pip install torch transformers safetensors
     /tmp/fixvenv/bin/python tools/make_hf_fixtures.py
+    cargo build --bin archlab
+    /tmp/fixvenv/bin/python tools/make_hf_fixtures.py --exports target/debug/archlab
+
+--exports trains every preset that has a Hugging Face class for a few steps at a tiny size
+(`archlab train --preset P --set ...`, settings in settings.json), exports it (`archlab
+export`) into tests/fixtures/hf/export/P/, loads that folder with AutoModelForCausalLM (eager
+attention, float32; any missing, unexpected or mismatched tensor is an error) and records its
+logits on tokens.json as expected.safetensors (`logits` [B, T, V]), and the class it loaded as
+in expected.json. tests/checkpoint.rs checks that archlab exports the same files today and
+computes the same logits. The family fixtures above are left as they are.
 
 Each folder gets what transformers' save_pretrained writes (config.json, model.safetensors), plus
 tokens.json (a [batch, seq] list of token ids), expected.safetensors (`logits` [B, T, V] and
@@ -13,8 +24,12 @@ tokens.json (a [batch, seq] list of token ids), expected.safetensors (`logits` [
 labels=input_ids: mean cross-entropy of positions 0..T-2 predicting 1..T-1). Gradients are named
 as the tensors in model.safetensors.
 """
+import argparse
 import json
 import pathlib
+import shutil
+import subprocess
+import tempfile
 
 import torch
 import transformers
@@ -98,5 +113,78 @@ def main():
     print(f"torch {torch.__version__}, transformers {transformers.__version__}")
 
 
+# Presets whose export transformers loads, and the class it should load as.
+EXPORTS = {
+    "default": "LlamaForCausalLM",
+    "gpt2": "GPT2LMHeadModel",
+    "gptj": "GPTNeoXForCausalLM",
+    "llama": "LlamaForCausalLM",
+    "mistral": "MistralForCausalLM",
+    "olmo2": "Olmo2ForCausalLM",
+    "qwen3": "Qwen3ForCausalLM",
+}
+# Tiny, with large random weights (init 0.3: logits far from uniform) after a few steps of
+# training (norm gains and biases off their 1 / 0 init); RoPE's base is not the default, so a
+# lost rope_theta shows; the sequence (24) is longer than Mistral's window (16).
+EXPORT_SETTINGS = {
+    "model.d_model": "16",
+    "model.n_layers": "2",
+    "model.context_len": "32",
+    "model.init_std": "0.3",
+    "model.rope_theta": "1000",
+    "train.steps": "4",
+    "train.batch_size": "2",
+    "train.seq_len": "32",
+    "train.lr": "0.01",
+    "train.warmup_steps": "0",
+    "train.eval_interval": "100",
+}
+EXPORT_BATCH, EXPORT_SEQ = 2, 24
+
+
+def exports(archlab):
+    archlab = str(pathlib.Path(archlab).resolve())
+    for index, (preset, architecture) in enumerate(EXPORTS.items()):
+        folder = ROOT / "export" / preset
+        if folder.exists():
+            shutil.rmtree(folder)
+        folder.mkdir(parents=True)
+        with tempfile.TemporaryDirectory() as run:
+            sets = [arg for key, value in EXPORT_SETTINGS.items() for arg in ("--set", f"{key}={value}")]
+            subprocess.run([archlab, "train", "--preset", preset, *sets, "--backend", "cpu",
+                            "--out", run], check=True, stdout=subprocess.DEVNULL)
+            subprocess.run([archlab, "export", "--model", run, "--out", str(folder)], check=True)
+        (folder / "settings.json").write_text(
+            json.dumps({"preset": preset, "set": EXPORT_SETTINGS}, indent=2) + "\n")
+
+        model, info = transformers.AutoModelForCausalLM.from_pretrained(
+            folder, attn_implementation="eager", dtype=torch.float32, output_loading_info=True)
+        problems = {k: v for k, v in info.items() if v}
+        assert not problems, f"{preset}: {problems}"
+        assert type(model).__name__ == architecture, f"{preset}: {type(model).__name__}"
+        model.eval()
+        generator = torch.Generator().manual_seed(2000 + index)
+        tokens = torch.randint(0, model.config.vocab_size, (EXPORT_BATCH, EXPORT_SEQ), generator=generator)
+        with torch.no_grad():
+            out = model(input_ids=tokens, labels=tokens)
+        (folder / "tokens.json").write_text(json.dumps(tokens.tolist()) + "\n")
+        save_file({"logits": out.logits.contiguous()}, folder / "expected.safetensors")
+        (folder / "expected.json").write_text(json.dumps({
+            "architecture": type(model).__name__,
+            "loss": out.loss.item(),
+            "transformers": transformers.__version__,
+            "torch": torch.__version__,
+        }, indent=2) + "\n")
+        print(f"{preset}: {type(model).__name__}, loss {out.loss.item():.6f}, "
+              f"max |logit| {out.logits.abs().max().item():.3f}")
+
+
 if __name__ == "__main__":
-    main()
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--exports", metavar="ARCHLAB",
+                        help="make the preset export fixtures with this archlab binary instead")
+    args = parser.parse_args()
+    if args.exports:
+        exports(args.exports)
+    else:
+        main()

@@ -108,13 +108,14 @@ mod tests {
     use super::*;
     use crate::cpu::real::gradcheck::{assert_gradient, project, uniform};
 
-    const ALL: [Activation; 7] = [
+    const ALL: [Activation; 8] = [
         Activation::Relu,
         Activation::Gelu,
         Activation::GeluTanh,
         Activation::Silu,
         Activation::Reglu,
         Activation::Geglu,
+        Activation::GegluTanh,
         Activation::Swiglu,
     ];
 

@@ -286,7 +286,7 @@ mod tests {
             n_kv_heads: 2,
             context_len: 8,
             vocab_size: 11,
-            ..ModelConfig::preset("gpt2").unwrap()
+            ..crate::train::presets::find("gpt2").unwrap().model.clone()
         }
     }
 
@@ -382,7 +382,7 @@ mod tests {
 
     #[test]
     fn views_have_their_documented_shapes() {
-        let config = ModelConfig::preset("qwen3").unwrap();
+        let config = crate::train::presets::find("qwen3").unwrap().model.clone();
         let mut engine = CpuEngine::new(&config, 0).unwrap();
         let logits = engine.logits(&[1, 2, 3, 4, 5], 1, 5);
         assert_eq!(logits.len(), 5 * 65);
@@ -434,7 +434,10 @@ mod tests {
     fn post_norm_keeps_the_residual_stream_at_unit_rms() {
         // Post-LayerNorm (zero bias, unit gain at init): every layer's output rows have mean 0
         // and variance var / (var + eps) ~ 1, so the stream's RMS is ~1 whatever the branches add.
-        let config = ModelConfig::preset("transformer2017").unwrap();
+        let config = crate::train::presets::find("transformer2017")
+            .unwrap()
+            .model
+            .clone();
         let mut engine = CpuEngine::new(&config, 0).unwrap();
         engine.logits(&[1, 2, 3, 4, 5, 6], 1, 6);
         for norms in engine.view_stats().norms {

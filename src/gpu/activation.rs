@@ -1,4 +1,4 @@
-//! Launchers for `shaders/activation.wgsl`: the seven MLP activations, plain and gated.
+//! Launchers for `shaders/activation.wgsl`: the eight MLP activations, plain and gated.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;

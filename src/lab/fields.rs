@@ -70,6 +70,7 @@ const ACTIVATION: &[(&str, &str)] = &[
     ("SiLU / Swish", "silu"),
     ("ReGLU", "reglu"),
     ("GeGLU", "geglu"),
+    ("GeGLU (tanh)", "geglu_tanh"),
     ("SwiGLU", "swiglu"),
 ];
 const BLOCK: &[(&str, &str)] = &[("serial", "serial"), ("parallel", "parallel")];

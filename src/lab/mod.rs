@@ -53,34 +53,16 @@ pub const CPU_SCALE: [(&str, &str); 5] = [
     ("train.seq_len", "32"),
 ];
 
-/// The summary table's rows as (preset name, name on the button).
-pub const PRESETS: [(&str, &str); 10] = [
-    ("default", "page default (LLaMA-style)"),
-    ("transformer2017", "Transformer (2017)"),
-    ("gpt2", "GPT-2"),
-    ("gptj", "GPT-J / NeoX"),
-    ("palm", "PaLM"),
-    ("llama", "LLaMA 2/3"),
-    ("mistral", "Mistral 7B"),
-    ("olmo2", "OLMo 2"),
-    ("gemma2", "Gemma 2"),
-    ("qwen3", "Qwen3"),
-];
-
-/// `current` with its model replaced by preset `name` at the current scale (width, depth and
-/// context stay), and the row's z-loss (PaLM, OLMo 2) set on the training side.
+/// `current` with preset `name` of [`crate::train::presets::PRESETS`] applied (its model and
+/// training settings) at the current scale: width, depth and context stay, as do the data and
+/// the rest of the training settings.
 pub fn with_preset(current: &RunConfig, name: &str) -> Option<RunConfig> {
-    let mut model = ModelConfig::preset(name)?;
-    model.d_model = current.model.d_model;
-    model.n_layers = current.model.n_layers;
-    model.context_len = current.model.context_len;
+    let preset = crate::train::presets::find(name)?;
     let mut run = current.clone();
-    run.model = model;
-    run.train.z_loss = if matches!(name, "palm" | "olmo2") {
-        1e-4
-    } else {
-        0.0
-    };
+    preset.apply(&mut run);
+    run.model.d_model = current.model.d_model;
+    run.model.n_layers = current.model.n_layers;
+    run.model.context_len = current.model.context_len;
     Some(run)
 }
 
@@ -328,10 +310,7 @@ impl Lab {
         };
         self.draft = run;
         self.rejected.clear();
-        let label = PRESETS
-            .iter()
-            .find(|(n, _)| *n == name)
-            .map_or(name, |(_, label)| label);
+        let label = crate::train::presets::find(name).map_or(name, |preset| preset.label);
         self.start_if_changed(Some(format!("{label} preset")))
     }
 
@@ -735,15 +714,16 @@ mod tests {
         let mut current = page_defaults();
         current.model.d_model = 48;
         current.model.n_layers = 3;
-        for (name, _) in PRESETS {
+        for name in crate::train::presets::PRESETS.iter().map(|p| p.name) {
             let run = with_preset(&current, name).unwrap();
             run.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
             assert_eq!((run.model.d_model, run.model.n_layers), (48, 3), "{name}");
         }
-        assert_eq!(
-            with_preset(&page_defaults(), "palm").unwrap().train.z_loss,
-            1e-4
-        );
+        for (name, z_loss) in [("palm", 1e-4), ("olmo2", 1e-4), ("llama", 0.0)] {
+            let mut from = page_defaults();
+            from.train.z_loss = 0.5;
+            assert_eq!(with_preset(&from, name).unwrap().train.z_loss, z_loss);
+        }
         assert!(with_preset(&page_defaults(), "nope").is_none());
     }
 

@@ -1,5 +1,6 @@
-//! `ModelConfig`: every architecture toggle of the lecture in one serialisable struct, its
-//! validation, named presets and FLOP / parameter / KV-cache accounting.
+//! `ModelConfig`: every architecture toggle of the lecture in one serialisable struct and its
+//! validation. Accounting (parameters, FLOPs, KV cache) is in `accounting.rs`; the named presets
+//! (model and training settings together) are `train::presets`.
 //!
 //! Shape letters used in comments across the crate: B batch, T sequence, C `d_model`,
 //! H `n_heads`, K `n_kv_heads`, D `d_head`, F `d_ff`, V `vocab_size`, L `n_layers`.
@@ -79,6 +80,8 @@ pub enum Activation {
     Reglu,
     /// `(gelu(x W1) * x V) W2`, erf GeLU.
     Geglu,
+    /// GeGLU with GeLU's tanh approximation (Gemma's `gelu_pytorch_tanh`).
+    GegluTanh,
     /// `(silu(x W1) * x V) W2`.
     Swiglu,
 }
@@ -86,7 +89,10 @@ pub enum Activation {
 impl Activation {
     /// Gated variants multiply `act(x W1)` by a second projection `x V`.
     pub fn is_gated(self) -> bool {
-        matches!(self, Self::Reglu | Self::Geglu | Self::Swiglu)
+        matches!(
+            self,
+            Self::Reglu | Self::Geglu | Self::GegluTanh | Self::Swiglu
+        )
     }
 
     /// The pointwise function applied to `x W1`: a gated variant maps to its plain one.
@@ -94,6 +100,7 @@ impl Activation {
         match self {
             Self::Reglu => Self::Relu,
             Self::Geglu => Self::Gelu,
+            Self::GegluTanh => Self::GeluTanh,
             Self::Swiglu => Self::Silu,
             plain => plain,
         }
@@ -271,154 +278,52 @@ pub struct ModelConfig {
     pub residual_scaling: bool,
 }
 
+impl ModelConfig {
+    /// The `default` preset: a small LLaMA-style model (pre-RMSNorm, SwiGLU, RoPE, MHA), as a
+    /// constant so preset tables can be built on it.
+    pub const DEFAULT: Self = Self {
+        vocab_size: 65,
+        context_len: 64,
+        d_model: 64,
+        n_layers: 2,
+        n_heads: 4,
+        n_kv_heads: 4,
+        d_head: None,
+        d_ff: None,
+        norm: NormType::RmsNorm,
+        norm_position: NormPosition::Pre,
+        norm_eps: 1e-5,
+        final_norm: true,
+        bias: false,
+        activation: Activation::Swiglu,
+        block: BlockLayout::Serial,
+        parallel_norm: ParallelNorm::Shared,
+        position: Position::Rope,
+        rope_theta: 10_000.0,
+        attention: AttentionPattern::Full,
+        layer_pattern: None,
+        qk_norm: false,
+        qk_norm_scope: QkNormScope::Head,
+        tied_embeddings: false,
+        padding_token: None,
+        dropout: Dropout {
+            embd: 0.0,
+            attn: 0.0,
+            resid: 0.0,
+        },
+        init_std: 0.02,
+        residual_scaling: false,
+    };
+}
+
 impl Default for ModelConfig {
-    /// The `default` preset: a small LLaMA-style model.
+    /// [`ModelConfig::DEFAULT`].
     fn default() -> Self {
-        Self {
-            vocab_size: 65,
-            context_len: 64,
-            d_model: 64,
-            n_layers: 2,
-            n_heads: 4,
-            n_kv_heads: 4,
-            d_head: None,
-            d_ff: None,
-            norm: NormType::RmsNorm,
-            norm_position: NormPosition::Pre,
-            norm_eps: 1e-5,
-            final_norm: true,
-            bias: false,
-            activation: Activation::Swiglu,
-            block: BlockLayout::Serial,
-            parallel_norm: ParallelNorm::Shared,
-            position: Position::Rope,
-            rope_theta: 10_000.0,
-            attention: AttentionPattern::Full,
-            layer_pattern: None,
-            qk_norm: false,
-            qk_norm_scope: QkNormScope::Head,
-            tied_embeddings: false,
-            padding_token: None,
-            dropout: Dropout::default(),
-            init_std: 0.02,
-            residual_scaling: false,
-        }
+        Self::DEFAULT
     }
 }
-
-/// Parameter counts; embeddings are the token table, a learned position table and an untied
-/// output head (Kaplan et al. leave them out of "non-embedding" parameters).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct ParamCount {
-    /// Token table, learned position table, untied output head.
-    pub embedding: usize,
-    /// Everything else: attention, MLP, norms, biases.
-    pub non_embedding: usize,
-}
-
-impl ParamCount {
-    /// All parameters.
-    pub fn total(&self) -> usize {
-        self.embedding + self.non_embedding
-    }
-}
-
-/// Names accepted by `ModelConfig::preset`, in the lecture's order.
-pub const PRESET_NAMES: [&str; 10] = [
-    "default",
-    "transformer2017",
-    "gpt2",
-    "gptj",
-    "palm",
-    "llama",
-    "mistral",
-    "olmo2",
-    "gemma2",
-    "qwen3",
-];
 
 impl ModelConfig {
-    /// A named preset at toy scale (the summary table of lecture.md). Training-side choices of
-    /// a row (PaLM's and OLMo 2's z-loss) belong to `TrainConfig` and are not set here.
-    pub fn preset(name: &str) -> Option<Self> {
-        let base = Self::default();
-        let config = match name {
-            "default" => base,
-            "transformer2017" => Self {
-                norm: NormType::LayerNorm,
-                norm_position: NormPosition::Post,
-                final_norm: false,
-                bias: true,
-                activation: Activation::Relu,
-                position: Position::Sinusoidal,
-                tied_embeddings: true,
-                dropout: Dropout {
-                    embd: 0.1,
-                    attn: 0.0,
-                    resid: 0.1,
-                },
-                ..base
-            },
-            "gpt2" => Self {
-                norm: NormType::LayerNorm,
-                bias: true,
-                activation: Activation::GeluTanh,
-                position: Position::Learned,
-                tied_embeddings: true,
-                dropout: Dropout {
-                    embd: 0.1,
-                    attn: 0.1,
-                    resid: 0.1,
-                },
-                residual_scaling: true,
-                ..base
-            },
-            "gptj" => Self {
-                norm: NormType::LayerNorm,
-                bias: true,
-                activation: Activation::GeluTanh,
-                block: BlockLayout::Parallel,
-                ..base
-            },
-            "palm" => Self {
-                block: BlockLayout::Parallel,
-                n_kv_heads: 1,
-                tied_embeddings: true,
-                ..base
-            },
-            "llama" => Self {
-                n_kv_heads: 2,
-                ..base
-            },
-            "mistral" => Self {
-                n_kv_heads: 2,
-                attention: AttentionPattern::SlidingWindow { window: 16 },
-                ..base
-            },
-            "olmo2" => Self {
-                norm_position: NormPosition::PostInBranch,
-                qk_norm: true,
-                ..base
-            },
-            "gemma2" => Self {
-                norm_position: NormPosition::Double,
-                activation: Activation::Geglu,
-                n_kv_heads: 2,
-                attention: AttentionPattern::SlidingWindow { window: 16 },
-                layer_pattern: Some(LayerPattern::GlobalEvery(2)),
-                tied_embeddings: true,
-                ..base
-            },
-            "qwen3" => Self {
-                n_kv_heads: 2,
-                qk_norm: true,
-                ..base
-            },
-            _ => return None,
-        };
-        Some(config)
-    }
-
     /// Per-head width D.
     pub fn d_head(&self) -> usize {
         self.d_head.unwrap_or(self.d_model / self.n_heads.max(1))
@@ -584,83 +489,6 @@ impl ModelConfig {
         }
         Ok(())
     }
-
-    /// Parameter counts, computed from the shapes (independently of `ParamLayout`).
-    pub fn param_count(&self) -> ParamCount {
-        let (c, v, l) = (self.d_model, self.vocab_size, self.n_layers);
-        let (q_width, kv_width) = (
-            self.n_heads * self.d_head(),
-            self.n_kv_heads * self.d_head(),
-        );
-        let f = self.d_ff();
-        let bias = usize::from(self.bias);
-        let norm = c * (1 + usize::from(self.norm_has_bias(self.norm)));
-        let qk_type = self.qk_norm_type();
-        let qk_norm = self.d_head() * (1 + usize::from(self.norm_has_bias(qk_type)));
-
-        let attention = c * q_width
-            + 2 * c * kv_width
-            + q_width * c
-            + bias * (q_width + 2 * kv_width + c)
-            + if self.qk_norm { 2 * qk_norm } else { 0 };
-        let n_up = if self.activation.is_gated() { 2 } else { 1 };
-        let mlp = n_up * (c * f + bias * f) + f * c + bias * c;
-        let sites = self.norm_sites();
-        // Per branch: input and output norms; serial has two post norms, parallel one, and
-        // parallel shares one input norm.
-        let (n_input, n_post) = match self.block {
-            BlockLayout::Serial => (2, 2),
-            BlockLayout::Parallel => (1, 1),
-        };
-        let norms_per_layer = usize::from(sites.input) * n_input
-            + usize::from(sites.output) * 2
-            + usize::from(sites.post) * n_post;
-        let per_layer = attention + mlp + norms_per_layer * norm;
-        let final_norm = if self.has_final_norm() { norm } else { 0 };
-
-        let position = if self.position == Position::Learned {
-            self.context_len * c
-        } else {
-            0
-        };
-        let head = if self.tied_embeddings { 0 } else { v * c };
-        ParamCount {
-            embedding: v * c + position + head,
-            non_embedding: l * per_layer + final_norm,
-        }
-    }
-
-    /// Training FLOPs per token at full context, forward + backward = 3 x forward, where
-    /// forward = 2 * (every matmul weight, the output head included) + per layer
-    /// `2 * 2 * H * D * avg_visible` for the score and value products, `avg_visible` being the
-    /// mean number of keys a query sees over `context_len` under that layer's mask. Norms,
-    /// activations, softmax and the embedding lookup are left out (a small share of FLOPs).
-    pub fn flops_per_token(&self) -> f64 {
-        let (c, d) = (self.d_model, self.d_head());
-        let (q_width, kv_width) = (self.n_heads * d, self.n_kv_heads * d);
-        let n_up = if self.activation.is_gated() { 2 } else { 1 };
-        let per_layer_matmul = 2 * c * q_width + 2 * c * kv_width + (n_up + 1) * c * self.d_ff();
-        let matmul = self.n_layers * per_layer_matmul + self.vocab_size * c;
-        let attention: f64 = (0..self.n_layers)
-            .map(|layer| 4.0 * q_width as f64 * self.mean_visible_keys(layer))
-            .sum();
-        3.0 * (2.0 * matmul as f64 + attention)
-    }
-
-    /// Mean number of keys a query sees over a full context in `layer`.
-    fn mean_visible_keys(&self, layer: usize) -> f64 {
-        let pattern = self.pattern_for_layer(layer);
-        let t = self.context_len;
-        let visible = (0..t)
-            .map(|i| (0..=i).filter(|&j| pattern.visible(i, j)).count())
-            .sum::<usize>();
-        visible as f64 / t as f64
-    }
-
-    /// KV-cache bytes per generated token in f32: K and V of every layer and KV head.
-    pub fn kv_cache_bytes_per_token(&self) -> usize {
-        2 * self.n_layers * self.n_kv_heads * self.d_head() * std::mem::size_of::<f32>()
-    }
 }
 
 /// `x > 0`, false for NaN.
@@ -692,148 +520,6 @@ mod tests {
         let error = config.validate().expect_err("config should be rejected");
         assert_eq!(error.field, field, "{error}");
         assert!(error.to_string().starts_with(&format!("{field}: ")));
-    }
-
-    #[test]
-    fn every_preset_validates() {
-        for name in PRESET_NAMES {
-            let config = ModelConfig::preset(name).unwrap();
-            config.validate().unwrap_or_else(|e| panic!("{name}: {e}"));
-        }
-        assert!(ModelConfig::preset("nonsense").is_none());
-    }
-
-    #[test]
-    fn presets_follow_the_lecture_table() {
-        use Activation as A;
-        use BlockLayout::{Parallel, Serial};
-        use NormPosition as P;
-        use NormType::{LayerNorm, RmsNorm};
-        use Position as Pos;
-        // (name, norm, position of norm, position encoding, activation, layout, bias,
-        //  kv heads of 4, tied), transcribed from lecture.md's summary table.
-        let table = [
-            (
-                "transformer2017",
-                LayerNorm,
-                P::Post,
-                Pos::Sinusoidal,
-                A::Relu,
-                Serial,
-                true,
-                4,
-                true,
-            ),
-            (
-                "gpt2",
-                LayerNorm,
-                P::Pre,
-                Pos::Learned,
-                A::GeluTanh,
-                Serial,
-                true,
-                4,
-                true,
-            ),
-            (
-                "gptj",
-                LayerNorm,
-                P::Pre,
-                Pos::Rope,
-                A::GeluTanh,
-                Parallel,
-                true,
-                4,
-                false,
-            ),
-            (
-                "palm",
-                RmsNorm,
-                P::Pre,
-                Pos::Rope,
-                A::Swiglu,
-                Parallel,
-                false,
-                1,
-                true,
-            ),
-            (
-                "llama",
-                RmsNorm,
-                P::Pre,
-                Pos::Rope,
-                A::Swiglu,
-                Serial,
-                false,
-                2,
-                false,
-            ),
-            (
-                "mistral",
-                RmsNorm,
-                P::Pre,
-                Pos::Rope,
-                A::Swiglu,
-                Serial,
-                false,
-                2,
-                false,
-            ),
-            (
-                "olmo2",
-                RmsNorm,
-                P::PostInBranch,
-                Pos::Rope,
-                A::Swiglu,
-                Serial,
-                false,
-                4,
-                false,
-            ),
-            (
-                "gemma2",
-                RmsNorm,
-                P::Double,
-                Pos::Rope,
-                A::Geglu,
-                Serial,
-                false,
-                2,
-                true,
-            ),
-            (
-                "qwen3",
-                RmsNorm,
-                P::Pre,
-                Pos::Rope,
-                A::Swiglu,
-                Serial,
-                false,
-                2,
-                false,
-            ),
-        ];
-        for (name, norm, at, position, activation, block, bias, kv, tied) in table {
-            let c = ModelConfig::preset(name).unwrap();
-            let row = (c.norm, c.norm_position, c.position, c.activation, c.block);
-            assert_eq!(row, (norm, at, position, activation, block), "{name}");
-            assert_eq!(
-                (c.bias, c.n_kv_heads, c.tied_embeddings),
-                (bias, kv, tied),
-                "{name}"
-            );
-            assert_eq!(
-                c.qk_norm,
-                name == "olmo2" || name == "qwen3",
-                "{name} qk_norm"
-            );
-        }
-        let window = AttentionPattern::SlidingWindow { window: 16 };
-        assert_eq!(ModelConfig::preset("mistral").unwrap().attention, window);
-        assert_eq!(
-            ModelConfig::preset("gemma2").unwrap().pattern_for_layer(0),
-            window
-        );
     }
 
     #[test]
@@ -1085,7 +771,9 @@ mod tests {
     fn global_every_interleaves_like_gemma2() {
         let config = ModelConfig {
             n_layers: 4,
-            ..ModelConfig::preset("gemma2").unwrap()
+            attention: AttentionPattern::SlidingWindow { window: 16 },
+            layer_pattern: Some(LayerPattern::GlobalEvery(2)),
+            ..ModelConfig::default()
         };
         let local = AttentionPattern::SlidingWindow { window: 16 };
         let patterns: Vec<_> = (0..4).map(|l| config.pattern_for_layer(l)).collect();
@@ -1094,42 +782,18 @@ mod tests {
     }
 
     #[test]
-    fn accounting_of_the_default_preset() {
-        let config = ModelConfig::default();
-        // C 64, H 4, D 16, K 4, F 176, L 2, V 65, T 64, no bias, RMSNorm pre, untied.
-        // Attention 4 * 64*64 = 16384; MLP 3 * 64*176 = 33792; two norms 2*64 = 128.
-        // Per layer 50304; two layers 100608; final norm 64 -> 100672 non-embedding.
-        // Embedding: token 65*64 = 4160 + untied head 4160 = 8320.
-        let count = config.param_count();
-        assert_eq!(count.non_embedding, 100_672);
-        assert_eq!(count.embedding, 8_320);
-        assert_eq!(count.total(), 108_992);
-        // Matmul weights: 2 * (16384 + 33792) + 4160 = 104512; forward 2x = 209024.
-        // Causal keys per query, mean over 64 queries: 65/2 = 32.5; per layer
-        // 4 * (H*D = 64) * 32.5 = 8320, two layers 16640. Forward 225664, training x3 = 676992.
-        assert_eq!(config.flops_per_token(), 676_992.0);
-        // 2 (K and V) * 2 layers * 4 KV heads * 16 * 4 bytes = 1024.
-        assert_eq!(config.kv_cache_bytes_per_token(), 1024);
-    }
-
-    #[test]
-    fn mqa_shrinks_the_kv_cache_by_the_head_ratio() {
-        let mha = ModelConfig::default();
-        let mqa = ModelConfig {
-            n_kv_heads: 1,
-            ..mha.clone()
-        };
-        assert_eq!(
-            mha.kv_cache_bytes_per_token(),
-            4 * mqa.kv_cache_bytes_per_token()
-        );
-    }
-
-    #[test]
     fn serde_round_trip_and_unknown_fields() {
-        let config = ModelConfig::preset("gemma2").unwrap();
+        let config = ModelConfig {
+            norm_position: NormPosition::Double,
+            activation: Activation::GegluTanh,
+            layer_pattern: Some(LayerPattern::GlobalEvery(2)),
+            ..ModelConfig::default()
+        };
         let json = serde_json::to_string(&config).unwrap();
-        assert!(json.contains("\"rms_norm\""), "{json}");
+        assert!(
+            json.contains("\"rms_norm\"") && json.contains("\"geglu_tanh\""),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<ModelConfig>(&json).unwrap(), config);
         let partial: ModelConfig = serde_json::from_str(r#"{"n_layers": 3}"#).unwrap();
         assert_eq!(

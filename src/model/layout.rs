@@ -371,12 +371,12 @@ fn standard_normal(rng: &mut ChaCha8Rng) -> f64 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::config::PRESET_NAMES;
+    use crate::train::presets::PRESETS;
 
     #[test]
     fn offsets_are_aligned_and_disjoint() {
-        for name in PRESET_NAMES {
-            let layout = ParamLayout::new(&ModelConfig::preset(name).unwrap());
+        for preset in &PRESETS {
+            let (name, layout) = (preset.name, ParamLayout::new(&preset.model));
             let mut end = 0;
             for t in &layout.tensors {
                 assert_eq!(t.offset % ALIGN, 0, "{name} {}", t.name);
@@ -388,18 +388,9 @@ mod tests {
     }
 
     #[test]
-    fn table_agrees_with_the_config_accounting() {
-        // Two independent computations of the same count: the table's shapes and the formula.
-        for name in PRESET_NAMES {
-            let config = ModelConfig::preset(name).unwrap();
-            let layout = ParamLayout::new(&config);
-            assert_eq!(layout.param_count(), config.param_count().total(), "{name}");
-        }
-    }
-
-    #[test]
     fn names_shapes_and_decay_groups() {
-        let layout = ParamLayout::new(&ModelConfig::preset("gpt2").unwrap());
+        let gpt2 = PRESETS.iter().find(|p| p.name == "gpt2").unwrap();
+        let layout = ParamLayout::new(&gpt2.model);
         let wq = layout.find("layers.1.attn.wq").unwrap();
         assert_eq!(wq.shape, [64, 64]);
         assert!(wq.decays(false));

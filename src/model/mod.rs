@@ -1,11 +1,12 @@
 //! What a model *is*: its configuration, validation, accounting and parameter layout.
 
+pub mod accounting;
 pub mod config;
 pub mod layout;
 
+pub use accounting::ParamCount;
 pub use config::{
     Activation, AttentionPattern, BlockLayout, ConfigError, Dropout, LayerPattern, ModelConfig,
-    NormPosition, NormSites, NormType, ParallelNorm, ParamCount, Position, QkNormScope,
-    PRESET_NAMES,
+    NormPosition, NormSites, NormType, ParallelNorm, Position, QkNormScope,
 };
 pub use layout::{ParamKind, ParamLayout, TensorSpec};

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod data;
 pub mod experiments;
 pub mod metrics;
+pub mod presets;
 pub mod run;
 pub mod session;
 pub mod tasks;

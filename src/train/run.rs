@@ -46,21 +46,12 @@ const DERIVED_KEYS: [(&str, &str); 1] = [(
 )];
 
 impl RunConfig {
-    /// A configuration whose model is the named preset (see `model::PRESET_NAMES`).
+    /// The defaults with the named preset's model and training settings (see
+    /// [`super::presets::PRESETS`]).
     pub fn with_preset(name: &str) -> Result<Self, RunError> {
-        let model = ModelConfig::preset(name).ok_or_else(|| {
-            RunError::new(
-                "preset",
-                format!(
-                    "unknown preset {name:?}; the presets are {}",
-                    crate::model::PRESET_NAMES.join(", ")
-                ),
-            )
-        })?;
-        Ok(Self {
-            model,
-            ..Self::default()
-        })
+        let mut run = Self::default();
+        super::presets::get(name)?.apply(&mut run);
+        Ok(run)
     }
 
     /// Parses a JSON configuration; unknown keys and wrong types are errors naming the key.
@@ -326,7 +317,7 @@ mod tests {
         let mut run = RunConfig::with_preset("gpt2").unwrap();
         run.apply_json(r#"{"model": {"n_layers": 3}, "train": {"lr": 0.01}}"#)
             .unwrap();
-        let gpt2 = ModelConfig::preset("gpt2").unwrap();
+        let gpt2 = crate::train::presets::find("gpt2").unwrap().model.clone();
         assert_eq!(run.model.n_layers, 3);
         assert_eq!(run.model.norm, gpt2.norm, "the preset's other fields stay");
         assert_eq!(run.train.lr, 0.01);

@@ -5,8 +5,8 @@ use leptos::prelude::*;
 
 use super::lab_state::LabState;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
-use crate::lab::PRESETS;
 use crate::train::experiments::EXPERIMENTS;
+use crate::train::presets::{Preset, PRESETS};
 
 #[component]
 pub fn ControlsPanel() -> impl IntoView {
@@ -18,7 +18,7 @@ pub fn ControlsPanel() -> impl IntoView {
                 <div class="preset-buttons">
                     {PRESETS
                         .iter()
-                        .map(|&(name, label)| {
+                        .map(|&Preset { name, label, .. }| {
                             view! {
                                 <button
                                     data-testid=format!("preset-{name}")

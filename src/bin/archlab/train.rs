@@ -17,8 +17,8 @@ use crate::report;
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
-    /// Start from a model preset: default, transformer2017, gpt2, gptj, palm, llama, mistral,
-    /// olmo2, gemma2, qwen3.
+    /// Start from a preset (its model and training settings): default, transformer2017, gpt2,
+    /// gptj, palm, llama, mistral, olmo2, gemma2, qwen3.
     #[arg(long)]
     preset: Option<String>,
     /// A JSON run configuration ({"model": {..}, "train": {..}, "data": {..}}) laid over the
