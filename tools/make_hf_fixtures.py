@@ -23,9 +23,20 @@ tokens.json (a [batch, seq] list of token ids), expected.safetensors (`logits` [
 `grad.<HF parameter name>` for every parameter) and expected.json (the loss with
 labels=input_ids: mean cross-entropy of positions 0..T-2 predicting 1..T-1). Gradients are named
 as the tensors in model.safetensors.
+
+Training trajectories (tests/trajectory.rs) are a separate part that reads the committed
+model.safetensors, config.json and tokens.json and writes only trajectory.json beside them:
+
+    /tmp/fixvenv/bin/python tools/make_hf_fixtures.py --trajectories
+
+For each family of TRAJECTORIES it trains the folder's model in float64 for STEPS steps of
+torch.optim.AdamW on tokens.json as every step's batch (labels=input_ids), with the settings of
+TRAJECTORY_SETTINGS (named as archlab's `train.*` keys), and records each step's loss before its
+update and its gradient norm before clipping.
 """
 import argparse
 import json
+import math
 import pathlib
 import shutil
 import subprocess
@@ -179,12 +190,101 @@ def exports(archlab):
               f"max |logit| {out.logits.abs().max().item():.3f}")
 
 
+# The trajectories: families that between them have tied embeddings and biases (llama), an
+# untied head, GQA and a sliding window (mistral), learned positions, LayerNorm with biases and
+# Conv1D (gpt2), and QK-norm (qwen3).
+TRAJECTORIES = ["llama", "mistral", "gpt2", "qwen3"]
+STEPS = 20
+# Constant lr, no warm-up: archlab's `train.*` keys. The lr (2^-7, exact in f32 as archlab holds
+# it) makes the loss fall by about half in 20 steps while the clipping at 1.0 acts on most steps
+# (the random weights start with gradient norms of 5 to 20) and lets go of some.
+TRAJECTORY_SETTINGS = dict(
+    lr=2.0 ** -7, schedule="constant", warmup_steps=0, beta1=0.9, beta2=0.95, eps=1e-8,
+    weight_decay=0.1, decay_embeddings=False, grad_clip=1.0, z_loss=0.0, steps=STEPS,
+)
+
+
+def clip_like_archlab(params, max_norm):
+    """The global gradient norm before clipping, and the clip archlab does: scale by exactly
+    max_norm / norm when norm > max_norm. torch.nn.utils.clip_grad_norm_ scales by
+    max_norm / (norm + 1e-6) and always: a relative difference of 1e-6 / norm in the gradient,
+    far below the tests' 1e-4, but there is no reason to carry it."""
+    norm = math.sqrt(sum(float(p.grad.double().pow(2).sum()) for p in params))
+    if max_norm > 0 and norm > max_norm:
+        for p in params:
+            p.grad.mul_(max_norm / norm)
+    return norm
+
+
+def trajectory(family):
+    """Trains the committed fixture of `family` in float64 and returns its trajectory."""
+    (config_class, model_class, _) = FAMILIES[family]
+    folder = ROOT / family
+    model = model_class.from_pretrained(folder, attn_implementation="eager", dtype=torch.float64)
+    model.train()
+    for module in model.modules():
+        assert not isinstance(module, torch.nn.Dropout) or module.p == 0.0, module
+    for name in ["attention_dropout", "attn_pdrop", "resid_pdrop", "embd_pdrop"]:
+        assert getattr(model.config, name, 0.0) == 0.0, name
+    tokens = torch.tensor(json.loads((folder / "tokens.json").read_text()))
+    settings = TRAJECTORY_SETTINGS
+
+    # archlab's weight-decay groups (src/model/layout.rs, ParamKind): matrices (linear and
+    # Conv1D weights, an untied lm_head) decay; token and position embeddings (a tied lm_head
+    # is the embedding), norm gains and biases do not.
+    embeddings = {id(m.weight) for m in model.modules() if isinstance(m, torch.nn.Embedding)}
+    params = list(model.parameters())  # a tied head appears once, as the embedding
+    decay = [p for p in params if p.ndim == 2 and id(p) not in embeddings]
+    no_decay = [p for p in params if p.ndim != 2 or id(p) in embeddings]
+    assert all(p.dtype == torch.float64 for p in params)
+    optimizer = torch.optim.AdamW(
+        [dict(params=decay, weight_decay=settings["weight_decay"]),
+         dict(params=no_decay, weight_decay=0.0)],
+        lr=settings["lr"], betas=(settings["beta1"], settings["beta2"]), eps=settings["eps"],
+    )
+    losses, norms = [], []
+    for _ in range(STEPS):
+        optimizer.zero_grad(set_to_none=True)
+        loss = model(input_ids=tokens, labels=tokens).loss
+        losses.append(loss.item())  # before this step's update
+        loss.backward()
+        norms.append(clip_like_archlab(params, settings["grad_clip"]))
+        optimizer.step()
+    with torch.no_grad():
+        final = model(input_ids=tokens, labels=tokens).loss.item()
+    clipped = sum(n > settings["grad_clip"] for n in norms)
+    return {
+        "family": family,
+        "made_by": f"tools/make_hf_fixtures.py --trajectories: torch {torch.__version__}, "
+                   f"transformers {transformers.__version__}, float64",
+        "settings": settings,
+        "decaying_tensors": sum(p.numel() > 0 for p in decay),
+        "loss": losses,
+        "grad_norm": norms,
+        "loss_after_last_step": final,
+        "clipped_steps": clipped,
+    }
+
+
+def trajectories():
+    for family in TRAJECTORIES:
+        result = trajectory(family)
+        (ROOT / family / "trajectory.json").write_text(json.dumps(result, indent=1) + "\n")
+        print(f"{family}: loss {result['loss'][0]:.4f} -> {result['loss_after_last_step']:.4f}, "
+              f"clipped on {result['clipped_steps']} of {STEPS} steps, grad norm "
+              f"{result['grad_norm'][0]:.2f} -> {result['grad_norm'][-1]:.2f}")
+
+
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--exports", metavar="ARCHLAB",
                         help="make the preset export fixtures with this archlab binary instead")
+    parser.add_argument("--trajectories", action="store_true",
+                        help="write only trajectory.json from the committed fixtures")
     args = parser.parse_args()
     if args.exports:
         exports(args.exports)
+    elif args.trajectories:
+        trajectories()
     else:
         main()

@@ -229,9 +229,27 @@ enum Source {
     Task(Task),
     /// A tokenized text (the corpus or the user's).
     Text(TextDataset),
+    /// One given batch, every step's and every split's (`archlab train --tokens`).
+    Fixed {
+        /// The batch.
+        batch: Batch,
+        /// The vocabulary of the model its ids index.
+        vocab_size: usize,
+    },
 }
 
 impl DataStream {
+    /// A stream that gives `batch` for every split and step: training on given tokens, with
+    /// validation on the same tokens. Its ids must be below `vocab_size` (the caller checks).
+    pub fn fixed(batch: Batch, vocab_size: usize) -> Self {
+        debug_assert!(batch.inputs.iter().all(|&id| (id as usize) < vocab_size));
+        Self {
+            batch_size: batch.batch,
+            seq_len: batch.seq,
+            source: Source::Fixed { batch, vocab_size },
+        }
+    }
+
     /// The batch of `split` at `step`.
     pub fn batch(&self, split: Split, step: u64) -> Batch {
         match &self.source {
@@ -239,6 +257,7 @@ impl DataStream {
             Source::Text(data) => data
                 .batch(split, self.batch_size, self.seq_len, step)
                 .expect("the sizes were checked when the stream was built"),
+            Source::Fixed { batch, .. } => batch.clone(),
         }
     }
 
@@ -247,6 +266,7 @@ impl DataStream {
         match &self.source {
             Source::Task(task) => task.kind().vocab_size(),
             Source::Text(data) => data.tokenizer().vocab_size(),
+            Source::Fixed { vocab_size, .. } => *vocab_size,
         }
     }
 
@@ -255,13 +275,14 @@ impl DataStream {
         match &self.source {
             Source::Task(task) => task.kind().token_label(id),
             Source::Text(data) => data.tokenizer().token_label(id),
+            Source::Fixed { .. } => id.to_string(),
         }
     }
 
     /// The tokenizer of a text source (to save with a checkpoint, to decode samples).
     pub fn tokenizer(&self) -> Option<&Tokenizer> {
         match &self.source {
-            Source::Task(_) => None,
+            Source::Task(_) | Source::Fixed { .. } => None,
             Source::Text(data) => Some(data.tokenizer()),
         }
     }
@@ -326,6 +347,25 @@ mod tests {
         let batch = stream.batch(Split::Train, 3);
         assert_eq!((batch.batch, batch.seq), (4, 10));
         assert_eq!(batch, stream.batch(Split::Train, 3));
+    }
+
+    #[test]
+    fn a_fixed_stream_gives_its_batch_for_every_split_and_step() {
+        let batch = Batch {
+            batch: 1,
+            seq: 3,
+            inputs: vec![4, 0, 2],
+            targets: vec![0, 2, IGNORE],
+        };
+        let stream = DataStream::fixed(batch.clone(), 5);
+        assert_eq!(stream.batch(Split::Train, 0), batch);
+        assert_eq!(stream.batch(Split::Train, 7), batch);
+        assert_eq!(stream.batch(Split::Validation, 3), batch);
+        assert_eq!(
+            (stream.vocab_size(), stream.token_label(4)),
+            (5, "4".into())
+        );
+        assert!(stream.tokenizer().is_none());
     }
 
     #[test]

@@ -1,15 +1,15 @@
 //! `archlab eval`: the loss (transformers' `labels=input_ids` convention), logits and gradients
 //! of a model on given tokens: what checks a model against PyTorch.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use archlab::checkpoint;
 use archlab::checkpoint::hf::to_hf_tensors;
 use archlab::checkpoint::tensors;
-use archlab::checkpoint::{self, Checkpoint};
 use archlab::contract::engine::wait;
 use archlab::contract::{Batch, IGNORE};
-use archlab::model::ParamLayout;
+use archlab::model::{ModelConfig, ParamLayout};
 
 use crate::engines::{self, Backend};
 use crate::train::refuse;
@@ -39,7 +39,7 @@ pub fn run(args: EvalArgs) -> ExitCode {
         Ok(loaded) => loaded,
         Err(error) => return refuse(format!("model: {error}")),
     };
-    let batch = match read_tokens(&args, &checkpoint) {
+    let batch = match read_tokens(&args.tokens, &checkpoint.run.model) {
         Ok(batch) => batch,
         Err(error) => return refuse(format!("tokens: {error}")),
     };
@@ -93,13 +93,12 @@ pub fn run(args: EvalArgs) -> ExitCode {
     ExitCode::SUCCESS
 }
 
-/// The token file as a batch whose targets are the next tokens (the last position has none).
-fn read_tokens(args: &EvalArgs, checkpoint: &Checkpoint) -> Result<Batch, String> {
-    let text = std::fs::read_to_string(&args.tokens)
-        .map_err(|e| format!("{}: {e}", args.tokens.display()))?;
+/// The token file (`[batch][seq]` ids) as a batch whose targets are the next tokens (the last
+/// position has none): transformers' `labels=input_ids`. `archlab train --tokens` shares it.
+pub fn read_tokens(path: &Path, model: &ModelConfig) -> Result<Batch, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     let rows: Vec<Vec<u32>> = serde_json::from_str(&text)
         .map_err(|e| format!("not a JSON array of arrays of token ids: {e}"))?;
-    let model = &checkpoint.run.model;
     let seq = rows.first().map_or(0, Vec::len);
     if seq == 0 {
         return Err("needs at least one sequence of at least one token".into());

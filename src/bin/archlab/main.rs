@@ -13,6 +13,8 @@ mod export;
 #[cfg(not(target_arch = "wasm32"))]
 mod info;
 #[cfg(not(target_arch = "wasm32"))]
+mod init;
+#[cfg(not(target_arch = "wasm32"))]
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
 mod train;

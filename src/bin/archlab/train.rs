@@ -7,13 +7,13 @@ use std::time::Instant;
 
 use archlab::checkpoint::{self, Checkpoint};
 use archlab::contract::engine::wait;
-use archlab::contract::Engine;
-use archlab::train::data::DataSource;
+use archlab::contract::{Batch, Engine};
+use archlab::train::data::{DataSource, DataStream};
 use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
 
 use crate::engines::{self, Backend, AHEAD};
-use crate::report;
+use crate::{init, report};
 
 #[derive(clap::Args)]
 pub struct TrainArgs {
@@ -41,6 +41,17 @@ pub struct TrainArgs {
     /// Continue the run saved in this folder (by an earlier `archlab train`) up to train.steps.
     #[arg(long, value_name = "DIR")]
     resume: Option<PathBuf>,
+    /// Start a new run from these weights: our checkpoint folder or a Hugging Face folder
+    /// (config.json + model.safetensors). The model is the folder's; training settings come
+    /// from --config and --set; fresh AdamW state, step 0.
+    #[arg(long, value_name = "DIR", conflicts_with_all = ["resume", "preset"])]
+    init: Option<PathBuf>,
+    /// Train on this `[batch][seq]` JSON array of token ids at every step (labels as in
+    /// `archlab eval`: each position predicts the next; it sets train.batch_size and
+    /// train.seq_len), validating on the same batch. Needs --init or --resume for the model
+    /// whose vocabulary the ids index.
+    #[arg(long, value_name = "FILE.json", conflicts_with = "text")]
+    tokens: Option<PathBuf>,
 }
 
 /// Invalid input: the message names the field, and nothing is written.
@@ -53,11 +64,23 @@ pub fn refuse(error: impl std::fmt::Display) -> ExitCode {
 }
 
 pub fn run(args: TrainArgs) -> ExitCode {
-    let (mut run, text, resumed) = match configure(&args) {
+    let Configured {
+        mut run,
+        text,
+        resumed,
+        tokens,
+    } = match configure(&args) {
         Ok(configured) => configured,
         Err(error) => return refuse(error),
     };
-    let data = match run.build_data(text.as_deref()) {
+    let data = match (&tokens, &resumed) {
+        // Given tokens: every step's batch and the validation batch.
+        (Some(batch), _) => Ok(DataStream::fixed(batch.clone(), run.model.vocab_size)),
+        // Given weights (--init or --resume) keep their vocabulary.
+        (None, Some(_)) => init::build_data(&mut run, text.as_deref()),
+        (None, None) => run.build_data(text.as_deref()).map_err(|e| e.to_string()),
+    };
+    let data = match data {
         Ok(data) => data,
         Err(error) => return refuse(error),
     };
@@ -67,10 +90,17 @@ pub fn run(args: TrainArgs) -> ExitCode {
     };
     let first_step = match resumed {
         None => 0,
-        Some(checkpoint) => match restore(engine.as_mut(), checkpoint) {
-            Ok(step) => step,
-            Err(error) => return refuse(error),
-        },
+        Some(checkpoint) => {
+            let field = if args.init.is_some() {
+                "init"
+            } else {
+                "resume"
+            };
+            match restore(engine.as_mut(), checkpoint, field) {
+                Ok(step) => step,
+                Err(error) => return refuse(error),
+            }
+        }
     };
     let out = args.out.clone().unwrap_or_else(default_out_dir);
     if let Err(error) = std::fs::create_dir_all(&out) {
@@ -79,8 +109,16 @@ pub fn run(args: TrainArgs) -> ExitCode {
 
     let mut session = Session::resume(run, data, first_step);
     print_header(&session.run, engine.as_ref(), first_step);
+    print_start(&args, tokens.as_ref());
     train_to_end(&mut session, engine.as_mut());
-    match save_run(&session, engine.as_mut(), &out) {
+    let saved = save_run(&session, engine.as_mut(), &out).and_then(|summary| match &tokens {
+        // The run folder keeps the data it trained on (config.json's data section is unused).
+        Some(batch) => std::fs::write(out.join("tokens.json"), init::tokens_json(batch))
+            .map(|()| summary)
+            .map_err(|e| format!("tokens.json: {e}")),
+        None => Ok(summary),
+    });
+    match saved {
         Ok(summary) => {
             println!("{summary}");
             ExitCode::SUCCESS
@@ -134,27 +172,41 @@ pub fn save_run(session: &Session, engine: &mut dyn Engine, out: &Path) -> Resul
 }
 
 /// Loads a checkpoint's parameters and optimizer state into `engine`; returns its step.
-fn restore(engine: &mut dyn Engine, checkpoint: Checkpoint) -> Result<usize, String> {
+/// `field` names the flag it came from in errors.
+fn restore(engine: &mut dyn Engine, checkpoint: Checkpoint, field: &str) -> Result<usize, String> {
     engine
         .set_params(&checkpoint.params)
-        .map_err(|e| format!("resume: {e}"))?;
+        .map_err(|e| format!("{field}: {e}"))?;
     if let Some(state) = checkpoint.optimizer {
         engine
             .set_optimizer_state(state)
-            .map_err(|e| format!("resume: {e}"))?;
+            .map_err(|e| format!("{field}: {e}"))?;
     }
     Ok(checkpoint.step)
 }
 
-/// Preset, then file, then `--set`s, then `--text`: every input read and checked before any
-/// engine exists or any file is written.
-type Configured = (RunConfig, Option<String>, Option<Checkpoint>);
+/// Everything `configure` read and checked.
+struct Configured {
+    run: RunConfig,
+    /// The `--text` file's contents.
+    text: Option<String>,
+    /// The checkpoint to start from (`--resume`, or `--init` with step 0 and no optimizer).
+    resumed: Option<Checkpoint>,
+    /// The `--tokens` batch.
+    tokens: Option<Batch>,
+}
 
+/// Preset or starting weights, then file, then `--set`s, then `--text` or `--tokens`: every
+/// input read and checked before any engine exists or any file is written.
 fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
     let error = |field: &str, reason: String| RunError {
         field: field.into(),
         reason,
     };
+    if args.tokens.is_some() && args.init.is_none() && args.resume.is_none() {
+        let reason = "needs --init DIR or --resume DIR: the ids index that model's vocabulary";
+        return Err(error("tokens", reason.into()));
+    }
     let resumed = match &args.resume {
         None => None,
         Some(_) if args.preset.is_some() || args.config.is_some() => {
@@ -166,6 +218,10 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
                 .map_err(|e| error("resume", e.to_string()))?
                 .0,
         ),
+    };
+    let resumed = match &args.init {
+        Some(dir) => Some(init::load(dir)?),
+        None => resumed,
     };
     let mut run = match (&args.preset, &resumed) {
         (_, Some(checkpoint)) => checkpoint.run.clone(),
@@ -200,8 +256,14 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
             Some(text)
         }
     };
+    let tokens = match &args.tokens {
+        Some(path) => Some(init::tokens(path, &mut run)?),
+        None => None,
+    };
     run.validate()?;
-    if let Some(checkpoint) = &resumed {
+    if let (Some(checkpoint), Some(_)) = (&resumed, &args.init) {
+        init::check_architecture(&checkpoint.run.model, &run.model)?;
+    } else if let Some(checkpoint) = &resumed {
         let saved = &checkpoint.run.model;
         if saved.vocab_size != run.model.vocab_size {
             let reason = format!(
@@ -215,7 +277,12 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
             return Err(error("model", reason.into()));
         }
     }
-    Ok((run, text, resumed))
+    Ok(Configured {
+        run,
+        text,
+        resumed,
+        tokens,
+    })
 }
 
 /// Applies `--set KEY=VALUE` settings in order.
@@ -236,6 +303,21 @@ fn default_out_dir() -> PathBuf {
         .map(|d| d.as_secs())
         .unwrap_or_default();
     PathBuf::from("runs").join(seconds.to_string())
+}
+
+/// Where the weights and the batches come from, when given.
+fn print_start(args: &TrainArgs, tokens: Option<&Batch>) {
+    if let Some(dir) = &args.init {
+        println!("weights from {}", dir.display());
+    }
+    if let (Some(path), Some(batch)) = (&args.tokens, tokens) {
+        println!(
+            "every step's batch: the {}x{} tokens of {} (validation on the same batch)",
+            batch.batch,
+            batch.seq,
+            path.display()
+        );
+    }
 }
 
 fn print_header(run: &RunConfig, engine: &dyn Engine, first_step: usize) {
