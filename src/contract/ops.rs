@@ -99,7 +99,7 @@ pub fn mlp_branch_site(layer: usize) -> u32 {
 /// `sin(t / 10000^(2i/C))` at 2i, `cos(t / 10000^(2i/C))` at 2i+1.
 pub fn sinusoid(t: usize, i: usize, c: usize) -> f64 {
     let angle = t as f64 / 10_000f64.powf((i - i % 2) as f64 / c as f64);
-    if i % 2 == 0 {
+    if i.is_multiple_of(2) {
         angle.sin()
     } else {
         angle.cos()
