@@ -106,7 +106,15 @@ fn follows_pytorch(family: &str, backend: &str, tolerance: f64) {
         String::from_utf8_lossy(&result.stderr)
     );
     let stdout = String::from_utf8_lossy(&result.stdout);
-    assert!(stdout.contains(&format!("{backend} engine")), "{stdout}");
+    let engine = if backend == "cpu" {
+        "CPU engine"
+    } else {
+        "WebGPU engine"
+    };
+    assert!(
+        stdout.contains(&format!("archlab train: {engine}")),
+        "{stdout}"
+    );
 
     // The run used the trajectory's settings and the fixture's model and tokens.
     let config = read_json(&out.join("config.json"));
