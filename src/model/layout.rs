@@ -336,15 +336,18 @@ impl ParamLayout {
     }
 
     /// Deterministic initial parameters: normal(0, std) matrices and embeddings (ChaCha8 +
-    /// Box-Muller, one normal per pair of uniforms, tensors in table order), norm gains 1,
-    /// biases and padding 0.
+    /// Box-Muller, one normal per pair of uniforms), norm gains 1, biases and padding 0. Each
+    /// tensor draws from its own stream, keyed by the seed and the tensor's name, so two models
+    /// that share a tensor (same name, shape and std) start with equal values for it whatever
+    /// else differs: lockstep variants differ only where their settings make them differ.
     pub fn init(&self, seed: u64) -> Vec<f32> {
-        let mut rng = ChaCha8Rng::seed_from_u64(seed);
         let mut params = vec![0.0f32; self.total_len];
         for spec in &self.tensors {
             let values = &mut params[spec.range()];
             match spec.kind {
                 ParamKind::Matrix | ParamKind::Embedding => {
+                    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+                    rng.set_stream(name_key(&spec.name));
                     for value in values {
                         *value = (standard_normal(&mut rng) * f64::from(spec.init_std)) as f32;
                     }
@@ -355,6 +358,13 @@ impl ParamLayout {
         }
         params
     }
+}
+
+/// A tensor name's stream number: 64-bit FNV-1a of its bytes.
+fn name_key(name: &str) -> u64 {
+    name.bytes().fold(0xcbf2_9ce4_8422_2325, |hash, byte| {
+        (hash ^ u64::from(byte)).wrapping_mul(0x0100_0000_01b3)
+    })
 }
 
 /// A uniform in the open interval (0, 1) from 53 random bits.
@@ -406,6 +416,38 @@ mod tests {
         // 0.02 / sqrt(2 * 2 layers) = 0.01
         let wo = layout.find("layers.0.attn.wo").unwrap();
         assert!((wo.init_std - 0.01).abs() < 1e-9);
+    }
+
+    /// Lockstep: variants that share a tensor (name and shape) start with equal values for it,
+    /// however their other tensors differ; different names draw different values.
+    #[test]
+    fn shared_tensors_start_equal_across_configurations() {
+        let mha = ModelConfig::default();
+        let mut variant = mha.clone();
+        variant.n_kv_heads = 1; // wk and wv shrink
+        variant.norm = NormType::LayerNorm;
+        variant.bias = true; // biases and LayerNorm biases appear
+        let (a, b) = (ParamLayout::new(&mha), ParamLayout::new(&variant));
+        let (pa, pb) = (a.init(3), b.init(3));
+        let (mut shared, mut differ) = (0, 0);
+        for spec in &a.tensors {
+            match b.find(&spec.name) {
+                Some(other) if other.shape == spec.shape => {
+                    assert_eq!(pa[spec.range()], pb[other.range()], "{}", spec.name);
+                    shared += 1;
+                }
+                _ => differ += 1,
+            }
+        }
+        assert!(
+            shared > 10 && differ >= 4,
+            "{shared} shared, {differ} differ"
+        );
+        let (wq0, wq1) = (
+            a.find("layers.0.attn.wq").unwrap(),
+            a.find("layers.1.attn.wq").unwrap(),
+        );
+        assert_ne!(pa[wq0.range()], pa[wq1.range()], "each name its own stream");
     }
 
     #[test]
