@@ -4,6 +4,10 @@
 //! `RunConfig::set`, so an experiment is as shareable as a URL.
 
 use super::run::{RunConfig, RunError};
+use super::verdict::{
+    Claim::{self, Lower, Similar},
+    Metric::{FlopsPerToken, KvBytes, MaxAttentionLogit, Parameters, ValLoss},
+};
 
 /// One lecture experiment.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -22,6 +26,9 @@ pub struct Experiment {
     pub base: &'static [(&'static str, &'static str)],
     /// (label, settings) of each variant, applied over the base.
     pub variants: &'static [(&'static str, &'static [(&'static str, &'static str)])],
+    /// What the claim expects of the numbers, pair by pair; `archlab experiment` computes a
+    /// verdict on each (train::verdict). A claim about cost names the cost, not the loss.
+    pub claims: &'static [Claim],
 }
 
 /// Steps and evaluation interval shared by every experiment: long enough on the CPU engine's
@@ -57,6 +64,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 &[("model.norm_position", "post_in_branch")],
             ),
         ],
+        claims: &[Lower {
+            metric: ValLoss,
+            better: "pre-norm",
+            worse: "post-norm",
+        }],
     },
     Experiment {
         name: "norm-type",
@@ -71,6 +83,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("LayerNorm", &[("model.norm", "layer_norm")]),
             ("no norm", &[("model.norm", "none")]),
         ],
+        claims: &[
+            Similar {
+                metric: ValLoss,
+                a: "RMSNorm",
+                b: "LayerNorm",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "RMSNorm",
+                worse: "no norm",
+            },
+        ],
     },
     Experiment {
         name: "final-norm",
@@ -83,6 +107,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("final norm", &[("model.final_norm", "true")]),
             ("no final norm", &[("model.final_norm", "false")]),
         ],
+        claims: &[Lower {
+            metric: ValLoss,
+            better: "final norm",
+            worse: "no final norm",
+        }],
     },
     Experiment {
         name: "bias",
@@ -94,6 +123,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
         variants: &[
             ("no biases", &[("model.bias", "false")]),
             ("biases", &[("model.bias", "true")]),
+        ],
+        claims: &[
+            Similar {
+                metric: ValLoss,
+                a: "no biases",
+                b: "biases",
+            },
+            Lower {
+                metric: Parameters,
+                better: "no biases",
+                worse: "biases",
+            },
         ],
     },
     Experiment {
@@ -110,6 +151,23 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("SwiGLU", &[("model.activation", "swiglu")]),
             ("GeGLU", &[("model.activation", "geglu")]),
         ],
+        claims: &[
+            Lower {
+                metric: ValLoss,
+                better: "SwiGLU",
+                worse: "GeLU",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "GeGLU",
+                worse: "GeLU",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "SwiGLU",
+                worse: "ReLU",
+            },
+        ],
     },
     Experiment {
         name: "block",
@@ -124,6 +182,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("serial", &[("model.block", "serial")]),
             ("parallel", &[("model.block", "parallel")]),
         ],
+        claims: &[Lower {
+            metric: ValLoss,
+            better: "serial",
+            worse: "parallel",
+        }],
     },
     Experiment {
         name: "position",
@@ -139,6 +202,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("sinusoidal", &[("model.position", "sinusoidal")]),
             ("ALiBi", &[("model.position", "alibi")]),
             ("none (NoPE)", &[("model.position", "none")]),
+        ],
+        claims: &[
+            Lower {
+                metric: ValLoss,
+                better: "RoPE",
+                worse: "learned",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "RoPE",
+                worse: "none (NoPE)",
+            },
         ],
     },
     Experiment {
@@ -162,6 +237,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 &[("model.n_heads", "16"), ("model.n_kv_heads", "16")],
             ),
         ],
+        claims: &[Lower {
+            metric: ValLoss,
+            better: "4 heads of 16",
+            worse: "16 heads of 4",
+        }],
     },
     Experiment {
         name: "vocabulary",
@@ -192,6 +272,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 )],
             ),
         ],
+        claims: &[Lower {
+            metric: Parameters,
+            better: "characters",
+            worse: "BPE 2048",
+        }],
     },
     Experiment {
         name: "dropout",
@@ -214,6 +299,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 )],
             ),
         ],
+        claims: &[Lower {
+            metric: ValLoss,
+            better: "no dropout",
+            worse: "dropout 0.1",
+        }],
     },
     Experiment {
         name: "weight-decay",
@@ -242,6 +332,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 &[("train.schedule", "constant"), ("train.weight_decay", "1")],
             ),
         ],
+        claims: &[
+            Lower {
+                metric: ValLoss,
+                better: "cosine, wd 0.1",
+                worse: "cosine, wd 0",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "constant, wd 0",
+                worse: "constant, wd 1",
+            },
+        ],
     },
     Experiment {
         name: "stability",
@@ -266,6 +368,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 &[("model.qk_norm", "true"), ("train.z_loss", "0.0001")],
             ),
         ],
+        claims: &[
+            Lower {
+                metric: MaxAttentionLogit,
+                better: "QK-norm",
+                worse: "plain",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "QK-norm + z-loss",
+                worse: "plain",
+            },
+        ],
     },
     Experiment {
         name: "kv-heads",
@@ -278,6 +392,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
             ("MHA (4 KV heads)", &[("model.n_kv_heads", "4")]),
             ("GQA (2 KV heads)", &[("model.n_kv_heads", "2")]),
             ("MQA (1 KV head)", &[("model.n_kv_heads", "1")]),
+        ],
+        claims: &[
+            Lower {
+                metric: KvBytes,
+                better: "MQA (1 KV head)",
+                worse: "MHA (4 KV heads)",
+            },
+            Similar {
+                metric: ValLoss,
+                a: "MHA (4 KV heads)",
+                b: "GQA (2 KV heads)",
+            },
         ],
     },
     Experiment {
@@ -309,6 +435,18 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                     r#"{"sparse": {"local": 4, "stride": 8}}"#,
                 )],
             ),
+        ],
+        claims: &[
+            Lower {
+                metric: FlopsPerToken,
+                better: "window 8",
+                worse: "full",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "full",
+                worse: "window 8",
+            },
         ],
     },
 ];
@@ -362,6 +500,73 @@ mod tests {
         names.sort_unstable();
         names.dedup();
         assert_eq!(names.len(), EXPERIMENTS.len(), "names are unique");
+    }
+
+    /// Each experiment's variants differ exactly in the settings they name: between any two
+    /// variants (and between a variant and the base alone) every differing leaf lies under a
+    /// key one of them names, and every named key whose values differ shows up.
+    #[test]
+    fn variants_differ_exactly_in_the_settings_they_name() {
+        let under = |leaf: &str, key: &str| leaf == key || leaf.starts_with(&format!("{key}."));
+        for experiment in &EXPERIMENTS {
+            let runs = experiment.runs(&RunConfig::default()).unwrap();
+            let mut base = RunConfig::default();
+            for (key, value) in experiment.base {
+                base.set(key, value).unwrap();
+            }
+            let named = |i: usize| experiment.variants[i].1.iter().map(|(k, _)| *k);
+            for i in 0..runs.len() {
+                for j in 0..runs.len() {
+                    if i == j {
+                        continue;
+                    }
+                    let keys: Vec<&str> = named(i).chain(named(j)).collect();
+                    let differing = runs[i].1.settings_differing_from(&runs[j].1);
+                    assert!(!differing.is_empty());
+                    for (leaf, _) in &differing {
+                        assert!(
+                            keys.iter().any(|k| under(leaf, k)),
+                            "{}: {leaf} differs between {} and {}",
+                            experiment.name,
+                            runs[i].0,
+                            runs[j].0
+                        );
+                    }
+                    for key in &keys {
+                        if runs[i].1.get(key) != runs[j].1.get(key) {
+                            assert!(differing.iter().any(|(leaf, _)| under(leaf, key)));
+                        }
+                    }
+                }
+                for (leaf, _) in runs[i].1.settings_differing_from(&base) {
+                    assert!(
+                        named(i).any(|k| under(&leaf, k)),
+                        "{} / {}: {leaf} differs from the base",
+                        experiment.name,
+                        runs[i].0
+                    );
+                }
+            }
+        }
+    }
+
+    /// Every claim compares two different variants of its experiment, by label.
+    #[test]
+    fn claims_name_variants_of_their_experiment() {
+        for experiment in &EXPERIMENTS {
+            assert!(!experiment.claims.is_empty(), "{}", experiment.name);
+            for claim in experiment.claims {
+                let [a, b] = claim.labels();
+                assert_ne!(a, b, "{}", experiment.name);
+                for label in [a, b] {
+                    assert!(
+                        experiment.variants.iter().any(|(l, _)| *l == label),
+                        "{}: no variant {label:?}",
+                        experiment.name
+                    );
+                }
+            }
+        }
     }
 
     #[test]

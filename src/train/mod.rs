@@ -6,11 +6,13 @@ pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod experiments;
+pub mod lockstep;
 pub mod metrics;
 pub mod presets;
 pub mod run;
 pub mod session;
 pub mod tasks;
 pub mod tokenizer;
+pub mod verdict;
 
 pub use config::TrainConfig;

@@ -1,0 +1,231 @@
+//! Lockstep: an experiment's variants (and seeds) train together, interleaved one step each in
+//! turn, so that every lane is at the same step at the end of a round and the curves can be
+//! compared step by step while they grow. Lanes with the same data settings and seed see the
+//! same batches (batches are a function of (seed, split, step)) and start with equal values in
+//! every tensor they share (`ParamLayout::init` draws each tensor from a stream keyed by the seed
+//! and its name). A lane that diverges, or whose engine fails, stops alone; the others go on.
+
+use super::session::{PendingValidation, RunStatus, Session};
+use crate::contract::Engine;
+
+/// One variant at one seed: its session and the engine it trains on.
+pub struct Lane {
+    /// Index of the variant (in the experiment's order).
+    pub variant: usize,
+    /// Index of the seed (0-based; the run's `train.seed` is the base seed plus it).
+    pub seed: usize,
+    pub session: Session,
+    pub engine: Box<dyn Engine>,
+}
+
+impl Lane {
+    /// Whether the lane still takes steps.
+    pub fn training(&self) -> bool {
+        self.session.status == RunStatus::Training
+    }
+}
+
+/// Lanes stepped in turn.
+pub struct Lockstep {
+    pub lanes: Vec<Lane>,
+}
+
+impl Lockstep {
+    pub fn new(lanes: Vec<Lane>) -> Self {
+        Self { lanes }
+    }
+
+    /// Whether any lane still takes steps.
+    pub fn training(&self) -> bool {
+        self.lanes.iter().any(Lane::training)
+    }
+
+    /// The step every lane has reached: the fewest steps any training lane has taken (the
+    /// longest run's steps once none trains).
+    pub fn step(&self) -> usize {
+        let training = self.lanes.iter().filter(|l| l.training());
+        match training.map(|l| l.session.steps_done()).min() {
+            Some(step) => step,
+            None => (self.lanes.iter().map(|l| l.session.steps_done()).max()).unwrap_or(0),
+        }
+    }
+
+    /// One round: records what arrived on each lane, then lets each lane that trains and has
+    /// nothing in flight submit its next step (at most one step each). Returns the validations
+    /// still on their way, by lane index (none on an engine that completes at once). A lane
+    /// whose engine fails is marked stopped and takes no more steps.
+    pub fn round(&mut self, clock: &dyn Fn() -> f64) -> Vec<(usize, PendingValidation)> {
+        let mut pending = Vec::new();
+        for (index, lane) in self.lanes.iter_mut().enumerate() {
+            if !lane.training() {
+                continue;
+            }
+            match lane.session.pump(lane.engine.as_mut(), clock, 1, 1) {
+                Ok(validations) => pending.extend(validations.into_iter().map(|v| (index, v))),
+                Err(_) => lane.session.stop(),
+            }
+        }
+        pending
+    }
+
+    /// Natively: rounds until no lane trains, each round waiting until every lane's step is
+    /// recorded; `on_round` sees the lanes after each round.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn run_blocking(&mut self, clock: &dyn Fn() -> f64, mut on_round: impl FnMut(&Lockstep)) {
+        use crate::contract::engine::wait;
+        while self.training() {
+            let pending = self.round(clock);
+            for lane in &mut self.lanes {
+                while lane.engine.in_flight() > 0 {
+                    let arrived = wait(lane.engine.next_report())
+                        .and_then(|()| lane.session.pump(lane.engine.as_mut(), clock, 1, 0));
+                    if arrived.is_err() {
+                        lane.session.stop();
+                        break;
+                    }
+                }
+            }
+            for (index, validation) in pending {
+                let lane = &mut self.lanes[index];
+                match wait(Box::pin(validation.wait())) {
+                    Ok((step, logits)) => lane.session.validated(step, &logits),
+                    Err(_) => lane.session.stop(),
+                }
+            }
+            on_round(self);
+        }
+    }
+
+    /// The per-step difference of lane `lane`'s training loss to lane `reference`'s, over the
+    /// steps both recorded: (step, loss − reference loss), for the difference chart.
+    pub fn loss_difference(&self, lane: usize, reference: usize) -> Vec<(usize, f32)> {
+        let (a, b) = (&self.lanes[lane].session, &self.lanes[reference].session);
+        a.history
+            .iter()
+            .zip(&b.history)
+            .map(|(x, y)| (x.step, x.loss - y.loss))
+            .collect()
+    }
+}
+
+// Natively only: the tests wait for the engine (run_blocking).
+#[cfg(all(test, not(target_arch = "wasm32")))]
+mod tests {
+    use super::*;
+    use crate::cpu::CpuEngine;
+    use crate::model::ParamLayout;
+    use crate::train::data::Split;
+    use crate::train::run::RunConfig;
+
+    /// Two lanes of a tiny model that differ in the norm type and the KV heads.
+    fn lanes(steps: usize) -> Lockstep {
+        let lanes = [("rms_norm", "4"), ("layer_norm", "2")]
+            .iter()
+            .enumerate()
+            .map(|(variant, (norm, kv))| {
+                let mut run = RunConfig::default();
+                for (key, value) in [
+                    ("model.d_model", "16"),
+                    ("model.n_heads", "4"),
+                    ("train.batch_size", "2"),
+                    ("train.seq_len", "8"),
+                    ("train.steps", &steps.to_string()),
+                    ("train.eval_interval", "2"),
+                    ("model.norm", norm),
+                    ("model.n_kv_heads", kv),
+                ] {
+                    run.set(key, value).unwrap();
+                }
+                let data = run.build_data(None).unwrap();
+                let engine = CpuEngine::new(&run.model, run.train.seed).unwrap();
+                Lane {
+                    variant,
+                    seed: 0,
+                    session: Session::new(run, data),
+                    engine: Box::new(engine),
+                }
+            })
+            .collect();
+        Lockstep::new(lanes)
+    }
+
+    #[test]
+    fn lockstep_lanes_see_the_same_batches_and_start_equal_in_shared_tensors() {
+        let lockstep = lanes(4);
+        let (a, b) = (&lockstep.lanes[0], &lockstep.lanes[1]);
+        assert_ne!(a.session.run.model, b.session.run.model);
+        for step in 0..6 {
+            assert_eq!(a.session.train_batch(step), b.session.train_batch(step));
+            let split = Split::Validation;
+            assert_eq!(
+                a.session.data.batch(split, step as u64),
+                b.session.data.batch(split, step as u64)
+            );
+        }
+        assert_eq!(
+            a.session.validation_batches(),
+            b.session.validation_batches()
+        );
+        let state = |lane: &Lane| {
+            crate::contract::engine::wait(lane.engine.start_state())
+                .unwrap()
+                .params
+        };
+        let (pa, pb) = (state(a), state(b));
+        let layouts = [&a.session.run.model, &b.session.run.model].map(ParamLayout::new);
+        let (mut shared, mut differ) = (0, 0);
+        for spec in &layouts[0].tensors {
+            match layouts[1].find(&spec.name) {
+                Some(other) if other.shape == spec.shape => {
+                    assert_eq!(pa[spec.range()], pb[other.range()], "{}", spec.name);
+                    shared += 1;
+                }
+                _ => differ += 1,
+            }
+        }
+        // wk and wv of each of the 2 layers differ in shape; the rest is shared.
+        assert_eq!(differ, 4);
+        assert!(shared > 8, "{shared}");
+    }
+
+    #[test]
+    fn lanes_advance_together_and_a_diverged_lane_stops_alone() {
+        let mut lockstep = lanes(5);
+        let clock = || 0.0;
+        let mut steps = Vec::new();
+        lockstep.run_blocking(&clock, |l| {
+            steps.push(
+                l.lanes
+                    .iter()
+                    .map(|l| l.session.steps_done())
+                    .collect::<Vec<_>>(),
+            );
+        });
+        assert_eq!(steps[0], [1, 1]);
+        assert_eq!(steps[2], [3, 3]);
+        assert!(lockstep
+            .lanes
+            .iter()
+            .all(|l| l.session.status == RunStatus::Finished));
+        assert!(lockstep
+            .lanes
+            .iter()
+            .all(|l| l.session.last_val_loss().is_some()));
+        assert_eq!(lockstep.loss_difference(1, 0).len(), 5);
+        assert!(lockstep
+            .loss_difference(0, 0)
+            .iter()
+            .all(|(_, d)| *d == 0.0));
+
+        // A lane whose learning rate blows it up stops; the other finishes.
+        let mut lockstep = lanes(6);
+        lockstep.lanes[1].session.run.train.lr = 1e30;
+        lockstep.run_blocking(&clock, |_| {});
+        assert!(matches!(
+            lockstep.lanes[1].session.status,
+            RunStatus::Diverged { .. }
+        ));
+        assert_eq!(lockstep.lanes[0].session.status, RunStatus::Finished);
+        assert_eq!(lockstep.lanes[0].session.history.len(), 6);
+    }
+}
