@@ -377,7 +377,7 @@ fn train_resume_and_export_through_the_command_line() {
 }
 
 #[test]
-fn experiments_list_and_run_their_variants_side_by_side() {
+fn experiments_list_and_run_their_variants_in_lockstep_with_a_verdict() {
     let listed = archlab(&["experiment", "--list"]);
     let stdout = String::from_utf8_lossy(&listed.stdout);
     for name in [
@@ -392,8 +392,12 @@ fn experiments_list_and_run_their_variants_side_by_side() {
     let result = archlab(&[
         "experiment",
         "kv-heads",
+        "--seeds",
+        "2",
+        "--backend",
+        "cpu",
         "--set",
-        "train.steps=2",
+        "train.steps=3",
         "--set",
         "model.d_model=16",
         "--set",
@@ -410,15 +414,9 @@ fn experiments_list_and_run_their_variants_side_by_side() {
     );
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("shrink the KV cache by n_heads / n_kv_heads"));
+    assert!(report.contains("in lockstep"), "{report}");
     // MHA, GQA, MQA: 4, 2 and 1 KV heads of d_head 4 over 2 layers, f32 keys and values:
     // 2 layers × 2 (k and v) × heads × 4 floats × 4 bytes = 256, 128, 64 bytes per token.
-    for row in [
-        "| MHA (4 KV heads) | finished |",
-        "| GQA (2 KV heads) |",
-        "| MQA (1 KV head) |",
-    ] {
-        assert!(report.contains(row), "{row} in {report}");
-    }
     for (label, bytes) in [
         ("MHA (4 KV heads)", 256),
         ("GQA (2 KV heads)", 128),
@@ -427,12 +425,30 @@ fn experiments_list_and_run_their_variants_side_by_side() {
         let line = report
             .lines()
             .find(|l| l.starts_with(&format!("| {label} |")))
-            .unwrap();
+            .unwrap_or_else(|| panic!("{label} in {report}"));
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        assert_eq!(cells[6], bytes.to_string(), "{line}");
+        assert_eq!(cells[4], "0/2", "no seed diverged: {line}");
+        assert_eq!(cells[7], bytes.to_string(), "{line}");
     }
-    assert!(out.join("loss.png").exists());
-    assert!(out.join("mqa-1-kv-head").join("metrics.jsonl").exists());
+    // The verdict, computed from the numbers by the stated rule: the KV cache is a number of
+    // the configuration, so three steps settle it.
+    assert!(report.contains("## Verdict"), "{report}");
+    assert!(
+        report.contains(
+            "- Claim: MQA (1 KV head) has a lower KV-cache bytes per token than MHA (4 KV heads). \
+             Verdict: **held**"
+        ),
+        "{report}"
+    );
+    assert!(report.contains("Rule: A variant that diverged on a majority"));
+    assert!(out.join("loss.png").exists() && out.join("difference.png").exists());
+    for seed in ["seed-0", "seed-1"] {
+        assert!(out
+            .join("mqa-1-kv-head")
+            .join(seed)
+            .join("metrics.jsonl")
+            .exists());
+    }
 
     let unknown = archlab(&["experiment", "flux-capacitor"]);
     assert_eq!(unknown.status.code(), Some(2));

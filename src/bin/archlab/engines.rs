@@ -26,16 +26,32 @@ pub const AHEAD: usize = 3;
 
 /// The engine for `backend`, or why it cannot be had (no adapter for `gpu`).
 pub fn open(backend: Backend, model: &ModelConfig, seed: u64) -> Result<Box<dyn Engine>, String> {
-    let gpu = match backend {
+    open_on(context(backend)?.as_ref(), model, seed)
+}
+
+/// The GPU context `backend` asks for: none for `cpu`, the first adapter's for `gpu` (or why
+/// there is none), the first adapter's if any for `auto`. Engines opened on one context share
+/// its device and shader caches.
+pub fn context(backend: Backend) -> Result<Option<Rc<GpuContext>>, String> {
+    Ok(match backend {
         Backend::Cpu => None,
         Backend::Gpu => Some(pollster::block_on(GpuContext::new()).map_err(|e| {
             format!("backend: gpu: {e} (install a Vulkan driver, or use --backend cpu)")
         })?),
         Backend::Auto => pollster::block_on(GpuContext::new()).ok(),
-    };
+    }
+    .map(Rc::new))
+}
+
+/// An engine on `gpu` (from [`context`]), or the CPU engine without one.
+pub fn open_on(
+    gpu: Option<&Rc<GpuContext>>,
+    model: &ModelConfig,
+    seed: u64,
+) -> Result<Box<dyn Engine>, String> {
     let invalid = |e: ConfigError| format!("model.{e}");
     Ok(match gpu {
         None => Box::new(CpuEngine::new(model, seed).map_err(invalid)?),
-        Some(ctx) => Box::new(GpuEngine::new(Rc::new(ctx), model, seed).map_err(invalid)?),
+        Some(ctx) => Box::new(GpuEngine::new(Rc::clone(ctx), model, seed).map_err(invalid)?),
     })
 }

@@ -1,18 +1,19 @@
-//! `archlab experiment`: a lecture claim trained as its variants side by side, with an overlaid
-//! loss chart and a report that puts the claim next to the numbers.
+//! `archlab experiment`: a lecture claim trained as its variants in lockstep (interleaved step
+//! by step on one engine, each over several seeds), with overlaid charts and a report that puts
+//! the claim next to the numbers and a verdict computed from them by a stated rule.
 
-use std::fmt::Write as _;
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::time::Instant;
 
-use archlab::charts::{self, Axes, Line};
 use archlab::train::experiments::{Experiment, EXPERIMENTS};
+use archlab::train::lockstep::{Lane, Lockstep};
 use archlab::train::run::RunConfig;
-use archlab::train::session::{RunStatus, Session};
-use plotters::prelude::*;
+use archlab::train::session::Session;
 
 use crate::engines::{self, Backend};
-use crate::train::{apply_sets, refuse, save_run, train_to_end};
+use crate::evidence::{self, Variant};
+use crate::train::{apply_sets, refuse, save_run};
 
 #[derive(clap::Args)]
 pub struct ExperimentArgs {
@@ -25,25 +26,17 @@ pub struct ExperimentArgs {
     /// --set train.steps=100 for a quicker look.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
+    /// Train each variant over this many seeds: seed s sets train.seed to the base seed plus s
+    /// (initial values, dropout and batches). Measured claims need 2 or more for a verdict.
+    #[arg(long, default_value_t = 3, value_parser = clap::value_parser!(u32).range(1..=32))]
+    seeds: u32,
     /// The engine.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
-    /// Folder for the report, the overlaid chart and one run folder per variant (default:
-    /// experiments/<name>).
+    /// Folder for the report, the overlaid charts and one run folder per variant and seed
+    /// (default: experiments/<name>).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
-}
-
-/// One variant's outcome, for the report's table.
-struct Outcome {
-    label: &'static str,
-    status: RunStatus,
-    loss: Option<f32>,
-    val_loss: Option<f32>,
-    parameters: usize,
-    kv_bytes: usize,
-    tokens_per_second: f64,
-    curve: Vec<(f64, f64)>,
 }
 
 pub fn run(args: ExperimentArgs) -> ExitCode {
@@ -70,48 +63,76 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         Ok(runs) => runs,
         Err(error) => return refuse(error),
     };
-    // Validate every variant's data and model before training any of them.
-    let mut prepared = Vec::new();
-    for (label, run) in &mut runs {
+    let gpu = match engines::context(args.backend) {
+        Ok(gpu) => gpu,
+        Err(error) => return refuse(error),
+    };
+    // Every variant at every seed: data and model validated before any trains.
+    let seeds = args.seeds as usize;
+    let mut lanes = Vec::new();
+    for (variant, (label, run)) in runs.iter_mut().enumerate() {
         if let Err(error) = apply_sets(run, &args.sets) {
             return refuse(error);
         }
-        let data = match run.build_data(None) {
-            Ok(data) => data,
-            Err(error) => return refuse(format!("{label}: {error}")),
-        };
-        let engine = match engines::open(args.backend, &run.model, run.train.seed) {
-            Ok(engine) => engine,
-            Err(error) => return refuse(format!("{label}: {error}")),
-        };
-        prepared.push((*label, Session::new(run.clone(), data), engine));
+        let base_seed = run.train.seed;
+        for seed in 0..seeds {
+            let mut run = run.clone();
+            run.train.seed = base_seed + seed as u64;
+            let data = match run.build_data(None) {
+                Ok(data) => data,
+                Err(error) => return refuse(format!("{label}: {error}")),
+            };
+            let engine = match engines::open_on(gpu.as_ref(), &run.model, run.train.seed) {
+                Ok(engine) => engine,
+                Err(error) => return refuse(format!("{label}: {error}")),
+            };
+            let session = Session::new(run, data);
+            lanes.push(Lane {
+                variant,
+                seed,
+                session,
+                engine,
+            });
+        }
     }
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("experiments").join(experiment.name));
     println!(
-        "{}: {}\n  {}",
-        experiment.name, experiment.claim, experiment.source
+        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {}",
+        experiment.name,
+        experiment.claim,
+        experiment.source,
+        runs.len(),
+        lanes[0].engine.describe()
     );
 
-    let mut outcomes = Vec::new();
-    for (label, mut session, mut engine) in prepared {
-        println!("- {label}");
-        train_to_end(&mut session, engine.as_mut());
-        let folder = out.join(slug(label));
-        match save_run(&session, engine.as_mut(), &folder) {
-            Ok(summary) => println!("  {}", summary.lines().last().unwrap_or_default()),
-            Err(error) => {
-                eprintln!("error: writing {}: {error}", folder.display());
-                return ExitCode::FAILURE;
-            }
+    let mut lockstep = Lockstep::new(lanes);
+    train_in_lockstep(&mut lockstep, &runs);
+    for lane in &mut lockstep.lanes {
+        let label = runs[lane.variant].0;
+        let folder = if seeds == 1 {
+            out.join(slug(label))
+        } else {
+            out.join(slug(label)).join(format!("seed-{}", lane.seed))
+        };
+        if let Err(error) = save_run(&lane.session, lane.engine.as_mut(), &folder) {
+            eprintln!("error: writing {}: {error}", folder.display());
+            return ExitCode::FAILURE;
         }
-        outcomes.push(outcome(label, &session));
     }
-    match write_report(experiment, &outcomes, &out) {
-        Ok(table) => {
-            println!("{table}wrote {}", out.display());
+    let variants: Vec<Variant> = (runs.iter().enumerate())
+        .map(|(index, (label, _))| {
+            let sessions = (lockstep.lanes.iter())
+                .filter(|l| l.variant == index)
+                .map(|l| &l.session);
+            Variant::new(label, sessions)
+        })
+        .collect();
+    match evidence::write_report(experiment, &variants, &out) {
+        Ok(summary) => {
+            println!("{summary}wrote {}", out.display());
             ExitCode::SUCCESS
         }
         Err(error) => {
@@ -121,21 +142,41 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     }
 }
 
-fn outcome(label: &'static str, session: &Session) -> Outcome {
-    let history = &session.history;
-    let model = &session.run.model;
-    Outcome {
-        label,
-        status: session.status,
-        loss: history.last().map(|r| r.loss),
-        val_loss: session.last_val_loss(),
-        parameters: model.param_count().total(),
-        kv_bytes: model.kv_cache_bytes_per_token(),
-        tokens_per_second: session.mean_tokens_per_second(),
-        curve: history
-            .iter()
-            .filter_map(|r| r.val_loss.map(|v| (r.step as f64, f64::from(v))))
-            .collect(),
+/// Trains every lane to its end, one step each in turn, with a progress bar showing each
+/// variant's latest training loss (mean over its seeds).
+fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
+    let started = Instant::now();
+    let clock = || started.elapsed().as_secs_f64();
+    let steps = (lockstep.lanes.iter())
+        .map(|l| l.session.run.train.steps)
+        .max()
+        .unwrap_or(0);
+    let progress = indicatif::ProgressBar::new(steps as u64);
+    progress.set_style(
+        indicatif::ProgressStyle::with_template("{bar:30} {pos}/{len} {msg}")
+            .expect("a fixed template"),
+    );
+    let shown = |lockstep: &Lockstep| {
+        progress.set_position(lockstep.step() as u64);
+        let losses: Vec<String> = (runs.iter().enumerate())
+            .map(|(variant, (label, _))| {
+                let losses: Vec<f32> = (lockstep.lanes.iter())
+                    .filter(|l| l.variant == variant)
+                    .filter_map(|l| l.session.history.last().map(|r| r.loss))
+                    .collect();
+                let mean = losses.iter().sum::<f32>() / losses.len().max(1) as f32;
+                format!("{label} {mean:.3}")
+            })
+            .collect();
+        progress.set_message(losses.join("  "));
+    };
+    lockstep.run_blocking(&clock, shown);
+    progress.finish_and_clear();
+    for lane in &lockstep.lanes {
+        let status = lane.session.status;
+        if !matches!(status, archlab::train::session::RunStatus::Finished) {
+            println!("  {} seed {}: {status:?}", runs[lane.variant].0, lane.seed);
+        }
     }
 }
 
@@ -147,69 +188,4 @@ fn slug(label: &str) -> String {
         .map(str::to_ascii_lowercase)
         .collect();
     words.join("-")
-}
-
-/// Writes `loss.png` (validation curves overlaid) and `report.md`; returns the table.
-fn write_report(
-    experiment: &Experiment,
-    outcomes: &[Outcome],
-    out: &std::path::Path,
-) -> Result<String, String> {
-    let lines: Vec<Line> = outcomes
-        .iter()
-        .enumerate()
-        .map(|(i, o)| Line {
-            label: o.label.to_string(),
-            points: o.curve.clone(),
-            color: i,
-            faint: false,
-            dash: charts::Dash::nth(i, charts::PALETTE.len()),
-        })
-        .collect();
-    crate::report::register_font()?;
-    let title = format!("{}: validation loss", experiment.name);
-    let axes = Axes {
-        title: &title,
-        x: "step",
-        y: "cross-entropy (nats)",
-        log_y: true,
-    };
-    let path = out.join("loss.png");
-    charts::draw_lines(
-        &BitMapBackend::new(&path, (1000, 600)).into_drawing_area(),
-        axes,
-        &lines,
-    )?;
-
-    let number = |v: Option<f32>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
-    let mut table = String::from(
-        "| variant | status | train loss | val loss | parameters | KV cache B/token | tokens/s |\n\
-         |---|---|---|---|---|---|---|\n",
-    );
-    for o in outcomes {
-        let status = match o.status {
-            RunStatus::Diverged { step } => format!("diverged at step {step}"),
-            RunStatus::Stopped { step } => format!("stopped by an engine error at step {step}"),
-            RunStatus::Finished => "finished".into(),
-            RunStatus::Training => "stopped".into(),
-        };
-        writeln!(
-            table,
-            "| {} | {status} | {} | {} | {} | {} | {:.0} |",
-            o.label,
-            number(o.loss),
-            number(o.val_loss),
-            o.parameters,
-            o.kv_bytes,
-            o.tokens_per_second
-        )
-        .expect("writing to a String");
-    }
-    let report = format!(
-        "# {}\n\n**Claim** ({}): {}\n\n**Source**: {}\n\n**Watch**: {}\n\n{table}\n![validation loss](loss.png)\n\n\
-         Each variant's folder has its metrics, charts and checkpoint.\n",
-        experiment.name, experiment.section, experiment.claim, experiment.source, experiment.watch
-    );
-    std::fs::write(out.join("report.md"), report).map_err(|e| e.to_string())?;
-    Ok(table)
 }
