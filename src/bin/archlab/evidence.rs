@@ -148,6 +148,13 @@ pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
         let (a, b) = (first.samples(metric), second.samples(metric));
         let verdict = verdict::verdict(claim, &a, &b);
         let numbers = match (a.mean(), b.mean(), a.spread(), b.spread()) {
+            // Numbers of the configuration are whole (bytes, parameters, FLOPs) and exact.
+            (Some(ma), Some(mb), _, _) if metric.from_configuration() => format!(
+                "{} {ma:.0} vs {} {mb:.0}: difference {:.0}, no spread (from the configuration)",
+                first.label,
+                second.label,
+                mb - ma
+            ),
             (Some(ma), Some(mb), Some(sa), Some(sb)) => format!(
                 "{} {ma:.4} vs {} {mb:.4}: difference {:.4}, largest spread {:.4}",
                 first.label,
