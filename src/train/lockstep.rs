@@ -109,7 +109,8 @@ impl Lockstep {
 }
 
 // Natively only: the tests wait for the engine (run_blocking).
-#[cfg(all(test, not(target_arch = "wasm32")))]
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
     use crate::cpu::CpuEngine;
