@@ -11,7 +11,7 @@ use crate::contract::matmul::MatmulSpec;
 use crate::contract::{Batch, Engine, EngineError};
 use crate::cpu::CpuEngine;
 use crate::gpu::engine::GpuEngine;
-use crate::gpu::matmul::matmul_once;
+use crate::gpu::matmul::{matmul_once, MatmulTile};
 use crate::gpu::GpuContext;
 use crate::model::{Activation, AttentionPattern, Dropout, ModelConfig, NormType, Position};
 use crate::train::TrainConfig;
@@ -54,12 +54,24 @@ pub async fn check_matmul(
     with_bias: bool,
     rng: &mut ChaCha8Rng,
 ) -> Result<KernelCheck, EngineError> {
+    check_matmul_tiled(ctx, spec, with_bias, None, rng).await
+}
+
+/// `check_matmul` on a chosen entry point (`None`: the one training would use), so both tiles
+/// are checked on every shape.
+pub async fn check_matmul_tiled(
+    ctx: &GpuContext,
+    spec: MatmulSpec,
+    with_bias: bool,
+    tile: Option<MatmulTile>,
+    rng: &mut ChaCha8Rng,
+) -> Result<KernelCheck, EngineError> {
     let a = random_values(rng, spec.m * spec.k);
     let b = random_values(rng, spec.k * spec.n);
     let bias = with_bias.then(|| random_values(rng, spec.n));
     let c_initial = random_values(rng, spec.m * spec.n);
 
-    let gpu = matmul_once(ctx, spec, &a, &b, bias.as_deref(), &c_initial).await?;
+    let gpu = matmul_once(ctx, spec, tile, &a, &b, bias.as_deref(), &c_initial).await?;
     let mut cpu = c_initial.clone();
     spec.compute(&a, &b, bias.as_deref(), &mut cpu);
     let magnitudes = spec.magnitudes(&a, &b, bias.as_deref(), &c_initial);
@@ -91,6 +103,9 @@ pub async fn check_matmul(
         if on {
             label.push_str(tag);
         }
+    }
+    if let Some(tile) = tile {
+        label.push_str(&format!(" ({tile:?} tile)"));
     }
     Ok(KernelCheck {
         label,
