@@ -114,8 +114,10 @@ pub async fn check_matmul_tiled(
     })
 }
 
-/// The shapes the page checks: tile multiples, odd sizes, and each training variant.
-pub fn page_check_shapes() -> Vec<(MatmulSpec, bool)> {
+/// The shapes the page checks: tile multiples, odd sizes, and each training variant, on the
+/// tile training would pick (`None`: the small one for all of these), and one on the large tile
+/// so the browser compiles and checks both entry points. (spec, with bias, tile)
+pub fn page_check_shapes() -> Vec<(MatmulSpec, bool, Option<MatmulTile>)> {
     let spec = |m, n, k, trans_a, trans_b, accumulate| MatmulSpec {
         m,
         n,
@@ -125,11 +127,16 @@ pub fn page_check_shapes() -> Vec<(MatmulSpec, bool)> {
         accumulate,
     };
     vec![
-        (spec(64, 64, 64, false, false, false), false),
-        (spec(33, 65, 17, false, false, false), true),
-        (spec(100, 7, 130, false, true, false), true),
-        (spec(5, 129, 70, true, false, true), false),
-        (spec(1, 1, 1, true, true, true), true),
+        (spec(64, 64, 64, false, false, false), false, None),
+        (spec(33, 65, 17, false, false, false), true, None),
+        (spec(100, 7, 130, false, true, false), true, None),
+        (spec(5, 129, 70, true, false, true), false, None),
+        (spec(1, 1, 1, true, true, true), true, None),
+        (
+            spec(130, 129, 37, true, true, true),
+            true,
+            Some(MatmulTile::Large),
+        ),
     ]
 }
 
@@ -277,8 +284,8 @@ pub async fn run_page_checks(
 ) -> Result<Vec<KernelCheck>, EngineError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut results = Vec::new();
-    for (spec, with_bias) in page_check_shapes() {
-        results.push(check_matmul(ctx, spec, with_bias, &mut rng).await?);
+    for (spec, with_bias, tile) in page_check_shapes() {
+        results.push(check_matmul_tiled(ctx, spec, with_bias, tile, &mut rng).await?);
     }
     for (name, config) in page_check_models() {
         results.push(check_training(ctx, name, &config, &mut rng).await?);
