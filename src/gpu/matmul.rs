@@ -115,7 +115,9 @@ pub fn matmul_tiled(
 
 /// Runs one product on fresh buffers and reads C back: for checks and benchmarks, not for
 /// training (which binds its own buffers once). `tile`: the entry point, `None` for the one
-/// training would use.
+/// training would use. C is bound with a guard of N + 64 floats after it, inside the binding (as
+/// a view to the end of a larger buffer would be), so a store past C's last row is not simply
+/// dropped by bounds checks: the second value is how many guard floats changed.
 pub async fn matmul_once(
     ctx: &GpuContext,
     spec: MatmulSpec,
@@ -124,11 +126,14 @@ pub async fn matmul_once(
     b: &[f32],
     bias: Option<&[f32]>,
     c_initial: &[f32],
-) -> Result<Vec<f32>, super::GpuError> {
+) -> Result<(Vec<f32>, usize), super::GpuError> {
+    const GUARD: f32 = 12345.0;
     let a_buf = ctx.storage_buffer("check.a", a);
     let b_buf = ctx.storage_buffer("check.b", b);
     let bias_buf = bias.map(|bias| ctx.storage_buffer("check.bias", bias));
-    let c_buf = ctx.storage_buffer("check.c", c_initial);
+    let mut c_guarded = c_initial.to_vec();
+    c_guarded.resize(c_initial.len() + spec.n + 64, GUARD);
+    let c_buf = ctx.storage_buffer("check.c", &c_guarded);
     let kernel = matmul_tiled(
         ctx,
         "check.matmul",
@@ -139,5 +144,8 @@ pub async fn matmul_once(
         tile.unwrap_or(MatmulTile::for_shape(spec.m, spec.n)),
     );
     submit(ctx, "check.matmul", &[&kernel]);
-    ctx.read_f32(&c_buf).await
+    let mut c = ctx.read_f32(&c_buf).await?;
+    let outside = c.split_off(c_initial.len());
+    let changed = outside.iter().filter(|&&value| value != GUARD).count();
+    Ok((c, changed))
 }
