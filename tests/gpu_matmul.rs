@@ -4,12 +4,13 @@
 mod common;
 
 use archlab::contract::matmul::MatmulSpec;
-use archlab::lab::kernel_check::check_matmul;
+use archlab::gpu::matmul::MatmulTile;
+use archlab::lab::kernel_check::{check_matmul, check_matmul_tiled};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Every variant (transposes, bias, accumulation) on random shapes, most of them not multiples
-/// of the 64×64×16 tile, some smaller than one tile and some spanning several.
+/// of the 64×64×16 or 128×128×8 tiles, some smaller than one tile and some spanning several.
 #[test]
 fn matmul_matches_cpu_on_random_shapes() {
     let Some(ctx) = common::gpu() else { return };
@@ -62,4 +63,67 @@ fn matmul_matches_cpu_at_tile_edges() {
         // Tolerance: the rounding bound of `check_matmul`, as above.
         assert!(check.passed(), "{check:?}");
     }
+}
+
+/// Both entry points, every variant, each dimension in turn at the tile edges (1, 7/8/9 and
+/// 15/16/17 around the K-steps, 63/64/65, 127/128/129, 257) with the other two awkward.
+#[test]
+fn both_tiles_match_cpu_at_every_edge() {
+    let Some(ctx) = common::gpu() else { return };
+    let mut rng = ChaCha8Rng::seed_from_u64(13);
+    let edges = [1, 63, 64, 65, 127, 128, 129, 257];
+    let k_edges = [1, 7, 8, 9, 15, 16, 17, 63, 64, 65, 127, 257];
+    let mut shapes = Vec::new();
+    for &v in &edges {
+        shapes.push((v, 65, 17));
+        shapes.push((127, v, 9));
+    }
+    for &v in &k_edges {
+        shapes.push((129, 63, v));
+    }
+    for tile in [MatmulTile::Large, MatmulTile::Small] {
+        for (i, &(m, n, k)) in shapes.iter().enumerate() {
+            // Every shape in each variant would be 16× as long; rotating the variant across the
+            // shapes covers each variant at several edges of every dimension.
+            for variant in [i as u32 % 16, (i as u32 * 7 + 3) % 16] {
+                let spec = MatmulSpec {
+                    m,
+                    n,
+                    k,
+                    trans_a: variant & 1 != 0,
+                    trans_b: variant & 2 != 0,
+                    accumulate: variant & 4 != 0,
+                };
+                let with_bias = variant & 8 != 0;
+                let check = pollster::block_on(check_matmul_tiled(
+                    &ctx,
+                    spec,
+                    with_bias,
+                    Some(tile),
+                    &mut rng,
+                ))
+                .unwrap();
+                // Tolerance: the rounding bound of `check_matmul`, as above.
+                assert!(
+                    check.passed(),
+                    "{}: max error {:e} is {:.2} times its rounding bound",
+                    check.label,
+                    check.max_abs_error,
+                    check.worst_error_to_bound
+                );
+            }
+        }
+    }
+}
+
+/// The tile each shape gets: the large one only where it wastes nothing over the small one
+/// and still fills 16 workgroups.
+#[test]
+fn tile_choice() {
+    assert_eq!(MatmulTile::for_shape(1024, 64), MatmulTile::Small);
+    assert_eq!(MatmulTile::for_shape(1024, 192), MatmulTile::Small);
+    assert_eq!(MatmulTile::for_shape(256, 256), MatmulTile::Small);
+    assert_eq!(MatmulTile::for_shape(512, 512), MatmulTile::Large);
+    assert_eq!(MatmulTile::for_shape(500, 2048), MatmulTile::Large);
+    assert_eq!(MatmulTile::for_shape(513, 512), MatmulTile::Small);
 }

@@ -11,7 +11,7 @@ use crate::contract::matmul::MatmulSpec;
 use crate::contract::{Batch, Engine, EngineError};
 use crate::cpu::CpuEngine;
 use crate::gpu::engine::GpuEngine;
-use crate::gpu::matmul::matmul_once;
+use crate::gpu::matmul::{matmul_once, MatmulTile};
 use crate::gpu::GpuContext;
 use crate::model::{Activation, AttentionPattern, Dropout, ModelConfig, NormType, Position};
 use crate::train::TrainConfig;
@@ -54,12 +54,24 @@ pub async fn check_matmul(
     with_bias: bool,
     rng: &mut ChaCha8Rng,
 ) -> Result<KernelCheck, EngineError> {
+    check_matmul_tiled(ctx, spec, with_bias, None, rng).await
+}
+
+/// `check_matmul` on a chosen entry point (`None`: the one training would use), so both tiles
+/// are checked on every shape.
+pub async fn check_matmul_tiled(
+    ctx: &GpuContext,
+    spec: MatmulSpec,
+    with_bias: bool,
+    tile: Option<MatmulTile>,
+    rng: &mut ChaCha8Rng,
+) -> Result<KernelCheck, EngineError> {
     let a = random_values(rng, spec.m * spec.k);
     let b = random_values(rng, spec.k * spec.n);
     let bias = with_bias.then(|| random_values(rng, spec.n));
     let c_initial = random_values(rng, spec.m * spec.n);
 
-    let gpu = matmul_once(ctx, spec, &a, &b, bias.as_deref(), &c_initial).await?;
+    let (gpu, outside) = matmul_once(ctx, spec, tile, &a, &b, bias.as_deref(), &c_initial).await?;
     let mut cpu = c_initial.clone();
     spec.compute(&a, &b, bias.as_deref(), &mut cpu);
     let magnitudes = spec.magnitudes(&a, &b, bias.as_deref(), &c_initial);
@@ -92,6 +104,14 @@ pub async fn check_matmul(
             label.push_str(tag);
         }
     }
+    if let Some(tile) = tile {
+        label.push_str(&format!(" ({tile:?} tile)"));
+    }
+    if outside > 0 {
+        // A store past C would overwrite the next tensor of a shared buffer.
+        label.push_str(&format!(": wrote {outside} floats past C"));
+        worst_error_to_bound = f64::INFINITY;
+    }
     Ok(KernelCheck {
         label,
         max_abs_error,
@@ -99,8 +119,10 @@ pub async fn check_matmul(
     })
 }
 
-/// The shapes the page checks: tile multiples, odd sizes, and each training variant.
-pub fn page_check_shapes() -> Vec<(MatmulSpec, bool)> {
+/// The shapes the page checks: tile multiples, odd sizes, and each training variant, on the
+/// tile training would pick (`None`: the small one for all of these), and one on the large tile
+/// so the browser compiles and checks both entry points. (spec, with bias, tile)
+pub fn page_check_shapes() -> Vec<(MatmulSpec, bool, Option<MatmulTile>)> {
     let spec = |m, n, k, trans_a, trans_b, accumulate| MatmulSpec {
         m,
         n,
@@ -110,11 +132,16 @@ pub fn page_check_shapes() -> Vec<(MatmulSpec, bool)> {
         accumulate,
     };
     vec![
-        (spec(64, 64, 64, false, false, false), false),
-        (spec(33, 65, 17, false, false, false), true),
-        (spec(100, 7, 130, false, true, false), true),
-        (spec(5, 129, 70, true, false, true), false),
-        (spec(1, 1, 1, true, true, true), true),
+        (spec(64, 64, 64, false, false, false), false, None),
+        (spec(33, 65, 17, false, false, false), true, None),
+        (spec(100, 7, 130, false, true, false), true, None),
+        (spec(5, 129, 70, true, false, true), false, None),
+        (spec(1, 1, 1, true, true, true), true, None),
+        (
+            spec(130, 129, 37, true, true, true),
+            true,
+            Some(MatmulTile::Large),
+        ),
     ]
 }
 
@@ -262,8 +289,8 @@ pub async fn run_page_checks(
 ) -> Result<Vec<KernelCheck>, EngineError> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut results = Vec::new();
-    for (spec, with_bias) in page_check_shapes() {
-        results.push(check_matmul(ctx, spec, with_bias, &mut rng).await?);
+    for (spec, with_bias, tile) in page_check_shapes() {
+        results.push(check_matmul_tiled(ctx, spec, with_bias, tile, &mut rng).await?);
     }
     for (name, config) in page_check_models() {
         results.push(check_training(ctx, name, &config, &mut rng).await?);

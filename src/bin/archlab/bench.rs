@@ -26,8 +26,8 @@ pub struct BenchArgs {
     /// Only the sizes whose name contains this (small, default, large).
     #[arg(long)]
     only: Option<String>,
-    /// Largest square matmul timed on the GPU (256, 512, 1024, 2048); lavapipe runs at about
-    /// 0.5 GFLOP/s, so keep it small there.
+    /// Largest square matmul timed on the GPU (256, 512, 1024, 2048); lavapipe runs at a few
+    /// GFLOP/s (docs/performance.md), so keep it small there.
     #[arg(long, default_value_t = 2048)]
     max_matmul: u32,
 }
