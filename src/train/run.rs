@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::config::TrainConfig;
 use super::data::{BatchShape, DataConfig, DataStream};
+use crate::model::memory::MemoryBudget;
 use crate::model::ModelConfig;
 
 /// Why a run configuration is refused: `field` is the dotted path (`model.n_heads`).
@@ -144,6 +145,41 @@ impl RunConfig {
         self.data
             .validate(self.batch_shape())
             .map_err(|e| data_error(&e))
+    }
+
+    /// Refuses a configuration whose memory (see [`crate::model::memory`]) exceeds `budget`,
+    /// before any engine allocates it: the error names the setting whose default value would
+    /// save the most (`model.d_model` for a model too wide), and the bytes needed and available.
+    pub fn check_memory(&self, budget: &MemoryBudget) -> Result<(), RunError> {
+        let need = |run: &Self| {
+            run.model
+                .memory_need(run.train.batch_size, run.train.seq_len)
+        };
+        let Some(reason) = budget.refusal(&need(self)) else {
+            return Ok(());
+        };
+        let candidates = [
+            "model.d_model",
+            "model.n_layers",
+            "model.context_len",
+            "model.d_ff",
+            "model.n_heads",
+            "train.batch_size",
+            "train.seq_len",
+        ];
+        let defaults = Self::default();
+        let total = need(self).total();
+        let field = candidates
+            .into_iter()
+            .filter_map(|field| {
+                let mut smaller = self.clone();
+                smaller.set(field, &defaults.get(field)?.to_string()).ok()?;
+                Some((field, total - need(&smaller).total()))
+            })
+            .filter(|(_, saved)| *saved > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("model", |(field, _)| field);
+        Err(RunError::new(field, reason))
     }
 
     /// Validates, builds the batch stream (tokenizing `text` for a text source) and sets the

@@ -27,7 +27,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state.version.track();
         state
             .lab
-            .with_value(|lab| lab.runs.last().map(|r| r.engine.describe()))
+            .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
             .unwrap_or_else(|| "no run".into())
     };
     let readout = |testid: &'static str, label: &'static str, value: Signal<Option<f64>>, unit| {

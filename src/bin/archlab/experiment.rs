@@ -80,7 +80,12 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             Ok(data) => data,
             Err(error) => return refuse(format!("{label}: {error}")),
         };
-        let engine = match engines::open(args.backend, &run.model, run.train.seed) {
+        let engine = match engines::open(
+            args.backend,
+            &run.model,
+            run.train.seed,
+            (run.train.batch_size, run.train.seq_len),
+        ) {
             Ok(engine) => engine,
             Err(error) => return refuse(format!("{label}: {error}")),
         };

@@ -84,7 +84,12 @@ pub fn run(args: TrainArgs) -> ExitCode {
         Ok(data) => data,
         Err(error) => return refuse(error),
     };
-    let mut engine = match engines::open(args.backend, &run.model, run.train.seed) {
+    let mut engine = match engines::open(
+        args.backend,
+        &run.model,
+        run.train.seed,
+        (run.train.batch_size, run.train.seq_len),
+    ) {
         Ok(engine) => engine,
         Err(error) => return refuse(error),
     };
