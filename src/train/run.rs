@@ -222,16 +222,19 @@ impl RunConfig {
 }
 
 /// A setting's value as text, the form `set` reads back: strings bare, f32 numbers in their
-/// shortest form (0.001, not 0.0010000000474974513), anything else as JSON.
+/// shortest form (0.001, not 0.0010000000474974513), in scientific notation from a million
+/// up and below 1e-4 (1e30, not thirty-one digits; 1e-8), anything else as JSON.
 pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_f64() => {
             let value = n.as_f64().expect("checked is_f64");
-            if f64::from(value as f32) == value {
-                (value as f32).to_string()
-            } else {
-                value.to_string()
+            let scientific = value != 0.0 && !(1e-4..1e6).contains(&value.abs());
+            match (f64::from(value as f32) == value, scientific) {
+                (true, true) => format!("{:e}", value as f32),
+                (true, false) => (value as f32).to_string(),
+                (false, true) => format!("{value:e}"),
+                (false, false) => value.to_string(),
             }
         }
         other => other.to_string(),
@@ -346,6 +349,23 @@ mod tests {
             TrainConfig::default(),
             "missing keys keep defaults"
         );
+    }
+
+    #[test]
+    fn value_text_is_short_for_huge_and_tiny_numbers() {
+        let text = |v: f64| value_text(&serde_json::json!(v));
+        assert_eq!(text(1e30), "1e30");
+        assert_eq!(text(1e-8), "1e-8");
+        assert_eq!(text(2.5e6), "2.5e6");
+        assert_eq!(text(-3e-7), "-3e-7");
+        assert_eq!(text(0.003), "0.003");
+        assert_eq!(text(0.0001), "0.0001");
+        assert_eq!(text(999_999.0), "999999");
+        assert_eq!(text(0.0), "0");
+        // What it writes, `set` reads back.
+        let mut run = RunConfig::default();
+        run.set("train.lr", &text(1e30)).unwrap();
+        assert_eq!(run.train.lr, 1e30);
     }
 
     #[test]
