@@ -119,17 +119,40 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
     let latin1 = dir.join("latin1.txt");
     std::fs::write(&latin1, b"caf\xe9 au lait, a text in Latin-1").unwrap();
 
+    let not_json = dir.join("not_json.json");
+    std::fs::write(&not_json, "{\n  \"model\": {\"d_model\": 32},\n  oops\n}\n").unwrap();
+
     let path = |p: &Path| p.to_str().unwrap().to_string();
+    // Issue 13: "error: config: expected value at line 1 column 1" named no file.
+    let malformed_message = format!(
+        "error: config: {}: line 1, column 11: EOF while parsing an object",
+        path(&malformed)
+    );
+    let not_json_message = format!(
+        "error: config: {}: line 3, column 3: key must be a string",
+        path(&not_json)
+    );
+    let unknown_message = format!("(in {})", path(&unknown));
     let cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
             "malformed",
             vec!["--config".into(), path(&malformed)],
-            "error: config: EOF",
+            &malformed_message,
+        ),
+        (
+            "not json",
+            vec!["--config".into(), path(&not_json)],
+            &not_json_message,
         ),
         (
             "unknown key",
             vec!["--config".into(), path(&unknown)],
             "error: model.n_head: unknown field",
+        ),
+        (
+            "unknown key file",
+            vec!["--config".into(), path(&unknown)],
+            &unknown_message,
         ),
         (
             "unknown set key",

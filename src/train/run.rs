@@ -64,10 +64,17 @@ impl RunConfig {
     }
 
     /// Overlays a JSON configuration on this one: the keys it has replace ours, nested objects
-    /// merge, and the rest stays (so a file can adjust a preset). Nothing changes on error.
+    /// merge, and the rest stays (so a file can adjust a preset). Nothing changes on error;
+    /// malformed JSON is refused with its line and column ("line 3, column 7: expected value").
     pub fn apply_json(&mut self, text: &str) -> Result<(), RunError> {
-        let overlay: Value =
-            serde_json::from_str(text).map_err(|e| RunError::new("config", e.to_string()))?;
+        let overlay: Value = serde_json::from_str(text).map_err(|e| {
+            // serde_json's message ends with " at line L column C": put the place first.
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let what = message.strip_suffix(&suffix).unwrap_or(&message);
+            let reason = format!("line {}, column {}: {what}", e.line(), e.column());
+            RunError::new("config", reason)
+        })?;
         if !overlay.is_object() {
             return Err(RunError::new("config", "must be a JSON object"));
         }
