@@ -56,9 +56,14 @@ fn thirty_runs_in_a_row_hold_one_engine() {
     };
     steps(&mut lab);
     let first = live();
+    // Alternately a learning rate and a seed: runs on the same data share its tokens.
     for i in 1..30 {
         let lr = 0.001 + f64::from(i) * 1e-4;
-        assert!(lab.change("train.lr", &lr.to_string()));
+        let (key, value) = match i % 2 {
+            0 => ("train.lr", lr.to_string()),
+            _ => ("train.seed", i.to_string()),
+        };
+        assert!(lab.change(key, &value));
         steps(&mut lab);
     }
     let growth = (live() - first) / 29.0;

@@ -511,12 +511,15 @@ impl Lab {
     ) -> Result<(), RunError> {
         let mut run = requested.clone();
         run.validate()?;
-        // Tokenizing the corpus is the slow part of a new run: reuse the last stream when the
-        // data and batch shape are the same.
+        // Tokenizing the corpus is the slow part of a new run: reuse the last stream (its
+        // tokens shared, not copied) when the data and batch size and length are the same.
         let shape = run.batch_shape();
         let data = match &self.data_cache {
-            Some((config, cached, stream)) if *config == run.data && *cached == shape => {
-                stream.clone()
+            Some((config, cached, stream))
+                if *config == run.data
+                    && (cached.batch_size, cached.seq_len) == (shape.batch_size, shape.seq_len) =>
+            {
+                stream.with_seed(shape.seed)
             }
             _ => {
                 let text = matches!(run.data.source, DataSource::Text { .. })

@@ -40,6 +40,14 @@ pub struct TextDataset {
 }
 
 impl TextDataset {
+    /// The same tokens (shared, not copied) drawing batches from `seed`.
+    pub fn with_seed(&self, seed: u64) -> Self {
+        Self {
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// Tokenizes `text` and cuts it (the last `validation_fraction` of the tokens, rounded,
     /// validates). Empty text is refused.
     pub fn new(
