@@ -119,17 +119,40 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
     let latin1 = dir.join("latin1.txt");
     std::fs::write(&latin1, b"caf\xe9 au lait, a text in Latin-1").unwrap();
 
+    let not_json = dir.join("not_json.json");
+    std::fs::write(&not_json, "{\n  \"model\": {\"d_model\": 32},\n  oops\n}\n").unwrap();
+
     let path = |p: &Path| p.to_str().unwrap().to_string();
+    // Issue 13: "error: config: expected value at line 1 column 1" named no file.
+    let malformed_message = format!(
+        "error: config: {}: line 1, column 11: EOF while parsing an object",
+        path(&malformed)
+    );
+    let not_json_message = format!(
+        "error: config: {}: line 3, column 3: key must be a string",
+        path(&not_json)
+    );
+    let unknown_message = format!("(in {})", path(&unknown));
     let cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
             "malformed",
             vec!["--config".into(), path(&malformed)],
-            "error: config: EOF",
+            &malformed_message,
+        ),
+        (
+            "not json",
+            vec!["--config".into(), path(&not_json)],
+            &not_json_message,
         ),
         (
             "unknown key",
             vec!["--config".into(), path(&unknown)],
             "error: model.n_head: unknown field",
+        ),
+        (
+            "unknown key file",
+            vec!["--config".into(), path(&unknown)],
+            &unknown_message,
         ),
         (
             "unknown set key",
@@ -184,6 +207,56 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_refused(&format!("cli_{}", name.replace(' ', "_")), &args, message);
     }
+}
+
+/// Issue 13: a model too big for its engine is refused (exit 2, the field, the bytes needed and
+/// available) before anything is allocated, instead of aborting on a 960 GB allocation or
+/// running on for minutes holding gigabytes. Each must answer within seconds.
+#[test]
+fn models_beyond_the_engines_memory_are_refused_before_allocating() {
+    let cases = [
+        ("model.d_model=100000", "error: model.d_model: needs "),
+        ("model.n_layers=100000", "error: model.n_layers: needs "),
+        (
+            "model.context_len=1000000",
+            "error: model.context_len: needs ",
+        ),
+    ];
+    for (setting, message) in cases {
+        let started = std::time::Instant::now();
+        let name = format!("cli_memory_{}", setting.split('=').next().unwrap());
+        assert_refused(&name, &["--backend", "cpu", "--set", setting], message);
+        assert_refused(
+            &name,
+            &["--backend", "cpu", "--set", setting],
+            "than the CPU engine",
+        );
+        let seconds = started.elapsed().as_secs_f64();
+        assert!(seconds < 20.0, "{setting}: refused after {seconds:.1} s");
+    }
+}
+
+/// On the GPU engine the device's limits decide: a 4096-wide, 8-layer model's parameter buffer
+/// (6 GiB) exceeds WebGPU's default max_buffer_size, so it is refused at once by name.
+#[test]
+fn gpu_refuses_buffers_beyond_the_device_limits() {
+    if std::env::var("REQUIRE_GPU").as_deref() != Ok("1")
+        && pollster::block_on(archlab::gpu::GpuContext::new()).is_err()
+    {
+        eprintln!("skipping: no GPU adapter");
+        return;
+    }
+    let args = [
+        "--backend",
+        "gpu",
+        "--set",
+        "model.d_model=4096",
+        "--set",
+        "model.n_layers=8",
+    ];
+    let started = std::time::Instant::now();
+    assert_refused("cli_gpu_limits", &args, "max_buffer_size");
+    assert!(started.elapsed().as_secs() < 30);
 }
 
 fn fixture(family: &str) -> PathBuf {

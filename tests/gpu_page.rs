@@ -206,7 +206,10 @@ fn next_token_logits_ignore_the_padding() {
 fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
     let lab = Lab::new(page_defaults(), &[], None);
     assert_eq!(lab.draft.model.d_model, 32);
-    assert!(lab.runs[0].engine.completes_at_once(), "the CPU engine");
+    assert!(
+        lab.runs[0].engine.as_deref().unwrap().completes_at_once(),
+        "the CPU engine"
+    );
     let url = [("model.d_model".to_string(), "48".to_string())];
     assert_eq!(
         Lab::new(page_defaults(), &url, None).draft.model.d_model,
@@ -217,6 +220,8 @@ fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
     assert_eq!(lab.draft, page_defaults());
     assert!(lab.runs[0]
         .engine
+        .as_deref()
+        .unwrap()
         .describe()
         .starts_with("WebGPU engine on "));
 }
@@ -288,7 +293,9 @@ fn a_saved_run_opens_again_and_continues_where_it_stopped() {
     assert_eq!(saved.step, 8);
     let optimizer = saved.optimizer.expect("the moments are saved");
     let (params, m) = (saved.params, optimizer.m);
-    let cpu_params = wait(straight.runs[0].engine.start_state()).unwrap().params;
+    let cpu_params = wait(straight.runs[0].engine.as_deref().unwrap().start_state())
+        .unwrap()
+        .params;
     let worst = params
         .iter()
         .zip(&cpu_params)
@@ -341,7 +348,14 @@ fn a_lecture_experiment_runs_its_variants_on_the_gpu() {
     lab.start_experiment("final-norm").unwrap();
     drive(&mut lab);
     assert!(lab.advance_experiment(), "the second variant starts");
-    assert!(!lab.runs.last().unwrap().engine.completes_at_once());
+    assert!(!lab
+        .runs
+        .last()
+        .unwrap()
+        .engine
+        .as_deref()
+        .unwrap()
+        .completes_at_once());
     drive(&mut lab);
     assert!(!lab.advance_experiment(), "no third variant");
     let variants: Vec<(String, usize, bool)> = lab.runs[lab.runs.len() - 2..]
@@ -373,7 +387,11 @@ fn removing_a_gpu_run_in_flight_ends_the_wait_for_its_report() {
     // Submitted straight to the engine, so that no poll collects them before the removal.
     let batch = lab.runs[0].session.train_batch(0);
     let inputs = lab.runs[0].session.run.train.step_inputs(0);
-    lab.runs[0].engine.submit_step(&batch, &inputs);
+    lab.runs[0]
+        .engine
+        .as_deref_mut()
+        .unwrap()
+        .submit_step(&batch, &inputs);
     let arrival = lab.gpu_next_report().expect("a step in flight");
     lab.remove(1);
     wait(arrival).unwrap();

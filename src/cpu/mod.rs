@@ -4,6 +4,7 @@
 
 pub mod activation;
 pub mod attention;
+pub mod budget;
 pub mod dropout;
 pub mod linear;
 pub mod loss;
@@ -22,6 +23,7 @@ use crate::contract::{
     StepReport, StepStats, ViewStats,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
+pub use budget::{memory_budget, wasm_budget};
 use model::{DropoutRun, Model};
 use optim::{clip_grad_norm, AdamW};
 

@@ -8,6 +8,8 @@ use std::sync::{Arc, Mutex};
 
 use super::kernel::View;
 use super::shaders::Shader;
+use crate::model::memory::bytes;
+use crate::model::MemoryBudget;
 
 /// Why no GPU context could be made.
 #[derive(Debug, thiserror::Error)]
@@ -209,6 +211,14 @@ impl GpuContext {
             pipelines: RefCell::default(),
             device_error,
         })
+    }
+
+    /// What this device may hold: one buffer at most `max_buffer_size` and, since every
+    /// kernel binds whole tensors as storage, `max_storage_buffer_binding_size` (the device's
+    /// limits: WebGPU's defaults); all buffers together at most [`GPU_TOTAL`] (WebGPU does not
+    /// say how much memory a device has).
+    pub fn memory_budget(&self) -> MemoryBudget {
+        gpu_budget(&self.device.limits())
     }
 
     /// The pipeline for `shader`'s `entry_point` with these override constants, compiled once.
@@ -495,4 +505,27 @@ pub(super) fn take_mapped(staging: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> 
     };
     staging.unmap();
     Ok(data)
+}
+
+/// All the buffers a GPU run may make together: WebGPU tells no device's memory, and 4 GiB
+/// is what a browser's GPU process commonly grants a tab (and more than any run at WebGPU's
+/// default buffer limits needs: four parameter buffers of at most 256 MiB and activations).
+pub const GPU_TOTAL: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// The budget of a device with `limits` (a parameter, so tests can give small fake limits).
+pub fn gpu_budget(limits: &wgpu::Limits) -> MemoryBudget {
+    let largest = limits
+        .max_buffer_size
+        .min(limits.max_storage_buffer_binding_size);
+    MemoryBudget {
+        total: GPU_TOTAL,
+        largest_buffer: largest as f64,
+        owner: format!(
+            "the WebGPU engine ({} in all; max_buffer_size {}, max_storage_buffer_binding_size \
+             {})",
+            bytes(GPU_TOTAL),
+            bytes(limits.max_buffer_size as f64),
+            bytes(limits.max_storage_buffer_binding_size as f64),
+        ),
+    }
 }

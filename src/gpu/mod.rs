@@ -23,4 +23,6 @@ mod readback;
 pub mod shaders;
 pub mod sum;
 
-pub use context::{AdapterSummary, Binding, GpuContext, GpuError, PendingRead};
+pub use context::{
+    gpu_budget, AdapterSummary, Binding, GpuContext, GpuError, PendingRead, GPU_TOTAL,
+};

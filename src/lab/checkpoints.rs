@@ -51,13 +51,15 @@ pub fn file_name(run: &RunEntry) -> String {
 
 impl RunEntry {
     /// The run's checkpoint (parameters, optimizer state, configuration, step); None on the GPU
-    /// while steps are in flight (pause and wait for them first).
+    /// while steps are in flight (pause and wait for them first), and for a run whose engine
+    /// was freed (only the newest run keeps its state).
     pub fn checkpoint(&self) -> Option<CheckpointOf> {
-        if self.session.busy(self.engine.as_ref()) {
+        let engine = self.engine.as_deref()?;
+        if self.session.busy(engine) {
             return None;
         }
         let (run, step) = (self.session.run.clone(), self.session.steps_done());
-        let mut state = self.engine.start_state();
+        let mut state = engine.start_state();
         Some(match now(&mut state) {
             Some(Ok(state)) => CheckpointOf::Ready(checkpoint_of(run, step, state)),
             Some(Err(error)) => CheckpointOf::Pending {

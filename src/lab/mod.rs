@@ -6,6 +6,7 @@ pub mod checkpoints;
 pub mod export;
 pub mod fields;
 pub mod kernel_check;
+mod memory;
 pub mod queue;
 mod training;
 pub mod url;
@@ -124,7 +125,10 @@ pub struct RunEntry {
     /// The configuration as the visitor set it (before the data sets the vocabulary).
     pub requested: RunConfig,
     pub session: Session,
-    pub engine: Box<dyn Engine>,
+    /// Parameters, gradients, AdamW moments and activations (GPU buffers on WebGPU): only the
+    /// newest run keeps them, to train, save and resume; an older run's are freed when a newer
+    /// run starts ([`Lab::release_engines`]), its history staying on the charts.
+    pub engine: Option<Box<dyn Engine>>,
     /// The checkpoint the run was opened from, which a reset starts from again.
     pub opened: Option<Rc<Checkpoint>>,
     /// The example the attention maps and norms show, when last computed.
@@ -345,13 +349,13 @@ impl Lab {
     pub fn training_run(&self) -> Option<&RunEntry> {
         self.runs
             .last()
-            .filter(|r| r.session.status == RunStatus::Training)
+            .filter(|r| r.session.status == RunStatus::Training && r.engine.is_some())
     }
 
     fn training_mut(&mut self) -> Option<&mut RunEntry> {
         self.runs
             .last_mut()
-            .filter(|r| r.session.status == RunStatus::Training)
+            .filter(|r| r.session.status == RunStatus::Training && r.engine.is_some())
     }
 
     /// Whether new runs train on the WebGPU engine.
@@ -507,12 +511,15 @@ impl Lab {
     ) -> Result<(), RunError> {
         let mut run = requested.clone();
         run.validate()?;
-        // Tokenizing the corpus is the slow part of a new run: reuse the last stream when the
-        // data and batch shape are the same.
+        // Tokenizing the corpus is the slow part of a new run: reuse the last stream (its
+        // tokens shared, not copied) when the data and batch size and length are the same.
         let shape = run.batch_shape();
         let data = match &self.data_cache {
-            Some((config, cached, stream)) if *config == run.data && *cached == shape => {
-                stream.clone()
+            Some((config, cached, stream))
+                if *config == run.data
+                    && (cached.batch_size, cached.seq_len) == (shape.batch_size, shape.seq_len) =>
+            {
+                stream.with_seed(shape.seed)
             }
             _ => {
                 let text = matches!(run.data.source, DataSource::Text { .. })
@@ -538,6 +545,12 @@ impl Lab {
             Some(_) => {}
             None => run.model.vocab_size = data.vocab_size(),
         }
+        // Refused before anything is allocated (a huge d_model must not abort the page).
+        let budget = self
+            .gpu
+            .as_ref()
+            .map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget());
+        run.check_memory(&budget)?;
         let mut engine =
             page_engine(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| RunError {
                 field: format!("model.{}", e.field),
@@ -557,7 +570,7 @@ impl Lab {
             hidden: false,
             requested,
             session,
-            engine,
+            engine: Some(engine),
             opened,
             example: Example::default(),
             snapshots: Vec::new(),
@@ -568,6 +581,7 @@ impl Lab {
             sample_left: 0,
             samples_started: 0,
         });
+        self.release_engines();
         Ok(())
     }
 }

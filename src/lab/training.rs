@@ -52,13 +52,16 @@ impl Lab {
         let started = now();
         let mut steps = 0;
         while let Some(run) = self.training_mut() {
-            if !run.engine.completes_at_once()
+            let Some(engine) = run.engine.as_deref_mut() else {
+                break;
+            };
+            if !engine.completes_at_once()
                 || (steps > 0 && run.session.evaluates_at(run.session.steps_done()))
             {
                 break;
             }
             let before = now();
-            if let Err(error) = run.session.pump(run.engine.as_mut(), now, 1, 1) {
+            if let Err(error) = run.session.pump(engine, now, 1, 1) {
                 self.problem = Some(engine_failure(&mut run.session, &error));
                 break;
             }
@@ -75,9 +78,10 @@ impl Lab {
     /// or results on their way: the page's asynchronous loop runs while it does.
     pub fn gpu_active(&self) -> bool {
         self.runs.last().is_some_and(|run| {
-            !run.engine.completes_at_once()
-                && (run.session.status == RunStatus::Training
-                    || run.session.busy(run.engine.as_ref()))
+            run.engine.as_deref().is_some_and(|engine| {
+                !engine.completes_at_once()
+                    && (run.session.status == RunStatus::Training || run.session.busy(engine))
+            })
         })
     }
 
@@ -88,7 +92,10 @@ impl Lab {
         let Some(run) = self.runs.last_mut() else {
             return Vec::new();
         };
-        match run.session.pump(run.engine.as_mut(), now, GPU_AHEAD, limit) {
+        let Some(engine) = run.engine.as_deref_mut() else {
+            return Vec::new();
+        };
+        match run.session.pump(engine, now, GPU_AHEAD, limit) {
             Ok(validations) => validations.into_iter().map(Read::Validation).collect(),
             Err(error) => {
                 self.problem = Some(engine_failure(&mut run.session, &error));
@@ -100,8 +107,8 @@ impl Lab {
     /// Resolves when the newest run's oldest step in flight has its report; None when no step
     /// is in flight (the loop then waits for other reads by yielding to the browser).
     pub fn gpu_next_report(&self) -> Option<Pending<()>> {
-        let run = self.runs.last()?;
-        (run.engine.in_flight() > 0).then(|| run.engine.next_report())
+        let engine = self.runs.last()?.engine.as_deref()?;
+        (engine.in_flight() > 0).then(|| engine.next_report())
     }
 
     /// Hands back the values of a [`Read`] of run `id` (ignored if the run is gone). A failed
@@ -160,7 +167,7 @@ impl Lab {
                 Some(batch.inputs[..batch.seq].to_vec())
             })?;
         let run = self.runs.last_mut()?;
-        let forward = run.engine.start_views(&tokens);
+        let forward = run.engine.as_deref_mut()?.start_views(&tokens);
         self.read_now(Read::Example(tokens, forward))
     }
 
@@ -173,7 +180,7 @@ impl Lab {
             if !run.sample_pending() {
                 return None;
             }
-            let logits = start_next_token(run.engine.as_mut(), &run.sample_tokens);
+            let logits = start_next_token(run.engine.as_deref_mut()?, &run.sample_tokens);
             if let Some(read) = self.read_now(Read::SampleToken(logits)) {
                 return Some(read);
             }

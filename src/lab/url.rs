@@ -91,6 +91,25 @@ mod tests {
         assert!(decode("").is_empty());
     }
 
+    /// Issue 13: `?train.lr=1e30` started a run labelled "lr 0.003 → 1000000000000000000000000000000".
+    #[test]
+    fn huge_and_tiny_values_read_in_scientific_notation() {
+        use crate::lab::{page_defaults, Lab};
+        for (key, value, label) in [
+            ("train.lr", "1e30", "lr 0.003 → 1e30"),
+            ("train.eps", "0.000000000001", "1e-8 → 1e-12"),
+        ] {
+            let lab = Lab::new(page_defaults(), &[(key.into(), value.into())], None);
+            let run = lab.runs.last().expect("a run starts");
+            assert!(run.label.ends_with(label), "{key}: {}", run.label);
+            let url = lab.url_settings();
+            let written = url.iter().find(|(k, _)| k == key).expect("in the URL");
+            // The URL reads back to the same value.
+            let again = Lab::new(page_defaults(), std::slice::from_ref(written), None);
+            assert_eq!(again.draft.get(key), lab.draft.get(key), "{written:?}");
+        }
+    }
+
     #[test]
     fn lenient_decoding() {
         assert_eq!(

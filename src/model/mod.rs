@@ -3,6 +3,7 @@
 pub mod accounting;
 pub mod config;
 pub mod layout;
+pub mod memory;
 
 pub use accounting::ParamCount;
 pub use config::{
@@ -10,3 +11,4 @@ pub use config::{
     NormPosition, NormSites, NormType, ParallelNorm, Position, QkNormScope,
 };
 pub use layout::{ParamKind, ParamLayout, TensorSpec};
+pub use memory::{MemoryBudget, MemoryNeed};

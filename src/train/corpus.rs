@@ -1,5 +1,7 @@
 //! Text data: the built-in corpus and a tokenized text cut into training and validation batches.
 
+use std::sync::Arc;
+
 use super::data::{below, step_rng, DataError, Split};
 use super::tokenizer::Tokenizer;
 use crate::contract::Batch;
@@ -28,8 +30,9 @@ pub fn check_validation_fraction(fraction: f64) -> Result<(), DataError> {
 pub struct TextDataset {
     /// The tokenizer that produced `tokens`, kept to decode samples and label tokens.
     tokenizer: Tokenizer,
-    /// Tokens of the whole text, in order.
-    tokens: Vec<u32>,
+    /// Tokens of the whole text, in order; shared by the clones (the page's runs on the same
+    /// data share one copy instead of a few MB each).
+    tokens: Arc<[u32]>,
     /// Index of the first validation token.
     split_at: usize,
     /// Seed of every batch; with the split and the step it fixes the batch.
@@ -37,6 +40,14 @@ pub struct TextDataset {
 }
 
 impl TextDataset {
+    /// The same tokens (shared, not copied) drawing batches from `seed`.
+    pub fn with_seed(&self, seed: u64) -> Self {
+        Self {
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// Tokenizes `text` and cuts it (the last `validation_fraction` of the tokens, rounded,
     /// validates). Empty text is refused.
     pub fn new(
@@ -57,7 +68,7 @@ impl TextDataset {
         Ok(Self {
             tokenizer,
             split_at: tokens.len() - validation,
-            tokens,
+            tokens: tokens.into(),
             seed,
         })
     }

@@ -239,6 +239,20 @@ enum Source {
 }
 
 impl DataStream {
+    /// The same data (a text's tokens shared, not copied) drawing its batches from `seed`:
+    /// what building it again with that seed gives, without tokenizing again.
+    pub fn with_seed(&self, seed: u64) -> Self {
+        let source = match &self.source {
+            Source::Task(task) => Source::Task(task.with_seed(seed)),
+            Source::Text(text) => Source::Text(text.with_seed(seed)),
+            fixed @ Source::Fixed { .. } => fixed.clone(),
+        };
+        Self {
+            source,
+            ..self.clone()
+        }
+    }
+
     /// A stream that gives `batch` for every split and step: training on given tokens, with
     /// validation on the same tokens. Its ids must be below `vocab_size` (the caller checks).
     pub fn fixed(batch: Batch, vocab_size: usize) -> Self {
@@ -305,6 +319,31 @@ mod tests {
             batch_size: 4,
             seq_len,
             seed: 5,
+        }
+    }
+
+    #[test]
+    fn a_reseeded_stream_draws_what_a_fresh_build_draws() {
+        let task = DataConfig {
+            source: DataSource::Task(TaskKind::Copy {
+                length: 3,
+                symbols: 10,
+            }),
+            ..DataConfig::default()
+        };
+        for data in [DataConfig::default(), task] {
+            let shape = |seed| BatchShape {
+                batch_size: 2,
+                seq_len: 8,
+                seed,
+            };
+            let built = data.build(shape(1), None).unwrap();
+            let fresh = data.build(shape(7), None).unwrap();
+            let reseeded = built.with_seed(7);
+            for split in [Split::Train, Split::Validation] {
+                assert_eq!(reseeded.batch(split, 3), fresh.batch(split, 3));
+                assert_ne!(built.batch(split, 3), fresh.batch(split, 3));
+            }
         }
     }
 

@@ -6,6 +6,7 @@ use serde_json::Value;
 
 use super::config::TrainConfig;
 use super::data::{BatchShape, DataConfig, DataStream};
+use crate::model::memory::MemoryBudget;
 use crate::model::ModelConfig;
 
 /// Why a run configuration is refused: `field` is the dotted path (`model.n_heads`).
@@ -63,10 +64,17 @@ impl RunConfig {
     }
 
     /// Overlays a JSON configuration on this one: the keys it has replace ours, nested objects
-    /// merge, and the rest stays (so a file can adjust a preset). Nothing changes on error.
+    /// merge, and the rest stays (so a file can adjust a preset). Nothing changes on error;
+    /// malformed JSON is refused with its line and column ("line 3, column 7: expected value").
     pub fn apply_json(&mut self, text: &str) -> Result<(), RunError> {
-        let overlay: Value =
-            serde_json::from_str(text).map_err(|e| RunError::new("config", e.to_string()))?;
+        let overlay: Value = serde_json::from_str(text).map_err(|e| {
+            // serde_json's message ends with " at line L column C": put the place first.
+            let message = e.to_string();
+            let suffix = format!(" at line {} column {}", e.line(), e.column());
+            let what = message.strip_suffix(&suffix).unwrap_or(&message);
+            let reason = format!("line {}, column {}: {what}", e.line(), e.column());
+            RunError::new("config", reason)
+        })?;
         if !overlay.is_object() {
             return Err(RunError::new("config", "must be a JSON object"));
         }
@@ -146,6 +154,41 @@ impl RunConfig {
             .map_err(|e| data_error(&e))
     }
 
+    /// Refuses a configuration whose memory (see [`crate::model::memory`]) exceeds `budget`,
+    /// before any engine allocates it: the error names the setting whose default value would
+    /// save the most (`model.d_model` for a model too wide), and the bytes needed and available.
+    pub fn check_memory(&self, budget: &MemoryBudget) -> Result<(), RunError> {
+        let need = |run: &Self| {
+            run.model
+                .memory_need(run.train.batch_size, run.train.seq_len)
+        };
+        let Some(reason) = budget.refusal(&need(self)) else {
+            return Ok(());
+        };
+        let candidates = [
+            "model.d_model",
+            "model.n_layers",
+            "model.context_len",
+            "model.d_ff",
+            "model.n_heads",
+            "train.batch_size",
+            "train.seq_len",
+        ];
+        let defaults = Self::default();
+        let total = need(self).total();
+        let field = candidates
+            .into_iter()
+            .filter_map(|field| {
+                let mut smaller = self.clone();
+                smaller.set(field, &defaults.get(field)?.to_string()).ok()?;
+                Some((field, total - need(&smaller).total()))
+            })
+            .filter(|(_, saved)| *saved > 0.0)
+            .max_by(|a, b| a.1.total_cmp(&b.1))
+            .map_or("model", |(field, _)| field);
+        Err(RunError::new(field, reason))
+    }
+
     /// Validates, builds the batch stream (tokenizing `text` for a text source) and sets the
     /// model's vocabulary to the data's.
     pub fn build_data(&mut self, text: Option<&str>) -> Result<DataStream, RunError> {
@@ -186,16 +229,19 @@ impl RunConfig {
 }
 
 /// A setting's value as text, the form `set` reads back: strings bare, f32 numbers in their
-/// shortest form (0.001, not 0.0010000000474974513), anything else as JSON.
+/// shortest form (0.001, not 0.0010000000474974513), in scientific notation from a million
+/// up and below 1e-4 (1e30, not thirty-one digits; 1e-8), anything else as JSON.
 pub fn value_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
         Value::Number(n) if n.is_f64() => {
             let value = n.as_f64().expect("checked is_f64");
-            if f64::from(value as f32) == value {
-                (value as f32).to_string()
-            } else {
-                value.to_string()
+            let scientific = value != 0.0 && !(1e-4..1e6).contains(&value.abs());
+            match (f64::from(value as f32) == value, scientific) {
+                (true, true) => format!("{:e}", value as f32),
+                (true, false) => (value as f32).to_string(),
+                (false, true) => format!("{value:e}"),
+                (false, false) => value.to_string(),
             }
         }
         other => other.to_string(),
@@ -310,6 +356,23 @@ mod tests {
             TrainConfig::default(),
             "missing keys keep defaults"
         );
+    }
+
+    #[test]
+    fn value_text_is_short_for_huge_and_tiny_numbers() {
+        let text = |v: f64| value_text(&serde_json::json!(v));
+        assert_eq!(text(1e30), "1e30");
+        assert_eq!(text(1e-8), "1e-8");
+        assert_eq!(text(2.5e6), "2.5e6");
+        assert_eq!(text(-3e-7), "-3e-7");
+        assert_eq!(text(0.003), "0.003");
+        assert_eq!(text(0.0001), "0.0001");
+        assert_eq!(text(999_999.0), "999999");
+        assert_eq!(text(0.0), "0");
+        // What it writes, `set` reads back.
+        let mut run = RunConfig::default();
+        run.set("train.lr", &text(1e30)).unwrap();
+        assert_eq!(run.train.lr, 1e30);
     }
 
     #[test]

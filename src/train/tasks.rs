@@ -324,6 +324,14 @@ impl Task {
         })
     }
 
+    /// The same task drawing its batches from `seed`.
+    pub fn with_seed(&self, seed: u64) -> Self {
+        Self {
+            seed,
+            ..self.clone()
+        }
+    }
+
     /// The task and its parameters (vocabulary, labels).
     pub fn kind(&self) -> &TaskKind {
         &self.kind

@@ -27,7 +27,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state.version.track();
         state
             .lab
-            .with_value(|lab| lab.runs.last().map(|r| r.engine.describe()))
+            .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
             .unwrap_or_else(|| "no run".into())
     };
     let readout = |testid: &'static str, label: &'static str, value: Signal<Option<f64>>, unit| {
@@ -182,10 +182,12 @@ pub fn RunsList() -> impl IntoView {
                                 Dash::Dashed => "dashed",
                                 Dash::Dotted => "dotted",
                             };
-                            let swatch = format!("border-top: 4px {stroke} {}", css(PALETTE[color]));
+                            // Set through the CSSOM (style:), which the page's
+                            // Content-Security-Policy allows; a style attribute it would block.
+                            let swatch = format!("4px {stroke} {}", css(PALETTE[color]));
                             view! {
                                 <li class:hidden-run=hidden data-testid=format!("run-{id}")>
-                                    <span class="swatch" style=swatch></span>
+                                    <span class="swatch" style:border-top=swatch></span>
                                     <span class="run-name">{name}</span>
                                     <span class="run-status">{status}</span>
                                     <button data-testid=format!("hide-{id}") on:click=move |_| state.toggle_hidden(id)>
@@ -435,7 +437,7 @@ pub fn AttentionGrid() -> impl IntoView {
             </p>
             <div class="attention-views">
                 <div class="attention-grid" data-testid="attention-grid"
-                    style=move || format!("grid-template-columns: repeat({}, 1fr)", shape().1.max(1))>
+                    style:grid-template-columns=move || format!("repeat({}, 1fr)", shape().1.max(1))>
                     {move || {
                         let (layers, heads) = shape();
                         (0..layers)

@@ -85,7 +85,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
             seq_len: context,
             ..TrainConfig::default()
         };
-        let mut engine = match engines::open(args.backend, &model, 0) {
+        let mut engine = match engines::open(args.backend, &model, 0, (batch, context)) {
             Ok(engine) => engine,
             Err(error) => return refuse(error),
         };

@@ -4,10 +4,11 @@
 use std::rc::Rc;
 
 use archlab::contract::Engine;
-use archlab::cpu::CpuEngine;
+use archlab::cpu::{self, CpuEngine};
 use archlab::gpu::engine::GpuEngine;
 use archlab::gpu::GpuContext;
 use archlab::model::{ConfigError, ModelConfig};
+use archlab::train::run::RunConfig;
 
 /// Which engine runs the model.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -24,9 +25,16 @@ pub enum Backend {
 /// for a read-back to cross to the host.
 pub const AHEAD: usize = 3;
 
-/// The engine for `backend`, or why it cannot be had (no adapter for `gpu`).
-pub fn open(backend: Backend, model: &ModelConfig, seed: u64) -> Result<Box<dyn Engine>, String> {
-    open_on(context(backend)?.as_ref(), model, seed)
+/// The engine for `backend` running `model` on batches of `shape` (batch, seq), or why it
+/// cannot be had: no adapter for `gpu`, or more memory than the engine may hold (the CPU
+/// engine's budget, the GPU device's limits), refused before anything is allocated.
+pub fn open(
+    backend: Backend,
+    model: &ModelConfig,
+    seed: u64,
+    shape: (usize, usize),
+) -> Result<Box<dyn Engine>, String> {
+    open_on(context(backend)?.as_ref(), model, seed, shape)
 }
 
 /// The GPU context `backend` asks for: none for `cpu`, the first adapter's for `gpu` (or why
@@ -43,13 +51,22 @@ pub fn context(backend: Backend) -> Result<Option<Rc<GpuContext>>, String> {
     .map(Rc::new))
 }
 
-/// An engine on `gpu` (from [`context`]), or the CPU engine without one.
+/// An engine on `gpu` (from [`context`]), or the CPU engine without one, for batches of
+/// `shape`; refused as [`open`] refuses.
 pub fn open_on(
     gpu: Option<&Rc<GpuContext>>,
     model: &ModelConfig,
     seed: u64,
+    shape: (usize, usize),
 ) -> Result<Box<dyn Engine>, String> {
     let invalid = |e: ConfigError| format!("model.{e}");
+    let mut run = RunConfig {
+        model: model.clone(),
+        ..RunConfig::default()
+    };
+    (run.train.batch_size, run.train.seq_len) = shape;
+    let budget = gpu.map_or_else(cpu::memory_budget, |ctx| ctx.memory_budget());
+    run.check_memory(&budget).map_err(|e| e.to_string())?;
     Ok(match gpu {
         None => Box::new(CpuEngine::new(model, seed).map_err(invalid)?),
         Some(ctx) => Box::new(GpuEngine::new(Rc::clone(ctx), model, seed).map_err(invalid)?),

@@ -44,7 +44,7 @@ pub fn run(args: EvalArgs) -> ExitCode {
         Err(error) => return refuse(format!("tokens: {error}")),
     };
     let model = &checkpoint.run.model;
-    let mut engine = match engines::open(args.backend, model, 0) {
+    let mut engine = match engines::open(args.backend, model, 0, (batch.batch, batch.seq)) {
         Ok(engine) => engine,
         Err(error) => return refuse(error),
     };

@@ -82,7 +82,8 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
                 Ok(data) => data,
                 Err(error) => return refuse(format!("{label}: {error}")),
             };
-            let engine = match engines::open_on(gpu.as_ref(), &run.model, run.train.seed) {
+            let shape = (run.train.batch_size, run.train.seq_len);
+            let engine = match engines::open_on(gpu.as_ref(), &run.model, run.train.seed, shape) {
                 Ok(engine) => engine,
                 Err(error) => return refuse(format!("{label}: {error}")),
             };

@@ -84,7 +84,12 @@ pub fn run(args: TrainArgs) -> ExitCode {
         Ok(data) => data,
         Err(error) => return refuse(error),
     };
-    let mut engine = match engines::open(args.backend, &run.model, run.train.seed) {
+    let mut engine = match engines::open(
+        args.backend,
+        &run.model,
+        run.train.seed,
+        (run.train.batch_size, run.train.seq_len),
+    ) {
         Ok(engine) => engine,
         Err(error) => return refuse(error),
     };
@@ -231,7 +236,11 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
     if let Some(path) = &args.config {
         let text = std::fs::read_to_string(path)
             .map_err(|e| error("config", format!("cannot read {}: {e}", path.display())))?;
-        run.apply_json(&text)?;
+        // The file's name in every error about it: its syntax (line and column) or a key.
+        run.apply_json(&text).map_err(|e| match e.field.as_str() {
+            "config" => error("config", format!("{}: {}", path.display(), e.reason)),
+            _ => error(&e.field, format!("{} (in {})", e.reason, path.display())),
+        })?;
     }
     apply_sets(&mut run, &args.sets)?;
     let text = match &args.text {
