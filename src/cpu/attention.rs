@@ -84,7 +84,7 @@ pub fn attention_probs_forward<R: Real>(
                 let mut sum = 0.0;
                 for (j, logit) in logits.iter_mut().enumerate() {
                     *logit = if pattern.visible(i, j) {
-                        (*logit - row_max).exp()
+                        R::exp(*logit - row_max)
                     } else {
                         0.0
                     };

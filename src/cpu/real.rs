@@ -45,6 +45,9 @@ pub trait Real: Copy + Default {
     fn accumulate(&mut self, x: f64) {
         *self = Self::from_f64(self.to_f64() + x);
     }
+    /// `e^x` at the precision of `Self` (f32's `exp` in the engine, f64's in gradient checks):
+    /// the softmax and sigmoid results are stored in `Self` anyway.
+    fn exp(x: f64) -> f64;
     /// `c = a b` (or `c += a b` when `accumulate`) for `a` `[m, k]`, `b` `[k, n]`, `c`
     /// `[m, n]`, each read through its strides; multiplied and summed in `Self`.
     #[allow(clippy::too_many_arguments)]
@@ -110,6 +113,9 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn exp(x: f64) -> f64 {
+        f64::from((x as f32).exp())
+    }
     fn gemm(
         m: usize,
         k: usize,
@@ -129,6 +135,9 @@ impl Real for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn exp(x: f64) -> f64 {
+        x.exp()
     }
     fn gemm(
         m: usize,
