@@ -4,18 +4,18 @@ use super::real::Real;
 use crate::model::Activation;
 
 /// `act(x)` of a pointwise activation (a gated one maps to its plain function).
-pub fn activate(kind: Activation, x: f64) -> f64 {
+pub fn activate<R: Real>(kind: Activation, x: f64) -> f64 {
     match kind.pointwise() {
         Activation::Relu => x.max(0.0),
         Activation::Gelu => x * normal_cdf(x),
         Activation::GeluTanh => 0.5 * x * (1.0 + gelu_tanh_inner(x).tanh()),
-        Activation::Silu => x * sigmoid(x),
+        Activation::Silu => x * sigmoid::<R>(x),
         gated => unreachable!("{gated:?} maps to a pointwise function"),
     }
 }
 
 /// `act'(x)`.
-pub fn activate_grad(kind: Activation, x: f64) -> f64 {
+pub fn activate_grad<R: Real>(kind: Activation, x: f64) -> f64 {
     match kind.pointwise() {
         Activation::Relu => f64::from(u8::from(x > 0.0)),
         Activation::Gelu => {
@@ -27,7 +27,7 @@ pub fn activate_grad(kind: Activation, x: f64) -> f64 {
             0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad
         }
         Activation::Silu => {
-            let s = sigmoid(x);
+            let s = sigmoid::<R>(x);
             s * (1.0 + x * (1.0 - s))
         }
         gated => unreachable!("{gated:?} maps to a pointwise function"),
@@ -38,7 +38,7 @@ pub fn activate_grad(kind: Activation, x: f64) -> f64 {
 pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
     for (i, o) in out.iter_mut().enumerate() {
         let g = gate.map_or(1.0, |g| g[i].to_f64());
-        *o = R::from_f64(activate(kind, a[i].to_f64()) * g);
+        *o = R::from_f64(activate::<R>(kind, a[i].to_f64()) * g);
     }
 }
 
@@ -54,11 +54,11 @@ pub fn activation_backward<R: Real>(
 ) {
     for (i, d) in da.iter_mut().enumerate() {
         let g = gate.map_or(1.0, |g| g[i].to_f64());
-        *d = R::from_f64(dout[i].to_f64() * g * activate_grad(kind, a[i].to_f64()));
+        *d = R::from_f64(dout[i].to_f64() * g * activate_grad::<R>(kind, a[i].to_f64()));
     }
     if let Some(dgate) = dgate {
         for (i, d) in dgate.iter_mut().enumerate() {
-            *d = R::from_f64(dout[i].to_f64() * activate(kind, a[i].to_f64()));
+            *d = R::from_f64(dout[i].to_f64() * activate::<R>(kind, a[i].to_f64()));
         }
     }
 }
@@ -70,8 +70,9 @@ fn gelu_tanh_inner(x: f64) -> f64 {
     SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x)
 }
 
-fn sigmoid(x: f64) -> f64 {
-    1.0 / (1.0 + (-x).exp())
+/// `1 / (1 + e^-x)`, with `e^x` at the precision of `R`.
+fn sigmoid<R: Real>(x: f64) -> f64 {
+    1.0 / (1.0 + R::exp(-x))
 }
 
 /// Standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
@@ -141,10 +142,12 @@ mod tests {
         // relu(-1) = 0; gelu(1) = Phi(1) = 0.8413447460685429;
         // silu(1) = 1/(1+e^-1) = 0.7310585786300049;
         // gelu_tanh(1) = 0.5 (1 + tanh(0.7978845608 * 1.044715)) = 0.8411919906082768.
-        assert_eq!(activate(Activation::Relu, -1.0), 0.0);
-        assert!((activate(Activation::Gelu, 1.0) - 0.841_344_746_068_542_9).abs() < 1e-14);
-        assert!((activate(Activation::Silu, 1.0) - 0.731_058_578_630_004_9).abs() < 1e-14);
-        assert!((activate(Activation::GeluTanh, 1.0) - 0.841_191_990_608_276_8).abs() < 1e-12);
+        assert_eq!(activate::<f64>(Activation::Relu, -1.0), 0.0);
+        assert!((activate::<f64>(Activation::Gelu, 1.0) - 0.841_344_746_068_542_9).abs() < 1e-14);
+        assert!((activate::<f64>(Activation::Silu, 1.0) - 0.731_058_578_630_004_9).abs() < 1e-14);
+        assert!(
+            (activate::<f64>(Activation::GeluTanh, 1.0) - 0.841_191_990_608_276_8).abs() < 1e-12
+        );
     }
 
     #[test]

@@ -2,18 +2,45 @@
 //! `probs = softmax(q k^T / sqrt(D) + alibi, masked)` and `out = probs v`. Query head h reads
 //! KV head `h / (H / K)`: consecutive query heads share a KV head (Hugging Face `repeat_kv`).
 
-use super::real::Real;
+use super::real::{zeros, Real, Strides};
 use crate::contract::ops::{alibi_slope, AttentionShape};
 use crate::model::AttentionPattern;
 
-fn dot<R: Real>(a: &[R], b: &[R]) -> f64 {
-    a.iter().zip(b).map(|(x, y)| x.to_f64() * y.to_f64()).sum()
+/// The matrix views of one (batch, head) pair: its offsets into `q`/`out` `[B, T, H, D]`,
+/// `k`/`v` `[B, T, K, D]` and `probs` `[B, H, T, T]`, and the strides of their `[T, D]` and
+/// `[T, T]` blocks. Every product below is one `Real::gemm` over such blocks.
+struct Head {
+    q: usize,
+    kv: usize,
+    probs: usize,
+    q_rows: Strides,
+    kv_rows: Strides,
+    kv_cols: Strides,
+    square: Strides,
+    square_t: Strides,
+}
+
+impl Head {
+    fn new(s: AttentionShape, b: usize, h: usize) -> Self {
+        let kv_stride = s.n_kv_heads * s.d_head;
+        Self {
+            q: s.q_index(b, 0, h),
+            kv: s.kv_index(b, 0, s.kv_head(h)),
+            probs: s.probs_row(b, h, 0),
+            q_rows: Strides::rows(s.n_heads * s.d_head),
+            kv_rows: Strides::rows(kv_stride),
+            kv_cols: Strides::transposed(kv_stride),
+            square: Strides::rows(s.seq),
+            square_t: Strides::transposed(s.seq),
+        }
+    }
 }
 
 /// Attention probabilities; invisible keys get probability 0. Returns the largest logit
 /// `q.k / sqrt(D)` over visible pairs (before the ALiBi bias), the quantity QK-norm bounds.
 ///
-/// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`.
+/// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
+/// product `q k^T` per head in `R`; the softmax runs in f64.
 pub fn attention_probs_forward<R: Real>(
     probs: &mut [R],
     q: &[R],
@@ -22,9 +49,10 @@ pub fn attention_probs_forward<R: Real>(
     pattern: AttentionPattern,
     alibi: bool,
 ) -> f64 {
-    let scale = 1.0 / (s.d_head as f64).sqrt();
+    let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
     let mut max_logit = f64::NEG_INFINITY;
-    let mut logits = vec![0.0f64; s.seq];
+    let mut raw = zeros::<R>(t * t);
+    let mut logits = vec![0.0f64; t];
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let slope = if alibi {
@@ -32,32 +60,39 @@ pub fn attention_probs_forward<R: Real>(
             } else {
                 0.0
             };
-            for i in 0..s.seq {
-                let qi = &q[s.q_index(b, i, h)..][..s.d_head];
+            let v = Head::new(s, b, h);
+            R::gemm(
+                t,
+                s.d_head,
+                t,
+                (&q[v.q..], v.q_rows),
+                (&k[v.kv..], v.kv_cols),
+                (&mut raw, v.square),
+                false,
+            );
+            for i in 0..t {
                 let mut row_max = f64::NEG_INFINITY;
                 for (j, logit) in logits.iter_mut().enumerate() {
                     if pattern.visible(i, j) {
-                        let kj = &k[s.kv_index(b, j, s.kv_head(h))..][..s.d_head];
-                        let raw = dot(qi, kj) * scale;
-                        max_logit = max_logit.max(raw);
-                        *logit = raw - slope * (i - j) as f64;
+                        let r = raw[i * t + j].to_f64() * scale;
+                        max_logit = max_logit.max(r);
+                        *logit = r - slope * (i - j) as f64;
                         row_max = row_max.max(*logit);
                     }
                 }
                 // The diagonal is always visible, so every row has at least one key.
-                let row = &mut probs[s.probs_row(b, h, i)..][..s.seq];
                 let mut sum = 0.0;
-                for (j, p) in row.iter_mut().enumerate() {
-                    let e = if pattern.visible(i, j) {
-                        (logits[j] - row_max).exp()
+                for (j, logit) in logits.iter_mut().enumerate() {
+                    *logit = if pattern.visible(i, j) {
+                        R::exp(*logit - row_max)
                     } else {
                         0.0
                     };
-                    sum += e;
-                    *p = R::from_f64(e);
+                    sum += *logit;
                 }
-                for p in row.iter_mut() {
-                    *p = R::from_f64(p.to_f64() / sum);
+                let row = &mut probs[v.probs + i * t..][..t];
+                for (p, &e) in row.iter_mut().zip(&logits) {
+                    *p = R::from_f64(e / sum);
                 }
             }
         }
@@ -68,6 +103,7 @@ pub fn attention_probs_forward<R: Real>(
 /// Backward of `attention_probs_forward`: with `ds = p (dp - sum_j p dp)` (softmax; masked
 /// entries have p = 0 and get nothing), `dq = ds k / sqrt(D)` and `dk = ds^T q / sqrt(D)`
 /// summed over the query heads sharing a KV head (both =). ALiBi is a constant: no gradient.
+/// `ds` is formed in f64 and stored in `R`; the two products run in `R`.
 pub fn attention_probs_backward<R: Real>(
     dq: &mut [R],
     dk: &mut [R],
@@ -77,52 +113,64 @@ pub fn attention_probs_backward<R: Real>(
     k: &[R],
     s: AttentionShape,
 ) {
-    let scale = 1.0 / (s.d_head as f64).sqrt();
-    let mut dq_acc = vec![0.0f64; dq.len()];
-    let mut dk_acc = vec![0.0f64; dk.len()];
+    let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
+    let mut ds = zeros::<R>(t * t);
+    dk.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
-            let kv = s.kv_head(h);
-            for i in 0..s.seq {
-                let row = s.probs_row(b, h, i);
-                let p = &probs[row..][..s.seq];
-                let dp = &dprobs[row..][..s.seq];
-                let p_dot_dp = dot(p, dp);
-                for j in 0..=i {
-                    let ds = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp) * scale;
-                    if ds == 0.0 {
-                        continue;
-                    }
-                    let (qi, kj) = (s.q_index(b, i, h), s.kv_index(b, j, kv));
-                    for d in 0..s.d_head {
-                        dq_acc[qi + d] += ds * k[kj + d].to_f64();
-                        dk_acc[kj + d] += ds * q[qi + d].to_f64();
-                    }
+            let v = Head::new(s, b, h);
+            for i in 0..t {
+                let p = &probs[v.probs + i * t..][..t];
+                let dp = &dprobs[v.probs + i * t..][..t];
+                let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
+                for (j, d) in ds[i * t..][..t].iter_mut().enumerate() {
+                    *d = if j <= i {
+                        R::from_f64(p[j].to_f64() * (dp[j].to_f64() - p_dot_dp) * scale)
+                    } else {
+                        R::default()
+                    };
                 }
             }
+            R::gemm(
+                t,
+                t,
+                s.d_head,
+                (&ds, v.square),
+                (&k[v.kv..], v.kv_rows),
+                (&mut dq[v.q..], v.q_rows),
+                false,
+            );
+            R::gemm(
+                t,
+                t,
+                s.d_head,
+                (&ds, v.square_t),
+                (&q[v.q..], v.q_rows),
+                (&mut dk[v.kv..], v.kv_rows),
+                true,
+            );
         }
-    }
-    for (d, a) in dq.iter_mut().zip(dq_acc).chain(dk.iter_mut().zip(dk_acc)) {
-        *d = R::from_f64(a);
     }
 }
 
-/// `out[b, i, h] = sum_j weights[b, h, i, j] v[b, j, kv(h)]`.
+/// `out[b, i, h] = sum_j weights[b, h, i, j] v[b, j, kv(h)]`: one product per head (the
+/// weights are zero above the diagonal).
 ///
 /// Shapes: `out` `[B, T, H, D]`, `weights` `[B, H, T, T]`, `v` `[B, T, K, D]`.
 pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
+    let t = s.seq;
     for b in 0..s.batch {
         for h in 0..s.n_heads {
-            for i in 0..s.seq {
-                let w = &weights[s.probs_row(b, h, i)..][..s.seq];
-                let oi = s.q_index(b, i, h);
-                for d in 0..s.d_head {
-                    let acc: f64 = (0..=i)
-                        .map(|j| w[j].to_f64() * v[s.kv_index(b, j, s.kv_head(h)) + d].to_f64())
-                        .sum();
-                    out[oi + d] = R::from_f64(acc);
-                }
-            }
+            let at = Head::new(s, b, h);
+            R::gemm(
+                t,
+                t,
+                s.d_head,
+                (&weights[at.probs..], at.square),
+                (&v[at.kv..], at.kv_rows),
+                (&mut out[at.q..], at.q_rows),
+                false,
+            );
         }
     }
 }
@@ -137,31 +185,34 @@ pub fn attention_values_backward<R: Real>(
     v: &[R],
     s: AttentionShape,
 ) {
-    let mut dv_acc = vec![0.0f64; dv.len()];
+    let t = s.seq;
+    dv.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
-            let kv = s.kv_head(h);
-            for i in 0..s.seq {
-                let row = s.probs_row(b, h, i);
-                let doi = &dout[s.q_index(b, i, h)..][..s.d_head];
-                for j in 0..s.seq {
-                    let vj = s.kv_index(b, j, kv);
-                    let value = if j <= i {
-                        dot(doi, &v[vj..][..s.d_head])
-                    } else {
-                        0.0
-                    };
-                    dweights[row + j] = R::from_f64(value);
-                    let w = weights[row + j].to_f64();
-                    for (d, &g) in doi.iter().enumerate() {
-                        dv_acc[vj + d] += w * g.to_f64();
-                    }
-                }
+            let at = Head::new(s, b, h);
+            let block = &mut dweights[at.probs..][..t * t];
+            R::gemm(
+                t,
+                s.d_head,
+                t,
+                (&dout[at.q..], at.q_rows),
+                (&v[at.kv..], at.kv_cols),
+                (block, at.square),
+                false,
+            );
+            for (i, row) in block.chunks_exact_mut(t).enumerate() {
+                row[i + 1..].fill(R::default());
             }
+            R::gemm(
+                t,
+                t,
+                s.d_head,
+                (&weights[at.probs..], at.square_t),
+                (&dout[at.q..], at.q_rows),
+                (&mut dv[at.kv..], at.kv_rows),
+                true,
+            );
         }
-    }
-    for (d, a) in dv.iter_mut().zip(dv_acc) {
-        *d = R::from_f64(a);
     }
 }
 

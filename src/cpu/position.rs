@@ -81,12 +81,21 @@ fn rotate<R: Real>(
     direction: f64,
 ) {
     let half = d_head / 2;
+    // (sin, cos) per (position, pair), computed once rather than per token and head.
+    let freqs: Vec<f64> = (0..half)
+        .map(|i| theta.powf(-2.0 * i as f64 / d_head as f64))
+        .collect();
+    let table: Vec<(f64, f64)> = (0..seq)
+        .flat_map(|t| {
+            freqs
+                .iter()
+                .map(move |f| (direction * t as f64 * f).sin_cos())
+        })
+        .collect();
     for (n, token) in x.chunks_exact_mut(n_heads * d_head).enumerate() {
-        let t = (n % seq) as f64;
+        let angles = &table[(n % seq) * half..][..half];
         for head in token.chunks_exact_mut(d_head) {
-            for i in 0..half {
-                let angle = direction * t * theta.powf(-2.0 * i as f64 / d_head as f64);
-                let (sin, cos) = angle.sin_cos();
+            for (i, &(sin, cos)) in angles.iter().enumerate() {
                 let (a, b) = (head[i].to_f64(), head[i + half].to_f64());
                 head[i] = R::from_f64(a * cos - b * sin);
                 head[i + half] = R::from_f64(a * sin + b * cos);

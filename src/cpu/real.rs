@@ -1,6 +1,39 @@
 //! The scalar type of the reference engine. Every op stores values as `R` and computes in
 //! f64, so the engine runs in f32 storage with f64 arithmetic and accumulation, while the
 //! finite-difference tests run the very same code with `R = f64`.
+//!
+//! The exception is the matrix products (`Real::gemm`), where nearly all the time goes: they
+//! run in `R` itself, blocked, packed and SIMD (the `matrixmultiply` crate), so the engine's
+//! products multiply and accumulate in f32 and the gradient checks' in f64. `linear`'s tests
+//! bound the f32 products against exact f64 ones.
+
+/// Where element `(i, j)` of a matrix view lies: `i * row + j * col`.
+#[derive(Clone, Copy, Debug)]
+pub struct Strides {
+    pub row: usize,
+    pub col: usize,
+}
+
+impl Strides {
+    /// A row-major `[_, cols]` matrix.
+    pub fn rows(cols: usize) -> Self {
+        Self { row: cols, col: 1 }
+    }
+
+    /// The transpose of a row-major `[_, cols]` matrix (read column by column).
+    pub fn transposed(cols: usize) -> Self {
+        Self { row: 1, col: cols }
+    }
+
+    /// Panics unless a `rows x cols` view fits in `len` elements.
+    fn check(self, rows: usize, cols: usize, len: usize, name: &str) {
+        let last = (rows - 1) * self.row + (cols - 1) * self.col;
+        assert!(
+            last < len,
+            "gemm: {name} view {rows}x{cols} {self:?} over {len} elements"
+        );
+    }
+}
 
 /// A stored scalar: f32 in the engine, f64 in gradient checks.
 pub trait Real: Copy + Default {
@@ -12,6 +45,65 @@ pub trait Real: Copy + Default {
     fn accumulate(&mut self, x: f64) {
         *self = Self::from_f64(self.to_f64() + x);
     }
+    /// `e^x` at the precision of `Self` (f32's `exp` in the engine, f64's in gradient checks):
+    /// the softmax and sigmoid results are stored in `Self` anyway.
+    fn exp(x: f64) -> f64;
+    /// `c = a b` (or `c += a b` when `accumulate`) for `a` `[m, k]`, `b` `[k, n]`, `c`
+    /// `[m, n]`, each read through its strides; multiplied and summed in `Self`.
+    #[allow(clippy::too_many_arguments)]
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], Strides),
+        b: (&[Self], Strides),
+        c: (&mut [Self], Strides),
+        accumulate: bool,
+    );
+}
+
+/// `Real::gemm` through one of `matrixmultiply`'s kernels, after checking every view.
+macro_rules! gemm_with {
+    ($kernel:path, $m:ident, $k:ident, $n:ident, $a:ident, $b:ident, $c:ident, $acc:ident) => {{
+        if $m == 0 || $n == 0 {
+            return;
+        }
+        let ((a, sa), (b, sb), (c, sc)) = ($a, $b, $c);
+        sc.check($m, $n, c.len(), "c");
+        if $k == 0 {
+            if !$acc {
+                for i in 0..$m {
+                    for j in 0..$n {
+                        c[i * sc.row + j * sc.col] = 0.0;
+                    }
+                }
+            }
+            return;
+        }
+        sa.check($m, $k, a.len(), "a");
+        sb.check($k, $n, b.len(), "b");
+        let s = |x: usize| x as isize;
+        // SAFETY: the three views were checked to lie inside their slices; `c` is borrowed
+        // mutably, so it aliases neither `a` nor `b`.
+        unsafe {
+            $kernel(
+                $m,
+                $k,
+                $n,
+                1.0,
+                a.as_ptr(),
+                s(sa.row),
+                s(sa.col),
+                b.as_ptr(),
+                s(sb.row),
+                s(sb.col),
+                if $acc { 1.0 } else { 0.0 },
+                c.as_mut_ptr(),
+                s(sc.row),
+                s(sc.col),
+            )
+        }
+    }};
 }
 
 impl Real for f32 {
@@ -21,6 +113,20 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
+    fn exp(x: f64) -> f64 {
+        f64::from((x as f32).exp())
+    }
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], Strides),
+        b: (&[Self], Strides),
+        c: (&mut [Self], Strides),
+        accumulate: bool,
+    ) {
+        gemm_with!(matrixmultiply::sgemm, m, k, n, a, b, c, accumulate)
+    }
 }
 
 impl Real for f64 {
@@ -29,6 +135,20 @@ impl Real for f64 {
     }
     fn to_f64(self) -> f64 {
         self
+    }
+    fn exp(x: f64) -> f64 {
+        x.exp()
+    }
+    fn gemm(
+        m: usize,
+        k: usize,
+        n: usize,
+        a: (&[Self], Strides),
+        b: (&[Self], Strides),
+        c: (&mut [Self], Strides),
+        accumulate: bool,
+    ) {
+        gemm_with!(matrixmultiply::dgemm, m, k, n, a, b, c, accumulate)
     }
 }
 
