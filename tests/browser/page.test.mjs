@@ -8,20 +8,21 @@ import { readFile } from "node:fs/promises";
 import assert from "node:assert/strict";
 import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
 
-/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. */
+/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. The predicate
+ * runs here, in node, on each polled snapshot: the page's Content-Security-Policy forbids
+ * evaluating strings as code in the page. */
 async function until(page, predicate, arg, timeout = 60_000) {
-  const handle = await page.waitForFunction(
-    ([source, arg]) => {
-      const snapshot = window.__archlab;
-      // eslint-disable-next-line no-new-func
-      return snapshot && new Function("s", "arg", `return (${source})(s, arg)`)(snapshot, arg)
-        ? snapshot
-        : null;
-    },
-    [predicate.toString(), arg],
-    { timeout, polling: 100 },
-  );
-  return handle.jsonValue();
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const snapshot = await page.evaluate(() => window.__archlab);
+    if (snapshot && predicate(snapshot, arg)) {
+      return snapshot;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }
 
 const newest = (snapshot) => snapshot.runs[snapshot.runs.length - 1];
