@@ -2,23 +2,11 @@
 //! charts; bad input exits with code 2, names the field, and writes nothing.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::{archlab, scratch};
+
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
-
-fn archlab(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_archlab"))
-        .args(args)
-        .output()
-        .expect("the archlab binary runs")
-}
-
-/// A fresh, empty folder under the target directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
 
 #[test]
 fn a_short_run_writes_metrics_charts_and_a_summary() {

@@ -14,6 +14,10 @@
 //! weight decay 3.4e-3 or more, no clipping 3.4e-1 or more, eps 1e-7 2.0e-2 (llama).
 #![cfg(not(target_arch = "wasm32"))]
 
+mod common;
+
+use common::{archlab, scratch};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -178,21 +182,6 @@ fn the_gpu_engine_follows_pytorch_adamw_within_1e_3() {
     for family in FAMILIES {
         follows_pytorch(family, "gpu", 1e-3);
     }
-}
-
-fn archlab(args: &[&str]) -> std::process::Output {
-    Command::new(env!("CARGO_BIN_EXE_archlab"))
-        .args(args)
-        .output()
-        .expect("the archlab binary runs")
-}
-
-/// A fresh, empty folder under the target directory for one test.
-fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
 }
 
 /// Our own run folder is a starting point too: it keeps the model and the weights (not the

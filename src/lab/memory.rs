@@ -26,16 +26,9 @@ impl Lab {
 mod tests {
     use crate::cpu::wasm_budget;
     use crate::gpu::gpu_budget;
+    use crate::lab::tests::clock;
     use crate::lab::{page_defaults, Lab, CPU_SCALE};
     use crate::train::run::RunConfig;
-
-    fn clock() -> impl Fn() -> f64 {
-        let t = std::cell::Cell::new(0.0);
-        move || {
-            t.set(t.get() + 0.001);
-            t.get()
-        }
-    }
 
     fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs

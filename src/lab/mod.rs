@@ -3,6 +3,7 @@
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
 pub mod checkpoints;
+pub mod engine;
 pub mod export;
 pub mod fields;
 pub mod kernel_check;
@@ -23,10 +24,8 @@ use crate::charts::AttentionMap;
 use crate::checkpoint::Checkpoint;
 use crate::contract::engine::{now, sample_token, start_next_token};
 use crate::contract::{Engine, EngineError, ForwardViews, LayerNorms, Pending};
-use crate::cpu::CpuEngine;
-use crate::gpu::engine::GpuEngine;
 use crate::gpu::GpuContext;
-use crate::model::{ConfigError, ModelConfig};
+use crate::model::ModelConfig;
 use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
@@ -65,19 +64,6 @@ pub fn with_preset(current: &RunConfig, name: &str) -> Option<RunConfig> {
     run.model.n_layers = current.model.n_layers;
     run.model.context_len = current.model.context_len;
     Some(run)
-}
-
-/// The engine of a new page run: the WebGPU engine on `gpu` where the browser has it, else the
-/// CPU engine.
-fn page_engine(
-    config: &ModelConfig,
-    seed: u64,
-    gpu: Option<&Rc<GpuContext>>,
-) -> Result<Box<dyn Engine>, ConfigError> {
-    Ok(match gpu {
-        Some(ctx) => Box::new(GpuEngine::new(ctx.clone(), config, seed)?),
-        None => Box::new(CpuEngine::new(config, seed)?),
-    })
 }
 
 /// Tokens of a text sample, and how many the CPU engine adds per call of [`Lab::extend_sample`]
@@ -546,16 +532,7 @@ impl Lab {
             None => run.model.vocab_size = data.vocab_size(),
         }
         // Refused before anything is allocated (a huge d_model must not abort the page).
-        let budget = self
-            .gpu
-            .as_ref()
-            .map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget());
-        run.check_memory(&budget)?;
-        let mut engine =
-            page_engine(&run.model, run.train.seed, self.gpu.as_ref()).map_err(|e| RunError {
-                field: format!("model.{}", e.field),
-                reason: e.reason,
-            })?;
+        let mut engine = engine::open_engine(&run, self.gpu.as_ref())?;
         let session = match &opened {
             Some(checkpoint) => {
                 checkpoints::restore(engine.as_mut(), checkpoint)?;
@@ -666,7 +643,8 @@ pub fn run_label(previous: Option<&RunConfig>, next: &RunConfig, base: &RunConfi
 mod tests {
     use super::*;
 
-    fn clock() -> impl Fn() -> f64 {
+    /// A clock that advances a millisecond per reading (the lab's tests share it).
+    pub(super) fn clock() -> impl Fn() -> f64 {
         let t = std::cell::Cell::new(0.0);
         move || {
             t.set(t.get() + 0.001);

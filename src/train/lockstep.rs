@@ -86,10 +86,9 @@ impl Lockstep {
                 }
             }
             for (index, validation) in pending {
-                let lane = &mut self.lanes[index];
-                match wait(Box::pin(validation.wait())) {
-                    Ok((step, logits)) => lane.session.validated(step, &logits),
-                    Err(_) => lane.session.stop(),
+                let session = &mut self.lanes[index].session;
+                if session.wait_validation(validation).is_err() {
+                    session.stop();
                 }
             }
             on_round(self);

@@ -276,6 +276,14 @@ impl Session {
         }
     }
 
+    /// Natively: waits for `validation`'s logits and scores them.
+    #[cfg(not(target_arch = "wasm32"))]
+    pub fn wait_validation(&mut self, validation: PendingValidation) -> Result<(), EngineError> {
+        let (step, logits) = crate::contract::engine::wait(Box::pin(validation.wait()))?;
+        self.validated(step, &logits);
+        Ok(())
+    }
+
     /// Natively: trains to the end, keeping `ahead` steps in flight and waiting for each report
     /// and validation as it is needed; `on_record` sees the history after each pump.
     #[cfg(not(target_arch = "wasm32"))]
@@ -289,8 +297,7 @@ impl Session {
         use crate::contract::engine::wait;
         loop {
             for validation in self.pump(engine, clock, ahead, usize::MAX)? {
-                let (step, logits) = wait(Box::pin(validation.wait()))?;
-                self.validated(step, &logits);
+                self.wait_validation(validation)?;
             }
             on_progress(self);
             if !self.busy(engine) {
@@ -366,22 +373,17 @@ impl Session {
 }
 
 /// The values of `reads` if every one has arrived (always, on an engine that completes at
-/// once). A read that arrived is replaced by its value, since a finished future cannot be
-/// polled again when the rest are awaited.
+/// once). Otherwise each read that arrived is replaced by its value, since a finished future
+/// cannot be polled again when the rest are awaited.
 fn ready_values(reads: &mut [Pending<Vec<f32>>]) -> Option<Result<Vec<Vec<f32>>, EngineError>> {
-    let mut values = Vec::with_capacity(reads.len());
-    let mut all = true;
-    for read in reads.iter_mut() {
-        match now(read) {
-            Some(result) => {
-                *read = Box::pin(std::future::ready(result.clone()));
-                match result {
-                    Ok(value) => values.push(value),
-                    Err(error) => return Some(Err(error)),
-                }
-            }
-            None => all = false,
+    let arrived: Vec<_> = reads.iter_mut().map(now).collect();
+    if arrived.iter().all(Option::is_some) {
+        return Some(arrived.into_iter().flatten().collect());
+    }
+    for (read, result) in reads.iter_mut().zip(arrived) {
+        if let Some(result) = result {
+            *read = Box::pin(std::future::ready(result));
         }
     }
-    all.then_some(Ok(values))
+    None
 }

@@ -5,6 +5,7 @@ use archlab::gpu::GpuContext;
 /// The GPU context for a test, or `None` to skip it when this machine has no adapter. With
 /// `REQUIRE_GPU=1` (set by `cargo xtask test`) a missing adapter fails the test instead, so that
 /// CI cannot pass by skipping every GPU test.
+#[allow(dead_code)]
 pub fn gpu() -> Option<GpuContext> {
     match pollster::block_on(GpuContext::new()) {
         Ok(ctx) => Some(ctx),
@@ -96,4 +97,22 @@ pub fn all_reports(engine: &mut dyn Engine) -> Vec<StepReport> {
         reports.extend(engine.poll_reports().expect("the engine works"));
     }
     reports
+}
+
+/// Runs the `archlab` binary with `args`.
+#[allow(dead_code)]
+pub fn archlab(args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_archlab"))
+        .args(args)
+        .output()
+        .expect("the archlab binary runs")
+}
+
+/// A fresh, empty folder under the target directory for one test.
+#[allow(dead_code)]
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
 }

@@ -4,10 +4,9 @@
 use std::rc::Rc;
 
 use archlab::contract::Engine;
-use archlab::cpu::{self, CpuEngine};
-use archlab::gpu::engine::GpuEngine;
 use archlab::gpu::GpuContext;
-use archlab::model::{ConfigError, ModelConfig};
+use archlab::lab::engine::open_engine;
+use archlab::model::ModelConfig;
 use archlab::train::run::RunConfig;
 
 /// Which engine runs the model.
@@ -59,16 +58,11 @@ pub fn open_on(
     seed: u64,
     shape: (usize, usize),
 ) -> Result<Box<dyn Engine>, String> {
-    let invalid = |e: ConfigError| format!("model.{e}");
     let mut run = RunConfig {
         model: model.clone(),
         ..RunConfig::default()
     };
     (run.train.batch_size, run.train.seq_len) = shape;
-    let budget = gpu.map_or_else(cpu::memory_budget, |ctx| ctx.memory_budget());
-    run.check_memory(&budget).map_err(|e| e.to_string())?;
-    Ok(match gpu {
-        None => Box::new(CpuEngine::new(model, seed).map_err(invalid)?),
-        Some(ctx) => Box::new(GpuEngine::new(Rc::clone(ctx), model, seed).map_err(invalid)?),
-    })
+    run.train.seed = seed;
+    open_engine(&run, gpu).map_err(|e| e.to_string())
 }
