@@ -61,9 +61,18 @@ fn a_short_run_writes_metrics_charts_and_a_summary() {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(&header[..3], ["step", "loss", "z_loss"]);
-    assert!(header.contains(&"residual_rms_1"));
+    for column in ["residual_rms_1", "log_z", "param_norm", "grad_norm_1"] {
+        assert!(header.contains(&column), "{column} in {header:?}");
+    }
     assert_eq!(lines.count(), 6);
-    for chart in ["loss.png", "norms.png", "optimizer.png", "attention.png"] {
+    for chart in [
+        "loss.png",
+        "norms.png",
+        "optimizer.png",
+        "gradients.png",
+        "log_z.png",
+        "attention.png",
+    ] {
         let bytes = std::fs::read(out.join(chart)).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{chart} is a PNG");
         assert!(
