@@ -237,6 +237,7 @@ fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Resul
         x: "step",
         y,
         log_y,
+        log_x: false,
     };
     charts::draw_lines(
         &BitMapBackend::new(path, (1000, 600)).into_drawing_area(),

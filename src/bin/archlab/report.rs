@@ -119,6 +119,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "cross-entropy (nats)",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("loss.png"), axes, &loss)?;
 
@@ -140,6 +141,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "RMS",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("norms.png"), axes, &norms)?;
 
@@ -159,6 +161,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "value",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("optimizer.png"), axes, &optimizer)?;
 
@@ -174,6 +177,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "L2 norm",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("gradients.png"), axes, &gradients)?;
 
@@ -183,6 +187,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "nats",
         log_y: false,
+        log_x: false,
     };
     line_png(&out.join("log_z.png"), axes, &log_z)?;
 
