@@ -21,7 +21,8 @@ pub struct SweepArgs {
     /// Learning rates, comma-separated (default 1e-4,5e-4,2.5e-3,1.2e-2,6e-2,3e-1).
     #[arg(long, value_name = "LR,LR,...")]
     lrs: Option<String>,
-    /// Override a setting in every variant, after the sweep's own (repeatable).
+    /// Override a setting in every variant, after the sweep's own (repeatable); train.lr and
+    /// train.min_lr (a tenth of it) are the sweep's.
     #[arg(long = "set", value_name = "KEY=VALUE")]
     sets: Vec<String>,
     /// Training steps of every run (the same as --set train.steps=N).
@@ -83,7 +84,11 @@ pub fn run(args: SweepArgs) -> ExitCode {
     for &lr in &lrs {
         let mut runs = runs.clone();
         for (_, run) in &mut runs {
-            if let Err(error) = run.set("train.lr", &lr.to_string()) {
+            // The schedule's floor follows the rate, a tenth of it as in the defaults.
+            run.train.min_lr = 0.0;
+            let set = run.set("train.lr", &lr.to_string());
+            if let Err(error) = set.and_then(|()| run.set("train.min_lr", &(lr / 10.0).to_string()))
+            {
                 return refuse(error);
             }
         }
