@@ -3,11 +3,12 @@
 //
 // Layout: logits, dlogits [N, V]; targets [N] i32; lse [N]; row_loss [N, 2]: (cross-entropy,
 // z-loss term) of each row, 0 for ignored rows; stats [4]: (mean cross-entropy, mean z-loss,
-// count of counted targets, unused).
+// count of counted targets, mean lse: the softmax normaliser log Z, whatever the coefficient).
 //
 // cross_entropy_forward: one workgroup of 64 per row: max, then sum of exp, tree-reduced;
 //   lse = max + log(sum exp(x - max)).
-// cross_entropy_reduce: one workgroup sums row_loss and counts targets (no atomics) into stats.
+// cross_entropy_reduce: one workgroup sums row_loss and the counted rows' lse, and counts
+//   targets (no atomics), into stats.
 // cross_entropy_backward: one invocation per logit, reading the count from stats, so the
 //   whole loss stays on the GPU:
 //   dlogits = (softmax - onehot + 2 coef lse softmax) / count on counted rows, 0 on ignored ones.
@@ -31,7 +32,8 @@ const REDUCE_WG: u32 = 256u;
 
 @group(0) @binding(1) var<storage, read> red_targets: array<i32>;
 @group(0) @binding(2) var<storage, read> red_row_loss: array<f32>;
-@group(0) @binding(3) var<storage, read_write> red_stats: array<f32>;
+@group(0) @binding(3) var<storage, read> red_lse: array<f32>;
+@group(0) @binding(4) var<storage, read_write> red_stats: array<f32>;
 
 @group(0) @binding(1) var<storage, read> bwd_logits: array<f32>;
 @group(0) @binding(2) var<storage, read> bwd_targets: array<i32>;
@@ -42,6 +44,7 @@ const REDUCE_WG: u32 = 256u;
 var<workgroup> partial: array<f32, REDUCE_WG>;
 var<workgroup> partial_z: array<f32, REDUCE_WG>;
 var<workgroup> partial_count: array<f32, REDUCE_WG>;
+var<workgroup> partial_lse: array<f32, REDUCE_WG>;
 
 @compute @workgroup_size(WG)
 fn cross_entropy_forward(
@@ -100,20 +103,25 @@ fn cross_entropy_reduce(@builtin(local_invocation_index) lid: u32) {
     var ce = 0.0;
     var z = 0.0;
     var count = 0.0;
+    var lse = 0.0;
     for (var r = lid; r < dims.rows; r += REDUCE_WG) {
         ce += red_row_loss[2u * r];
         z += red_row_loss[2u * r + 1u];
-        count += select(0.0, 1.0, red_targets[r] != IGNORE);
+        let counted = red_targets[r] != IGNORE;
+        count += select(0.0, 1.0, counted);
+        lse += select(0.0, red_lse[r], counted);
     }
     partial[lid] = ce;
     partial_z[lid] = z;
     partial_count[lid] = count;
+    partial_lse[lid] = lse;
     workgroupBarrier();
     for (var stride = REDUCE_WG / 2u; stride > 0u; stride /= 2u) {
         if (lid < stride) {
             partial[lid] += partial[lid + stride];
             partial_z[lid] += partial_z[lid + stride];
             partial_count[lid] += partial_count[lid + stride];
+            partial_lse[lid] += partial_lse[lid + stride];
         }
         workgroupBarrier();
     }
@@ -122,7 +130,7 @@ fn cross_entropy_reduce(@builtin(local_invocation_index) lid: u32) {
         red_stats[0] = partial[0] / n;
         red_stats[1] = partial_z[0] / n;
         red_stats[2] = partial_count[0];
-        red_stats[3] = 0.0;
+        red_stats[3] = partial_lse[0] / n;
     }
 }
 

@@ -76,6 +76,17 @@ pub struct Axes<'a> {
     pub y: &'a str,
     /// Plot log10(y): loss curves span orders of magnitude early on.
     pub log_y: bool,
+    /// Plot log10(x): learning rates of a sweep span orders of magnitude.
+    pub log_x: bool,
+}
+
+/// A point drawn as a triangle at the top edge of a chart, at its x and in its line's colour:
+/// a run with no finite value to plot (a diverged learning rate of a sweep).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct TopMark {
+    pub x: f64,
+    /// Index into [`PALETTE`] (wraps around).
+    pub color: usize,
 }
 
 /// Why a chart could not be drawn.
@@ -91,7 +102,32 @@ pub fn draw_lines<DB: DrawingBackend>(
     axes: Axes,
     lines: &[Line],
 ) -> Result<(), ChartError> {
+    draw(area, axes, lines, false, &[], "")
+}
+
+/// Lines through a dot at each point (a few measured points, such as a sweep's), plus `marks`
+/// as triangles along the top edge (stacked where they share an x), in the legend as
+/// `mark_label`.
+pub fn draw_points<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axes: Axes,
+    lines: &[Line],
+    marks: &[TopMark],
+    mark_label: &str,
+) -> Result<(), ChartError> {
+    draw(area, axes, lines, true, marks, mark_label)
+}
+
+fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axes: Axes,
+    lines: &[Line],
+    dots: bool,
+    marks: &[TopMark],
+    mark_label: &str,
+) -> Result<(), ChartError> {
     let scale = |y: f64| if axes.log_y { y.log10() } else { y };
+    let scale_x = |x: f64| if axes.log_x { x.log10() } else { x };
     let visible = |y: f64| y.is_finite() && (!axes.log_y || y > 0.0);
     let points = || {
         lines
@@ -101,10 +137,18 @@ pub fn draw_lines<DB: DrawingBackend>(
     };
     let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
     for &(x, y) in points() {
-        x_min = x_min.min(x);
-        x_max = x_max.max(x);
+        x_min = x_min.min(scale_x(x));
+        x_max = x_max.max(scale_x(x));
         y_min = y_min.min(scale(y));
         y_max = y_max.max(scale(y));
+    }
+    for mark in marks {
+        x_min = x_min.min(scale_x(mark.x));
+        x_max = x_max.max(scale_x(mark.x));
+    }
+    if y_min > y_max && !marks.is_empty() {
+        // Only marks: any y range holds them at its top.
+        (y_min, y_max) = (0.0, 1.0);
     }
     if x_min > x_max {
         (x_min, x_max, y_min, y_max) = (0.0, 1.0, 0.0, 1.0);
@@ -112,6 +156,9 @@ pub fn draw_lines<DB: DrawingBackend>(
     // A flat curve still needs a y range to draw in.
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
+    // Dots and marks at the ends stay whole.
+    let x_pad = if dots { (x_max - x_min) * 0.04 } else { 0.0 };
+    let (x_min, x_max) = (x_min - x_pad, x_max + x_pad);
 
     area.fill(&WHITE).map_err(chart_error)?;
     let mut chart = ChartBuilder::on(area)
@@ -128,18 +175,24 @@ pub fn draw_lines<DB: DrawingBackend>(
             format!("{v:.3}")
         }
     };
-    chart
-        .configure_mesh()
-        .x_desc(axes.x)
-        .y_desc(if axes.log_y {
-            format!("{} (log scale)", axes.y)
-        } else {
-            axes.y.to_string()
-        })
-        .y_label_formatter(&y_format)
-        .light_line_style(WHITE.mix(0.0))
-        .draw()
-        .map_err(chart_error)?;
+    let x_format = |v: &f64| format!("{:.0e}", 10f64.powf(*v));
+    let mut mesh = chart.configure_mesh();
+    mesh.x_desc(if axes.log_x {
+        format!("{} (log scale)", axes.x)
+    } else {
+        axes.x.to_string()
+    })
+    .y_desc(if axes.log_y {
+        format!("{} (log scale)", axes.y)
+    } else {
+        axes.y.to_string()
+    })
+    .y_label_formatter(&y_format)
+    .light_line_style(WHITE.mix(0.0));
+    if axes.log_x {
+        mesh.x_label_formatter(&x_format);
+    }
+    mesh.draw().map_err(chart_error)?;
     for line in lines {
         let color = PALETTE[line.color % PALETTE.len()];
         let style = if line.faint {
@@ -151,8 +204,14 @@ pub fn draw_lines<DB: DrawingBackend>(
             .points
             .iter()
             .filter(|(_, y)| visible(*y))
-            .map(|&(x, y)| (x, scale(y)))
+            .map(|&(x, y)| (scale_x(x), scale(y)))
             .collect();
+        if dots {
+            let dot = |&point: &(f64, f64)| Circle::new(point, 4, color.filled());
+            chart
+                .draw_series(segment.iter().map(dot))
+                .map_err(chart_error)?;
+        }
         // The two element types differ, so each branch draws and labels its own series.
         if let Some((dash, gap)) = line.dash.pattern() {
             let series = chart
@@ -174,11 +233,33 @@ pub fn draw_lines<DB: DrawingBackend>(
             }
         }
     }
+    // Just inside the top edge, stacked downwards where several share an x.
+    let top = y_max + pad * 0.5;
+    for (i, mark) in marks.iter().enumerate() {
+        let below = marks[..i].iter().filter(|m| m.x == mark.x).count() as i32;
+        let color = PALETTE[mark.color % PALETTE.len()].filled();
+        let triangle = EmptyElement::at((scale_x(mark.x), top))
+            + TriangleMarker::new((0, 8 + 14 * below), 7, color);
+        let series = chart
+            .draw_series(std::iter::once(triangle))
+            .map_err(chart_error)?;
+        if i == 0 && !mark_label.is_empty() {
+            let legend = BLACK.filled();
+            series
+                .label(mark_label)
+                .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 6, legend));
+        }
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK.mix(0.3))
-        .position(SeriesLabelPosition::UpperRight)
+        // A sweep's curves fall from the upper left and diverge at the upper right.
+        .position(if dots {
+            SeriesLabelPosition::LowerLeft
+        } else {
+            SeriesLabelPosition::UpperRight
+        })
         .draw()
         .map_err(chart_error)?;
     area.present().map_err(chart_error)

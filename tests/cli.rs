@@ -61,9 +61,18 @@ fn a_short_run_writes_metrics_charts_and_a_summary() {
     let mut lines = csv.lines();
     let header: Vec<&str> = lines.next().unwrap().split(',').collect();
     assert_eq!(&header[..3], ["step", "loss", "z_loss"]);
-    assert!(header.contains(&"residual_rms_1"));
+    for column in ["residual_rms_1", "log_z", "param_norm", "grad_norm_1"] {
+        assert!(header.contains(&column), "{column} in {header:?}");
+    }
     assert_eq!(lines.count(), 6);
-    for chart in ["loss.png", "norms.png", "optimizer.png", "attention.png"] {
+    for chart in [
+        "loss.png",
+        "norms.png",
+        "optimizer.png",
+        "gradients.png",
+        "log_z.png",
+        "attention.png",
+    ] {
         let bytes = std::fs::read(out.join(chart)).unwrap();
         assert_eq!(&bytes[..8], b"\x89PNG\r\n\x1a\n", "{chart} is a PNG");
         assert!(
@@ -566,5 +575,109 @@ fn gpu_and_cpu_backends_train_alike_from_the_command_line() {
             (gpu - cpu).abs() <= 1e-5 * cpu.abs(),
             "step {step}: gpu {gpu} cpu {cpu}"
         );
+    }
+}
+
+/// A tiny sweep on the CPU: every variant finishes at a sane learning rate and diverges at
+/// 1e3 (AdamW moves each weight by ~lr a step and decoupled weight decay multiplies it by
+/// 1 - lr * wd = -99, so the weights overflow within a few steps), and both files say so.
+#[test]
+fn sweep_marks_a_diverged_learning_rate() {
+    let out = scratch("cli_sweep").join("sweep");
+    let tiny = [
+        "--set",
+        "model.d_model=16",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.seq_len=8",
+        "--set",
+        "train.warmup_steps=0",
+        "--set",
+        "train.eval_interval=4",
+        "--steps",
+        "8",
+        "--backend",
+        "cpu",
+    ];
+    let mut args = vec!["sweep", "--lrs", "1e-3,1e3", "--out", out.to_str().unwrap()];
+    args.extend_from_slice(&tiny);
+    let result = archlab(&args);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(
+        report.contains("| variant | lr 1e-3 | lr 1e3 |"),
+        "{report}"
+    );
+    let rows: Vec<&str> = (report.lines())
+        .filter(|l| l.starts_with("| ") && l.contains("-norm"))
+        .collect();
+    let labels: Vec<&str> = rows
+        .iter()
+        .map(|r| r.split('|').nth(1).unwrap().trim())
+        .collect();
+    assert_eq!(
+        labels,
+        [
+            "pre-norm",
+            "post-norm",
+            "pre-norm + QK-norm",
+            "post-norm + QK-norm",
+            "pre-norm + z-loss",
+            "post-norm + z-loss"
+        ]
+    );
+    for row in &rows {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let sane: f64 = cells[2].parse().unwrap_or_else(|_| panic!("a loss: {row}"));
+        assert!(sane.is_finite() && sane < 5.0, "{row}");
+        assert!(cells[3].starts_with("diverged at step "), "{row}");
+    }
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let mut lines = csv.lines();
+    assert_eq!(
+        lines.next(),
+        Some("variant,lr,final_val_loss,diverged_at_step,diverged_seeds,seeds")
+    );
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 12, "6 variants x 2 learning rates");
+    for row in &rows {
+        match row[1] {
+            "0.001" => assert!(
+                row[2].parse::<f64>().is_ok() && row[3].is_empty(),
+                "{row:?}"
+            ),
+            "1000" => assert!(
+                row[2].is_empty() && row[3].parse::<usize>().is_ok(),
+                "{row:?}"
+            ),
+            other => panic!("learning rate {other}"),
+        }
+    }
+    let png = std::fs::read(out.join("sweep.png")).unwrap();
+    assert_eq!(&png[..8], b"\x89PNG\r\n\x1a\n");
+
+    // Bad input: exit 2, the reason, nothing written.
+    for (bad, message) in [
+        (
+            ["--lrs", "0.1,0"],
+            "error: lrs: \"0\" is not a learning rate above 0",
+        ),
+        (["--lrs", "fast"], "error: lrs: \"fast\" is not a number"),
+        (["--set", "model.colour=red"], "error: model.colour"),
+    ] {
+        let out = scratch("cli_sweep_refused").join("sweep");
+        let mut args = vec!["sweep", "--out", out.to_str().unwrap()];
+        args.extend_from_slice(&bad);
+        args.extend_from_slice(&tiny);
+        let result = archlab(&args);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{bad:?}: {stderr}");
+        assert!(stderr.starts_with(message), "{bad:?}: {stderr}");
+        assert!(!out.exists(), "{bad:?} wrote nothing");
     }
 }

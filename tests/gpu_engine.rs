@@ -7,6 +7,7 @@ mod common;
 use std::rc::Rc;
 
 use archlab::contract::engine::{generate, wait};
+use archlab::contract::score::log_sum_exp;
 use archlab::contract::{Batch, Engine, Schedule, IGNORE};
 use archlab::cpu::CpuEngine;
 use archlab::gpu::engine::GpuEngine;
@@ -189,7 +190,7 @@ fn twenty_steps_agree_with_the_cpu_engine() {
             gpu.submit_step(&b, &inputs);
             let report = cpu.step(&b, &inputs);
             cpu_stats.push(report.stats);
-            cpu_views.push(report.views);
+            cpu_views.push((report.views, report.layer_grad_norms));
             reports.extend(gpu.poll_reports().unwrap());
         }
         let arrived_early = reports.len();
@@ -221,9 +222,18 @@ fn twenty_steps_agree_with_the_cpu_engine() {
         // Each step's views, reduced on the GPU and read back with its statistics: the same
         // bounds as the views of a forward below.
         assert_eq!(cpu_views.len(), reports.len());
-        for (views, report) in cpu_views.iter().zip(&reports) {
+        for ((views, layer_grad_norms), report) in cpu_views.iter().zip(&reports) {
             let (max_logits, norms) = (&views.max_attention_logits, &views.norms);
             let step = report.stats.step;
+            // Per-layer gradient norms: the global norm's bound, on parts of it.
+            assert_eq!(layer_grad_norms.len(), report.layer_grad_norms.len());
+            for (c, g) in layer_grad_norms.iter().zip(&report.layer_grad_norms) {
+                assert!(
+                    rel(*c, *g) <= 1e-4,
+                    "{name} step {step}: layer gradient norms {layer_grad_norms:?} vs {:?}",
+                    report.layer_grad_norms
+                );
+            }
             assert_eq!(max_logits.len(), report.views.max_attention_logits.len());
             for (c, g) in max_logits.iter().zip(&report.views.max_attention_logits) {
                 assert!(
@@ -250,6 +260,13 @@ fn twenty_steps_agree_with_the_cpu_engine() {
                 rel(c.z_loss, g.z_loss),
                 rel(c.grad_norm, g.grad_norm),
             ];
+            // log Z is a mean of logsumexps as the loss is; the parameter norm sums squares of
+            // parameters that agree to the bound below.
+            assert!(
+                rel(c.log_z, g.log_z) <= 1e-5 && rel(c.param_norm, g.param_norm) <= 1e-5,
+                "{name} step {}: cpu {c:?} gpu {g:?}",
+                c.step
+            );
             for (w, d) in worst.iter_mut().zip(diffs) {
                 *w = w.max(d);
             }
@@ -448,4 +465,77 @@ fn every_preset_trains_on_the_gpu_as_on_the_cpu() {
             );
         }
     }
+}
+
+/// A step's log Z, per-layer gradient norms and parameter norm against the same quantities
+/// computed here from what the engine reads back: the logits of the batch (log Z of its counted
+/// rows), its gradients (summed by tensor name) and the parameters after the update.
+fn step_statistics_match_their_definitions(name: &str, engine: &mut dyn Engine) {
+    let config = engine.config().clone();
+    let b = batch(0, config.vocab_size as u32);
+    // No z-loss, so the step's gradients are those of `start_gradients`: log Z is recorded
+    // all the same.
+    let inputs = TrainConfig::default().step_inputs(0);
+    let rows = BATCH * SEQ;
+    let logits = wait(engine.start_logits(&b.inputs, BATCH, SEQ, 0..rows)).unwrap();
+    let counted: Vec<f64> = logits
+        .chunks_exact(config.vocab_size)
+        .zip(&b.targets)
+        .filter(|(_, &t)| t != IGNORE)
+        .map(|(row, _)| log_sum_exp(row.iter().map(|&x| f64::from(x))))
+        .collect();
+    let log_z = counted.iter().sum::<f64>() / counted.len() as f64;
+    let (_, grads) = wait(engine.start_gradients(&b)).unwrap();
+    let layout = engine.layout().clone();
+    let norm_of = |values: &[f32], prefix: &str| {
+        let tensors = layout.tensors.iter();
+        let mine = tensors.filter(|t| t.name.starts_with(prefix));
+        mine.flat_map(|t| &values[t.range()])
+            .map(|&x| f64::from(x).powi(2))
+            .sum::<f64>()
+            .sqrt()
+    };
+    let layer_norms: Vec<f64> = (0..config.n_layers)
+        .map(|l| norm_of(&grads, &format!("layers.{l}.")))
+        .collect();
+    engine.submit_step(&b, &inputs);
+    let report = common::all_reports(engine).remove(0);
+    let params = wait(engine.start_state()).unwrap().params;
+    let param_norm = norm_of(&params, "");
+    let close = |a: f64, b: f32| (a - f64::from(b)).abs() <= 1e-5 * a.abs();
+    let stats = report.stats;
+    assert!(
+        close(log_z, stats.log_z),
+        "{name}: log Z {log_z} vs {stats:?}"
+    );
+    assert!(
+        close(param_norm, stats.param_norm),
+        "{name}: {param_norm} vs {stats:?}"
+    );
+    assert_eq!(report.layer_grad_norms.len(), config.n_layers, "{name}");
+    for (want, got) in layer_norms.iter().zip(&report.layer_grad_norms) {
+        assert!(
+            close(*want, *got),
+            "{name}: {layer_norms:?} vs {:?}",
+            report.layer_grad_norms
+        );
+    }
+    // A layer's share is a part of the whole.
+    assert!(layer_norms
+        .iter()
+        .all(|&n| n > 0.0 && n < f64::from(stats.grad_norm)));
+}
+
+#[test]
+fn step_statistics_are_what_they_say_on_both_engines() {
+    // Three layers, padding token, GQA: layer ranges that are not the whole model.
+    let (_, config) = configs().pop().unwrap();
+    let config = ModelConfig {
+        n_layers: 3,
+        ..config
+    };
+    step_statistics_match_their_definitions("cpu", &mut CpuEngine::new(&config, 5).unwrap());
+    let Some(ctx) = common::gpu() else { return };
+    let mut gpu = GpuEngine::new(Rc::new(ctx), &config, 5).unwrap();
+    step_statistics_match_their_definitions("gpu", &mut gpu);
 }

@@ -69,6 +69,7 @@ fn cross_entropy_matches_cpu_forward_and_backward() {
                 s,
                 (&b_targets).into(),
                 (&b_rows).into(),
+                (&b_lse).into(),
                 (&b_stats).into(),
             ),
             gpu_backward(
@@ -110,6 +111,13 @@ fn cross_entropy_matches_cpu_forward_and_backward() {
             |_| z_bound,
         );
         assert_eq!(stats[2], terms.count as f32, "{name} count");
+        // The mean log Z of the counted rows: a mean of terms within row_error, as above.
+        assert_within(
+            &format!("{name} log Z"),
+            &stats[3..4],
+            &[terms.log_z as f32],
+            |_| row_error + gamma(rows + 2) * max_lse,
+        );
         // dlogits = p (1 + 2 coef lse) - onehot, over count: p = exp(x - lse) carries lse's
         // absolute error as relative error (exp adds a few ulp).
         let count = terms.count as f64;

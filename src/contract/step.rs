@@ -62,13 +62,21 @@ pub struct StepStats {
     pub grad_norm: f32,
     /// Learning rate the update used.
     pub lr: f32,
+    /// Mean over counted targets of the softmax normaliser `log Z = logsumexp(logits)`, nats;
+    /// reported whatever the z-loss coefficient.
+    pub log_z: f32,
+    /// Global L2 norm of all parameters after the update.
+    pub param_norm: f32,
 }
 
-/// A step's report: its statistics and the views of its forward.
+/// A step's report: its statistics, the views of its forward and its gradient per layer.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct StepReport {
     pub stats: StepStats,
     pub views: ViewStats,
+    /// L2 norm of each layer's parameter gradients before clipping (the gradient path that
+    /// the norm position shapes), `[n_layers]`.
+    pub layer_grad_norms: Vec<f32>,
 }
 
 /// AdamW's state in plain form, laid out like the parameters.

@@ -12,6 +12,8 @@ pub struct LossTerms {
     pub cross_entropy: f64,
     /// Mean `coef * logsumexp^2`.
     pub z_loss: f64,
+    /// Mean `logsumexp`, the softmax normaliser log Z, whatever the coefficient.
+    pub log_z: f64,
     /// Number of targets that count.
     pub count: usize,
 }
@@ -39,12 +41,14 @@ pub fn cross_entropy_forward<R: Real>(
         if target != IGNORE {
             terms.cross_entropy += log_z - row[target as usize].to_f64();
             terms.z_loss += z_coef * log_z * log_z;
+            terms.log_z += log_z;
             terms.count += 1;
         }
     }
     if terms.count > 0 {
         terms.cross_entropy /= terms.count as f64;
         terms.z_loss /= terms.count as f64;
+        terms.log_z /= terms.count as f64;
     }
     terms
 }
@@ -93,6 +97,7 @@ mod tests {
         assert_eq!(terms.count, 2);
         assert!((terms.cross_entropy - (l2 + l4) / 2.0).abs() < 1e-15);
         assert!((terms.z_loss - 0.1 * (l2 * l2 + l4 * l4) / 2.0).abs() < 1e-15);
+        assert!((terms.log_z - (l2 + l4) / 2.0).abs() < 1e-15);
     }
 
     #[test]

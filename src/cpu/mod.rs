@@ -25,7 +25,7 @@ use crate::contract::{
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 pub use budget::{memory_budget, wasm_budget};
 use model::{DropoutRun, Model};
-use optim::{clip_grad_norm, AdamW};
+use optim::{clip_grad_norm, global_norm, AdamW};
 
 /// The CPU engine: the model, its flat parameters, gradients and AdamW state.
 pub struct CpuEngine {
@@ -79,6 +79,10 @@ impl CpuEngine {
         let loss = self.model.loss(&batch.targets, f64::from(inputs.z_loss));
         self.grads.fill(0.0);
         self.model.backward(&self.params, &mut self.grads);
+        let layout = self.model.layout();
+        let layer_grad_norms = (0..layout.layers.len())
+            .map(|l| global_norm(&self.grads[layout.layer_range(l)]))
+            .collect();
         let grad_norm = clip_grad_norm(&mut self.grads, inputs.grad_clip);
         self.optimizer.step(
             &mut self.params,
@@ -94,8 +98,11 @@ impl CpuEngine {
                 z_loss: loss.z_loss as f32,
                 grad_norm,
                 lr: inputs.lr,
+                log_z: loss.log_z as f32,
+                param_norm: global_norm(&self.params),
             },
             views: self.view_stats(),
+            layer_grad_norms,
         };
         self.step += 1;
         report
@@ -341,7 +348,7 @@ mod tests {
         assert!((stats.lr - 2.5e-3).abs() < 1e-9);
         // Reported norm is before clipping; the stored gradients are clipped to 1e-3.
         assert!(stats.grad_norm > 1e-2, "{stats:?}");
-        assert!((optim::global_norm(engine.grads()) - 1e-3).abs() < 1e-6);
+        assert!((global_norm(engine.grads()) - 1e-3).abs() < 1e-6);
         // Logits start near zero, so logsumexp ~ ln 11 and z-loss ~ 1e-2 * ln(11)^2 = 0.0575.
         assert!((stats.z_loss - 0.0575).abs() < 0.01, "{stats:?}");
         let next = engine.step(&cycle_batch(2, 8, 11, 0), &train.step_inputs(1));

@@ -12,7 +12,7 @@ use std::rc::Rc;
 use super::adamw::decay_mask;
 use super::kernel::Kernel;
 use super::plan::{ParamBuffers, Plan};
-use super::readback::{view_stats_from_floats, ReportQueue, VIEW_STATS_AT};
+use super::readback::{step_read_back_len, view_stats_from_floats, ReportQueue, STEP_NORMS_AT};
 use super::{GpuContext, GpuError, PendingRead};
 use crate::contract::{
     Batch, Engine, EngineError, EngineState, ForwardViews, OptimizerState, Pending, StepInputs,
@@ -187,7 +187,7 @@ impl Engine for GpuEngine {
         let (step, n) = (self.step, self.layout.total_len);
         let staging = self
             .reports
-            .staging(&self.ctx, VIEW_STATS_AT + 4 * self.config.n_layers);
+            .staging(&self.ctx, step_read_back_len(self.config.n_layers));
         self.train_shape = Some((batch.batch, batch.seq));
         let (ctx, dropout) = (self.ctx.clone(), (self.dropout_seed, step as u32));
         let plan = self.plan(batch.batch, batch.seq);
@@ -195,12 +195,13 @@ impl Engine for GpuEngine {
         plan.set_step_inputs(&ctx, inputs, n, step as i32 + 1);
         let plan = &self.plans[&(batch.batch, batch.seq)];
         self.submit("step", &plan.kernels, true, |encoder| {
-            let loss_bytes = ((VIEW_STATS_AT - 1) * 4) as u64;
-            encoder.copy_buffer_to_buffer(&plan.acts.loss_stats, 0, &staging, 0, loss_bytes);
-            encoder.copy_buffer_to_buffer(&plan.grad_norm, 0, &staging, loss_bytes, 4);
+            let norms_at = (STEP_NORMS_AT * 4) as u64;
+            encoder.copy_buffer_to_buffer(&plan.acts.loss_stats, 0, &staging, 0, norms_at);
+            let norms = &plan.step_norms;
+            encoder.copy_buffer_to_buffer(norms, 0, &staging, norms_at, norms.size());
             let views = &plan.acts.view_stats;
-            let at = (VIEW_STATS_AT * 4) as u64;
-            encoder.copy_buffer_to_buffer(views, 0, &staging, at, views.size());
+            let views_at = norms_at + norms.size();
+            encoder.copy_buffer_to_buffer(views, 0, &staging, views_at, views.size());
         });
         self.reports.push(step, inputs.lr, plan.stream_len, staging);
         self.step += 1;

@@ -262,6 +262,7 @@ impl<'a> Builder<'a> {
                 loss_shape,
                 (&targets).into(),
                 (&row_loss).into(),
+                (&lse).into(),
                 (&loss_stats).into(),
             ),
         ];
@@ -758,7 +759,7 @@ pub(super) struct ModelActs {
     pub(super) logits: wgpu::Buffer,
     loss_shape: LossShape,
     lse: wgpu::Buffer,
-    /// `[STATS_LEN]`: mean cross-entropy, mean z-loss, count.
+    /// `[STATS_LEN]`: mean cross-entropy, mean z-loss, count, mean log Z.
     pub(super) loss_stats: wgpu::Buffer,
     /// `[4 L]`: per layer the root sum of squares of the output stream and of the attention and
     /// MLP branch outputs (`[B*T, C]` each), then per layer the largest attention logit.

@@ -28,7 +28,7 @@ pub fn set_z_coef(ctx: &GpuContext, kernel: &Kernel, s: LossShape, z_coef: f32) 
     kernel.set_uniform(ctx, bytemuck::bytes_of(&dims));
 }
 
-/// Floats of the statistics buffer: mean cross-entropy, mean z-loss, count, unused.
+/// Floats of the statistics buffer: mean cross-entropy, mean z-loss, count, mean log Z.
 pub const STATS_LEN: usize = 4;
 
 #[repr(C)]
@@ -92,16 +92,23 @@ pub fn cross_entropy_forward(
     )
 }
 
-/// `stats` `[4]` = (mean cross-entropy, mean z-loss, count, 0) over the counted targets.
+/// `stats` `[4]` = (mean cross-entropy, mean z-loss, count, mean `lse`) over the counted
+/// targets.
 pub fn cross_entropy_reduce(
     ctx: &GpuContext,
     label: &str,
     s: LossShape,
     targets: View,
     row_loss: View,
+    lse: View,
     stats: View,
 ) -> Kernel {
-    let storage = [(Read, targets), (Read, row_loss), (ReadWrite, stats)];
+    let storage = [
+        (Read, targets),
+        (Read, row_loss),
+        (Read, lse),
+        (ReadWrite, stats),
+    ];
     launch(ctx, label, "cross_entropy_reduce", s, &storage, [1, 1, 1])
 }
 

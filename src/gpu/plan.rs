@@ -10,11 +10,14 @@ use super::grad_norm::{
     clip_gradients, grad_norm_final, grad_norm_partial, set_max_norm, PARTIALS,
 };
 use super::graph::{Builder, DropoutSite, ModelActs};
-use super::kernel::Kernel;
+use super::kernel::{Kernel, View};
 use super::loss::set_z_coef;
 use super::GpuContext;
 use crate::contract::{AdamWSettings, StepInputs};
 use crate::model::{ModelConfig, ParamLayout};
+
+/// Where the per-layer gradient norms start in `Plan::step_norms`.
+pub(super) const STEP_NORMS_LAYERS_AT: usize = 2;
 
 /// The four layout-shaped buffers and the decay mask.
 pub(super) struct ParamBuffers {
@@ -33,8 +36,8 @@ pub(super) struct Plan {
     /// The forward's activations, logits and statistics.
     pub(super) acts: ModelActs,
     /// Every launch of a step in order: forward (with the loss and view statistics) up to
-    /// `forward_len`, backward up to `backward_len`, then the gradient norm, clipping and
-    /// AdamW (`adamw`, the last).
+    /// `forward_len`, backward up to `backward_len`, then the gradient norms, clipping, AdamW
+    /// (`adamw`) and the parameter norm.
     pub(super) kernels: Vec<Kernel>,
     pub(super) forward_len: usize,
     pub(super) backward_len: usize,
@@ -43,8 +46,9 @@ pub(super) struct Plan {
     dropouts: Vec<DropoutSite>,
     /// The loss launches, whose uniform carries the z-loss coefficient.
     loss_kernels: Vec<usize>,
-    /// `[4]`: the gradient norm before clipping.
-    pub(super) grad_norm: wgpu::Buffer,
+    /// `[STEP_NORMS_LAYERS_AT + L]`: the gradient norm before clipping, the parameter norm
+    /// after the update, then each layer's gradient norm before clipping.
+    pub(super) step_norms: wgpu::Buffer,
     /// Elements of each stream the view statistics sum over: `B*T*C`.
     pub(super) stream_len: usize,
 }
@@ -66,28 +70,43 @@ impl Plan {
 
         let n = layout.total_len;
         let partials = ctx.zeros("grad norm partials", PARTIALS);
-        let grad_norm = ctx.zeros("grad norm", 4);
-        b.push(grad_norm_partial(
-            ctx,
-            "grad_norm.partial",
-            n,
-            (&bufs.grads).into(),
-            (&partials).into(),
-        ));
-        b.push(grad_norm_final(
-            ctx,
-            "grad_norm.final",
-            (&partials).into(),
-            (&grad_norm).into(),
-            0,
-        ));
+        let step_norms = ctx.zeros("step norms", STEP_NORMS_LAYERS_AT + config.n_layers);
+        let norm_into = |b: &mut Builder, label: &str, input: View, n: usize, index: usize| {
+            let partial = format!("{label}.partial");
+            b.push(grad_norm_partial(
+                ctx,
+                &partial,
+                n,
+                input,
+                (&partials).into(),
+            ));
+            let fin = format!("{label}.final");
+            b.push(grad_norm_final(
+                ctx,
+                &fin,
+                (&partials).into(),
+                (&step_norms).into(),
+                index,
+            ));
+        };
+        norm_into(&mut b, "grad_norm", (&bufs.grads).into(), n, 0);
+        for l in 0..config.n_layers {
+            let range = layout.layer_range(l);
+            let grads = View {
+                buffer: &bufs.grads,
+                offset: range.start,
+                len: Some(range.len()),
+            };
+            let label = format!("layer{l}.grad_norm");
+            norm_into(&mut b, &label, grads, range.len(), STEP_NORMS_LAYERS_AT + l);
+        }
         let clip = b.len();
         b.push(clip_gradients(
             ctx,
             "clip",
             n,
             0.0,
-            (&grad_norm).into(),
+            (&step_norms).into(),
             (&bufs.grads).into(),
         ));
         let adamw = b.len();
@@ -108,6 +127,7 @@ impl Plan {
             (&bufs.m).into(),
             (&bufs.v).into(),
         ));
+        norm_into(&mut b, "param_norm", (&bufs.params).into(), n, 1);
         let (kernels, dropouts, loss_kernels) = b.finish();
         Self {
             acts,
@@ -118,7 +138,7 @@ impl Plan {
             adamw,
             dropouts,
             loss_kernels,
-            grad_norm,
+            step_norms,
             stream_len: batch * seq * config.d_model,
         }
     }

@@ -10,12 +10,22 @@ use std::sync::{Arc, Mutex};
 use futures_channel::oneshot;
 
 use super::context::{poll_then_wait, take_mapped};
+use super::plan::STEP_NORMS_LAYERS_AT;
 use super::{GpuContext, GpuError};
 use crate::contract::{LayerNorms, StepReport, StepStats, ViewStats};
 
-/// Floats of a step's read-back before its view statistics: mean cross-entropy, mean z-loss,
-/// count, unused (the loss statistics), then the gradient norm.
-pub(super) const VIEW_STATS_AT: usize = super::loss::STATS_LEN + 1;
+/// A step's read-back, in floats: the loss statistics (`loss::STATS_LEN`: mean cross-entropy,
+/// mean z-loss, count, mean log Z), then the plan's step norms (gradient, parameters, each
+/// layer's gradient: `plan::STEP_NORMS_LAYERS_AT + L`), then the view statistics (`4 L`).
+pub(super) fn step_read_back_len(n_layers: usize) -> usize {
+    VIEWS_AT_LAYER_0 + 5 * n_layers
+}
+
+/// Where the step norms start in a step's read-back.
+pub(super) const STEP_NORMS_AT: usize = super::loss::STATS_LEN;
+
+/// Where the view statistics start in a step's read-back, less one float per layer.
+const VIEWS_AT_LAYER_0: usize = STEP_NORMS_AT + STEP_NORMS_LAYERS_AT;
 
 /// The views of a forward from its view statistics' floats (`graph::ModelActs::view_stats`):
 /// roots of sums of squares over `stream_len` elements, then maxima.
@@ -118,15 +128,23 @@ impl ReportQueue {
         result.map_err(|e| GpuError::ReadBack(e.to_string()))?;
         let values = take_mapped(&flight.staging)?;
         self.free_staging.push(flight.staging);
+        let n_layers = (values.len() - VIEWS_AT_LAYER_0) / 5;
+        let norms = &values[STEP_NORMS_AT..VIEWS_AT_LAYER_0 + n_layers];
         Ok(StepReport {
             stats: StepStats {
                 step: flight.step,
                 loss: values[0],
                 z_loss: values[1],
-                grad_norm: values[VIEW_STATS_AT - 1],
+                grad_norm: norms[0],
                 lr: flight.lr,
+                log_z: values[3],
+                param_norm: norms[1],
             },
-            views: view_stats_from_floats(&values[VIEW_STATS_AT..], flight.stream_len),
+            views: view_stats_from_floats(
+                &values[VIEWS_AT_LAYER_0 + n_layers..],
+                flight.stream_len,
+            ),
+            layer_grad_norms: norms[STEP_NORMS_LAYERS_AT..].to_vec(),
         })
     }
 

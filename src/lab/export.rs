@@ -59,8 +59,8 @@ mod tests {
         let csv = metrics::csv(&run.session.history);
         let lines: Vec<&str> = csv.lines().collect();
         assert_eq!(lines.len(), 1 + 3, "a header and one row per step");
-        assert!(lines[0].starts_with("step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy"));
-        assert!(lines[0].ends_with("mlp_rms_1"), "two layers");
+        assert!(lines[0].starts_with("step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss"));
+        assert!(lines[0].ends_with("grad_norm_1"), "two layers");
         assert!(lines[2].starts_with("1,"));
         assert_eq!(file_name(run, ".json"), "archlab-run-1.json");
     }

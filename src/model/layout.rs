@@ -330,6 +330,17 @@ impl ParamLayout {
         self.tensors.iter().find(|t| t.name == name)
     }
 
+    /// The floats of layer `l`'s tensors, which the layout keeps together (padding between
+    /// them included: it holds zeros, so norms over the range are the layer's norms).
+    pub fn layer_range(&self, l: usize) -> std::ops::Range<usize> {
+        let prefix = format!("layers.{l}.");
+        let mine = self.tensors.iter().filter(|t| t.name.starts_with(&prefix));
+        let (start, end) = mine.fold((usize::MAX, 0), |(start, end), t| {
+            (start.min(t.offset), end.max(t.range().end))
+        });
+        start..end
+    }
+
     /// Number of real (non-padding) parameters.
     pub fn param_count(&self) -> usize {
         self.tensors.iter().map(TensorSpec::len).sum()
@@ -394,6 +405,22 @@ mod tests {
                 end = t.offset + t.len();
             }
             assert!(layout.total_len >= end && layout.total_len.is_multiple_of(ALIGN));
+        }
+    }
+
+    #[test]
+    fn a_layer_range_holds_exactly_that_layers_tensors() {
+        for preset in &PRESETS {
+            let layout = ParamLayout::new(&preset.model);
+            for l in 0..preset.model.n_layers {
+                let range = layout.layer_range(l);
+                for t in &layout.tensors {
+                    let inside = range.contains(&t.offset);
+                    let named = t.name.split('.').take(2).eq(["layers", &l.to_string()]);
+                    assert_eq!(inside, named, "{} layer {l}: {}", preset.name, t.name);
+                    assert!(!inside || t.range().end <= range.end, "{}", t.name);
+                }
+            }
         }
     }
 

@@ -5,17 +5,18 @@ use std::fmt::Write as _;
 
 use super::session::StepRecord;
 
-/// `metrics.csv`: one row per step, the scalars, then per layer its largest attention logit
-/// and the RMS of the residual stream and of each branch. Empty optional values (a step that
+/// `metrics.csv`: one row per step, the scalars, then per layer its largest attention logit,
+/// the RMS of the residual stream and of each branch, and its gradient norm. Empty optional values (a step that
 /// did not evaluate) are empty fields.
 pub fn csv(history: &[StepRecord]) -> String {
     let layers = history.first().map_or(0, |r| r.norms.len());
-    let mut out =
-        String::from("step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second");
+    let mut out = String::from(
+        "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,tokens_per_second",
+    );
     for l in 0..layers {
         write!(
             out,
-            ",max_logit_{l},residual_rms_{l},attn_rms_{l},mlp_rms_{l}"
+            ",max_logit_{l},residual_rms_{l},attn_rms_{l},mlp_rms_{l},grad_norm_{l}"
         )
         .expect("writing to a String");
     }
@@ -24,21 +25,24 @@ pub fn csv(history: &[StepRecord]) -> String {
     for r in history {
         write!(
             out,
-            "{},{},{},{},{},{},{},{:.1}",
+            "{},{},{},{},{},{},{},{},{},{:.1}",
             r.step,
             r.loss,
             r.z_loss,
             r.grad_norm,
             r.lr,
+            r.log_z,
+            r.param_norm,
             optional(r.val_loss),
             optional(r.val_accuracy),
             r.tokens_per_second
         )
         .expect("writing to a String");
-        for (logit, norms) in r.max_attention_logit.iter().zip(&r.norms) {
+        let layers = r.max_attention_logit.iter().zip(&r.norms);
+        for ((logit, norms), grad_norm) in layers.zip(&r.layer_grad_norms) {
             write!(
                 out,
-                ",{logit},{},{},{}",
+                ",{logit},{},{},{},{grad_norm}",
                 norms.residual, norms.attn, norms.mlp
             )
             .expect("writing to a String");
@@ -60,6 +64,9 @@ mod tests {
             z_loss: 0.0,
             grad_norm: 0.75,
             lr: 0.001,
+            log_z: 4.5,
+            param_norm: 12.0,
+            layer_grad_norms: vec![0.5, 0.125],
             val_loss,
             val_accuracy: val_loss.map(|_| 0.5),
             max_attention_logit: vec![1.5, 2.5],
@@ -82,16 +89,18 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second,\
-                 max_logit_0,residual_rms_0,attn_rms_0,mlp_rms_0,\
-                 max_logit_1,residual_rms_1,attn_rms_1,mlp_rms_1",
-                "0,2.5,0,0.75,0.001,3,0.5,1234.6,1.5,1,0.5,0.25,2.5,1,0.5,0.25",
-                "1,2.5,0,0.75,0.001,,,1234.6,1.5,1,0.5,0.25,2.5,1,0.5,0.25",
+                "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,\
+                 tokens_per_second,\
+                 max_logit_0,residual_rms_0,attn_rms_0,mlp_rms_0,grad_norm_0,\
+                 max_logit_1,residual_rms_1,attn_rms_1,mlp_rms_1,grad_norm_1",
+                "0,2.5,0,0.75,0.001,4.5,12,3,0.5,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
+                "1,2.5,0,0.75,0.001,4.5,12,,,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
             ]
         );
         assert_eq!(
             csv(&[]),
-            "step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second\n"
+            "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,\
+             tokens_per_second\n"
         );
     }
 }

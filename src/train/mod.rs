@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod presets;
 pub mod run;
 pub mod session;
+pub mod sweep;
 pub mod tasks;
 pub mod tokenizer;
 pub mod verdict;

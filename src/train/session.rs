@@ -34,6 +34,12 @@ pub struct StepRecord {
     pub grad_norm: f32,
     /// Learning rate of the update.
     pub lr: f32,
+    /// Mean softmax normaliser log Z of this step's batch, nats (recorded without z-loss too).
+    pub log_z: f32,
+    /// Global parameter norm after the update.
+    pub param_norm: f32,
+    /// Gradient norm of each layer's parameters before clipping.
+    pub layer_grad_norms: Vec<f32>,
     /// Mean validation cross-entropy, on evaluation steps.
     pub val_loss: Option<f32>,
     /// Next-token accuracy on the validation batches' scored positions, on evaluation steps.
@@ -333,6 +339,9 @@ impl Session {
             z_loss: stats.z_loss,
             grad_norm: stats.grad_norm,
             lr: stats.lr,
+            log_z: stats.log_z,
+            param_norm: stats.param_norm,
+            layer_grad_norms: report.layer_grad_norms,
             val_loss,
             val_accuracy,
             max_attention_logit: views.max_attention_logits,

@@ -328,7 +328,13 @@ fn LineChart(
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
-        let axes = Axes { title, x, y, log_y };
+        let axes = Axes {
+            title,
+            x,
+            y,
+            log_y,
+            log_x: false,
+        };
         if let Err(error) = charts::draw_lines(&backend.into_drawing_area(), axes, &data) {
             leptos::logging::warn!("{title}: {error}");
         }

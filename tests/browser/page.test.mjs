@@ -257,10 +257,10 @@ test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its 
     const [csvName, csv] = await download(page, "export-csv-1");
     assert.equal(csvName, "archlab-run-1-metrics.csv");
     const rows = csv.toString().trim().split("\n");
-    const layer = (l) => `max_logit_${l},residual_rms_${l},attn_rms_${l},mlp_rms_${l}`;
+    const layer = (l) => `max_logit_${l},residual_rms_${l},attn_rms_${l},mlp_rms_${l},grad_norm_${l}`;
     assert.equal(
       rows[0],
-      `step,loss,z_loss,grad_norm,lr,val_loss,val_accuracy,tokens_per_second,${layer(0)},${layer(1)}`,
+      `step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,tokens_per_second,${layer(0)},${layer(1)}`,
       "the header metrics.csv of the command line has",
     );
     assert.equal(rows.length, 1 + 12, "one row per step");

@@ -19,6 +19,8 @@ pub struct Variant {
     pub val_loss: Samples,
     /// Largest attention logit over the layers at the last step, of each seed that finished.
     pub max_logit: Samples,
+    /// Mean softmax normaliser log Z at the last step, of each seed that finished.
+    pub log_z: Samples,
     /// Seeds whose loss became non-finite.
     pub diverged: usize,
     pub seeds: usize,
@@ -56,6 +58,13 @@ impl Variant {
                 Some(f64::from(max))
             })
             .collect();
+        let log_z = sessions
+            .iter()
+            .map(|s| {
+                let last = s.history.last().filter(|_| finished(s))?;
+                Some(f64::from(last.log_z))
+            })
+            .collect();
         let tokens_per_second = sessions
             .iter()
             .map(|s| s.mean_tokens_per_second())
@@ -65,6 +74,7 @@ impl Variant {
             label,
             val_loss: Samples(val_loss),
             max_logit: Samples(max_logit),
+            log_z: Samples(log_z),
             diverged: (sessions.iter())
                 .filter(|s| matches!(s.status, RunStatus::Diverged { .. }))
                 .count(),
@@ -107,8 +117,8 @@ impl Variant {
 pub fn table(variants: &[Variant]) -> String {
     let mut table = String::from(
         "| variant | final val loss (mean) | min-max over seeds | diverged | parameters | \
-         FLOPs/token | KV cache B/token | tokens/s | largest attention logit |\n\
-         |---|---|---|---|---|---|---|---|---|\n",
+         FLOPs/token | KV cache B/token | tokens/s | largest attention logit | log Z |\n\
+         |---|---|---|---|---|---|---|---|---|---|\n",
     );
     let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     for v in variants {
@@ -118,7 +128,7 @@ pub fn table(variants: &[Variant]) -> String {
             .map_or("-".to_string(), |(lo, hi)| format!("{lo:.4}-{hi:.4}"));
         writeln!(
             table,
-            "| {} | {} | {range} | {}/{} | {} | {:.3e} | {} | {:.0} | {} |",
+            "| {} | {} | {range} | {}/{} | {} | {:.3e} | {} | {:.0} | {} | {} |",
             v.label,
             number(v.val_loss.mean()),
             v.diverged,
@@ -128,6 +138,7 @@ pub fn table(variants: &[Variant]) -> String {
             v.kv_bytes,
             v.tokens_per_second,
             number(v.max_logit.mean()),
+            number(v.log_z.mean()),
         )
         .expect("writing to a String");
     }
@@ -226,6 +237,7 @@ fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Resul
         x: "step",
         y,
         log_y,
+        log_x: false,
     };
     charts::draw_lines(
         &BitMapBackend::new(path, (1000, 600)).into_drawing_area(),

@@ -4,8 +4,10 @@
 
 use std::path::PathBuf;
 use std::process::ExitCode;
+use std::rc::Rc;
 use std::time::Instant;
 
+use archlab::gpu::GpuContext;
 use archlab::train::experiments::{Experiment, EXPERIMENTS};
 use archlab::train::lockstep::{Lane, Lockstep};
 use archlab::train::run::RunConfig;
@@ -67,35 +69,16 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         Ok(gpu) => gpu,
         Err(error) => return refuse(error),
     };
-    // Every variant at every seed: data and model validated before any trains.
-    let seeds = args.seeds as usize;
-    let mut lanes = Vec::new();
-    for (variant, (label, run)) in runs.iter_mut().enumerate() {
+    for (_, run) in &mut runs {
         if let Err(error) = apply_sets(run, &args.sets) {
             return refuse(error);
         }
-        let base_seed = run.train.seed;
-        for seed in 0..seeds {
-            let mut run = run.clone();
-            run.train.seed = base_seed + seed as u64;
-            let data = match run.build_data(None) {
-                Ok(data) => data,
-                Err(error) => return refuse(format!("{label}: {error}")),
-            };
-            let shape = (run.train.batch_size, run.train.seq_len);
-            let engine = match engines::open_on(gpu.as_ref(), &run.model, run.train.seed, shape) {
-                Ok(engine) => engine,
-                Err(error) => return refuse(format!("{label}: {error}")),
-            };
-            let session = Session::new(run, data);
-            lanes.push(Lane {
-                variant,
-                seed,
-                session,
-                engine,
-            });
-        }
     }
+    let seeds = args.seeds as usize;
+    let lanes = match lanes(&runs, seeds, gpu.as_ref()) {
+        Ok(lanes) => lanes,
+        Err(error) => return refuse(error),
+    };
     let out = args
         .out
         .clone()
@@ -143,9 +126,36 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
     }
 }
 
+/// A lane for every variant of `runs` at every seed (seed s sets `train.seed` to the base seed
+/// plus s), engines opened on `gpu` (or the CPU): data and model validated before any trains.
+pub fn lanes(
+    runs: &[(&str, RunConfig)],
+    seeds: usize,
+    gpu: Option<&Rc<GpuContext>>,
+) -> Result<Vec<Lane>, String> {
+    let mut lanes = Vec::new();
+    for (variant, (label, run)) in runs.iter().enumerate() {
+        for seed in 0..seeds {
+            let mut run = run.clone();
+            run.train.seed += seed as u64;
+            let data = run.build_data(None).map_err(|e| format!("{label}: {e}"))?;
+            let shape = (run.train.batch_size, run.train.seq_len);
+            let engine = engines::open_on(gpu, &run.model, run.train.seed, shape)
+                .map_err(|e| format!("{label}: {e}"))?;
+            lanes.push(Lane {
+                variant,
+                seed,
+                session: Session::new(run, data),
+                engine,
+            });
+        }
+    }
+    Ok(lanes)
+}
+
 /// Trains every lane to its end, one step each in turn, with a progress bar showing each
 /// variant's latest training loss (mean over its seeds).
-fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
+pub fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let steps = (lockstep.lanes.iter())

@@ -19,6 +19,8 @@ mod init;
 #[cfg(not(target_arch = "wasm32"))]
 mod report;
 #[cfg(not(target_arch = "wasm32"))]
+mod sweep;
+#[cfg(not(target_arch = "wasm32"))]
 mod train;
 
 /// The command-line tool is native only; in a browser the page is the entry point.
@@ -36,6 +38,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Export(args) => export::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Sweep(args) => sweep::run(args),
     }
 }
 
@@ -77,4 +80,7 @@ enum Command {
     Export(export::ExportArgs),
     /// Train a lecture claim's variants side by side; report with an overlaid loss chart.
     Experiment(experiment::ExperimentArgs),
+    /// Final loss against learning rate for pre/post-norm, QK-norm and z-loss (Wortsman et al.
+    /// 2023); divergence marked.
+    Sweep(sweep::SweepArgs),
 }

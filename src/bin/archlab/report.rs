@@ -55,6 +55,8 @@ pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<S
         "loss": last.map(|r| r.loss),
         "val_loss": last_val,
         "val_accuracy": last_accuracy,
+        "log_z": last.map(|r| r.log_z),
+        "param_norm": last.map(|r| r.param_norm),
         "tokens_per_second": mean_tokens_per_second,
         "parameters": session.run.model.param_count().total(),
     });
@@ -117,6 +119,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "cross-entropy (nats)",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("loss.png"), axes, &loss)?;
 
@@ -138,6 +141,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         x: "step",
         y: "RMS",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("norms.png"), axes, &norms)?;
 
@@ -148,14 +152,44 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         series("learning rate x 100", 2, false, &|r| {
             Some(f64::from(r.lr) * 100.0)
         }),
+        series("parameter norm (after the update)", 3, false, &|r| {
+            Some(f64::from(r.param_norm))
+        }),
     ];
     let axes = Axes {
-        title: "Gradient norm and learning rate",
+        title: "Gradient norm, learning rate and parameter norm",
         x: "step",
         y: "value",
         log_y: true,
+        log_x: false,
     };
     line_png(&out.join("optimizer.png"), axes, &optimizer)?;
+
+    let gradients: Vec<Line> = (0..layers)
+        .map(|l| {
+            series(&format!("L{l}"), l, false, &|r| {
+                r.layer_grad_norms.get(l).map(|&g| f64::from(g))
+            })
+        })
+        .collect();
+    let axes = Axes {
+        title: "Gradient norm per layer (before clipping)",
+        x: "step",
+        y: "L2 norm",
+        log_y: true,
+        log_x: false,
+    };
+    line_png(&out.join("gradients.png"), axes, &gradients)?;
+
+    let log_z = [series("log Z", 0, false, &|r| Some(f64::from(r.log_z)))];
+    let axes = Axes {
+        title: "Softmax normaliser log Z (mean over the batch; what z-loss penalises)",
+        x: "step",
+        y: "nats",
+        log_y: false,
+        log_x: false,
+    };
+    line_png(&out.join("log_z.png"), axes, &log_z)?;
 
     let example = session.display_batch();
     let (t, heads) = (example.seq, session.run.model.n_heads);
