@@ -159,6 +159,8 @@ pub struct GpuContext {
     /// errors only reach the console as warnings, so the page asks for it (natively wgpu's
     /// default handler panics instead).
     device_error: Arc<Mutex<Option<String>>>,
+    /// Receives why the device was lost, once, when it is (taken by [`Self::take_lost`]).
+    lost: RefCell<Option<futures_channel::oneshot::Receiver<String>>>,
 }
 
 impl GpuContext {
@@ -193,6 +195,21 @@ impl GpuContext {
                 first.get_or_insert_with(|| error.to_string());
             }));
         }
+        // A lost device (destroyed, a driver reset, the GPU reclaimed) fails every later read
+        // through `check_device`, and whoever took `lost` hears why.
+        let (lost_sender, lost) = futures_channel::oneshot::channel();
+        let lost_sender = Mutex::new(Some(lost_sender));
+        let first = device_error.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let why = lost_reason(reason, &message);
+            let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert_with(|| format!("the device was lost ({why})"));
+            let sender = lost_sender.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(sender) = sender {
+                // No one listening (the command line) is fine: `check_device` reports it.
+                let _ = sender.send(why);
+            }
+        });
         let placeholders = ["unused read binding", "unused writable binding"].map(|label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -210,7 +227,14 @@ impl GpuContext {
             layouts: RefCell::default(),
             pipelines: RefCell::default(),
             device_error,
+            lost: RefCell::new(Some(lost)),
         })
+    }
+
+    /// Resolves with why the device was lost, when it is (the page's notice says so). Only the
+    /// first caller gets it.
+    pub fn take_lost(&self) -> Option<futures_channel::oneshot::Receiver<String>> {
+        self.lost.borrow_mut().take()
     }
 
     /// What this device may hold: one buffer at most `max_buffer_size` and, since every
@@ -511,6 +535,18 @@ pub(super) fn take_mapped(staging: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> 
 /// is what a browser's GPU process commonly grants a tab (and more than any run at WebGPU's
 /// default buffer limits needs: four parameter buffers of at most 256 MiB and activations).
 pub const GPU_TOTAL: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Why a device was lost, in a few words: "destroyed: Device was destroyed.".
+fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
+    let reason = match reason {
+        wgpu::DeviceLostReason::Destroyed => "destroyed",
+        wgpu::DeviceLostReason::Unknown => "unknown reason",
+    };
+    match message.trim() {
+        "" => reason.to_string(),
+        message => format!("{reason}: {message}"),
+    }
+}
 
 /// The budget of a device with `limits` (a parameter, so tests can give small fake limits).
 pub fn gpu_budget(limits: &wgpu::Limits) -> MemoryBudget {

@@ -107,7 +107,7 @@ impl Lab {
             } else {
                 match run.resume_on(self.gpu.as_ref()) {
                     Ok(step) => {
-                        notice += &format!(" Resumed {} from step {step}.", run.name());
+                        notice += &format!(" Resumed run {} from step {step}.", run.id);
                         if self.problem.as_ref().is_some_and(|p| p.field == "engine") {
                             self.problem = None;
                         }
@@ -192,8 +192,10 @@ mod tests {
             notice.starts_with("The GPU was reset (destroyed)"),
             "{notice}"
         );
-        assert!(notice.contains("Resumed run 1"), "{notice}");
-        assert!(notice.contains(&format!("from step {step}.")), "{notice}");
+        assert!(
+            notice.ends_with(&format!("Resumed run 1 from step {step}.")),
+            "{notice}"
+        );
         assert_eq!(resumed.runs[0].session.steps_done(), 2 * RESUME_EVERY);
         assert_eq!(losses(&resumed)[..], before[..2 * RESUME_EVERY]);
         train_until(&mut resumed, total);
