@@ -380,22 +380,29 @@ impl GpuContext {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("read-back copy"),
-            });
-        encoder.copy_buffer_to_buffer(buffer, (floats.start * 4) as u64, &staging, 0, size);
-        self.queue.submit([encoder.finish()]);
         let (sender, mapped) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver is gone only if the read-back was dropped; nothing to tell.
-            let _ = sender.send(result);
-        });
+        // After a device error (a lost device natively, where mapping a buffer of a lost
+        // device would panic) the read fails with it rather than starting.
+        let failed = self.check_device().err();
+        if failed.is_none() {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("read-back copy"),
+                });
+            encoder.copy_buffer_to_buffer(buffer, (floats.start * 4) as u64, &staging, 0, size);
+            self.queue.submit([encoder.finish()]);
+            staging.map_async(wgpu::MapMode::Read, .., move |result| {
+                // The receiver is gone only if the read-back was dropped; nothing to tell.
+                let _ = sender.send(result);
+            });
+        }
         PendingRead {
             device: self.device.clone(),
             staging,
             mapped,
+            failed,
+            device_error: self.device_error.clone(),
         }
     }
 
@@ -464,11 +471,18 @@ pub struct PendingRead {
     device: wgpu::Device,
     staging: wgpu::Buffer,
     mapped: futures_channel::oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    /// The device's error when the read was asked for: it never started.
+    failed: Option<GpuError>,
+    /// The context's first device error: a mapping that fails on a lost device says so.
+    device_error: Arc<Mutex<Option<String>>>,
 }
 
 impl PendingRead {
     /// The values, once mapped.
     pub async fn wait(mut self) -> Result<Vec<f32>, GpuError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
         let mapped = match poll_then_wait(&self.device, &mut self.mapped).await? {
             Some(result) => result,
             None => self
@@ -476,7 +490,13 @@ impl PendingRead {
                 .await
                 .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?,
         };
-        mapped.map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        mapped.map_err(|e| {
+            let device = self.device_error.lock().unwrap_or_else(|e| e.into_inner());
+            match device.as_ref() {
+                Some(message) => GpuError::Device(message.clone()),
+                None => GpuError::ReadBack(e.to_string()),
+            }
+        })?;
         take_mapped(&self.staging)
     }
 }
