@@ -17,8 +17,9 @@ use crate::train::run::RunError;
 use crate::train::session::RunStatus;
 
 /// A resume point is taken whenever this many steps were submitted since the last one: a lost
-/// device costs at most this many steps (about 5 ms per point at the page's GPU size, measured
-/// by `lab::resume`'s test natively; a few seconds of training on SwiftShader).
+/// device costs at most this many steps. A point at the page's GPU size (209,600 parameters)
+/// holds 2.5 MB (parameters and two moments) and took 1.3 ms to read back natively on lavapipe,
+/// 1.8 ms to copy on the CPU engine: next to 50 steps, nothing.
 pub const RESUME_EVERY: usize = 50;
 
 /// Resume points a run keeps. On the GPU a point is read as of the steps *submitted*, so the
