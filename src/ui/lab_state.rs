@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::gpu::GpuContext;
 use crate::lab::{self, checkpoints, url, views, Lab, Read};
@@ -479,6 +479,14 @@ impl LabState {
         let mut snapshot = self.lab.with_value(views::snapshot);
         snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
         snapshot["playing"] = self.playing.get_untracked().into();
+        // WebAssembly memory only grows: its size is the page's high-water mark.
+        if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
+            let bytes = memory
+                .buffer()
+                .unchecked_into::<js_sys::ArrayBuffer>()
+                .byte_length();
+            snapshot["wasm_memory_bytes"] = bytes.into();
+        }
         let (Some(window), Ok(value)) = (
             web_sys::window(),
             js_sys::JSON::parse(&snapshot.to_string()),

@@ -5,19 +5,7 @@
 // script keeps every device the page asks for, so the page needs no debugging hook.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
-
-/** Waits until `predicate(window.__archlab)` holds (evaluated here, in node: the page's
- * Content-Security-Policy forbids evaluating strings in the page) and returns the snapshot. */
-async function until(page, predicate, timeout = 120_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const snapshot = await page.evaluate(() => window.__archlab);
-    if (snapshot && predicate(snapshot)) return snapshot;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${predicate}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 /** Opens the page on TINY with an init script keeping every GPUDevice it asks for in
  * `window.__devices`; with `refuse`, every device after the first is refused, as by a GPU that
@@ -41,14 +29,14 @@ async function openKeepingDevices(browser, refuse) {
 /** Loses the device once run 1 is past its first resume point (step 50); returns the snapshot
  * before, the notice's text, and a snapshot 10 steps later. */
 async function loseDevice(page) {
-  const before = await until(page, (s) => s.runs[0]?.steps >= 60 && s.runs[0].resume_step === 50);
+  const before = await until(page, (s) => s.runs[0]?.steps >= 60 && s.runs[0].resume_step === 50, null, 120_000);
   const t0 = Date.now();
   await page.evaluate(() => window.__devices[0].destroy());
   const notice = page.getByTestId("engine-notice");
   await notice.waitFor({ timeout: 30_000 });
   const text = await notice.innerText();
   console.log(`notice after ${Date.now() - t0} ms: ${text}`);
-  const after = await until(page, (s) => s.runs[0].steps >= before.runs[0].steps + 10);
+  const after = await until(page, (s) => s.runs[0].steps >= before.runs[0].steps + 10, null, 120_000);
   assert.equal(after.engine_notice, text);
   const [old, now] = [before.runs[0], after.runs[0]];
   assert.match(now.status, /^step \d+ of 400$/, "still training");
