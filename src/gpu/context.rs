@@ -159,6 +159,8 @@ pub struct GpuContext {
     /// errors only reach the console as warnings, so the page asks for it (natively wgpu's
     /// default handler panics instead).
     device_error: Arc<Mutex<Option<String>>>,
+    /// Receives why the device was lost, once, when it is (taken by [`Self::take_lost`]).
+    lost: RefCell<Option<futures_channel::oneshot::Receiver<String>>>,
 }
 
 impl GpuContext {
@@ -193,6 +195,21 @@ impl GpuContext {
                 first.get_or_insert_with(|| error.to_string());
             }));
         }
+        // A lost device (destroyed, a driver reset, the GPU reclaimed) fails every later read
+        // through `check_device`, and whoever took `lost` hears why.
+        let (lost_sender, lost) = futures_channel::oneshot::channel();
+        let lost_sender = Mutex::new(Some(lost_sender));
+        let first = device_error.clone();
+        device.set_device_lost_callback(move |reason, message| {
+            let why = lost_reason(reason, &message);
+            let mut first = first.lock().unwrap_or_else(|e| e.into_inner());
+            first.get_or_insert_with(|| format!("the device was lost ({why})"));
+            let sender = lost_sender.lock().unwrap_or_else(|e| e.into_inner()).take();
+            if let Some(sender) = sender {
+                // No one listening (the command line) is fine: `check_device` reports it.
+                let _ = sender.send(why);
+            }
+        });
         let placeholders = ["unused read binding", "unused writable binding"].map(|label| {
             device.create_buffer(&wgpu::BufferDescriptor {
                 label: Some(label),
@@ -210,7 +227,14 @@ impl GpuContext {
             layouts: RefCell::default(),
             pipelines: RefCell::default(),
             device_error,
+            lost: RefCell::new(Some(lost)),
         })
+    }
+
+    /// Resolves with why the device was lost, when it is (the page's notice says so). Only the
+    /// first caller gets it.
+    pub fn take_lost(&self) -> Option<futures_channel::oneshot::Receiver<String>> {
+        self.lost.borrow_mut().take()
     }
 
     /// What this device may hold: one buffer at most `max_buffer_size` and, since every
@@ -356,22 +380,29 @@ impl GpuContext {
             usage: wgpu::BufferUsages::MAP_READ | wgpu::BufferUsages::COPY_DST,
             mapped_at_creation: false,
         });
-        let mut encoder = self
-            .device
-            .create_command_encoder(&wgpu::CommandEncoderDescriptor {
-                label: Some("read-back copy"),
-            });
-        encoder.copy_buffer_to_buffer(buffer, (floats.start * 4) as u64, &staging, 0, size);
-        self.queue.submit([encoder.finish()]);
         let (sender, mapped) = futures_channel::oneshot::channel();
-        staging.map_async(wgpu::MapMode::Read, .., move |result| {
-            // The receiver is gone only if the read-back was dropped; nothing to tell.
-            let _ = sender.send(result);
-        });
+        // After a device error (a lost device natively, where mapping a buffer of a lost
+        // device would panic) the read fails with it rather than starting.
+        let failed = self.check_device().err();
+        if failed.is_none() {
+            let mut encoder = self
+                .device
+                .create_command_encoder(&wgpu::CommandEncoderDescriptor {
+                    label: Some("read-back copy"),
+                });
+            encoder.copy_buffer_to_buffer(buffer, (floats.start * 4) as u64, &staging, 0, size);
+            self.queue.submit([encoder.finish()]);
+            staging.map_async(wgpu::MapMode::Read, .., move |result| {
+                // The receiver is gone only if the read-back was dropped; nothing to tell.
+                let _ = sender.send(result);
+            });
+        }
         PendingRead {
             device: self.device.clone(),
             staging,
             mapped,
+            failed,
+            device_error: self.device_error.clone(),
         }
     }
 
@@ -440,11 +471,18 @@ pub struct PendingRead {
     device: wgpu::Device,
     staging: wgpu::Buffer,
     mapped: futures_channel::oneshot::Receiver<Result<(), wgpu::BufferAsyncError>>,
+    /// The device's error when the read was asked for: it never started.
+    failed: Option<GpuError>,
+    /// The context's first device error: a mapping that fails on a lost device says so.
+    device_error: Arc<Mutex<Option<String>>>,
 }
 
 impl PendingRead {
     /// The values, once mapped.
     pub async fn wait(mut self) -> Result<Vec<f32>, GpuError> {
+        if let Some(error) = self.failed {
+            return Err(error);
+        }
         let mapped = match poll_then_wait(&self.device, &mut self.mapped).await? {
             Some(result) => result,
             None => self
@@ -452,7 +490,13 @@ impl PendingRead {
                 .await
                 .map_err(|_| GpuError::ReadBack("the mapping callback was dropped".into()))?,
         };
-        mapped.map_err(|e| GpuError::ReadBack(e.to_string()))?;
+        mapped.map_err(|e| {
+            let device = self.device_error.lock().unwrap_or_else(|e| e.into_inner());
+            match device.as_ref() {
+                Some(message) => GpuError::Device(message.clone()),
+                None => GpuError::ReadBack(e.to_string()),
+            }
+        })?;
         take_mapped(&self.staging)
     }
 }
@@ -511,6 +555,18 @@ pub(super) fn take_mapped(staging: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> 
 /// is what a browser's GPU process commonly grants a tab (and more than any run at WebGPU's
 /// default buffer limits needs: four parameter buffers of at most 256 MiB and activations).
 pub const GPU_TOTAL: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
+
+/// Why a device was lost, in a few words: "destroyed: Device was destroyed.".
+fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
+    let reason = match reason {
+        wgpu::DeviceLostReason::Destroyed => "destroyed",
+        wgpu::DeviceLostReason::Unknown => "unknown reason",
+    };
+    match message.trim() {
+        "" => reason.to_string(),
+        message => format!("{reason}: {message}"),
+    }
+}
 
 /// The budget of a device with `limits` (a parameter, so tests can give small fake limits).
 pub fn gpu_budget(limits: &wgpu::Limits) -> MemoryBudget {

@@ -21,7 +21,7 @@ pub enum CheckpointOf {
 }
 
 /// A checkpoint of `run` at `step` from an engine's state.
-fn checkpoint_of(run: RunConfig, step: usize, state: EngineState) -> Checkpoint {
+pub(super) fn checkpoint_of(run: RunConfig, step: usize, state: EngineState) -> Checkpoint {
     Checkpoint {
         run,
         params: state.params,

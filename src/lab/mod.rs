@@ -9,6 +9,7 @@ pub mod fields;
 pub mod kernel_check;
 mod memory;
 pub mod queue;
+mod resume;
 mod training;
 pub mod url;
 pub mod views;
@@ -18,6 +19,7 @@ use std::rc::Rc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
+pub use resume::RESUME_EVERY;
 pub use training::{Read, ReadResult, GPU_AHEAD};
 
 use crate::charts::AttentionMap;
@@ -126,6 +128,11 @@ pub struct RunEntry {
     pub scrub: Option<usize>,
     /// Steps between snapshots: doubles whenever they are thinned.
     snapshot_every: usize,
+    /// The newest states (parameters, AdamW moments, step) to continue from if the device is
+    /// lost, oldest first (`lab::resume`).
+    resume_points: Vec<Checkpoint>,
+    /// The step of the last resume point asked for (or where the run began).
+    resume_asked: usize,
     /// Generated text (text data only), growing a few tokens per frame.
     pub sample: String,
     sample_tokens: Vec<u32>,
@@ -231,6 +238,10 @@ pub struct Lab {
     pub user_text: String,
     /// The lecture experiment whose variants train one after another, if one was started.
     pub experiment_queue: Option<queue::ExperimentQueue>,
+    /// What happened to the engine, when a lost GPU device replaced it (`lab::resume`).
+    pub engine_notice: Option<String>,
+    /// Bumped whenever a lost device replaced the engines (see [`Lab::engine_generation`]).
+    engine_generation: usize,
 }
 
 impl Lab {
@@ -256,6 +267,8 @@ impl Lab {
             smoothing: 0.0,
             user_text: String::new(),
             experiment_queue: None,
+            engine_notice: None,
+            engine_generation: 0,
         };
         if lab.gpu.is_none() {
             for (key, value) in CPU_SCALE {
@@ -540,6 +553,7 @@ impl Lab {
             }
             None => Session::new(run, data),
         };
+        let first_step = session.first_step;
         self.runs.push(RunEntry {
             id,
             label: label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults)),
@@ -553,6 +567,8 @@ impl Lab {
             snapshots: Vec::new(),
             scrub: None,
             snapshot_every: 1,
+            resume_points: Vec::new(),
+            resume_asked: first_step,
             sample: String::new(),
             sample_tokens: Vec::new(),
             sample_left: 0,

@@ -4,6 +4,7 @@
 //! through `Session::pump`.
 
 use super::*;
+use crate::contract::EngineState;
 
 /// Steps the GPU engine keeps in flight: enough to keep it busy while a read-back crosses
 /// to the page, few enough that the charts lag by little.
@@ -18,6 +19,8 @@ pub enum Read {
     Example(Vec<u32>, Pending<ForwardViews>),
     /// The logits of the next sample token.
     SampleToken(Pending<Vec<f32>>),
+    /// The state as of a step, kept as a resume point (`lab::resume`).
+    ResumePoint(usize, Pending<EngineState>),
 }
 
 impl Read {
@@ -32,6 +35,7 @@ impl Read {
                 ReadResult::Example(Example::new(tokens, forward.await?))
             }
             Self::SampleToken(read) => ReadResult::SampleToken(read.await?),
+            Self::ResumePoint(step, state) => ReadResult::ResumePoint(step, state.await?),
         })
     }
 }
@@ -41,6 +45,7 @@ pub enum ReadResult {
     Validation { step: usize, logits: Vec<Vec<f32>> },
     Example(Example),
     SampleToken(Vec<f32>),
+    ResumePoint(usize, EngineState),
 }
 
 impl Lab {
@@ -66,6 +71,7 @@ impl Lab {
                 break;
             }
             steps += 1;
+            self.take_resume_point();
             let after = now();
             if after - started + (after - before) > budget_seconds {
                 break;
@@ -96,7 +102,11 @@ impl Lab {
             return Vec::new();
         };
         match run.session.pump(engine, now, GPU_AHEAD, limit) {
-            Ok(validations) => validations.into_iter().map(Read::Validation).collect(),
+            Ok(validations) => {
+                let mut reads: Vec<Read> = validations.into_iter().map(Read::Validation).collect();
+                reads.extend(self.take_resume_point());
+                reads
+            }
             Err(error) => {
                 self.problem = Some(engine_failure(&mut run.session, &error));
                 Vec::new()
@@ -127,6 +137,10 @@ impl Lab {
         match result {
             ReadResult::Validation { step, logits } => run.session.validated(step, &logits),
             ReadResult::Example(example) => run.keep_example(example),
+            ReadResult::ResumePoint(step, state) => {
+                let point = checkpoints::checkpoint_of(run.session.run.clone(), step, state);
+                run.keep_resume_point(point);
+            }
             ReadResult::SampleToken(logits) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
                 let token = sample_token(&logits, SAMPLE_TEMPERATURE, 0, &mut rng);
@@ -137,7 +151,7 @@ impl Lab {
 
     /// Handles `read` of the newest run at once if its values are there (the CPU engine's
     /// always are); else returns it for the page to await.
-    fn read_now(&mut self, read: Read) -> Option<Read> {
+    pub(super) fn read_now(&mut self, read: Read) -> Option<Read> {
         let id = self.newest_id()?;
         let ready = match read {
             Read::Example(tokens, mut forward) => match now(&mut forward) {
@@ -147,6 +161,10 @@ impl Lab {
             Read::SampleToken(mut logits) => match now(&mut logits) {
                 Some(result) => result.map(ReadResult::SampleToken),
                 None => return Some(Read::SampleToken(logits)),
+            },
+            Read::ResumePoint(step, mut state) => match now(&mut state) {
+                Some(result) => result.map(|state| ReadResult::ResumePoint(step, state)),
+                None => return Some(Read::ResumePoint(step, state)),
             },
             validation @ Read::Validation(_) => return Some(validation),
         };

@@ -261,6 +261,7 @@ pub fn snapshot(lab: &Lab) -> Value {
                 "hidden": run.hidden,
                 "status": status_text(run),
                 "steps": history.len(),
+                "resume_step": run.resume_step(),
                 "loss": history.iter().map(|r| r.loss).collect::<Vec<_>>(),
                 "val_loss": history.iter().filter_map(|r| Some([r.step as f32, r.val_loss?])).collect::<Vec<_>>(),
             })
@@ -288,6 +289,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         "readouts": readouts,
         "tokens_per_second": tokens_per_second(lab),
         "settings": lab.url_settings(),
+        "engine_notice": lab.engine_notice,
     })
 }
 

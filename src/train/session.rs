@@ -176,14 +176,27 @@ impl Session {
         };
     }
 
+    /// Goes back to `step` (at least `first_step`) for an engine restored to it: the records
+    /// from it on go, as do reports and validations on their way from the engine it replaces.
+    pub fn rewind(&mut self, step: usize) {
+        self.history.truncate(step.saturating_sub(self.first_step));
+        self.waiting.clear();
+        self.scored.clear();
+        self.status = if step >= self.run.train.steps {
+            RunStatus::Finished
+        } else {
+            RunStatus::Training
+        };
+    }
+
     /// Steps the run has taken, before this session and in it.
     pub fn steps_done(&self) -> usize {
         self.first_step + self.history.len()
     }
 
     /// The step the next submission trains: those recorded, in flight on `engine`, or waiting
-    /// for their validation.
-    fn next_step(&self, engine: &dyn Engine) -> usize {
+    /// for their validation (so also the steps an engine's state read now includes).
+    pub fn next_step(&self, engine: &dyn Engine) -> usize {
         self.steps_done() + engine.in_flight() + self.waiting.len()
     }
 

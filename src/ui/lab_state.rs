@@ -8,7 +8,7 @@ use std::rc::Rc;
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
-use wasm_bindgen::JsValue;
+use wasm_bindgen::{JsCast, JsValue};
 
 use crate::gpu::GpuContext;
 use crate::lab::{self, checkpoints, url, views, Lab, Read};
@@ -71,11 +71,12 @@ fn now_seconds() -> f64 {
 impl LabState {
     /// The lab opened with the settings of the page's URL, training on `gpu` when there is one.
     pub fn new(gpu: Option<Rc<GpuContext>>) -> Self {
+        let watched = gpu.clone();
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
         let lab = Lab::new(lab::page_defaults(), &url::decode(&query), gpu);
-        Self {
+        let state = Self {
             lab: StoredValue::new_local(lab),
             version: RwSignal::new(0),
             progress: RwSignal::new(0),
@@ -90,7 +91,42 @@ impl LabState {
             last_draw: StoredValue::new(f64::MIN),
             last_attention: StoredValue::new(f64::MIN),
             first_step_ms: StoredValue::new(None),
+        };
+        if let Some(gpu) = &watched {
+            state.watch_device(gpu);
         }
+        state
+    }
+
+    /// When `gpu`'s device is lost, asks for a new one (else the CPU engine) and resumes the
+    /// newest run on it from its last resume point (`lab::resume`), with a notice.
+    fn watch_device(&self, gpu: &GpuContext) {
+        let Some(lost) = gpu.take_lost() else {
+            return;
+        };
+        let state = *self;
+        spawn_local(async move {
+            // A context dropped without a loss cancels the channel: nothing to do.
+            if let Ok(reason) = lost.await {
+                state.device_lost(&reason).await;
+            }
+        });
+    }
+
+    async fn device_lost(&self, reason: &str) {
+        let gpu = GpuContext::new().await.ok().map(Rc::new);
+        if let Some(gpu) = &gpu {
+            self.watch_device(gpu);
+        }
+        self.lab
+            .update_value(|lab| lab.resume_after_device_loss(gpu, reason));
+        // The loop of the lost engine ends at its next turn (its generation is gone); a loss is
+        // not a pause, so training goes on once it has.
+        while self.looping.get_value() {
+            next_task().await;
+        }
+        self.playing.set(true);
+        self.changed();
     }
 
     /// A control changed `key` to `value` (already in `RunConfig::set`'s form).
@@ -206,8 +242,14 @@ impl LabState {
     /// The WebGPU loop: turns while playing and the newest run has steps left or results on
     /// their way; then the views are drawn once more.
     async fn gpu_loop(&self) {
+        let generation = self.lab.with_value(Lab::engine_generation);
         while self.playing.get_untracked() && self.lab.with_value(Lab::gpu_active) {
             self.gpu_turn(usize::MAX).await;
+            if self.lab.with_value(Lab::engine_generation) != generation {
+                // The device was lost: `device_lost` starts the loop for the new engine.
+                self.looping.set_value(false);
+                return;
+            }
         }
         self.looping.set_value(false);
         if !self.lab.with_value(Lab::gpu_active) {
@@ -332,13 +374,19 @@ impl LabState {
             return;
         };
         let attention = matches!(read, Read::Example(..));
+        let generation = self.lab.with_value(Lab::engine_generation);
         if let Some(busy) = busy {
             busy.set_value(true);
         }
         let state = *self;
         spawn_local(async move {
             let result = read.wait().await;
-            state.lab.update_value(|lab| lab.read_done(id, result));
+            state.lab.update_value(|lab| {
+                // A read of an engine lost since belongs to steps trained again.
+                if lab.engine_generation() == generation {
+                    lab.read_done(id, result);
+                }
+            });
             if let Some(busy) = busy {
                 busy.set_value(false);
             }
@@ -431,6 +479,14 @@ impl LabState {
         let mut snapshot = self.lab.with_value(views::snapshot);
         snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
         snapshot["playing"] = self.playing.get_untracked().into();
+        // WebAssembly memory only grows: its size is the page's high-water mark.
+        if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
+            let bytes = memory
+                .buffer()
+                .unchecked_into::<js_sys::ArrayBuffer>()
+                .byte_length();
+            snapshot["wasm_memory_bytes"] = bytes.into();
+        }
         let (Some(window), Ok(value)) = (
             web_sys::window(),
             js_sys::JSON::parse(&snapshot.to_string()),

@@ -77,6 +77,12 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             <p class="engine" data-testid="engine">
                 "Engine: " {engine} " · " {move || device.get()}
             </p>
+            {move || {
+                state.version.track();
+                state.lab.with_value(|lab| lab.engine_notice.clone()).map(|notice| {
+                    view! { <p class="warning" role="status" data-testid="engine-notice">{notice}</p> }
+                })
+            }}
         </section>
     }
 }

@@ -70,3 +70,27 @@ export async function screenshot(page, name) {
   console.log(`screenshot: ${file}`);
   return file;
 }
+
+/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. The predicate
+ * runs here, in node, on each polled snapshot: the page's Content-Security-Policy forbids
+ * evaluating strings as code in the page. */
+export async function until(page, predicate, arg, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const snapshot = await page.evaluate(() => window.__archlab);
+    if (snapshot && predicate(snapshot, arg)) {
+      return snapshot;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+/** Sets a text control to `value` and commits it (the page reacts to `change`). */
+export async function fill(page, key, value) {
+  const input = page.getByTestId(`control-${key}`);
+  await input.fill(value);
+  await input.press("Enter");
+}

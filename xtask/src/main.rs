@@ -78,8 +78,10 @@ fn build() -> Result<PathBuf, String> {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing dist/: {e}"))?;
     }
     std::fs::create_dir_all(&dist).map_err(|e| format!("creating dist/: {e}"))?;
-    let input = root
-        .join("target")
+    // Cargo's own rule: CARGO_TARGET_DIR when set (a target folder shared by worktrees).
+    let target =
+        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
+    let input = target
         .join(WASM_TARGET)
         .join("release")
         .join("archlab.wasm");
