@@ -171,11 +171,13 @@ pub static PRESETS: [Preset; 10] = [
             attention: AttentionPattern::SlidingWindow { window: 16 },
             layer_pattern: Some(LayerPattern::GlobalEvery(2)),
             tied_embeddings: true,
+            attn_logit_softcap: Some(50.0),
+            final_logit_softcap: Some(30.0),
             ..BASE
         },
         z_loss: 0.0,
         // Gemma2ForCausalLM also scales the embedding by √d_model (with the head tied to the
-        // unscaled table), soft-caps logits and stores RMSNorm gains as 1 + w: not this model.
+        // unscaled table) and stores RMSNorm gains as 1 + w: not this model.
         export: None,
     },
     // Qwen3 norms q and k per head, one gain of D shared by the heads.
@@ -292,6 +294,11 @@ mod tests {
                 window,
                 AttentionPattern::Full
             ]
+        );
+        // Gemma 2 soft-caps the attention logits at 50 and the output logits at 30.
+        assert_eq!(
+            (gemma2.attn_logit_softcap, gemma2.final_logit_softcap),
+            (Some(50.0), Some(30.0))
         );
         // GPT-NeoX gives each branch its own input norm.
         assert_eq!(
