@@ -69,11 +69,12 @@ fn configs() -> Vec<(&'static str, ModelConfig)> {
             },
         ),
         // Sandwich RMSNorm, GeGLU, GQA, RoPE with QK-norm, local/global sliding windows, both
-        // soft-caps (near the sizes of this init's logits, so tanh bends them).
+        // soft-caps (near the sizes of this init's logits, so tanh bends them), scaled embeddings.
         (
             "gemma2-qwen3",
             ModelConfig {
                 attn_logit_softcap: Some(1.0),
+                scale_embeddings: true,
                 final_logit_softcap: Some(0.1),
                 norm_position: NormPosition::Double,
                 activation: Activation::Geglu,

@@ -471,6 +471,7 @@ impl<R: Real> Model<R> {
             fwd.tensor(self.layout.tok_emb),
             pos_emb,
             seq,
+            self.config.embedding_scale(),
         );
         match self.config.position {
             Position::Sinusoidal => add_sinusoidal(&mut embedded, seq, c),
@@ -568,7 +569,8 @@ impl<R: Real> Model<R> {
         // The sinusoidal table is a constant: nothing to do for it.
         let (dtok, dpos) = back.pair(self.layout.tok_emb, self.layout.pos_emb);
         let padding = self.config.padding_token;
-        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq, padding);
+        let scale = self.config.embedding_scale();
+        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq, padding, scale);
     }
 
     /// Logits of the last forward (soft-capped if the model caps them), `[B, T, V]`.
@@ -709,6 +711,8 @@ mod tests {
             layer_pattern,
             qk_norm: coin(rng),
             tied_embeddings: coin(rng),
+            // Set by the gradient test per config, outside the draw.
+            scale_embeddings: false,
             dropout: Dropout {
                 embd: p_drop,
                 attn: p_drop,
@@ -759,6 +763,8 @@ mod tests {
                 config.attn_logit_softcap = Some(1.0);
                 config.final_logit_softcap = Some(1.5);
             }
+            // Embeddings scaled by √8 on every third config.
+            config.scale_embeddings = i % 3 == 0;
             config
                 .validate()
                 .unwrap_or_else(|e| panic!("config {i}: {e}"));

@@ -212,6 +212,7 @@ impl<'a> Builder<'a> {
             ctx,
             "embedding",
             emb_shape,
+            config.embedding_scale() as f32,
             (&tokens).into(),
             self.param(layout.tok_emb),
             pos,

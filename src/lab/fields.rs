@@ -313,6 +313,15 @@ pub const FIELDS: &[Field] = &[
         source: "Press & Wolf 2017; GPT-2, PaLM, Gemma",
     },
     Field {
+        key: "model.scale_embeddings",
+        group: 4,
+        label: "scaled embeddings",
+        kind: Kind::Toggle,
+        claim: "Token embeddings times √d_model on lookup bring them to the residual stream's \
+                scale while a tied head reads the unscaled table.",
+        source: "Vaswani et al. 2017; Gemma",
+    },
+    Field {
         key: "model.n_kv_heads",
         group: 5,
         label: "KV heads",

@@ -267,6 +267,9 @@ pub struct ModelConfig {
     pub qk_norm_scope: QkNormScope,
     /// Output head reuses the token embedding matrix.
     pub tied_embeddings: bool,
+    /// Token embeddings multiplied by √d_model on lookup (the tied head reads the unscaled
+    /// table), as the Transformer (2017) and Gemma do.
+    pub scale_embeddings: bool,
     /// A token whose embedding row gets no gradient from the lookup, as PyTorch's
     /// `padding_idx` (imported LLaMA-family models with a `pad_token_id`); None here otherwise.
     pub padding_token: Option<u32>,
@@ -311,6 +314,7 @@ impl ModelConfig {
         qk_norm: false,
         qk_norm_scope: QkNormScope::Head,
         tied_embeddings: false,
+        scale_embeddings: false,
         padding_token: None,
         dropout: Dropout {
             embd: 0.0,
@@ -358,6 +362,14 @@ impl ModelConfig {
             input: on && matches!(p, NormPosition::Pre | NormPosition::Double),
             output: on && matches!(p, NormPosition::Double | NormPosition::PostInBranch),
             post: on && p == NormPosition::Post,
+        }
+    }
+
+    /// The factor token embeddings are multiplied by on lookup: √d_model or 1.
+    pub fn embedding_scale(&self) -> f64 {
+        match self.scale_embeddings {
+            true => (self.d_model as f64).sqrt(),
+            false => 1.0,
         }
     }
 

@@ -72,6 +72,7 @@ impl Builder<'_> {
             ctx,
             "embedding.back",
             acts.emb_shape,
+            config.embedding_scale() as f32,
             (&acts.tokens).into(),
             (&dx).into(),
             self.grad(layout.tok_emb),
