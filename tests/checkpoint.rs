@@ -21,8 +21,12 @@ use archlab::train::run::RunConfig;
 
 /// Every fixture folder: LLaMA (biases, tied), Mistral (sliding window, GQA), Qwen3 (per-head
 /// QK-norm), OLMo 2 (post-in-branch norms, QK-norm over projections), GPT-2 (packed Conv1D),
-/// GPT-NeoX (parallel block with two norms, head-interleaved qkv).
-const FAMILIES: [&str; 6] = ["llama", "mistral", "qwen3", "olmo2", "gpt2", "gpt_neox"];
+/// GPT-NeoX (parallel block with two norms, head-interleaved qkv), Gemma 2 (norms around each
+/// sub-layer stored as gain - 1, tanh GeGLU, scaled tied embeddings, a sliding and a global
+/// layer, both soft-caps, a padding token).
+const FAMILIES: [&str; 7] = [
+    "llama", "mistral", "qwen3", "olmo2", "gpt2", "gpt_neox", "gemma2",
+];
 
 fn fixture(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -179,6 +183,14 @@ fn features_we_do_not_reproduce_are_refused_by_name() {
         read_config("olmo2").replace("\"attention_bias\": false", "\"attention_bias\": true");
     let err = hf::import(&olmo, &weights("olmo2")).unwrap_err();
     assert_eq!(err.field, "config.json: mlp_bias");
+    // Gemma 2 scales attention by query_pre_attn_scalar^-1/2: only head_dim's is ours.
+    let gemma = read_config("gemma2").replace(
+        "\"query_pre_attn_scalar\": 4",
+        "\"query_pre_attn_scalar\": 8",
+    );
+    let err = hf::import(&gemma, &weights("gemma2")).unwrap_err();
+    assert_eq!(err.field, "config.json: query_pre_attn_scalar");
+    assert!(err.reason.contains("1/√head_dim (4)"), "{err}");
 }
 
 /// Export then import gives identical parameters and the same configuration.
