@@ -14,7 +14,7 @@ use archlab::contract::engine::wait;
 use archlab::contract::{Batch, Engine, OptimizerState, IGNORE};
 use archlab::cpu::CpuEngine;
 use archlab::gpu::engine::GpuEngine;
-use archlab::model::{ModelConfig, ParamLayout};
+use archlab::model::{AttentionPattern, LayerPattern, ModelConfig, ParamLayout};
 use archlab::train::data::Split;
 use archlab::train::presets::PRESETS;
 use archlab::train::run::RunConfig;
@@ -191,6 +191,46 @@ fn features_we_do_not_reproduce_are_refused_by_name() {
     let err = hf::import(&gemma, &weights("gemma2")).unwrap_err();
     assert_eq!(err.field, "config.json: query_pre_attn_scalar");
     assert!(err.reason.contains("1/√head_dim (4)"), "{err}");
+}
+
+/// Gemma 2's layer_types: absent, transformers alternates from a sliding layer 0 (the
+/// fixture's own list, so the same model); all full is full attention; a sliding layer needs
+/// sliding_window.
+#[test]
+fn gemma2_layer_types_map_onto_attention_patterns() {
+    let folder = fixture("gemma2");
+    let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+    let weights = read(&folder.join("model.safetensors"));
+    let with_types = |types: Option<&str>, window: bool| {
+        let mut json: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let map = json.as_object_mut().unwrap();
+        map.remove("layer_types");
+        if let Some(types) = types {
+            map.insert("layer_types".into(), serde_json::from_str(types).unwrap());
+        }
+        if !window {
+            map.remove("sliding_window");
+        }
+        hf::import(&json.to_string(), &weights)
+    };
+    let model =
+        |imported: Result<hf::Imported, CheckpointError>| imported.unwrap().checkpoint.run.model;
+    let fixture_model = import("gemma2").checkpoint.run.model;
+    assert_eq!(
+        fixture_model.layer_pattern,
+        Some(LayerPattern::GlobalEvery(2))
+    );
+    assert_eq!(model(with_types(None, true)), fixture_model);
+    let full = model(with_types(
+        Some(r#"["full_attention", "full_attention"]"#),
+        true,
+    ));
+    assert_eq!(
+        (full.attention, full.layer_pattern),
+        (AttentionPattern::Full, None)
+    );
+    let err = with_types(None, false).unwrap_err();
+    assert_eq!(err.field, "config.json: sliding_window");
 }
 
 /// Export then import gives identical parameters and the same configuration.

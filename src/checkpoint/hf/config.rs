@@ -403,14 +403,9 @@ impl Keys {
     ) -> Result<(AttentionPattern, Option<LayerPattern>), CheckpointError> {
         let types: Vec<String> = match self.take("layer_types") {
             None => (0..n_layers)
-                .map(|l| {
-                    let sliding = l % 2 == 0;
-                    if sliding {
-                        "sliding_attention"
-                    } else {
-                        "full_attention"
-                    }
-                    .to_string()
+                .map(|l| match l % 2 {
+                    0 => "sliding_attention".to_string(),
+                    _ => "full_attention".to_string(),
                 })
                 .collect(),
             Some(Value::Array(list)) => list

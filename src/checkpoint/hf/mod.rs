@@ -204,7 +204,6 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
 /// The family a config maps onto for export, or why none does.
 pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
     let m = model;
-    let full = m.attention == AttentionPattern::Full && m.layer_pattern.is_none();
     let serial = m.block == BlockLayout::Serial;
     let rms = |position| m.norm == NormType::RmsNorm && m.norm_position == position;
     let llama_core = m.final_norm
@@ -220,7 +219,8 @@ pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
     // Only Gemma 2 caps logits and scales embeddings.
     let gemma_only =
         m.scale_embeddings || m.attn_logit_softcap.is_some() || m.final_logit_softcap.is_some();
-    let full = full && !gemma_only;
+    // Full attention everywhere and nothing only Gemma 2 has: the other families' common core.
+    let full = m.attention == AttentionPattern::Full && m.layer_pattern.is_none() && !gemma_only;
     // Gemma 2's layers are full or sliding, with one window for all sliding layers.
     let window = |l| match m.pattern_for_layer(l) {
         AttentionPattern::SlidingWindow { window } => Some(Some(window)),
