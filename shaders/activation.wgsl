@@ -7,9 +7,14 @@
 //
 // activation_forward:  out = act(a) (* gate)
 // activation_backward: da = dout (* gate) * act'(a) (=), and when GATED dgate = dout * act(a) (=)
+//
+// Logit soft-capping (Gemma 2's output logits), in place over n elements:
+// softcap_forward:  x = SOFTCAP tanh(x / SOFTCAP)
+// softcap_backward: grad *= 1 - (y / SOFTCAP)^2, from the capped values y (tanh' = 1 - tanh^2)
 
 override KIND: u32 = 0u;
 override GATED: bool = false;
+override SOFTCAP: f32 = 1.0;
 
 struct Dims {
     n: u32,
@@ -33,6 +38,11 @@ const GELU_TANH_CUBIC: f32 = 0.044715;
 @group(0) @binding(4) var<storage, read_write> bwd_da: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bwd_dgate: array<f32>;
 
+@group(0) @binding(1) var<storage, read_write> cap_x: array<f32>;
+
+@group(0) @binding(1) var<storage, read> capb_y: array<f32>;
+@group(0) @binding(2) var<storage, read_write> capb_grad: array<f32>;
+
 // erfc(x) for x >= 0 with fractional error below 1.2e-7: the Chebyshev-fitted exponent of
 // Numerical Recipes (2nd ed., 6.2, erfcc). Keeping erfc's *relative* error small keeps GeLU's
 // relative error small for negative inputs, where Phi(x) = erfc(-x / sqrt 2) / 2 is tiny.
@@ -54,10 +64,15 @@ fn sigmoid(x: f32) -> f32 {
     return 1.0 / (1.0 + exp(-x));
 }
 
-// tanh of the GeLU approximation's inner term; clamped because tanh(15) is 1 in f32 and some
-// implementations overflow exp inside tanh for large arguments.
+// tanh, its argument clamped because tanh(15) is 1 in f32 and some implementations overflow
+// exp inside tanh for large arguments.
+fn safe_tanh(x: f32) -> f32 {
+    return tanh(clamp(x, -15.0, 15.0));
+}
+
+// tanh of the GeLU approximation's inner term.
 fn gelu_tanh_t(x: f32) -> f32 {
-    return tanh(clamp(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x), -15.0, 15.0));
+    return safe_tanh(SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x));
 }
 
 fn act(x: f32) -> f32 {
@@ -119,4 +134,31 @@ fn activation_backward(
         d *= bwd_gate[e];
     }
     bwd_da[e] = d * act_grad(a);
+}
+
+@compute @workgroup_size(WG)
+fn softcap_forward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (e >= dims.n) {
+        return;
+    }
+    cap_x[e] = SOFTCAP * safe_tanh(cap_x[e] / SOFTCAP);
+}
+
+@compute @workgroup_size(WG)
+fn softcap_backward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = (wid.x + wid.y * nwg.x) * WG + lid;
+    if (e >= dims.n) {
+        return;
+    }
+    let t = capb_y[e] / SOFTCAP;
+    capb_grad[e] *= 1.0 - t * t;
 }

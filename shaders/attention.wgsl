@@ -1,5 +1,6 @@
 // Causal self-attention in two products, so dropout can sit on the probabilities between
-// them: probs = softmax(q k^T * scale - alibi, masked) and out = probs v; and their backward.
+// them: probs = softmax(cap(q k^T * scale) - alibi, masked) and out = probs v; and their
+// backward. cap is the soft-cap SOFTCAP tanh(x / SOFTCAP) (Gemma 2) when SOFTCAP > 0, else x.
 //
 // Layout: q, dq, out, dout [B, T, H, D]; k, v, dk, dv [B, T, K, D]; probs, weights, dweights,
 // ds [B, H, T, T] (row (b, h, i), column j; invisible entries 0); row_max [B, H, T]. Query head h
@@ -12,12 +13,13 @@
 // Every output element is owned by one invocation, which sums over j (or over i and the
 // heads sharing a KV head) itself: no atomics.
 // attention_probs_forward: one invocation per row (b, h, i); writes the probabilities and the
-//   row's largest visible raw logit q.k * scale (before ALiBi) for the statistics.
+//   row's largest visible logit cap(q.k * scale) (before ALiBi) for the statistics.
 // attention_values_forward: out[b, i, h, d] = sum_j weights[b, h, i, j] v[b, j, kv(h), d].
 // attention_values_backward_weights: dweights[b, h, i, j] = dout[b, i, h] . v[b, j, kv(h)], j <= i.
 // attention_values_backward_v: dv[b, j, kv, d] = sum over h of kv, i >= j: weights * dout.
 // attention_softmax_backward: one invocation per row, in place on the gradient:
-//   ds = p (dp - sum_j p dp) * scale.
+//   ds = p (dp - sum_j p dp) * cap'(q.k * scale) * scale, cap' = 1 - (cap / SOFTCAP)^2 from the
+//   logit recomputed from q and k (the forward keeps only the probabilities).
 // attention_probs_backward_q: dq[b, i, h, d] = sum_j ds[b, h, i, j] k[b, j, kv(h), d].
 // attention_probs_backward_k: dk[b, j, kv, d] = sum over h of kv, i >= j: ds q[b, i, h, d].
 
@@ -25,6 +27,7 @@ override PATTERN: u32 = 0u;
 override WINDOW: u32 = 1u;
 override STRIDE: u32 = 1u;
 override ALIBI: bool = false;
+override SOFTCAP: f32 = 0.0;
 
 struct Dims {
     batch: u32,
@@ -58,6 +61,8 @@ const WG: u32 = 64u;
 
 @group(0) @binding(1) var<storage, read> sb_probs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sb_grad: array<f32>;
+@group(0) @binding(3) var<storage, read> sb_q: array<f32>;
+@group(0) @binding(4) var<storage, read> sb_k: array<f32>;
 
 @group(0) @binding(1) var<storage, read> pq_ds: array<f32>;
 @group(0) @binding(2) var<storage, read> pq_k: array<f32>;
@@ -77,6 +82,16 @@ fn visible(i: u32, j: u32) -> bool {
         case 1u: { return distance < WINDOW; }
         default: { return distance < WINDOW || distance % STRIDE == 0u; }
     }
+}
+
+// The logit of the product q.k: scaled, then soft-capped when SOFTCAP > 0 (tanh's argument
+// clamped: tanh(15) is 1 in f32 and some implementations overflow exp inside tanh).
+fn capped_logit(qk: f32) -> f32 {
+    let x = qk * dims.scale;
+    if (SOFTCAP > 0.0) {
+        return SOFTCAP * tanh(clamp(x / SOFTCAP, -15.0, 15.0));
+    }
+    return x;
 }
 
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
@@ -130,7 +145,7 @@ fn attention_probs_forward(
             for (var d = 0u; d < dims.d_head; d++) {
                 qk += pf_q[qi + d] * pf_k[kj + d];
             }
-            let raw = qk * dims.scale;
+            let raw = capped_logit(qk);
             raw_max = max(raw_max, raw);
             logit = raw - slope * f32(i - j);
             row_max = max(row_max, logit);
@@ -238,8 +253,23 @@ fn attention_softmax_backward(
     for (var j = 0u; j < dims.seq; j++) {
         p_dot_dp += sb_probs[row + j] * sb_grad[row + j];
     }
+    let i = r % dims.seq;
+    let h = (r / dims.seq) % dims.heads;
+    let b = r / (dims.seq * dims.heads);
+    let qi = q_index(b, i, h);
     for (var j = 0u; j < dims.seq; j++) {
-        sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * dims.scale;
+        var slope = 1.0;
+        // Keys past the query have p = 0 and need no slope.
+        if (SOFTCAP > 0.0 && j <= i) {
+            let kj = kv_index(b, j, h / group_size());
+            var qk = 0.0;
+            for (var d = 0u; d < dims.d_head; d++) {
+                qk += sb_q[qi + d] * sb_k[kj + d];
+            }
+            let t = capped_logit(qk) / SOFTCAP;
+            slope = 1.0 - t * t;
+        }
+        sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * slope * dims.scale;
     }
 }
 

@@ -4,16 +4,17 @@
 // tok_emb [V, C]; pos [T, C] (the learned table, or the constant sinusoidal one);
 // out, dout [N, C]; dtok [V, C]; dpos [T, C]. C = dims.c.
 //
-// embedding_forward: out[n, i] = tok_emb[tokens[n], i] (+ pos[n % T, i] when HAS_POS);
-//   one invocation per element.
+// embedding_forward: out[n, i] = SCALE * tok_emb[tokens[n], i] (+ pos[n % T, i] when HAS_POS);
+//   one invocation per element. SCALE is √C for Gemma's scaled embeddings, else 1.
 // The backward has no float atomics: every gradient element is owned by one invocation.
-// embedding_backward_tokens: dtok[v, i] += sum over n with tokens[n] = v of dout[n, i], one
+// embedding_backward_tokens: dtok[v, i] += SCALE * sum over n with tokens[n] = v of dout[n, i], one
 //   invocation per (v, i) walking n in order (the CPU's order, so the sums match it exactly).
 //   The row of token PADDING gets nothing (PyTorch's padding_idx); none when PADDING = 2^32-1.
 // embedding_backward_positions: dpos[t, i] += sum over b of dout[b*T + t, i].
 
 override HAS_POS: bool = false;
 override PADDING: u32 = 4294967295u;
+override SCALE: f32 = 1.0;
 
 struct Dims {
     rows: u32,
@@ -54,7 +55,7 @@ fn embedding_forward(
     }
     let n = e / dims.c;
     let i = e % dims.c;
-    var value = fwd_tok_emb[fwd_tokens[n] * dims.c + i];
+    var value = SCALE * fwd_tok_emb[fwd_tokens[n] * dims.c + i];
     if (HAS_POS) {
         value += fwd_pos[(n % dims.seq) * dims.c + i];
     }
@@ -79,7 +80,7 @@ fn embedding_backward_tokens(
     var acc = bwd_dtok[e];
     for (var n = 0u; n < dims.rows; n++) {
         if (bwd_tokens[n] == v) {
-            acc += bwd_dout[n * dims.c + i];
+            acc += SCALE * bwd_dout[n * dims.c + i];
         }
     }
     bwd_dtok[e] = acc;

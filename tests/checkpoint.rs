@@ -14,15 +14,19 @@ use archlab::contract::engine::wait;
 use archlab::contract::{Batch, Engine, OptimizerState, IGNORE};
 use archlab::cpu::CpuEngine;
 use archlab::gpu::engine::GpuEngine;
-use archlab::model::{ModelConfig, ParamLayout};
+use archlab::model::{AttentionPattern, LayerPattern, ModelConfig, ParamLayout};
 use archlab::train::data::Split;
 use archlab::train::presets::PRESETS;
 use archlab::train::run::RunConfig;
 
 /// Every fixture folder: LLaMA (biases, tied), Mistral (sliding window, GQA), Qwen3 (per-head
 /// QK-norm), OLMo 2 (post-in-branch norms, QK-norm over projections), GPT-2 (packed Conv1D),
-/// GPT-NeoX (parallel block with two norms, head-interleaved qkv).
-const FAMILIES: [&str; 6] = ["llama", "mistral", "qwen3", "olmo2", "gpt2", "gpt_neox"];
+/// GPT-NeoX (parallel block with two norms, head-interleaved qkv), Gemma 2 (norms around each
+/// sub-layer stored as gain - 1, tanh GeGLU, scaled tied embeddings, a sliding and a global
+/// layer, both soft-caps, a padding token).
+const FAMILIES: [&str; 7] = [
+    "llama", "mistral", "qwen3", "olmo2", "gpt2", "gpt_neox", "gemma2",
+];
 
 fn fixture(family: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -179,6 +183,54 @@ fn features_we_do_not_reproduce_are_refused_by_name() {
         read_config("olmo2").replace("\"attention_bias\": false", "\"attention_bias\": true");
     let err = hf::import(&olmo, &weights("olmo2")).unwrap_err();
     assert_eq!(err.field, "config.json: mlp_bias");
+    // Gemma 2 scales attention by query_pre_attn_scalar^-1/2: only head_dim's is ours.
+    let gemma = read_config("gemma2").replace(
+        "\"query_pre_attn_scalar\": 4",
+        "\"query_pre_attn_scalar\": 8",
+    );
+    let err = hf::import(&gemma, &weights("gemma2")).unwrap_err();
+    assert_eq!(err.field, "config.json: query_pre_attn_scalar");
+    assert!(err.reason.contains("1/√head_dim (4)"), "{err}");
+}
+
+/// Gemma 2's layer_types: absent, transformers alternates from a sliding layer 0 (the
+/// fixture's own list, so the same model); all full is full attention; a sliding layer needs
+/// sliding_window.
+#[test]
+fn gemma2_layer_types_map_onto_attention_patterns() {
+    let folder = fixture("gemma2");
+    let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+    let weights = read(&folder.join("model.safetensors"));
+    let with_types = |types: Option<&str>, window: bool| {
+        let mut json: serde_json::Value = serde_json::from_str(&config).unwrap();
+        let map = json.as_object_mut().unwrap();
+        map.remove("layer_types");
+        if let Some(types) = types {
+            map.insert("layer_types".into(), serde_json::from_str(types).unwrap());
+        }
+        if !window {
+            map.remove("sliding_window");
+        }
+        hf::import(&json.to_string(), &weights)
+    };
+    let model =
+        |imported: Result<hf::Imported, CheckpointError>| imported.unwrap().checkpoint.run.model;
+    let fixture_model = import("gemma2").checkpoint.run.model;
+    assert_eq!(
+        fixture_model.layer_pattern,
+        Some(LayerPattern::GlobalEvery(2))
+    );
+    assert_eq!(model(with_types(None, true)), fixture_model);
+    let full = model(with_types(
+        Some(r#"["full_attention", "full_attention"]"#),
+        true,
+    ));
+    assert_eq!(
+        (full.attention, full.layer_pattern),
+        (AttentionPattern::Full, None)
+    );
+    let err = with_types(None, false).unwrap_err();
+    assert_eq!(err.field, "config.json: sliding_window");
 }
 
 /// Export then import gives identical parameters and the same configuration.

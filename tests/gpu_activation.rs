@@ -1,10 +1,11 @@
 //! `shaders/activation.wgsl` against `cpu::activation`: all eight activations, forward and
-//! backward.
+//! backward; and the output logits' soft-cap against `cpu::softcap`.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use archlab::cpu::activation::{activation_backward, activation_forward};
+use archlab::cpu::softcap::{softcap_backward, softcap_forward};
 use archlab::gpu::activation as gpu;
 use archlab::model::Activation;
 use common::{assert_within, read, run, uniform, U};
@@ -102,4 +103,39 @@ fn activations_match_cpu_forward_and_backward() {
             );
         }
     }
+}
+
+#[test]
+fn softcap_matches_cpu_forward_and_backward() {
+    let Some(ctx) = common::gpu() else { return };
+    // 1000 logits over [-12, 12) against a cap of 3: the linear middle and both flat tails.
+    let (n, cap) = (1000, 3.0f32);
+    let x = uniform(4, n, 12.0);
+    let grad = uniform(5, n, 1.0);
+    let mut capped = x.clone();
+    softcap_forward(&mut capped, f64::from(cap));
+    let mut dx = grad.clone();
+    softcap_backward(&mut dx, &capped, f64::from(cap));
+
+    let b_x = ctx.storage_buffer("x", &x);
+    let b_grad = ctx.storage_buffer("grad", &grad);
+    let kernels = [
+        gpu::softcap_forward(&ctx, "softcap", cap, n, (&b_x).into()),
+        gpu::softcap_backward(
+            &ctx,
+            "softcap.back",
+            cap,
+            n,
+            (&b_x).into(),
+            (&b_grad).into(),
+        ),
+    ];
+    run(&ctx, &[&kernels[0], &kernels[1]]);
+    // tanh in f32 is good to exp's 3 + 2|x| ulp (|x / c| <= 4 here: 11 ulp), times c, plus the
+    // division's and product's roundings: 16 u c. The slope 1 - t^2 moves by 2 |t| times t's
+    // error (16 u) and the product rounds once more.
+    let bound = 16.0 * U * f64::from(cap);
+    assert_within("softcap", &read(&ctx, &b_x), &capped, |_| bound);
+    let slope_bound = |i: usize| (2.0 * 16.0 * U + 2.0 * U) * f64::from(grad[i].abs());
+    assert_within("softcap.back", &read(&ctx, &b_grad), &dx, slope_bound);
 }

@@ -1,5 +1,5 @@
 //! `shaders/attention.wgsl` against `cpu::attention`: every mask pattern, MHA / GQA / MQA head
-//! mappings, with and without ALiBi, forward (probabilities, their row maxima, values) and
+//! mappings, with and without ALiBi and logit soft-capping, forward (probabilities, their row maxima, values) and
 //! backward (weights and values, softmax, queries and keys).
 #![cfg(not(target_arch = "wasm32"))]
 
@@ -12,7 +12,7 @@ use archlab::cpu::attention::{
 };
 use archlab::gpu::attention as gpu;
 use archlab::model::AttentionPattern;
-use common::{assert_within, gamma, read, run, uniform};
+use common::{assert_within, gamma, read, run, uniform, U};
 
 const PATTERNS: [AttentionPattern; 3] = [
     AttentionPattern::Full,
@@ -32,7 +32,9 @@ fn attention_matches_cpu_forward_and_backward() {
     let mut case = 0u64;
     for pattern in PATTERNS {
         for (n_heads, n_kv_heads) in HEADS {
-            for alibi in [false, true] {
+            // A cap of 1.5 bends the logits of a few units strongly (Gemma 2 caps at 50, but
+            // the kernel is the same).
+            for (alibi, softcap) in [(false, None), (true, None), (true, Some(1.5f32))] {
                 case += 1;
                 // T = 7 and D = 5: neither a multiple of anything in the kernels; B*H*T rows and
                 // B*T*H*D elements are not multiples of the 64-wide workgroups either.
@@ -43,7 +45,9 @@ fn attention_matches_cpu_forward_and_backward() {
                     n_kv_heads,
                     d_head: 5,
                 };
-                let name = format!("{pattern:?} H{n_heads} K{n_kv_heads} alibi {alibi}");
+                let name =
+                    format!("{pattern:?} H{n_heads} K{n_kv_heads} alibi {alibi} cap {softcap:?}");
+                let cap = softcap.map(f64::from);
                 let (t, d) = (s.seq, s.d_head);
                 let n_q = s.batch * t * n_heads * d;
                 let n_kv = s.batch * t * n_kv_heads * d;
@@ -55,13 +59,13 @@ fn attention_matches_cpu_forward_and_backward() {
                 let dout = uniform(case * 10 + 3, n_q, 1.0);
 
                 let mut probs = vec![0.0f32; n_probs];
-                let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi);
+                let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi, cap);
                 let mut out = vec![0.0f32; n_q];
                 attention_values_forward(&mut out, &probs, &v, s);
                 let (mut dprobs, mut dv) = (vec![0.0f32; n_probs], vec![0.0f32; n_kv]);
                 attention_values_backward(&mut dprobs, &mut dv, &dout, &probs, &v, s);
                 let (mut dq, mut dk) = (vec![0.0f32; n_q], vec![0.0f32; n_kv]);
-                attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, &q, &k, s);
+                attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, &q, &k, s, cap);
 
                 let b = |label: &str, data: &[f32]| ctx.storage_buffer(label, data);
                 let (bq, bk, bv, bdout) = (b("q", &q), b("k", &k), b("v", &v), b("dout", &dout));
@@ -81,6 +85,7 @@ fn attention_matches_cpu_forward_and_backward() {
                         s,
                         pattern,
                         alibi,
+                        softcap,
                         (&bq).into(),
                         (&bk).into(),
                         (&bprobs).into(),
@@ -115,7 +120,16 @@ fn attention_matches_cpu_forward_and_backward() {
                 // dweights is checked before the softmax backward turns it into ds in place.
                 let gpu_dprobs = read(&ctx, &bgrad);
                 let kernels = [
-                    gpu::softmax_backward(&ctx, "softmax", s, (&bprobs).into(), (&bgrad).into()),
+                    gpu::softmax_backward(
+                        &ctx,
+                        "softmax",
+                        s,
+                        softcap,
+                        (&bprobs).into(),
+                        (&bgrad).into(),
+                        (&bq).into(),
+                        (&bk).into(),
+                    ),
                     gpu::probs_backward_q(
                         &ctx,
                         "dq",
@@ -139,7 +153,10 @@ fn attention_matches_cpu_forward_and_backward() {
                 // = 2.4e-6 absolute; a probability p = e^(l - max) / sum moves by p times
                 // the logit errors of its row (twice: its own and the normaliser's), plus the
                 // rounding of T exps and the sum: 2 (gamma(D + 2) 4 D + gamma(T + 4)) p + u.
-                let logit_error = gamma(d + 2) * 4.0 * d as f64;
+                // The cap's slope is <= 1, so it passes that error on and adds its tanh's: WGSL
+                // bounds tanh through exp's 3 + 2|x| ulp, |x| <= 15 after the clamp, times c.
+                let logit_error = gamma(d + 2) * 4.0 * d as f64
+                    + softcap.map_or(0.0, |c| 2.0 * 33.0 * U * f64::from(c));
                 let gpu_probs = read(&ctx, &bprobs);
                 let bound =
                     |i: usize| 2.0 * (logit_error + gamma(t + 4)) * f64::from(probs[i]) + common::U;

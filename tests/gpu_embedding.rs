@@ -42,10 +42,17 @@ fn embedding_matches_cpu_forward_and_backward() {
     let dout = uniform(3, batch * seq * c, 1.0);
     let dtok0 = uniform(4, vocab * c, 1.0);
     let dpos0 = uniform(5, seq * c, 1.0);
-    for table in [Table::Learned, Table::Sinusoidal, Table::None] {
+    // Without a table, the token embedding scaled by √C (Gemma's scaled embeddings).
+    let sqrt_c = (c as f64).sqrt();
+    let tables = [
+        (Table::Learned, 1.0),
+        (Table::Sinusoidal, 1.0),
+        (Table::None, sqrt_c),
+    ];
+    for (table, scale) in tables {
         let mut cpu_out = vec![0.0f32; batch * seq * c];
         let pos = (table == Table::Learned).then_some(&learned[..]);
-        embedding_forward(&mut cpu_out, &tokens, &tok_emb, pos, seq);
+        embedding_forward(&mut cpu_out, &tokens, &tok_emb, pos, seq, scale);
         if table == Table::Sinusoidal {
             add_sinusoidal(&mut cpu_out, seq, c);
         }
@@ -62,6 +69,7 @@ fn embedding_matches_cpu_forward_and_backward() {
             &ctx,
             "embedding",
             s,
+            scale as f32,
             (&b_tokens).into(),
             (&b_tok).into(),
             b_table.as_ref().map(Into::into),
@@ -79,8 +87,9 @@ fn embedding_matches_cpu_forward_and_backward() {
         );
     }
 
-    // Without a padding token, then with token 3 (which occurs) as PyTorch's padding_idx.
-    for padding in [None, Some(3)] {
+    // Without a padding token, then with token 3 (which occurs) as PyTorch's padding_idx and
+    // the tokens' gradients scaled by √C.
+    for (padding, scale) in [(None, 1.0), (Some(3), sqrt_c)] {
         let (mut cpu_dtok, mut cpu_dpos) = (dtok0.clone(), dpos0.clone());
         embedding_backward(
             &mut cpu_dtok,
@@ -89,6 +98,7 @@ fn embedding_matches_cpu_forward_and_backward() {
             &tokens,
             seq,
             padding,
+            scale,
         );
         let b_tokens = ctx.storage_buffer("tokens", &tokens);
         let b_dout = ctx.storage_buffer("dout", &dout);
@@ -99,6 +109,7 @@ fn embedding_matches_cpu_forward_and_backward() {
                 &ctx,
                 "dtok",
                 s,
+                scale as f32,
                 (&b_tokens).into(),
                 (&b_dout).into(),
                 (&b_dtok).into(),
@@ -107,10 +118,11 @@ fn embedding_matches_cpu_forward_and_backward() {
             embedding_backward_positions(&ctx, "dpos", s, (&b_dout).into(), (&b_dpos).into()),
         ];
         run(&ctx, &[&kernels[0], &kernels[1]]);
-        // Each gradient element sums at most N = 21 terms of size <= 1 onto its initial value,
-        // in f32 in both engines: gamma(N + 1) of N + 1. (The token kernel walks rows in the
+        // Each gradient element sums at most N = 21 terms of size <= scale onto its initial
+        // value, in f32 in both engines: gamma(N + 2) of N scale + 1 (one more rounding for
+        // the scale's product). (The token kernel walks rows in the
         // CPU's order, so it agrees exactly; the bound is what any order must meet.)
-        let bound = |_| gamma(batch * seq + 1) * (batch * seq + 1) as f64;
+        let bound = |_| gamma(batch * seq + 2) * ((batch * seq) as f64 * scale + 1.0);
         let gpu_dtok = read(&ctx, &b_dtok);
         assert_within("dtok", &gpu_dtok, &cpu_dtok, bound);
         assert_within("dpos", &read(&ctx, &b_dpos), &cpu_dpos, bound);

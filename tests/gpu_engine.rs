@@ -69,10 +69,14 @@ fn configs() -> Vec<(&'static str, ModelConfig)> {
                 ..tiny.clone()
             },
         ),
-        // Sandwich RMSNorm, GeGLU, GQA, RoPE with QK-norm, local/global sliding windows.
+        // Sandwich RMSNorm, GeGLU, GQA, RoPE with QK-norm, local/global sliding windows, both
+        // soft-caps (near the sizes of this init's logits, so tanh bends them), scaled embeddings.
         (
             "gemma2-qwen3",
             ModelConfig {
+                attn_logit_softcap: Some(1.0),
+                scale_embeddings: true,
+                final_logit_softcap: Some(0.1),
                 norm_position: NormPosition::Double,
                 activation: Activation::Geglu,
                 n_heads: 4,

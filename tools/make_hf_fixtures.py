@@ -10,6 +10,9 @@ Run once by hand (the test suite itself needs no Python):
     cargo build --bin archlab
     /tmp/fixvenv/bin/python tools/make_hf_fixtures.py --exports target/debug/archlab
 
+--only NAME... makes only the named families (presets with --exports), leaving the other
+folders as they are (a family's random draws depend only on its place in FAMILIES).
+
 --exports trains every preset that has a Hugging Face class for a few steps at a tiny size
 (`archlab train --preset P --set ...`, settings in settings.json), exports it (`archlab
 export`) into tests/fixtures/hf/export/P/, loads that folder with AutoModelForCausalLM (eager
@@ -80,6 +83,18 @@ FAMILIES = {
                       max_position_embeddings=POSITIONS, rotary_pct=1.0, hidden_act="gelu",
                       use_parallel_residual=True, layer_norm_eps=1e-5,
                       tie_word_embeddings=False)),
+    # Norms before and after each sub-layer (gains stored as 1 + w), tanh GeGLU, embeddings
+    # scaled by sqrt(hidden_size), tied head, layer 0 sliding (window 3) and layer 1 global,
+    # GQA, and both soft-caps at values this model's large random logits reach (Gemma 2's own
+    # 50 and 30 would barely bend them), with pad_token_id 0 as PyTorch's padding_idx.
+    "gemma2": (transformers.Gemma2Config, transformers.Gemma2ForCausalLM,
+               dict(vocab_size=VOCAB, hidden_size=HIDDEN, num_hidden_layers=LAYERS,
+                    num_attention_heads=HEADS, num_key_value_heads=KV_HEADS,
+                    head_dim=HIDDEN // HEADS, query_pre_attn_scalar=HIDDEN // HEADS,
+                    intermediate_size=FF, max_position_embeddings=POSITIONS, rms_norm_eps=1e-5,
+                    rope_theta=10000.0, hidden_activation="gelu_pytorch_tanh", sliding_window=3,
+                    attn_logit_softcapping=2.0, final_logit_softcapping=5.0,
+                    tie_word_embeddings=True, pad_token_id=0)),
 }
 
 
@@ -93,8 +108,10 @@ def randomize(model, generator):
                 param.copy_(0.4 * torch.randn(param.shape, generator=generator))
 
 
-def main():
+def main(only):
     for index, (family, (config_class, model_class, kwargs)) in enumerate(FAMILIES.items()):
+        if only and family not in only:
+            continue
         generator = torch.Generator().manual_seed(1000 + index)
         config = config_class(**kwargs)
         config._attn_implementation = "eager"
@@ -133,6 +150,7 @@ EXPORTS = {
     "mistral": "MistralForCausalLM",
     "olmo2": "Olmo2ForCausalLM",
     "qwen3": "Qwen3ForCausalLM",
+    "gemma2": "Gemma2ForCausalLM",
 }
 # Tiny, with large random weights (init 0.3: logits far from uniform) after a few steps of
 # training (norm gains and biases off their 1 / 0 init); RoPE's base is not the default, so a
@@ -153,9 +171,11 @@ EXPORT_SETTINGS = {
 EXPORT_BATCH, EXPORT_SEQ = 2, 24
 
 
-def exports(archlab):
+def exports(archlab, only):
     archlab = str(pathlib.Path(archlab).resolve())
     for index, (preset, architecture) in enumerate(EXPORTS.items()):
+        if only and preset not in only:
+            continue
         folder = ROOT / "export" / preset
         if folder.exists():
             shutil.rmtree(folder)
@@ -281,10 +301,13 @@ if __name__ == "__main__":
                         help="make the preset export fixtures with this archlab binary instead")
     parser.add_argument("--trajectories", action="store_true",
                         help="write only trajectory.json from the committed fixtures")
+    parser.add_argument("--only", nargs="+", metavar="NAME",
+                        help="make only these families (or, with --exports, presets); the "
+                             "other folders are left as they are")
     args = parser.parse_args()
     if args.exports:
-        exports(args.exports)
+        exports(args.exports, args.only)
     elif args.trajectories:
         trajectories()
     else:
-        main()
+        main(args.only)

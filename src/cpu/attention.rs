@@ -1,8 +1,10 @@
 //! Causal self-attention in two ops, so dropout can sit on the probabilities between them:
-//! `probs = softmax(q k^T / sqrt(D) + alibi, masked)` and `out = probs v`. Query head h reads
+//! `probs = softmax(cap(q k^T / sqrt(D)) + alibi, masked)` and `out = probs v`, where `cap` is
+//! the optional soft-cap `c tanh(x / c)` (Gemma 2). Query head h reads
 //! KV head `h / (H / K)`: consecutive query heads share a KV head (Hugging Face `repeat_kv`).
 
 use super::real::{zeros, Real, Strides};
+use super::softcap::{softcap, softcap_slope};
 use crate::contract::ops::{alibi_slope, AttentionShape};
 use crate::model::AttentionPattern;
 
@@ -36,8 +38,17 @@ impl Head {
     }
 }
 
+/// The attention logit of a raw product `q.k`: scaled by `1 / sqrt(D)`, then soft-capped.
+fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
+    match cap {
+        None => raw * scale,
+        Some(c) => softcap(raw * scale, c),
+    }
+}
+
 /// Attention probabilities; invisible keys get probability 0. Returns the largest logit
-/// `q.k / sqrt(D)` over visible pairs (before the ALiBi bias), the quantity QK-norm bounds.
+/// `cap(q.k / sqrt(D))` over visible pairs (after the soft-cap `cap`, if any; before the ALiBi
+/// bias), the quantity QK-norm and soft-capping bound.
 ///
 /// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
 /// product `q k^T` per head in `R`; the softmax runs in f64.
@@ -48,6 +59,7 @@ pub fn attention_probs_forward<R: Real>(
     s: AttentionShape,
     pattern: AttentionPattern,
     alibi: bool,
+    cap: Option<f64>,
 ) -> f64 {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
     let mut max_logit = f64::NEG_INFINITY;
@@ -74,7 +86,7 @@ pub fn attention_probs_forward<R: Real>(
                 let mut row_max = f64::NEG_INFINITY;
                 for (j, logit) in logits.iter_mut().enumerate() {
                     if pattern.visible(i, j) {
-                        let r = raw[i * t + j].to_f64() * scale;
+                        let r = capped_logit(raw[i * t + j].to_f64(), scale, cap);
                         max_logit = max_logit.max(r);
                         *logit = r - slope * (i - j) as f64;
                         row_max = row_max.max(*logit);
@@ -101,9 +113,11 @@ pub fn attention_probs_forward<R: Real>(
 }
 
 /// Backward of `attention_probs_forward`: with `ds = p (dp - sum_j p dp)` (softmax; masked
-/// entries have p = 0 and get nothing), `dq = ds k / sqrt(D)` and `dk = ds^T q / sqrt(D)`
-/// summed over the query heads sharing a KV head (both =). ALiBi is a constant: no gradient.
-/// `ds` is formed in f64 and stored in `R`; the two products run in `R`.
+/// entries have p = 0 and get nothing) times the soft-cap's slope `1 - tanh^2` at the logit
+/// (recomputed from q and k: the forward keeps only the probabilities), `dq = ds k / sqrt(D)`
+/// and `dk = ds^T q / sqrt(D)` summed over the query heads sharing a KV head (both =). ALiBi
+/// is a constant: no gradient. `ds` is formed in f64 and stored in `R`; the products run in `R`.
+#[allow(clippy::too_many_arguments)] // one per tensor, the shape and the cap
 pub fn attention_probs_backward<R: Real>(
     dq: &mut [R],
     dk: &mut [R],
@@ -112,20 +126,38 @@ pub fn attention_probs_backward<R: Real>(
     q: &[R],
     k: &[R],
     s: AttentionShape,
+    cap: Option<f64>,
 ) {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
     let mut ds = zeros::<R>(t * t);
+    let mut raw = zeros::<R>(if cap.is_some() { t * t } else { 0 });
     dk.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let v = Head::new(s, b, h);
+            let slope = |raw: &[R], i: usize, j: usize| match cap {
+                None => 1.0,
+                Some(c) => softcap_slope(capped_logit(raw[i * t + j].to_f64(), scale, cap), c),
+            };
+            if cap.is_some() {
+                R::gemm(
+                    t,
+                    s.d_head,
+                    t,
+                    (&q[v.q..], v.q_rows),
+                    (&k[v.kv..], v.kv_cols),
+                    (&mut raw, v.square),
+                    false,
+                );
+            }
             for i in 0..t {
                 let p = &probs[v.probs + i * t..][..t];
                 let dp = &dprobs[v.probs + i * t..][..t];
                 let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
                 for (j, d) in ds[i * t..][..t].iter_mut().enumerate() {
                     *d = if j <= i {
-                        R::from_f64(p[j].to_f64() * (dp[j].to_f64() - p_dot_dp) * scale)
+                        let d_logit = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp);
+                        R::from_f64(d_logit * slope(&raw, i, j) * scale)
                     } else {
                         R::default()
                     };
@@ -272,7 +304,7 @@ mod tests {
         let run = |s, k: &[f64], v: &[f64]| {
             let mut probs = vec![0.0; 2 * 4 * 5 * 5];
             let mut out = vec![0.0; q.len()];
-            attention_probs_forward(&mut probs, &q, k, s, AttentionPattern::Full, false);
+            attention_probs_forward(&mut probs, &q, k, s, AttentionPattern::Full, false, None);
             attention_values_forward(&mut out, &probs, v, s);
             out
         };
@@ -292,6 +324,7 @@ mod tests {
                 s,
                 pattern,
                 true,
+                Some(0.5),
             );
             for (r, row) in probs.chunks(5).enumerate() {
                 let i = r % 5;
@@ -321,6 +354,7 @@ mod tests {
             s,
             AttentionPattern::Full,
             true,
+            None,
         );
         // slope of head 0 of 1 = 2^-8
         let e = (-1.0f64 / 256.0).exp();
@@ -332,9 +366,39 @@ mod tests {
     }
 
     #[test]
+    fn softcap_bounds_the_logits_by_hand() {
+        // One head, two positions, d_head 1: q = [0, 4], k = [1, 3]. Row 1's logits
+        // 4 * 1 = 4 and 4 * 3 = 12 cap to 2 tanh(2) = 1.9281 and 2 tanh(6) = 1.99998.
+        let s = AttentionShape {
+            batch: 1,
+            seq: 2,
+            n_heads: 1,
+            n_kv_heads: 1,
+            d_head: 1,
+        };
+        let mut probs = vec![0.0f64; 4];
+        let (q, k) = ([0.0, 4.0], [1.0, 3.0]);
+        let pattern = AttentionPattern::Full;
+        let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, false, Some(2.0));
+        let (a, b) = (2.0 * 2f64.tanh(), 2.0 * 6f64.tanh());
+        assert!(
+            (max_logit - b).abs() < 1e-15,
+            "the reported logit is capped"
+        );
+        let p0 = (a - b).exp() / ((a - b).exp() + 1.0);
+        assert!((probs[2] - p0).abs() < 1e-15 && (probs[3] - (1.0 - p0)).abs() < 1e-15);
+    }
+
+    #[test]
     fn backward_matches_finite_differences() {
         for (pattern, (h, kv)) in PATTERNS.into_iter().zip([(2, 2), (4, 2), (2, 1)]) {
-            for alibi in [false, true] {
+            // A cap of 0.7 bends logits of up to sqrt(3) strongly: the slope term matters.
+            for (alibi, cap) in [
+                (false, None),
+                (true, None),
+                (false, Some(0.7)),
+                (true, Some(0.7)),
+            ] {
                 let s = shape(h, kv);
                 let q = uniform(1, 2 * 5 * h * 3);
                 let k = uniform(2, 2 * 5 * kv * 3);
@@ -342,19 +406,19 @@ mod tests {
                 let dout = uniform(4, q.len());
                 let n_probs = 2 * h * 25;
                 let mut probs = vec![0.0; n_probs];
-                attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi);
+                attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi, cap);
                 let (mut dprobs, mut dv) = (vec![0.0; n_probs], vec![0.0; v.len()]);
                 attention_values_backward(&mut dprobs, &mut dv, &dout, &probs, &v, s);
                 let (mut dq, mut dk) = (vec![0.0; q.len()], vec![0.0; k.len()]);
-                attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, &q, &k, s);
+                attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, &q, &k, s, cap);
                 let loss = |q: &[f64], k: &[f64], v: &[f64]| {
                     let mut probs = vec![0.0; n_probs];
                     let mut out = vec![0.0; q.len()];
-                    attention_probs_forward(&mut probs, q, k, s, pattern, alibi);
+                    attention_probs_forward(&mut probs, q, k, s, pattern, alibi, cap);
                     attention_values_forward(&mut out, &probs, v, s);
                     project(&out, &dout)
                 };
-                let name = format!("{pattern:?} H{h} K{kv} alibi {alibi}");
+                let name = format!("{pattern:?} H{h} K{kv} alibi {alibi} cap {cap:?}");
                 assert_gradient(&format!("{name} dq"), &q, &dq, |x| loss(x, &k, &v));
                 assert_gradient(&format!("{name} dk"), &k, &dk, |x| loss(&q, x, &v));
                 assert_gradient(&format!("{name} dv"), &v, &dv, |x| loss(&q, &k, x));

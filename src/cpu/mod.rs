@@ -13,6 +13,7 @@ pub mod norm;
 pub mod optim;
 pub mod position;
 pub mod real;
+pub mod softcap;
 
 use std::collections::VecDeque;
 use std::ops::Range;

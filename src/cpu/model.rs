@@ -28,6 +28,7 @@ use super::position::{
     add_sinusoidal, embedding_backward, embedding_forward, rope_backward, rope_forward,
 };
 use super::real::{add, add_into, zeros, Real};
+use super::softcap::{softcap_backward, softcap_forward};
 use crate::contract::ops::{
     attn_branch_site, attn_probs_site, mlp_branch_site, AttentionShape, DropoutKey, EMBEDDING_SITE,
 };
@@ -76,7 +77,7 @@ struct AttentionActs<R> {
     y: Vec<R>,
     /// `y Wo^T + bo`, `[B, T, C]`.
     out: Vec<R>,
-    /// Largest visible `q.k / sqrt(D)`.
+    /// Largest visible `q.k / sqrt(D)`, soft-capped if the model caps it.
     max_logit: f64,
 }
 
@@ -245,7 +246,8 @@ impl<'a, R: Real> Forward<'a, R> {
         let mut probs = zeros(s.batch * s.n_heads * s.seq * s.seq);
         let alibi = c.position == Position::Alibi;
         let pattern = c.pattern_for_layer(layer);
-        let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi);
+        let cap = c.attn_logit_softcap.map(f64::from);
+        let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi, cap);
         let mut dropped = Vec::new();
         if self.drops(c.dropout.attn) {
             dropped = probs.clone();
@@ -469,6 +471,7 @@ impl<R: Real> Model<R> {
             fwd.tensor(self.layout.tok_emb),
             pos_emb,
             seq,
+            self.config.embedding_scale(),
         );
         match self.config.position {
             Position::Sinusoidal => add_sinusoidal(&mut embedded, seq, c),
@@ -496,6 +499,10 @@ impl<R: Real> Model<R> {
             None,
             c,
         );
+        match self.config.final_logit_softcap {
+            None => {}
+            Some(cap) => softcap_forward(&mut logits, f64::from(cap)),
+        }
 
         (self.embedded, self.layers, self.final_norm, self.logits) =
             (embedded, layers, final_norm, logits);
@@ -527,6 +534,10 @@ impl<R: Real> Model<R> {
             self.z_coef,
             self.loss.count,
         );
+        match self.config.final_logit_softcap {
+            None => {}
+            Some(cap) => softcap_backward(&mut dlogits, &self.logits, f64::from(cap)),
+        }
         let x = self
             .layers
             .last()
@@ -558,10 +569,11 @@ impl<R: Real> Model<R> {
         // The sinusoidal table is a constant: nothing to do for it.
         let (dtok, dpos) = back.pair(self.layout.tok_emb, self.layout.pos_emb);
         let padding = self.config.padding_token;
-        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq, padding);
+        let scale = self.config.embedding_scale();
+        embedding_backward(dtok, dpos, &dx, &self.tokens, self.seq, padding, scale);
     }
 
-    /// Logits of the last forward, `[B, T, V]`.
+    /// Logits of the last forward (soft-capped if the model caps them), `[B, T, V]`.
     pub fn logits(&self) -> &[R] {
         &self.logits
     }
@@ -699,6 +711,8 @@ mod tests {
             layer_pattern,
             qk_norm: coin(rng),
             tied_embeddings: coin(rng),
+            // Set by the gradient test per config, outside the draw.
+            scale_embeddings: false,
             dropout: Dropout {
                 embd: p_drop,
                 attn: p_drop,
@@ -718,6 +732,9 @@ mod tests {
             } else {
                 QkNormScope::Head
             },
+            // Set by the gradient test per config, outside the draw.
+            attn_logit_softcap: None,
+            final_logit_softcap: None,
         }
     }
 
@@ -739,7 +756,15 @@ mod tests {
     fn whole_model_gradients_match_finite_differences_across_toggles() {
         let mut rng = ChaCha8Rng::seed_from_u64(2024);
         for i in 0..CONFIGS {
-            let config = sample_config(&mut rng);
+            let mut config = sample_config(&mut rng);
+            // Soft-caps on every other config (not drawn, so the other toggles' draws stay as
+            // they are); caps near 1 bend the O(1) logits of this init strongly.
+            if i % 2 == 1 {
+                config.attn_logit_softcap = Some(1.0);
+                config.final_logit_softcap = Some(1.5);
+            }
+            // Embeddings scaled by √8 on every third config.
+            config.scale_embeddings = i % 3 == 0;
             config
                 .validate()
                 .unwrap_or_else(|e| panic!("config {i}: {e}"));

@@ -4,7 +4,7 @@
 use super::real::Real;
 use crate::contract::ops::sinusoid;
 
-/// `out[b, t] = tok_emb[tokens[b, t]] + pos_emb[t]`.
+/// `out[b, t] = scale * tok_emb[tokens[b, t]] + pos_emb[t]`.
 ///
 /// Shapes: `out` `[B, T, C]`, `tokens` `[B, T]`, `tok_emb` `[V, C]`, `pos_emb` `[context_len, C]`.
 pub fn embedding_forward<R: Real>(
@@ -13,18 +13,19 @@ pub fn embedding_forward<R: Real>(
     tok_emb: &[R],
     pos_emb: Option<&[R]>,
     seq: usize,
+    scale: f64,
 ) {
     let c = out.len() / tokens.len();
     for (n, (row, &token)) in out.chunks_exact_mut(c).zip(tokens).enumerate() {
         let emb = &tok_emb[token as usize * c..][..c];
         for (i, o) in row.iter_mut().enumerate() {
             let pos = pos_emb.map_or(0.0, |p| p[(n % seq) * c + i].to_f64());
-            *o = R::from_f64(emb[i].to_f64() + pos);
+            *o = R::from_f64(scale * emb[i].to_f64() + pos);
         }
     }
 }
 
-/// Backward of `embedding_forward`: `dtok_emb[token] += dout`, `dpos_emb[t] += dout`.
+/// Backward of `embedding_forward`: `dtok_emb[token] += scale * dout`, `dpos_emb[t] += dout`.
 pub fn embedding_backward<R: Real>(
     dtok_emb: &mut [R],
     mut dpos_emb: Option<&mut [R]>,
@@ -32,13 +33,14 @@ pub fn embedding_backward<R: Real>(
     tokens: &[u32],
     seq: usize,
     padding: Option<u32>,
+    scale: f64,
 ) {
     let c = dout.len() / tokens.len();
     for (n, (row, &token)) in dout.chunks_exact(c).zip(tokens).enumerate() {
         for (i, &d) in row.iter().enumerate() {
             // PyTorch's padding_idx: the padding token's row learns nothing from the lookup.
             if Some(token) != padding {
-                dtok_emb[token as usize * c + i].accumulate(d.to_f64());
+                dtok_emb[token as usize * c + i].accumulate(scale * d.to_f64());
             }
             if let Some(dpos) = dpos_emb.as_deref_mut() {
                 dpos[(n % seq) * c + i].accumulate(d.to_f64());
@@ -117,15 +119,18 @@ mod tests {
         let tok_emb = uniform(1, vocab * c);
         let pos_emb = uniform(2, seq * c);
         let dout = uniform(3, batch * seq * c);
-        let loss = |tok: &[f64], pos: &[f64]| {
-            let mut out = vec![0.0; batch * seq * c];
-            embedding_forward(&mut out, &tokens, tok, Some(pos), seq);
-            project(&out, &dout)
-        };
-        let (mut dtok, mut dpos) = (vec![0.0; vocab * c], vec![0.0; seq * c]);
-        embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq, None);
-        assert_gradient("dtok_emb", &tok_emb, &dtok, |t| loss(t, &pos_emb));
-        assert_gradient("dpos_emb", &pos_emb, &dpos, |p| loss(&tok_emb, p));
+        // Unscaled, and scaled by √C = 2 (Gemma's √d_model).
+        for scale in [1.0, 2.0] {
+            let loss = |tok: &[f64], pos: &[f64]| {
+                let mut out = vec![0.0; batch * seq * c];
+                embedding_forward(&mut out, &tokens, tok, Some(pos), seq, scale);
+                project(&out, &dout)
+            };
+            let (mut dtok, mut dpos) = (vec![0.0; vocab * c], vec![0.0; seq * c]);
+            embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq, None, scale);
+            assert_gradient("dtok_emb", &tok_emb, &dtok, |t| loss(t, &pos_emb));
+            assert_gradient("dpos_emb", &pos_emb, &dpos, |p| loss(&tok_emb, p));
+        }
     }
 
     /// PyTorch's `padding_idx`: the padding token's row gets nothing, every other row and the
@@ -137,7 +142,15 @@ mod tests {
         let dout = uniform(3, tokens.len() * c);
         let backward = |padding| {
             let (mut dtok, mut dpos) = (vec![0.0; vocab * c], vec![0.0; seq * c]);
-            embedding_backward(&mut dtok, Some(&mut dpos), &dout, &tokens, seq, padding);
+            embedding_backward(
+                &mut dtok,
+                Some(&mut dpos),
+                &dout,
+                &tokens,
+                seq,
+                padding,
+                1.0,
+            );
             (dtok, dpos)
         };
         let (plain, plain_pos) = backward(None);

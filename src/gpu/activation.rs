@@ -1,4 +1,5 @@
-//! Launchers for `shaders/activation.wgsl`: the eight MLP activations, plain and gated.
+//! Launchers for `shaders/activation.wgsl`: the eight MLP activations, plain and gated, and
+//! the output logits' soft-cap.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -92,6 +93,45 @@ pub fn activation_backward(
                 (ReadWrite, da),
                 (ReadWrite, dgate.unwrap_or(ctx.placeholder(ReadWrite))),
             ],
+            workgroups: per_element(n, WG),
+        },
+    )
+}
+
+/// `x = cap tanh(x / cap)` in place over `n` elements (the output logits' soft-cap).
+pub fn softcap_forward(ctx: &GpuContext, label: &str, cap: f32, n: usize, x: View) -> Kernel {
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Activation,
+            entry: "softcap_forward",
+            constants: &[("SOFTCAP", f64::from(cap))],
+            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
+            storage: &[(ReadWrite, x)],
+            workgroups: per_element(n, WG),
+        },
+    )
+}
+
+/// Backward of `softcap_forward` in place on `grad`: `grad *= 1 - (capped / cap)^2`.
+pub fn softcap_backward(
+    ctx: &GpuContext,
+    label: &str,
+    cap: f32,
+    n: usize,
+    capped: View,
+    grad: View,
+) -> Kernel {
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Activation,
+            entry: "softcap_backward",
+            constants: &[("SOFTCAP", f64::from(cap))],
+            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
+            storage: &[(Read, capped), (ReadWrite, grad)],
             workgroups: per_element(n, WG),
         },
     )

@@ -1,5 +1,6 @@
-//! Launchers for `shaders/attention.wgsl`: masked softmax attention with GQA/MQA head mapping
-//! and ALiBi, in two products (probabilities, then values) so dropout can sit between them.
+//! Launchers for `shaders/attention.wgsl`: masked softmax attention with GQA/MQA head mapping,
+//! ALiBi and logit soft-capping, in two products (probabilities, then values) so dropout can
+//! sit between them.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -33,8 +34,17 @@ fn dims(s: AttentionShape) -> Dims {
 /// One invocation per row or element in workgroups of this many.
 const WG: u32 = 64;
 
-/// PATTERN, WINDOW, STRIDE and ALIBI of the shader.
-fn mask_constants(pattern: AttentionPattern, alibi: bool) -> [(&'static str, f64); 4] {
+/// SOFTCAP of the shader: the cap, or 0 for none.
+fn softcap_constant(softcap: Option<f32>) -> (&'static str, f64) {
+    ("SOFTCAP", softcap.map_or(0.0, f64::from))
+}
+
+/// PATTERN, WINDOW, STRIDE, ALIBI and SOFTCAP of the shader.
+fn logit_constants(
+    pattern: AttentionPattern,
+    alibi: bool,
+    softcap: Option<f32>,
+) -> [(&'static str, f64); 5] {
     let (code, window, stride) = match pattern {
         AttentionPattern::Full => (0, 1, 1),
         AttentionPattern::SlidingWindow { window } => (1, window, 1),
@@ -45,6 +55,7 @@ fn mask_constants(pattern: AttentionPattern, alibi: bool) -> [(&'static str, f64
         ("WINDOW", window as f64),
         ("STRIDE", stride as f64),
         ("ALIBI", f64::from(u8::from(alibi))),
+        softcap_constant(softcap),
     ]
 }
 
@@ -73,14 +84,16 @@ fn launch(
 }
 
 /// `probs` `[B, H, T, T]` from `q` `[B, T, H, D]` and `k` `[B, T, K, D]`; `row_max` `[B, H, T]`
-/// gets each row's largest visible raw logit `q.k / sqrt(D)` (before ALiBi).
-#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, and the mask
+/// gets each row's largest visible logit `q.k / sqrt(D)`, soft-capped by `softcap` if given
+/// (before ALiBi).
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, the mask and the cap
 pub fn probs_forward(
     ctx: &GpuContext,
     label: &str,
     s: AttentionShape,
     pattern: AttentionPattern,
     alibi: bool,
+    softcap: Option<f32>,
     q: View,
     k: View,
     probs: View,
@@ -93,7 +106,7 @@ pub fn probs_forward(
         (ReadWrite, row_max),
     ];
     let rows = s.batch * s.n_heads * s.seq;
-    let constants = mask_constants(pattern, alibi);
+    let constants = logit_constants(pattern, alibi, softcap);
     launch(
         ctx,
         label,
@@ -156,22 +169,27 @@ pub fn values_backward_v(
     )
 }
 
-/// In place on `grad` `[B, H, T, T]`: `dprobs` becomes `ds = p (dp - p.dp) / sqrt(D)`.
+/// In place on `grad` `[B, H, T, T]`: `dprobs` becomes `ds = p (dp - p.dp) cap' / sqrt(D)`,
+/// `cap'` the slope of the soft-cap at the logit recomputed from `q` and `k` (1 without a cap).
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, and the cap
 pub fn softmax_backward(
     ctx: &GpuContext,
     label: &str,
     s: AttentionShape,
+    softcap: Option<f32>,
     probs: View,
     grad: View,
+    q: View,
+    k: View,
 ) -> Kernel {
-    let storage = [(Read, probs), (ReadWrite, grad)];
+    let storage = [(Read, probs), (ReadWrite, grad), (Read, q), (Read, k)];
     let rows = s.batch * s.n_heads * s.seq;
     launch(
         ctx,
         label,
         "attention_softmax_backward",
         s,
-        &[],
+        &[softcap_constant(softcap)],
         &storage,
         rows,
     )

@@ -39,12 +39,14 @@ fn dims(s: EmbeddingShape) -> Dims {
 
 const WG: u32 = 256;
 
-/// `out[n] = tok_emb[tokens[n]] (+ pos[n % T])`: `tokens` `[N]` u32, `tok_emb` `[V, C]`, `pos`
-/// `[T, C]`, `out` `[N, C]`.
+/// `out[n] = scale * tok_emb[tokens[n]] (+ pos[n % T])`: `tokens` `[N]` u32, `tok_emb`
+/// `[V, C]`, `pos` `[T, C]`, `out` `[N, C]`.
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, and the scale
 pub fn embedding_forward(
     ctx: &GpuContext,
     label: &str,
     s: EmbeddingShape,
+    scale: f32,
     tokens: View,
     tok_emb: View,
     pos: Option<View>,
@@ -56,7 +58,10 @@ pub fn embedding_forward(
         Launch {
             shader: Shader::Embedding,
             entry: "embedding_forward",
-            constants: &[("HAS_POS", f64::from(u8::from(pos.is_some())))],
+            constants: &[
+                ("HAS_POS", f64::from(u8::from(pos.is_some()))),
+                ("SCALE", f64::from(scale)),
+            ],
             uniform: bytemuck::bytes_of(&dims(s)),
             storage: &[
                 (Read, tokens),
@@ -69,12 +74,14 @@ pub fn embedding_forward(
     )
 }
 
-/// `dtok[v] += sum of dout[n] over the rows n holding token v` (`dtok` `[V, C]`), except the
-/// `padding` token's row.
+/// `dtok[v] += scale * sum of dout[n] over the rows n holding token v` (`dtok` `[V, C]`),
+/// except the `padding` token's row.
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, the scale and padding
 pub fn embedding_backward_tokens(
     ctx: &GpuContext,
     label: &str,
     s: EmbeddingShape,
+    scale: f32,
     tokens: View,
     dout: View,
     dtok: View,
@@ -86,7 +93,10 @@ pub fn embedding_backward_tokens(
         Launch {
             shader: Shader::Embedding,
             entry: "embedding_backward_tokens",
-            constants: &[("PADDING", f64::from(padding.unwrap_or(u32::MAX)))],
+            constants: &[
+                ("PADDING", f64::from(padding.unwrap_or(u32::MAX))),
+                ("SCALE", f64::from(scale)),
+            ],
             uniform: bytemuck::bytes_of(&dims(s)),
             storage: &[(Read, tokens), (Read, dout), (ReadWrite, dtok)],
             workgroups: per_element(s.vocab * s.c, WG),

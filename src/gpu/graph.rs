@@ -7,7 +7,7 @@
 
 mod backward;
 
-use super::activation::activation_forward;
+use super::activation::{activation_forward, softcap_forward};
 use super::attention::{self as attn, AttentionShape};
 use super::dropout::{dropout_backward, dropout_forward, DropoutParams};
 use super::embedding::{embedding_forward, EmbeddingShape};
@@ -212,6 +212,7 @@ impl<'a> Builder<'a> {
             ctx,
             "embedding",
             emb_shape,
+            config.embedding_scale() as f32,
             (&tokens).into(),
             self.param(layout.tok_emb),
             pos,
@@ -238,6 +239,13 @@ impl<'a> Builder<'a> {
             .map_or(embedded.clone(), |last| last.output(config.block));
         let final_norm = self.stream_norm("final_norm", layout.final_norm, &x);
         let logits = self.linear("head", head_params(layout), &site_out(&final_norm, &x));
+        match config.final_logit_softcap {
+            None => {}
+            Some(cap) => {
+                let kernel = softcap_forward(ctx, "head.softcap", cap, rows * v, (&logits).into());
+                self.kernels.push(kernel);
+            }
+        }
         let loss_shape = LossShape {
             rows,
             vocab: v,
@@ -570,6 +578,7 @@ impl<'a> Builder<'a> {
             s,
             c.pattern_for_layer(l),
             alibi,
+            c.attn_logit_softcap,
             (&q).into(),
             (&k).into(),
             (&probs).into(),

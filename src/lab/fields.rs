@@ -31,8 +31,9 @@ pub enum Kind {
     Toggle,
     /// A number.
     Number,
-    /// A number, or empty for the automatic value (`null`).
-    Auto,
+    /// A number, or empty for `null`; the text says what empty means ("auto", "off") and is
+    /// the control's placeholder.
+    Optional(&'static str),
 }
 
 /// One control of the page.
@@ -221,7 +222,7 @@ pub const FIELDS: &[Field] = &[
         key: "model.d_ff",
         group: 1,
         label: "d_ff",
-        kind: Kind::Auto,
+        kind: Kind::Optional("auto"),
         claim: "4 × d_model for plain MLPs, 8/3 × for gated ones so the parameter count matches; \
                 the loss is flat over a wide range of ratios. Empty: automatic.",
         source: "Kaplan et al. 2020; LLaMA",
@@ -290,7 +291,7 @@ pub const FIELDS: &[Field] = &[
         key: "model.d_head",
         group: 4,
         label: "d_head",
-        kind: Kind::Auto,
+        kind: Kind::Optional("auto"),
         claim: HEADS,
         source: "Empty: d_model / n_heads. T5-11B uses 16 × that.",
     },
@@ -310,6 +311,15 @@ pub const FIELDS: &[Field] = &[
         claim: "Sharing the token embedding with the output head saves vocab × d_model \
                 parameters, a large share of a small model.",
         source: "Press & Wolf 2017; GPT-2, PaLM, Gemma",
+    },
+    Field {
+        key: "model.scale_embeddings",
+        group: 4,
+        label: "scaled embeddings",
+        kind: Kind::Toggle,
+        claim: "Token embeddings times √d_model on lookup bring them to the residual stream's \
+                scale while a tied head reads the unscaled table.",
+        source: "Vaswani et al. 2017; Gemma",
     },
     Field {
         key: "model.n_kv_heads",
@@ -395,6 +405,24 @@ pub const FIELDS: &[Field] = &[
         claim: "A z-loss of 1e-4 · log(Z)² keeps the softmax normaliser near 1 and avoids \
                 divergence.",
         source: "PaLM (Chowdhery et al. 2022)",
+    },
+    Field {
+        key: "model.attn_logit_softcap",
+        group: 6,
+        label: "attention soft-cap",
+        kind: Kind::Optional("off"),
+        claim: "c · tanh(x / c) on the attention logits bounds them smoothly by ±c (Gemma 2: \
+                50), another way than QK-norm to keep them from growing. Empty: off.",
+        source: "Gemma 2 (Gemma Team 2024); Grok-1",
+    },
+    Field {
+        key: "model.final_logit_softcap",
+        group: 6,
+        label: "final soft-cap",
+        kind: Kind::Optional("off"),
+        claim: "c · tanh(x / c) on the output logits before the loss bounds them by ±c (Gemma 2: \
+                30), as z-loss keeps log Z near 0. Empty: off.",
+        source: "Gemma 2 (Gemma Team 2024)",
     },
     Field {
         key: "model.dropout.resid",
@@ -632,7 +660,7 @@ pub fn owner(key: &str) -> Option<&'static Field> {
 }
 
 /// What a control shows for `field` in `run`: the option index of a choice, "true"/"false",
-/// the number, "" for an automatic value; None when the configuration has no such key.
+/// the number, "" for an unset optional value; None when the configuration has no such key.
 pub fn shown_value(field: &Field, run: &RunConfig) -> Option<String> {
     let value = run.get(field.key)?;
     Some(match field.kind {
@@ -640,7 +668,7 @@ pub fn shown_value(field: &Field, run: &RunConfig) -> Option<String> {
             .iter()
             .position(|(_, option)| same_variant(&parse(option), &value))
             .map_or_else(String::new, |i| i.to_string()),
-        Kind::Auto if value.is_null() => String::new(),
+        Kind::Optional(_) if value.is_null() => String::new(),
         _ => value_text(&value),
     })
 }
@@ -663,7 +691,7 @@ pub fn set_value(field: &Field, shown: &str) -> String {
             .ok()
             .and_then(|i| options.get(i))
             .map_or_else(|| shown.to_string(), |(_, v)| v.to_string()),
-        Kind::Auto if shown.trim().is_empty() => "null".into(),
+        Kind::Optional(_) if shown.trim().is_empty() => "null".into(),
         _ => shown.trim().to_string(),
     }
 }
@@ -775,6 +803,14 @@ mod tests {
         let d_ff = field("model.d_ff").unwrap();
         assert_eq!(shown_value(d_ff, &run).unwrap(), "");
         assert_eq!(set_value(d_ff, " "), "null");
+        // A soft-cap is off when empty, and a number sets it.
+        let cap = field("model.final_logit_softcap").unwrap();
+        assert_eq!(shown_value(cap, &run).unwrap(), "");
+        assert_eq!(set_value(cap, ""), "null");
+        let mut capped = run.clone();
+        capped.set(cap.key, &set_value(cap, "30")).unwrap();
+        assert_eq!(capped.model.final_logit_softcap, Some(30.0));
+        assert_eq!(shown_value(cap, &capped).unwrap(), "30");
         assert_eq!(
             shown_value(field("train.lr").unwrap(), &run).unwrap(),
             "0.003"

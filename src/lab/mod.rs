@@ -872,10 +872,12 @@ mod tests {
         let mut lab = Lab::new(page_defaults(), &[], None);
         lab.change("model.attention.sliding_window.window", "2");
         lab.change("train.lr", "0.01");
+        lab.change("model.final_logit_softcap", "30");
         lab.change("model.n_heads", "x");
         let query = url::encode(&lab.url_settings());
         let restored = Lab::new(page_defaults(), &url::decode(&query), None);
         assert_eq!(restored.draft, lab.draft);
+        assert_eq!(restored.draft.model.final_logit_softcap, Some(30.0));
         assert!(restored.error_for("model.n_heads").is_some());
         assert_eq!(restored.runs.len(), 1, "the valid part trains");
     }

@@ -267,6 +267,9 @@ pub struct ModelConfig {
     pub qk_norm_scope: QkNormScope,
     /// Output head reuses the token embedding matrix.
     pub tied_embeddings: bool,
+    /// Token embeddings multiplied by √d_model on lookup (the tied head reads the unscaled
+    /// table), as the Transformer (2017) and Gemma do.
+    pub scale_embeddings: bool,
     /// A token whose embedding row gets no gradient from the lookup, as PyTorch's
     /// `padding_idx` (imported LLaMA-family models with a `pad_token_id`); None here otherwise.
     pub padding_token: Option<u32>,
@@ -276,6 +279,12 @@ pub struct ModelConfig {
     pub init_std: f32,
     /// Scale output projections' init (attention `wo`, MLP `w2`) by 1/sqrt(2 L), as GPT-2.
     pub residual_scaling: bool,
+    /// Soft-cap `c tanh(x / c)` of the attention logits `q.k / sqrt(D)`, before the mask and
+    /// softmax (Gemma 2: 50); None leaves them unbounded.
+    pub attn_logit_softcap: Option<f32>,
+    /// Soft-cap `c tanh(x / c)` of the output logits, before the loss (Gemma 2: 30); None
+    /// leaves them unbounded.
+    pub final_logit_softcap: Option<f32>,
 }
 
 impl ModelConfig {
@@ -305,6 +314,7 @@ impl ModelConfig {
         qk_norm: false,
         qk_norm_scope: QkNormScope::Head,
         tied_embeddings: false,
+        scale_embeddings: false,
         padding_token: None,
         dropout: Dropout {
             embd: 0.0,
@@ -313,6 +323,8 @@ impl ModelConfig {
         },
         init_std: 0.02,
         residual_scaling: false,
+        attn_logit_softcap: None,
+        final_logit_softcap: None,
     };
 }
 
@@ -350,6 +362,14 @@ impl ModelConfig {
             input: on && matches!(p, NormPosition::Pre | NormPosition::Double),
             output: on && matches!(p, NormPosition::Double | NormPosition::PostInBranch),
             post: on && p == NormPosition::Post,
+        }
+    }
+
+    /// The factor token embeddings are multiplied by on lookup: √d_model or 1.
+    pub fn embedding_scale(&self) -> f64 {
+        match self.scale_embeddings {
+            true => (self.d_model as f64).sqrt(),
+            false => 1.0,
         }
     }
 
@@ -454,6 +474,21 @@ impl ModelConfig {
         }
         if !is_positive(self.init_std) {
             return Err(ConfigError::new("init_std", "must be > 0"));
+        }
+        let softcaps = [
+            ("attn_logit_softcap", self.attn_logit_softcap),
+            ("final_logit_softcap", self.final_logit_softcap),
+        ];
+        for (field, cap) in softcaps {
+            match cap {
+                Some(c) if !(is_positive(c) && c.is_finite()) => {
+                    return Err(ConfigError::new(
+                        field,
+                        format!("{c} is not a finite number > 0 (leave it unset for no cap)"),
+                    ))
+                }
+                Some(_) | None => {}
+            }
         }
         let dropouts = [
             ("dropout.embd", self.dropout.embd),
@@ -663,6 +698,28 @@ mod tests {
         assert_rejects(drop(0.0, -0.1, 0.0), "dropout.attn");
         assert_rejects(drop(0.0, 0.0, 1.5), "dropout.resid");
         assert!(drop(0.5, 0.5, 0.0).validate().is_ok());
+        for cap in [0.0, -1.0, f32::NAN, f32::INFINITY] {
+            assert_rejects(
+                ModelConfig {
+                    attn_logit_softcap: Some(cap),
+                    ..d()
+                },
+                "attn_logit_softcap",
+            );
+            assert_rejects(
+                ModelConfig {
+                    final_logit_softcap: Some(cap),
+                    ..d()
+                },
+                "final_logit_softcap",
+            );
+        }
+        let capped = ModelConfig {
+            attn_logit_softcap: Some(50.0),
+            final_logit_softcap: Some(30.0),
+            ..d()
+        };
+        assert!(capped.validate().is_ok());
     }
 
     #[test]

@@ -160,7 +160,8 @@ pub static PRESETS: [Preset; 10] = [
         z_loss: 1e-4,
         export: Some("Olmo2ForCausalLM"),
     },
-    // Gemma 2's MLP is GeGLU with the tanh GeLU (hidden_activation gelu_pytorch_tanh).
+    // Gemma 2's MLP is GeGLU with the tanh GeLU (hidden_activation gelu_pytorch_tanh); its
+    // embedding is scaled by √d_model (the tied head reads the unscaled table).
     Preset {
         name: "gemma2",
         label: "Gemma 2",
@@ -171,12 +172,13 @@ pub static PRESETS: [Preset; 10] = [
             attention: AttentionPattern::SlidingWindow { window: 16 },
             layer_pattern: Some(LayerPattern::GlobalEvery(2)),
             tied_embeddings: true,
+            scale_embeddings: true,
+            attn_logit_softcap: Some(50.0),
+            final_logit_softcap: Some(30.0),
             ..BASE
         },
         z_loss: 0.0,
-        // Gemma2ForCausalLM also scales the embedding by √d_model (with the head tied to the
-        // unscaled table), soft-caps logits and stores RMSNorm gains as 1 + w: not this model.
-        export: None,
+        export: Some("Gemma2ForCausalLM"),
     },
     // Qwen3 norms q and k per head, one gain of D shared by the heads.
     Preset {
@@ -293,6 +295,13 @@ mod tests {
                 AttentionPattern::Full
             ]
         );
+        // Gemma 2 soft-caps the attention logits at 50 and the output logits at 30, and scales
+        // its embeddings.
+        assert_eq!(
+            (gemma2.attn_logit_softcap, gemma2.final_logit_softcap),
+            (Some(50.0), Some(30.0))
+        );
+        assert!(gemma2.scale_embeddings);
         // GPT-NeoX gives each branch its own input norm.
         assert_eq!(
             find("gptj").unwrap().model.parallel_norm,

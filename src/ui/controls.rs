@@ -147,13 +147,16 @@ fn Control(field: &'static Field) -> impl IntoView {
             />
         }
         .into_any(),
-        Kind::Number | Kind::Auto => view! {
+        Kind::Number | Kind::Optional(_) => view! {
             <input
                 type="text"
                 inputmode="decimal"
                 id=id.clone()
                 data-testid=format!("control-{}", field.key)
-                placeholder=if field.kind == Kind::Auto { "auto" } else { "" }
+                placeholder=match field.kind {
+                    Kind::Optional(empty) => empty,
+                    _ => "",
+                }
                 prop:value=move || shown().unwrap_or_default()
                 on:change=move |ev| change(event_target_value(&ev))
             />

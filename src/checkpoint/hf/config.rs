@@ -8,8 +8,8 @@ use serde_json::{json, Map, Value};
 use super::super::CheckpointError;
 use super::{Family, CONFIG};
 use crate::model::{
-    Activation, AttentionPattern, BlockLayout, ModelConfig, NormPosition, NormType, ParallelNorm,
-    Position, QkNormScope,
+    Activation, AttentionPattern, BlockLayout, LayerPattern, ModelConfig, NormPosition, NormType,
+    ParallelNorm, Position, QkNormScope,
 };
 
 /// `config.json` keys, consumed as they are mapped; what is left at the end must be harmless.
@@ -382,6 +382,166 @@ impl Keys {
         })
     }
 
+    /// A soft-cap: transformers' `default` when the key is absent, none when it is null.
+    fn softcap(&mut self, key: &str, default: f32) -> Result<Option<f32>, CheckpointError> {
+        match self.map.remove(key) {
+            None => Ok(Some(default)),
+            Some(Value::Null) => Ok(None),
+            Some(v) => v
+                .as_f64()
+                .map(|x| Some(x as f32))
+                .ok_or_else(|| self.error(key, format!("{v} is not a number or null"))),
+        }
+    }
+
+    /// Gemma 2's layers: `layer_types` (by default layer i is sliding when i is even) with
+    /// `sliding_window`, as `attention` and `layer_pattern`. The alternation from a sliding
+    /// layer 0 is `global_every: 2`, so an export of the Gemma 2 preset reads back the same.
+    fn gemma2_layers(
+        &mut self,
+        n_layers: usize,
+    ) -> Result<(AttentionPattern, Option<LayerPattern>), CheckpointError> {
+        let types: Vec<String> = match self.take("layer_types") {
+            None => (0..n_layers)
+                .map(|l| match l % 2 {
+                    0 => "sliding_attention".to_string(),
+                    _ => "full_attention".to_string(),
+                })
+                .collect(),
+            Some(Value::Array(list)) => list
+                .iter()
+                .map(|t| t.as_str().map(String::from))
+                .collect::<Option<_>>()
+                .ok_or_else(|| self.error("layer_types", "must be a list of strings"))?,
+            Some(_) => return Err(self.error("layer_types", "must be a list of strings")),
+        };
+        if types.len() != n_layers {
+            return Err(self.error(
+                "layer_types",
+                format!("{} entries for {n_layers} layers", types.len()),
+            ));
+        }
+        let window = self.optional_usize("sliding_window")?;
+        let mut patterns = Vec::with_capacity(n_layers);
+        for t in &types {
+            patterns.push(match (t.as_str(), window) {
+                ("full_attention", _) => AttentionPattern::Full,
+                ("sliding_attention", Some(window)) => AttentionPattern::SlidingWindow { window },
+                ("sliding_attention", None) => {
+                    return Err(self.error("sliding_window", "is required by sliding layers"))
+                }
+                (other, _) => {
+                    return Err(self.error(
+                        "layer_types",
+                        format!(
+                            "{other:?} is not supported (sliding_attention, full_attention are)"
+                        ),
+                    ))
+                }
+            });
+        }
+        let alternating = |l: usize| match l % 2 {
+            0 => patterns[0],
+            _ => AttentionPattern::Full,
+        };
+        Ok(if patterns.iter().all(|&p| p == patterns[0]) {
+            (patterns[0], None)
+        } else if patterns[0] != AttentionPattern::Full
+            && (0..n_layers).all(|l| patterns[l] == alternating(l))
+        {
+            (patterns[0], Some(LayerPattern::GlobalEvery(2)))
+        } else {
+            (
+                AttentionPattern::Full,
+                Some(LayerPattern::PerLayer(patterns)),
+            )
+        })
+    }
+
+    /// Gemma 2: RMSNorm before and after each sub-layer, tanh GeGLU, RoPE, embeddings scaled by
+    /// √hidden_size, local/global layers, soft-capped attention and output logits.
+    pub(super) fn gemma2(&mut self) -> Result<ModelConfig, CheckpointError> {
+        let d_model = self.usize("hidden_size")?;
+        let n_heads = self.usize("num_attention_heads")?;
+        let n_kv_heads = self
+            .optional_usize("num_key_value_heads")?
+            .unwrap_or(n_heads);
+        let n_layers = self.usize("num_hidden_layers")?;
+        // transformers' defaults where a key is absent: head_dim 256, query_pre_attn_scalar 256.
+        let head_dim = self.optional_usize("head_dim")?.unwrap_or(256);
+        let scalar = self.f32("query_pre_attn_scalar", 256.0)?;
+        if scalar != head_dim as f32 {
+            return Err(self.error(
+                "query_pre_attn_scalar",
+                format!(
+                    "{scalar} is not supported: archlab scales attention logits by 1/√head_dim ({head_dim})"
+                ),
+            ));
+        }
+        for key in ["hidden_activation", "hidden_act"] {
+            self.expect(
+                key,
+                json!("gelu_pytorch_tanh"),
+                "archlab's Gemma 2 MLP is GeGLU with the tanh GeLU",
+            )?;
+        }
+        self.expect(
+            "attention_bias",
+            json!(false),
+            "Gemma 2's MLP has no biases, and archlab has one bias switch",
+        )?;
+        self.expect(
+            "use_bidirectional_attention",
+            json!(false),
+            "archlab's attention is causal",
+        )?;
+        let attention_dropout = self.f32("attention_dropout", 0.0)?;
+        let rope_theta = self.rope_theta()?;
+        let (attention, layer_pattern) = self.gemma2_layers(n_layers)?;
+        // nn.Embedding(padding_idx=pad_token_id), whose default is 0 when the key is absent.
+        let padding_token = match self.map.remove("pad_token_id") {
+            None => Some(0),
+            Some(Value::Null) => None,
+            Some(v) => Some(v.as_u64().map(|t| t as u32).ok_or_else(|| {
+                self.error("pad_token_id", format!("{v} is not a non-negative integer"))
+            })?),
+        };
+        Ok(ModelConfig {
+            vocab_size: self.usize("vocab_size")?,
+            context_len: self
+                .optional_usize("max_position_embeddings")?
+                .unwrap_or(8192),
+            d_model,
+            n_layers,
+            n_heads,
+            n_kv_heads,
+            d_head: Some(head_dim).filter(|&d| d * n_heads != d_model),
+            d_ff: Some(self.usize("intermediate_size")?),
+            norm: NormType::RmsNorm,
+            norm_position: NormPosition::Double,
+            norm_eps: self.f32("rms_norm_eps", 1e-6)?,
+            final_norm: true,
+            bias: false,
+            activation: Activation::GegluTanh,
+            block: BlockLayout::Serial,
+            position: Position::Rope,
+            rope_theta,
+            attention,
+            layer_pattern,
+            qk_norm: false,
+            tied_embeddings: self.bool("tie_word_embeddings", true)?,
+            scale_embeddings: true,
+            padding_token,
+            attn_logit_softcap: self.softcap("attn_logit_softcapping", 50.0)?,
+            final_logit_softcap: self.softcap("final_logit_softcapping", 30.0)?,
+            dropout: crate::model::Dropout {
+                attn: attention_dropout,
+                ..crate::model::Dropout::default()
+            },
+            ..ModelConfig::default()
+        })
+    }
+
     /// Errors on the first key nobody consumed that is not known to be harmless.
     pub(super) fn finish(self, family: Family) -> Result<(), CheckpointError> {
         let left: BTreeSet<&String> = self
@@ -452,6 +612,39 @@ pub(super) fn export_config(family: Family, model: &ModelConfig) -> Value {
             "attn_pdrop": decimal(model.dropout.attn),
             "resid_pdrop": decimal(model.dropout.resid),
         }),
+        Family::Gemma2 => {
+            // export_family admits only full and sliding layers of one window.
+            let layer_types: Vec<_> = (0..model.n_layers)
+                .map(|l| match model.pattern_for_layer(l) {
+                    AttentionPattern::Full => "full_attention",
+                    _ => "sliding_attention",
+                })
+                .collect();
+            let window = (0..model.n_layers).find_map(|l| match model.pattern_for_layer(l) {
+                AttentionPattern::SlidingWindow { window } => Some(window),
+                _ => None,
+            });
+            json!({
+                "hidden_size": model.d_model,
+                "num_hidden_layers": model.n_layers,
+                "num_attention_heads": model.n_heads,
+                "num_key_value_heads": model.n_kv_heads,
+                "head_dim": model.d_head(),
+                "query_pre_attn_scalar": model.d_head(),
+                "intermediate_size": model.d_ff(),
+                "max_position_embeddings": model.context_len,
+                "rms_norm_eps": decimal(model.norm_eps),
+                "rope_theta": decimal(model.rope_theta),
+                "hidden_activation": "gelu_pytorch_tanh",
+                "attention_bias": false,
+                "attention_dropout": decimal(model.dropout.attn),
+                "pad_token_id": model.padding_token,
+                "layer_types": layer_types,
+                "sliding_window": window,
+                "attn_logit_softcapping": model.attn_logit_softcap.map(decimal),
+                "final_logit_softcapping": model.final_logit_softcap.map(decimal),
+            })
+        }
         _ => {
             let mut fields = json!({
                 "hidden_size": model.d_model,

@@ -4,7 +4,9 @@
 //! Every key of `config.json` is either mapped, checked to have a value we reproduce, or known to
 //! play no part in the forward pass (token ids, init ranges, caching): anything else is an error
 //! naming it, never silently ignored. RoPE needs no permutation: our RoPE rotates halves
-//! (pairs i and i + d/2), as transformers does.
+//! (pairs i and i + d/2), as transformers does. Gemma 2 stores RMSNorm gains as `g - 1` (its
+//! norm multiplies by `1 + w`): converted on import and export of parameters, while gradients
+//! are the same either way.
 //!
 //! `config.rs` maps `config.json` (both ways), `names.rs` the tensors (names, packing,
 //! transposes); this file picks the family and moves the values.
@@ -12,7 +14,7 @@
 mod config;
 mod names;
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use serde_json::Value;
 
@@ -39,16 +41,18 @@ pub enum Family {
     Olmo2,
     Gpt2,
     GptNeox,
+    Gemma2,
 }
 
 impl Family {
-    const ALL: [Family; 6] = [
+    const ALL: [Family; 7] = [
         Family::Llama,
         Family::Mistral,
         Family::Qwen3,
         Family::Olmo2,
         Family::Gpt2,
         Family::GptNeox,
+        Family::Gemma2,
     ];
 
     /// The `architectures` entry transformers writes.
@@ -60,6 +64,7 @@ impl Family {
             Family::Olmo2 => "Olmo2ForCausalLM",
             Family::Gpt2 => "GPT2LMHeadModel",
             Family::GptNeox => "GPTNeoXForCausalLM",
+            Family::Gemma2 => "Gemma2ForCausalLM",
         }
     }
 
@@ -72,6 +77,7 @@ impl Family {
             Family::Olmo2 => "olmo2",
             Family::Gpt2 => "gpt2",
             Family::GptNeox => "gpt_neox",
+            Family::Gemma2 => "gemma2",
         }
     }
 }
@@ -79,13 +85,30 @@ impl Family {
 /// How one Hugging Face tensor relates to ours: it is our `parts` stacked along the first
 /// dimension (GPT-2 packs q, k and v into one), transposed when `conv1d` (GPT-2's Conv1D stores
 /// weights `[in, out]`; we store `[out, in]`). With `chunk`, the parts are interleaved `chunk`
-/// rows at a time instead (GPT-NeoX packs `[q_h, k_h, v_h]` head by head).
+/// rows at a time instead (GPT-NeoX packs `[q_h, k_h, v_h]` head by head). With `gain_minus_one`
+/// the file holds our values less 1 (Gemma 2's RMSNorm gains `1 + w`).
 #[derive(Clone, Debug, PartialEq)]
 pub struct HfTensor {
     pub name: String,
     pub parts: Vec<String>,
     pub conv1d: bool,
     pub chunk: Option<usize>,
+    pub gain_minus_one: bool,
+}
+
+/// Our value of a parameter the file stores as `stored`, and back.
+fn from_stored(hf: &HfTensor, stored: f32) -> f32 {
+    match hf.gain_minus_one {
+        true => stored + 1.0,
+        false => stored,
+    }
+}
+
+fn to_stored(hf: &HfTensor, ours: f32) -> f32 {
+    match hf.gain_minus_one {
+        true => ours - 1.0,
+        false => ours,
+    }
 }
 
 /// An imported folder: the model as our checkpoint, and how its tensors map, for writing
@@ -112,6 +135,7 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
         }
         Family::Gpt2 => keys.gpt2()?,
         Family::GptNeox => keys.gpt_neox()?,
+        Family::Gemma2 => keys.gemma2()?,
     };
     keys.finish(family)?;
     model
@@ -126,11 +150,14 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
         let tensor = file
             .remove(&hf.name)
             .ok_or_else(|| CheckpointError::new(format!("{WEIGHTS}: {}", hf.name), "is missing"))?;
-        let stacked = if hf.conv1d {
+        let mut stacked = if hf.conv1d {
             transpose(&tensor)
         } else {
             tensor
         };
+        for value in &mut stacked.values {
+            *value = from_stored(hf, *value);
+        }
         unstack(&layout, hf, stacked, &mut params)?;
     }
     // A tied head may still be saved (older transformers); it must then be the embedding.
@@ -177,7 +204,6 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
 /// The family a config maps onto for export, or why none does.
 pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
     let m = model;
-    let full = m.attention == AttentionPattern::Full && m.layer_pattern.is_none();
     let serial = m.block == BlockLayout::Serial;
     let rms = |position| m.norm == NormType::RmsNorm && m.norm_position == position;
     let llama_core = m.final_norm
@@ -190,6 +216,19 @@ pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
         Activation::GeluTanh | Activation::Gelu | Activation::Relu
     );
     let mha = m.n_kv_heads == m.n_heads && m.d_head() * m.n_heads == m.d_model;
+    // Only Gemma 2 caps logits and scales embeddings.
+    let gemma_only =
+        m.scale_embeddings || m.attn_logit_softcap.is_some() || m.final_logit_softcap.is_some();
+    // Full attention everywhere and nothing only Gemma 2 has: the other families' common core.
+    let full = m.attention == AttentionPattern::Full && m.layer_pattern.is_none() && !gemma_only;
+    // Gemma 2's layers are full or sliding, with one window for all sliding layers.
+    let window = |l| match m.pattern_for_layer(l) {
+        AttentionPattern::SlidingWindow { window } => Some(Some(window)),
+        AttentionPattern::Full => Some(None),
+        AttentionPattern::Sparse { .. } => None,
+    };
+    let windows: Option<BTreeSet<_>> = (0..m.n_layers).map(window).collect();
+    let one_window = windows.is_some_and(|w| w.iter().flatten().count() <= 1);
     let layer_norm_pre =
         m.norm == NormType::LayerNorm && m.norm_position == NormPosition::Pre && m.final_norm;
     let candidates = [
@@ -203,6 +242,7 @@ pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
                 && rms(NormPosition::Pre)
                 && !m.qk_norm
                 && !m.bias
+                && !gemma_only
                 && m.layer_pattern.is_none()
                 && matches!(m.attention, AttentionPattern::SlidingWindow { .. }),
         ),
@@ -242,6 +282,20 @@ pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
                 && full
                 && mha,
         ),
+        (
+            Family::Gemma2,
+            rms(NormPosition::Double)
+                && m.final_norm
+                && m.position == Position::Rope
+                && m.activation == Activation::GegluTanh
+                && serial
+                && !m.bias
+                && !m.qk_norm
+                && m.scale_embeddings
+                && one_window
+                // transformers' Gemma2Config requires it, whatever head_dim is.
+                && m.d_model.is_multiple_of(m.n_heads),
+        ),
     ];
     candidates
         .into_iter()
@@ -253,8 +307,11 @@ pub fn export_family(model: &ModelConfig) -> Result<Family, CheckpointError> {
                  SwiGLU, serial, full attention), Mistral (the same with a sliding window, no \
                  biases), Qwen3 (LLaMA with per-head QK-norm, no biases), OLMo 2 \
                  (post-in-branch RMSNorm, QK-norm over the projections), GPT-2 (pre-LayerNorm, \
-                 learned positions, GeLU, biases, tied embeddings, MHA) or GPT-NeoX \
-                 (pre-LayerNorm, RoPE, GeLU, biases, MHA, parallel with a norm per branch)",
+                 learned positions, GeLU, biases, tied embeddings, MHA), GPT-NeoX \
+                 (pre-LayerNorm, RoPE, GeLU, biases, MHA, parallel with a norm per branch) or \
+                 Gemma 2 (RMSNorm before and after each sub-layer, RoPE, tanh GeGLU, scaled \
+                 embeddings, full or sliding layers of one window); only Gemma 2 has \
+                 soft-caps and scaled embeddings",
             )
         })
 }
@@ -265,7 +322,15 @@ pub fn export(model: &ModelConfig, params: &[f32]) -> Result<(String, Vec<u8>), 
     let family = export_family(model)?;
     let config =
         serde_json::to_string_pretty(&export_config(family, model)).expect("a config serialises");
-    let tensors = to_hf_tensors(family, model, params);
+    let mut tensors = to_hf_tensors(family, model, params);
+    for hf in tensor_map(family, model) {
+        let tensor = tensors
+            .get_mut(&hf.name)
+            .expect("the map's tensors were written");
+        for value in &mut tensor.values {
+            *value = to_stored(&hf, *value);
+        }
+    }
     Ok((
         config,
         tensors::write(
@@ -275,7 +340,8 @@ pub fn export(model: &ModelConfig, params: &[f32]) -> Result<(String, Vec<u8>), 
     ))
 }
 
-/// Our flat buffer (parameters or gradients) as Hugging Face tensors.
+/// Our flat buffer as Hugging Face tensors, values as they are (gradients; `export` converts
+/// parameters the file stores differently).
 pub fn to_hf_tensors(family: Family, model: &ModelConfig, flat: &[f32]) -> Tensors {
     let layout = ParamLayout::new(model);
     tensor_map(family, model)

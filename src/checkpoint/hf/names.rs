@@ -39,6 +39,7 @@ pub fn tensor_map(family: Family, model: &ModelConfig) -> Vec<HfTensor> {
         parts,
         conv1d,
         chunk,
+        gain_minus_one: false,
     };
     let one = |name: String, part: String| tensor(name, vec![part], false, None);
     // A linear layer: weight, and bias when the model has biases.
@@ -48,9 +49,12 @@ pub fn tensor_map(family: Family, model: &ModelConfig) -> Vec<HfTensor> {
             map.push(one(format!("{hf}.bias"), b));
         }
     };
-    // A norm: weight, and bias for LayerNorm with biases.
+    // A norm: weight (Gemma 2 stores gain - 1), and bias for LayerNorm with biases.
     let norm = |map: &mut Vec<HfTensor>, hf: String, ours: String| {
-        map.push(one(format!("{hf}.weight"), format!("{ours}.weight")));
+        map.push(HfTensor {
+            gain_minus_one: family == Family::Gemma2,
+            ..one(format!("{hf}.weight"), format!("{ours}.weight"))
+        });
         if model.norm_has_bias(model.norm) {
             map.push(one(format!("{hf}.bias"), format!("{ours}.bias")));
         }
@@ -60,20 +64,27 @@ pub fn tensor_map(family: Family, model: &ModelConfig) -> Vec<HfTensor> {
         let ours = format!("layers.{l}");
         let (a, m) = (format!("{ours}.attn"), format!("{ours}.mlp"));
         match family {
-            Family::Llama | Family::Mistral | Family::Qwen3 | Family::Olmo2 => {
+            Family::Llama | Family::Mistral | Family::Qwen3 | Family::Olmo2 | Family::Gemma2 => {
                 let hf = format!("model.layers.{l}");
-                let attn_norms = match family {
+                let norms: &[_] = match family {
                     // OLMo 2 norms the branch outputs: its "post" norms are our out-norms.
-                    Family::Olmo2 => [
+                    Family::Olmo2 => &[
                         ("post_attention_layernorm", "attn_out_norm"),
                         ("post_feedforward_layernorm", "mlp_out_norm"),
                     ],
-                    _ => [
+                    // Gemma 2 norms both the input and the output of each branch.
+                    Family::Gemma2 => &[
+                        ("input_layernorm", "attn_in_norm"),
+                        ("post_attention_layernorm", "attn_out_norm"),
+                        ("pre_feedforward_layernorm", "mlp_in_norm"),
+                        ("post_feedforward_layernorm", "mlp_out_norm"),
+                    ],
+                    _ => &[
                         ("input_layernorm", "attn_in_norm"),
                         ("post_attention_layernorm", "mlp_in_norm"),
                     ],
                 };
-                for (hf_norm, site) in attn_norms {
+                for (hf_norm, site) in norms {
                     norm(
                         &mut map,
                         format!("{hf}.{hf_norm}"),

@@ -115,6 +115,7 @@ impl<R: Real> Backward<'_, '_, R> {
             &acts.q,
             &acts.k,
             s,
+            c.attn_logit_softcap.map(f64::from),
         );
         let theta = f64::from(c.rope_theta);
         match c.position {

@@ -1,6 +1,6 @@
 //! The backward of `graph`: the forward's launches in exact reverse, as `cpu::model` does.
 
-use super::super::activation::activation_backward;
+use super::super::activation::{activation_backward, softcap_backward};
 use super::super::attention as attn;
 use super::super::embedding::{embedding_backward_positions, embedding_backward_tokens};
 use super::super::loss::cross_entropy_backward;
@@ -29,6 +29,20 @@ impl Builder<'_> {
         );
         self.loss_kernels.push(self.kernels.len());
         self.kernels.push(kernel);
+        match config.final_logit_softcap {
+            None => {}
+            Some(cap) => {
+                let kernel = softcap_backward(
+                    ctx,
+                    "head.softcap.back",
+                    cap,
+                    rows * v,
+                    (&acts.logits).into(),
+                    (&dlogits).into(),
+                );
+                self.kernels.push(kernel);
+            }
+        }
         let x = acts.stream(config.block);
         let head_in = site_out(&acts.final_norm, &x);
         let dfinal = self.linear_back("head", head_params(layout), &dlogits, &head_in, None);
@@ -58,6 +72,7 @@ impl Builder<'_> {
             ctx,
             "embedding.back",
             acts.emb_shape,
+            config.embedding_scale() as f32,
             (&acts.tokens).into(),
             (&dx).into(),
             self.grad(layout.tok_emb),
@@ -269,8 +284,11 @@ impl Builder<'_> {
                 self.ctx,
                 &label("softmax.back"),
                 s,
+                c.attn_logit_softcap,
                 (&acts.probs).into(),
                 (&dweights).into(),
+                (&acts.q).into(),
+                (&acts.k).into(),
             ),
             attn::probs_backward_q(
                 self.ctx,
