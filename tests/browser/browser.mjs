@@ -63,6 +63,23 @@ export async function openPage(browser) {
   return { page, errors };
 }
 
+/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. The predicate
+ * runs here, in node, on each polled snapshot: the page's Content-Security-Policy forbids
+ * evaluating strings as code in the page. */
+export async function until(page, predicate, arg, timeout = 60_000) {
+  const deadline = Date.now() + timeout;
+  for (;;) {
+    const snapshot = await page.evaluate(() => window.__archlab);
+    if (snapshot && predicate(snapshot, arg)) {
+      return snapshot;
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 /** Saves a full-page screenshot into the test output folder and prints where. */
 export async function screenshot(page, name) {
   const file = path.join(output, `${name}.png`);

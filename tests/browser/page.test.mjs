@@ -6,24 +6,7 @@
 import { test } from "node:test";
 import { readFile } from "node:fs/promises";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
-
-/** Waits until `predicate(window.__archlab, arg)` holds and returns the snapshot. The predicate
- * runs here, in node, on each polled snapshot: the page's Content-Security-Policy forbids
- * evaluating strings as code in the page. */
-async function until(page, predicate, arg, timeout = 60_000) {
-  const deadline = Date.now() + timeout;
-  for (;;) {
-    const snapshot = await page.evaluate(() => window.__archlab);
-    if (snapshot && predicate(snapshot, arg)) {
-      return snapshot;
-    }
-    if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}`);
-    }
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
-}
+import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 const newest = (snapshot) => snapshot.runs[snapshot.runs.length - 1];
 const mean = (xs) => xs.reduce((a, b) => a + b, 0) / xs.length;
