@@ -135,3 +135,32 @@ test("a corrupted copy is cleared with a notice; forgetting empties the store", 
     await browser.close();
   }
 });
+
+test("on WebGPU, a paused run comes back and continues on the GPU", async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}${TINY}&train.steps=100000`);
+    await until(page, (s) => s.runs[0]?.steps >= 5, null, 120_000);
+    await page.getByTestId("play").click();
+    const paused = await until(page, (s) => !s.playing);
+    // Keeping records the steps still in flight first: the copy holds those shown and more.
+    const copy = await untilStored(
+      page,
+      (c) => c.checkpoint > 0 && c.runs?.runs[0]?.history.length >= paused.runs[0].steps,
+    );
+    const kept = copy.runs.runs[0].history;
+    await page.reload();
+    const back = await until(page, (s) => s.runs[0]?.steps === kept.length, null, 120_000);
+    // The copy writes f32 in its shortest form; the snapshot the same value as an f64.
+    assert.deepEqual(back.runs[0].loss, kept.map((r) => Math.fround(r.loss)));
+    assert.deepEqual(back.runs[0].loss.slice(0, paused.runs[0].steps), paused.runs[0].loss);
+    assert.match(await page.getByTestId("engine").innerText(), /WebGPU engine on /);
+    await page.getByTestId("play").click();
+    const more = await until(page, (s) => s.runs[0].steps >= kept.length + 3, null, 120_000);
+    assert.deepEqual(more.runs[0].loss.slice(0, kept.length), back.runs[0].loss);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
