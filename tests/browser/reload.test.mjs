@@ -136,6 +136,28 @@ test("a corrupted copy is cleared with a notice; forgetting empties the store", 
   }
 });
 
+test("a write over the browser's quota is refused with a notice, and nothing is kept", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    // Chromium's DevTools protocol shrinks this origin's quota to 1 KB: the first save fails.
+    const cdp = await page.context().newCDPSession(page);
+    await cdp.send("Storage.overrideQuotaForOrigin", { origin: new URL(url).origin, quotaSize: 1024 });
+    await page.goto(`${url}${TINY}&train.steps=12`);
+    await page.getByTestId("saved-notice").waitFor({ timeout: 30_000 });
+    assert.match(
+      await notice(page),
+      /^Runs could not be kept in this browser: QuotaExceededError.*; the saved runs were cleared, and this page keeps none until it is reloaded\.$/,
+    );
+    // The page goes on: its run trains to the end.
+    await until(page, (s) => s.runs[0]?.status === "finished, 12 steps");
+    assert.deepEqual(await stored(page), { runs: null, checkpoint: 0 });
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
 test("on WebGPU, a paused run comes back and continues on the GPU", async () => {
   const browser = await launch();
   try {
