@@ -8,7 +8,7 @@ use std::rc::Rc;
 use super::store::{Restored, SavedRun, SavedRuns, StoreError};
 use super::{checkpoints, engine, Lab, RunEntry};
 use crate::gpu::GpuContext;
-use crate::train::run::RunConfig;
+use crate::train::run::{RunConfig, RunError};
 use crate::train::session::{RunStatus, Session};
 
 /// While the newest run trains, its runs are kept at most this often; any other change (a run
@@ -92,31 +92,37 @@ impl Lab {
         lab.next_id = saved.next_id;
         let count = saved.runs.len();
         for (i, saved_run) in saved.runs.into_iter().enumerate() {
-            let refused = |e: crate::train::run::RunError| {
-                StoreError(format!("run {} cannot be rebuilt: {e}", saved_run.id))
+            let SavedRun {
+                id,
+                label,
+                hidden,
+                requested,
+                run,
+                status,
+                first_step,
+                history,
+            } = saved_run;
+            let refused = |e: RunError| StoreError(format!("run {id} cannot be rebuilt: {e}"));
+            let data = lab.data_for(&run).map_err(refused)?;
+            let engine = match checkpoint.as_ref().filter(|_| i + 1 == count) {
+                Some(checkpoint) => {
+                    let mut engine =
+                        engine::open_engine(&run, lab.gpu.as_ref()).map_err(refused)?;
+                    checkpoints::restore(engine.as_mut(), checkpoint).map_err(refused)?;
+                    Some(engine)
+                }
+                None => None,
             };
-            let data = lab.data_for(&saved_run.run).map_err(refused)?;
-            let steps = saved_run.first_step + saved_run.history.len();
             // Training or finished follows from the steps; a divergence or a stop stays.
-            let mut session = Session::resume(saved_run.run.clone(), data, steps);
-            session.first_step = saved_run.first_step;
-            session.history = saved_run.history.clone();
-            if let RunStatus::Diverged { .. } | RunStatus::Stopped { .. } = saved_run.status {
-                session.status = saved_run.status;
+            let mut session = Session::resume(run, data, first_step + history.len());
+            session.first_step = first_step;
+            session.history = history;
+            if let RunStatus::Diverged { .. } | RunStatus::Stopped { .. } = status {
+                session.status = status;
             }
-            let mut entry = RunEntry::new(
-                saved_run.id,
-                saved_run.label.clone(),
-                saved_run.requested.clone(),
-                session,
-            );
-            entry.hidden = saved_run.hidden;
-            if let Some(checkpoint) = checkpoint.as_ref().filter(|_| i + 1 == count) {
-                let mut engine =
-                    engine::open_engine(&saved_run.run, lab.gpu.as_ref()).map_err(refused)?;
-                checkpoints::restore(engine.as_mut(), checkpoint).map_err(refused)?;
-                entry.engine = Some(engine);
-            }
+            let mut entry = RunEntry::new(id, label, requested, session);
+            entry.hidden = hidden;
+            entry.engine = engine;
             lab.runs.push(entry);
         }
         lab.start_if_changed(None);
