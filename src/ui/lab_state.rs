@@ -44,6 +44,9 @@ pub struct LabState {
     /// Whether an attention or sample read of the GPU is on its way (one of each at a time).
     reading_attention: StoredValue<bool>,
     reading_sample: StoredValue<bool>,
+    /// Whether a checkpoint of the newest run is being read (one at a time: the save button and
+    /// keeping the runs both pause and drain the GPU run).
+    reading_checkpoint: StoredValue<bool>,
     last_draw: StoredValue<f64>,
     last_attention: StoredValue<f64>,
     /// `performance.now()` when the first step finished, for the tests' benchmark.
@@ -92,6 +95,7 @@ impl LabState {
             looping: StoredValue::new(false),
             reading_attention: StoredValue::new(false),
             reading_sample: StoredValue::new(false),
+            reading_checkpoint: StoredValue::new(false),
             last_draw: StoredValue::new(f64::MIN),
             last_attention: StoredValue::new(f64::MIN),
             first_step_ms: StoredValue::new(None),
@@ -313,9 +317,20 @@ impl LabState {
         Ok((name, bytes))
     }
 
-    /// The newest run's checkpoint, with its file name. A GPU run is paused and its steps in
-    /// flight are recorded first, so that the parameters are those of its last step.
+    /// The newest run's checkpoint, with its file name, once any other read of one is done.
     pub async fn newest_checkpoint(&self) -> Result<(String, Checkpoint), String> {
+        while self.reading_checkpoint.get_value() {
+            next_task().await;
+        }
+        self.reading_checkpoint.set_value(true);
+        let checkpoint = self.read_newest_checkpoint().await;
+        self.reading_checkpoint.set_value(false);
+        checkpoint
+    }
+
+    /// The newest run's checkpoint: a GPU run is paused and its steps in flight are recorded
+    /// first, so that the parameters are those of its last step.
+    async fn read_newest_checkpoint(&self) -> Result<(String, Checkpoint), String> {
         let resume = self.playing.get_untracked();
         self.pause();
         let (name, source) = loop {
