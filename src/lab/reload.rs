@@ -24,10 +24,7 @@ impl SaveMark {
     /// Whether to keep the runs now, `since` seconds after `last` was kept: when they changed,
     /// and the change is more than the newest run's step count (or training is paused, or
     /// [`SAVE_EVERY_SECONDS`] have passed).
-    pub fn due(&self, last: Option<&SaveMark>, playing: bool, since: f64) -> bool {
-        let Some(last) = last else {
-            return true;
-        };
+    pub fn due(&self, last: &SaveMark, playing: bool, since: f64) -> bool {
         let without_newest_steps = |mark: &SaveMark| {
             let mut runs = mark.0.clone();
             if let Some(newest) = runs.last_mut() {
@@ -250,21 +247,17 @@ mod tests {
         let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "50")]), None);
         let now = clock();
         let first = lab.save_mark();
-        assert!(first.due(None, true, 0.0), "nothing kept yet");
-        assert!(!first.due(Some(&first), false, 100.0), "nothing changed");
+        assert!(!first.due(&first, false, 100.0), "nothing changed");
         lab.train(0.0, &now);
         let stepped = lab.save_mark();
-        assert!(!stepped.due(Some(&first), true, 1.0), "steps only: waits");
-        assert!(stepped.due(Some(&first), true, SAVE_EVERY_SECONDS));
-        assert!(stepped.due(Some(&first), false, 1.0), "paused: at once");
+        assert!(!stepped.due(&first, true, 1.0), "steps only: waits");
+        assert!(stepped.due(&first, true, SAVE_EVERY_SECONDS));
+        assert!(stepped.due(&first, false, 1.0), "paused: at once");
         lab.toggle_hidden(1);
-        assert!(
-            lab.save_mark().due(Some(&stepped), true, 1.0),
-            "hidden: at once"
-        );
+        assert!(lab.save_mark().due(&stepped, true, 1.0), "hidden: at once");
         lab.change("train.lr", "0.01");
         assert!(
-            lab.save_mark().due(Some(&stepped), true, 1.0),
+            lab.save_mark().due(&stepped, true, 1.0),
             "a new run: at once"
         );
     }

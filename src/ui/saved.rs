@@ -28,7 +28,9 @@ pub enum Notice {
 /// Keeping runs: what was last kept and when, and whether a save is on its way.
 #[derive(Clone, Copy)]
 pub struct Keeper {
-    last_mark: StoredValue<Option<SaveMark>, LocalStorage>,
+    /// The runs as last kept (at first, as the page opened: a fresh run is kept once it has
+    /// trained for a while, restored runs once they change).
+    last_mark: StoredValue<SaveMark, LocalStorage>,
     last_ms: StoredValue<f64>,
     saving: StoredValue<bool>,
     /// Off after the visitor forgot the runs, or a write failed, until the page reloads.
@@ -73,7 +75,7 @@ pub fn open_lab(
         ),
     };
     let keeper = Keeper {
-        last_mark: StoredValue::new_local(None),
+        last_mark: StoredValue::new_local(lab.save_mark()),
         last_ms: StoredValue::new(now_ms()),
         saving: StoredValue::new(false),
         enabled: StoredValue::new(true),
@@ -100,7 +102,7 @@ impl LabState {
         let mark = self.lab.with_value(Lab::save_mark);
         let since = (now_ms() - keeper.last_ms.get_value()) / 1000.0;
         let last = keeper.last_mark.get_value();
-        if !mark.due(last.as_ref(), self.playing.get_untracked(), since) {
+        if !mark.due(&last, self.playing.get_untracked(), since) {
             return;
         }
         keeper.saving.set_value(true);
@@ -114,16 +116,21 @@ impl LabState {
     }
 
     /// Keeps the runs and the newest run's checkpoint (within `store::CHECKPOINT_CAP`). The
-    /// checkpoint comes first (on the GPU it waits for the steps in flight), then the runs as
-    /// they stand at its step. A write the browser refuses (over its quota) clears what was
-    /// kept and stops keeping, with a notice.
+    /// checkpoint comes first, then the runs as they stand at its step. On the GPU a checkpoint
+    /// pauses the run and waits for its steps in flight, so it is taken only while the run is
+    /// paused or stopped; the saves while it trains keep its history alone (a reload then
+    /// shows it where it stood, to train again). A write the browser refuses (over its quota)
+    /// clears what was kept and stops keeping, with a notice.
     async fn keep(&self) {
         let keeper = self.keeper;
-        let checkpoint_due = self.lab.with_value(|lab| {
-            lab.runs.last().is_some_and(|run| {
-                run.engine.is_some() && store::check_checkpoint_size(&run.session.run.model).is_ok()
-            })
-        });
+        let playing_on_gpu = self.playing.get_untracked() && self.lab.with_value(Lab::on_gpu);
+        let checkpoint_due = !playing_on_gpu
+            && self.lab.with_value(|lab| {
+                lab.runs.last().is_some_and(|run| {
+                    run.engine.is_some()
+                        && store::check_checkpoint_size(&run.session.run.model).is_ok()
+                })
+            });
         let checkpoint = match checkpoint_due {
             true => self
                 .newest_checkpoint()
@@ -138,7 +145,7 @@ impl LabState {
             .with_value(|lab| (lab.saved_runs().to_json(), lab.save_mark()));
         match storage::save(&runs, file.as_deref()).await {
             Ok(()) => {
-                keeper.last_mark.set_value(Some(mark));
+                keeper.last_mark.set_value(mark);
                 keeper.last_ms.set_value(now_ms());
             }
             Err(error) => {
