@@ -138,8 +138,8 @@ impl Lab {
                 run.session.steps_done()
             ),
             Some(run) if run.engine.is_none() => format!(
-                "; {}'s parameters were not kept (a checkpoint is kept up to {} MiB): Reset \
-                 trains it again",
+                "; {}'s parameters were not kept (they are kept up to {} MiB, on WebGPU when \
+                 training pauses or stops): Reset trains it again",
                 run.name(),
                 super::store::CHECKPOINT_CAP >> 20
             ),
