@@ -10,6 +10,8 @@ pub mod kernel_check;
 mod memory;
 pub mod queue;
 mod resume;
+mod reload;
+pub mod store;
 mod training;
 pub mod url;
 pub mod views;
@@ -20,6 +22,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
 pub use resume::RESUME_EVERY;
+pub use reload::{SaveMark, SAVE_EVERY_SECONDS};
 pub use training::{Read, ReadResult, GPU_AHEAD};
 
 use crate::charts::AttentionMap;
@@ -141,6 +144,31 @@ pub struct RunEntry {
 }
 
 impl RunEntry {
+    /// Run `id` on the charts, without an engine or examples yet.
+    fn new(id: usize, label: String, requested: RunConfig, session: Session) -> Self {
+        let first_step = session.first_step;
+        Self {
+            id,
+            label,
+            color: (id - 1) % crate::charts::RUN_COLORS,
+            hidden: false,
+            requested,
+            session,
+            engine: None,
+            opened: None,
+            example: Example::default(),
+            snapshots: Vec::new(),
+            scrub: None,
+            snapshot_every: 1,
+            resume_points: Vec::new(),
+            resume_asked: first_step,
+            sample: String::new(),
+            sample_tokens: Vec::new(),
+            sample_left: 0,
+            samples_started: 0,
+        }
+    }
+
     /// "run 2: +QK-norm".
     pub fn name(&self) -> String {
         format!("run {}: {}", self.id, self.label)
@@ -253,6 +281,17 @@ impl Lab {
         settings: &[(String, String)],
         gpu: Option<Rc<GpuContext>>,
     ) -> Self {
+        let mut lab = Self::configured(base, settings, gpu);
+        lab.start_if_changed(None);
+        lab
+    }
+
+    /// The page opened with `settings` over `base` (see [`Lab::new`]), before any run starts.
+    fn configured(
+        base: RunConfig,
+        settings: &[(String, String)],
+        gpu: Option<Rc<GpuContext>>,
+    ) -> Self {
         let mut lab = Self {
             draft: base.clone(),
             defaults: base.clone(),
@@ -279,7 +318,6 @@ impl Lab {
         for (key, value) in settings {
             lab.set(key, value);
         }
-        lab.start_if_changed(None);
         lab
     }
 
@@ -510,24 +548,7 @@ impl Lab {
     ) -> Result<(), RunError> {
         let mut run = requested.clone();
         run.validate()?;
-        // Tokenizing the corpus is the slow part of a new run: reuse the last stream (its
-        // tokens shared, not copied) when the data and batch size and length are the same.
-        let shape = run.batch_shape();
-        let data = match &self.data_cache {
-            Some((config, cached, stream))
-                if *config == run.data
-                    && (cached.batch_size, cached.seq_len) == (shape.batch_size, shape.seq_len) =>
-            {
-                stream.with_seed(shape.seed)
-            }
-            _ => {
-                let text = matches!(run.data.source, DataSource::Text { .. })
-                    .then_some(self.user_text.as_str());
-                let stream = run.build_data(text)?;
-                self.data_cache = Some((run.data.clone(), shape, stream.clone()));
-                stream
-            }
-        };
+        let data = self.data_for(&run)?;
         match &opened {
             // A checkpoint keeps its vocabulary; the data's tokens must fit in it.
             Some(_) if data.vocab_size() > run.model.vocab_size => {
@@ -553,29 +574,36 @@ impl Lab {
             }
             None => Session::new(run, data),
         };
-        let first_step = session.first_step;
-        self.runs.push(RunEntry {
-            id,
-            label: label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults)),
-            color: (id - 1) % crate::charts::RUN_COLORS,
-            hidden: false,
-            requested,
-            session,
-            engine: Some(engine),
-            opened,
-            example: Example::default(),
-            snapshots: Vec::new(),
-            scrub: None,
-            snapshot_every: 1,
-            resume_points: Vec::new(),
-            resume_asked: first_step,
-            sample: String::new(),
-            sample_tokens: Vec::new(),
-            sample_left: 0,
-            samples_started: 0,
-        });
+        let label = label.unwrap_or_else(|| run_label(previous, &requested, &self.defaults));
+        let mut entry = RunEntry::new(id, label, requested, session);
+        entry.engine = Some(engine);
+        entry.opened = opened;
+        self.runs.push(entry);
         self.release_engines();
         Ok(())
+    }
+
+    /// The batches of `run` (validated). Tokenizing the corpus is the slow part of a new run:
+    /// the last stream is reused (its tokens shared, not copied) when the data and batch size
+    /// and length are the same.
+    fn data_for(&mut self, run: &RunConfig) -> Result<DataStream, RunError> {
+        let shape = run.batch_shape();
+        Ok(match &self.data_cache {
+            Some((config, cached, stream))
+                if *config == run.data
+                    && (cached.batch_size, cached.seq_len) == (shape.batch_size, shape.seq_len) =>
+            {
+                stream.with_seed(shape.seed)
+            }
+            _ => {
+                let text = matches!(run.data.source, DataSource::Text { .. })
+                    .then_some(self.user_text.as_str());
+                // The caller sets the vocabulary (an opened checkpoint keeps its own).
+                let stream = run.clone().build_data(text)?;
+                self.data_cache = Some((run.data.clone(), shape, stream.clone()));
+                stream
+            }
+        })
     }
 }
 

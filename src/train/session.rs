@@ -9,7 +9,7 @@
 
 use std::collections::VecDeque;
 
-use serde::Serialize;
+use serde::{Deserialize, Deserializer, Serialize};
 
 use super::data::{DataStream, Split};
 use super::run::RunConfig;
@@ -21,18 +21,24 @@ use crate::contract::{Batch, Engine, EngineError, LayerNorms, Pending, StepRepor
 /// cheap next to the steps between evaluations.
 pub const EVAL_BATCHES: u64 = 4;
 
-/// One step's record: what the metrics files and the charts are made of.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One step's record: what the metrics files and the charts are made of. JSON has no NaN, so
+/// a diverged step's non-finite numbers are written as null and read back as NaN (a
+/// non-finite validation loss or accuracy as none).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct StepRecord {
     /// 0-based step.
     pub step: usize,
     /// Training cross-entropy of this step's batch, nats.
+    #[serde(deserialize_with = "nan_if_null")]
     pub loss: f32,
     /// The z-loss term added to the objective.
+    #[serde(deserialize_with = "nan_if_null")]
     pub z_loss: f32,
     /// Gradient norm before clipping.
+    #[serde(deserialize_with = "nan_if_null")]
     pub grad_norm: f32,
     /// Learning rate of the update.
+    #[serde(deserialize_with = "nan_if_null")]
     pub lr: f32,
     /// Mean softmax normaliser log Z of this step's batch, nats (recorded without z-loss too).
     pub log_z: f32,
@@ -45,19 +51,39 @@ pub struct StepRecord {
     /// Next-token accuracy on the validation batches' scored positions, on evaluation steps.
     pub val_accuracy: Option<f32>,
     /// Largest attention logit per layer in this step's forward.
+    #[serde(deserialize_with = "nans_if_null")]
     pub max_attention_logit: Vec<f32>,
     /// RMS of residual stream and branch outputs per layer in this step's forward.
     pub norms: Vec<NormRecord>,
     /// Training tokens per second of this step (forward, backward, update; not evaluation).
+    #[serde(deserialize_with = "nan_if_null")]
     pub tokens_per_second: f64,
 }
 
 /// [`LayerNorms`] in serialisable form.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct NormRecord {
+    #[serde(deserialize_with = "nan_if_null")]
     pub residual: f32,
+    #[serde(deserialize_with = "nan_if_null")]
     pub attn: f32,
+    #[serde(deserialize_with = "nan_if_null")]
     pub mlp: f32,
+}
+
+/// A number that serde_json wrote as null (it writes NaN and infinities so) read back as NaN.
+fn nan_if_null<'de, D, F>(deserializer: D) -> Result<F, D::Error>
+where
+    D: Deserializer<'de>,
+    F: Deserialize<'de> + From<f32>,
+{
+    Ok(Option::<F>::deserialize(deserializer)?.unwrap_or_else(|| F::from(f32::NAN)))
+}
+
+/// [`nan_if_null`] for each number of a list.
+fn nans_if_null<'de, D: Deserializer<'de>>(deserializer: D) -> Result<Vec<f32>, D::Error> {
+    let values = Vec::<Option<f32>>::deserialize(deserializer)?;
+    Ok(values.into_iter().map(|v| v.unwrap_or(f32::NAN)).collect())
 }
 
 impl From<LayerNorms> for NormRecord {
@@ -71,7 +97,7 @@ impl From<LayerNorms> for NormRecord {
 }
 
 /// Where a run stands.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum RunStatus {
     /// Steps remain.

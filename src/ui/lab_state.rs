@@ -10,8 +10,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 use wasm_bindgen::{JsCast, JsValue};
 
+use super::saved::{self, Keeper};
+use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
-use crate::lab::{self, checkpoints, url, views, Lab, Read};
+use crate::lab::{checkpoints, url, views, Lab, Read};
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
 /// task stays far below 100 ms.
@@ -42,10 +44,15 @@ pub struct LabState {
     /// Whether an attention or sample read of the GPU is on its way (one of each at a time).
     reading_attention: StoredValue<bool>,
     reading_sample: StoredValue<bool>,
+    /// Whether a checkpoint of the newest run is being read (one at a time: the save button and
+    /// keeping the runs both pause and drain the GPU run).
+    reading_checkpoint: StoredValue<bool>,
     last_draw: StoredValue<f64>,
     last_attention: StoredValue<f64>,
     /// `performance.now()` when the first step finished, for the tests' benchmark.
     first_step_ms: StoredValue<Option<f64>>,
+    /// Keeping the runs across reloads (`super::saved`).
+    pub keeper: Keeper,
 }
 
 /// Resolves in a later task of the browser's event loop (a zero timeout).
@@ -58,7 +65,7 @@ async fn next_task() {
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
 
-fn now_ms() -> f64 {
+pub(super) fn now_ms() -> f64 {
     web_sys::window()
         .and_then(|w| w.performance())
         .map_or_else(js_sys::Date::now, |p| p.now())
@@ -69,13 +76,14 @@ fn now_seconds() -> f64 {
 }
 
 impl LabState {
-    /// The lab opened with the settings of the page's URL, training on `gpu` when there is one.
-    pub fn new(gpu: Option<Rc<GpuContext>>) -> Self {
+    /// The lab opened with the settings of the page's URL and the runs the browser kept
+    /// (`saved::open_lab`), training on `gpu` when there is one.
+    pub fn new(gpu: Option<Rc<GpuContext>>, loaded: saved::Loaded) -> Self {
         let watched = gpu.clone();
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let lab = Lab::new(lab::page_defaults(), &url::decode(&query), gpu);
+        let (lab, keeper) = saved::open_lab(gpu, &url::decode(&query), loaded);
         let state = Self {
             lab: StoredValue::new_local(lab),
             version: RwSignal::new(0),
@@ -88,9 +96,11 @@ impl LabState {
             looping: StoredValue::new(false),
             reading_attention: StoredValue::new(false),
             reading_sample: StoredValue::new(false),
+            reading_checkpoint: StoredValue::new(false),
             last_draw: StoredValue::new(f64::MIN),
             last_attention: StoredValue::new(f64::MIN),
             first_step_ms: StoredValue::new(None),
+            keeper,
         };
         if let Some(gpu) = &watched {
             state.watch_device(gpu);
@@ -226,6 +236,7 @@ impl LabState {
     pub fn pause(&self) {
         self.playing.set(false);
         self.publish_snapshot();
+        self.keep_if_due();
     }
 
     /// After any change of configuration or runs: the URL, the views, and the loop (a new run
@@ -341,9 +352,27 @@ impl LabState {
         opened
     }
 
-    /// The newest run as one checkpoint file: (name, bytes). A GPU run is paused and its steps
-    /// in flight are recorded first, so that the parameters are those of its last step.
+    /// The newest run as one checkpoint file: (name, bytes).
     pub async fn checkpoint_of_newest(&self) -> Result<(String, Vec<u8>), String> {
+        let (name, checkpoint) = self.newest_checkpoint().await?;
+        let (_, bytes) = checkpoint.to_bytes().map_err(|e| e.to_string())?;
+        Ok((name, bytes))
+    }
+
+    /// The newest run's checkpoint, with its file name, once any other read of one is done.
+    pub async fn newest_checkpoint(&self) -> Result<(String, Checkpoint), String> {
+        while self.reading_checkpoint.get_value() {
+            next_task().await;
+        }
+        self.reading_checkpoint.set_value(true);
+        let checkpoint = self.read_newest_checkpoint().await;
+        self.reading_checkpoint.set_value(false);
+        checkpoint
+    }
+
+    /// The newest run's checkpoint: a GPU run is paused and its steps in flight are recorded
+    /// first, so that the parameters are those of its last step.
+    async fn read_newest_checkpoint(&self) -> Result<(String, Checkpoint), String> {
         let resume = self.playing.get_untracked();
         self.pause();
         let (name, source) = loop {
@@ -357,14 +386,11 @@ impl LabState {
                 Some((_, None)) => self.gpu_turn(0).await,
             }
         };
-        let saved = match source.wait().await {
-            Ok(checkpoint) => checkpoint.to_bytes().map_err(|e| e.to_string()),
-            Err(error) => Err(error.to_string()),
-        };
+        let checkpoint = source.wait().await.map_err(|e| e.to_string());
         if resume {
             self.play();
         }
-        saved.map(|(_, bytes)| (name, bytes))
+        checkpoint.map(|checkpoint| (name, checkpoint))
     }
 
     /// Awaits a GPU read of the newest run in its own task and hands the values to the lab;
@@ -465,6 +491,7 @@ impl LabState {
         self.last_draw.set_value(now);
         self.charts.update(|c| *c += 1);
         self.publish_snapshot();
+        self.keep_if_due();
     }
 
     /// Every view at once, after the visitor did something.

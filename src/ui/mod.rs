@@ -5,6 +5,8 @@
 mod checkpoints;
 mod controls;
 mod lab_state;
+mod saved;
+mod storage;
 mod text;
 mod views;
 
@@ -73,6 +75,8 @@ fn App() -> impl IntoView {
     let (gpu, set_gpu) = signal(GpuStatus::Detecting);
     // The device lives outside the reactive graph; the lab and the kernel check share it.
     let context = StoredValue::new_local(None::<Rc<GpuContext>>);
+    // The runs the browser kept, read before the lab opens (it opens with them).
+    let loaded = StoredValue::new_local(Ok(None) as saved::Loaded);
 
     spawn_local(async move {
         let found = if browser_has_webgpu() {
@@ -88,6 +92,7 @@ fn App() -> impl IntoView {
                 detail: None,
             })
         };
+        loaded.set_value(storage::load().await);
         match found {
             Ok(ctx) => {
                 let summary = ctx.adapter.clone();
@@ -110,18 +115,26 @@ fn App() -> impl IntoView {
                 view! { <p class="note" data-testid="detecting">"Looking for WebGPU…"</p> }
                     .into_any()
             }
-            status => view! { <Lab gpu=context.get_value() status=status /> }.into_any(),
+            status => {
+                let kept = loaded.get_value();
+                view! { <Lab gpu=context.get_value() status=status loaded=kept /> }.into_any()
+            }
         }}
     }
 }
 
 /// The lab once the engine is known: controls, views, and the WebGPU panels.
 #[component]
-fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus) -> impl IntoView {
+fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
     let on_gpu = gpu.is_some();
-    let state = lab_state::LabState::new(gpu.clone());
+    let state = lab_state::LabState::new(gpu.clone(), loaded);
     provide_context(state);
-    state.play();
+    // Runs brought back by a reload wait for play (the notice says where the newest stands).
+    if state.keeper.restored() {
+        state.pause();
+    } else {
+        state.play();
+    }
     let device = match &status {
         GpuStatus::Detecting | GpuStatus::Unavailable { .. } => {
             "no WebGPU adapter in this browser".to_string()
@@ -146,6 +159,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus) -> impl IntoView {
             <main>
                 <views::Toolbar device=Signal::stored(device) />
                 <views::Problems />
+                <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
                 <views::RunsList />
                 <views::Charts />

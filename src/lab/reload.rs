@@ -1,0 +1,264 @@
+//! Runs across reloads, on the lab's side: the runs to keep ([`Lab::saved_runs`]), when to keep
+//! them ([`SaveMark::due`]), and the page reopened from what was kept ([`Lab::reopen`]): every
+//! run back on the charts with its history, the newest with its engine restored from its
+//! checkpoint, so that play continues it where it stood.
+
+use std::rc::Rc;
+
+use super::store::{Restored, SavedRun, SavedRuns, StoreError};
+use super::{checkpoints, engine, Lab, RunEntry};
+use crate::gpu::GpuContext;
+use crate::train::run::{RunConfig, RunError};
+use crate::train::session::{RunStatus, Session};
+
+/// While the newest run trains, its runs are kept at most this often; any other change (a run
+/// started, finished, stopped, removed or hidden, or training paused) is kept at once.
+pub const SAVE_EVERY_SECONDS: f64 = 10.0;
+
+/// What was last kept, to tell whether the runs changed since: per run its id, whether it is
+/// hidden, its steps and its status.
+#[derive(Clone, Debug, PartialEq)]
+pub struct SaveMark(Vec<(usize, bool, usize, RunStatus)>);
+
+impl SaveMark {
+    /// Whether to keep the runs now, `since` seconds after `last` was kept: when they changed,
+    /// and the change is more than the newest run's step count (or training is paused, or
+    /// [`SAVE_EVERY_SECONDS`] have passed).
+    pub fn due(&self, last: &SaveMark, playing: bool, since: f64) -> bool {
+        let without_newest_steps = |mark: &SaveMark| {
+            let mut runs = mark.0.clone();
+            if let Some(newest) = runs.last_mut() {
+                newest.2 = 0;
+            }
+            runs
+        };
+        self != last
+            && (!playing
+                || since >= SAVE_EVERY_SECONDS
+                || without_newest_steps(self) != without_newest_steps(last))
+    }
+}
+
+impl Lab {
+    /// The runs as they stand, to keep (the newest run's checkpoint is kept beside them).
+    pub fn saved_runs(&self) -> SavedRuns {
+        let runs = self
+            .runs
+            .iter()
+            .map(|run| SavedRun {
+                id: run.id,
+                label: run.label.clone(),
+                hidden: run.hidden,
+                requested: run.requested.clone(),
+                run: run.session.run.clone(),
+                status: run.session.status,
+                first_step: run.session.first_step,
+                history: run.session.history.clone(),
+            })
+            .collect();
+        SavedRuns::new(self.next_id, self.user_text.clone(), runs)
+    }
+
+    /// What [`Lab::saved_runs`] would keep, in brief.
+    pub fn save_mark(&self) -> SaveMark {
+        SaveMark(
+            self.runs
+                .iter()
+                .map(|r| (r.id, r.hidden, r.session.steps_done(), r.session.status))
+                .collect(),
+        )
+    }
+
+    /// The page opened with `settings` over `base` (see [`Lab::new`]) and the runs that were
+    /// kept: each back with its history and status, the newest with its engine restored from
+    /// the checkpoint (when one was kept), paused. A run starts only if the controls'
+    /// configuration is not the newest run's (a link to other settings). Refused, with the run
+    /// and the reason, when a run cannot be rebuilt (its data, or its engine's memory).
+    pub fn reopen(
+        base: RunConfig,
+        settings: &[(String, String)],
+        gpu: Option<Rc<GpuContext>>,
+        restored: Restored,
+    ) -> Result<Self, StoreError> {
+        let mut lab = Self::configured(base, settings, gpu);
+        let Restored {
+            runs: saved,
+            checkpoint,
+        } = restored;
+        lab.user_text = saved.user_text;
+        lab.next_id = saved.next_id;
+        let count = saved.runs.len();
+        for (i, saved_run) in saved.runs.into_iter().enumerate() {
+            let SavedRun {
+                id,
+                label,
+                hidden,
+                requested,
+                run,
+                status,
+                first_step,
+                history,
+            } = saved_run;
+            let refused = |e: RunError| StoreError(format!("run {id} cannot be rebuilt: {e}"));
+            let data = lab.data_for(&run).map_err(refused)?;
+            let engine = match checkpoint.as_ref().filter(|_| i + 1 == count) {
+                Some(checkpoint) => {
+                    let mut engine =
+                        engine::open_engine(&run, lab.gpu.as_ref()).map_err(refused)?;
+                    checkpoints::restore(engine.as_mut(), checkpoint).map_err(refused)?;
+                    Some(engine)
+                }
+                None => None,
+            };
+            // Training or finished follows from the steps; a divergence or a stop stays.
+            let mut session = Session::resume(run, data, first_step + history.len());
+            session.first_step = first_step;
+            session.history = history;
+            if let RunStatus::Diverged { .. } | RunStatus::Stopped { .. } = status {
+                session.status = status;
+            }
+            let mut entry = RunEntry::new(id, label, requested, session);
+            entry.hidden = hidden;
+            entry.engine = engine;
+            lab.runs.push(entry);
+        }
+        lab.start_if_changed(None);
+        Ok(lab)
+    }
+
+    /// What a reload brought back, for the notice: "Restored 3 runs kept in this browser; run
+    /// 3 continues from step 120 when you press play."
+    pub fn restored_notice(&self) -> String {
+        let count = self.runs.len();
+        let runs = if count == 1 { "run" } else { "runs" };
+        let newest = match self.runs.last() {
+            Some(run) if self.training_run().is_some() => format!(
+                "; {} continues from step {} when you press play",
+                run.name(),
+                run.session.steps_done()
+            ),
+            Some(run) if run.engine.is_none() => format!(
+                "; {}'s parameters were not kept (they are kept up to {} MiB, on WebGPU when \
+                 training pauses or stops): Reset trains it again",
+                run.name(),
+                super::store::CHECKPOINT_CAP >> 20
+            ),
+            _ => String::new(),
+        };
+        format!("Restored {count} {runs} kept in this browser{newest}.")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::checkpoints::CheckpointOf;
+    use crate::lab::page_defaults;
+    use crate::lab::store::{self, checkpoint_file};
+    use crate::lab::tests::clock;
+
+    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    /// The newest run's checkpoint file, as the page keeps it.
+    fn newest_file(lab: &Lab) -> Vec<u8> {
+        match lab.runs.last().unwrap().checkpoint().unwrap() {
+            CheckpointOf::Ready(checkpoint) => checkpoint_file(&checkpoint).unwrap(),
+            CheckpointOf::Pending { .. } => panic!("the CPU engine's state is ready"),
+        }
+    }
+
+    #[test]
+    fn a_reopened_lab_has_every_run_and_continues_the_newest_where_it_stood() {
+        let url = settings(&[("train.steps", "12"), ("train.eval_interval", "4")]);
+        let mut lab = Lab::new(page_defaults(), &url, None);
+        let now = clock();
+        while lab.train(1.0, &now) > 0 {}
+        lab.change("model.qk_norm", "true");
+        lab.toggle_hidden(1);
+        for _ in 0..5 {
+            lab.train(0.0, &now);
+        }
+        let steps = lab.runs[1].session.steps_done();
+        assert!((1..12).contains(&steps), "{steps}");
+        let json = lab.saved_runs().to_json();
+        let restored = store::restore(&json, Some(&newest_file(&lab))).unwrap();
+        let mut qk_url = url.clone();
+        qk_url.extend(settings(&[("model.qk_norm", "true")]));
+        let mut back = Lab::reopen(page_defaults(), &qk_url, None, restored).unwrap();
+        assert_eq!(
+            back.runs.len(),
+            2,
+            "the link's settings are the newest run's: no new run"
+        );
+        for (a, b) in back.runs.iter().zip(&lab.runs) {
+            assert_eq!((a.id, a.name(), a.hidden), (b.id, b.name(), b.hidden));
+            assert_eq!(a.session.history, b.session.history);
+            assert_eq!(a.session.status, b.session.status);
+        }
+        assert_eq!(back.engines_alive(), 1);
+        assert_eq!(
+            back.restored_notice(),
+            format!(
+                "Restored 2 runs kept in this browser; run 2: +QK-norm continues from step \
+                 {steps} when you press play."
+            )
+        );
+        // Both continue alike: the restored engine holds the same parameters and moments.
+        while lab.train(1.0, &now) > 0 {}
+        while back.train(1.0, &now) > 0 {}
+        let (a, b) = (&lab.runs[1].session.history, &back.runs[1].session.history);
+        assert_eq!(a.len(), 12);
+        assert_eq!(
+            a.iter().map(|r| r.loss).collect::<Vec<_>>(),
+            b.iter().map(|r| r.loss).collect::<Vec<_>>()
+        );
+        // The next run gets the next id.
+        back.change("train.lr", "0.01");
+        assert_eq!(back.newest_id(), Some(3));
+    }
+
+    #[test]
+    fn without_a_checkpoint_the_newest_stays_where_it_stood_and_a_link_starts_a_run() {
+        let url = settings(&[("train.steps", "12")]);
+        let mut lab = Lab::new(page_defaults(), &url, None);
+        lab.train(0.0, &clock());
+        let restored = store::restore(&lab.saved_runs().to_json(), None).unwrap();
+        let back = Lab::reopen(page_defaults(), &url, None, restored.clone()).unwrap();
+        assert_eq!(back.engines_alive(), 0);
+        assert!(back.training_run().is_none());
+        assert!(back.restored_notice().contains("parameters were not kept"));
+        let other = settings(&[("train.steps", "12"), ("train.lr", "0.01")]);
+        let linked = Lab::reopen(page_defaults(), &other, None, restored).unwrap();
+        assert_eq!(
+            linked.runs.len(),
+            2,
+            "the link's configuration trains as a new run"
+        );
+        assert!(linked.training_run().is_some());
+    }
+
+    #[test]
+    fn saves_are_due_on_changes_and_every_so_often_while_training() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "50")]), None);
+        let now = clock();
+        let first = lab.save_mark();
+        assert!(!first.due(&first, false, 100.0), "nothing changed");
+        lab.train(0.0, &now);
+        let stepped = lab.save_mark();
+        assert!(!stepped.due(&first, true, 1.0), "steps only: waits");
+        assert!(stepped.due(&first, true, SAVE_EVERY_SECONDS));
+        assert!(stepped.due(&first, false, 1.0), "paused: at once");
+        lab.toggle_hidden(1);
+        assert!(lab.save_mark().due(&stepped, true, 1.0), "hidden: at once");
+        lab.change("train.lr", "0.01");
+        assert!(
+            lab.save_mark().due(&stepped, true, 1.0),
+            "a new run: at once"
+        );
+    }
+}
