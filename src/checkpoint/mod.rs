@@ -10,7 +10,7 @@ pub mod tensors;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::OptimizerState;
-use crate::model::ParamLayout;
+use crate::model::{ModelConfig, ParamLayout};
 use crate::train::run::RunConfig;
 use tensors::{Tensor, Tensors};
 
@@ -101,6 +101,7 @@ impl Checkpoint {
         manifest.run.model.validate().map_err(|e| {
             CheckpointError::new(format!("{MANIFEST}: model.{}", e.field), e.reason)
         })?;
+        check_fits(&manifest.run.model, weights, MANIFEST)?;
         let layout = ParamLayout::new(&manifest.run.model);
         let mut tensors = tensors::read(weights, WEIGHTS)?;
         let params = flat(&layout, &mut tensors, "")?;
@@ -185,6 +186,29 @@ pub fn open(
             ),
         )),
     }
+}
+
+/// Refuses a model whose tensors cannot all be in `weights` (every model has at least
+/// [`ModelConfig::matrix_values`] values, 2 bytes each at least: F16 or BF16), before its layout
+/// is built or its parameters allocated: a manifest or config.json claiming a huge model must
+/// not abort the page or the command line. `described_by` names the file that describes it.
+fn check_fits(
+    model: &ModelConfig,
+    weights: &[u8],
+    described_by: &str,
+) -> Result<(), CheckpointError> {
+    let needed = 2.0 * model.matrix_values();
+    if needed <= weights.len() as f64 {
+        return Ok(());
+    }
+    Err(CheckpointError::new(
+        WEIGHTS,
+        format!(
+            "holds {} bytes, too few for the model {described_by} describes: its weight \
+             matrices alone need at least {needed:.0} bytes",
+            weights.len()
+        ),
+    ))
 }
 
 /// The layout's tensors cut out of a flat buffer, named `prefix + name`.

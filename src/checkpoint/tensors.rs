@@ -19,6 +19,21 @@ pub type Tensors = BTreeMap<String, Tensor>;
 
 /// Reads every tensor of a safetensors file's bytes; `file` names it in errors.
 pub fn read(bytes: &[u8], file: &str) -> Result<Tensors, CheckpointError> {
+    // The file starts with its header's length (u64, little-endian): one claiming more than
+    // the file has is refused by the numbers (the safetensors crate says "header too large").
+    if let Some(length) = bytes.get(..8) {
+        let claimed = u64::from_le_bytes(length.try_into().expect("8 bytes"));
+        let rest = bytes.len() - 8;
+        if claimed > rest as u64 {
+            return Err(CheckpointError::new(
+                file,
+                format!(
+                    "not a valid safetensors file: its header claims {claimed} bytes, the \
+                     file has {rest} after the length: truncated, or not a safetensors file"
+                ),
+            ));
+        }
+    }
     let parsed = SafeTensors::deserialize(bytes)
         .map_err(|e| CheckpointError::new(file, format!("not a valid safetensors file: {e}")))?;
     let mut tensors = Tensors::new();
