@@ -284,11 +284,25 @@ pub mod dir {
         let weights = read(dir, WEIGHTS)?;
         if dir.join(MANIFEST).exists() {
             let manifest = String::from_utf8_lossy(&read(dir, MANIFEST)?).into_owned();
-            return Ok((Checkpoint::from_bytes(&manifest, &weights)?, None));
+            let checkpoint = Checkpoint::from_bytes(&manifest, &weights);
+            return Ok((checkpoint.map_err(|e| in_folder(dir, e))?, None));
         }
         let config = String::from_utf8_lossy(&read(dir, hf::CONFIG)?).into_owned();
-        let imported = hf::import(&config, &weights)?;
+        let imported = hf::import(&config, &weights).map_err(|e| in_folder(dir, e))?;
         Ok((imported.checkpoint, Some(imported.family)))
+    }
+
+    /// An error about one of the folder's files, naming it by its path
+    /// (`runs/mine/model.safetensors: ...`).
+    fn in_folder(dir: &Path, error: CheckpointError) -> CheckpointError {
+        let field = [WEIGHTS, MANIFEST, hf::CONFIG]
+            .into_iter()
+            .find_map(|file| {
+                let rest = error.field.strip_prefix(file)?;
+                Some(format!("{}{rest}", dir.join(file).display()))
+            })
+            .unwrap_or(error.field);
+        CheckpointError { field, ..error }
     }
 
     /// Writes `checkpoint`'s model as a Hugging Face folder of the family it maps onto.

@@ -112,7 +112,12 @@ impl RunConfig {
                 .or_insert(Value::Null);
         }
         *node = value;
-        *self = Self::from_tree(tree)?;
+        // An error about the whole configuration is about this key (an odd key such as `?`
+        // reads as no key at all).
+        *self = Self::from_tree(tree).map_err(|e| match e.field.as_str() {
+            "config" => RunError::new(key, e.reason),
+            _ => e,
+        })?;
         Ok(())
     }
 
@@ -123,9 +128,10 @@ impl RunConfig {
     /// Reads a configuration back from its JSON tree, naming the key serde refuses.
     fn from_tree(tree: Value) -> Result<Self, RunError> {
         let run: Self = serde_path_to_error::deserialize(&tree).map_err(|e| {
-            // serde_path_to_error says "." for the root and "?" before any key was read.
+            // serde_path_to_error says "." for the root and "?" before any key was read; an
+            // empty key is an empty path.
             let path = e.path().to_string();
-            let field = if path == "." || path == "?" {
+            let field = if path == "." || path == "?" || path.is_empty() {
                 "config".into()
             } else {
                 path
@@ -381,6 +387,20 @@ mod tests {
         let err = RunConfig::from_json(r#"{"model": {"dropout": {"attn": -1e300}}}"#).unwrap_err();
         assert_eq!(err.field, "model.dropout.attn");
         run.set("train.lr", "3e38").unwrap();
+    }
+
+    /// Found by tests/fuzz.rs: an empty key in a file gave an error naming no field, and the
+    /// URL's `?` key one naming the whole configuration.
+    #[test]
+    fn odd_keys_are_named() {
+        let err = RunConfig::from_json(r#"{"": 1}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config: unknown field ``, expected one of `model`, `train`, `data`"
+        );
+        let err = RunConfig::default().set("?", "").unwrap_err();
+        assert_eq!(err.field, "?");
+        assert!(err.reason.starts_with("unknown field `?`"), "{err}");
     }
 
     #[test]
