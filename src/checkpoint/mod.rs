@@ -172,9 +172,7 @@ pub fn open(
         let imported = hf::import(&text(config), weights)?;
         return Ok((imported.checkpoint, Some(imported.family)));
     }
-    let embedded = safetensors::SafeTensors::read_metadata(weights)
-        .ok()
-        .and_then(|(_, metadata)| metadata.metadata().as_ref()?.get(MANIFEST).cloned());
+    let embedded = tensors::metadata(weights, WEIGHTS)?.and_then(|m| m.get(MANIFEST).cloned());
     match embedded {
         Some(manifest) => Ok((Checkpoint::from_bytes(&manifest, weights)?, None)),
         None => Err(CheckpointError::new(
