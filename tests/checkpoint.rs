@@ -588,3 +588,99 @@ fn bad_files_get_clear_errors() {
         "{err}"
     );
 }
+
+/// Files that claim more than they hold are refused by the numbers before anything is
+/// allocated (issue 13; the fuzzer's first find aborted on a 550 GB allocation for a manifest
+/// whose d_model had grown digits), and a family we do not read is named.
+#[test]
+fn huge_claims_and_unknown_families_are_refused_without_allocating() {
+    let folder = fixture("llama");
+    let config = String::from_utf8(read(&folder.join("config.json"))).unwrap();
+    let weights = read(&folder.join("model.safetensors"));
+
+    // A header length of 4 GiB in a file of a few kilobytes.
+    let mut huge_header = weights.clone();
+    huge_header[..8].copy_from_slice(&(4u64 << 30).to_le_bytes());
+    let err = hf_error(&config, &huge_header);
+    assert_eq!(
+        err.to_string(),
+        format!(
+            "model.safetensors: not a valid safetensors file: its header claims 4294967296 \
+             bytes, the file has {} after the length: truncated, or not a safetensors file",
+            weights.len() - 8
+        )
+    );
+
+    // A config.json whose model would need terabytes.
+    let wide = config.replace("\"hidden_size\": 16", "\"hidden_size\": 99999999996");
+    let err = hf_error(&wide, &weights);
+    assert_eq!(err.field, "model.safetensors");
+    assert!(
+        err.reason.starts_with(&format!(
+            "holds {} bytes, too few for the model config.json describes",
+            weights.len()
+        )),
+        "{err}"
+    );
+
+    // Our manifest claiming a model of 550 GB (what the fuzzer found).
+    let saved = Checkpoint {
+        run: small_run(),
+        params: vec![0.0; archlab::model::ParamLayout::new(&small_run().model).total_len],
+        optimizer: None,
+        step: 0,
+    };
+    let (manifest, tensors) = saved.to_bytes().unwrap();
+    let huge = manifest.replace("\"d_model\": 16", "\"d_model\": 99999999999616");
+    let err = Checkpoint::from_bytes(&huge, &tensors).unwrap_err();
+    let expected = format!(
+        "model.safetensors: holds {} bytes, too few for the model archlab.json describes",
+        tensors.len()
+    );
+    assert!(err.to_string().starts_with(&expected), "{err}");
+
+    // Found by tests/fuzz.rs: head_dim x num_attention_heads overflowed (a panic).
+    let head_dim = config.replace("\"head_dim\": 4", "\"head_dim\": 9223372036854775808");
+    let err = hf_error(&head_dim, &weights);
+    assert_eq!(err.field, "model.safetensors");
+    assert!(err.reason.starts_with("holds "), "{err}");
+
+    // Families: model_type alone is enough; an unknown one, or one that contradicts the
+    // architecture, is named.
+    let without_architectures = config.replace("\"LlamaForCausalLM\"", "");
+    let without_architectures =
+        without_architectures.replace("\"architectures\": [\n    \n  ],", "");
+    assert_eq!(
+        hf::import(&without_architectures, &weights).unwrap().family,
+        hf::Family::Llama
+    );
+    let mamba =
+        without_architectures.replace("\"model_type\": \"llama\"", "\"model_type\": \"mamba\"");
+    let err = hf_error(&mamba, &weights);
+    assert_eq!(
+        err.to_string(),
+        "config.json: model_type: \"mamba\" is not supported; archlab reads llama, mistral, \
+         qwen3, olmo2, gpt2, gpt_neox"
+    );
+    let contradiction = config.replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"");
+    let err = hf_error(&contradiction, &weights);
+    assert_eq!(
+        err.to_string(),
+        "config.json: model_type: \"gpt2\" is not the family of LlamaForCausalLM (\"llama\")"
+    );
+    let neither = mamba.replace("\"model_type\": \"mamba\",", "");
+    let err = hf_error(&neither, &weights);
+    assert_eq!(err.field, "config.json: architectures");
+    assert!(
+        err.reason.starts_with("missing, and so is model_type"),
+        "{err}"
+    );
+
+    // A pad_token_id past u32 is not truncated into the vocabulary.
+    let pad = config.replace("\"pad_token_id\": null", "\"pad_token_id\": 4294967297");
+    let err = hf_error(&pad, &weights);
+    assert_eq!(
+        err.to_string(),
+        "config.json: pad_token_id: 4294967297 is not a token id"
+    );
+}

@@ -130,6 +130,29 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
         path(&not_json)
     );
     let unknown_message = format!("(in {})", path(&unknown));
+    // Issue 13: bad text files, each named with the reason (the limit: TEXT_LIMIT, 16 MiB).
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "").unwrap();
+    let binary = dir.join("utf16.txt");
+    std::fs::write(&binary, b"h\0i\0 \0t\0h\0e\0r\0e\0").unwrap();
+    let huge = dir.join("huge.txt");
+    std::fs::write(&huge, vec![b'a'; (16 << 20) + 1]).unwrap();
+    let latin1_message = format!(
+        "error: text: {}: not valid UTF-8 from byte 3 on",
+        path(&latin1)
+    );
+    let empty_message = format!(
+        "error: text: {}: is empty: there is nothing to train on",
+        path(&empty)
+    );
+    let binary_message = format!(
+        "error: text: {}: looks binary, not text: control character U+0000 at byte 1",
+        path(&binary)
+    );
+    let huge_message = format!(
+        "error: text: {}: has 16777217 bytes, more than the limit of 16777216 (16 MiB)",
+        path(&huge)
+    );
     let cases: Vec<(&str, Vec<String>, &str)> = vec![
         (
             "malformed",
@@ -197,12 +220,136 @@ fn bad_input_exits_2_naming_the_field_and_writes_nothing() {
         (
             "not utf-8",
             vec!["--text".into(), path(&latin1)],
-            "is not UTF-8 text (invalid byte at offset 3)",
+            &latin1_message,
+        ),
+        (
+            "empty text",
+            vec!["--text".into(), path(&empty)],
+            &empty_message,
+        ),
+        (
+            "binary text",
+            vec!["--text".into(), path(&binary)],
+            &binary_message,
+        ),
+        (
+            "huge text",
+            vec!["--text".into(), path(&huge)],
+            &huge_message,
         ),
     ];
     for (name, args, message) in cases {
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         assert_refused(&format!("cli_{}", name.replace(' ', "_")), &args, message);
+    }
+}
+
+/// Issue 13: malformed, truncated and mismatched checkpoints given to `--resume` and `--init`
+/// exit 2 naming the file by its path and the reason, and write nothing.
+#[test]
+fn bad_checkpoints_exit_2_naming_the_file() {
+    use archlab::checkpoint::{dir, Checkpoint};
+    let scratch_dir = scratch("cli_bad_checkpoints");
+    let mut run = archlab::train::run::RunConfig::default();
+    run.set("model.d_model", "16").unwrap();
+    run.set("model.n_layers", "1").unwrap();
+    let saved = Checkpoint {
+        params: archlab::model::ParamLayout::new(&run.model).init(1),
+        run,
+        optimizer: None,
+        step: 0,
+    };
+    let folder = |name: &str| {
+        let folder = scratch_dir.join(name);
+        dir::save(&folder, &saved).unwrap();
+        folder
+    };
+    let weights_of = |folder: &Path| folder.join("model.safetensors");
+
+    let truncated = folder("truncated");
+    let bytes = std::fs::read(weights_of(&truncated)).unwrap();
+    std::fs::write(weights_of(&truncated), &bytes[..bytes.len() / 2]).unwrap();
+    let huge_header = folder("huge_header");
+    let mut bytes = std::fs::read(weights_of(&huge_header)).unwrap();
+    bytes[..8].copy_from_slice(&(8u64 << 30).to_le_bytes());
+    std::fs::write(weights_of(&huge_header), &bytes).unwrap();
+    let wrong_shape = folder("wrong_shape");
+    let manifest = wrong_shape.join("archlab.json");
+    let text = std::fs::read_to_string(&manifest).unwrap();
+    std::fs::write(&manifest, text.replace("\"d_ff\": null", "\"d_ff\": 40")).unwrap();
+    let not_json = folder("not_json");
+    std::fs::write(not_json.join("archlab.json"), "{ \"format\": ").unwrap();
+    // A Hugging Face folder of a family we do not read.
+    let mamba = scratch_dir.join("mamba");
+    std::fs::create_dir_all(&mamba).unwrap();
+    let llama = fixture("llama");
+    let config = std::fs::read_to_string(llama.join("config.json")).unwrap();
+    let config = config
+        .replace("\"LlamaForCausalLM\"", "\"MambaForCausalLM\"")
+        .replace("\"model_type\": \"llama\"", "\"model_type\": \"mamba\"");
+    std::fs::write(mamba.join("config.json"), config).unwrap();
+    std::fs::copy(
+        llama.join("model.safetensors"),
+        mamba.join("model.safetensors"),
+    )
+    .unwrap();
+
+    let path = |p: &Path| p.to_str().unwrap().to_string();
+    let cases = [
+        (
+            "truncated",
+            "--resume",
+            &truncated,
+            format!(
+                "error: resume: {}: not a valid safetensors file",
+                path(&weights_of(&truncated))
+            ),
+        ),
+        (
+            "huge header",
+            "--resume",
+            &huge_header,
+            format!(
+                "error: resume: {}: not a valid safetensors file: its header claims \
+                 8589934592 bytes",
+                path(&weights_of(&huge_header))
+            ),
+        ),
+        (
+            "wrong shape",
+            "--init",
+            &wrong_shape,
+            format!(
+                "error: init: {}: layers.0.mlp.w1: has shape [48, 16], the model needs [40, 16]",
+                path(&weights_of(&wrong_shape))
+            ),
+        ),
+        (
+            "manifest not json",
+            "--resume",
+            &not_json,
+            format!(
+                "error: resume: {}: EOF",
+                path(&not_json.join("archlab.json"))
+            ),
+        ),
+        (
+            "unknown family",
+            "--init",
+            &mamba,
+            format!(
+                "error: init: {}: architectures: \"MambaForCausalLM\" is not supported",
+                path(&mamba.join("config.json"))
+            ),
+        ),
+    ];
+    for (name, flag, from, message) in cases {
+        let args = ["--backend", "cpu", flag, from.to_str().unwrap()];
+        assert_refused(
+            &format!("cli_checkpoint_{}", name.replace(' ', "_")),
+            &args,
+            &message,
+        );
     }
 }
 

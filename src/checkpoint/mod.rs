@@ -10,7 +10,7 @@ pub mod tensors;
 use serde::{Deserialize, Serialize};
 
 use crate::contract::OptimizerState;
-use crate::model::ParamLayout;
+use crate::model::{ModelConfig, ParamLayout};
 use crate::train::run::RunConfig;
 use tensors::{Tensor, Tensors};
 
@@ -101,6 +101,7 @@ impl Checkpoint {
         manifest.run.model.validate().map_err(|e| {
             CheckpointError::new(format!("{MANIFEST}: model.{}", e.field), e.reason)
         })?;
+        check_fits(&manifest.run.model, weights, MANIFEST)?;
         let layout = ParamLayout::new(&manifest.run.model);
         let mut tensors = tensors::read(weights, WEIGHTS)?;
         let params = flat(&layout, &mut tensors, "")?;
@@ -171,9 +172,7 @@ pub fn open(
         let imported = hf::import(&text(config), weights)?;
         return Ok((imported.checkpoint, Some(imported.family)));
     }
-    let embedded = safetensors::SafeTensors::read_metadata(weights)
-        .ok()
-        .and_then(|(_, metadata)| metadata.metadata().as_ref()?.get(MANIFEST).cloned());
+    let embedded = tensors::metadata(weights, WEIGHTS)?.and_then(|m| m.get(MANIFEST).cloned());
     match embedded {
         Some(manifest) => Ok((Checkpoint::from_bytes(&manifest, weights)?, None)),
         None => Err(CheckpointError::new(
@@ -185,6 +184,29 @@ pub fn open(
             ),
         )),
     }
+}
+
+/// Refuses a model whose tensors cannot all be in `weights` (every model has at least
+/// [`ModelConfig::matrix_values`] values, 2 bytes each at least: F16 or BF16), before its layout
+/// is built or its parameters allocated: a manifest or config.json claiming a huge model must
+/// not abort the page or the command line. `described_by` names the file that describes it.
+fn check_fits(
+    model: &ModelConfig,
+    weights: &[u8],
+    described_by: &str,
+) -> Result<(), CheckpointError> {
+    let needed = 2.0 * model.matrix_values();
+    if needed <= weights.len() as f64 {
+        return Ok(());
+    }
+    Err(CheckpointError::new(
+        WEIGHTS,
+        format!(
+            "holds {} bytes, too few for the model {described_by} describes: its weight \
+             matrices alone need at least {needed:.0} bytes",
+            weights.len()
+        ),
+    ))
 }
 
 /// The layout's tensors cut out of a flat buffer, named `prefix + name`.
@@ -260,11 +282,25 @@ pub mod dir {
         let weights = read(dir, WEIGHTS)?;
         if dir.join(MANIFEST).exists() {
             let manifest = String::from_utf8_lossy(&read(dir, MANIFEST)?).into_owned();
-            return Ok((Checkpoint::from_bytes(&manifest, &weights)?, None));
+            let checkpoint = Checkpoint::from_bytes(&manifest, &weights);
+            return Ok((checkpoint.map_err(|e| in_folder(dir, e))?, None));
         }
         let config = String::from_utf8_lossy(&read(dir, hf::CONFIG)?).into_owned();
-        let imported = hf::import(&config, &weights)?;
+        let imported = hf::import(&config, &weights).map_err(|e| in_folder(dir, e))?;
         Ok((imported.checkpoint, Some(imported.family)))
+    }
+
+    /// An error about one of the folder's files, naming it by its path
+    /// (`runs/mine/model.safetensors: ...`).
+    fn in_folder(dir: &Path, error: CheckpointError) -> CheckpointError {
+        let field = [WEIGHTS, MANIFEST, hf::CONFIG]
+            .into_iter()
+            .find_map(|file| {
+                let rest = error.field.strip_prefix(file)?;
+                Some(format!("{}{rest}", dir.join(file).display()))
+            })
+            .unwrap_or(error.field);
+        CheckpointError { field, ..error }
     }
 
     /// Writes `checkpoint`'s model as a Hugging Face folder of the family it maps onto.

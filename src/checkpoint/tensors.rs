@@ -1,7 +1,7 @@
 //! Named f32 tensors in and out of safetensors bytes: the one tensor format we read and write.
 //! F16 and BF16 tensors (as real checkpoints often store) are widened to f32 on reading.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 
 use safetensors::tensor::{Dtype, SafeTensors, TensorView};
 
@@ -19,8 +19,8 @@ pub type Tensors = BTreeMap<String, Tensor>;
 
 /// Reads every tensor of a safetensors file's bytes; `file` names it in errors.
 pub fn read(bytes: &[u8], file: &str) -> Result<Tensors, CheckpointError> {
-    let parsed = SafeTensors::deserialize(bytes)
-        .map_err(|e| CheckpointError::new(file, format!("not a valid safetensors file: {e}")))?;
+    check_header_length(bytes, file)?;
+    let parsed = SafeTensors::deserialize(bytes).map_err(|e| invalid(file, e))?;
     let mut tensors = Tensors::new();
     for (name, view) in parsed.tensors() {
         let data = view.data();
@@ -50,10 +50,45 @@ pub fn read(bytes: &[u8], file: &str) -> Result<Tensors, CheckpointError> {
     Ok(tensors)
 }
 
+/// The metadata in a safetensors file's header (string pairs, if any); `file` names it in
+/// errors.
+pub fn metadata(
+    bytes: &[u8],
+    file: &str,
+) -> Result<Option<HashMap<String, String>>, CheckpointError> {
+    check_header_length(bytes, file)?;
+    let (_, header) = SafeTensors::read_metadata(bytes).map_err(|e| invalid(file, e))?;
+    Ok(header.metadata().clone())
+}
+
+fn invalid(file: &str, error: impl std::fmt::Display) -> CheckpointError {
+    CheckpointError::new(file, format!("not a valid safetensors file: {error}"))
+}
+
+/// The file starts with its header's length (u64, little-endian): one claiming more than the
+/// file has is refused by the numbers (the safetensors crate says "header too large").
+fn check_header_length(bytes: &[u8], file: &str) -> Result<(), CheckpointError> {
+    let Some(length) = bytes.get(..8) else {
+        return Ok(());
+    };
+    let claimed = u64::from_le_bytes(length.try_into().expect("8 bytes"));
+    let rest = bytes.len() - 8;
+    if claimed <= rest as u64 {
+        return Ok(());
+    }
+    Err(invalid(
+        file,
+        format!(
+            "its header claims {claimed} bytes, the file has {rest} after the length: \
+             truncated, or not a safetensors file"
+        ),
+    ))
+}
+
 /// Serialises f32 tensors; `metadata` goes into the file's header.
 pub fn write(
     tensors: &Tensors,
-    metadata: Option<std::collections::HashMap<String, String>>,
+    metadata: Option<HashMap<String, String>>,
 ) -> Result<Vec<u8>, CheckpointError> {
     let bytes: Vec<(&String, Vec<u8>, &Vec<usize>)> = tensors
         .iter()

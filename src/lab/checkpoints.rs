@@ -77,7 +77,7 @@ impl Lab {
     /// checkpoint (its configuration, parameters, optimizer state and step) or a Hugging Face
     /// folder (its model, trained with the controls' training and data settings). Refused with
     /// the file and the reason when they do not make a checkpoint, or when the data's tokens do
-    /// not fit the model's vocabulary.
+    /// not fit the model's vocabulary; the controls and the runs before stay as they were.
     pub fn open_checkpoint(&mut self, files: &[(String, Vec<u8>)]) -> Result<String, RunError> {
         let refused = |e: checkpoint::CheckpointError| RunError {
             field: "checkpoint".into(),
@@ -97,14 +97,19 @@ impl Lab {
             }
             None => format!("opened checkpoint at step {}", checkpoint.step),
         };
-        self.draft = requested.clone();
-        self.rejected.clear();
-        self.problem = None;
         let previous = self.runs.last().map(|r| r.requested.clone());
         let opened = Rc::new(checkpoint);
         let id = self.next_id;
-        self.start(id, requested, previous.as_ref(), Some(label), Some(opened))
-            .inspect_err(|error| self.problem = Some(error.clone()))?;
+        self.start(
+            id,
+            requested.clone(),
+            previous.as_ref(),
+            Some(label),
+            Some(opened),
+        )?;
+        self.draft = requested;
+        self.rejected.clear();
+        self.problem = None;
         self.next_id += 1;
         Ok(label_of(self))
     }
@@ -126,4 +131,100 @@ pub(super) fn restore(engine: &mut dyn Engine, checkpoint: &Checkpoint) -> Resul
         engine.set_optimizer_state(state).map_err(refused)?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::checkpoint::hf;
+    use crate::lab::page_defaults;
+
+    /// Uploaded files: (name, bytes).
+    type Files<'a> = &'a [(&'a str, &'a [u8])];
+
+    fn open(lab: &mut Lab, files: Files) -> Result<String, String> {
+        let files: Vec<(String, Vec<u8>)> = files
+            .iter()
+            .map(|(name, bytes)| (name.to_string(), bytes.to_vec()))
+            .collect();
+        lab.open_checkpoint(&files).map_err(|e| e.to_string())
+    }
+
+    /// Issue 13: a malformed, truncated or mismatched checkpoint is refused with the file and
+    /// the reason, and the page keeps what it had: the runs, the newest run's engine, the
+    /// controls.
+    #[test]
+    fn bad_checkpoints_are_refused_and_what_was_loaded_stays() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        let Some(CheckpointOf::Ready(saved)) = lab.runs[0].checkpoint() else {
+            panic!("the CPU engine's checkpoint is ready at once");
+        };
+        let (manifest, weights) = saved.to_bytes().unwrap();
+        assert_eq!(
+            open(
+                &mut lab,
+                &[
+                    ("archlab.json", manifest.as_bytes()),
+                    ("model.safetensors", &weights)
+                ]
+            ),
+            Ok("run 2: opened checkpoint at step 0".into())
+        );
+
+        let mut huge_header = weights.clone();
+        huge_header[..8].copy_from_slice(&(1u64 << 40).to_le_bytes());
+        let wider = manifest.replace("\"d_ff\": null", "\"d_ff\": 40");
+        let (hf_config, hf_weights) = hf::export(&saved.run.model, &saved.params).unwrap();
+        let mamba = hf_config.replace("\"model_type\": \"llama\"", "\"model_type\": \"mamba\"");
+        let cases: [(Files, &str); 5] = [
+            (
+                &[("run.safetensors", &weights[..weights.len() - 100])],
+                "checkpoint: model.safetensors: not a valid safetensors file",
+            ),
+            (
+                &[("run.safetensors", &huge_header)],
+                "checkpoint: model.safetensors: not a valid safetensors file: its header claims \
+                 1099511627776 bytes",
+            ),
+            (
+                &[
+                    ("archlab.json", wider.as_bytes()),
+                    ("model.safetensors", &weights),
+                ],
+                "checkpoint: model.safetensors: layers.0.mlp.w1: has shape [88, 32], the model \
+                 needs [40, 32]",
+            ),
+            (
+                &[
+                    ("archlab.json", b"{\"format\": 1"),
+                    ("model.safetensors", &weights),
+                ],
+                "checkpoint: archlab.json: invalid type: integer `1`, expected a string",
+            ),
+            (
+                &[
+                    ("config.json", mamba.as_bytes()),
+                    ("model.safetensors", &hf_weights),
+                ],
+                "checkpoint: config.json: model_type: \"mamba\" is not supported; archlab reads \
+                 llama, mistral, qwen3, olmo2, gpt2, gpt_neox",
+            ),
+        ];
+        for (files, message) in cases {
+            let (runs, draft) = (lab.runs.len(), lab.draft.clone());
+            let error = open(&mut lab, files).unwrap_err();
+            assert!(error.starts_with(message), "{error}");
+            assert_eq!(lab.runs.len(), runs, "{message}");
+            assert!(lab.draft == draft, "{message}: the controls stay");
+            assert!(
+                lab.problem.is_none(),
+                "{message}: the controls have no problem"
+            );
+            assert!(
+                lab.training_run().is_some(),
+                "{message}: the newest run still trains"
+            );
+        }
+        assert!(lab.train(0.0, &crate::lab::tests::clock()) > 0);
+    }
 }

@@ -31,6 +31,7 @@ use crate::contract::engine::{now, sample_token, start_next_token};
 use crate::contract::{Engine, EngineError, ForwardViews, LayerNorms, Pending};
 use crate::gpu::GpuContext;
 use crate::model::ModelConfig;
+use crate::train::corpus;
 use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
@@ -328,12 +329,31 @@ impl Lab {
         self.start_if_changed(None)
     }
 
-    /// Sets the visitor's text and trains on it: the text data source (characters, unless a
-    /// text source is already chosen) starts a new run. Returns whether a run started.
-    pub fn train_on_text(&mut self, text: &str) -> bool {
-        self.user_text = text.to_string();
-        // The stream of the previous text must not be reused.
-        self.data_cache = None;
+    /// Sets the visitor's text (pasted, or a file's bytes) and trains on it: the text data
+    /// source (characters, unless a text source is already chosen) starts a new run. Returns
+    /// whether a run started; when none does, `problem` says why (empty, over
+    /// [`corpus::TEXT_LIMIT`], not UTF-8 or binary: [`corpus::user_text`]; too short for a
+    /// sequence) and the text, the controls and the runs before stay.
+    pub fn train_on_text(&mut self, bytes: &[u8]) -> bool {
+        let text = match corpus::user_text(bytes) {
+            Ok(text) => text,
+            Err(error) => {
+                let message = error.to_string();
+                let reason = message.strip_prefix("text: ").unwrap_or(&message);
+                self.problem = Some(RunError {
+                    field: "text".into(),
+                    reason: reason.into(),
+                });
+                return false;
+            }
+        };
+        let before = (
+            self.draft.clone(),
+            self.rejected.clone(),
+            std::mem::replace(&mut self.user_text, text.to_string()),
+            // The stream of the previous text must not be reused.
+            self.data_cache.take(),
+        );
         if !matches!(self.draft.data.source, DataSource::Text { .. }) {
             self.set(
                 "data.source",
@@ -341,7 +361,12 @@ impl Lab {
             );
         }
         let chars = text.chars().count();
-        self.start_draft(Some(format!("your text ({chars} characters)")))
+        if self.start_draft(Some(format!("your text ({chars} characters)"))) {
+            return true;
+        }
+        // Refused (too short for a sequence, say): what was there before stays.
+        (self.draft, self.rejected, self.user_text, self.data_cache) = before;
+        false
     }
 
     /// Replaces the model by a preset (see [`with_preset`]) and starts it.
@@ -875,24 +900,65 @@ mod tests {
     fn a_pasted_text_trains_with_its_own_vocabulary() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         // Too short to fill a sequence of 32: refused next to the sequence length.
-        assert!(!lab.train_on_text("abc"));
+        assert!(!lab.train_on_text(b"abc"));
         let error = lab
             .error_for("train.seq_len")
             .expect("flagged at the sequence length");
         assert!(error.contains("the text's 3 tokens"), "{error}");
         let text = "the quick brown fox jumps over the lazy dog. ".repeat(40);
-        assert!(lab.train_on_text(&text));
+        assert!(lab.train_on_text(text.as_bytes()));
         let run = lab.runs.last().unwrap();
         assert_eq!(run.label, "your text (1800 characters)");
         // 26 letters, space and the full stop.
         assert_eq!(run.session.run.model.vocab_size, 28);
         // Another text with the same settings is a new run on its own vocabulary.
-        assert!(lab.train_on_text(&"abab ".repeat(200)));
+        assert!(lab.train_on_text("abab ".repeat(200).as_bytes()));
         assert_eq!(lab.runs.last().unwrap().session.run.model.vocab_size, 3);
         assert_eq!(
             lab.url_settings().len(),
             lab.draft.settings_differing_from(&lab.base).len()
         );
+    }
+
+    /// Issue 13: empty, binary, non-UTF-8, oversized or too short text is refused with the
+    /// reason, and the text, the controls and the runs before it stay.
+    #[test]
+    fn bad_text_is_refused_and_the_previous_text_stays() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        let good = "the quick brown fox jumps over the lazy dog. ".repeat(40);
+        assert!(lab.train_on_text(good.as_bytes()));
+        let oversized = vec![b'a'; corpus::TEXT_LIMIT + 1];
+        let cases: [(&[u8], &str); 5] = [
+            (b"", "text: is empty: there is nothing to train on"),
+            (b"caf\xe9 au lait", "text: not valid UTF-8 from byte 3 on"),
+            (
+                b"h\0i\0 \0t\0h\0e\0r\0e\0",
+                "text: looks binary, not text: control character U+0000 at byte 1",
+            ),
+            (
+                &oversized,
+                "text: has 16777217 bytes, more than the limit of 16777216 (16 MiB)",
+            ),
+            (b"abc", "train.seq_len: 32 needs 33 tokens per sequence"),
+        ];
+        for (bytes, message) in cases {
+            let (runs, draft) = (lab.runs.len(), lab.draft.clone());
+            assert!(!lab.train_on_text(bytes), "{message}");
+            let problem = lab
+                .problem
+                .as_ref()
+                .expect("the reason is shown")
+                .to_string();
+            assert!(problem.starts_with(message), "{problem}");
+            assert_eq!(lab.user_text, good, "{message}: the text stays");
+            assert_eq!(lab.runs.len(), runs);
+            assert!(lab.draft == draft, "{message}: the controls stay");
+            assert!(
+                lab.training_run().is_some(),
+                "{message}: the run still trains"
+            );
+        }
+        assert!(lab.train(0.0, &clock()) > 0);
     }
 
     #[test]

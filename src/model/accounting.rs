@@ -78,6 +78,23 @@ impl ModelConfig {
         }
     }
 
+    /// The values of the tensors every model of this shape has (token table, learned
+    /// positions, each layer's attention and feed-forward matrices), in f64 so that nothing
+    /// overflows: a lower bound on the parameters, which a checkpoint's tensor file must hold
+    /// before its layout is built (a file claiming a huge model is refused without allocating).
+    pub fn matrix_values(&self) -> f64 {
+        let f = |n: usize| n as f64;
+        let (c, d) = (f(self.d_model), f(self.d_head()));
+        let (q, kv) = (f(self.n_heads) * d, f(self.n_kv_heads) * d);
+        let n_up = if self.activation.is_gated() { 2.0 } else { 1.0 };
+        let per_layer = 2.0 * c * q + 2.0 * c * kv + (n_up + 1.0) * c * f(self.d_ff());
+        let position = match self.position {
+            Position::Learned => f(self.context_len) * c,
+            _ => 0.0,
+        };
+        f(self.vocab_size) * c + position + f(self.n_layers) * per_layer
+    }
+
     /// Training FLOPs per token at full context, forward + backward = 3 x forward, where
     /// forward = 2 * (every matmul weight, the output head included) + per layer
     /// `2 * 2 * H * D * avg_visible` for the score and value products, `avg_visible` being the
@@ -118,6 +135,42 @@ mod tests {
         Activation, NormPosition, NormType, ParallelNorm, Position, QkNormScope,
     };
     use crate::model::ParamLayout;
+
+    /// The matrices' values are a lower bound on the parameters, and no overflow for huge
+    /// shapes (d_model 4e9 would overflow a usize product).
+    #[test]
+    fn matrix_values_bound_the_parameters_from_below() {
+        for config in [
+            ModelConfig::default(),
+            ModelConfig {
+                position: Position::Learned,
+                activation: Activation::Gelu,
+                bias: true,
+                tied_embeddings: true,
+                ..ModelConfig::default()
+            },
+            ModelConfig {
+                qk_norm: true,
+                qk_norm_scope: QkNormScope::Projection,
+                n_kv_heads: 1,
+                ..ModelConfig::default()
+            },
+        ] {
+            let params = config.param_count().total() as f64;
+            let matrices = config.matrix_values();
+            assert!(
+                matrices <= params && matrices > 0.9 * params,
+                "{matrices} {params}"
+            );
+        }
+        let huge = ModelConfig {
+            d_model: 4_000_000_000,
+            n_heads: 1,
+            n_kv_heads: 1,
+            ..ModelConfig::default()
+        };
+        assert!(huge.matrix_values() > 1e19);
+    }
 
     #[test]
     fn accounting_of_the_default_preset() {

@@ -12,6 +12,46 @@ pub fn builtin_corpus() -> &'static str {
     include_str!("../../data/tinyshakespeare.txt")
 }
 
+/// The largest text a run trains on: 16 MiB, fifteen times Tiny Shakespeare; a larger paste or
+/// file would take the page's memory (a tokenized character is 4 bytes more) for no lesson.
+pub const TEXT_LIMIT: usize = 16 << 20;
+
+/// A visitor's text (a file's bytes or a paste) as training text, or why not: empty, over
+/// [`TEXT_LIMIT`], not UTF-8 (with the offset of the first bad byte), or binary (a control
+/// character other than tab, line feed, form feed or carriage return: a UTF-16 text, an image
+/// or an archive that happens to decode). Errors are about the field `text`.
+pub fn user_text(bytes: &[u8]) -> Result<&str, DataError> {
+    if bytes.is_empty() {
+        return Err(DataError::invalid(
+            "text",
+            "is empty: there is nothing to train on",
+        ));
+    }
+    if bytes.len() > TEXT_LIMIT {
+        return Err(DataError::invalid(
+            "text",
+            format!(
+                "has {} bytes, more than the limit of {TEXT_LIMIT} (16 MiB)",
+                bytes.len()
+            ),
+        ));
+    }
+    let text = super::tokenizer::utf8(bytes)?;
+    let binary = text
+        .char_indices()
+        .find(|(_, c)| c.is_control() && !matches!(c, '\t' | '\n' | '\x0c' | '\r'));
+    match binary {
+        Some((offset, c)) => Err(DataError::invalid(
+            "text",
+            format!(
+                "looks binary, not text: control character U+{:04X} at byte {offset}",
+                u32::from(c)
+            ),
+        )),
+        None => Ok(text),
+    }
+}
+
 /// Checks a validation fraction: both splits must keep some tokens.
 pub fn check_validation_fraction(fraction: f64) -> Result<(), DataError> {
     if fraction > 0.0 && fraction < 1.0 {
@@ -154,6 +194,27 @@ impl TextDataset {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn user_text_refuses_empty_oversized_non_utf8_and_binary_text() {
+        let refused = |bytes: &[u8]| user_text(bytes).unwrap_err().to_string();
+        assert_eq!(refused(b""), "text: is empty: there is nothing to train on");
+        assert_eq!(
+            refused(&vec![b'a'; TEXT_LIMIT + 1]),
+            "text: has 16777217 bytes, more than the limit of 16777216 (16 MiB)"
+        );
+        assert_eq!(refused(b"caf\xe9"), "text: not valid UTF-8 from byte 3 on");
+        assert_eq!(
+            refused(b"P\0K\x03\x04"),
+            "text: looks binary, not text: control character U+0000 at byte 1"
+        );
+        let text = "Tabs\tand lines\r\n, accents é and ☃\x0c";
+        assert_eq!(user_text(text.as_bytes()).unwrap(), text);
+        assert_eq!(
+            user_text(&vec![b'a'; TEXT_LIMIT]).unwrap().len(),
+            TEXT_LIMIT
+        );
+    }
     use crate::contract::IGNORE;
     use crate::train::tokenizer::TokenizerKind;
 

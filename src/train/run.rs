@@ -112,7 +112,12 @@ impl RunConfig {
                 .or_insert(Value::Null);
         }
         *node = value;
-        *self = Self::from_tree(tree)?;
+        // An error about the whole configuration is about this key (an odd key such as `?`
+        // reads as no key at all).
+        *self = Self::from_tree(tree).map_err(|e| match e.field.as_str() {
+            "config" => RunError::new(key, e.reason),
+            _ => e,
+        })?;
         Ok(())
     }
 
@@ -122,16 +127,29 @@ impl RunConfig {
 
     /// Reads a configuration back from its JSON tree, naming the key serde refuses.
     fn from_tree(tree: Value) -> Result<Self, RunError> {
-        serde_path_to_error::deserialize(tree).map_err(|e| {
-            // serde_path_to_error says "." for the root and "?" before any key was read.
+        let run: Self = serde_path_to_error::deserialize(&tree).map_err(|e| {
+            // serde_path_to_error says "." for the root and "?" before any key was read; an
+            // empty key is an empty path.
             let path = e.path().to_string();
-            let field = if path == "." || path == "?" {
+            let field = if path == "." || path == "?" || path.is_empty() {
                 "config".into()
             } else {
                 path
             };
             RunError::new(field, e.into_inner().to_string())
-        })
+        })?;
+        // An f32 field reads a number beyond f32's range (1e39) as infinity, which JSON cannot
+        // hold: it would write back as null, and every later `set` would fail on it.
+        match lost_number("", &tree, &run.to_tree()) {
+            Some((field, number)) => Err(RunError::new(
+                field,
+                format!(
+                    "{} is beyond the range of a 32-bit float (±3.4e38)",
+                    value_text(&number)
+                ),
+            )),
+            None => Ok(run),
+        }
     }
 
     /// The batch shape the training configuration asks for.
@@ -264,6 +282,21 @@ fn data_error(error: &super::data::DataError) -> RunError {
     RunError::new(format!("{section}.{field}"), reason)
 }
 
+/// The first number of `read` (dotted path, value) that `written` has as null.
+fn lost_number(prefix: &str, read: &Value, written: &Value) -> Option<(String, Value)> {
+    let path = |key: &str| match prefix {
+        "" => key.to_string(),
+        _ => format!("{prefix}.{key}"),
+    };
+    match (read, written) {
+        (Value::Number(_), Value::Null) => Some((prefix.to_string(), read.clone())),
+        (Value::Object(read), Value::Object(written)) => read.iter().find_map(|(key, value)| {
+            lost_number(&path(key), value, written.get(key).unwrap_or(&Value::Null))
+        }),
+        _ => None,
+    }
+}
+
 /// Overlays `overlay` on `base`: objects merge key by key, anything else replaces.
 fn merge(base: &mut Value, overlay: Value) {
     match (base, overlay) {
@@ -337,6 +370,37 @@ mod tests {
             .starts_with("model.vocab_size: set by the data"));
         // Nothing changed by the refused settings.
         assert_eq!(run, before);
+    }
+
+    /// Found by tests/fuzz.rs: `train.z_loss=1e39` was read as infinity, written back as null,
+    /// and every later setting was then refused as "train.z_loss: invalid type: null".
+    #[test]
+    fn numbers_beyond_f32_are_refused_by_name() {
+        let mut run = RunConfig::default();
+        let err = run.set("train.z_loss", "1e39").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "train.z_loss: 1e39 is beyond the range of a 32-bit float (±3.4e38)"
+        );
+        assert_eq!(run, RunConfig::default());
+        run.set("model.norm_position", "post").unwrap();
+        let err = RunConfig::from_json(r#"{"model": {"dropout": {"attn": -1e300}}}"#).unwrap_err();
+        assert_eq!(err.field, "model.dropout.attn");
+        run.set("train.lr", "3e38").unwrap();
+    }
+
+    /// Found by tests/fuzz.rs: an empty key in a file gave an error naming no field, and the
+    /// URL's `?` key one naming the whole configuration.
+    #[test]
+    fn odd_keys_are_named() {
+        let err = RunConfig::from_json(r#"{"": 1}"#).unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "config: unknown field ``, expected one of `model`, `train`, `data`"
+        );
+        let err = RunConfig::default().set("?", "").unwrap_err();
+        assert_eq!(err.field, "?");
+        assert!(err.reason.starts_with("unknown field `?`"), "{err}");
     }
 
     #[test]

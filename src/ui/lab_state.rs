@@ -329,13 +329,16 @@ impl LabState {
         looked
     }
 
-    /// Trains on the visitor's text (see `Lab::train_on_text`).
-    pub fn train_on_text(&self, text: &str) {
-        let started = self.lab.try_update_value(|lab| lab.train_on_text(text));
+    /// Trains on the visitor's text or a text file's bytes (see `Lab::train_on_text`: refused
+    /// text leaves its reason in the problems, and the previous text and run stay); returns
+    /// whether a run started.
+    pub fn train_on_text(&self, bytes: &[u8]) -> bool {
+        let started = self.lab.try_update_value(|lab| lab.train_on_text(bytes)) == Some(true);
         self.changed();
-        if started == Some(true) {
+        if started {
             self.play();
         }
+        started
     }
 
     /// Opens uploaded files as a run (see `Lab::open_checkpoint`) and plays it; returns its

@@ -20,10 +20,14 @@ pub fn TextPanel() -> impl IntoView {
         };
         input.set_value("");
         spawn_local(async move {
-            let read = wasm_bindgen_futures::JsFuture::from(file.text()).await;
-            if let Some(contents) = read.ok().and_then(|value| value.as_string()) {
-                text.set(contents.clone());
-                state.train_on_text(&contents);
+            // The bytes, not file.text(): that would turn a binary or non-UTF-8 file into
+            // replacement characters instead of refusing it.
+            let read = wasm_bindgen_futures::JsFuture::from(file.array_buffer()).await;
+            if let Ok(buffer) = read {
+                let bytes = js_sys::Uint8Array::new(&buffer).to_vec();
+                if state.train_on_text(&bytes) {
+                    text.set(String::from_utf8_lossy(&bytes).into_owned());
+                }
             }
         });
     };
@@ -39,7 +43,9 @@ pub fn TextPanel() -> impl IntoView {
                 prop:value=text on:input=move |ev| text.set(event_target_value(&ev)) />
             <div class="buttons">
                 <button data-testid="train-on-text"
-                    on:click=move |_| state.train_on_text(&text.get_untracked())>
+                    on:click=move |_| {
+                        state.train_on_text(text.get_untracked().as_bytes());
+                    }>
                     "Train on this text"
                 </button>
                 <label class="file">

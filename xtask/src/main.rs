@@ -4,6 +4,9 @@
 //! - `cargo xtask serve [--port N]`: sets up what is missing, builds, serves on 127.0.0.1.
 //! - `cargo xtask test`: every check: format, clippy (native and wasm32), cargo test (GPU tests
 //!   on lavapipe, required), the release build, and the browser tests in headless Chromium.
+//! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/fuzz.rs` (URL, config files,
+//!   checkpoints, Hugging Face folders) with N cases each (default 20000) from a random seed;
+//!   `cargo test` runs 512 each from a fixed one.
 
 mod serve;
 mod setup;
@@ -20,7 +23,10 @@ fn main() -> ExitCode {
         Some("build") => build().map(|_| ()),
         Some("serve") => serve(&args[1..]),
         Some("test") => test(),
-        _ => Err("usage: cargo xtask build | serve [--port N] | test".to_string()),
+        Some("fuzz") => fuzz(&args[1..]),
+        _ => {
+            Err("usage: cargo xtask build | serve [--port N] | test | fuzz [--cases N]".to_string())
+        }
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -134,6 +140,28 @@ fn serve(args: &[String]) -> Result<(), String> {
         server.address()
     );
     server.run_forever();
+    Ok(())
+}
+
+/// Runs the fuzz targets with `--cases N` cases each (`PROPTEST_CASES`, which also makes the
+/// seed random, so each long run explores new inputs) and prints the time taken.
+fn fuzz(args: &[String]) -> Result<(), String> {
+    let cases: u32 = match args {
+        [] => 20_000,
+        [flag, n] if flag == "--cases" => n.parse().map_err(|_| format!("bad case count {n}"))?,
+        _ => return Err("usage: cargo xtask fuzz [--cases N]".into()),
+    };
+    let started = Instant::now();
+    run(
+        &format!("cargo test --test fuzz ({cases} cases per target)"),
+        cargo()
+            .args(["test", "-p", "archlab", "--test", "fuzz"])
+            .env("PROPTEST_CASES", cases.to_string()),
+    )?;
+    println!(
+        "xtask fuzz: {cases} cases per target passed in {:.0} s",
+        started.elapsed().as_secs_f64()
+    );
     Ok(())
 }
 

@@ -8,6 +8,7 @@ use std::time::Instant;
 use archlab::checkpoint::{self, Checkpoint};
 use archlab::contract::engine::wait;
 use archlab::contract::{Batch, Engine};
+use archlab::train::corpus;
 use archlab::train::data::{DataSource, DataStream};
 use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
@@ -248,16 +249,12 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
         Some(path) => {
             let bytes = std::fs::read(path)
                 .map_err(|e| error("text", format!("cannot read {}: {e}", path.display())))?;
-            let text = String::from_utf8(bytes).map_err(|e| {
-                error(
-                    "text",
-                    format!(
-                        "{} is not UTF-8 text (invalid byte at offset {})",
-                        path.display(),
-                        e.utf8_error().valid_up_to()
-                    ),
-                )
+            let text = corpus::user_text(&bytes).map_err(|e| {
+                let message = e.to_string();
+                let reason = message.strip_prefix("text: ").unwrap_or(&message);
+                error("text", format!("{}: {reason}", path.display()))
             })?;
+            let text = text.to_string();
             // The built-in corpus gives way to the user's text, with the same tokenizer.
             if let DataSource::Corpus { tokenizer } = run.data.source {
                 run.data.source = DataSource::Text { tokenizer };

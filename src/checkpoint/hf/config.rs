@@ -43,24 +43,67 @@ impl Keys {
         CheckpointError::new(format!("{CONFIG}: {}{key}", self.prefix), reason)
     }
 
+    /// The family, from `architectures` (the class transformers instantiates) and
+    /// `model_type`: either may be missing from a hand-written config; when both are there
+    /// they must agree.
     pub(super) fn family(&mut self) -> Result<Family, CheckpointError> {
-        let architecture = match self.map.get("architectures") {
-            Some(Value::Array(list)) if list.len() == 1 => list[0].as_str().unwrap_or_default(),
+        let listed = |name: &dyn Fn(Family) -> &'static str| {
+            let names: Vec<_> = Family::ALL.into_iter().map(name).collect();
+            names.join(", ")
+        };
+        let by_architecture = match self.map.get("architectures") {
+            None | Some(Value::Null) => None,
+            Some(Value::Array(list)) if list.len() == 1 => {
+                let architecture = list[0].as_str().unwrap_or_default();
+                let family = Family::ALL
+                    .into_iter()
+                    .find(|f| f.architecture() == architecture);
+                Some(family.ok_or_else(|| {
+                    self.error(
+                        "architectures",
+                        format!(
+                            "{architecture:?} is not supported; archlab reads {}",
+                            listed(&Family::architecture)
+                        ),
+                    )
+                })?)
+            }
             _ => return Err(self.error("architectures", "must list exactly one architecture")),
         };
-        Family::ALL
-            .into_iter()
-            .find(|f| f.architecture() == architecture)
-            .ok_or_else(|| {
-                let known: Vec<_> = Family::ALL.iter().map(|f| f.architecture()).collect();
-                self.error(
-                    "architectures",
-                    format!(
-                        "{architecture:?} is not supported; archlab reads {}",
-                        known.join(", ")
-                    ),
-                )
-            })
+        let by_type = match self.map.get("model_type") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(model_type)) => {
+                let family = Family::ALL
+                    .into_iter()
+                    .find(|f| f.model_type() == model_type);
+                Some(family.ok_or_else(|| {
+                    self.error(
+                        "model_type",
+                        format!(
+                            "{model_type:?} is not supported; archlab reads {}",
+                            listed(&Family::model_type)
+                        ),
+                    )
+                })?)
+            }
+            Some(other) => return Err(self.error("model_type", format!("{other} is not a string"))),
+        };
+        match (by_architecture, by_type) {
+            (Some(class), Some(family)) if class != family => Err(self.error(
+                "model_type",
+                format!(
+                    "{:?} is not the family of {} ({:?})",
+                    family.model_type(),
+                    class.architecture(),
+                    class.model_type()
+                ),
+            )),
+            (Some(family), _) | (None, Some(family)) => Ok(family),
+            (None, None) => Err(self.error(
+                "architectures",
+                "missing, and so is model_type: the file does not say which model it is",
+            )),
+        }
     }
 
     /// Takes a key's value; `None` when absent or null.
@@ -76,8 +119,9 @@ impl Keys {
     fn optional_usize(&mut self, key: &str) -> Result<Option<usize>, CheckpointError> {
         self.take(key)
             .map(|v| {
+                // try_from: a usize has 32 bits in WebAssembly.
                 v.as_u64()
-                    .map(|n| n as usize)
+                    .and_then(|n| usize::try_from(n).ok())
                     .ok_or_else(|| self.error(key, format!("{v} is not a non-negative integer")))
             })
             .transpose()
@@ -164,7 +208,7 @@ impl Keys {
         // of a model that leaves it unset reads back the same.
         let d_head = self
             .optional_usize("head_dim")?
-            .filter(|&d| d * n_heads != d_model);
+            .filter(|&d| d.checked_mul(n_heads) != Some(d_model));
         self.expect(
             "hidden_act",
             json!("silu"),
@@ -237,7 +281,13 @@ impl Keys {
             },
             tied_embeddings: self.bool("tie_word_embeddings", false)?,
             // nn.Embedding(padding_idx=pad_token_id): that row gets no gradient from lookups.
-            padding_token: self.optional_usize("pad_token_id")?.map(|t| t as u32),
+            padding_token: self
+                .optional_usize("pad_token_id")?
+                .map(|t| {
+                    u32::try_from(t)
+                        .map_err(|_| self.error("pad_token_id", format!("{t} is not a token id")))
+                })
+                .transpose()?,
             ..ModelConfig::default()
         };
         Ok(ModelConfig {

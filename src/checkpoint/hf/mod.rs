@@ -141,6 +141,7 @@ pub fn import(config: &str, weights: &[u8]) -> Result<Imported, CheckpointError>
     model
         .validate()
         .map_err(|e| CheckpointError::new(format!("{CONFIG} (as model.{})", e.field), e.reason))?;
+    super::check_fits(&model, weights, CONFIG)?;
 
     let layout = ParamLayout::new(&model);
     let map = tensor_map(family, &model);
