@@ -9,8 +9,8 @@ pub mod fields;
 pub mod kernel_check;
 mod memory;
 pub mod queue;
-mod resume;
 mod reload;
+mod resume;
 pub mod store;
 mod training;
 pub mod url;
@@ -21,8 +21,8 @@ use std::rc::Rc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-pub use resume::RESUME_EVERY;
 pub use reload::{SaveMark, SAVE_EVERY_SECONDS};
+pub use resume::RESUME_EVERY;
 pub use training::{Read, ReadResult, GPU_AHEAD};
 
 use crate::charts::AttentionMap;
