@@ -216,6 +216,9 @@ mod tests {
             z_loss: 0.0,
             grad_norm: 1.5,
             lr: 0.003,
+            log_z: loss + 1.0,
+            param_norm: 12.5,
+            layer_grad_norms: vec![0.75, loss],
             // A NaN validation loss would come back as none (JSON's null): not evaluated.
             val_loss: (step.is_multiple_of(2) && loss.is_finite()).then_some(loss + 0.25),
             val_accuracy: step.is_multiple_of(2).then_some(0.5),

@@ -41,10 +41,13 @@ pub struct StepRecord {
     #[serde(deserialize_with = "nan_if_null")]
     pub lr: f32,
     /// Mean softmax normaliser log Z of this step's batch, nats (recorded without z-loss too).
+    #[serde(deserialize_with = "nan_if_null")]
     pub log_z: f32,
     /// Global parameter norm after the update.
+    #[serde(deserialize_with = "nan_if_null")]
     pub param_norm: f32,
     /// Gradient norm of each layer's parameters before clipping.
+    #[serde(deserialize_with = "nans_if_null")]
     pub layer_grad_norms: Vec<f32>,
     /// Mean validation cross-entropy, on evaluation steps.
     pub val_loss: Option<f32>,
