@@ -138,10 +138,11 @@ impl Lab {
                 run.session.steps_done()
             ),
             Some(run) if run.engine.is_none() => format!(
-                "; {}'s parameters were not kept (they are kept up to {} MiB, on WebGPU when \
-                 training pauses or stops): Reset trains it again",
+                "; {}'s parameters were not kept (they are kept up to {} MiB, on WebGPU from \
+                 step {} on): Reset trains it again",
                 run.name(),
-                super::store::CHECKPOINT_CAP >> 20
+                super::store::CHECKPOINT_CAP >> 20,
+                super::RESUME_EVERY
             ),
             _ => String::new(),
         };

@@ -41,7 +41,8 @@ impl RunEntry {
         self.resume_from().map(|point| point.step)
     }
 
-    fn resume_from(&self) -> Option<&Checkpoint> {
+    /// The newest resume point the run could continue from now (see [`RunEntry::resume_step`]).
+    pub fn resume_from(&self) -> Option<&Checkpoint> {
         let recorded = self.session.steps_done();
         (self.resume_points.iter().rev())
             .find(|point| point.step <= recorded)

@@ -116,28 +116,29 @@ impl LabState {
     }
 
     /// Keeps the runs and the newest run's checkpoint (within `store::CHECKPOINT_CAP`). The
-    /// checkpoint comes first, then the runs as they stand at its step. On the GPU a checkpoint
-    /// pauses the run and waits for its steps in flight, so it is taken only while the run is
-    /// paused or stopped; the saves while it trains keep its history alone (a reload then
-    /// shows it where it stood, to train again). A write the browser refuses (over its quota)
-    /// clears what was kept and stops keeping, with a notice.
+    /// checkpoint comes first, then the runs as they stand at its step. On the GPU, reading a
+    /// checkpoint pauses the run and waits for its steps in flight, so while the run trains its
+    /// newest resume point is kept instead (`lab::resume`, at most `RESUME_EVERY` steps old:
+    /// a reload continues from there, its history cut to that step). A write the browser
+    /// refuses (over its quota) clears what was kept and stops keeping, with a notice.
     async fn keep(&self) {
         let keeper = self.keeper;
         let playing_on_gpu = self.playing.get_untracked() && self.lab.with_value(Lab::on_gpu);
-        let checkpoint_due = !playing_on_gpu
-            && self.lab.with_value(|lab| {
-                lab.runs.last().is_some_and(|run| {
-                    run.engine.is_some()
-                        && store::check_checkpoint_size(&run.session.run.model).is_ok()
-                })
-            });
-        let checkpoint = match checkpoint_due {
-            true => self
+        let newest_fits = self.lab.with_value(|lab| {
+            lab.runs.last().is_some_and(|run| {
+                run.engine.is_some() && store::check_checkpoint_size(&run.session.run.model).is_ok()
+            })
+        });
+        let checkpoint = match (newest_fits, playing_on_gpu) {
+            (false, _) => None,
+            (true, true) => self
+                .lab
+                .with_value(|lab| lab.runs.last().and_then(|run| run.resume_from().cloned())),
+            (true, false) => self
                 .newest_checkpoint()
                 .await
                 .ok()
                 .map(|(_, checkpoint)| checkpoint),
-            false => None,
         };
         let file = checkpoint.and_then(|c| store::checkpoint_file(&c).ok());
         let (runs, mark) = self

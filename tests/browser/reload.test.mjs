@@ -158,29 +158,28 @@ test("a write over the browser's quota is refused with a notice, and nothing is 
   }
 });
 
-test("on WebGPU, a paused run comes back and continues on the GPU", async () => {
+test("on WebGPU, a run kept while training comes back at its resume point and continues on the GPU", async () => {
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
     await page.goto(`${url}${TINY}&train.steps=100000`);
-    await until(page, (s) => s.runs[0]?.steps >= 5, null, 120_000);
-    await page.getByTestId("play").click();
-    const paused = await until(page, (s) => !s.playing);
-    // Keeping records the steps still in flight first: the copy holds those shown and more.
+    // Reading a checkpoint would pause the run, so while it trains the copy holds its newest
+    // resume point (every 50 steps, lab::resume): the reload continues from step 50.
+    await until(page, (s) => s.runs[0]?.steps >= 52, null, 240_000);
     const copy = await untilStored(
       page,
-      (c) => c.checkpoint > 0 && c.runs?.runs[0]?.history.length >= paused.runs[0].steps,
+      (c) => c.checkpoint > 0 && c.runs?.runs[0]?.history.length >= 52,
     );
-    const kept = copy.runs.runs[0].history;
+    const kept = copy.runs.runs[0].history.slice(0, 50);
     await page.reload();
-    const back = await until(page, (s) => s.runs[0]?.steps === kept.length, null, 120_000);
+    const back = await until(page, (s) => s.runs[0]?.steps === 50, null, 120_000);
     // The copy writes f32 in its shortest form; the snapshot the same value as an f64.
     assert.deepEqual(back.runs[0].loss, kept.map((r) => Math.fround(r.loss)));
-    assert.deepEqual(back.runs[0].loss.slice(0, paused.runs[0].steps), paused.runs[0].loss);
+    assert.match(await notice(page), /continues from step 50 when you press play/);
     assert.match(await page.getByTestId("engine").innerText(), /WebGPU engine on /);
     await page.getByTestId("play").click();
-    const more = await until(page, (s) => s.runs[0].steps >= kept.length + 3, null, 120_000);
-    assert.deepEqual(more.runs[0].loss.slice(0, kept.length), back.runs[0].loss);
+    const more = await until(page, (s) => s.runs[0].steps >= 53, null, 120_000);
+    assert.deepEqual(more.runs[0].loss.slice(0, 50), back.runs[0].loss);
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
