@@ -660,7 +660,7 @@ fn huge_claims_and_unknown_families_are_refused_without_allocating() {
     assert_eq!(
         err.to_string(),
         "config.json: model_type: \"mamba\" is not supported; archlab reads llama, mistral, \
-         qwen3, olmo2, gpt2, gpt_neox"
+         qwen3, olmo2, gpt2, gpt_neox, gemma2"
     );
     let contradiction = config.replace("\"model_type\": \"llama\"", "\"model_type\": \"gpt2\"");
     let err = hf_error(&contradiction, &weights);
