@@ -309,7 +309,8 @@ fn a_saved_run_opens_again_and_continues_where_it_stopped() {
 }
 
 /// A Hugging Face folder opens with the page's data when its tokens fit the vocabulary, and
-/// is refused, with the reason next to the data control, when they do not.
+/// is refused, naming the data as the reason, when they do not; the refusal changes nothing
+/// (the page shows the reason beside the checkpoint control, not on the controls).
 #[test]
 fn a_hugging_face_folder_opens_when_the_data_fits_its_vocabulary() {
     let folder = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/hf/llama");
@@ -321,7 +322,9 @@ fn a_hugging_face_folder_opens_when_the_data_fits_its_vocabulary() {
     let mut lab = Lab::new(page_defaults(), &[], None);
     let error = lab.open_checkpoint(&files).unwrap_err();
     assert_eq!(error.field, "data.source");
-    assert!(lab.error_for("data.source").is_some());
+    assert!(error.reason.contains("vocabulary"), "{error}");
+    assert_eq!(lab.runs.len(), 1, "no run started");
+    assert!(lab.error_for("data.source").is_none(), "the controls are as they were");
     let task = r#"{"type":"task","task":"copy","length":6,"symbols":10}"#;
     let mut lab = Lab::new(
         page_defaults(),
