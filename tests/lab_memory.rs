@@ -176,6 +176,11 @@ fn runs_in_a_row_on_the_gpu_hold_one_engine() {
         first / MB,
         engine / MB
     );
+    assert!(
+        most - first < engine,
+        "GPU buffers grew by {} bytes over {n} runs, one engine holds {engine}",
+        most - first
+    );
     assert_eq!(lab.engines_alive(), 1, "the newest run keeps its engine");
     // The count follows frees: without the newest run's engine, the device is back where it
     // began.
@@ -183,10 +188,5 @@ fn runs_in_a_row_on_the_gpu_hold_one_engine() {
     assert!(
         gpu_live(&ctx) <= before,
         "an engine's buffers are freed with it"
-    );
-    assert!(
-        most - first < engine,
-        "GPU buffers grew by {} bytes over {n} runs, one engine holds {engine}",
-        most - first
     );
 }
