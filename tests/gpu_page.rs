@@ -14,6 +14,7 @@ use archlab::lab::checkpoints::CheckpointOf;
 use archlab::lab::{page_defaults, Lab};
 use archlab::model::ModelConfig;
 use archlab::train::session::RunStatus;
+use common::{clock, drive};
 
 /// A tiny run whose steps 0, 3, 6 and 7 evaluate.
 fn settings() -> Vec<(String, String)> {
@@ -33,37 +34,8 @@ fn settings() -> Vec<(String, String)> {
     .into()
 }
 
-/// A clock that advances a millisecond per reading.
-fn clock() -> impl Fn() -> f64 {
-    let time = std::cell::Cell::new(0.0);
-    move || {
-        time.set(time.get() + 0.001);
-        time.get()
-    }
-}
-
 fn rel(a: f32, b: f32) -> f64 {
     (f64::from(a) - f64::from(b)).abs() / f64::from(a.abs()).max(1e-6)
-}
-
-/// Drives the newest run of a GPU lab to its end as the page's loop does, one step submitted
-/// per turn so that reports and validations arrive interleaved with submissions.
-fn drive(lab: &mut Lab) -> usize {
-    let mut turns = 0;
-    let now = clock();
-    while lab.gpu_active() {
-        turns += 1;
-        assert!(turns < 1000, "the run never ends");
-        let id = lab.newest_id().unwrap();
-        for read in lab.gpu_pump(&now, 1) {
-            let result = pollster::block_on(read.wait());
-            lab.read_done(id, result);
-        }
-        if let Some(arrival) = lab.gpu_next_report() {
-            wait(arrival).unwrap();
-        }
-    }
-    turns
 }
 
 #[test]

@@ -425,6 +425,11 @@ impl Lab {
         self.gpu.is_some()
     }
 
+    /// The device new runs train on: after a lost device, the new one, or none (CPU engine).
+    pub fn gpu(&self) -> Option<&Rc<GpuContext>> {
+        self.gpu.as_ref()
+    }
+
     /// The newest run's id, if any.
     pub fn newest_id(&self) -> Option<usize> {
         self.runs.last().map(|r| r.id)

@@ -19,6 +19,9 @@ use wasm_bindgen::prelude::*;
 use crate::gpu::{AdapterSummary, GpuContext};
 use crate::lab::kernel_check::{run_page_checks, KernelCheck};
 
+const DEVICE_LOST: &str = "The GPU device was lost and no new one could be had: training goes \
+on with the CPU engine. Reloading the page asks for a GPU again.";
+
 /// Where the visitor's WebGPU stands.
 #[derive(Clone, Debug, PartialEq)]
 enum GpuStatus {
@@ -123,11 +126,12 @@ fn App() -> impl IntoView {
     }
 }
 
-/// The lab once the engine is known: controls, views, and the WebGPU panels.
+/// The lab once the engine is known: controls, views, and the WebGPU panels. After a lost
+/// device the engine note, the device readout and the panels follow the device the lab trains
+/// on now (a new one, or none: the CPU engine).
 #[component]
 fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
-    let on_gpu = gpu.is_some();
-    let state = lab_state::LabState::new(gpu.clone(), loaded);
+    let state = lab_state::LabState::new(gpu, loaded);
     provide_context(state);
     // Runs brought back by a reload wait for play (the notice says where the newest stands).
     if state.keeper.restored() {
@@ -135,10 +139,26 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     } else {
         state.play();
     }
-    let device = match &status {
-        GpuStatus::Detecting | GpuStatus::Unavailable { .. } => {
-            "no WebGPU adapter in this browser".to_string()
-        }
+    // Bumped when a lost device is replaced: everything below that names the device follows it.
+    let generation = Memo::new(move |_| {
+        state.version.track();
+        state.lab.with_value(crate::lab::Lab::engine_generation)
+    });
+    let device_now = move || {
+        // Read, not only tracked: a memo that is never read never computes, so never updates.
+        let _ = generation.get();
+        state.lab.with_value(|lab| lab.gpu().cloned())
+    };
+    let found = StoredValue::new(status);
+    let status_now = move || match device_now() {
+        Some(ctx) => GpuStatus::Ready(ctx.adapter.clone()),
+        None if matches!(found.get_value(), GpuStatus::Ready(_)) => GpuStatus::Unavailable {
+            advice: DEVICE_LOST,
+            detail: None,
+        },
+        None => found.get_value(),
+    };
+    let device = Signal::derive(move || match status_now() {
         GpuStatus::Ready(adapter) => {
             let software = if adapter.is_software {
                 ", software"
@@ -147,17 +167,32 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
             };
             format!("{} backend{software}", adapter.backend)
         }
-    };
-    let note = if on_gpu {
-        "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU,         a few steps kept in flight while the page draws. The default model is the LLaMA-style         default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check         below compares these kernels with the CPU engine on your GPU."
-    } else {
-        "Training runs on the CPU engine, in WebAssembly on this page's thread, so the default         model is small (d_model 32, 2 layers, context 32, batch 8): one step takes a few         milliseconds and the page stays responsive. With WebGPU (see the panel below) the page         trains on your GPU, faster and at a larger default size."
+        GpuStatus::Unavailable {
+            advice: DEVICE_LOST,
+            ..
+        } => "the GPU device was lost".to_string(),
+        GpuStatus::Detecting | GpuStatus::Unavailable { .. } => {
+            "no WebGPU adapter in this browser".to_string()
+        }
+    });
+    let note = move || {
+        if device_now().is_some() {
+            "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU, \
+            a few steps kept in flight while the page draws. The default model is the LLaMA-style \
+            default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check \
+            below compares these kernels with the CPU engine on your GPU."
+        } else {
+            "Training runs on the CPU engine, in WebAssembly on this page's thread, so the default \
+            model is small (d_model 32, 2 layers, context 32, batch 8): one step takes a few \
+            milliseconds and the page stays responsive. With WebGPU (see the panel below) the page \
+            trains on your GPU, faster and at a larger default size."
+        }
     };
     view! {
         <div class="layout">
             <controls::ControlsPanel />
             <main>
-                <views::Toolbar device=Signal::stored(device) />
+                <views::Toolbar device=device />
                 <views::Problems />
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
@@ -168,8 +203,12 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <text::TextPanel />
                 <checkpoints::CheckpointPanel />
                 <div class="panels">
-                    <GpuPanel status=status />
-                    <CheckPanel gpu=gpu />
+                    {move || {
+                        view! {
+                            <GpuPanel status=status_now() />
+                            <CheckPanel gpu=device_now() />
+                        }
+                    }}
                 </div>
             </main>
         </div>

@@ -352,7 +352,7 @@ test("a run saves as one checkpoint file that opens again and trains on; bad fil
   }
 });
 
-test("a pasted text trains, with its own characters as the vocabulary", async () => {
+test("a pasted text trains, with its own characters as the vocabulary, shown as text, never as HTML", async () => {
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await openPage(browser);
@@ -385,6 +385,33 @@ test("a pasted text trains, with its own characters as the vocabulary", async ()
     await page.getByTestId("look-at").fill("xyz");
     await page.getByTestId("look-at-button").click();
     await page.getByTestId("look-at-error").waitFor();
+
+    // Text from users is shown as text, never parsed as HTML: markup pasted as training data,
+    // looked at, and in a file's name shows its characters and creates no element.
+    const markup = `<img src=x onerror="window.__pwned=1"><b>bold</b> `;
+    await page.getByTestId("user-text").fill(markup.repeat(40));
+    await page.getByTestId("train-on-text").click();
+    await until(page, (s) => s.runs.length === 3 && s.runs[2].steps >= 10);
+    await page.waitForFunction(() => /[<>]/.test(document.querySelector("[data-testid=sample]").innerText));
+    await page.getByTestId("look-at").fill("<b>bold</b>");
+    await page.getByTestId("look-at-button").click();
+    await until(page, (s) => s.attention.tokens.join("") === "<b>bold</b>");
+    await page.getByTestId("enlarged-map").focus();
+    await page.keyboard.press("ArrowDown");
+    assert.match(await page.getByTestId("attention-readout").innerText(), /^query t=1 'b' → key t=0 '<'/);
+    const fileName = `<img src=x onerror="window.__pwned=1">.safetensors`;
+    await page
+      .getByTestId("open-files")
+      .setInputFiles({ name: fileName, mimeType: "application/octet-stream", buffer: Buffer.from("<b>bold</b>") });
+    const outcome = page.getByTestId("checkpoint-outcome");
+    await outcome.waitFor();
+    assert.match(await outcome.innerText(), /not a valid safetensors file/);
+    const made = await page.evaluate(() => ({
+      pwned: window.__pwned,
+      images: document.querySelectorAll("img").length,
+      bold: [...document.querySelectorAll("b")].filter((b) => b.textContent === "bold").length,
+    }));
+    assert.deepEqual(made, { pwned: undefined, images: 0, bold: 0 });
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

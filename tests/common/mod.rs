@@ -87,6 +87,7 @@ pub fn assert_within(name: &str, gpu: &[f32], cpu: &[f32], bound: impl Fn(usize)
 
 use archlab::contract::engine::wait;
 use archlab::contract::{Engine, StepReport};
+use archlab::lab::Lab;
 
 /// Waits for the report of every step in flight on `engine`, oldest first.
 #[allow(dead_code)]
@@ -115,4 +116,35 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
     let _ = std::fs::remove_dir_all(&dir);
     std::fs::create_dir_all(&dir).unwrap();
     dir
+}
+
+/// A clock that advances a millisecond per reading.
+#[allow(dead_code)]
+pub fn clock() -> impl Fn() -> f64 {
+    let time = std::cell::Cell::new(0.0);
+    move || {
+        time.set(time.get() + 0.001);
+        time.get()
+    }
+}
+
+/// Drives the newest run of a GPU lab to its end as the page's loop does, one step submitted
+/// per turn so that reports and validations arrive interleaved with submissions.
+#[allow(dead_code)]
+pub fn drive(lab: &mut Lab) -> usize {
+    let mut turns = 0;
+    let now = clock();
+    while lab.gpu_active() {
+        turns += 1;
+        assert!(turns < 1000, "the run never ends");
+        let id = lab.newest_id().unwrap();
+        for read in lab.gpu_pump(&now, 1) {
+            let result = pollster::block_on(read.wait());
+            lab.read_done(id, result);
+        }
+        if let Some(arrival) = lab.gpu_next_report() {
+            wait(arrival).unwrap();
+        }
+    }
+    turns
 }
