@@ -109,7 +109,7 @@ pub fn profile_lines(run: &RunEntry) -> Vec<Line> {
 
 /// Parameters, training FLOPs per token and KV-cache bytes per token of the controls'
 /// configuration (with the newest run's vocabulary), or None while it is invalid.
-pub fn readouts(lab: &Lab) -> Option<(usize, f64, usize)> {
+pub fn readouts(lab: &Lab) -> Option<(u64, f64, usize)> {
     lab.problem.is_none().then_some(())?;
     let mut model = lab.draft.model.clone();
     if let Some(run) = lab.runs.last() {
