@@ -9,8 +9,10 @@ use super::config::ModelConfig;
 pub struct Rule {
     /// The ratio, as the page and the command line label it ("d_ff / d_model").
     pub name: &'static str,
-    /// The configuration's value of the ratio.
+    /// The configuration's value of the ratio, in `unit`.
     pub value: f64,
+    /// "%" for a share, "" for a ratio.
+    pub unit: &'static str,
     /// The lecture's range, both ends included; None where the lecture gives none.
     pub range: Option<(f64, f64)>,
     /// The lecture's rule in words, with its source.
@@ -49,6 +51,7 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
         Rule {
             name: "d_ff / d_model",
             value: config.d_ff() as f64 / c,
+            unit: "",
             range: Some((
                 d_ff_rule * (1.0 - POINT_TOLERANCE),
                 d_ff_rule * (1.0 + POINT_TOLERANCE),
@@ -58,19 +61,22 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
         Rule {
             name: "d_model / (n_heads · d_head)",
             value: c / (config.n_heads * config.d_head()) as f64,
+            unit: "",
             range: Some((1.0, 1.0)),
             lecture: "1 in almost every model; T5 is the exception (16 in T5-11B)",
         },
         Rule {
             name: "d_model / n_layers",
             value: c / config.n_layers as f64,
+            unit: "",
             range: Some((100.0, 200.0)),
             lecture: "100 to 200 at scale (Kaplan et al. 2020); a toy model is far below: \
                       its width is too small to divide among many layers",
         },
         Rule {
             name: "embedding share of the parameters",
-            value: params.embedding as f64 / params.total() as f64,
+            value: 100.0 * params.embedding as f64 / params.total() as f64,
+            unit: "%",
             range: None,
             lecture: "no rule: the share falls as models grow (Kaplan et al. 2020 count only \
                       the non-embedding parameters)",
@@ -109,7 +115,7 @@ mod tests {
         assert_eq!(within, [Some(true), Some(true), Some(false), None]);
         // Embedding: 50257 · 768 + 1024 · 768 = 39,383,808 of GPT-2 small's published
         // 124,439,808 parameters.
-        assert!((values[3] - 39_383_808.0 / 124_439_808.0).abs() < 1e-12);
+        assert!((values[3] - 100.0 * 39_383_808.0 / 124_439_808.0).abs() < 1e-10);
     }
 
     /// LLaMA 2 7B's shape with d_ff 11008 (SwiGLU, 32 heads of 128): 11008 / 4096 = 2.6875
@@ -132,7 +138,7 @@ mod tests {
         assert_eq!((llama[2].value, llama[2].within()), (128.0, Some(true)));
         // Embedding: token table and untied head, 2 · 32000 · 4096 = 262,144,000 of
         // 6,738,415,616.
-        assert!((llama[3].value - 262_144_000.0 / 6_738_415_616.0).abs() < 1e-12);
+        assert!((llama[3].value - 100.0 * 262_144_000.0 / 6_738_415_616.0).abs() < 1e-10);
 
         let wide = rules(&ModelConfig {
             d_ff: Some(4 * 4096),
