@@ -9,6 +9,8 @@ use super::config::ModelConfig;
 pub struct Rule {
     /// The ratio, as the page and the command line label it ("d_ff / d_model").
     pub name: &'static str,
+    /// A short label for narrow tables ("d_ff / C"; C is d_model, as across the crate).
+    pub short: &'static str,
     /// The configuration's value of the ratio, in `unit`.
     pub value: f64,
     /// "%" for a share, "" for a ratio.
@@ -50,6 +52,7 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
     vec![
         Rule {
             name: "d_ff / d_model",
+            short: "d_ff / C",
             value: config.d_ff() as f64 / c,
             unit: "",
             range: Some((
@@ -60,6 +63,7 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
         },
         Rule {
             name: "d_model / (n_heads · d_head)",
+            short: "C / (H·D)",
             value: c / (config.n_heads * config.d_head()) as f64,
             unit: "",
             range: Some((1.0, 1.0)),
@@ -67,6 +71,7 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
         },
         Rule {
             name: "d_model / n_layers",
+            short: "C / L",
             value: c / config.n_layers as f64,
             unit: "",
             range: Some((100.0, 200.0)),
@@ -75,6 +80,7 @@ pub fn rules(config: &ModelConfig) -> Vec<Rule> {
         },
         Rule {
             name: "embedding share of the parameters",
+            short: "embedding",
             value: 100.0 * params.embedding as f64 / params.total() as f64,
             unit: "%",
             range: None,

@@ -15,7 +15,7 @@ pub fn RuleReadouts() -> impl IntoView {
     };
     let published = published_rules();
     let names: Vec<&'static str> = published.first().map_or(Vec::new(), |(_, rules)| {
-        rules.iter().map(|r| r.name).collect()
+        rules.iter().map(|r| r.short).collect()
     });
     view! {
         <section class="rules" data-testid="rules" aria-label="Rules of thumb">
