@@ -828,3 +828,43 @@ fn sweep_marks_a_diverged_learning_rate() {
         assert!(!out.exists(), "{bad:?} wrote nothing");
     }
 }
+
+#[test]
+fn calc_prints_the_published_sizes_and_refuses_bad_arguments() {
+    let result = archlab(&[
+        "calc",
+        "--preset",
+        "llama",
+        "--context",
+        "4096",
+        "--format",
+        "bf16",
+    ]);
+    let stdout = String::from_utf8_lossy(&result.stdout);
+    assert!(result.status.success(), "{stdout}");
+    // LLaMA 2 7B: 6,738,415,616 parameters, 13.5 GB of bf16 weights (12.6 GiB); its cache
+    // 2 (K, V) x 32 layers x 32 heads x 128 x 2 bytes x 4096 tokens = 2 GiB.
+    let llama2 = stdout
+        .lines()
+        .find(|l| l.starts_with("LLaMA 2 7B"))
+        .unwrap();
+    let cells: Vec<&str> = llama2.split("  ").filter(|c| !c.is_empty()).collect();
+    assert_eq!(
+        cells.iter().map(|c| c.trim()).collect::<Vec<_>>(),
+        ["LLaMA 2 7B", "6.74 B", "12.6 GiB", "2.00 GiB"],
+        "{stdout}"
+    );
+    assert!(stdout.contains("LLaMA 3 8B"), "{stdout}");
+    for (args, message) in [
+        (&["calc", "--preset", "gpt5"][..], "unknown preset"),
+        (&["calc", "--preset", "default"], "no published size"),
+        (&["calc", "--format", "fp16"], "unknown number format"),
+        (&["calc", "--context", "0"], "--context"),
+        (&["calc", "--batch", "x"], "--batch"),
+    ] {
+        let result = archlab(args);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(message), "{args:?}: {stderr}");
+    }
+}

@@ -5,6 +5,9 @@ use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
 use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
+use crate::model::rules::{rules, Rule};
+use crate::model::ModelConfig;
+use crate::train::published::PUBLISHED;
 use crate::train::session::{RunStatus, StepRecord};
 
 /// Train loss (faint, out of the legend) and validation loss of every shown run.
@@ -107,19 +110,67 @@ pub fn profile_lines(run: &RunEntry) -> Vec<Line> {
         .collect()
 }
 
-/// Parameters, training FLOPs per token and KV-cache bytes per token of the controls'
-/// configuration (with the newest run's vocabulary), or None while it is invalid.
-pub fn readouts(lab: &Lab) -> Option<(usize, f64, usize)> {
+/// The controls' model with the newest run's vocabulary, or None while it is invalid.
+fn shown_model(lab: &Lab) -> Option<ModelConfig> {
     lab.problem.is_none().then_some(())?;
     let mut model = lab.draft.model.clone();
     if let Some(run) = lab.runs.last() {
         model.vocab_size = run.session.run.model.vocab_size;
     }
+    Some(model)
+}
+
+/// Parameters, training FLOPs per token and KV-cache bytes per token of the controls'
+/// configuration (with the newest run's vocabulary), or None while it is invalid.
+pub fn readouts(lab: &Lab) -> Option<(u64, f64, usize)> {
+    let model = shown_model(lab)?;
     Some((
         model.param_count().total(),
         model.flops_per_token(),
         model.kv_cache_bytes_per_token(),
     ))
+}
+
+/// The lecture's rules of thumb for the controls' configuration, or None while it is invalid.
+pub fn rule_readouts(lab: &Lab) -> Option<Vec<Rule>> {
+    Some(rules(&shown_model(lab)?))
+}
+
+/// Each published model's rules (`train::published`), beside the controls' for comparison.
+pub fn published_rules() -> Vec<(&'static str, Vec<Rule>)> {
+    PUBLISHED
+        .iter()
+        .map(|row| (row.name, rules(&row.model())))
+        .collect()
+}
+
+/// A rule's value with its unit, at most two decimals: "2.69", "1", "128", "3.89 %".
+pub fn rule_value(rule: &Rule) -> String {
+    format!("{}{}", plain_number(rule.value), rule.unit)
+}
+
+/// A rule's range in words: "2.53 to 2.8", "1", or "no range".
+pub fn rule_range(rule: &Rule) -> String {
+    match rule.range {
+        None => "no range".into(),
+        Some((low, high)) if low == high => plain_number(low),
+        Some((low, high)) => format!("{} to {}", plain_number(low), plain_number(high)),
+    }
+}
+
+/// Whether a rule holds, in words.
+pub fn rule_verdict(rule: &Rule) -> &'static str {
+    match rule.within() {
+        Some(true) => "within",
+        Some(false) => "outside",
+        None => "—",
+    }
+}
+
+/// At most two decimals, trailing zeros dropped.
+fn plain_number(value: f64) -> String {
+    let text = format!("{value:.2}");
+    text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
 /// Mean training tokens per second over the newest run's last ten steps.
@@ -490,5 +541,33 @@ mod tests {
         assert_eq!(mha, 4 * mqa);
         lab.change("model.n_kv_heads", "3");
         assert!(readouts(&lab).is_none());
+    }
+
+    #[test]
+    fn rule_readouts_follow_d_ff() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        // SwiGLU at d_model 32: d_ff 8/3 x 32 = 85.3, rounded up to 88; 88 / 32 = 2.75.
+        assert_eq!(lab.draft.model.d_model, 32);
+        let auto = &rule_readouts(&lab).unwrap()[0];
+        assert_eq!(
+            (rule_value(auto).as_str(), rule_verdict(auto)),
+            ("2.75", "within")
+        );
+        assert_eq!(rule_range(auto), "2.53 to 2.8");
+        lab.change("model.d_ff", "128");
+        let wide = &rule_readouts(&lab).unwrap()[0];
+        assert_eq!(
+            (rule_value(wide).as_str(), rule_verdict(wide)),
+            ("4", "outside")
+        );
+        lab.change("model.n_kv_heads", "3");
+        assert!(rule_readouts(&lab).is_none());
+        // The published models' ratios: LLaMA 2 7B's aspect ratio 4096 / 32 = 128.
+        let published = published_rules();
+        let (_, llama) = published
+            .iter()
+            .find(|(name, _)| *name == "LLaMA 2 7B")
+            .unwrap();
+        assert_eq!(rule_value(&llama[2]), "128");
     }
 }

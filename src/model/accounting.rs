@@ -5,18 +5,19 @@
 use super::config::{BlockLayout, ModelConfig, ParallelNorm, Position, QkNormScope};
 
 /// Parameter counts; embeddings are the token table, a learned position table and an untied
-/// output head (Kaplan et al. leave them out of "non-embedding" parameters).
+/// output head (Kaplan et al. leave them out of "non-embedding" parameters). In u64: a model at
+/// its published size (billions) overflows wasm32's usize.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct ParamCount {
     /// Token table, learned position table, untied output head.
-    pub embedding: usize,
+    pub embedding: u64,
     /// Everything else: attention, MLP, norms, biases.
-    pub non_embedding: usize,
+    pub non_embedding: u64,
 }
 
 impl ParamCount {
     /// All parameters.
-    pub fn total(&self) -> usize {
+    pub fn total(&self) -> u64 {
         self.embedding + self.non_embedding
     }
 }
@@ -24,21 +25,24 @@ impl ParamCount {
 impl ModelConfig {
     /// Parameter counts, computed from the shapes (independently of `ParamLayout`).
     pub fn param_count(&self) -> ParamCount {
-        let (c, v, l) = (self.d_model, self.vocab_size, self.n_layers);
-        let (q_width, kv_width) = (
-            self.n_heads * self.d_head(),
-            self.n_kv_heads * self.d_head(),
+        let n = |size: usize| size as u64;
+        let (c, v, l, d) = (
+            n(self.d_model),
+            n(self.vocab_size),
+            n(self.n_layers),
+            n(self.d_head()),
         );
-        let f = self.d_ff();
-        let bias = usize::from(self.bias);
+        let (q_width, kv_width) = (n(self.n_heads) * d, n(self.n_kv_heads) * d);
+        let f = n(self.d_ff());
+        let bias = u64::from(self.bias);
         // A norm of width `dim`: a gain, and a bias for LayerNorm with biases.
-        let norm_of = |kind, dim: usize| dim * (1 + usize::from(self.norm_has_bias(kind)));
+        let norm_of = |kind, dim: u64| dim * (1 + u64::from(self.norm_has_bias(kind)));
         let norm = norm_of(self.norm, c);
         // QK-norm: one head's D for q and for k (shared by the heads), or one gain per element
         // of each whole projection (H·D for q, K·D for k).
         let qk_norm = match (self.qk_norm, self.qk_norm_scope) {
             (false, _) => 0,
-            (true, QkNormScope::Head) => 2 * norm_of(self.qk_norm_type(), self.d_head()),
+            (true, QkNormScope::Head) => 2 * norm_of(self.qk_norm_type(), d),
             (true, QkNormScope::Projection) => {
                 norm_of(self.qk_norm_type(), q_width) + norm_of(self.qk_norm_type(), kv_width)
             }
@@ -60,14 +64,14 @@ impl ModelConfig {
             (BlockLayout::Parallel, ParallelNorm::PerBranch) => (2, 1),
             (BlockLayout::Parallel, ParallelNorm::Shared) => (1, 1),
         };
-        let norms_per_layer = usize::from(sites.input) * n_input
-            + usize::from(sites.output) * 2
-            + usize::from(sites.post) * n_post;
+        let norms_per_layer = u64::from(sites.input) * n_input
+            + u64::from(sites.output) * 2
+            + u64::from(sites.post) * n_post;
         let per_layer = attention + mlp + norms_per_layer * norm;
         let final_norm = if self.has_final_norm() { norm } else { 0 };
 
         let position = if self.position == Position::Learned {
-            self.context_len * c
+            n(self.context_len) * c
         } else {
             0
         };
@@ -122,9 +126,73 @@ impl ModelConfig {
         visible as f64 / t as f64
     }
 
-    /// KV-cache bytes per generated token in f32: K and V of every layer and KV head.
+    /// KV-cache values per generated token: K and V of every layer and KV head.
+    pub fn kv_cache_values_per_token(&self) -> usize {
+        2 * self.n_layers * self.n_kv_heads * self.d_head()
+    }
+
+    /// KV-cache bytes per generated token in f32.
     pub fn kv_cache_bytes_per_token(&self) -> usize {
-        2 * self.n_layers * self.n_kv_heads * self.d_head() * std::mem::size_of::<f32>()
+        self.kv_cache_values_per_token() * std::mem::size_of::<f32>()
+    }
+
+    /// KV-cache bytes of `batch` sequences of `context` tokens stored in `format`, in f64 (a
+    /// published model's cache passes 4 GiB, wasm32's usize). Every layer keeps every token:
+    /// a sliding-window layer could keep only its window, which this does not count.
+    pub fn kv_cache_bytes(&self, context: usize, batch: usize, format: NumberFormat) -> f64 {
+        self.kv_cache_values_per_token() as f64 * context as f64 * batch as f64 * format.bytes()
+    }
+}
+
+/// How many bytes a stored number takes: the formats weights and KV caches are kept in.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NumberFormat {
+    Fp32,
+    Bf16,
+    Fp8,
+    Int4,
+}
+
+impl NumberFormat {
+    /// Every format, by name.
+    pub const ALL: [(&'static str, Self); 4] = [
+        ("fp32", Self::Fp32),
+        ("bf16", Self::Bf16),
+        ("fp8", Self::Fp8),
+        ("int4", Self::Int4),
+    ];
+
+    /// Bytes per value (int4 packs two values in a byte; its scales are left out).
+    pub fn bytes(self) -> f64 {
+        match self {
+            Self::Fp32 => 4.0,
+            Self::Bf16 => 2.0,
+            Self::Fp8 => 1.0,
+            Self::Int4 => 0.5,
+        }
+    }
+
+    /// The format's name, as `parse` reads it.
+    pub fn name(self) -> &'static str {
+        Self::ALL
+            .iter()
+            .find(|(_, format)| *format == self)
+            .map_or("", |(name, _)| name)
+    }
+}
+
+impl std::str::FromStr for NumberFormat {
+    type Err = String;
+
+    /// A name of [`NumberFormat::ALL`], or why not.
+    fn from_str(name: &str) -> Result<Self, String> {
+        Self::ALL
+            .iter()
+            .find(|(known, _)| *known == name)
+            .map(|(_, format)| *format)
+            .ok_or_else(|| {
+                format!("unknown number format {name:?}; the formats are fp32, bf16, fp8, int4")
+            })
     }
 }
 
@@ -266,7 +334,7 @@ mod tests {
             let layout = ParamLayout::new(config);
             assert_eq!(
                 config.param_count().total(),
-                layout.param_count(),
+                layout.param_count() as u64,
                 "{config:?}"
             );
         }
@@ -299,9 +367,9 @@ mod tests {
             ..ModelConfig::default()
         };
         let layout = ParamLayout::new(&config);
-        let embedding: usize = ["tok_emb", "pos_emb", "lm_head"]
+        let embedding: u64 = ["tok_emb", "pos_emb", "lm_head"]
             .iter()
-            .map(|name| layout.find(name).unwrap().len())
+            .map(|name| layout.find(name).unwrap().len() as u64)
             .sum();
         assert_eq!(config.param_count().embedding, embedding);
     }

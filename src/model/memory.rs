@@ -133,6 +133,22 @@ impl MemoryBudget {
     }
 }
 
+/// A count in decimal units, three significant digits: "6.74 B", "124 M", "12.3 k", "65".
+pub fn count(n: f64) -> String {
+    let (value, unit) = match n {
+        n if n >= 1e12 => (n / 1e12, " T"),
+        n if n >= 1e9 => (n / 1e9, " B"),
+        n if n >= 1e6 => (n / 1e6, " M"),
+        n if n >= 1e3 => (n / 1e3, " k"),
+        n => return format!("{n:.0}"),
+    };
+    match value {
+        v if v >= 100.0 => format!("{v:.0}{unit}"),
+        v if v >= 10.0 => format!("{v:.1}{unit}"),
+        v => format!("{v:.2}{unit}"),
+    }
+}
+
 /// Bytes in binary units, three significant digits: "960 GiB", "1.50 MiB", "12 B".
 pub fn bytes(n: f64) -> String {
     const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
@@ -224,6 +240,15 @@ mod tests {
         };
         let reason = budget.refusal(&need).expect("refused");
         assert!(reason.contains("128 MiB"), "{reason}");
+    }
+
+    #[test]
+    fn counts_read_in_decimal_units() {
+        assert_eq!(count(6_738_415_616.0), "6.74 B");
+        assert_eq!(count(124_439_808.0), "124 M");
+        assert_eq!(count(540_350_000_000.0), "540 B");
+        assert_eq!(count(12_345.0), "12.3 k");
+        assert_eq!(count(65.0), "65");
     }
 
     #[test]

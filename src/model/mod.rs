@@ -4,8 +4,9 @@ pub mod accounting;
 pub mod config;
 pub mod layout;
 pub mod memory;
+pub mod rules;
 
-pub use accounting::ParamCount;
+pub use accounting::{NumberFormat, ParamCount};
 pub use config::{
     Activation, AttentionPattern, BlockLayout, ConfigError, Dropout, LayerPattern, ModelConfig,
     NormPosition, NormSites, NormType, ParallelNorm, Position, QkNormScope,

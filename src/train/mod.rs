@@ -9,6 +9,7 @@ pub mod experiments;
 pub mod lockstep;
 pub mod metrics;
 pub mod presets;
+pub mod published;
 pub mod run;
 pub mod session;
 pub mod sweep;

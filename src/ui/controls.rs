@@ -44,6 +44,8 @@ pub fn ControlsPanel() -> impl IntoView {
                                 .filter(|f| f.group == group)
                                 .map(|field| view! { <Control field=field /> })
                                 .collect_view()}
+                            // The rules of thumb read the shape the group sets.
+                            {(*name == "Shape").then(|| view! { <super::rules::RuleReadouts /> })}
                         </fieldset>
                     }
                 })

@@ -2,9 +2,11 @@
 //! `crate::lab` (controls table, runs, URL, chart data), the GPU work in `crate::gpu`, and the
 //! page only renders the plain data they return.
 
+mod calc;
 mod checkpoints;
 mod controls;
 mod lab_state;
+mod rules;
 mod saved;
 mod storage;
 mod text;
@@ -202,6 +204,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <views::Sample />
                 <text::TextPanel />
                 <checkpoints::CheckpointPanel />
+                <calc::CalcPanel />
                 <div class="panels">
                     {move || {
                         view! {

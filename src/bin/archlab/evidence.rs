@@ -24,7 +24,7 @@ pub struct Variant {
     /// Seeds whose loss became non-finite.
     pub diverged: usize,
     pub seeds: usize,
-    pub parameters: usize,
+    pub parameters: u64,
     pub flops_per_token: f64,
     pub kv_bytes: usize,
     /// Mean measured training tokens/s over the seeds.

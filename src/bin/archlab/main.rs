@@ -3,6 +3,8 @@
 #[cfg(not(target_arch = "wasm32"))]
 mod bench;
 #[cfg(not(target_arch = "wasm32"))]
+mod calc;
+#[cfg(not(target_arch = "wasm32"))]
 mod engines;
 #[cfg(not(target_arch = "wasm32"))]
 mod eval;
@@ -39,6 +41,7 @@ fn main() -> std::process::ExitCode {
         Command::Export(args) => export::run(args),
         Command::Experiment(args) => experiment::run(args),
         Command::Sweep(args) => sweep::run(args),
+        Command::Calc(args) => calc::run(args),
     }
 }
 
@@ -83,4 +86,7 @@ enum Command {
     /// Final loss against learning rate for pre/post-norm, QK-norm and z-loss (Wortsman et al.
     /// 2023); divergence marked.
     Sweep(sweep::SweepArgs),
+    /// The presets at their published sizes: parameters, weight and KV-cache bytes at a
+    /// context, batch and number format.
+    Calc(calc::CalcArgs),
 }

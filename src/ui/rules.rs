@@ -1,0 +1,79 @@
+//! The lecture's rules of thumb beside the shape controls: each ratio of the controls' model,
+//! the lecture's range and whether it is within it, and the published models' values.
+
+use leptos::prelude::*;
+
+use super::lab_state::LabState;
+use crate::lab::views::{self, published_rules, rule_range, rule_value, rule_verdict};
+
+#[component]
+pub fn RuleReadouts() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let rules = move || {
+        state.version.track();
+        state.lab.with_value(views::rule_readouts)
+    };
+    let published = published_rules();
+    let names: Vec<&'static str> = published.first().map_or(Vec::new(), |(_, rules)| {
+        rules.iter().map(|r| r.short).collect()
+    });
+    view! {
+        <section class="rules" data-testid="rules" aria-label="Rules of thumb">
+            <h3>"Rules of thumb"</h3>
+            {move || match rules() {
+                None => view! { <p class="hint">"— while the configuration is invalid"</p> }.into_any(),
+                Some(rules) => view! {
+                    <table>
+                        <thead><tr><th>"ratio"</th><th>"here"</th><th>"lecture"</th><th></th></tr></thead>
+                        <tbody>
+                            {rules
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, rule)| {
+                                    view! {
+                                        <tr data-testid=format!("rule-{i}") data-value=rule.value.to_string()>
+                                            <th>{rule.name}</th>
+                                            <td class="rule-value">{rule_value(&rule)}</td>
+                                            <td title=rule.lecture>{rule_range(&rule)}</td>
+                                            <td class="rule-verdict">{rule_verdict(&rule)}</td>
+                                        </tr>
+                                    }
+                                })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                }
+                .into_any(),
+            }}
+            <details>
+                <summary>"The lecture's rules, and the published models' values"</summary>
+                <ul class="hint">
+                    {move || rules().unwrap_or_default().into_iter().map(|rule| {
+                        view! { <li>{rule.name} ": " {rule.lecture}</li> }
+                    }).collect_view()}
+                </ul>
+                <table data-testid="rules-published">
+                    <thead>
+                        <tr><th>"model"</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
+                    </thead>
+                    <tbody>
+                        {published
+                            .into_iter()
+                            .map(|(name, rules)| {
+                                view! {
+                                    <tr>
+                                        <th>{name}</th>
+                                        {rules
+                                            .iter()
+                                            .map(|rule| view! { <td>{rule_value(rule)} " " <small>{rule_verdict(rule)}</small></td> })
+                                            .collect_view()}
+                                    </tr>
+                                }
+                            })
+                            .collect_view()}
+                    </tbody>
+                </table>
+            </details>
+        </section>
+    }
+}
