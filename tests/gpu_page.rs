@@ -296,7 +296,10 @@ fn a_hugging_face_folder_opens_when_the_data_fits_its_vocabulary() {
     assert_eq!(error.field, "data.source");
     assert!(error.reason.contains("vocabulary"), "{error}");
     assert_eq!(lab.runs.len(), 1, "no run started");
-    assert!(lab.error_for("data.source").is_none(), "the controls are as they were");
+    assert!(
+        lab.error_for("data.source").is_none(),
+        "the controls are as they were"
+    );
     let task = r#"{"type":"task","task":"copy","length":6,"symbols":10}"#;
     let mut lab = Lab::new(
         page_defaults(),
