@@ -159,7 +159,12 @@ mod tests {
     fn bits_per_character_by_hand() {
         let (logits, batch, nats) = two_scored();
         let bpc = |table: &[u32]| {
-            let scores = score_batches(&[batch.clone()], &[logits.clone()], 2, Some(table));
+            let scores = score_batches(
+                std::slice::from_ref(&batch),
+                std::slice::from_ref(&logits),
+                2,
+                Some(table),
+            );
             f64::from(
                 scores
                     .bits_per_char
