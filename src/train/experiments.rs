@@ -294,7 +294,8 @@ pub const EXPERIMENTS: [Experiment; 14] = [
         source: "Lecture 3: 30k-50k for one language, 100k-250k for many",
         watch: "Parameters, and the validation loss in bits per character of the text: loss per \
                 token does not compare across tokenizers (a token of several characters costs \
-                more nats than one character).",
+                more nats than one character). At the same tokens per step, a larger \
+                vocabulary's shorter sequences carry more text.",
         base: &[SHORT[0], SHORT[1]],
         variants: &[
             (
@@ -316,11 +317,22 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 )],
             ),
         ],
-        claims: &[Lower {
-            metric: Parameters,
-            better: "characters",
-            worse: "BPE 2048",
-        }],
+        // Measured on the CPU engine (300 steps, 2 seeds): validation 3.00 bits per character
+        // for characters, 2.72 for BPE 512, 2.42 for BPE 2048 (spreads about 0.04), while per
+        // token they read 2.08, 3.59 and 4.68 nats. At the same tokens per step the shorter
+        // sequences of a larger vocabulary carry more text: the claim's first half.
+        claims: &[
+            Lower {
+                metric: Parameters,
+                better: "characters",
+                worse: "BPE 2048",
+            },
+            Lower {
+                metric: ValLoss,
+                better: "BPE 2048",
+                worse: "characters",
+            },
+        ],
         loss: BitsPerCharacter,
     },
     Experiment {

@@ -173,6 +173,10 @@ pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
         let metric = claim.metric();
         let (a, b) = (first.samples(metric), second.samples(metric));
         let verdict = verdict::verdict(claim, &a, &b);
+        let unit = match metric {
+            Metric::ValLoss => format!(" {}", first.loss.name()),
+            _ => String::new(),
+        };
         let numbers = match (a.mean(), b.mean(), a.spread(), b.spread()) {
             // Numbers of the configuration are whole (bytes, parameters, FLOPs) and exact.
             (Some(ma), Some(mb), _, _) if metric.from_configuration() => format!(
@@ -182,7 +186,7 @@ pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
                 mb - ma
             ),
             (Some(ma), Some(mb), Some(sa), Some(sb)) => format!(
-                "{} {ma:.4} vs {} {mb:.4}: difference {:.4}, largest spread {:.4}",
+                "{} {ma:.4} vs {} {mb:.4}{unit}: difference {:.4}, largest spread {:.4}",
                 first.label,
                 second.label,
                 mb - ma,
