@@ -64,7 +64,21 @@ fn a_short_run_writes_metrics_charts_and_a_summary() {
     for column in ["residual_rms_1", "log_z", "param_norm", "grad_norm_1"] {
         assert!(header.contains(&column), "{column} in {header:?}");
     }
-    assert_eq!(lines.count(), 6);
+    let column = |name: &str| header.iter().position(|c| *c == name).unwrap();
+    let (val_loss, val_bpc) = (column("val_loss"), column("val_bpc"));
+    let rows: Vec<Vec<&str>> = lines.map(|l| l.split(',').collect()).collect();
+    assert_eq!(rows.len(), 6);
+    // Characters: one character per token, so bits per character are nats per token / ln 2.
+    for row in &rows {
+        assert_eq!(row[val_bpc].is_empty(), row[val_loss].is_empty(), "{row:?}");
+        if let (Ok(nats), Ok(bits)) = (row[val_loss].parse::<f64>(), row[val_bpc].parse::<f64>()) {
+            let expected = nats / std::f64::consts::LN_2;
+            assert!(
+                (bits - expected).abs() < 1e-5 * expected,
+                "{bits} vs {expected}"
+            );
+        }
+    }
     for chart in [
         "loss.png",
         "norms.png",
@@ -85,6 +99,10 @@ fn a_short_run_writes_metrics_charts_and_a_summary() {
         serde_json::from_str(&std::fs::read_to_string(out.join("config.json")).unwrap()).unwrap();
     assert_eq!(config["model"]["d_model"], 16);
     assert!(out.join("sample.txt").exists(), "text data gives a sample");
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
+    let (nats, bits) = (summary["val_loss"].as_f64(), summary["val_bpc"].as_f64());
+    assert!((bits.unwrap() - nats.unwrap() / std::f64::consts::LN_2).abs() < 1e-4);
 }
 
 /// Runs `archlab train` with `args` and asserts exit code 2, the message, and no output folder.
@@ -632,6 +650,10 @@ fn experiments_list_and_run_their_variants_in_lockstep_with_a_verdict() {
     let report = std::fs::read_to_string(out.join("report.md")).unwrap();
     assert!(report.contains("shrink the KV cache by n_heads / n_kv_heads"));
     assert!(report.contains("in lockstep"), "{report}");
+    assert!(
+        report.contains("| bits/character (mean) | min-max over seeds, nats/token |"),
+        "one tokenizer: compared in nats per token, bits per character beside: {report}"
+    );
     // MHA, GQA, MQA: 4, 2 and 1 KV heads of d_head 4 over 2 layers, f32 keys and values:
     // 2 layers × 2 (k and v) × heads × 4 floats × 4 bytes = 256, 128, 64 bytes per token.
     for (label, bytes) in [
@@ -644,8 +666,8 @@ fn experiments_list_and_run_their_variants_in_lockstep_with_a_verdict() {
             .find(|l| l.starts_with(&format!("| {label} |")))
             .unwrap_or_else(|| panic!("{label} in {report}"));
         let cells: Vec<&str> = line.split('|').map(str::trim).collect();
-        assert_eq!(cells[4], "0/2", "no seed diverged: {line}");
-        assert_eq!(cells[7], bytes.to_string(), "{line}");
+        assert_eq!(cells[5], "0/2", "no seed diverged: {line}");
+        assert_eq!(cells[8], bytes.to_string(), "{line}");
     }
     // The verdict, computed from the numbers by the stated rule: the KV cache is a number of
     // the configuration, so three steps settle it.

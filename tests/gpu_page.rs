@@ -81,6 +81,12 @@ fn a_page_run_on_the_gpu_records_what_the_cpu_engine_records() {
             assert!(rel(a, b) <= 1e-5, "step {step}: validation {a} vs {b}");
             let (a, b) = (c.val_accuracy.unwrap(), g.val_accuracy.unwrap());
             assert!((a - b).abs() <= 0.01, "step {step}: accuracy {a} vs {b}");
+            // Scored alike from the validation logits (contract::score): no engine change.
+            let (a, b) = (c.val_bpc.unwrap(), g.val_bpc.unwrap());
+            assert!(
+                rel(a, b) <= 1e-5,
+                "step {step}: bits per character {a} vs {b}"
+            );
         }
         for (a, b) in c.norms.iter().zip(&g.norms) {
             assert!(rel(a.residual, b.residual) <= 1e-5, "step {step}");

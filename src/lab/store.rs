@@ -222,6 +222,7 @@ mod tests {
             // A NaN validation loss would come back as none (JSON's null): not evaluated.
             val_loss: (step.is_multiple_of(2) && loss.is_finite()).then_some(loss + 0.25),
             val_accuracy: step.is_multiple_of(2).then_some(0.5),
+            val_bpc: step.is_multiple_of(2).then_some(1.5),
             max_attention_logit: vec![3.0, loss],
             norms: vec![
                 NormRecord {

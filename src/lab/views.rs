@@ -9,12 +9,58 @@ use crate::model::rules::{rules, Rule};
 use crate::model::ModelConfig;
 use crate::train::published::PUBLISHED;
 use crate::train::session::{RunStatus, StepRecord};
+use crate::train::tokenizer::Tokenizer;
 
-/// Train loss (faint, out of the legend) and validation loss of every shown run.
+/// The shown runs, not hidden.
+fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
+    lab.runs.iter().filter(|r| !r.hidden)
+}
+
+/// Whether the shown runs differ in tokenizer. Their losses per token then compare nothing (a
+/// token of several characters costs more nats than one character), so the loss chart shows
+/// the validation loss in bits per character of the text instead. Runs on one tokenizer keep
+/// nats per token, the number training minimises and the lecture quotes.
+pub fn tokenizers_differ(lab: &Lab) -> bool {
+    let mut kinds = shown(lab).map(|r| r.session.data.tokenizer().map(Tokenizer::kind));
+    let first = kinds.next();
+    kinds.any(|kind| Some(kind) != first)
+}
+
+/// The loss chart's title and y axis: nats per token, or bits per character when the shown
+/// runs' tokenizers differ.
+pub fn loss_axes(lab: &Lab) -> (&'static str, &'static str) {
+    if tokenizers_differ(lab) {
+        (
+            "Validation loss in bits per character (the runs' tokenizers differ)",
+            "bits per character",
+        )
+    } else {
+        ("Loss (faint: train, solid: validation)", "nats per token")
+    }
+}
+
+/// Train loss (faint, out of the legend) and validation loss of every shown run; only the
+/// validation loss in bits per character when their tokenizers differ ([`loss_axes`]).
 pub fn loss_lines(lab: &Lab) -> Vec<Line> {
+    let per_character = tokenizers_differ(lab);
     let mut lines = Vec::new();
-    for run in lab.runs.iter().filter(|r| !r.hidden) {
+    for run in shown(lab) {
         let history = &run.session.history;
+        let validation = |value: fn(&StepRecord) -> Option<f32>| {
+            (history.iter())
+                .filter_map(|r| Some((r.step as f64, f64::from(value(r)?))))
+                .collect()
+        };
+        if per_character {
+            lines.push(Line {
+                label: format!("{} (validation)", run.name()),
+                points: validation(|r| r.val_bpc),
+                color: run.color,
+                faint: false,
+                dash: run_dash(run),
+            });
+            continue;
+        }
         let train: Vec<(f64, f64)> = history
             .iter()
             .map(|r| (r.step as f64, f64::from(r.loss)))
@@ -28,10 +74,7 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
         });
         lines.push(Line {
             label: format!("{} (validation)", run.name()),
-            points: history
-                .iter()
-                .filter_map(|r| Some((r.step as f64, f64::from(r.val_loss?))))
-                .collect(),
+            points: validation(|r| r.val_loss),
             color: run.color,
             faint: false,
             dash: run_dash(run),
@@ -42,9 +85,7 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
 
 /// One per-step number of every shown run (gradient norm, learning rate).
 pub fn metric_lines(lab: &Lab, metric: fn(&StepRecord) -> f32) -> Vec<Line> {
-    lab.runs
-        .iter()
-        .filter(|r| !r.hidden)
+    shown(lab)
         .map(|run| Line {
             label: format!("run {}", run.id),
             points: run
@@ -315,6 +356,7 @@ pub fn snapshot(lab: &Lab) -> Value {
                 "resume_step": run.resume_step(),
                 "loss": history.iter().map(|r| r.loss).collect::<Vec<_>>(),
                 "val_loss": history.iter().filter_map(|r| Some([r.step as f32, r.val_loss?])).collect::<Vec<_>>(),
+                "val_bpc": history.iter().filter_map(|r| Some([r.step as f32, r.val_bpc?])).collect::<Vec<_>>(),
             })
         })
         .collect();
@@ -336,6 +378,7 @@ pub fn snapshot(lab: &Lab) -> Value {
     });
     json!({
         "runs": runs,
+        "loss_axis": loss_axes(lab).1,
         "attention": attention,
         "readouts": readouts,
         "tokens_per_second": tokens_per_second(lab),
@@ -387,6 +430,36 @@ mod tests {
         let snapshot = snapshot(&lab);
         assert_eq!(snapshot["runs"].as_array().unwrap().len(), 2);
         assert_eq!(snapshot["runs"][0]["loss"].as_array().unwrap().len(), 2);
+    }
+
+    /// Runs on different tokenizers share the loss chart in bits per character; on one
+    /// tokenizer it stays in nats per token.
+    #[test]
+    fn the_loss_chart_turns_to_bits_per_character_when_tokenizers_differ() {
+        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "1".into())], None);
+        let clock = || 0.0;
+        assert_eq!(lab.train(1.0, &clock), 1);
+        let record = lab.runs[0].session.history[0].clone();
+        let (nats, bpc) = (record.val_loss.unwrap(), record.val_bpc.unwrap());
+        assert!(
+            (bpc - nats / std::f32::consts::LN_2).abs() < 1e-5 * bpc,
+            "characters"
+        );
+        assert_eq!(loss_axes(&lab).1, "nats per token");
+        assert_eq!(loss_lines(&lab).len(), 2, "train and validation");
+        lab.change("data.source.tokenizer", r#"{"kind": "byte"}"#);
+        assert_eq!(lab.train(1.0, &clock), 1);
+        assert!(tokenizers_differ(&lab));
+        assert_eq!(loss_axes(&lab).1, "bits per character");
+        let lines = loss_lines(&lab);
+        assert_eq!(lines.len(), 2, "validation only, one per run");
+        for (line, run) in lines.iter().zip(&lab.runs) {
+            let bpc = run.session.history[0].val_bpc.unwrap();
+            assert_eq!(line.points, [(0.0, f64::from(bpc))]);
+        }
+        lab.toggle_hidden(1);
+        assert_eq!(loss_axes(&lab).1, "nats per token", "one shown run");
+        assert_eq!(snapshot(&lab)["loss_axis"], "nats per token");
     }
 
     #[test]

@@ -293,6 +293,12 @@ impl DataStream {
         }
     }
 
+    /// For a text source, how many characters each token id adds to the text
+    /// ([`Tokenizer::chars_per_token`]): what turns a loss into bits per character.
+    pub fn chars_per_token(&self) -> Option<Vec<u32>> {
+        self.tokenizer().map(Tokenizer::chars_per_token)
+    }
+
     /// The tokenizer of a text source (to save with a checkpoint, to decode samples).
     pub fn tokenizer(&self) -> Option<&Tokenizer> {
         match &self.source {

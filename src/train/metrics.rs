@@ -11,7 +11,7 @@ use super::session::StepRecord;
 pub fn csv(history: &[StepRecord]) -> String {
     let layers = history.first().map_or(0, |r| r.norms.len());
     let mut out = String::from(
-        "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,tokens_per_second",
+        "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,val_bpc,tokens_per_second",
     );
     for l in 0..layers {
         write!(
@@ -25,7 +25,7 @@ pub fn csv(history: &[StepRecord]) -> String {
     for r in history {
         write!(
             out,
-            "{},{},{},{},{},{},{},{},{},{:.1}",
+            "{},{},{},{},{},{},{},{},{},{},{:.1}",
             r.step,
             r.loss,
             r.z_loss,
@@ -35,6 +35,7 @@ pub fn csv(history: &[StepRecord]) -> String {
             r.param_norm,
             optional(r.val_loss),
             optional(r.val_accuracy),
+            optional(r.val_bpc),
             r.tokens_per_second
         )
         .expect("writing to a String");
@@ -69,6 +70,7 @@ mod tests {
             layer_grad_norms: vec![0.5, 0.125],
             val_loss,
             val_accuracy: val_loss.map(|_| 0.5),
+            val_bpc: val_loss.map(|_| 1.25),
             max_attention_logit: vec![1.5, 2.5],
             norms: vec![
                 NormRecord {
@@ -89,17 +91,17 @@ mod tests {
         assert_eq!(
             lines,
             [
-                "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,\
+                "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,val_bpc,\
                  tokens_per_second,\
                  max_logit_0,residual_rms_0,attn_rms_0,mlp_rms_0,grad_norm_0,\
                  max_logit_1,residual_rms_1,attn_rms_1,mlp_rms_1,grad_norm_1",
-                "0,2.5,0,0.75,0.001,4.5,12,3,0.5,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
-                "1,2.5,0,0.75,0.001,4.5,12,,,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
+                "0,2.5,0,0.75,0.001,4.5,12,3,0.5,1.25,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
+                "1,2.5,0,0.75,0.001,4.5,12,,,,1234.6,1.5,1,0.5,0.25,0.5,2.5,1,0.5,0.25,0.125",
             ]
         );
         assert_eq!(
             csv(&[]),
-            "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,\
+            "step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,val_bpc,\
              tokens_per_second\n"
         );
     }

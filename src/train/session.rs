@@ -14,7 +14,7 @@ use serde::{Deserialize, Deserializer, Serialize};
 use super::data::{DataStream, Split};
 use super::run::RunConfig;
 use crate::contract::engine::now;
-use crate::contract::score::score_batches;
+use crate::contract::score::{score_batches, Validation};
 use crate::contract::{Batch, Engine, EngineError, LayerNorms, Pending, StepReport};
 
 /// Validation batches averaged per evaluation: enough to steady the curve, few enough to be
@@ -53,6 +53,11 @@ pub struct StepRecord {
     pub val_loss: Option<f32>,
     /// Next-token accuracy on the validation batches' scored positions, on evaluation steps.
     pub val_accuracy: Option<f32>,
+    /// The validation loss in bits per character of the text the targets decode to, on
+    /// evaluation steps of text data: unlike nats per token it compares across tokenizers.
+    /// None for synthetic tasks (and in runs saved before it was recorded).
+    #[serde(default)]
+    pub val_bpc: Option<f32>,
     /// Largest attention logit per layer in this step's forward.
     #[serde(deserialize_with = "nans_if_null")]
     pub max_attention_logit: Vec<f32>,
@@ -125,11 +130,13 @@ pub struct Session {
     pub status: RunStatus,
     /// The fixed batches every evaluation scores, built once.
     validation: Vec<Batch>,
+    /// Characters each token id adds to the text (text data only), for bits per character.
+    chars_per_token: Option<Vec<u32>>,
     /// Reports collected but not recorded (their step evaluates and its validation is not
     /// scored yet), each with its throughput.
     waiting: VecDeque<(StepReport, f64)>,
-    /// Validations scored before their step's report arrived: (step, (loss, accuracy)).
-    scored: Vec<(usize, (f32, f32))>,
+    /// Validations scored before their step's report arrived, by step.
+    scored: Vec<(usize, Validation)>,
     /// When the last report arrived (or stepping started after a pause), seconds: a step's
     /// throughput is measured between arrivals.
     last_arrival: f64,
@@ -161,6 +168,7 @@ impl Session {
             .collect();
         Self {
             run,
+            chars_per_token: data.chars_per_token(),
             data,
             first_step: 0,
             history: Vec::new(),
@@ -363,18 +371,18 @@ impl Session {
     }
 
     /// Records the next step from its report (statistics and the views of its forward), the
-    /// validation (loss, accuracy) on evaluation steps, and its throughput. Marks the run
+    /// validation on evaluation steps, and its throughput. Marks the run
     /// diverged on a non-finite loss, finished after its last step.
     fn record(
         &mut self,
         report: StepReport,
-        validation: Option<(f32, f32)>,
+        validation: Option<Validation>,
         tokens_per_second: f64,
     ) -> &StepRecord {
         let (stats, views) = (report.stats, report.views);
         let step = self.steps_done();
         debug_assert_eq!(stats.step, step, "steps are recorded in order");
-        let (val_loss, val_accuracy) = validation.unzip();
+        let val_loss = validation.map(|v| v.loss);
         self.history.push(StepRecord {
             step,
             loss: stats.loss,
@@ -385,7 +393,8 @@ impl Session {
             param_norm: stats.param_norm,
             layer_grad_norms: report.layer_grad_norms,
             val_loss,
-            val_accuracy,
+            val_accuracy: validation.map(|v| v.accuracy),
+            val_bpc: validation.and_then(|v| v.bits_per_char),
             max_attention_logit: views.max_attention_logits,
             norms: views.norms.into_iter().map(NormRecord::from).collect(),
             tokens_per_second,
@@ -412,9 +421,15 @@ impl Session {
         &self.validation
     }
 
-    /// Mean loss and token accuracy of the logits of [`Self::validation_batches`], in order.
-    pub fn score_validation(&self, logits: &[Vec<f32>]) -> (f32, f32) {
-        score_batches(&self.validation, logits, self.run.model.vocab_size)
+    /// Loss, token accuracy and (text data) bits per character of the logits of
+    /// [`Self::validation_batches`], in order.
+    pub fn score_validation(&self, logits: &[Vec<f32>]) -> Validation {
+        score_batches(
+            &self.validation,
+            logits,
+            self.run.model.vocab_size,
+            self.chars_per_token.as_deref(),
+        )
     }
 
     /// The first validation batch, the example whose attention maps are shown.
@@ -437,4 +452,62 @@ fn ready_values(reads: &mut [Pending<Vec<f32>>]) -> Option<Result<Vec<Vec<f32>>,
         }
     }
     None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::train::corpus::builtin_corpus;
+
+    /// Bits per character count the characters the validation targets decode to: with uniform
+    /// logits every target costs ln(vocab) nats, so the bits per character are known from the
+    /// decoded validation text alone.
+    #[test]
+    fn bits_per_character_count_the_decoded_validation_text() {
+        let mut run = RunConfig::default();
+        let bpe = r#"{"type": "text", "tokenizer": {"kind": "bpe", "vocab_size": 300}}"#;
+        run.set("data.source", bpe).unwrap();
+        let data = run.build_data(Some(&builtin_corpus()[..50_000])).unwrap();
+        let session = Session::new(run, data);
+        let vocab = session.run.model.vocab_size;
+        let tokenizer = session.data.tokenizer().unwrap();
+        let (mut tokens, mut chars) = (0, 0);
+        for batch in session.validation_batches() {
+            for targets in batch.targets.chunks_exact(batch.seq) {
+                tokens += targets.len();
+                chars += tokenizer
+                    .decode(&targets.iter().map(|&t| t as u32).collect::<Vec<_>>())
+                    .chars()
+                    .count();
+            }
+        }
+        assert!(chars > tokens, "BPE tokens hold more than one character");
+        let logits: Vec<Vec<f32>> = (session.validation_batches().iter())
+            .map(|b| vec![0.0; b.targets.len() * vocab])
+            .collect();
+        let scores = session.score_validation(&logits);
+        let expected = tokens as f64 * (vocab as f64).ln() / chars as f64 / 2f64.ln();
+        let bpc = f64::from(scores.bits_per_char.unwrap());
+        assert!(
+            (bpc - expected).abs() < 1e-5 * expected,
+            "{bpc} vs {expected}"
+        );
+        assert!((f64::from(scores.loss) - (vocab as f64).ln()).abs() < 1e-5);
+    }
+
+    /// A synthetic task has no text: no bits per character.
+    #[test]
+    fn tasks_have_no_bits_per_character() {
+        let mut run = RunConfig::default();
+        let copy = r#"{"type": "task", "task": "copy", "length": 4, "symbols": 8}"#;
+        run.set("data.source", copy).unwrap();
+        run.set("train.seq_len", "10").unwrap();
+        let data = run.build_data(None).unwrap();
+        let session = Session::new(run, data);
+        let vocab = session.run.model.vocab_size;
+        let logits: Vec<Vec<f32>> = (session.validation_batches().iter())
+            .map(|b| vec![0.0; b.targets.len() * vocab])
+            .collect();
+        assert_eq!(session.score_validation(&logits).bits_per_char, None);
+    }
 }

@@ -6,7 +6,7 @@
 
 use std::fmt::Write as _;
 
-use super::experiments::Experiment;
+use super::experiments::{Experiment, LossUnit};
 use super::session::{RunStatus, Session};
 
 /// The sweep's variants as an experiment without claims (the chart is the evidence): pre-
@@ -48,6 +48,7 @@ pub const SWEEP: Experiment = Experiment {
         ),
     ],
     claims: &[],
+    loss: LossUnit::NatsPerToken,
 };
 
 /// Learning rates swept by default: 1e-4 to 3e-1, about 5x apart (log-spaced).

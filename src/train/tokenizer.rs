@@ -451,6 +451,20 @@ impl Tokenizer {
         }
     }
 
+    /// How many characters (Unicode scalar values) each token adds to a text, by id: the bytes
+    /// of the token that begin a UTF-8 character. A character split across tokens counts once,
+    /// in the token holding its first byte, so over the tokens of any UTF-8 text the counts add
+    /// up to the text's characters exactly (decoding one such token alone would count U+FFFD).
+    pub fn chars_per_token(&self) -> Vec<u32> {
+        let starts_a_char = |b: &u8| b & 0xC0 != 0x80;
+        (0..self.vocab_size() as u32)
+            .map(|id| {
+                let bytes = self.token_bytes(id).expect("ids below the vocabulary size");
+                bytes.iter().filter(|b| starts_a_char(b)).count() as u32
+            })
+            .collect()
+    }
+
     /// The text of `ids`. Lossy: byte sequences that are not UTF-8 (a model can emit them with
     /// `Byte` or `Bpe`) and ids outside the vocabulary become U+FFFD, because generated samples
     /// must always be displayable.
@@ -525,6 +539,27 @@ mod tests {
         let ids = tok.encode(text).unwrap();
         assert_eq!(ids.len(), text.chars().count());
         assert_eq!(tok.decode(&ids), text);
+    }
+
+    #[test]
+    fn characters_per_token_add_up_to_the_texts_characters() {
+        // Multi-byte characters (2, 3 and 4 bytes) that byte and BPE tokens split.
+        let text = "naïve café — ½ 🦀 crabs; naïve café — ½ 🦀 crabs again. ".repeat(20);
+        for kind in [
+            TokenizerKind::Char,
+            TokenizerKind::Byte,
+            TokenizerKind::Bpe { vocab_size: 300 },
+        ] {
+            let tok = Tokenizer::train(kind, &text).unwrap();
+            let table = tok.chars_per_token();
+            assert_eq!(table.len(), tok.vocab_size());
+            let ids = tok.encode(&text).unwrap();
+            let chars: u32 = ids.iter().map(|&id| table[id as usize]).sum();
+            assert_eq!(chars as usize, text.chars().count(), "{kind:?}");
+        }
+        // A character tokenizer: one character per token.
+        let tok = Tokenizer::train(TokenizerKind::Char, &text).unwrap();
+        assert!(tok.chars_per_token().iter().all(|&c| c == 1));
     }
 
     #[test]

@@ -9,7 +9,8 @@ use std::fmt;
 /// The number a claim is about.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Metric {
-    /// Final validation loss (nats), the last evaluation's.
+    /// Final validation loss, the last evaluation's, in the experiment's unit
+    /// (`experiments::LossUnit`: nats per token, or bits per character across tokenizers).
     ValLoss,
     /// Largest attention logit over the layers, at the last step.
     MaxAttentionLogit,

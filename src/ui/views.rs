@@ -295,8 +295,8 @@ fn newest(lab: &Lab, lines: fn(&lab::RunEntry) -> Vec<Line>) -> Vec<Line> {
 pub fn Charts() -> impl IntoView {
     view! {
         <section class="charts">
-            <LineChart testid="chart-loss" title="Loss (faint: train, solid: validation)" x="step" y="nats"
-                log=None lines=views::loss_lines />
+            <LineChart testid="chart-loss" title="Loss" x="step" y="nats per token"
+                log=None lines=views::loss_lines axes=views::loss_axes />
             <LineChart testid="chart-norms" title="Residual-stream RMS per layer (newest run)" x="step" y="RMS"
                 log=Some(false) lines=|lab| newest(lab, views::norm_lines) />
             <LineChart testid="chart-profile" title="RMS across layers, latest step (newest run)" x="layer" y="RMS"
@@ -311,8 +311,12 @@ pub fn Charts() -> impl IntoView {
     }
 }
 
+/// A chart's title and y label, chosen from the runs.
+type ChartAxes = fn(&Lab) -> (&'static str, &'static str);
+
 /// One line chart on a canvas, redrawn when the charts tick. `log`: fixed, or None to follow
-/// the log-scale toggle.
+/// the log-scale toggle. `axes`, where given, picks the drawn title and y label from the runs
+/// (the loss chart's unit); `title` stays the canvas's accessible name.
 #[component]
 fn LineChart(
     testid: &'static str,
@@ -321,6 +325,7 @@ fn LineChart(
     y: &'static str,
     log: Option<bool>,
     lines: fn(&Lab) -> Vec<Line>,
+    #[prop(optional)] axes: Option<ChartAxes>,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
@@ -334,6 +339,7 @@ fn LineChart(
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
+        let (title, y) = axes.map_or((title, y), |axes| state.lab.with_value(axes));
         let axes = Axes {
             title,
             x,

@@ -237,7 +237,7 @@ test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its 
     const layer = (l) => `max_logit_${l},residual_rms_${l},attn_rms_${l},mlp_rms_${l},grad_norm_${l}`;
     assert.equal(
       rows[0],
-      `step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,tokens_per_second,${layer(0)},${layer(1)}`,
+      `step,loss,z_loss,grad_norm,lr,log_z,param_norm,val_loss,val_accuracy,val_bpc,tokens_per_second,${layer(0)},${layer(1)}`,
       "the header metrics.csv of the command line has",
     );
     assert.equal(rows.length, 1 + 12, "one row per step");
@@ -251,6 +251,10 @@ test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its 
     assert.equal(run.config.train.steps, 12);
     assert.equal(run.config.model.d_model, 32);
     assert.deepEqual(run.metrics.map((r) => r.loss), done.runs[0].loss);
+    // Text data: the first step evaluates, in nats per token and in bits per character.
+    assert.equal(typeof run.metrics[0].val_bpc, "number");
+    assert.equal(Math.fround(Number(rows[1].split(",")[9])), Math.fround(run.metrics[0].val_bpc));
+    assert.equal(done.loss_axis, "nats per token", "one run, one tokenizer");
 
     const [pngName, png] = await download(page, "chart-loss-png");
     assert.equal(pngName, "archlab-chart-loss.png");

@@ -7,7 +7,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use archlab::charts::{self, Axes, Line};
-use archlab::train::experiments::Experiment;
+use archlab::train::experiments::{Experiment, LossUnit};
 use archlab::train::session::{RunStatus, Session};
 use archlab::train::verdict::{self, Metric, Samples, RULE};
 use plotters::prelude::*;
@@ -15,8 +15,12 @@ use plotters::prelude::*;
 /// One variant's numbers, one entry per seed.
 pub struct Variant {
     pub label: &'static str,
-    /// Final validation loss of each seed that finished.
+    /// The unit its validation loss is compared in (the experiment's).
+    pub loss: LossUnit,
+    /// Final validation loss (nats per token) of each seed that finished.
     pub val_loss: Samples,
+    /// Final validation bits per character of each seed that finished (text data).
+    pub val_bpc: Samples,
     /// Largest attention logit over the layers at the last step, of each seed that finished.
     pub max_logit: Samples,
     /// Mean softmax normaliser log Z at the last step, of each seed that finished.
@@ -29,27 +33,29 @@ pub struct Variant {
     pub kv_bytes: usize,
     /// Mean measured training tokens/s over the seeds.
     pub tokens_per_second: f64,
-    /// Per seed: (step, validation loss) of every evaluation.
+    /// Per seed: (step, validation loss in `loss`'s unit) of every evaluation.
     pub val_curves: Vec<Vec<(f64, f64)>>,
     /// Per seed: (step, training loss) of every step.
     pub train_curves: Vec<Vec<(f64, f64)>>,
 }
 
 impl Variant {
-    /// The numbers of `label`'s sessions, one per seed.
-    pub fn new<'a>(label: &'static str, sessions: impl Iterator<Item = &'a Session>) -> Self {
+    /// The numbers of `label`'s sessions, one per seed, its loss compared in `loss`.
+    pub fn new<'a>(
+        label: &'static str,
+        loss: LossUnit,
+        sessions: impl Iterator<Item = &'a Session>,
+    ) -> Self {
         let sessions: Vec<&Session> = sessions.collect();
         let model = &sessions[0].run.model;
         let finished = |s: &Session| s.status == RunStatus::Finished;
-        let val_loss = sessions
-            .iter()
-            .map(|s| {
-                finished(s)
-                    .then(|| s.last_val_loss())
-                    .flatten()
-                    .map(f64::from)
-            })
-            .collect();
+        let last = |unit: LossUnit| {
+            let samples = sessions.iter().map(|s| {
+                let last = s.history.iter().rev().find_map(|r| unit.of(r));
+                last.filter(|_| finished(s)).map(f64::from)
+            });
+            Samples(samples.collect())
+        };
         let max_logit = sessions
             .iter()
             .map(|s| {
@@ -72,7 +78,9 @@ impl Variant {
             / sessions.len() as f64;
         Self {
             label,
-            val_loss: Samples(val_loss),
+            loss,
+            val_loss: last(LossUnit::NatsPerToken),
+            val_bpc: last(LossUnit::BitsPerCharacter),
             max_logit: Samples(max_logit),
             log_z: Samples(log_z),
             diverged: (sessions.iter())
@@ -86,7 +94,7 @@ impl Variant {
             val_curves: (sessions.iter())
                 .map(|s| {
                     (s.history.iter())
-                        .filter_map(|r| r.val_loss.map(|v| (r.step as f64, f64::from(v))))
+                        .filter_map(|r| loss.of(r).map(|v| (r.step as f64, f64::from(v))))
                         .collect()
                 })
                 .collect(),
@@ -104,7 +112,10 @@ impl Variant {
     pub fn samples(&self, metric: Metric) -> Samples {
         let constant = |v: f64| Samples(vec![Some(v); self.seeds]);
         match metric {
-            Metric::ValLoss => self.val_loss.clone(),
+            Metric::ValLoss => match self.loss {
+                LossUnit::NatsPerToken => self.val_loss.clone(),
+                LossUnit::BitsPerCharacter => self.val_bpc.clone(),
+            },
             Metric::MaxAttentionLogit => self.max_logit.clone(),
             Metric::Parameters => constant(self.parameters as f64),
             Metric::FlopsPerToken => constant(self.flops_per_token),
@@ -113,24 +124,28 @@ impl Variant {
     }
 }
 
-/// The results table (markdown).
+/// The results table (markdown): the final validation loss in nats per token and in bits per
+/// character, its min-max over seeds in the unit the experiment compares.
 pub fn table(variants: &[Variant]) -> String {
-    let mut table = String::from(
-        "| variant | final val loss (mean) | min-max over seeds | diverged | parameters | \
-         FLOPs/token | KV cache B/token | tokens/s | largest attention logit | log Z |\n\
-         |---|---|---|---|---|---|---|---|---|---|\n",
+    let unit = variants.first().map_or("", |v| v.loss.name());
+    let mut table = format!(
+        "| variant | final val loss, nats/token (mean) | bits/character (mean) | \
+         min-max over seeds, {unit} | diverged | parameters | FLOPs/token | KV cache B/token | \
+         tokens/s | largest attention logit | log Z |\n\
+         |---|---|---|---|---|---|---|---|---|---|---|\n",
     );
     let number = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.4}"));
     for v in variants {
         let range = v
-            .val_loss
+            .samples(Metric::ValLoss)
             .range()
             .map_or("-".to_string(), |(lo, hi)| format!("{lo:.4}-{hi:.4}"));
         writeln!(
             table,
-            "| {} | {} | {range} | {}/{} | {} | {:.3e} | {} | {:.0} | {} | {} |",
+            "| {} | {} | {} | {range} | {}/{} | {} | {:.3e} | {} | {:.0} | {} | {} |",
             v.label,
             number(v.val_loss.mean()),
+            number(v.val_bpc.mean()),
             v.diverged,
             v.seeds,
             v.parameters,
@@ -158,6 +173,10 @@ pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
         let metric = claim.metric();
         let (a, b) = (first.samples(metric), second.samples(metric));
         let verdict = verdict::verdict(claim, &a, &b);
+        let unit = match metric {
+            Metric::ValLoss => format!(" {}", first.loss.name()),
+            _ => String::new(),
+        };
         let numbers = match (a.mean(), b.mean(), a.spread(), b.spread()) {
             // Numbers of the configuration are whole (bytes, parameters, FLOPs) and exact.
             (Some(ma), Some(mb), _, _) if metric.from_configuration() => format!(
@@ -167,7 +186,7 @@ pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
                 mb - ma
             ),
             (Some(ma), Some(mb), Some(sa), Some(sb)) => format!(
-                "{} {ma:.4} vs {} {mb:.4}: difference {:.4}, largest spread {:.4}",
+                "{} {ma:.4} vs {} {mb:.4}{unit}: difference {:.4}, largest spread {:.4}",
                 first.label,
                 second.label,
                 mb - ma,
@@ -201,7 +220,7 @@ pub fn write_report(
             "{}: validation loss (mean, min-max over seeds)",
             experiment.name
         ),
-        "cross-entropy (nats)",
+        &format!("validation loss ({})", experiment.loss.name()),
         true,
         &band_lines(variants),
     )?;

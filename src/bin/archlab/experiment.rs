@@ -111,7 +111,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             let sessions = (lockstep.lanes.iter())
                 .filter(|l| l.variant == index)
                 .map(|l| &l.session);
-            Variant::new(label, sessions)
+            Variant::new(label, experiment.loss, sessions)
         })
         .collect();
     match evidence::write_report(experiment, &variants, &out) {

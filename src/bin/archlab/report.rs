@@ -48,6 +48,7 @@ pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<S
     let last = session.history.last();
     let last_val = session.last_val_loss();
     let last_accuracy = session.history.iter().rev().find_map(|r| r.val_accuracy);
+    let last_bpc = session.history.iter().rev().find_map(|r| r.val_bpc);
     let mean_tokens_per_second = session.mean_tokens_per_second();
     let summary = serde_json::json!({
         "status": session.status,
@@ -55,6 +56,7 @@ pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<S
         "loss": last.map(|r| r.loss),
         "val_loss": last_val,
         "val_accuracy": last_accuracy,
+        "val_bpc": last_bpc,
         "log_z": last.map(|r| r.log_z),
         "param_norm": last.map(|r| r.param_norm),
         "tokens_per_second": mean_tokens_per_second,
@@ -78,6 +80,9 @@ pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<S
     }
     if let Some(val) = last_val {
         write!(line, ", val loss {val:.4}").expect("writing to a String");
+    }
+    if let Some(bpc) = last_bpc {
+        write!(line, " ({bpc:.4} bits/char)").expect("writing to a String");
     }
     if let Some(accuracy) = last_accuracy {
         write!(line, ", val accuracy {:.1}%", accuracy * 100.0).expect("writing to a String");
