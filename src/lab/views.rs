@@ -5,8 +5,9 @@ use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
 use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
+use crate::model::memory::bytes;
 use crate::model::rules::{rules, Rule};
-use crate::model::ModelConfig;
+use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
 use crate::train::published::PUBLISHED;
 use crate::train::session::{RunStatus, StepRecord};
 use crate::train::tokenizer::Tokenizer;
@@ -169,6 +170,33 @@ pub fn readouts(lab: &Lab) -> Option<(u64, f64, usize)> {
         model.param_count().total(),
         model.flops_per_token(),
         model.kv_cache_bytes_per_token(),
+    ))
+}
+
+/// What the controls' configuration needs in memory (see [`MemoryNeed`]) and what the engine
+/// the page trains on may hold, or None while the configuration is invalid (a configuration
+/// over the budget is refused next to its control, naming both numbers).
+pub fn memory_use(lab: &Lab) -> Option<(MemoryNeed, MemoryBudget)> {
+    let model = shown_model(lab)?;
+    let train = &lab.draft.train;
+    let budget = lab
+        .gpu()
+        .map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget());
+    Some((model.memory_need(train.batch_size, train.seq_len), budget))
+}
+
+/// The size controls' limit, in words: "Memory: 25.3 MiB of the 3.50 GiB the page's CPU engine
+/// (…) may hold (0.7 %); largest buffer 1.20 MiB of 2.00 GiB."
+pub fn memory_readout(lab: &Lab) -> Option<String> {
+    let (need, budget) = memory_use(lab)?;
+    Some(format!(
+        "Memory: {} of the {} {} may hold ({:.1} %); largest buffer {} of {}.",
+        bytes(need.total()),
+        bytes(budget.total),
+        budget.owner,
+        100.0 * need.total() / budget.total,
+        bytes(need.largest_buffer),
+        bytes(budget.largest_buffer),
     ))
 }
 
@@ -434,6 +462,38 @@ mod tests {
 
     /// Runs on different tokenizers share the loss chart in bits per character; on one
     /// tokenizer it stays in nats per token.
+    /// Issue 13: the size controls show the limit, the engine's budget, and what the
+    /// configuration needs of it; a wider model needs more.
+    #[test]
+    fn the_memory_readout_shows_the_need_against_the_engines_budget() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        let budget = crate::cpu::memory_budget();
+        let text = memory_readout(&lab).unwrap();
+        assert!(text.starts_with("Memory: "), "{text}");
+        assert!(
+            text.contains(&format!(
+                "of the {} {} may hold",
+                bytes(budget.total),
+                budget.owner
+            )),
+            "{text}"
+        );
+        let (narrow, _) = memory_use(&lab).unwrap();
+        let d_model = 2 * lab.draft.model.d_model;
+        lab.change("model.d_model", &d_model.to_string());
+        let (wide, _) = memory_use(&lab).unwrap();
+        assert!(
+            wide.state > 3.0 * narrow.state,
+            "{wide:?} against {narrow:?}"
+        );
+        lab.change("model.d_model", "100000");
+        assert_eq!(
+            memory_readout(&lab),
+            None,
+            "refused: the error names the numbers"
+        );
+    }
+
     #[test]
     fn the_loss_chart_turns_to_bits_per_character_when_tokenizers_differ() {
         let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "1".into())], None);

@@ -45,6 +45,12 @@ pub fn RuleReadouts() -> impl IntoView {
                 }
                 .into_any(),
             }}
+            <p class="hint" data-testid="memory-readout">
+                {move || {
+                    state.version.track();
+                    state.lab.with_value(views::memory_readout)
+                }}
+            </p>
             <details>
                 <summary>"The lecture's rules, and the published models' values"</summary>
                 <ul class="hint">
