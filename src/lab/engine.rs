@@ -9,16 +9,20 @@ use crate::contract::Engine;
 use crate::cpu::CpuEngine;
 use crate::gpu::engine::GpuEngine;
 use crate::gpu::GpuContext;
-use crate::model::ConfigError;
+use crate::model::{ConfigError, MemoryBudget};
 use crate::train::run::{RunConfig, RunError};
+
+/// What the engine opened on `gpu` (None: the CPU engine) may hold.
+pub fn memory_budget(gpu: Option<&Rc<GpuContext>>) -> MemoryBudget {
+    gpu.map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget())
+}
 
 /// The engine for `run`'s model (seeded by `run.train.seed`, sized for its batch shape).
 pub fn open_engine(
     run: &RunConfig,
     gpu: Option<&Rc<GpuContext>>,
 ) -> Result<Box<dyn Engine>, RunError> {
-    let budget = gpu.map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget());
-    run.check_memory(&budget)?;
+    run.check_memory(&memory_budget(gpu))?;
     let invalid = |e: ConfigError| RunError {
         field: format!("model.{}", e.field),
         reason: e.reason,

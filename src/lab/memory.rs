@@ -26,16 +26,9 @@ impl Lab {
 mod tests {
     use crate::cpu::wasm_budget;
     use crate::gpu::gpu_budget;
-    use crate::lab::tests::clock;
+    use crate::lab::tests::{clock, settings};
     use crate::lab::{page_defaults, Lab, CPU_SCALE};
     use crate::train::run::RunConfig;
-
-    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
 
     /// Issue 13: `?model.d_model=100000` panicked with "capacity overflow" and left a dead
     /// page; now the page opens with no run and the reason next to the control.

@@ -717,6 +717,14 @@ pub fn run_label(previous: Option<&RunConfig>, next: &RunConfig, base: &RunConfi
 mod tests {
     use super::*;
 
+    /// Settings as the page's URL gives them (the lab's tests share it).
+    pub(super) fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
     /// A clock that advances a millisecond per reading (the lab's tests share it).
     pub(super) fn clock() -> impl Fn() -> f64 {
         let t = std::cell::Cell::new(0.0);

@@ -156,14 +156,7 @@ mod tests {
     use crate::lab::checkpoints::CheckpointOf;
     use crate::lab::page_defaults;
     use crate::lab::store::{self, checkpoint_file};
-    use crate::lab::tests::clock;
-
-    fn settings(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
-        pairs
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect()
-    }
+    use crate::lab::tests::{clock, settings};
 
     /// The newest run's checkpoint file, as the page keeps it.
     fn newest_file(lab: &Lab) -> Vec<u8> {

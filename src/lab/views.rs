@@ -179,9 +179,7 @@ pub fn readouts(lab: &Lab) -> Option<(u64, f64, usize)> {
 pub fn memory_use(lab: &Lab) -> Option<(MemoryNeed, MemoryBudget)> {
     let model = shown_model(lab)?;
     let train = &lab.draft.train;
-    let budget = lab
-        .gpu()
-        .map_or_else(crate::cpu::memory_budget, |ctx| ctx.memory_budget());
+    let budget = super::engine::memory_budget(lab.gpu());
     Some((model.memory_need(train.batch_size, train.seq_len), budget))
 }
 
