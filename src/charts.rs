@@ -153,6 +153,13 @@ fn draw<DB: DrawingBackend>(
     if x_min > x_max {
         (x_min, x_max, y_min, y_max) = (0.0, 1.0, 0.0, 1.0);
     }
+    let whole_x = !axes.log_x
+        && lines
+            .iter()
+            .flat_map(|line| &line.points)
+            .map(|(x, _)| x)
+            .chain(marks.iter().map(|mark| &mark.x))
+            .all(|x| x.fract() == 0.0);
     // A flat curve still needs a y range to draw in.
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
@@ -191,6 +198,9 @@ fn draw<DB: DrawingBackend>(
     .light_line_style(WHITE.mix(0.0));
     if axes.log_x {
         mesh.x_label_formatter(&x_format);
+    }
+    if whole_x {
+        mesh.x_labels(whole_number_labels(x_min, x_max));
     }
     mesh.draw().map_err(chart_error)?;
     for line in lines {
@@ -263,6 +273,12 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(chart_error)?;
     area.present().map_err(chart_error)
+}
+
+/// How many x labels an axis of whole numbers (steps, layers) from `min` to `max` asks for: at
+/// most one per number, so that no tick falls between two (layer 0.5), and at most 10.
+fn whole_number_labels(min: f64, max: f64) -> usize {
+    ((max - min).floor() as usize + 1).clamp(2, 10)
 }
 
 /// Attention probabilities of one layer and head for one example: `probs[q * t + k]` is how much
@@ -412,6 +428,28 @@ pub(crate) mod tests {
         static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
             .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType font"));
+    }
+
+    /// The ticks plotters places on an axis of whole numbers, given that many labels, are whole
+    /// numbers; a short axis (two layers, four layers) gets every number.
+    #[test]
+    fn whole_number_axes_get_whole_number_ticks() {
+        use plotters::coord::ranged1d::{KeyPointHint, Ranged};
+        use plotters::coord::types::RangedCoordf64;
+        let ticks = |min: f64, max: f64| {
+            let axis = RangedCoordf64::from(min..max);
+            axis.key_points(whole_number_labels(min, max).max_num_points())
+        };
+        for start in [0.0, 3.0, 100.0] {
+            for span in 1..300 {
+                let (min, max) = (start, start + f64::from(span));
+                let points = ticks(min, max);
+                assert!(points.len() >= 2, "{min}..{max}: {points:?}");
+                assert!(points.iter().all(|x| x.fract() == 0.0), "{min}..{max}: {points:?}");
+            }
+        }
+        assert_eq!(ticks(0.0, 1.0), [0.0, 1.0], "two layers");
+        assert_eq!(ticks(0.0, 3.0), [0.0, 1.0, 2.0, 3.0], "four layers");
     }
 
     #[test]
