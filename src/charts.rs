@@ -445,7 +445,10 @@ pub(crate) mod tests {
                 let (min, max) = (start, start + f64::from(span));
                 let points = ticks(min, max);
                 assert!(points.len() >= 2, "{min}..{max}: {points:?}");
-                assert!(points.iter().all(|x| x.fract() == 0.0), "{min}..{max}: {points:?}");
+                assert!(
+                    points.iter().all(|x| x.fract() == 0.0),
+                    "{min}..{max}: {points:?}"
+                );
             }
         }
         assert_eq!(ticks(0.0, 1.0), [0.0, 1.0], "two layers");
