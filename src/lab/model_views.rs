@@ -55,7 +55,8 @@ pub fn activation_lines(lab: &Lab) -> Vec<Line> {
 }
 
 /// How many positions the last position sees after each layer of the controls' model
-/// ([`receptive_field`]), against the context; nothing while the controls' model is invalid.
+/// ([`receptive_field`]), and the context (faint, dashed), out of the legend (the chart's title
+/// names them); nothing while the controls' model is invalid.
 pub fn receptive_lines(lab: &Lab) -> Vec<Line> {
     let Some(model) = shown_model(lab) else {
         return Vec::new();
@@ -68,14 +69,14 @@ pub fn receptive_lines(lab: &Lab) -> Vec<Line> {
     let field = receptive_field(&model);
     vec![
         Line {
-            label: "positions seen".into(),
+            label: String::new(),
             points: layers(&|layer| field[layer]),
             color: 0,
             faint: false,
             dash: Dash::Solid,
         },
         Line {
-            label: "the context".into(),
+            label: String::new(),
             points: layers(&|_| model.context_len),
             color: 6,
             faint: true,
