@@ -78,23 +78,8 @@ pub fn layer_lines(
             .filter_map(|r| Some((r.step as f64, f64::from(value(r, layer)?))))
             .collect()
     };
-    let at_layer = |layer: fn(&RunEntry, usize) -> Option<usize>, n: usize| -> Vec<Line> {
-        shown(lab)
-            .filter_map(|run| {
-                Some(Line {
-                    label: format!("run {}", run.id),
-                    points: points(run, layer(run, n)?),
-                    color: run.color,
-                    faint: false,
-                    dash: run_dash(run),
-                })
-            })
-            .collect()
-    };
-    match pick {
-        LayerPick::Last => at_layer(|run, _| layers(run).checked_sub(1), 0),
-        LayerPick::Layer(n) => at_layer(|run, n| (n < layers(run)).then_some(n), n),
-        LayerPick::AllOf(id) => shown(lab)
+    if let LayerPick::AllOf(id) = pick {
+        return shown(lab)
             .filter(|run| run.id == id)
             .flat_map(|run| {
                 (0..layers(run)).map(move |layer| Line {
@@ -105,8 +90,24 @@ pub fn layer_lines(
                     dash: Dash::nth(layer, PALETTE.len()),
                 })
             })
-            .collect(),
+            .collect();
     }
+    // The picked layer of a run, if it has one (AllOf returned above).
+    let layer_of = |run: &RunEntry| match pick {
+        LayerPick::Layer(n) => (n < layers(run)).then_some(n),
+        LayerPick::Last | LayerPick::AllOf(_) => layers(run).checked_sub(1),
+    };
+    shown(lab)
+        .filter_map(|run| {
+            Some(Line {
+                label: format!("run {}", run.id),
+                points: points(run, layer_of(run)?),
+                color: run.color,
+                faint: false,
+                dash: run_dash(run),
+            })
+        })
+        .collect()
 }
 
 /// RMS of the residual stream after `layer`.
