@@ -153,6 +153,15 @@ fn draw<DB: DrawingBackend>(
     if x_min > x_max {
         (x_min, x_max, y_min, y_max) = (0.0, 1.0, 0.0, 1.0);
     }
+    // Steps, layers and counts of positions are whole numbers: so are their ticks.
+    let all_points = || lines.iter().flat_map(|line| &line.points);
+    let whole_x = !axes.log_x
+        && (all_points().map(|(x, _)| x))
+            .chain(marks.iter().map(|mark| &mark.x))
+            .all(|x| x.fract() == 0.0);
+    let whole_y = !axes.log_y
+        && all_points().any(|(_, y)| y.is_finite())
+        && all_points().all(|(_, y)| !y.is_finite() || y.fract() == 0.0);
     // A flat curve still needs a y range to draw in.
     let pad = ((y_max - y_min) * 0.05).max(1e-6);
     let x_max = if x_max > x_min { x_max } else { x_min + 1.0 };
@@ -191,6 +200,15 @@ fn draw<DB: DrawingBackend>(
     .light_line_style(WHITE.mix(0.0));
     if axes.log_x {
         mesh.x_label_formatter(&x_format);
+    }
+    let whole_format = |v: &f64| format!("{v:.0}");
+    if whole_x {
+        mesh.x_labels(whole_number_labels(x_min, x_max))
+            .x_label_formatter(&whole_format);
+    }
+    if whole_y {
+        mesh.y_labels(whole_number_labels(y_min - pad, y_max + pad))
+            .y_label_formatter(&whole_format);
     }
     mesh.draw().map_err(chart_error)?;
     for line in lines {
@@ -250,6 +268,12 @@ fn draw<DB: DrawingBackend>(
                 .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 6, legend));
         }
     }
+    let labelled = lines.iter().any(|line| !line.label.is_empty())
+        || !(marks.is_empty() || mark_label.is_empty());
+    if !labelled {
+        // No legend entries: no empty legend box either.
+        return area.present().map_err(chart_error);
+    }
     chart
         .configure_series_labels()
         .background_style(WHITE.mix(0.85))
@@ -258,11 +282,45 @@ fn draw<DB: DrawingBackend>(
         .position(if dots {
             SeriesLabelPosition::LowerLeft
         } else {
-            SeriesLabelPosition::UpperRight
+            legend_corner(lines, axes)
         })
         .draw()
         .map_err(chart_error)?;
     area.present().map_err(chart_error)
+}
+
+/// The upper corner whose third of the chart holds fewer of the lines' points, for the legend:
+/// loss curves fall from the upper left, activation curves rise to the upper right.
+fn legend_corner(lines: &[Line], axes: Axes) -> SeriesLabelPosition {
+    let scale = |v: f64, log: bool| if log { v.log10() } else { v };
+    let points: Vec<(f64, f64)> = (lines.iter().flat_map(|line| &line.points))
+        .map(|&(x, y)| (scale(x, axes.log_x), scale(y, axes.log_y)))
+        .filter(|(x, y)| x.is_finite() && y.is_finite())
+        .collect();
+    let range = |value: fn(&(f64, f64)) -> f64| {
+        let values = points.iter().map(value);
+        let low = values.clone().fold(f64::INFINITY, f64::min);
+        (low, values.fold(f64::NEG_INFINITY, f64::max))
+    };
+    let ((x_low, x_high), (y_low, y_high)) = (range(|p| p.0), range(|p| p.1));
+    let (x_mid, y_top) = ((x_low + x_high) / 2.0, y_high - (y_high - y_low) / 3.0);
+    let count = |left: bool| {
+        let top = points
+            .iter()
+            .filter(|(x, y)| *y > y_top && (*x < x_mid) == left);
+        top.count()
+    };
+    if count(true) < count(false) {
+        SeriesLabelPosition::UpperLeft
+    } else {
+        SeriesLabelPosition::UpperRight
+    }
+}
+
+/// How many labels an axis of whole numbers (steps, layers) from `min` to `max` asks for: at
+/// most one per number, so that no tick falls between two (layer 0.5), and at most 10.
+fn whole_number_labels(min: f64, max: f64) -> usize {
+    ((max - min).floor() as usize + 1).clamp(2, 10)
 }
 
 /// Attention probabilities of one layer and head for one example: `probs[q * t + k]` is how much
@@ -412,6 +470,57 @@ pub(crate) mod tests {
         static FONT: &[u8] = include_bytes!("../assets/fonts/DejaVuSans.ttf");
         plotters::style::register_font("sans-serif", FontStyle::Normal, FONT)
             .unwrap_or_else(|_| panic!("the bundled font is a valid TrueType font"));
+    }
+
+    /// The ticks plotters places on an axis of whole numbers, given that many labels, are whole
+    /// numbers; a short axis (two layers, four layers) gets every number.
+    #[test]
+    fn whole_number_axes_get_whole_number_ticks() {
+        use plotters::coord::ranged1d::{KeyPointHint, Ranged};
+        use plotters::coord::types::RangedCoordf64;
+        let ticks = |min: f64, max: f64| {
+            let axis = RangedCoordf64::from(min..max);
+            axis.key_points(whole_number_labels(min, max).max_num_points())
+        };
+        for start in [0.0, 3.0, 100.0] {
+            for span in 1..300 {
+                let (min, max) = (start, start + f64::from(span));
+                let points = ticks(min, max);
+                assert!(points.len() >= 2, "{min}..{max}: {points:?}");
+                assert!(
+                    points.iter().all(|x| x.fract() == 0.0),
+                    "{min}..{max}: {points:?}"
+                );
+            }
+        }
+        assert_eq!(ticks(0.0, 1.0), [0.0, 1.0], "two layers");
+        assert_eq!(ticks(0.0, 3.0), [0.0, 1.0, 2.0, 3.0], "four layers");
+    }
+
+    /// The legend keeps out of the lines' way: upper right over a falling curve, upper left
+    /// over a rising one.
+    #[test]
+    fn the_legend_takes_the_emptier_upper_corner() {
+        let line = |points: Vec<(f64, f64)>| Line {
+            label: "a".into(),
+            points,
+            color: 0,
+            faint: false,
+            dash: Dash::Solid,
+        };
+        let axes = Axes {
+            title: "",
+            x: "",
+            y: "",
+            log_y: false,
+            log_x: false,
+        };
+        let falling = line((0..10).map(|i| (f64::from(i), f64::from(10 - i))).collect());
+        let rising = line((0..10).map(|i| (f64::from(i), f64::from(i))).collect());
+        let corner = |lines: &[Line]| legend_corner(lines, axes);
+        assert_eq!(corner(&[falling]), SeriesLabelPosition::UpperRight);
+        assert_eq!(corner(&[rising]), SeriesLabelPosition::UpperLeft);
+        assert_eq!(corner(&[]), SeriesLabelPosition::UpperRight, "no points");
     }
 
     #[test]

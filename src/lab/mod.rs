@@ -2,12 +2,14 @@
 //! the list of runs with their labels and colours, and the training loop's bookkeeping. Plain
 //! structs, compiled and unit-tested natively; `ui` only renders them.
 
+pub mod across_runs;
 pub mod checkpoints;
 pub mod engine;
 pub mod export;
 pub mod fields;
 pub mod kernel_check;
 mod memory;
+pub mod model_views;
 pub mod queue;
 mod reload;
 mod resume;

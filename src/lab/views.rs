@@ -13,7 +13,7 @@ use crate::train::session::{RunStatus, StepRecord};
 use crate::train::tokenizer::Tokenizer;
 
 /// The shown runs, not hidden.
-fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
+pub(super) fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
     lab.runs.iter().filter(|r| !r.hidden)
 }
 
@@ -107,25 +107,6 @@ pub fn run_dash(run: &RunEntry) -> Dash {
     Dash::nth(run.id - 1, RUN_COLORS)
 }
 
-/// RMS of the residual stream after each layer over time.
-pub fn norm_lines(run: &RunEntry) -> Vec<Line> {
-    let layers = run.session.run.model.n_layers;
-    (0..layers)
-        .map(|layer| Line {
-            label: format!("layer {layer}"),
-            points: run
-                .session
-                .history
-                .iter()
-                .map(|r| (r.step as f64, f64::from(r.norms[layer].residual)))
-                .collect(),
-            color: layer,
-            faint: false,
-            dash: Dash::nth(layer, crate::charts::PALETTE.len()),
-        })
-        .collect()
-}
-
 /// The latest step's RMS across layers: residual stream, attention and MLP branch outputs.
 pub fn profile_lines(run: &RunEntry) -> Vec<Line> {
     let Some(last) = run.session.history.last() else {
@@ -153,7 +134,7 @@ pub fn profile_lines(run: &RunEntry) -> Vec<Line> {
 }
 
 /// The controls' model with the newest run's vocabulary, or None while it is invalid.
-fn shown_model(lab: &Lab) -> Option<ModelConfig> {
+pub(super) fn shown_model(lab: &Lab) -> Option<ModelConfig> {
     lab.problem.is_none().then_some(())?;
     let mut model = lab.draft.model.clone();
     if let Some(run) = lab.runs.last() {
@@ -441,7 +422,6 @@ mod tests {
         assert_eq!(loss_lines(&lab).len(), 2);
         assert_eq!(metric_lines(&lab, |r| r.lr).len(), 1);
         let run = &lab.runs[0];
-        assert_eq!(norm_lines(run).len(), 2);
         assert_eq!(profile_lines(run)[0].points.len(), 2);
         assert_eq!(status_text(run), "finished, 2 steps");
         assert!(display_tokens(&lab).is_empty(), "no example computed yet");

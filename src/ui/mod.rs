@@ -2,10 +2,12 @@
 //! `crate::lab` (controls table, runs, URL, chart data), the GPU work in `crate::gpu`, and the
 //! page only renders the plain data they return.
 
+mod across_runs;
 mod calc;
 mod checkpoints;
 mod controls;
 mod lab_state;
+mod model_views;
 mod rules;
 mod saved;
 mod storage;
@@ -200,7 +202,10 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <p class="note" data-testid="engine-note">{note}</p>
                 <views::RunsList />
                 <views::Charts />
+                <across_runs::ClaimCharts />
                 <views::AttentionGrid />
+                <across_runs::CompareMaps />
+                <model_views::ModelViews />
                 <views::Sample />
                 <text::TextPanel />
                 <checkpoints::CheckpointPanel />

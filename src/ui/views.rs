@@ -8,7 +8,7 @@ use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
-use crate::lab::{self, export, views, Lab};
+use crate::lab::{self, across_runs, export, views, Lab};
 use crate::train::metrics;
 
 /// Play/pause, step, reset, and the readouts of the controls' configuration.
@@ -297,8 +297,6 @@ pub fn Charts() -> impl IntoView {
         <section class="charts">
             <LineChart testid="chart-loss" title="Loss" x="step" y="nats per token"
                 log=None lines=views::loss_lines axes=views::loss_axes />
-            <LineChart testid="chart-norms" title="Residual-stream RMS per layer (newest run)" x="step" y="RMS"
-                log=Some(false) lines=|lab| newest(lab, views::norm_lines) />
             <LineChart testid="chart-profile" title="RMS across layers, latest step (newest run)" x="layer" y="RMS"
                 log=Some(false) lines=|lab| newest(lab, views::profile_lines) />
             <LineChart testid="chart-grad" title="Gradient norm (before clipping)" x="step" y="norm"
@@ -314,28 +312,35 @@ pub fn Charts() -> impl IntoView {
 /// A chart's title and y label, chosen from the runs.
 type ChartAxes = fn(&Lab) -> (&'static str, &'static str);
 
-/// One line chart on a canvas, redrawn when the charts tick. `log`: fixed, or None to follow
-/// the log-scale toggle. `axes`, where given, picks the drawn title and y label from the runs
-/// (the loss chart's unit); `title` stays the canvas's accessible name.
+/// One line chart on a canvas, redrawn when the charts tick (and when a signal `lines` reads
+/// changes, such as a picked layer). `log`: fixed, or None to follow the log-scale toggle.
+/// `axes`, where given, picks the drawn title and y label from the runs (the loss chart's
+/// unit); `title` stays the canvas's accessible name. The canvas's `data-lines` counts the
+/// lines drawn with points, for the tests.
 #[component]
-fn LineChart(
+pub(super) fn LineChart(
     testid: &'static str,
     title: &'static str,
     x: &'static str,
     y: &'static str,
     log: Option<bool>,
-    lines: fn(&Lab) -> Vec<Line>,
+    lines: impl Fn(&Lab) -> Vec<Line> + 'static,
     #[prop(optional)] axes: Option<ChartAxes>,
+    /// A dot at each point: a few points, such as one per layer.
+    #[prop(optional)]
+    dots: bool,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
+    let drawn = RwSignal::new(0);
     // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
     Effect::new(move |_| {
         state.charts.track();
         let log_y = log.unwrap_or_else(|| state.log_y.get());
-        let (Some(canvas), data) = (canvas.get(), state.lab.with_value(lines)) else {
+        let (Some(canvas), data) = (canvas.get(), state.lab.with_value(|lab| lines(lab))) else {
             return;
         };
+        drawn.set(data.iter().filter(|line| !line.points.is_empty()).count());
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
@@ -347,7 +352,13 @@ fn LineChart(
             log_y,
             log_x: false,
         };
-        if let Err(error) = charts::draw_lines(&backend.into_drawing_area(), axes, &data) {
+        let area = backend.into_drawing_area();
+        let result = if dots {
+            charts::draw_points(&area, axes, &data, &[], "")
+        } else {
+            charts::draw_lines(&area, axes, &data)
+        };
+        if let Err(error) = result {
             leptos::logging::warn!("{title}: {error}");
         }
     });
@@ -358,7 +369,8 @@ fn LineChart(
     };
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title />
+            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title
+                data-lines=move || drawn.get().to_string() />
             <button class="png" data-testid=format!("{testid}-png") aria-label=format!("download {title} as PNG")
                 on:click=png>"PNG"</button>
         </figure>
@@ -588,13 +600,15 @@ fn EnlargedMap() -> impl IntoView {
     }
 }
 
-/// One attention map on a canvas; `placed` (the enlarged map's) receives where its cells are.
+/// One attention map on a canvas, of run `run` (by id; without it, the newest run's);
+/// `placed` (the enlarged map's) receives where its cells are.
 #[component]
-fn AttentionCanvas(
+pub(super) fn AttentionCanvas(
     layer: usize,
     head: usize,
     size: u32,
     #[prop(optional)] placed: Option<StoredValue<Option<MapArea>>>,
+    #[prop(optional)] run: Option<Signal<Option<usize>>>,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
@@ -604,12 +618,10 @@ fn AttentionCanvas(
         let Some(canvas) = canvas.get() else {
             return;
         };
-        let map = state.lab.with_value(|lab| {
-            views::example_maps(lab.runs.last()?)
-                .1
-                .into_iter()
-                .find(|m| (m.layer, m.head) == (layer, head))
-        });
+        let id = run.map_or_else(|| state.lab.with_value(Lab::newest_id), |run| run.get());
+        let map = state
+            .lab
+            .with_value(|lab| across_runs::run_map(lab, id?, layer, head));
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };

@@ -1,0 +1,214 @@
+//! Views for the lecture's claims across runs, not only the newest: per-layer residual RMS and
+//! gradient norms at a picked layer, log Z and the parameter norm over the steps, and the
+//! attention maps of two runs side by side. Plain data from `lab::across_runs`.
+
+use leptos::prelude::*;
+
+use super::lab_state::LabState;
+use super::views::{AttentionCanvas, LineChart};
+use crate::lab::across_runs::{self, compared_runs, layer_choices, LayerPick};
+use crate::lab::views;
+use crate::train::session::StepRecord;
+
+/// The charts that overlay every shown run, in the runs' colours and strokes.
+#[component]
+pub fn ClaimCharts() -> impl IntoView {
+    view! {
+        <h2>"Across runs"</h2>
+        <p class="hint">
+            "Every shown run in its colour: the norm position shapes the residual stream and the \
+            gradient path through the layers; z-loss pulls log Z towards 0 (it is recorded \
+            without z-loss too); weight decay and the schedule move the parameter norm."
+        </p>
+        <section class="charts" aria-label="Charts across runs">
+            <LayerChart testid="chart-norms" title="Residual-stream RMS at a layer" y="RMS"
+                log=false value=across_runs::residual_rms />
+            <LayerChart testid="chart-layer-grad" title="Gradient norm of a layer"
+                y="L2 norm" log=true value=across_runs::layer_grad_norm />
+            <LineChart testid="chart-log-z" title="log Z (softmax normaliser, batch mean)"
+                x="step" y="nats" log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.log_z) />
+            <LineChart testid="chart-param-norm" title="Parameter norm (after each update)" x="step"
+                y="L2 norm" log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.param_norm) />
+        </section>
+    }
+}
+
+/// A per-layer number across the runs, with the layer picker above it (each run's last layer
+/// by default).
+#[component]
+fn LayerChart(
+    testid: &'static str,
+    title: &'static str,
+    y: &'static str,
+    log: bool,
+    value: fn(&StepRecord, usize) -> Option<f32>,
+) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let pick = RwSignal::new(LayerPick::Last);
+    let choices = move || {
+        state.version.track();
+        state.lab.with_value(layer_choices)
+    };
+    view! {
+        <div class="layer-chart">
+            <label>
+                "layer "
+                <select data-testid=format!("{testid}-layer")
+                    on:change=move |ev| pick.set(LayerPick::parse(&event_target_value(&ev)))>
+                    {move || {
+                        choices()
+                            .into_iter()
+                            .map(|(value, label)| {
+                                let selected = value == pick.get_untracked().value();
+                                view! { <option value=value selected=selected>{label}</option> }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+            <LineChart testid=testid title=title x="step" y=y log=Some(log)
+                lines=move |lab| across_runs::layer_lines(lab, pick.get(), value) />
+        </div>
+    }
+}
+
+/// The attention maps of two runs side by side (by default the newest and the one before),
+/// at the layer and head the enlarged map shows.
+#[component]
+pub fn CompareMaps() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let picked = [RwSignal::new(None::<usize>), RwSignal::new(None::<usize>)];
+    let pair = Memo::new(move |_| {
+        state.version.track();
+        state
+            .lab
+            .with_value(|lab| compared_runs(lab, picked[0].get(), picked[1].get()))
+    });
+    // (id, name) of every run, and the most layers and heads of the two compared.
+    let runs = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            lab.runs
+                .iter()
+                .map(|r| (r.id, r.name()))
+                .collect::<Vec<_>>()
+        })
+    };
+    let shape = move || {
+        state.version.track();
+        let (a, b) = pair.get();
+        state.lab.with_value(|lab| {
+            let model = |id: Option<usize>| {
+                let run = lab.runs.iter().find(|r| Some(r.id) == id)?;
+                Some((
+                    run.session.run.model.n_layers,
+                    run.session.run.model.n_heads,
+                ))
+            };
+            let (la, ha) = model(a).unwrap_or_default();
+            let (lb, hb) = model(b).unwrap_or_default();
+            (la.max(lb), ha.max(hb))
+        })
+    };
+    // Side 0 is run a, side 1 run b.
+    let run_select = move |side: usize| {
+        let name = ["a", "b"][side];
+        let signal = picked[side];
+        view! {
+            <label>
+                {format!("run {name} ")}
+                <select data-testid=format!("compare-{name}-run")
+                    on:change=move |ev| signal.set(event_target_value(&ev).parse().ok())>
+                    {move || {
+                        let (a, b) = pair.get();
+                        let current = [a, b][side];
+                        runs()
+                            .into_iter()
+                            .map(|(id, name)| {
+                                view! {
+                                    <option value=id.to_string() title=name selected=Some(id) == current>
+                                        {format!("run {id}")}
+                                    </option>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+        }
+    };
+    // Part 0 is the layer, part 1 the head.
+    let number_select = move |part: usize| {
+        let what = ["layer", "head"][part];
+        view! {
+            <label>
+                {format!("{what} ")}
+                <select data-testid=format!("compare-{what}")
+                    on:change=move |ev| {
+                        if let Ok(n) = event_target_value(&ev).parse() {
+                            state.enlarged.update(|(layer, head)| *[layer, head][part] = n);
+                        }
+                    }>
+                    {move || {
+                        let (layer, head) = state.enlarged.get();
+                        let current = [layer, head][part];
+                        let (layers, heads) = shape();
+                        (0..[layers, heads][part])
+                            .map(|n| view! { <option value=n.to_string() selected=n == current>{n}</option> })
+                            .collect_view()
+                    }}
+                </select>
+            </label>
+        }
+    };
+    let side = move |name: &'static str, id: Signal<Option<usize>>| {
+        let caption = move || {
+            state.attention.track();
+            let (layer, head) = state.enlarged.get();
+            let Some(id) = id.get() else {
+                return "no run".to_string();
+            };
+            state.lab.with_value(|lab| {
+                let name = lab
+                    .runs
+                    .iter()
+                    .find(|r| r.id == id)
+                    .map(|r| r.name())
+                    .unwrap_or_default();
+                match across_runs::run_map(lab, id, layer, head) {
+                    Some(_) => format!("{name}: layer {layer}, head {head}"),
+                    None => format!("{name}: no map at layer {layer}, head {head} yet"),
+                }
+            })
+        };
+        view! {
+            <figure class="compare-map" data-testid=format!("compare-{name}")
+                data-run=move || id.get().map(|id| id.to_string())>
+                {move || {
+                    let (layer, head) = state.enlarged.get();
+                    view! { <AttentionCanvas layer=layer head=head size=300 run=id /> }
+                }}
+                <figcaption>{caption}</figcaption>
+            </figure>
+        }
+    };
+    view! {
+        <section class="compare" aria-label="Attention maps of two runs">
+            <h2>"Attention maps of two runs side by side"</h2>
+            <p class="hint">
+                "Each run's latest example (the newest run's follows the slider above), at the \
+                layer and head picked here or by clicking a map."
+            </p>
+            <div class="compare-pickers">
+                {run_select(0)}
+                {run_select(1)}
+                {number_select(0)}
+                {number_select(1)}
+            </div>
+            <div class="compare-maps">
+                {side("a", Signal::derive(move || pair.get().0))}
+                {side("b", Signal::derive(move || pair.get().1))}
+            </div>
+        </section>
+    }
+}
