@@ -249,7 +249,7 @@ fn python() -> Result<PathBuf, String> {
         // installed) and runs on the CPU without a GPU.
         run(
             "pip install torch (from PyPI, several GB)",
-            Command::new(&python).args(["-m", "pip", "install", "--quiet", "torch"]),
+            Command::new(&python).args(["-m", "pip", "install", "torch"]),
         )?;
     }
     Ok(python)
