@@ -20,6 +20,7 @@ mod plan;
 pub mod position;
 mod profile;
 mod readback;
+pub mod roofline;
 pub mod shaders;
 pub mod sum;
 

@@ -117,7 +117,7 @@ impl ModelConfig {
     }
 
     /// Mean number of keys a query sees over a full context in `layer`.
-    fn mean_visible_keys(&self, layer: usize) -> f64 {
+    pub(crate) fn mean_visible_keys(&self, layer: usize) -> f64 {
         let pattern = self.pattern_for_layer(layer);
         let t = self.context_len;
         let visible = (0..t)

@@ -7,7 +7,10 @@
 //! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/fuzz.rs` (URL, config files,
 //!   checkpoints, Hugging Face folders) with N cases each (default 20000) from a random seed;
 //!   `cargo test` runs 512 each from a fixed one.
+//! - `cargo xtask bench [--rounds N] [--steps N] [--only SIZE]`: archlab's CPU and GPU engines
+//!   beside PyTorch CPU (installed from PyPI on first use), written into docs/performance.md.
 
+mod bench;
 mod serve;
 mod setup;
 
@@ -24,9 +27,12 @@ fn main() -> ExitCode {
         Some("serve") => serve(&args[1..]),
         Some("test") => test(),
         Some("fuzz") => fuzz(&args[1..]),
-        _ => {
-            Err("usage: cargo xtask build | serve [--port N] | test | fuzz [--cases N]".to_string())
-        }
+        Some("bench") => bench::bench(&args[1..]),
+        _ => Err(
+            "usage: cargo xtask build | serve [--port N] | test | fuzz [--cases N] | bench \
+                  [--rounds N] [--steps N] [--only SIZE]"
+                .to_string(),
+        ),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -59,6 +65,11 @@ fn run(description: &str, command: &mut Command) -> Result<(), String> {
     }
 }
 
+/// Cargo's own rule: CARGO_TARGET_DIR when set (a target folder shared by worktrees).
+fn target_dir() -> PathBuf {
+    std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root().join("target"), PathBuf::from)
+}
+
 fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
@@ -84,10 +95,7 @@ fn build() -> Result<PathBuf, String> {
         std::fs::remove_dir_all(&dist).map_err(|e| format!("clearing dist/: {e}"))?;
     }
     std::fs::create_dir_all(&dist).map_err(|e| format!("creating dist/: {e}"))?;
-    // Cargo's own rule: CARGO_TARGET_DIR when set (a target folder shared by worktrees).
-    let target =
-        std::env::var_os("CARGO_TARGET_DIR").map_or_else(|| root.join("target"), PathBuf::from);
-    let input = target
+    let input = target_dir()
         .join(WASM_TARGET)
         .join("release")
         .join("archlab.wasm");

@@ -8,6 +8,7 @@ use archlab::contract::engine::wait;
 use archlab::contract::matmul::MatmulSpec;
 use archlab::contract::{Batch, Engine, StepInputs};
 use archlab::gpu::matmul::matmul;
+use archlab::gpu::roofline::step_costs;
 use archlab::gpu::GpuContext;
 use archlab::model::{Activation, ModelConfig, NormPosition, NormType, Position};
 use archlab::train::TrainConfig;
@@ -57,7 +58,23 @@ fn llama_style(d_model: usize, n_layers: usize, n_heads: usize, context_len: usi
     }
 }
 
+/// The device's measured peaks, for the roofline: the best GFLOP/s of the matmul sweep and the
+/// bandwidth of a buffer copy.
+struct Peaks {
+    flops_per_s: f64,
+    bytes_per_s: f64,
+}
+
 pub fn run(args: BenchArgs) -> ExitCode {
+    let peaks = match args.backend {
+        Backend::Gpu | Backend::Auto => {
+            pollster::block_on(GpuContext::new()).ok().map(|ctx| Peaks {
+                flops_per_s: matmul_table(&ctx, args.max_matmul),
+                bytes_per_s: copy_bandwidth(&ctx),
+            })
+        }
+        Backend::Cpu => None,
+    };
     println!(
         "{:<8} {:>7} {:>6} {:>5} {:>7} {:>5} {:>10} {:>10} {:>12} {:>10}",
         "size",
@@ -129,21 +146,85 @@ pub fn run(args: BenchArgs) -> ExitCode {
                 .map(|(family, ms)| format!("{family} {ms:.2} ms ({:.0}%)", 100.0 * ms / total))
                 .collect();
             println!("         kernel time (timestamps): {}", shares.join(", "));
-        }
-    }
-    if matches!(args.backend, Backend::Gpu | Backend::Auto) {
-        if let Ok(ctx) = pollster::block_on(GpuContext::new()) {
-            matmul_table(&ctx, args.max_matmul);
+            if let Some(peaks) = &peaks {
+                roofline(&model, batch, context, peaks, &families);
+            }
         }
     }
     ExitCode::SUCCESS
 }
 
+/// Each kernel family's FLOPs and bytes per step, the floor time they give at the measured
+/// peaks, and the measured time (timestamps).
+fn roofline(
+    model: &ModelConfig,
+    batch: usize,
+    seq: usize,
+    peaks: &Peaks,
+    measured: &[(&str, f64)],
+) {
+    println!(
+        "         roofline at {:.1} GFLOP/s and {:.1} GB/s:",
+        peaks.flops_per_s / 1e9,
+        peaks.bytes_per_s / 1e9
+    );
+    println!(
+        "         {:<16} {:>9} {:>9} {:>10} {:>12} {:>12}",
+        "family", "GFLOP", "MB", "FLOP/byte", "floor ms", "measured ms"
+    );
+    for (family, cost) in step_costs(model, batch, seq) {
+        let measured = measured
+            .iter()
+            .find(|(name, _)| *name == family.name())
+            .map_or_else(|| "-".to_string(), |(_, ms)| format!("{ms:.2}"));
+        println!(
+            "         {:<16} {:>9.3} {:>9.1} {:>10.1} {:>12.2} {:>12}",
+            family.name(),
+            cost.flops / 1e9,
+            cost.bytes / 1e6,
+            cost.flops / cost.bytes,
+            cost.floor_seconds(peaks.flops_per_s, peaks.bytes_per_s) * 1e3,
+            measured
+        );
+    }
+}
+
+/// Bytes per second of a 64 MiB buffer-to-buffer copy (each byte read once and written once),
+/// the device's memory bandwidth as a kernel sees it.
+fn copy_bandwidth(ctx: &GpuContext) -> f64 {
+    let len = 16 << 20;
+    let from = ctx.zeros("bench.copy.from", len);
+    let to = ctx.zeros("bench.copy.to", len);
+    let size = (len * 4) as u64;
+    let run = |reps: u32| {
+        let mut encoder = ctx
+            .device
+            .create_command_encoder(&wgpu::CommandEncoderDescriptor::default());
+        for _ in 0..reps {
+            encoder.copy_buffer_to_buffer(&from, 0, &to, 0, size);
+        }
+        ctx.queue.submit([encoder.finish()]);
+        let _ = ctx.device.poll(wgpu::PollType::wait_indefinitely());
+    };
+    run(1);
+    let reps = 8;
+    let started = Instant::now();
+    run(reps);
+    let bytes_per_s = 2.0 * size as f64 * f64::from(reps) / started.elapsed().as_secs_f64();
+    println!(
+        "buffer copy on {}: {:.1} GB/s (read + write)",
+        ctx.adapter.name,
+        bytes_per_s / 1e9
+    );
+    bytes_per_s
+}
+
 /// GFLOP/s of the training matmul kernel on square products, timed over repeated dispatches in
-/// one submit (the first, untimed, compiles the pipeline).
-fn matmul_table(ctx: &GpuContext, max_size: u32) {
+/// one submit (the first, untimed, compiles the pipeline); returns the best, in FLOP/s.
+fn matmul_table(ctx: &GpuContext, max_size: u32) -> f64 {
     println!("matmul kernel on {} (C = A·B, f32):", ctx.adapter.name);
     println!("{:>6} {:>10} {:>10}", "n", "ms", "GFLOP/s");
+    let mut best: f64 = 0.0;
     for n in [256u32, 512, 1024, 2048] {
         if n > max_size {
             break;
@@ -190,7 +271,9 @@ fn matmul_table(ctx: &GpuContext, max_size: u32) {
         let seconds = started.elapsed().as_secs_f64() / f64::from(reps);
         let gflops = 2.0 * f64::from(n).powi(3) / seconds / 1e9;
         println!("{n:>6} {:>10.2} {gflops:>10.1}", seconds * 1e3);
+        best = best.max(gflops * 1e9);
     }
+    best
 }
 
 /// `steps` training steps on the same batch, for timing: all submitted, then every report
