@@ -1,10 +1,15 @@
-// Causal self-attention in two products, so dropout can sit on the probabilities between
-// them: probs = softmax(cap(q k^T * scale) - alibi, masked) and out = probs v; and their
-// backward. cap is the soft-cap SOFTCAP tanh(x / SOFTCAP) (Gemma 2) when SOFTCAP > 0, else x.
+// Causal self-attention: probs = softmax(cap(q k^T * scale) - alibi, masked) and
+// out = probs v, and their backward. cap is the soft-cap SOFTCAP tanh(x / SOFTCAP) (Gemma 2)
+// when SOFTCAP > 0, else x. Two ways:
+// - fused (no dropout on the probabilities): scores, softmax and values in one pass per row
+//   with an online softmax, keeping only each row's logsumexp; the backward recomputes the
+//   probabilities from it. No [B, H, T, T] buffer.
+// - in two products, so dropout can sit on the probabilities between them (and the
+//   probabilities kernel alone draws the attention maps a page asks for).
 //
 // Layout: q, dq, out, dout [B, T, H, D]; k, v, dk, dv [B, T, K, D]; probs, weights, dweights,
-// ds [B, H, T, T] (row (b, h, i), column j; invisible entries 0); row_max [B, H, T]. Query head h
-// reads KV head h / (H / K) (GQA; K = 1 is MQA). scale = 1 / sqrt(D).
+// ds [B, H, T, T] (row (b, h, i), column j; invisible entries 0); row_max, lse, delta [B, H, T].
+// Query head h reads KV head h / (H / K) (GQA; K = 1 is MQA). scale = 1 / sqrt(D).
 //
 // Visibility (j <= i always): PATTERN 0 full; 1 sliding window, i - j < WINDOW; 2 sparse,
 // i - j < WINDOW (the local band) or (i - j) % STRIDE == 0. ALIBI subtracts
@@ -12,6 +17,13 @@
 //
 // Every output element is owned by one invocation, which sums over j (or over i and the
 // heads sharing a KV head) itself: no atomics.
+// attention_fused_forward: one invocation per row (b, h, i); out[b, i, h, :] by an online
+//   softmax over the visible j, lse = the row's logsumexp, row_max as attention_probs_forward.
+// attention_fused_backward_q: one invocation per row (b, h, i): delta = dout . out, and
+//   dq = sum_j ds_ij k_j with p_ij = exp(s_ij - lse) and ds_ij = p_ij (dout . v_j - delta)
+//   cap'(.) scale recomputed.
+// attention_fused_backward_kv: one invocation per (b, j, kv): over the query heads of kv and
+//   the visible i >= j, dv = sum p_ij dout_i and dk = sum ds_ij q_i.
 // attention_probs_forward: one invocation per row (b, h, i); writes the probabilities and the
 //   row's largest visible logit cap(q.k * scale) (before ALiBi) for the statistics.
 // attention_values_forward: out[b, i, h, d] = sum_j weights[b, h, i, j] v[b, j, kv(h), d].
@@ -41,6 +53,26 @@ struct Dims {
 const WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
+
+// The fused kernels share q, k, v (and the backward dout, lse), so one logit helper reads them.
+@group(0) @binding(1) var<storage, read> fa_q: array<f32>;
+@group(0) @binding(2) var<storage, read> fa_k: array<f32>;
+@group(0) @binding(3) var<storage, read> fa_v: array<f32>;
+
+@group(0) @binding(4) var<storage, read_write> ff_out: array<f32>;
+@group(0) @binding(5) var<storage, read_write> ff_lse: array<f32>;
+@group(0) @binding(6) var<storage, read_write> ff_row_max: array<f32>;
+
+@group(0) @binding(4) var<storage, read> fb_dout: array<f32>;
+@group(0) @binding(5) var<storage, read> fb_lse: array<f32>;
+
+@group(0) @binding(6) var<storage, read> fq_out: array<f32>;
+@group(0) @binding(7) var<storage, read_write> fq_delta: array<f32>;
+@group(0) @binding(8) var<storage, read_write> fq_dq: array<f32>;
+
+@group(0) @binding(6) var<storage, read> fkv_delta: array<f32>;
+@group(0) @binding(7) var<storage, read_write> fkv_dk: array<f32>;
+@group(0) @binding(8) var<storage, read_write> fkv_dv: array<f32>;
 
 @group(0) @binding(1) var<storage, read> pf_q: array<f32>;
 @group(0) @binding(2) var<storage, read> pf_k: array<f32>;
@@ -94,6 +126,23 @@ fn capped_logit(qk: f32) -> f32 {
     return x;
 }
 
+// ALiBi's slope for head h (0 without ALiBi).
+fn alibi_slope(h: u32) -> f32 {
+    if (ALIBI) {
+        return exp2(-8.0 * f32(h + 1u) / f32(dims.heads));
+    }
+    return 0.0;
+}
+
+// The slope of the soft-cap at a capped logit: d cap / dx = 1 - (cap / SOFTCAP)^2.
+fn cap_slope(capped: f32) -> f32 {
+    if (SOFTCAP > 0.0) {
+        let t = capped / SOFTCAP;
+        return 1.0 - t * t;
+    }
+    return 1.0;
+}
+
 fn index(wid: vec3<u32>, nwg: vec3<u32>, lid: u32) -> u32 {
     return (wid.x + wid.y * nwg.x) * WG + lid;
 }
@@ -114,6 +163,153 @@ fn group_size() -> u32 {
     return dims.heads / dims.kv_heads;
 }
 
+// The capped logit of query row qi (in fa_q) and key row kj (in fa_k).
+fn fused_logit(qi: u32, kj: u32) -> f32 {
+    var qk = 0.0;
+    for (var d = 0u; d < dims.d_head; d++) {
+        qk += fa_q[qi + d] * fa_k[kj + d];
+    }
+    return capped_logit(qk);
+}
+
+// dout row qi (in fb_dout) . value row kj (in fa_v): the gradient of the probability p_ij.
+fn dout_dot_v(qi: u32, kj: u32) -> f32 {
+    var dp = 0.0;
+    for (var d = 0u; d < dims.d_head; d++) {
+        dp += fb_dout[qi + d] * fa_v[kj + d];
+    }
+    return dp;
+}
+
+@compute @workgroup_size(WG)
+fn attention_fused_forward(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = index(wid, nwg, lid);
+    if (r >= dims.batch * dims.heads * dims.seq) {
+        return;
+    }
+    let i = r % dims.seq;
+    let h = (r / dims.seq) % dims.heads;
+    let b = r / (dims.seq * dims.heads);
+    let kv = h / group_size();
+    let qi = q_index(b, i, h);
+    let slope = alibi_slope(h);
+    for (var d = 0u; d < dims.d_head; d++) {
+        ff_out[qi + d] = 0.0;
+    }
+    // Online softmax: m the largest logit so far, sum the exps relative to it; out holds the
+    // exp-weighted values relative to m, rescaled whenever m grows. The diagonal is always
+    // visible, so m ends finite and sum >= 1.
+    var raw_max = -3.0e38;
+    var m = -3.0e38;
+    var sum = 0.0;
+    for (var j = 0u; j <= i; j++) {
+        if (!visible(i, j)) {
+            continue;
+        }
+        let kj = kv_index(b, j, kv);
+        let raw = fused_logit(qi, kj);
+        raw_max = max(raw_max, raw);
+        let logit = raw - slope * f32(i - j);
+        if (logit > m) {
+            let rescale = exp(m - logit);
+            sum *= rescale;
+            for (var d = 0u; d < dims.d_head; d++) {
+                ff_out[qi + d] *= rescale;
+            }
+            m = logit;
+        }
+        let e = exp(logit - m);
+        sum += e;
+        for (var d = 0u; d < dims.d_head; d++) {
+            ff_out[qi + d] += e * fa_v[kj + d];
+        }
+    }
+    for (var d = 0u; d < dims.d_head; d++) {
+        ff_out[qi + d] /= sum;
+    }
+    ff_lse[r] = m + log(sum);
+    ff_row_max[r] = raw_max;
+}
+
+@compute @workgroup_size(WG)
+fn attention_fused_backward_q(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = index(wid, nwg, lid);
+    if (r >= dims.batch * dims.heads * dims.seq) {
+        return;
+    }
+    let i = r % dims.seq;
+    let h = (r / dims.seq) % dims.heads;
+    let b = r / (dims.seq * dims.heads);
+    let kv = h / group_size();
+    let qi = q_index(b, i, h);
+    let slope = alibi_slope(h);
+    // delta = sum_j p_ij dp_ij = dout . out, kept for the keys' and values' kernel.
+    var delta = 0.0;
+    for (var d = 0u; d < dims.d_head; d++) {
+        delta += fb_dout[qi + d] * fq_out[qi + d];
+        fq_dq[qi + d] = 0.0;
+    }
+    fq_delta[r] = delta;
+    let lse = fb_lse[r];
+    for (var j = 0u; j <= i; j++) {
+        if (!visible(i, j)) {
+            continue;
+        }
+        let kj = kv_index(b, j, kv);
+        let raw = fused_logit(qi, kj);
+        let p = exp(raw - slope * f32(i - j) - lse);
+        let ds = p * (dout_dot_v(qi, kj) - delta) * cap_slope(raw) * dims.scale;
+        for (var d = 0u; d < dims.d_head; d++) {
+            fq_dq[qi + d] += ds * fa_k[kj + d];
+        }
+    }
+}
+
+@compute @workgroup_size(WG)
+fn attention_fused_backward_kv(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    if (e >= dims.batch * dims.seq * dims.kv_heads) {
+        return;
+    }
+    let kv = e % dims.kv_heads;
+    let j = (e / dims.kv_heads) % dims.seq;
+    let b = e / (dims.kv_heads * dims.seq);
+    let kj = kv_index(b, j, kv);
+    for (var d = 0u; d < dims.d_head; d++) {
+        fkv_dk[kj + d] = 0.0;
+        fkv_dv[kj + d] = 0.0;
+    }
+    for (var h = kv * group_size(); h < (kv + 1u) * group_size(); h++) {
+        let slope = alibi_slope(h);
+        for (var i = j; i < dims.seq; i++) {
+            if (!visible(i, j)) {
+                continue;
+            }
+            let qi = q_index(b, i, h);
+            let r = (b * dims.heads + h) * dims.seq + i;
+            let raw = fused_logit(qi, kj);
+            let p = exp(raw - slope * f32(i - j) - fb_lse[r]);
+            let ds = p * (dout_dot_v(qi, kj) - fkv_delta[r]) * cap_slope(raw) * dims.scale;
+            for (var d = 0u; d < dims.d_head; d++) {
+                fkv_dv[kj + d] += p * fb_dout[qi + d];
+                fkv_dk[kj + d] += ds * fa_q[qi + d];
+            }
+        }
+    }
+}
+
 @compute @workgroup_size(WG)
 fn attention_probs_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -130,10 +326,7 @@ fn attention_probs_forward(
     let kv = h / group_size();
     let qi = q_index(b, i, h);
     let row = r * dims.seq;
-    var slope = 0.0;
-    if (ALIBI) {
-        slope = exp2(-8.0 * f32(h + 1u) / f32(dims.heads));
-    }
+    let slope = alibi_slope(h);
     // The diagonal is always visible, so both maxima are finite.
     var raw_max = -3.0e38;
     var row_max = -3.0e38;
@@ -266,8 +459,7 @@ fn attention_softmax_backward(
             for (var d = 0u; d < dims.d_head; d++) {
                 qk += sb_q[qi + d] * sb_k[kj + d];
             }
-            let t = capped_logit(qk) / SOFTCAP;
-            slope = 1.0 - t * t;
+            slope = cap_slope(capped_logit(qk));
         }
         sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * slope * dims.scale;
     }

@@ -1,6 +1,6 @@
 //! Launchers for `shaders/attention.wgsl`: masked softmax attention with GQA/MQA head mapping,
-//! ALiBi and logit soft-capping, in two products (probabilities, then values) so dropout can
-//! sit between them.
+//! ALiBi and logit soft-capping: fused (one pass per row, online softmax, no probability
+//! matrix), or in two products (probabilities, then values) so dropout can sit between them.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -59,6 +59,14 @@ fn logit_constants(
     ]
 }
 
+/// What shapes the logits: the mask, ALiBi and the soft-cap.
+#[derive(Clone, Copy, Debug)]
+pub struct Logits {
+    pub pattern: AttentionPattern,
+    pub alibi: bool,
+    pub softcap: Option<f32>,
+}
+
 /// Binds one attention entry point over `n` rows or elements.
 fn launch(
     ctx: &GpuContext,
@@ -81,6 +89,115 @@ fn launch(
             workgroups: per_element(n, WG),
         },
     )
+}
+
+/// Fused forward: `out` `[B, T, H, D]` = softmax(logits) `v` without the probabilities;
+/// `lse` `[B, H, T]` gets each row's logsumexp (for the backward), `row_max` as `probs_forward`.
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds
+pub fn fused_forward(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    logits: Logits,
+    q: View,
+    k: View,
+    v: View,
+    out: View,
+    lse: View,
+    row_max: View,
+) -> Kernel {
+    let storage = [
+        (Read, q),
+        (Read, k),
+        (Read, v),
+        (ReadWrite, out),
+        (ReadWrite, lse),
+        (ReadWrite, row_max),
+    ];
+    let rows = s.batch * s.n_heads * s.seq;
+    let Logits {
+        pattern,
+        alibi,
+        softcap,
+    } = logits;
+    let constants = logit_constants(pattern, alibi, softcap);
+    let entry = "attention_fused_forward";
+    launch(ctx, label, entry, s, &constants, &storage, rows)
+}
+
+/// The tensors the fused backward reads: the forward's inputs, its output and logsumexp, and
+/// the output's gradient.
+#[derive(Clone, Copy)]
+pub struct FusedSaved<'a> {
+    pub q: View<'a>,
+    pub k: View<'a>,
+    pub v: View<'a>,
+    pub out: View<'a>,
+    pub lse: View<'a>,
+    pub dout: View<'a>,
+}
+
+/// Fused backward, two launches: `dq` (=) with each row's `delta = dout . out` `[B, H, T]`
+/// written on the way, then `dk` and `dv` (=) from it; probabilities recomputed from `lse`.
+pub fn fused_backward(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    logits: Logits,
+    saved: FusedSaved,
+    delta: View,
+    [dq, dk, dv]: [View; 3],
+) -> [Kernel; 2] {
+    let Logits {
+        pattern,
+        alibi,
+        softcap,
+    } = logits;
+    let constants = logit_constants(pattern, alibi, softcap);
+    let FusedSaved {
+        q,
+        k,
+        v,
+        out,
+        lse,
+        dout,
+    } = saved;
+    let rows = s.batch * s.n_heads * s.seq;
+    let storage = [
+        (Read, q),
+        (Read, k),
+        (Read, v),
+        (Read, dout),
+        (Read, lse),
+        (Read, out),
+        (ReadWrite, delta),
+        (ReadWrite, dq),
+    ];
+    let entry = "attention_fused_backward_q";
+    let dq_kernel = launch(
+        ctx,
+        &format!("{label}.dq"),
+        entry,
+        s,
+        &constants,
+        &storage,
+        rows,
+    );
+    let kv_rows = s.batch * s.seq * s.n_kv_heads;
+    let storage = [
+        (Read, q),
+        (Read, k),
+        (Read, v),
+        (Read, dout),
+        (Read, lse),
+        (Read, delta),
+        (ReadWrite, dk),
+        (ReadWrite, dv),
+    ];
+    let entry = "attention_fused_backward_kv";
+    let label = format!("{label}.dkv");
+    let dkv_kernel = launch(ctx, &label, entry, s, &constants, &storage, kv_rows);
+    [dq_kernel, dkv_kernel]
 }
 
 /// `probs` `[B, H, T, T]` from `q` `[B, T, H, D]` and `k` `[B, T, K, D]`; `row_max` `[B, H, T]`

@@ -11,6 +11,7 @@ use std::rc::Rc;
 
 use super::adamw::decay_mask;
 use super::kernel::Kernel;
+use super::maps::attention_maps;
 use super::plan::{ParamBuffers, Plan};
 use super::readback::{step_read_back_len, view_stats_from_floats, ReportQueue, STEP_NORMS_AT};
 use super::{GpuContext, GpuError, PendingRead};
@@ -240,11 +241,12 @@ impl Engine for GpuEngine {
         let (seq, heads) = (tokens.len(), self.config.n_heads);
         self.run_forward(tokens, &vec![IGNORE; seq], 1, seq);
         let plan = &self.plans[&(1, seq)];
-        let attention: Vec<PendingRead> = plan
-            .acts
-            .layers
+        let maps = attention_maps(&self.ctx, &self.config, &plan.acts.layers, 1, seq);
+        self.submit("attention maps", &maps.kernels, false, |_| {});
+        let attention: Vec<PendingRead> = maps
+            .probs
             .iter()
-            .map(|layer| self.ctx.start_read(&layer.attn.probs, 0..heads * seq * seq))
+            .map(|probs| self.ctx.start_read(probs, 0..heads * seq * seq))
             .collect();
         let stream_len = plan.stream_len;
         let floats = (plan.acts.view_stats.size() / 4) as usize;

@@ -50,14 +50,24 @@ pub(super) struct AttentionActs {
     /// After QK-norm and RoPE.
     pub(super) q: wgpu::Buffer,
     pub(super) k: wgpu::Buffer,
-    /// `[B, H, T, T]`, and the same after attention dropout (the same buffer without it).
-    pub(super) probs: wgpu::Buffer,
-    pub(super) weights: wgpu::Buffer,
+    pub(super) softmax: Softmax,
     /// Largest raw logit of each row, `[B, H, T]`.
     pub(super) row_max: wgpu::Buffer,
     /// `[B, T, H*D]` and `[B, T, C]`.
     pub(super) y: wgpu::Buffer,
     pub(super) out: wgpu::Buffer,
+}
+
+/// What an attention sub-layer keeps of its softmax for the backward.
+pub(super) enum Softmax {
+    /// Without dropout on the probabilities (`attention_fused_*`): each row's logsumexp
+    /// `[B, H, T]`, from which the backward recomputes the probabilities.
+    Fused { lse: wgpu::Buffer },
+    /// With it, in two products: the probabilities `[B, H, T, T]` and the same after dropout.
+    Materialised {
+        probs: wgpu::Buffer,
+        weights: wgpu::Buffer,
+    },
 }
 
 /// Activations of one MLP sub-layer.
@@ -109,6 +119,26 @@ pub(super) struct DropoutSite {
     pub(super) site: u32,
 }
 
+/// The attention sizes of `batch` sequences of `seq` tokens.
+pub(super) fn attention_shape(config: &ModelConfig, batch: usize, seq: usize) -> AttentionShape {
+    AttentionShape {
+        batch,
+        seq,
+        n_heads: config.n_heads,
+        n_kv_heads: config.n_kv_heads,
+        d_head: config.d_head(),
+    }
+}
+
+/// The mask, ALiBi and soft-cap of layer `l`'s logits.
+pub(super) fn logits(c: &ModelConfig, l: usize) -> attn::Logits {
+    attn::Logits {
+        pattern: c.pattern_for_layer(l),
+        alibi: c.position == Position::Alibi,
+        softcap: c.attn_logit_softcap,
+    }
+}
+
 /// Records the launches of one plan, mirroring `cpu::model`.
 pub(super) struct Builder<'a> {
     ctx: &'a GpuContext,
@@ -157,13 +187,7 @@ impl<'a> Builder<'a> {
             params,
             grads,
             rows: batch * seq,
-            shape: AttentionShape {
-                batch,
-                seq,
-                n_heads: config.n_heads,
-                n_kv_heads: config.n_kv_heads,
-                d_head: config.d_head(),
-            },
+            shape: attention_shape(config, batch, seq),
             rope_table,
             kernels: Vec::new(),
             dropouts: Vec::new(),
@@ -568,35 +592,54 @@ impl<'a> Builder<'a> {
             ),
             Position::Learned | Position::Sinusoidal | Position::Alibi | Position::None => (q, k),
         };
-        let n_probs = s.batch * s.n_heads * s.seq * s.seq;
-        let probs = self.buffer(&format!("{name}.probs"), n_probs);
         let row_max = self.buffer(&format!("{name}.row_max"), s.batch * s.n_heads * s.seq);
-        let alibi = c.position == Position::Alibi;
-        let kernel = attn::probs_forward(
-            self.ctx,
-            &format!("{name}.softmax"),
-            s,
-            c.pattern_for_layer(l),
-            alibi,
-            c.attn_logit_softcap,
-            (&q).into(),
-            (&k).into(),
-            (&probs).into(),
-            (&row_max).into(),
-        );
-        self.kernels.push(kernel);
-        let label = format!("{name}.probs_dropout");
-        let weights = self.dropout(&label, &probs, n_probs, c.dropout.attn, attn_probs_site(l));
         let y = self.buffer(&format!("{name}.y"), self.rows * s.n_heads * s.d_head);
-        let kernel = attn::values_forward(
-            self.ctx,
-            &format!("{name}.values"),
-            s,
-            (&weights).into(),
-            (&v).into(),
-            (&y).into(),
-        );
-        self.kernels.push(kernel);
+        let logits = logits(c, l);
+        let softmax = match c.dropout.attn {
+            0.0 => {
+                let lse = self.buffer(&format!("{name}.lse"), s.batch * s.n_heads * s.seq);
+                self.kernels.push(attn::fused_forward(
+                    self.ctx,
+                    &format!("{name}.fused"),
+                    s,
+                    logits,
+                    (&q).into(),
+                    (&k).into(),
+                    (&v).into(),
+                    (&y).into(),
+                    (&lse).into(),
+                    (&row_max).into(),
+                ));
+                Softmax::Fused { lse }
+            }
+            p => {
+                let n_probs = s.batch * s.n_heads * s.seq * s.seq;
+                let probs = self.buffer(&format!("{name}.probs"), n_probs);
+                self.kernels.push(attn::probs_forward(
+                    self.ctx,
+                    &format!("{name}.softmax"),
+                    s,
+                    logits.pattern,
+                    logits.alibi,
+                    logits.softcap,
+                    (&q).into(),
+                    (&k).into(),
+                    (&probs).into(),
+                    (&row_max).into(),
+                ));
+                let label = format!("{name}.probs_dropout");
+                let weights = self.dropout(&label, &probs, n_probs, p, attn_probs_site(l));
+                self.kernels.push(attn::values_forward(
+                    self.ctx,
+                    &format!("{name}.values"),
+                    s,
+                    (&weights).into(),
+                    (&v).into(),
+                    (&y).into(),
+                ));
+                Softmax::Materialised { probs, weights }
+            }
+        };
         let out = self.linear(&format!("{name}.wo"), p.wo, &y);
         AttentionActs {
             q_proj,
@@ -606,8 +649,7 @@ impl<'a> Builder<'a> {
             k_norm,
             q,
             k,
-            probs,
-            weights,
+            softmax,
             row_max,
             y,
             out,

@@ -1,6 +1,6 @@
 //! The WebGPU engine: device set-up, one launcher module per WGSL kernel family (all sharing
 //! `kernel::Kernel`), the model as a list of launches (`graph`), plans per batch shape
-//! (`plan`), step reports read back asynchronously (`readback`), kernel timing (`profile`),
+//! (`plan`), attention maps on request (`maps`), step reports read back asynchronously (`readback`), kernel timing (`profile`),
 //! and the engine behind the contract (`engine`).
 
 pub mod activation;
@@ -14,6 +14,7 @@ pub mod grad_norm;
 mod graph;
 pub mod kernel;
 pub mod loss;
+mod maps;
 pub mod matmul;
 pub mod norm;
 mod plan;

@@ -248,66 +248,90 @@ impl Builder<'_> {
         let name = format!("L{l}.attn");
         let label = |op: &str| format!("{name}.{op}");
         let dy = self.linear_back(&label("wo"), p.wo, dout, &acts.y, None);
-        let n_probs = s.batch * s.n_heads * s.seq * s.seq;
-        let dweights = self.buffer(&label("dweights"), n_probs);
-        let dv = self.buffer(&label("dv"), acts.v.size() as usize / 4);
-        let kernels = [
-            attn::values_backward_weights(
-                self.ctx,
-                &label("values.dweights"),
-                s,
-                (&dy).into(),
-                (&acts.v).into(),
-                (&dweights).into(),
-            ),
-            attn::values_backward_v(
-                self.ctx,
-                &label("values.dv"),
-                s,
-                (&dy).into(),
-                (&acts.weights).into(),
-                (&dv).into(),
-            ),
-        ];
-        self.kernels.extend(kernels);
-        self.dropout_in_place(
-            &label("probs_dropout.back"),
-            &dweights,
-            n_probs,
-            c.dropout.attn,
-            attn_probs_site(l),
-        );
         let dq = self.buffer(&label("dq"), acts.q.size() as usize / 4);
         let dk = self.buffer(&label("dk"), acts.k.size() as usize / 4);
-        let kernels = [
-            attn::softmax_backward(
-                self.ctx,
-                &label("softmax.back"),
-                s,
-                c.attn_logit_softcap,
-                (&acts.probs).into(),
-                (&dweights).into(),
-                (&acts.q).into(),
-                (&acts.k).into(),
-            ),
-            attn::probs_backward_q(
-                self.ctx,
-                &label("softmax.dq"),
-                s,
-                (&dweights).into(),
-                (&acts.k).into(),
-                (&dq).into(),
-            ),
-            attn::probs_backward_k(
-                self.ctx,
-                &label("softmax.dk"),
-                s,
-                (&dweights).into(),
-                (&acts.q).into(),
-                (&dk).into(),
-            ),
-        ];
-        self.kernels.extend(kernels);
+        let dv = self.buffer(&label("dv"), acts.v.size() as usize / 4);
+        match &acts.softmax {
+            Softmax::Fused { lse } => {
+                let delta = self.buffer(&label("delta"), s.batch * s.n_heads * s.seq);
+                let saved = attn::FusedSaved {
+                    q: (&acts.q).into(),
+                    k: (&acts.k).into(),
+                    v: (&acts.v).into(),
+                    out: (&acts.y).into(),
+                    lse: lse.into(),
+                    dout: (&dy).into(),
+                };
+                self.kernels.extend(attn::fused_backward(
+                    self.ctx,
+                    &label("fused.back"),
+                    s,
+                    logits(c, l),
+                    saved,
+                    (&delta).into(),
+                    [(&dq).into(), (&dk).into(), (&dv).into()],
+                ));
+            }
+            Softmax::Materialised { probs, weights } => {
+                let n_probs = s.batch * s.n_heads * s.seq * s.seq;
+                let dweights = self.buffer(&label("dweights"), n_probs);
+                let kernels = [
+                    attn::values_backward_weights(
+                        self.ctx,
+                        &label("values.dweights"),
+                        s,
+                        (&dy).into(),
+                        (&acts.v).into(),
+                        (&dweights).into(),
+                    ),
+                    attn::values_backward_v(
+                        self.ctx,
+                        &label("values.dv"),
+                        s,
+                        (&dy).into(),
+                        weights.into(),
+                        (&dv).into(),
+                    ),
+                ];
+                self.kernels.extend(kernels);
+                self.dropout_in_place(
+                    &label("probs_dropout.back"),
+                    &dweights,
+                    n_probs,
+                    c.dropout.attn,
+                    attn_probs_site(l),
+                );
+                let kernels = [
+                    attn::softmax_backward(
+                        self.ctx,
+                        &label("softmax.back"),
+                        s,
+                        c.attn_logit_softcap,
+                        probs.into(),
+                        (&dweights).into(),
+                        (&acts.q).into(),
+                        (&acts.k).into(),
+                    ),
+                    attn::probs_backward_q(
+                        self.ctx,
+                        &label("softmax.dq"),
+                        s,
+                        (&dweights).into(),
+                        (&acts.k).into(),
+                        (&dq).into(),
+                    ),
+                    attn::probs_backward_k(
+                        self.ctx,
+                        &label("softmax.dk"),
+                        s,
+                        (&dweights).into(),
+                        (&acts.q).into(),
+                        (&dk).into(),
+                    ),
+                ];
+                self.kernels.extend(kernels);
+            }
+        }
         let (dk, dq) = match c.position {
             Position::Rope => (
                 self.rope(
