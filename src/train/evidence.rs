@@ -43,7 +43,9 @@ impl Variant {
     ) -> Self {
         let sessions: Vec<&Session> = sessions.collect();
         let model = &sessions[0].run.model;
-        let finished = |s: &Session| s.status == RunStatus::Finished;
+        // Seeds that finished, and so far those still training (the page's table fills while
+        // they train); a diverged or stopped seed has no final value.
+        let finished = |s: &Session| matches!(s.status, RunStatus::Finished | RunStatus::Training);
         let last = |unit: LossUnit| {
             let samples = sessions.iter().map(|s| {
                 let last = s.history.iter().rev().find_map(|r| unit.of(r));

@@ -5,8 +5,26 @@
 //! every tensor they share (`ParamLayout::init` draws each tensor from a stream keyed by the seed
 //! and its name). A lane that diverges, or whose engine fails, stops alone; the others go on.
 
+use super::run::RunConfig;
 use super::session::{PendingValidation, RunStatus, Session};
 use crate::contract::Engine;
+
+/// Each variant of `runs` at seeds `0..seeds`, variant by variant: (variant, seed, its
+/// configuration with `train.seed` the base seed plus the seed), for a lane each.
+pub fn seeded<'a>(
+    runs: &'a [(&str, RunConfig)],
+    seeds: usize,
+) -> impl Iterator<Item = (usize, usize, RunConfig)> + 'a {
+    runs.iter()
+        .enumerate()
+        .flat_map(move |(variant, (_, run))| {
+            (0..seeds).map(move |seed| {
+                let mut run = run.clone();
+                run.train.seed += seed as u64;
+                (variant, seed, run)
+            })
+        })
+}
 
 /// One variant at one seed: its session and the engine it trains on.
 pub struct Lane {
@@ -40,6 +58,13 @@ impl Lockstep {
         self.lanes.iter().any(Lane::training)
     }
 
+    /// Stops every lane that still trains where it is (its history stays).
+    pub fn stop(&mut self) {
+        for lane in self.lanes.iter_mut().filter(|l| l.training()) {
+            lane.session.stop();
+        }
+    }
+
     /// The step every lane has reached: the fewest steps any training lane has taken (the
     /// longest run's steps once none trains).
     pub fn step(&self) -> usize {
@@ -53,14 +78,16 @@ impl Lockstep {
     /// One round: records what arrived on each lane, then lets each lane that trains and has
     /// nothing in flight submit its next step (at most one step each). Returns the validations
     /// still on their way, by lane index (none on an engine that completes at once). A lane
-    /// whose engine fails is marked stopped and takes no more steps.
+    /// whose engine fails is marked stopped and takes no more steps; one that stopped with
+    /// steps in flight still records them.
     pub fn round(&mut self, clock: &dyn Fn() -> f64) -> Vec<(usize, PendingValidation)> {
         let mut pending = Vec::new();
         for (index, lane) in self.lanes.iter_mut().enumerate() {
-            if !lane.training() {
+            let submit = usize::from(lane.training());
+            if submit == 0 && lane.engine.in_flight() == 0 {
                 continue;
             }
-            match lane.session.pump(lane.engine.as_mut(), clock, 1, 1) {
+            match lane.session.pump(lane.engine.as_mut(), clock, 1, submit) {
                 Ok(validations) => pending.extend(validations.into_iter().map(|v| (index, v))),
                 Err(_) => lane.session.stop(),
             }

@@ -6,6 +6,7 @@ mod calc;
 mod checkpoints;
 mod controls;
 mod lab_state;
+mod results;
 mod rules;
 mod saved;
 mod storage;
@@ -198,6 +199,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <views::Problems />
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
+                <results::ExperimentPanel />
                 <views::RunsList />
                 <views::Charts />
                 <views::AttentionGrid />

@@ -6,9 +6,10 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use archlab::charts::{self, Axes, Line};
+use archlab::charts::{self, Axes, Band, Line};
+use archlab::lab::lockstep::{band_chart, difference_lines};
+use archlab::train::evidence;
 pub use archlab::train::evidence::Variant;
-use archlab::train::evidence::{self, mean_min_max};
 use archlab::train::experiments::Experiment;
 use archlab::train::verdict::{Metric, RULE};
 use plotters::prelude::*;
@@ -83,7 +84,7 @@ pub fn write_report(
         ),
         &format!("validation loss ({})", experiment.loss.name()),
         true,
-        &band_lines(variants),
+        band_chart(variants),
     )?;
     draw(
         &out.join("difference.png"),
@@ -93,7 +94,7 @@ pub fn write_report(
         ),
         "difference (nats)",
         false,
-        &difference_lines(variants),
+        (Vec::new(), difference_lines(variants)),
     )?;
     let table = table(variants);
     let verdicts = verdicts(experiment, variants);
@@ -111,7 +112,13 @@ pub fn write_report(
     Ok(format!("{table}\n{verdicts}"))
 }
 
-fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Result<(), String> {
+fn draw(
+    path: &Path,
+    title: &str,
+    y: &str,
+    log_y: bool,
+    (bands, lines): (Vec<Band>, Vec<Line>),
+) -> Result<(), String> {
     let axes = Axes {
         title,
         x: "step",
@@ -119,47 +126,6 @@ fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Resul
         log_y,
         log_x: false,
     };
-    charts::draw_lines(
-        &BitMapBackend::new(path, (1000, 600)).into_drawing_area(),
-        axes,
-        lines,
-    )
-}
-
-/// Each variant's mean validation curve, with its min and max as faint unlabelled lines.
-fn band_lines(variants: &[Variant]) -> Vec<Line> {
-    let mut lines = Vec::new();
-    for (i, v) in variants.iter().enumerate() {
-        let stats = mean_min_max(&v.val_curves);
-        let dash = charts::Dash::nth(i, charts::PALETTE.len());
-        let line = |label: String, faint: bool, pick: fn(&(f64, f64, f64, f64)) -> f64| Line {
-            label,
-            points: stats.iter().map(|s| (s.0, pick(s))).collect(),
-            color: i,
-            faint,
-            dash,
-        };
-        lines.push(line(v.label.to_string(), false, |s| s.1));
-        if v.seeds > 1 {
-            lines.push(line(String::new(), true, |s| s.2));
-            lines.push(line(String::new(), true, |s| s.3));
-        }
-    }
-    lines
-}
-
-/// Each variant's mean training loss minus the first variant's, step by step.
-fn difference_lines(variants: &[Variant]) -> Vec<Line> {
-    let reference = mean_min_max(&variants[0].train_curves);
-    (variants.iter().enumerate())
-        .map(|(i, v)| Line {
-            label: v.label.to_string(),
-            points: (mean_min_max(&v.train_curves).iter().zip(&reference))
-                .map(|(a, r)| (a.0, a.1 - r.1))
-                .collect(),
-            color: i,
-            faint: false,
-            dash: charts::Dash::nth(i, charts::PALETTE.len()),
-        })
-        .collect()
+    let area = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    charts::draw_bands(&area, axes, &bands, &lines)
 }
