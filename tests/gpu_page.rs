@@ -333,7 +333,14 @@ fn a_lecture_experiment_runs_its_lanes_in_lockstep_on_the_gpu() {
     lab.start_experiment("final-norm").unwrap();
     let experiment = lab.experiment.as_ref().unwrap();
     assert!(!experiment.completes_at_once(), "on the GPU engine");
-    drive_while(&mut lab, |lab| lab.gpu_experiment().is_some());
+    // After every turn the lanes' recorded steps are within one of each other.
+    drive_while(&mut lab, |lab| {
+        let lanes = &lab.experiment.as_ref().unwrap().lockstep.lanes;
+        let steps: Vec<usize> = lanes.iter().map(|l| l.session.steps_done()).collect();
+        let (min, max) = (steps.iter().min(), steps.iter().max());
+        assert!(max.unwrap() - min.unwrap() <= 1, "lanes apart: {steps:?}");
+        lab.gpu_experiment().is_some()
+    });
     let experiment = lab.experiment.as_ref().unwrap();
     let lanes: Vec<(&str, usize, usize, bool, bool)> = (experiment.lockstep.lanes.iter())
         .map(|l| {

@@ -75,15 +75,20 @@ impl Lockstep {
         }
     }
 
-    /// One round: records what arrived on each lane, then lets each lane that trains and has
-    /// nothing in flight submit its next step (at most one step each). Returns the validations
-    /// still on their way, by lane index (none on an engine that completes at once). A lane
-    /// whose engine fails is marked stopped and takes no more steps; one that stopped with
-    /// steps in flight still records them.
+    /// One round: records what arrived on each lane, then lets each lane that trains, has
+    /// nothing in flight and is not ahead submit its next step (at most one step each). A lane
+    /// submits step s only once every lane that trains has recorded step s - 1, so that on an
+    /// engine whose reports and validations arrive later (the GPU's) the lanes' recorded steps
+    /// never differ by more than one. Returns the validations still on their way, by lane
+    /// index (none on an engine that completes at once). A lane whose engine fails is marked
+    /// stopped and takes no more steps; one that stopped with steps in flight still records
+    /// them.
     pub fn round(&mut self, clock: &dyn Fn() -> f64) -> Vec<(usize, PendingValidation)> {
+        let reached = self.step();
         let mut pending = Vec::new();
         for (index, lane) in self.lanes.iter_mut().enumerate() {
-            let submit = usize::from(lane.training());
+            let due = lane.session.next_step(lane.engine.as_ref()) <= reached;
+            let submit = usize::from(lane.training() && due);
             if submit == 0 && lane.engine.in_flight() == 0 {
                 continue;
             }

@@ -24,8 +24,10 @@ pub fn ExperimentPanel() -> impl IntoView {
             Some((experiment.claim, experiment.source, experiment.watch))
         })
     };
+    // Reads that arrive after the loop's last turn redraw the charts only.
     let banner = move || {
         state.progress.track();
+        state.charts.track();
         state.version.track();
         state
             .lab
@@ -33,6 +35,7 @@ pub fn ExperimentPanel() -> impl IntoView {
     };
     let training = move || {
         state.progress.track();
+        state.charts.track();
         state.lab.with_value(Lab::experiment_training)
     };
     move || {
@@ -67,12 +70,12 @@ fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, Vec<Line>) {
     let name = experiment.experiment.name;
     if testid == "chart-experiment-loss" {
         let (bands, lines) = band_chart(&variants);
-        let title = format!("{name}: validation loss (mean, min–max over seeds)");
+        let title = format!("{name}: validation loss, min–max over seeds");
         let y = format!("validation loss ({})", experiment.experiment.loss.name());
         (title, y, bands, lines)
     } else {
         let first = variants.first().map_or("", |v| v.label);
-        let title = format!("{name}: training loss minus {first}'s (mean over seeds)");
+        let title = format!("training loss minus {first}'s");
         (
             title,
             "difference (nats)".into(),
