@@ -260,4 +260,24 @@ mod tests {
         assert_eq!(lockstep.lanes[0].session.status, RunStatus::Finished);
         assert_eq!(lockstep.lanes[0].session.history.len(), 6);
     }
+
+    /// A lane ahead (its report came first on an asynchronous engine, say) waits for the
+    /// others: no lane submits step s before every lane has recorded step s - 1.
+    #[test]
+    fn a_lane_ahead_waits_for_the_others() {
+        let mut lockstep = lanes(4);
+        let clock = || 0.0;
+        let steps = |l: &Lockstep| -> Vec<usize> {
+            l.lanes.iter().map(|l| l.session.steps_done()).collect()
+        };
+        let lane = &mut lockstep.lanes[0];
+        lane.session
+            .pump(lane.engine.as_mut(), &clock, 1, 1)
+            .unwrap();
+        assert_eq!(steps(&lockstep), [1, 0]);
+        lockstep.round(&clock);
+        assert_eq!(steps(&lockstep), [1, 1], "the lane ahead waited");
+        lockstep.round(&clock);
+        assert_eq!(steps(&lockstep), [2, 2]);
+    }
 }

@@ -132,15 +132,9 @@ pub fn clock() -> impl Fn() -> f64 {
 /// per turn so that reports and validations arrive interleaved with submissions.
 #[allow(dead_code)]
 pub fn drive(lab: &mut Lab) -> usize {
-    drive_while(lab, Lab::gpu_active)
-}
-
-/// [`drive`] while `going` holds (an experiment's lanes, say).
-#[allow(dead_code)]
-pub fn drive_while(lab: &mut Lab, going: fn(&Lab) -> bool) -> usize {
     let mut turns = 0;
     let now = clock();
-    while going(lab) {
+    while lab.gpu_active() {
         turns += 1;
         assert!(turns < 1000, "the run never ends");
         let id = lab.newest_id().unwrap();
