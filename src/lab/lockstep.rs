@@ -542,6 +542,36 @@ mod tests {
     }
 
     #[test]
+    fn a_diverged_lane_is_named_and_keeps_its_history_while_the_others_go_on() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "4")]), None);
+        lab.start_experiment("final-norm").unwrap();
+        let experiment = lab.experiment.as_mut().unwrap();
+        experiment.lockstep.lanes[3].session.run.train.lr = 1e30;
+        train_to_end(&mut lab);
+        let experiment = lab.experiment.as_ref().unwrap();
+        let lanes = &experiment.lockstep.lanes;
+        assert!(matches!(
+            lanes[3].session.status,
+            RunStatus::Diverged { .. }
+        ));
+        assert!(!lanes[3].session.history.is_empty(), "its history stays");
+        assert!(lanes[..3]
+            .iter()
+            .all(|l| l.session.status == RunStatus::Finished));
+        let banner = experiment.banner();
+        assert!(banner.contains("finished"), "{banner}");
+        assert!(
+            banner.contains("no final norm seed 2 diverged at step"),
+            "{banner}"
+        );
+        let rows = results_rows(&experiment.variants());
+        assert_eq!(
+            (rows[0][9].as_str(), rows[1][9].as_str()),
+            ("0 of 2", "1 of 2")
+        );
+    }
+
+    #[test]
     fn the_experiment_keeps_the_visitors_scale_and_length_under_its_own_settings() {
         let tiny = [
             ("model.d_model", "16"),
