@@ -68,6 +68,15 @@ pub struct Line {
     pub dash: Dash,
 }
 
+/// A shaded range around a curve: (x, low, high) in x order, e.g. the min and max over seeds
+/// around their mean. Drawn under the lines, in its line's colour, without a legend entry.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Band {
+    pub points: Vec<(f64, f64, f64)>,
+    /// Index into [`PALETTE`] (wraps around).
+    pub color: usize,
+}
+
 /// Axis titles and scale of a line chart.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Axes<'a> {
@@ -102,7 +111,17 @@ pub fn draw_lines<DB: DrawingBackend>(
     axes: Axes,
     lines: &[Line],
 ) -> Result<(), ChartError> {
-    draw(area, axes, lines, false, &[], "")
+    draw(area, axes, &[], lines, false, &[], "")
+}
+
+/// Draws `bands` as shaded areas, then `lines` over them (see [`draw_lines`]).
+pub fn draw_bands<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    axes: Axes,
+    bands: &[Band],
+    lines: &[Line],
+) -> Result<(), ChartError> {
+    draw(area, axes, bands, lines, false, &[], "")
 }
 
 /// Lines through a dot at each point (a few measured points, such as a sweep's), plus `marks`
@@ -115,12 +134,13 @@ pub fn draw_points<DB: DrawingBackend>(
     marks: &[TopMark],
     mark_label: &str,
 ) -> Result<(), ChartError> {
-    draw(area, axes, lines, true, marks, mark_label)
+    draw(area, axes, &[], lines, true, marks, mark_label)
 }
 
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     axes: Axes,
+    bands: &[Band],
     lines: &[Line],
     dots: bool,
     marks: &[TopMark],
@@ -129,14 +149,20 @@ fn draw<DB: DrawingBackend>(
     let scale = |y: f64| if axes.log_y { y.log10() } else { y };
     let scale_x = |x: f64| if axes.log_x { x.log10() } else { x };
     let visible = |y: f64| y.is_finite() && (!axes.log_y || y > 0.0);
+    // The bands' edges count for the ranges like points of lines.
+    let edges = bands
+        .iter()
+        .flat_map(|band| band.points.iter())
+        .flat_map(|&(x, low, high)| [(x, low), (x, high)]);
     let points = || {
         lines
             .iter()
-            .flat_map(|line| line.points.iter())
+            .flat_map(|line| line.points.iter().copied())
+            .chain(edges.clone())
             .filter(|(_, y)| visible(*y))
     };
     let (mut x_min, mut x_max, mut y_min, mut y_max) = (f64::MAX, f64::MIN, f64::MAX, f64::MIN);
-    for &(x, y) in points() {
+    for (x, y) in points() {
         x_min = x_min.min(scale_x(x));
         x_max = x_max.max(scale_x(x));
         y_min = y_min.min(scale(y));
@@ -211,6 +237,20 @@ fn draw<DB: DrawingBackend>(
             .y_label_formatter(&whole_format);
     }
     mesh.draw().map_err(chart_error)?;
+    for band in bands {
+        // One polygon: along the top edge, then back along the bottom.
+        let shown = band
+            .points
+            .iter()
+            .filter(|(_, low, high)| visible(*low) && visible(*high));
+        let top = shown.clone().map(|&(x, _, high)| (scale_x(x), scale(high)));
+        let bottom = shown.map(|&(x, low, _)| (scale_x(x), scale(low)));
+        let outline: Vec<(f64, f64)> = top.chain(bottom.rev()).collect();
+        let fill = PALETTE[band.color % PALETTE.len()].mix(0.2).filled();
+        chart
+            .draw_series(std::iter::once(Polygon::new(outline, fill)))
+            .map_err(chart_error)?;
+    }
     for line in lines {
         let color = PALETTE[line.color % PALETTE.len()];
         let style = if line.faint {
@@ -585,5 +625,48 @@ pub(crate) mod tests {
         };
         assert_eq!(note_pixels(vec![0.5, 0.5, 1.0, 0.0]), 0);
         assert!(note_pixels(vec![f32::NAN, f32::NAN, 1.0, 0.0]) > 20);
+    }
+
+    /// A band is shaded between its low and high edges in its colour, lightened: a chart with
+    /// the band has many pixels of that tint, the same chart without it none.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_band_shades_between_its_edges() {
+        register_font();
+        let (w, h) = (300u32, 200u32);
+        let tinted_pixels = |bands: &[Band]| {
+            let line = Line {
+                label: String::new(),
+                points: vec![(0.0, 2.0), (10.0, 2.0)],
+                color: 0,
+                faint: false,
+                dash: Dash::Solid,
+            };
+            let mut pixels = vec![0u8; (w * h * 3) as usize];
+            {
+                let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
+                let axes = Axes {
+                    title: "",
+                    x: "step",
+                    y: "loss",
+                    log_y: false,
+                    log_x: false,
+                };
+                draw_bands(&backend.into_drawing_area(), axes, bands, &[line]).unwrap();
+            }
+            // PALETTE[0] at 20% over white.
+            let tint = PALETTE[0].mix(0.2);
+            let expected = |c: u8| (255.0 - 0.2 * (255.0 - f64::from(c))).round() as i32;
+            let target = [tint.0, tint.1, tint.2].map(expected);
+            (pixels.chunks_exact(3))
+                .filter(|px| (0..3).all(|i| (i32::from(px[i]) - target[i]).abs() <= 2))
+                .count()
+        };
+        let band = Band {
+            points: vec![(0.0, 1.0, 3.0), (10.0, 1.5, 2.5)],
+            color: 0,
+        };
+        assert_eq!(tinted_pixels(&[]), 0);
+        assert!(tinted_pixels(&[band]) > 5000);
     }
 }

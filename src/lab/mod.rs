@@ -8,9 +8,9 @@ pub mod engine;
 pub mod export;
 pub mod fields;
 pub mod kernel_check;
+pub mod lockstep;
 mod memory;
 pub mod model_views;
-pub mod queue;
 mod reload;
 mod resume;
 pub mod store;
@@ -267,8 +267,9 @@ pub struct Lab {
     pub smoothing: f64,
     /// The visitor's text, for the text data source (kept out of the URL: it may be long).
     pub user_text: String,
-    /// The lecture experiment whose variants train one after another, if one was started.
-    pub experiment_queue: Option<queue::ExperimentQueue>,
+    /// The lecture experiment training (or trained) in lockstep, if one was started: while it
+    /// trains, the visitor's run waits.
+    pub experiment: Option<lockstep::PageExperiment>,
     /// What happened to the engine, when a lost GPU device replaced it (`lab::resume`).
     pub engine_notice: Option<String>,
     /// Bumped whenever a lost device replaced the engines (see [`Lab::engine_generation`]).
@@ -308,7 +309,7 @@ impl Lab {
             probe: None,
             smoothing: 0.0,
             user_text: String::new(),
-            experiment_queue: None,
+            experiment: None,
             engine_notice: None,
             engine_generation: 0,
         };

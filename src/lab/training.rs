@@ -15,6 +15,8 @@ pub const GPU_AHEAD: usize = 3;
 pub enum Read {
     /// Validation logits of a step.
     Validation(PendingValidation),
+    /// Validation logits of a step of the experiment's lane (by index).
+    LaneValidation(usize, PendingValidation),
     /// The example's attention probabilities (every layer) and view statistics.
     Example(Vec<u32>, Pending<ForwardViews>),
     /// The logits of the next sample token.
@@ -31,6 +33,11 @@ impl Read {
                 let (step, logits) = validation.wait().await?;
                 ReadResult::Validation { step, logits }
             }
+            // Its failure stops the lane, not the run the read is handed back with.
+            Self::LaneValidation(lane, validation) => ReadResult::LaneValidation {
+                lane,
+                validation: validation.wait().await,
+            },
             Self::Example(tokens, forward) => {
                 ReadResult::Example(Example::new(tokens, forward.await?))
             }
@@ -42,7 +49,15 @@ impl Read {
 
 /// A [`Read`]'s values, handed back with [`Lab::read_done`].
 pub enum ReadResult {
-    Validation { step: usize, logits: Vec<Vec<f32>> },
+    Validation {
+        step: usize,
+        logits: Vec<Vec<f32>>,
+    },
+    /// (step, logits) of a validation of the experiment's lane, or why the read failed.
+    LaneValidation {
+        lane: usize,
+        validation: Result<(usize, Vec<Vec<f32>>), EngineError>,
+    },
     Example(Example),
     SampleToken(Vec<f32>),
     ResumePoint(usize, EngineState),
@@ -54,6 +69,9 @@ impl Lab {
     /// one step); a step that evaluates comes only first, so that its extra forward passes never
     /// add to others. Returns the number of steps.
     pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
+        if self.experiment_training() {
+            return self.train_experiment(budget_seconds, now);
+        }
         let started = now();
         let mut steps = 0;
         while let Some(run) = self.training_mut() {
@@ -83,6 +101,9 @@ impl Lab {
     /// Whether the newest run's engine works asynchronously (the GPU engine) and has steps left
     /// or results on their way: the page's asynchronous loop runs while it does.
     pub fn gpu_active(&self) -> bool {
+        if let Some(experiment) = self.gpu_experiment() {
+            return experiment.training() || experiment.busy();
+        }
         self.runs.last().is_some_and(|run| {
             run.engine.as_deref().is_some_and(|engine| {
                 !engine.completes_at_once()
@@ -95,6 +116,17 @@ impl Lab {
     /// [`GPU_AHEAD`] in flight); returns the validation reads to await. An error of the device
     /// stops the run and is shown as the problem.
     pub fn gpu_pump(&mut self, now: &dyn Fn() -> f64, limit: usize) -> Vec<Read> {
+        if self.gpu_experiment().is_some() {
+            let Some(experiment) = self.experiment.as_mut() else {
+                return Vec::new();
+            };
+            // A round whatever the limit: the lanes stay together.
+            let pending = experiment.pump(now);
+            let reads = pending
+                .into_iter()
+                .map(|(lane, v)| Read::LaneValidation(lane, v));
+            return reads.collect();
+        }
         let Some(run) = self.runs.last_mut() else {
             return Vec::new();
         };
@@ -117,6 +149,10 @@ impl Lab {
     /// Resolves when the newest run's oldest step in flight has its report; None when no step
     /// is in flight (the loop then waits for other reads by yielding to the browser).
     pub fn gpu_next_report(&self) -> Option<Pending<()>> {
+        if let Some(experiment) = self.gpu_experiment() {
+            let mut engines = experiment.lockstep.lanes.iter().map(|l| &l.engine);
+            return Some(engines.find(|e| e.in_flight() > 0)?.next_report());
+        }
         let engine = self.runs.last()?.engine.as_deref()?;
         (engine.in_flight() > 0).then(|| engine.next_report())
     }
@@ -124,6 +160,12 @@ impl Lab {
     /// Hands back the values of a [`Read`] of run `id` (ignored if the run is gone). A failed
     /// read stops the run, keeping its history, and is shown as the problem.
     pub fn read_done(&mut self, id: usize, result: Result<ReadResult, EngineError>) {
+        if let Ok(ReadResult::LaneValidation { lane, validation }) = result {
+            if let Some(experiment) = &mut self.experiment {
+                experiment.validated(lane, validation);
+            }
+            return;
+        }
         let Some(run) = self.runs.iter_mut().find(|r| r.id == id) else {
             return;
         };
@@ -136,6 +178,8 @@ impl Lab {
         };
         match result {
             ReadResult::Validation { step, logits } => run.session.validated(step, &logits),
+            // Handled above, whatever the run.
+            ReadResult::LaneValidation { .. } => {}
             ReadResult::Example(example) => run.keep_example(example),
             ReadResult::ResumePoint(step, state) => {
                 let point = checkpoints::checkpoint_of(run.session.run.clone(), step, state);
@@ -166,7 +210,9 @@ impl Lab {
                 Some(result) => result.map(|state| ReadResult::ResumePoint(step, state)),
                 None => return Some(Read::ResumePoint(step, state)),
             },
-            validation @ Read::Validation(_) => return Some(validation),
+            validation @ (Read::Validation(_) | Read::LaneValidation(..)) => {
+                return Some(validation)
+            }
         };
         self.read_done(id, ready);
         None

@@ -391,6 +391,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         "tokens_per_second": tokens_per_second(lab),
         "settings": lab.url_settings(),
         "engine_notice": lab.engine_notice,
+        "experiment": super::lockstep::snapshot(lab),
     })
 }
 

@@ -5,8 +5,26 @@
 //! every tensor they share (`ParamLayout::init` draws each tensor from a stream keyed by the seed
 //! and its name). A lane that diverges, or whose engine fails, stops alone; the others go on.
 
+use super::run::RunConfig;
 use super::session::{PendingValidation, RunStatus, Session};
 use crate::contract::Engine;
+
+/// Each variant of `runs` at seeds `0..seeds`, variant by variant: (variant, seed, its
+/// configuration with `train.seed` the base seed plus the seed), for a lane each.
+pub fn seeded<'a>(
+    runs: &'a [(&str, RunConfig)],
+    seeds: usize,
+) -> impl Iterator<Item = (usize, usize, RunConfig)> + 'a {
+    runs.iter()
+        .enumerate()
+        .flat_map(move |(variant, (_, run))| {
+            (0..seeds).map(move |seed| {
+                let mut run = run.clone();
+                run.train.seed += seed as u64;
+                (variant, seed, run)
+            })
+        })
+}
 
 /// One variant at one seed: its session and the engine it trains on.
 pub struct Lane {
@@ -40,6 +58,13 @@ impl Lockstep {
         self.lanes.iter().any(Lane::training)
     }
 
+    /// Stops every lane that still trains where it is (its history stays).
+    pub fn stop(&mut self) {
+        for lane in self.lanes.iter_mut().filter(|l| l.training()) {
+            lane.session.stop();
+        }
+    }
+
     /// The step every lane has reached: the fewest steps any training lane has taken (the
     /// longest run's steps once none trains).
     pub fn step(&self) -> usize {
@@ -50,17 +75,24 @@ impl Lockstep {
         }
     }
 
-    /// One round: records what arrived on each lane, then lets each lane that trains and has
-    /// nothing in flight submit its next step (at most one step each). Returns the validations
-    /// still on their way, by lane index (none on an engine that completes at once). A lane
-    /// whose engine fails is marked stopped and takes no more steps.
+    /// One round: records what arrived on each lane, then lets each lane that trains, has
+    /// nothing in flight and is not ahead submit its next step (at most one step each). A lane
+    /// submits step s only once every lane that trains has recorded step s - 1, so that on an
+    /// engine whose reports and validations arrive later (the GPU's) the lanes' recorded steps
+    /// never differ by more than one. Returns the validations still on their way, by lane
+    /// index (none on an engine that completes at once). A lane whose engine fails is marked
+    /// stopped and takes no more steps; one that stopped with steps in flight still records
+    /// them.
     pub fn round(&mut self, clock: &dyn Fn() -> f64) -> Vec<(usize, PendingValidation)> {
+        let reached = self.step();
         let mut pending = Vec::new();
         for (index, lane) in self.lanes.iter_mut().enumerate() {
-            if !lane.training() {
+            let due = lane.session.next_step(lane.engine.as_ref()) <= reached;
+            let submit = usize::from(lane.training() && due);
+            if submit == 0 && lane.engine.in_flight() == 0 {
                 continue;
             }
-            match lane.session.pump(lane.engine.as_mut(), clock, 1, 1) {
+            match lane.session.pump(lane.engine.as_mut(), clock, 1, submit) {
                 Ok(validations) => pending.extend(validations.into_iter().map(|v| (index, v))),
                 Err(_) => lane.session.stop(),
             }
@@ -227,5 +259,25 @@ mod tests {
         ));
         assert_eq!(lockstep.lanes[0].session.status, RunStatus::Finished);
         assert_eq!(lockstep.lanes[0].session.history.len(), 6);
+    }
+
+    /// A lane ahead (its report came first on an asynchronous engine, say) waits for the
+    /// others: no lane submits step s before every lane has recorded step s - 1.
+    #[test]
+    fn a_lane_ahead_waits_for_the_others() {
+        let mut lockstep = lanes(4);
+        let clock = || 0.0;
+        let steps = |l: &Lockstep| -> Vec<usize> {
+            l.lanes.iter().map(|l| l.session.steps_done()).collect()
+        };
+        let lane = &mut lockstep.lanes[0];
+        lane.session
+            .pump(lane.engine.as_mut(), &clock, 1, 1)
+            .unwrap();
+        assert_eq!(steps(&lockstep), [1, 0]);
+        lockstep.round(&clock);
+        assert_eq!(steps(&lockstep), [1, 1], "the lane ahead waited");
+        lockstep.round(&clock);
+        assert_eq!(steps(&lockstep), [2, 2]);
     }
 }

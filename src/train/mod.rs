@@ -5,6 +5,7 @@
 pub mod config;
 pub mod corpus;
 pub mod data;
+pub mod evidence;
 pub mod experiments;
 pub mod lockstep;
 pub mod metrics;

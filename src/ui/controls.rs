@@ -55,24 +55,18 @@ pub fn ControlsPanel() -> impl IntoView {
 }
 
 /// The lecture's experiments, each with its claim, source and what to watch, and a button that
-/// trains its variants one after another.
+/// trains its variants together in lockstep (`ui::results` shows them).
 #[component]
 fn Experiments() -> impl IntoView {
     let state = expect_context::<LabState>();
-    // Reactive state meets the queue: when a variant's run stops (the loop stops playing) or
-    // trains on, the next variant may be due.
-    Effect::new(move |_| {
-        state.progress.track();
-        state.playing.track();
-        state.advance_experiment();
-    });
     view! {
         <section class="experiments" data-testid="experiments">
             <h2>"Lecture experiments"</h2>
             <p class="hint">
-                "Each trains its variants one after another at the page's scale, with the \
-                claim above the runs. A run length set in the controls (Optimization: steps) \
-                applies to every variant, for a quicker look."
+                "Each trains its variants together, one step each in turn, over two seeds, \
+                with the claim, its own charts and a results table above the runs. The page's \
+                size settings and a run length set in the controls (Optimization: steps) apply \
+                to every variant unless the experiment sets them itself."
             </p>
             {EXPERIMENTS
                 .iter()

@@ -154,7 +154,8 @@ impl LabState {
         self.changed();
     }
 
-    /// Starts a lecture experiment's variants (see `Lab::start_experiment`) and plays.
+    /// Starts a lecture experiment's variants in lockstep (see `Lab::start_experiment`) and
+    /// plays.
     pub fn start_experiment(&self, name: &str) {
         let started = self
             .lab
@@ -171,12 +172,10 @@ impl LabState {
         }
     }
 
-    /// Starts the running experiment's next variant once its current run has stopped.
-    pub fn advance_experiment(&self) {
-        if self.lab.try_update_value(Lab::advance_experiment) == Some(true) {
-            self.changed();
-            self.play();
-        }
+    /// Stops every lane of the experiment (see `Lab::stop_experiment`).
+    pub fn stop_experiment(&self) {
+        self.lab.update_value(Lab::stop_experiment);
+        self.changed();
     }
 
     pub fn reset(&self) {
@@ -250,11 +249,18 @@ impl LabState {
         }
     }
 
-    /// The WebGPU loop: turns while playing and the newest run has steps left or results on
-    /// their way; then the views are drawn once more.
+    /// The WebGPU loop: turns while playing and the experiment or else the newest run has
+    /// steps left or results on their way; then the views are drawn once more. An experiment
+    /// that ends pauses the page (the visitor's run waits for play).
     async fn gpu_loop(&self) {
         let generation = self.lab.with_value(Lab::engine_generation);
-        while self.playing.get_untracked() && self.lab.with_value(Lab::gpu_active) {
+        let mut in_experiment = false;
+        let going = |in_experiment: &mut bool| {
+            let experiment = self.lab.with_value(|lab| lab.gpu_experiment().is_some());
+            *in_experiment |= experiment;
+            self.lab.with_value(Lab::gpu_active) && (experiment || !*in_experiment)
+        };
+        while self.playing.get_untracked() && going(&mut in_experiment) {
             self.gpu_turn(usize::MAX).await;
             if self.lab.with_value(Lab::engine_generation) != generation {
                 // The device was lost: `device_lost` starts the loop for the new engine.
@@ -263,7 +269,7 @@ impl LabState {
             }
         }
         self.looping.set_value(false);
-        if !self.lab.with_value(Lab::gpu_active) {
+        if !going(&mut in_experiment) {
             self.playing.set(false);
         }
         self.draw_all();
@@ -399,9 +405,8 @@ impl LabState {
     /// Awaits a GPU read of the newest run in its own task and hands the values to the lab;
     /// `busy` is set meanwhile.
     fn await_read(&self, read: Read, busy: Option<StoredValue<bool>>) {
-        let Some(id) = self.lab.with_value(Lab::newest_id) else {
-            return;
-        };
+        // An experiment's lane reads need no run (ids start at 1).
+        let id = self.lab.with_value(Lab::newest_id).unwrap_or(0);
         let attention = matches!(read, Read::Example(..));
         let generation = self.lab.with_value(Lab::engine_generation);
         if let Some(busy) = busy {
@@ -438,6 +443,7 @@ impl LabState {
             return;
         }
         let now = now_ms();
+        let in_experiment = self.lab.with_value(Lab::experiment_training);
         if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
             self.refresh_attention(now);
         } else if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
@@ -445,7 +451,12 @@ impl LabState {
         } else {
             self.train(TASK_BUDGET_SECONDS);
         }
-        if self.lab.with_value(|lab| lab.training_run().is_some()) {
+        // An experiment that ends pauses the page: the visitor's run waits for play.
+        let going = self.lab.with_value(|lab| match in_experiment {
+            true => lab.experiment_training(),
+            false => lab.training_run().is_some(),
+        });
+        if going {
             self.play();
         } else {
             self.playing.set(false);

@@ -8,6 +8,7 @@ mod checkpoints;
 mod controls;
 mod lab_state;
 mod model_views;
+mod results;
 mod rules;
 mod saved;
 mod storage;
@@ -200,6 +201,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <views::Problems />
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
+                <results::ExperimentPanel />
                 <views::RunsList />
                 <views::Charts />
                 <across_runs::ClaimCharts />

@@ -148,29 +148,8 @@ pub fn RunsList() -> impl IntoView {
                 .collect::<Vec<_>>()
         })
     };
-    let experiment = move || {
-        state.version.track();
-        state.lab.with_value(|lab| {
-            lab.running_experiment()
-                .map(|queue| (queue.experiment, queue.progress()))
-        })
-    };
     view! {
         <section class="runs" aria-label="Runs">
-            {move || {
-                experiment()
-                    .map(|(experiment, (variant, total))| {
-                        view! {
-                            <div class="experiment-banner" data-testid="experiment-banner" role="status">
-                                <strong>
-                                    {format!("Experiment {}: variant {variant} of {total}", experiment.name)}
-                                </strong>
-                                <p>{experiment.claim} " " <cite>{experiment.source}</cite></p>
-                                <p>"Watch: " {experiment.watch}</p>
-                            </div>
-                        }
-                    })
-            }}
             <h2>"Runs"</h2>
             <ul data-testid="runs">
                 {move || {

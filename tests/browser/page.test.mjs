@@ -278,38 +278,6 @@ test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its 
   }
 });
 
-test("a lecture experiment trains its variants one after another, its claim above the runs", async () => {
-  const browser = await launch({ webgpu: false });
-  try {
-    const { page, errors } = await openPage(browser);
-    // A run length set in the URL applies to every variant: three steps each.
-    await page.goto(`${url}?train.steps=3`);
-    await until(page, (s) => s.runs.length === 1);
-    const panel = page.getByTestId("experiments");
-    await panel.locator("summary", { hasText: "final-norm" }).click();
-    await page.getByTestId("experiment-final-norm").click();
-    const banner = page.getByTestId("experiment-banner");
-    await banner.waitFor();
-    assert.match(await banner.innerText(), /Experiment final-norm: variant [12] of 2/);
-    assert.match(await banner.innerText(), /keeps the logits in scale/);
-    const after = await until(
-      page,
-      (s) => s.runs.length === 3 && s.runs[2].status === "finished, 3 steps",
-    );
-    assert.deepEqual(
-      after.runs.map((r) => r.name).slice(1),
-      ["run 2: final norm (final-norm)", "run 3: no final norm (final-norm)"],
-    );
-    assert.equal(after.runs[1].status, "finished, 3 steps");
-    assert.match(await banner.innerText(), /variant 2 of 2/);
-    assert.equal(await page.getByTestId("control-model.final_norm").isChecked(), false, "the controls show the variant");
-    await screenshot(page, "page-experiment");
-    assert.deepEqual(errors, []);
-  } finally {
-    await browser.close();
-  }
-});
-
 test("a run saves as one checkpoint file that opens again and trains on; bad files are refused", async () => {
   const browser = await launch({ webgpu: false });
   try {

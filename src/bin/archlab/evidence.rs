@@ -1,128 +1,18 @@
-//! The evidence of `archlab experiment`: per variant the numbers over its seeds, the results
-//! table, the verdict on each of the experiment's claims (train::verdict), and the charts
+//! The report of `archlab experiment`: the results table and the verdict on each of the
+//! experiment's claims (the numbers from train::evidence), and the charts
 //! (validation loss as the mean over seeds with a min-max band, and the per-step difference of
 //! each variant's training loss to the first variant's).
 
 use std::fmt::Write as _;
 use std::path::Path;
 
-use archlab::charts::{self, Axes, Line};
-use archlab::train::experiments::{Experiment, LossUnit};
-use archlab::train::session::{RunStatus, Session};
-use archlab::train::verdict::{self, Metric, Samples, RULE};
+use archlab::charts::{self, Axes, Band, Line};
+use archlab::lab::lockstep::{band_chart, difference_lines};
+use archlab::train::evidence;
+pub use archlab::train::evidence::Variant;
+use archlab::train::experiments::Experiment;
+use archlab::train::verdict::{Metric, RULE};
 use plotters::prelude::*;
-
-/// One variant's numbers, one entry per seed.
-pub struct Variant {
-    pub label: &'static str,
-    /// The unit its validation loss is compared in (the experiment's).
-    pub loss: LossUnit,
-    /// Final validation loss (nats per token) of each seed that finished.
-    pub val_loss: Samples,
-    /// Final validation bits per character of each seed that finished (text data).
-    pub val_bpc: Samples,
-    /// Largest attention logit over the layers at the last step, of each seed that finished.
-    pub max_logit: Samples,
-    /// Mean softmax normaliser log Z at the last step, of each seed that finished.
-    pub log_z: Samples,
-    /// Seeds whose loss became non-finite.
-    pub diverged: usize,
-    pub seeds: usize,
-    pub parameters: u64,
-    pub flops_per_token: f64,
-    pub kv_bytes: usize,
-    /// Mean measured training tokens/s over the seeds.
-    pub tokens_per_second: f64,
-    /// Per seed: (step, validation loss in `loss`'s unit) of every evaluation.
-    pub val_curves: Vec<Vec<(f64, f64)>>,
-    /// Per seed: (step, training loss) of every step.
-    pub train_curves: Vec<Vec<(f64, f64)>>,
-}
-
-impl Variant {
-    /// The numbers of `label`'s sessions, one per seed, its loss compared in `loss`.
-    pub fn new<'a>(
-        label: &'static str,
-        loss: LossUnit,
-        sessions: impl Iterator<Item = &'a Session>,
-    ) -> Self {
-        let sessions: Vec<&Session> = sessions.collect();
-        let model = &sessions[0].run.model;
-        let finished = |s: &Session| s.status == RunStatus::Finished;
-        let last = |unit: LossUnit| {
-            let samples = sessions.iter().map(|s| {
-                let last = s.history.iter().rev().find_map(|r| unit.of(r));
-                last.filter(|_| finished(s)).map(f64::from)
-            });
-            Samples(samples.collect())
-        };
-        let max_logit = sessions
-            .iter()
-            .map(|s| {
-                let last = s.history.last().filter(|_| finished(s))?;
-                let max = last.max_attention_logit.iter().copied().reduce(f32::max)?;
-                Some(f64::from(max))
-            })
-            .collect();
-        let log_z = sessions
-            .iter()
-            .map(|s| {
-                let last = s.history.last().filter(|_| finished(s))?;
-                Some(f64::from(last.log_z))
-            })
-            .collect();
-        let tokens_per_second = sessions
-            .iter()
-            .map(|s| s.mean_tokens_per_second())
-            .sum::<f64>()
-            / sessions.len() as f64;
-        Self {
-            label,
-            loss,
-            val_loss: last(LossUnit::NatsPerToken),
-            val_bpc: last(LossUnit::BitsPerCharacter),
-            max_logit: Samples(max_logit),
-            log_z: Samples(log_z),
-            diverged: (sessions.iter())
-                .filter(|s| matches!(s.status, RunStatus::Diverged { .. }))
-                .count(),
-            seeds: sessions.len(),
-            parameters: model.param_count().total(),
-            flops_per_token: model.flops_per_token(),
-            kv_bytes: model.kv_cache_bytes_per_token(),
-            tokens_per_second,
-            val_curves: (sessions.iter())
-                .map(|s| {
-                    (s.history.iter())
-                        .filter_map(|r| loss.of(r).map(|v| (r.step as f64, f64::from(v))))
-                        .collect()
-                })
-                .collect(),
-            train_curves: (sessions.iter())
-                .map(|s| {
-                    (s.history.iter())
-                        .map(|r| (r.step as f64, f64::from(r.loss)))
-                        .collect()
-                })
-                .collect(),
-        }
-    }
-
-    /// Its samples of `metric`: measured per seed, or the configuration's number on every seed.
-    pub fn samples(&self, metric: Metric) -> Samples {
-        let constant = |v: f64| Samples(vec![Some(v); self.seeds]);
-        match metric {
-            Metric::ValLoss => match self.loss {
-                LossUnit::NatsPerToken => self.val_loss.clone(),
-                LossUnit::BitsPerCharacter => self.val_bpc.clone(),
-            },
-            Metric::MaxAttentionLogit => self.max_logit.clone(),
-            Metric::Parameters => constant(self.parameters as f64),
-            Metric::FlopsPerToken => constant(self.flops_per_token),
-            Metric::KvBytes => constant(self.kv_bytes as f64),
-        }
-    }
-}
 
 /// The results table (markdown): the final validation loss in nats per token and in bits per
 /// character, its min-max over seeds in the unit the experiment compares.
@@ -163,42 +53,14 @@ pub fn table(variants: &[Variant]) -> String {
 /// One line per claim: the claim, the verdict and the numbers it came from.
 pub fn verdicts(experiment: &Experiment, variants: &[Variant]) -> String {
     let mut lines = String::new();
-    for claim in experiment.claims {
-        let [first, second] = claim.labels().map(|label| {
-            variants
-                .iter()
-                .find(|v| v.label == label)
-                .expect("claims name variants (a unit test checks)")
-        });
-        let metric = claim.metric();
-        let (a, b) = (first.samples(metric), second.samples(metric));
-        let verdict = verdict::verdict(claim, &a, &b);
-        let unit = match metric {
-            Metric::ValLoss => format!(" {}", first.loss.name()),
-            _ => String::new(),
-        };
-        let numbers = match (a.mean(), b.mean(), a.spread(), b.spread()) {
-            // Numbers of the configuration are whole (bytes, parameters, FLOPs) and exact.
-            (Some(ma), Some(mb), _, _) if metric.from_configuration() => format!(
-                "{} {ma:.0} vs {} {mb:.0}: difference {:.0}, no spread (from the configuration)",
-                first.label,
-                second.label,
-                mb - ma
-            ),
-            (Some(ma), Some(mb), Some(sa), Some(sb)) => format!(
-                "{} {ma:.4} vs {} {mb:.4}{unit}: difference {:.4}, largest spread {:.4}",
-                first.label,
-                second.label,
-                mb - ma,
-                sa.max(sb)
-            ),
-            _ => "no finite values to compare".to_string(),
-        };
+    for judged in evidence::judge(experiment, variants) {
         writeln!(
             lines,
-            "- Claim: {claim}. Verdict: **{}** ({numbers}; {} seeds).",
-            verdict.word(),
-            first.seeds
+            "- Claim: {}. Verdict: **{}** ({}; {} seeds).",
+            judged.claim,
+            judged.verdict.word(),
+            judged.numbers,
+            variants.first().map_or(0, |v| v.seeds)
         )
         .expect("writing to a String");
     }
@@ -222,7 +84,7 @@ pub fn write_report(
         ),
         &format!("validation loss ({})", experiment.loss.name()),
         true,
-        &band_lines(variants),
+        band_chart(variants),
     )?;
     draw(
         &out.join("difference.png"),
@@ -232,7 +94,7 @@ pub fn write_report(
         ),
         "difference (nats)",
         false,
-        &difference_lines(variants),
+        (Vec::new(), difference_lines(variants)),
     )?;
     let table = table(variants);
     let verdicts = verdicts(experiment, variants);
@@ -250,7 +112,13 @@ pub fn write_report(
     Ok(format!("{table}\n{verdicts}"))
 }
 
-fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Result<(), String> {
+fn draw(
+    path: &Path,
+    title: &str,
+    y: &str,
+    log_y: bool,
+    (bands, lines): (Vec<Band>, Vec<Line>),
+) -> Result<(), String> {
     let axes = Axes {
         title,
         x: "step",
@@ -258,67 +126,6 @@ fn draw(path: &Path, title: &str, y: &str, log_y: bool, lines: &[Line]) -> Resul
         log_y,
         log_x: false,
     };
-    charts::draw_lines(
-        &BitMapBackend::new(path, (1000, 600)).into_drawing_area(),
-        axes,
-        lines,
-    )
-}
-
-/// Per step, the mean and min and max of `curves` over the seeds that have that step.
-fn mean_min_max(curves: &[Vec<(f64, f64)>]) -> Vec<(f64, f64, f64, f64)> {
-    let longest = curves.iter().map(Vec::len).max().unwrap_or(0);
-    (0..longest)
-        .filter_map(|i| {
-            let points: Vec<(f64, f64)> = curves.iter().filter_map(|c| c.get(i).copied()).collect();
-            let x = points.first()?.0;
-            let ys: Vec<f64> = points
-                .iter()
-                .map(|p| p.1)
-                .filter(|y| y.is_finite())
-                .collect();
-            let mean = ys.iter().sum::<f64>() / ys.len() as f64;
-            let min = ys.iter().copied().reduce(f64::min)?;
-            let max = ys.iter().copied().reduce(f64::max)?;
-            Some((x, mean, min, max))
-        })
-        .collect()
-}
-
-/// Each variant's mean validation curve, with its min and max as faint unlabelled lines.
-fn band_lines(variants: &[Variant]) -> Vec<Line> {
-    let mut lines = Vec::new();
-    for (i, v) in variants.iter().enumerate() {
-        let stats = mean_min_max(&v.val_curves);
-        let dash = charts::Dash::nth(i, charts::PALETTE.len());
-        let line = |label: String, faint: bool, pick: fn(&(f64, f64, f64, f64)) -> f64| Line {
-            label,
-            points: stats.iter().map(|s| (s.0, pick(s))).collect(),
-            color: i,
-            faint,
-            dash,
-        };
-        lines.push(line(v.label.to_string(), false, |s| s.1));
-        if v.seeds > 1 {
-            lines.push(line(String::new(), true, |s| s.2));
-            lines.push(line(String::new(), true, |s| s.3));
-        }
-    }
-    lines
-}
-
-/// Each variant's mean training loss minus the first variant's, step by step.
-fn difference_lines(variants: &[Variant]) -> Vec<Line> {
-    let reference = mean_min_max(&variants[0].train_curves);
-    (variants.iter().enumerate())
-        .map(|(i, v)| Line {
-            label: v.label.to_string(),
-            points: (mean_min_max(&v.train_curves).iter().zip(&reference))
-                .map(|(a, r)| (a.0, a.1 - r.1))
-                .collect(),
-            color: i,
-            faint: false,
-            dash: charts::Dash::nth(i, charts::PALETTE.len()),
-        })
-        .collect()
+    let area = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
+    charts::draw_bands(&area, axes, &bands, &lines)
 }

@@ -9,7 +9,7 @@ use std::time::Instant;
 
 use archlab::gpu::GpuContext;
 use archlab::train::experiments::{Experiment, EXPERIMENTS};
-use archlab::train::lockstep::{Lane, Lockstep};
+use archlab::train::lockstep::{self, Lane, Lockstep};
 use archlab::train::run::RunConfig;
 use archlab::train::session::Session;
 
@@ -134,21 +134,18 @@ pub fn lanes(
     gpu: Option<&Rc<GpuContext>>,
 ) -> Result<Vec<Lane>, String> {
     let mut lanes = Vec::new();
-    for (variant, (label, run)) in runs.iter().enumerate() {
-        for seed in 0..seeds {
-            let mut run = run.clone();
-            run.train.seed += seed as u64;
-            let data = run.build_data(None).map_err(|e| format!("{label}: {e}"))?;
-            let shape = (run.train.batch_size, run.train.seq_len);
-            let engine = engines::open_on(gpu, &run.model, run.train.seed, shape)
-                .map_err(|e| format!("{label}: {e}"))?;
-            lanes.push(Lane {
-                variant,
-                seed,
-                session: Session::new(run, data),
-                engine,
-            });
-        }
+    for (variant, seed, mut run) in lockstep::seeded(runs, seeds) {
+        let label = runs[variant].0;
+        let data = run.build_data(None).map_err(|e| format!("{label}: {e}"))?;
+        let shape = (run.train.batch_size, run.train.seq_len);
+        let engine = engines::open_on(gpu, &run.model, run.train.seed, shape)
+            .map_err(|e| format!("{label}: {e}"))?;
+        lanes.push(Lane {
+            variant,
+            seed,
+            session: Session::new(run, data),
+            engine,
+        });
     }
     Ok(lanes)
 }

@@ -1,0 +1,633 @@
+//! Lecture experiments in the page, in lockstep (`train::lockstep`): one click opens an engine
+//! for every variant at every seed and trains them together, one step each in turn, so the
+//! curves grow side by side; the same batches and the same initial values in every tensor the
+//! variants share, at each seed. The numbers and the verdict come from `train::evidence`, as
+//! in `archlab experiment`'s report.
+
+use super::{engine, Lab};
+use crate::charts::{self, Band, Line};
+use crate::contract::EngineError;
+use crate::model::memory::{bytes, count};
+use crate::model::MemoryBudget;
+use crate::train::evidence::{self, mean_min_max, Judged, Variant};
+use crate::train::experiments::Experiment;
+use crate::train::lockstep::{self, Lane, Lockstep};
+use crate::train::run::{value_text, RunConfig, RunError};
+use crate::train::session::{PendingValidation, RunStatus, Session};
+use crate::train::verdict::Metric;
+use serde_json::{json, Value};
+
+/// The visitor's settings an experiment starts from where they differ from this engine's
+/// defaults: the scale, so that a page made small (the tests' tiny model) trains a small
+/// experiment. The experiment's own settings apply over them: they are what it compares.
+pub const KEPT_SCALE: [&str; 7] = [
+    "model.d_model",
+    "model.n_layers",
+    "model.n_heads",
+    "model.n_kv_heads",
+    "model.context_len",
+    "train.batch_size",
+    "train.seq_len",
+];
+
+/// The visitor's settings applied over every variant where they differ from the defaults: the
+/// run length, so that `?train.steps=20` gives a quick look, as `archlab experiment --set
+/// train.steps=20` does.
+pub const KEPT_LENGTH: [&str; 1] = ["train.steps"];
+
+/// The most seeds the page trains each variant over: two, the fewest that give a spread for
+/// the verdict, since every seed adds the whole experiment's time again on the one device.
+pub const PAGE_SEEDS: usize = 2;
+
+/// An experiment training (or trained) in lockstep in the page.
+pub struct PageExperiment {
+    pub experiment: &'static Experiment,
+    /// Seeds per variant ([`seeds_for`]).
+    pub seeds: usize,
+    /// One lane per variant and seed, variant by variant.
+    pub lockstep: Lockstep,
+    /// Whether the visitor stopped it before its end.
+    pub stopped: bool,
+}
+
+/// The seeds per variant the page trains: the most, up to [`PAGE_SEEDS`], whose lanes together
+/// need at most half of `budget` (the rest stays for the visitor's own run and the page).
+/// Refused, with the numbers, when one seed of every variant does not fit.
+pub fn seeds_for(runs: &[(&str, RunConfig)], budget: &MemoryBudget) -> Result<usize, RunError> {
+    let one_seed: f64 = (runs.iter())
+        .map(|(_, run)| {
+            let need = run
+                .model
+                .memory_need(run.train.batch_size, run.train.seq_len);
+            need.total()
+        })
+        .sum();
+    let seeds = (budget.total / 2.0 / one_seed)
+        .floor()
+        .min(PAGE_SEEDS as f64) as usize;
+    if seeds == 0 {
+        return Err(RunError::new(
+            "experiment",
+            format!(
+                "its {} variants need {} together, more than half of {} ({})",
+                runs.len(),
+                bytes(one_seed),
+                bytes(budget.total),
+                budget.owner
+            ),
+        ));
+    }
+    Ok(seeds)
+}
+
+impl PageExperiment {
+    /// Whether any lane still trains.
+    pub fn training(&self) -> bool {
+        self.lockstep.training()
+    }
+
+    /// The longest run's steps (the variants share `train.steps` unless the experiment sets it).
+    pub fn steps(&self) -> usize {
+        (self.lockstep.lanes.iter())
+            .map(|l| l.session.run.train.steps)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds",
+    /// then whether it finished or was stopped, and which lanes diverged.
+    pub fn banner(&self) -> String {
+        let (name, variants) = (self.experiment.name, self.experiment.variants.len());
+        let size = format!("{variants} variants × {} seeds", self.seeds);
+        let state = if self.training() {
+            format!("step {} of {}", self.lockstep.step(), self.steps())
+        } else if self.stopped {
+            format!("stopped at step {}", self.lockstep.step())
+        } else {
+            "finished".to_string()
+        };
+        let diverged: Vec<String> = (self.lockstep.lanes.iter())
+            .filter_map(|lane| match lane.session.status {
+                RunStatus::Diverged { step } => Some(format!(
+                    "{} seed {} diverged at step {step}",
+                    self.label(lane.variant),
+                    lane.seed + 1
+                )),
+                _ => None,
+            })
+            .collect();
+        let mut banner = format!("experiment {name}: {state}, {size}");
+        if !diverged.is_empty() {
+            banner += &format!(" ({})", diverged.join("; "));
+        }
+        banner
+    }
+
+    /// The label of variant `index`.
+    pub fn label(&self, index: usize) -> &'static str {
+        self.experiment.variants[index].0
+    }
+
+    /// Each variant's numbers over its seeds (final values of the seeds that finished, and so
+    /// far of those still training).
+    pub fn variants(&self) -> Vec<Variant> {
+        (0..self.experiment.variants.len())
+            .map(|index| {
+                let sessions = (self.lockstep.lanes.iter())
+                    .filter(|l| l.variant == index)
+                    .map(|l| &l.session);
+                Variant::new(self.label(index), self.experiment.loss, sessions)
+            })
+            .collect()
+    }
+
+    /// The verdict on each claim, once every lane has ended by itself (a stopped experiment
+    /// has none: its numbers are not final).
+    pub fn judged(&self) -> Option<Vec<Judged>> {
+        (!self.training() && !self.stopped)
+            .then(|| evidence::judge(self.experiment, &self.variants()))
+    }
+
+    /// Whether every lane's engine completes its steps at once (the CPU engine).
+    pub fn completes_at_once(&self) -> bool {
+        (self.lockstep.lanes.iter()).all(|l| l.engine.completes_at_once())
+    }
+
+    /// Whether a lane has steps in flight or validations on their way.
+    pub fn busy(&self) -> bool {
+        (self.lockstep.lanes.iter()).any(|l| l.session.busy(l.engine.as_ref()))
+    }
+
+    /// One round of the lockstep (a step of each lane that trains, see `Lockstep::round`);
+    /// returns the validations to await, by lane.
+    pub fn pump(&mut self, now: &dyn Fn() -> f64) -> Vec<(usize, PendingValidation)> {
+        self.lockstep.round(now)
+    }
+
+    /// Scores lane `lane`'s validation; a failed read stops the lane alone.
+    pub fn validated(
+        &mut self,
+        lane: usize,
+        validation: Result<(usize, Vec<Vec<f32>>), EngineError>,
+    ) {
+        let Some(lane) = self.lockstep.lanes.get_mut(lane) else {
+            return;
+        };
+        match validation {
+            Ok((step, logits)) => lane.session.validated(step, &logits),
+            Err(_) => lane.session.stop(),
+        }
+    }
+
+    /// Stops every lane where it is; the histories stay.
+    pub fn stop(&mut self) {
+        if self.training() {
+            self.lockstep.stop();
+            self.stopped = true;
+        }
+    }
+}
+
+/// The results table's header ([`results_rows`]), the loss in `unit`.
+pub fn results_header(unit: &str) -> [String; 10] {
+    [
+        "variant",
+        &format!("validation loss, {unit} (mean)"),
+        "min–max over seeds",
+        "parameters",
+        "FLOPs/token",
+        "KV cache/token",
+        "tokens/s",
+        "largest attention logit",
+        "log Z",
+        "seeds diverged",
+    ]
+    .map(str::to_string)
+}
+
+/// Per variant its row of the results table, readable: the validation loss (the last
+/// evaluation's: final once the seeds end) as mean and min–max over seeds, parameters and
+/// FLOPs per token as counts ("210 k"), KV-cache bytes per token, measured tokens/s, the
+/// largest attention logit and log Z (means over seeds), and seeds diverged ("0 of 2").
+pub fn results_rows(variants: &[Variant]) -> Vec<[String; 10]> {
+    let number =
+        |v: Option<f64>, digits: usize| v.map_or("–".into(), |v| format!("{v:.digits$}"));
+    (variants.iter())
+        .map(|v| {
+            let loss = v.samples(Metric::ValLoss);
+            let range = loss
+                .range()
+                .map_or("–".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
+            [
+                v.label.to_string(),
+                number(loss.mean(), 3),
+                range,
+                count(v.parameters as f64),
+                count(v.flops_per_token),
+                bytes(v.kv_bytes as f64),
+                count(v.tokens_per_second),
+                number(v.max_logit.mean(), 2),
+                number(v.log_z.mean(), 2),
+                format!("{} of {}", v.diverged, v.seeds),
+            ]
+        })
+        .collect()
+}
+
+/// The experiment for `window.__archlab`: name, banner, seeds, each lane's variant, seed,
+/// steps and status, the results table's rows and the verdict lines.
+pub fn snapshot(lab: &Lab) -> Value {
+    let Some(experiment) = &lab.experiment else {
+        return Value::Null;
+    };
+    let lanes: Vec<Value> = (experiment.lockstep.lanes.iter())
+        .map(|lane| {
+            json!({
+                "variant": experiment.label(lane.variant),
+                "seed": lane.seed,
+                "steps": lane.session.steps_done(),
+                "status": format!("{:?}", lane.session.status),
+            })
+        })
+        .collect();
+    let variants = experiment.variants();
+    let verdicts: Vec<String> = (experiment.judged().unwrap_or_default().iter())
+        .map(verdict_line)
+        .collect();
+    json!({
+        "name": experiment.experiment.name,
+        "banner": experiment.banner(),
+        "training": experiment.training(),
+        "seeds": experiment.seeds,
+        "lanes": lanes,
+        "bands": band_chart(&variants).0.iter().map(|b| b.points.len()).collect::<Vec<_>>(),
+        "rows": results_rows(&variants),
+        "verdicts": verdicts,
+    })
+}
+
+/// "Claim: RMSNorm and LayerNorm have about the same final validation loss. Verdict: held
+/// (numbers)."
+pub fn verdict_line(judged: &Judged) -> String {
+    format!(
+        "Claim: {}. Verdict: {} ({}).",
+        judged.claim,
+        judged.verdict.word(),
+        judged.numbers
+    )
+}
+
+/// The validation loss chart of `variants`: each variant's mean over seeds as a line, its min
+/// and max as a band (shared by the page and `archlab experiment`).
+pub fn band_chart(variants: &[Variant]) -> (Vec<Band>, Vec<Line>) {
+    let mut bands = Vec::new();
+    let mut lines = Vec::new();
+    for (i, v) in variants.iter().enumerate() {
+        let stats = mean_min_max(&v.val_curves);
+        if v.seeds > 1 {
+            bands.push(Band {
+                points: stats.iter().map(|s| (s.0, s.2, s.3)).collect(),
+                color: i,
+            });
+        }
+        lines.push(Line {
+            label: v.label.to_string(),
+            points: stats.iter().map(|s| (s.0, s.1)).collect(),
+            color: i,
+            faint: false,
+            dash: charts::Dash::nth(i, charts::PALETTE.len()),
+        });
+    }
+    (bands, lines)
+}
+
+/// Each variant's mean training loss minus the first variant's, step by step (shared by the
+/// page and `archlab experiment`).
+pub fn difference_lines(variants: &[Variant]) -> Vec<Line> {
+    let Some(first) = variants.first() else {
+        return Vec::new();
+    };
+    let reference = mean_min_max(&first.train_curves);
+    (variants.iter().enumerate())
+        .map(|(i, v)| Line {
+            label: v.label.to_string(),
+            points: (mean_min_max(&v.train_curves).iter().zip(&reference))
+                .map(|(a, r)| (a.0, a.1 - r.1))
+                .collect(),
+            color: i,
+            faint: false,
+            dash: charts::Dash::nth(i, charts::PALETTE.len()),
+        })
+        .collect()
+}
+
+impl Lab {
+    /// Starts the experiment `name` in lockstep, replacing any earlier one: every variant at
+    /// every seed ([`seeds_for`]) gets its data and engine, validated before any trains.
+    pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
+        let experiment = Experiment::named(name)
+            .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
+        let differing = |key: &str| {
+            let (ours, base) = (self.draft.get(key)?, self.defaults.get(key)?);
+            (ours != base).then(|| value_text(&ours))
+        };
+        // Over this engine's defaults (the CPU engine keeps its smaller scale).
+        let mut start = self.defaults.clone();
+        for key in KEPT_SCALE {
+            if let Some(value) = differing(key) {
+                start.set(key, &value)?;
+            }
+        }
+        let mut runs = experiment.runs(&start)?;
+        for (_, run) in &mut runs {
+            for key in KEPT_LENGTH {
+                if let Some(value) = differing(key) {
+                    run.set(key, &value)?;
+                }
+            }
+            run.validate()?;
+        }
+        let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
+        // The old lanes' engines go before the new ones are made.
+        self.experiment = None;
+        let mut lanes = Vec::new();
+        for (variant, seed, mut run) in lockstep::seeded(&runs, seeds) {
+            let named =
+                |e: RunError| RunError::new(e.field, format!("{}: {}", runs[variant].0, e.reason));
+            let data = self.data_for(&run).map_err(named)?;
+            run.model.vocab_size = data.vocab_size();
+            let engine = engine::open_engine(&run, self.gpu.as_ref()).map_err(named)?;
+            lanes.push(Lane {
+                variant,
+                seed,
+                session: Session::new(run, data),
+                engine,
+            });
+        }
+        self.experiment = Some(PageExperiment {
+            experiment,
+            seeds,
+            lockstep: Lockstep::new(lanes),
+            stopped: false,
+        });
+        Ok(())
+    }
+
+    /// The experiment, while it trains on engines that work asynchronously (the GPU engine)
+    /// or has results on their way there.
+    pub fn gpu_experiment(&self) -> Option<&PageExperiment> {
+        let experiment = self.experiment.as_ref()?;
+        (!experiment.completes_at_once() && (experiment.training() || experiment.busy()))
+            .then_some(experiment)
+    }
+
+    /// Rounds of the experiment (a step of each lane) while another, as long as the last,
+    /// still fits in `budget_seconds` by `now` (always at least one), on engines that complete
+    /// at once (the CPU engine; their validations are scored at once). Returns the rounds.
+    pub(super) fn train_experiment(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
+        let Some(experiment) = self.experiment.as_mut() else {
+            return 0;
+        };
+        let started = now();
+        let mut rounds = 0;
+        while experiment.training() && experiment.completes_at_once() {
+            let before = now();
+            experiment.pump(now);
+            rounds += 1;
+            let after = now();
+            if after - started + (after - before) > budget_seconds {
+                break;
+            }
+        }
+        rounds
+    }
+
+    /// Stops the experiment's every lane (see [`PageExperiment::stop`]).
+    pub fn stop_experiment(&mut self) {
+        if let Some(experiment) = &mut self.experiment {
+            experiment.stop();
+        }
+    }
+
+    /// Whether an experiment is training.
+    pub fn experiment_training(&self) -> bool {
+        self.experiment
+            .as_ref()
+            .is_some_and(PageExperiment::training)
+    }
+}
+
+// Natively: the CPU engine's steps complete at once.
+#[cfg(test)]
+#[cfg(not(target_arch = "wasm32"))]
+mod tests {
+    use super::*;
+    use crate::lab::page_defaults;
+    use crate::lab::tests::{clock, settings};
+    use crate::model::ParamLayout;
+
+    fn train_to_end(lab: &mut Lab) {
+        let clock = clock();
+        while lab.experiment_training() {
+            lab.train(1.0, &clock);
+        }
+    }
+
+    #[test]
+    fn lanes_share_batches_and_shared_tensors_start_equal() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "3")]), None);
+        lab.start_experiment("kv-heads").unwrap();
+        let experiment = lab.experiment.as_ref().unwrap();
+        assert_eq!(experiment.seeds, PAGE_SEEDS);
+        let lanes = &experiment.lockstep.lanes;
+        assert_eq!(
+            lanes.len(),
+            experiment.experiment.variants.len() * PAGE_SEEDS
+        );
+        for seed in 0..PAGE_SEEDS {
+            let at_seed: Vec<&Lane> = lanes.iter().filter(|l| l.seed == seed).collect();
+            let (first, params) = (at_seed[0], |lane: &Lane| lane.engine.start_state());
+            let first_params = crate::contract::engine::wait(params(first)).unwrap().params;
+            let first_layout = ParamLayout::new(&first.session.run.model);
+            for lane in &at_seed[1..] {
+                assert_ne!(lane.session.run.model, first.session.run.model);
+                for step in 0..3 {
+                    assert_eq!(
+                        lane.session.train_batch(step),
+                        first.session.train_batch(step)
+                    );
+                }
+                assert_eq!(
+                    lane.session.validation_batches(),
+                    first.session.validation_batches()
+                );
+                let lane_params = crate::contract::engine::wait(params(lane)).unwrap().params;
+                let layout = ParamLayout::new(&lane.session.run.model);
+                let mut shared = 0;
+                for spec in &layout.tensors {
+                    match first_layout.find(&spec.name) {
+                        Some(other) if other.shape == spec.shape => {
+                            let (a, b) = (&lane_params[spec.range()], &first_params[other.range()]);
+                            assert_eq!(a, b, "{}", spec.name);
+                            shared += 1;
+                        }
+                        _ => {}
+                    }
+                }
+                assert!(shared > 8, "{shared} shared tensors");
+            }
+        }
+        // Seeds differ: in batches and in initial values.
+        let (a, b) = (&lanes[0], &lanes[1]);
+        assert_eq!((a.variant, a.seed, b.variant, b.seed), (0, 0, 0, 1));
+        assert_ne!(a.session.train_batch(0), b.session.train_batch(0));
+    }
+
+    #[test]
+    fn lanes_step_together_to_the_end_with_results_and_verdicts() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "3")]), None);
+        lab.start_experiment("norm-type").unwrap();
+        let steps = |lab: &Lab| -> Vec<usize> {
+            let lanes = &lab.experiment.as_ref().unwrap().lockstep.lanes;
+            lanes.iter().map(|l| l.session.steps_done()).collect()
+        };
+        let clock = clock();
+        // A zero budget: one round (a step of each lane) per call.
+        assert!(lab.train(0.0, &clock) > 0);
+        assert_eq!(steps(&lab), [1; 6]);
+        let experiment = lab.experiment.as_ref().unwrap();
+        assert_eq!(
+            experiment.banner(),
+            "experiment norm-type: step 1 of 3, 3 variants × 2 seeds"
+        );
+        assert!(experiment.judged().is_none(), "no verdict while training");
+        train_to_end(&mut lab);
+        assert_eq!(steps(&lab), [3; 6]);
+        let experiment = lab.experiment.as_ref().unwrap();
+        assert_eq!(
+            experiment.banner(),
+            "experiment norm-type: finished, 3 variants × 2 seeds"
+        );
+        let variants = experiment.variants();
+        assert!(variants.iter().all(|v| v.val_loss.values().len() == 2));
+        let judged = experiment.judged().unwrap();
+        assert_eq!(judged.len(), experiment.experiment.claims.len());
+        let (bands, lines) = band_chart(&variants);
+        assert_eq!((bands.len(), lines.len()), (3, 3));
+        let difference = difference_lines(&variants);
+        assert!(difference[0].points.iter().all(|p| p.1 == 0.0));
+        assert_eq!(difference[1].points.len(), 3);
+        // The visitor's own run did not train meanwhile.
+        assert_eq!(lab.runs[0].session.steps_done(), 0);
+    }
+
+    #[test]
+    fn stopping_stops_every_lane_and_keeps_the_histories() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "5")]), None);
+        lab.start_experiment("final-norm").unwrap();
+        let clock = clock();
+        lab.train(0.0, &clock);
+        lab.train(0.0, &clock);
+        lab.stop_experiment();
+        let experiment = lab.experiment.as_ref().unwrap();
+        assert!(!lab.experiment_training());
+        for lane in &experiment.lockstep.lanes {
+            assert_eq!(lane.session.status, RunStatus::Stopped { step: 2 });
+            assert_eq!(lane.session.history.len(), 2);
+        }
+        assert!(experiment.banner().contains("stopped at step 2"));
+        assert!(experiment.judged().is_none());
+        assert_eq!(lab.train(0.0, &clock), 1, "the visitor's run trains again");
+        assert!(lab.start_experiment("nope").is_err());
+    }
+
+    #[test]
+    fn a_diverged_lane_is_named_and_keeps_its_history_while_the_others_go_on() {
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "4")]), None);
+        lab.start_experiment("final-norm").unwrap();
+        let experiment = lab.experiment.as_mut().unwrap();
+        experiment.lockstep.lanes[3].session.run.train.lr = 1e30;
+        train_to_end(&mut lab);
+        let experiment = lab.experiment.as_ref().unwrap();
+        let lanes = &experiment.lockstep.lanes;
+        assert!(matches!(
+            lanes[3].session.status,
+            RunStatus::Diverged { .. }
+        ));
+        assert!(!lanes[3].session.history.is_empty(), "its history stays");
+        assert!(lanes[..3]
+            .iter()
+            .all(|l| l.session.status == RunStatus::Finished));
+        let banner = experiment.banner();
+        assert!(banner.contains("finished"), "{banner}");
+        assert!(
+            banner.contains("no final norm seed 2 diverged at step"),
+            "{banner}"
+        );
+        let rows = results_rows(&experiment.variants());
+        assert_eq!(
+            (rows[0][9].as_str(), rows[1][9].as_str()),
+            ("0 of 2", "1 of 2")
+        );
+    }
+
+    #[test]
+    fn the_experiment_keeps_the_visitors_scale_and_length_under_its_own_settings() {
+        let tiny = [
+            ("model.d_model", "16"),
+            ("model.n_layers", "1"),
+            ("train.steps", "4"),
+        ];
+        let mut lab = Lab::new(page_defaults(), &settings(&tiny), None);
+        lab.start_experiment("norm-position").unwrap();
+        let run = &lab.experiment.as_ref().unwrap().lockstep.lanes[0]
+            .session
+            .run;
+        assert_eq!(run.model.d_model, 16, "the visitor's width");
+        assert_eq!(
+            run.model.n_layers, 6,
+            "the experiment sets the depth itself"
+        );
+        assert_eq!(
+            run.train.steps, 4,
+            "the visitor's length over the experiment's 200"
+        );
+        assert_eq!(run.train.lr, 0.03, "the experiment's own setting");
+
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        lab.start_experiment("norm-position").unwrap();
+        let run = &lab.experiment.as_ref().unwrap().lockstep.lanes[0]
+            .session
+            .run;
+        assert_eq!(
+            (run.model.d_model, run.train.steps),
+            (32, 200),
+            "the CPU scale"
+        );
+    }
+
+    #[test]
+    fn seeds_fit_half_the_budget() {
+        let runs = Experiment::named("norm-type")
+            .unwrap()
+            .runs(&page_defaults())
+            .unwrap();
+        let need: f64 = (runs.iter())
+            .map(|(_, r)| {
+                r.model
+                    .memory_need(r.train.batch_size, r.train.seq_len)
+                    .total()
+            })
+            .sum();
+        let budget = |total: f64| MemoryBudget {
+            total,
+            largest_buffer: total,
+            owner: "a test".into(),
+        };
+        assert_eq!(seeds_for(&runs, &budget(1e12)).unwrap(), PAGE_SEEDS);
+        assert_eq!(seeds_for(&runs, &budget(2.0 * need * 1.5)).unwrap(), 1);
+        let refused = seeds_for(&runs, &budget(need)).unwrap_err();
+        assert_eq!(refused.field, "experiment");
+        assert!(refused.reason.contains("3 variants need"), "{refused}");
+    }
+}

@@ -1,0 +1,163 @@
+//! The lecture experiment in lockstep (`lab::lockstep`): its banner with the claim and a stop
+//! button, its own charts (validation loss as the mean over seeds with a min-max band; each
+//! variant's training loss minus the first variant's), the results table and the verdicts.
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+
+use super::lab_state::LabState;
+use crate::charts::{self, Axes, Band, Line};
+use crate::lab::lockstep::{self, band_chart, difference_lines, PageExperiment};
+use crate::lab::Lab;
+use crate::train::verdict::RULE;
+
+/// The experiment's panel, while there is one.
+#[component]
+pub fn ExperimentPanel() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let claim = move || {
+        state.version.track();
+        state.lab.with_value(|lab| {
+            let experiment = lab.experiment.as_ref()?.experiment;
+            Some((experiment.claim, experiment.source, experiment.watch))
+        })
+    };
+    // Reads that arrive after the loop's last turn redraw the charts only.
+    let banner = move || {
+        state.progress.track();
+        state.charts.track();
+        state.version.track();
+        state
+            .lab
+            .with_value(|lab| lab.experiment.as_ref().map(PageExperiment::banner))
+    };
+    let training = move || {
+        state.progress.track();
+        state.charts.track();
+        state.lab.with_value(Lab::experiment_training)
+    };
+    move || {
+        claim().map(|(claim, source, watch)| {
+            view! {
+                <section class="experiment-panel" data-testid="experiment-panel">
+                    <div class="experiment-banner" data-testid="experiment-banner" role="status">
+                        <strong>{banner}</strong>
+                        <p>{claim} " " <cite>{source}</cite></p>
+                        <p>"Watch: " {watch}</p>
+                        <button data-testid="experiment-stop" disabled=move || !training()
+                            on:click=move |_| state.stop_experiment()>"Stop the experiment"</button>
+                    </div>
+                    <div class="charts">
+                        <BandChart testid="chart-experiment-loss" />
+                        <BandChart testid="chart-experiment-difference" />
+                    </div>
+                    <ResultsTable />
+                </section>
+            }
+        })
+    }
+}
+
+/// The experiment's variants as (bands, lines) for the chart `testid`, with its title and y
+/// label.
+fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, Vec<Line>) {
+    let Some(experiment) = &lab.experiment else {
+        return Default::default();
+    };
+    let variants = experiment.variants();
+    let name = experiment.experiment.name;
+    if testid == "chart-experiment-loss" {
+        let (bands, lines) = band_chart(&variants);
+        let title = format!("{name}: validation loss, min–max over seeds");
+        let y = format!("validation loss ({})", experiment.experiment.loss.name());
+        (title, y, bands, lines)
+    } else {
+        let first = variants.first().map_or("", |v| v.label);
+        let title = format!("training loss minus {first}'s");
+        (
+            title,
+            "difference (nats)".into(),
+            Vec::new(),
+            difference_lines(&variants),
+        )
+    }
+}
+
+/// One of the experiment's charts on a canvas, redrawn when the charts tick.
+#[component]
+fn BandChart(testid: &'static str) -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
+    Effect::new(move |_| {
+        state.charts.track();
+        let Some(canvas) = canvas.get() else {
+            return;
+        };
+        let (title, y, bands, lines) = state.lab.with_value(|lab| chart_of(lab, testid));
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let axes = Axes {
+            title: &title,
+            x: "step",
+            y: &y,
+            log_y: false,
+            log_x: false,
+        };
+        let area = backend.into_drawing_area();
+        if let Err(error) = charts::draw_bands(&area, axes, &bands, &lines) {
+            leptos::logging::warn!("{title}: {error}");
+        }
+    });
+    view! {
+        <figure class="chart">
+            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img"
+                aria-label=testid />
+        </figure>
+    }
+}
+
+/// Per variant the numbers over its seeds, filling while the lanes train; then the verdict on
+/// each claim by the stated rule.
+#[component]
+fn ResultsTable() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let table = move || {
+        state.charts.track();
+        state.lab.with_value(|lab| {
+            let experiment = lab.experiment.as_ref()?;
+            let variants = experiment.variants();
+            let header = lockstep::results_header(experiment.experiment.loss.name());
+            let rows = lockstep::results_rows(&variants);
+            let verdicts: Option<Vec<String>> = experiment
+                .judged()
+                .map(|judged| judged.iter().map(lockstep::verdict_line).collect());
+            Some((header, rows, verdicts))
+        })
+    };
+    move || {
+        table().map(|(header, rows, verdicts)| {
+            view! {
+                <table class="results" data-testid="experiment-results">
+                    <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
+                    <tbody>
+                        {rows
+                            .into_iter()
+                            .map(|row| view! { <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> })
+                            .collect_view()}
+                    </tbody>
+                </table>
+                <div class="verdicts" data-testid="experiment-verdicts">
+                    {match verdicts {
+                        Some(lines) => lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view().into_any(),
+                        None => view! { <p>"The verdict comes when every lane has ended."</p> }.into_any(),
+                    }}
+                    <p class="hint">"Rule: " {RULE}</p>
+                </div>
+            }
+        })
+    }
+}
