@@ -41,6 +41,9 @@ fn end(name: &str) -> String {
 /// Starts the line of a measured section that says when and how (a placeholder lacks it).
 const MEASURED: &str = "**Measured** ";
 
+/// Starts the line of a section that gives the settings every variant shares.
+const SETTINGS: &str = "**Settings**: every variant has ";
+
 /// The experiment's section, markers included: measured, or "not yet measured".
 pub fn section(experiment: &Experiment, measurement: Option<&Measurement>) -> String {
     let mut text = format!(
@@ -56,7 +59,7 @@ pub fn section(experiment: &Experiment, measurement: Option<&Measurement>) -> St
         [] => "the defaults".to_string(),
         base => format!("the defaults with {}", settings(base)),
     };
-    writeln!(text, "**Settings**: every variant has {base}; then").expect("a String");
+    writeln!(text, "{SETTINGS}{base}; then").expect("a String");
     for (label, variant) in experiment.variants {
         writeln!(text, "- {label}: {}", settings(variant)).expect("a String");
     }
@@ -161,31 +164,46 @@ pub fn document(measured: &BTreeMap<String, String>, when: &str, command: &str) 
          {RULE}\n\n"
     );
     let mut summary = String::from(
-        "## Summary\n\n| experiment | verdicts (claim: verdict) | settings beyond the defaults |\n\
+        "## Summary\n\n| experiment | verdicts (claim: verdict) | every variant had |\n\
          |---|---|---|\n",
     );
+    let mut all_verdicts = Vec::new();
     for experiment in &EXPERIMENTS {
         let text = match measured.get(experiment.name) {
             Some(measured) => measured.clone(),
             None => section(experiment, None),
         };
         let verdicts = verdicts_of(&text);
+        all_verdicts.extend(
+            verdicts
+                .iter()
+                .filter_map(|v| Some(v.rsplit("**").nth(1)?.to_string())),
+        );
         let verdicts = if verdicts.is_empty() {
             "not yet measured".to_string()
         } else {
             verdicts.join("; ")
         };
-        writeln!(
-            summary,
-            "| {} | {verdicts} | {} |",
-            experiment.name,
-            settings(experiment.base)
-        )
-        .expect("a String");
+        let shared = (text.lines())
+            .find_map(|line| line.strip_prefix(SETTINGS)?.strip_suffix("; then"))
+            .unwrap_or_default();
+        writeln!(summary, "| {} | {verdicts} | {shared} |", experiment.name).expect("a String");
         document.push_str(&text);
         document.push_str("\n\n");
     }
     document.push_str(&summary);
+    let count = |word: &str| all_verdicts.iter().filter(|v| *v == word).count();
+    write!(
+        document,
+        "\nClaims measured: {}; {} held, {} not shown at this scale, {} contradicted, {} \
+         diverged.\n",
+        all_verdicts.len(),
+        count("held"),
+        count("not shown at this scale"),
+        count("contradicted"),
+        count("diverged"),
+    )
+    .expect("a String");
     document
 }
 
@@ -320,11 +338,26 @@ mod tests {
     #[test]
     fn the_documents_verdicts_come_from_the_rule_on_the_measured_numbers() {
         let cases = [
-            ([2.0, 2.1], [2.5, 2.6], "held"),
-            ([2.0, 2.4], [2.1, 2.5], "not shown at this scale"),
-            ([2.5, 2.6], [2.0, 2.1], "contradicted"),
+            (
+                [2.0, 2.1],
+                [2.5, 2.6],
+                "held",
+                "1 held, 0 not shown at this scale, 0 contradicted",
+            ),
+            (
+                [2.0, 2.4],
+                [2.1, 2.5],
+                "not shown at this scale",
+                "0 held, 1 not shown at this scale, 0 contradicted",
+            ),
+            (
+                [2.5, 2.6],
+                [2.0, 2.1],
+                "contradicted",
+                "0 held, 0 not shown at this scale, 1 contradicted",
+            ),
         ];
-        for (with, without, expected) in cases {
+        for (with, without, expected, counted) in cases {
             let section = final_norm_section(with, without, "2026-01-02 03:04 UTC");
             assert!(
                 section.contains(&format!("Verdict: **{expected}**")),
@@ -344,6 +377,10 @@ mod tests {
                 )),
                 "{row}"
             );
+            assert!(
+                row.ends_with("| the defaults with `train.steps=300`, `train.eval_interval=25` |")
+            );
+            assert!(document.contains(&format!("Claims measured: 1; {counted}, 0 diverged.")));
         }
     }
 
