@@ -186,11 +186,12 @@ pub const EXPERIMENTS: [Experiment; 14] = [
         claim: "Gated units (SwiGLU, GeGLU) give small but consistent gains; d_ff is 8/3 of \
                 d_model for them so parameters match the 4x plain MLP.",
         source: "Shazeer 2020, GLU Variants Improve Transformer; Narang et al. 2021",
-        watch: "Final validation loss per activation at about equal parameter counts. The \
-                gains are small by the claim's own account (about 1-2% in perplexity after \
-                tens of thousands of steps in Shazeer 2020); after 300 steps of a 2-layer model \
-                the activations sit within a few thousandths of each other, inside the seed \
-                spread, so at this scale the claim is not expected to show.",
+        watch: "Final validation loss per activation at about equal parameter counts. At this \
+                scale both gated units end below GeLU beyond the seed spread; ReLU ends between \
+                GeLU and SwiGLU, within the spread of SwiGLU at 300 steps and still at 600 \
+                (measured on the CPU engine over 2 seeds: SwiGLU 1.921, ReLU 1.951, spread \
+                0.044), so 'better than every plain unit' is not shown here: the gains are \
+                small by the claim's own account.",
         base: &[SHORT[0], SHORT[1]],
         variants: &[
             ("ReLU", &[("model.activation", "relu")]),
@@ -352,7 +353,10 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 scale, and it slows convergence.",
         source: "Lecture 3",
         watch: "Validation loss is higher with dropout for the same steps.",
-        base: &[SHORT[0], SHORT[1]],
+        // Measured on the CPU engine over 2 seeds: after 300 steps dropout 0.1 ends 0.038
+        // above none, within the seed spread of 0.054; after 600 steps 0.040 above, beyond
+        // the spread of 0.022. So this experiment runs 600 steps.
+        base: &[("train.steps", "600"), SHORT[1]],
         variants: &[
             (
                 "no dropout",
@@ -380,11 +384,12 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 and its effect shows when the learning rate decays.",
         source: "Andriushchenko et al. 2023, Why Do We Need Weight Decay in Modern Deep Learning?",
         watch: "With cosine decay the decayed run catches up or overtakes late; with a constant \
-                learning rate a large decay only slows learning. The first half needs a long \
-                schedule near convergence (the paper trains for tens of thousands of steps): \
-                in 300 steps a decay of 0.1 at a cosine learning rate from 3e-3 shrinks the \
-                weights by about 5% in all, too little to show; the second half (decay 1 with a \
-                constant rate) is the part this scale can show.",
+                learning rate a large decay only slows learning. Neither shows at this scale: \
+                the effect needs a long schedule near convergence (the paper trains for tens \
+                of thousands of steps), and in 300 steps (or 600, measured on the CPU engine \
+                over 2 seeds) wd 0.1 and wd 0 under cosine end about 0.001-0.003 apart, while \
+                wd 1 at a constant rate ends about 0.03-0.04 above wd 0, within the seed \
+                spread.",
         base: &[SHORT[0], SHORT[1]],
         variants: &[
             (
@@ -491,7 +496,11 @@ pub const EXPERIMENTS: [Experiment; 14] = [
                 still grows with depth (about layers x window).",
         source: "Child et al. 2019; Longformer; Mistral 7B; Gemma 2",
         watch: "Attention maps (attention.png) show the band or the strided pattern; the loss \
-                shows what the lost context costs.",
+                shows what the lost context costs. At this scale it costs nothing: over 64 \
+                characters of text the next character depends mostly on the last few, and a \
+                window of 8 is a prior that helps a 2-layer model in 300 steps, so window 8 \
+                ends lower than full attention (the loss claim is contradicted here; it needs \
+                long contexts whose far tokens matter). The cost side holds.",
         base: &[SHORT[0], SHORT[1]],
         variants: &[
             ("full", &[("model.attention", "full")]),
