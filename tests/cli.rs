@@ -694,6 +694,100 @@ fn experiments_list_and_run_their_variants_in_lockstep_with_a_verdict() {
     assert!(String::from_utf8_lossy(&unknown.stderr).starts_with("error: experiment: unknown"));
 }
 
+/// `experiment all --only` measures the named experiments into the document, section by
+/// section: a second run replaces its own section and keeps the other byte for byte; an
+/// unknown name or a broken document is refused with exit code 2 and the document untouched.
+#[test]
+fn experiment_all_writes_the_document_a_section_at_a_time() {
+    let dir = scratch("cli_experiment_all");
+    let doc = dir.join("experiments.md");
+    // One seed: the KV cache is a number of the configuration, judged without a spread.
+    let tiny = [
+        "--seeds",
+        "1",
+        "--backend",
+        "cpu",
+        "--set",
+        "train.steps=2",
+        "--set",
+        "model.d_model=16",
+        "--set",
+        "train.batch_size=2",
+        "--set",
+        "train.seq_len=8",
+    ];
+    let all = |only: &str| {
+        let mut args = vec!["experiment", "all", "--only", only];
+        args.extend(tiny);
+        args.extend([
+            "--out",
+            dir.to_str().unwrap(),
+            "--doc",
+            doc.to_str().unwrap(),
+        ]);
+        archlab(&args)
+    };
+    let section = |text: &str, name: &str| {
+        let begin = text.find(&format!("<!-- experiment: {name} -->")).unwrap();
+        let end = text
+            .find(&format!("<!-- end experiment: {name} -->"))
+            .unwrap();
+        text[begin..end].to_string()
+    };
+
+    let first = all("kv-heads,final-norm");
+    assert!(
+        first.status.success(),
+        "{}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = std::fs::read_to_string(&doc).unwrap();
+    let kv = section(&text, "kv-heads");
+    assert!(kv.contains("**Measured** "), "{kv}");
+    assert!(kv.contains("on the CPU engine on "), "{kv}");
+    assert!(kv.contains("`archlab experiment all --only kv-heads,final-norm --seeds 1"));
+    assert!(kv.contains(
+        "- Claim: MQA (1 KV head) has a lower KV-cache bytes per token than MHA (4 KV heads). \
+         Verdict: **held**"
+    ));
+    assert!(section(&text, "final-norm").contains("| final norm |"));
+    assert!(section(&text, "bias").contains("Not yet measured."));
+    assert!(text.contains("| bias | not yet measured |"), "{text}");
+    assert!(dir.join("kv-heads").join("report.md").exists());
+
+    let second = all("final-norm");
+    assert!(
+        second.status.success(),
+        "{}",
+        String::from_utf8_lossy(&second.stderr)
+    );
+    let again = std::fs::read_to_string(&doc).unwrap();
+    assert_eq!(section(&again, "kv-heads"), kv, "kept byte for byte");
+    assert!(section(&again, "final-norm").contains("`archlab experiment all --only final-norm"));
+
+    let unknown = all("final-norm,flux-capacitor");
+    assert_eq!(unknown.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&unknown.stderr)
+        .starts_with("error: only: unknown experiment \"flux-capacitor\""));
+    assert_eq!(
+        std::fs::read_to_string(&doc).unwrap(),
+        again,
+        "nothing lost"
+    );
+
+    let broken = again.replace("<!-- end experiment: kv-heads -->", "");
+    std::fs::write(&doc, &broken).unwrap();
+    let refused = all("final-norm");
+    assert_eq!(refused.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&refused.stderr);
+    assert!(stderr.contains("experiments.md: line "), "{stderr}");
+    assert_eq!(
+        std::fs::read_to_string(&doc).unwrap(),
+        broken,
+        "nothing lost"
+    );
+}
+
 /// `--backend gpu` trains through the WGSL kernels (lavapipe in CI) and reports the same
 /// per-step losses as the CPU engine: relative 1e-5 (tests/gpu_engine.rs derives the bound and
 /// measures 2e-7).

@@ -1,8 +1,9 @@
 //! `archlab experiment`: a lecture claim trained as its variants in lockstep (interleaved step
 //! by step on one engine, each over several seeds), with overlaid charts and a report that puts
-//! the claim next to the numbers and a verdict computed from them by a stated rule.
+//! the claim next to the numbers and a verdict computed from them by a stated rule. `all`
+//! measures every experiment and writes docs/experiments.md (experiments_doc).
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::rc::Rc;
 use std::time::Instant;
@@ -15,11 +16,13 @@ use archlab::train::session::Session;
 
 use crate::engines::{self, Backend};
 use crate::evidence::{self, Variant};
+use crate::experiments_doc;
 use crate::train::{apply_sets, refuse, save_run};
 
 #[derive(clap::Args)]
 pub struct ExperimentArgs {
-    /// The experiment (see --list).
+    /// The experiment (see --list), or `all`: every experiment in the lecture's order (or those
+    /// of --only), the document --doc rewritten as each finishes.
     name: Option<String>,
     /// List the experiments with their claims.
     #[arg(long)]
@@ -36,9 +39,16 @@ pub struct ExperimentArgs {
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
     /// Folder for the report, the overlaid charts and one run folder per variant and seed
-    /// (default: experiments/<name>).
+    /// (default: experiments/<name>; with `all`, DIR/<name> for each).
     #[arg(long, value_name = "DIR")]
     out: Option<PathBuf>,
+    /// With `all`: only these experiments, comma-separated; the document keeps its other
+    /// sections as they are.
+    #[arg(long, value_name = "NAME,NAME,...")]
+    only: Option<String>,
+    /// With `all`: the document to write (default docs/experiments.md).
+    #[arg(long, value_name = "FILE")]
+    doc: Option<PathBuf>,
 }
 
 pub fn run(args: ExperimentArgs) -> ExitCode {
@@ -54,14 +64,19 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         }
         (Some(name), false) => name,
     };
+    if name == "all" {
+        return run_all(&args);
+    }
+    if args.only.is_some() || args.doc.is_some() {
+        return refuse("only, doc: they apply to `archlab experiment all`");
+    }
     let Some(experiment) = Experiment::named(name) else {
-        let names: Vec<_> = EXPERIMENTS.iter().map(|e| e.name).collect();
         return refuse(format!(
-            "experiment: unknown {name:?}; one of {}",
-            names.join(", ")
+            "experiment: unknown {name:?}; one of all, {}",
+            names().join(", ")
         ));
     };
-    let mut runs = match experiment.runs(&RunConfig::default()) {
+    let runs = match configured(experiment, &args.sets) {
         Ok(runs) => runs,
         Err(error) => return refuse(error),
     };
@@ -69,31 +84,185 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         Ok(gpu) => gpu,
         Err(error) => return refuse(error),
     };
-    for (_, run) in &mut runs {
-        if let Err(error) = apply_sets(run, &args.sets) {
-            return refuse(error);
-        }
-    }
-    let seeds = args.seeds as usize;
-    let lanes = match lanes(&runs, seeds, gpu.as_ref()) {
-        Ok(lanes) => lanes,
-        Err(error) => return refuse(error),
-    };
     let out = args
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("experiments").join(experiment.name));
+    match measure(experiment, &runs, args.seeds as usize, gpu.as_ref(), &out) {
+        Ok(measured) => {
+            println!("{}wrote {}", measured.summary, out.display());
+            ExitCode::SUCCESS
+        }
+        Err(failure) => failure.exit(),
+    }
+}
+
+/// `archlab experiment all`: every chosen experiment configured first (a bad --set or --only
+/// refuses before anything trains), then each measured in turn and its section of the
+/// document rewritten as soon as it finishes, so an interrupted run keeps what it measured.
+fn run_all(args: &ExperimentArgs) -> ExitCode {
+    let chosen = match args.only.as_deref().map(parse_only) {
+        None => EXPERIMENTS.iter().collect(),
+        Some(Ok(chosen)) => chosen,
+        Some(Err(error)) => return refuse(error),
+    };
+    let path = args
+        .doc
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("docs/experiments.md"));
+    let existing = match std::fs::read_to_string(&path) {
+        Ok(text) => text,
+        Err(error) if error.kind() == std::io::ErrorKind::NotFound => String::new(),
+        Err(error) => return refuse(format!("doc: {}: {error}", path.display())),
+    };
+    let mut sections = match experiments_doc::measured_sections(&existing) {
+        Ok(sections) => sections,
+        Err(error) => return refuse(format!("doc: {}: {error}", path.display())),
+    };
+    let mut configured_runs = Vec::new();
+    for experiment in &chosen {
+        match configured(experiment, &args.sets) {
+            Ok(runs) => configured_runs.push(runs),
+            Err(error) => return refuse(error),
+        }
+    }
+    let gpu = match engines::context(args.backend) {
+        Ok(gpu) => gpu,
+        Err(error) => return refuse(error),
+    };
+    let command = experiments_doc::command_line(std::env::args().skip(1));
+    let folder = args
+        .out
+        .clone()
+        .unwrap_or_else(|| PathBuf::from("experiments"));
+    for (experiment, runs) in chosen.iter().zip(&configured_runs) {
+        let out = folder.join(experiment.name);
+        let measured = match measure(experiment, runs, args.seeds as usize, gpu.as_ref(), &out) {
+            Ok(measured) => measured,
+            Err(failure) => return failure.exit(),
+        };
+        let device = match gpu {
+            Some(_) => measured.engine.clone(),
+            None => format!("{} on {}", measured.engine, experiments_doc::cpu_model()),
+        };
+        let measurement = experiments_doc::Measurement {
+            when: experiments_doc::utc_now(),
+            device,
+            seeds: args.seeds as usize,
+            seconds: measured.seconds,
+            command: command.clone(),
+            sets: &args.sets,
+            variants: &measured.variants,
+        };
+        let section = experiments_doc::section(experiment, Some(&measurement));
+        sections.insert(experiment.name.to_string(), section);
+        let document = experiments_doc::document(&sections, &measurement.when, &command);
+        let written = (path.parent().filter(|p| !p.as_os_str().is_empty()))
+            .map_or(Ok(()), std::fs::create_dir_all)
+            .and_then(|()| std::fs::write(&path, document));
+        if let Err(error) = written {
+            eprintln!("error: writing {}: {error}", path.display());
+            return ExitCode::FAILURE;
+        }
+        println!(
+            "{}wrote {} and {}",
+            measured.summary,
+            out.display(),
+            path.display()
+        );
+    }
+    ExitCode::SUCCESS
+}
+
+/// The experiments of `--only` (comma-separated names), in the lecture's order.
+fn parse_only(text: &str) -> Result<Vec<&'static Experiment>, String> {
+    let mut wanted = Vec::new();
+    for name in text.split(',').map(str::trim) {
+        if Experiment::named(name).is_none() {
+            return Err(format!(
+                "only: unknown experiment {name:?}; one of {}",
+                names().join(", ")
+            ));
+        }
+        wanted.push(name);
+    }
+    Ok(EXPERIMENTS
+        .iter()
+        .filter(|e| wanted.contains(&e.name))
+        .collect())
+}
+
+fn names() -> Vec<&'static str> {
+    EXPERIMENTS.iter().map(|e| e.name).collect()
+}
+
+/// The experiment's runs with `sets` applied over its own settings, each validated.
+fn configured(
+    experiment: &Experiment,
+    sets: &[String],
+) -> Result<Vec<(&'static str, RunConfig)>, String> {
+    let mut runs = experiment
+        .runs(&RunConfig::default())
+        .map_err(|e| format!("{}: {e}", experiment.name))?;
+    for (label, run) in &mut runs {
+        apply_sets(run, sets).map_err(|e| e.to_string())?;
+        run.validate()
+            .map_err(|e| format!("{} / {label}: {e}", experiment.name))?;
+    }
+    Ok(runs)
+}
+
+/// An experiment trained and reported.
+struct Measured {
+    variants: Vec<Variant>,
+    /// The engine the lanes ran on, in its own words.
+    engine: String,
+    /// Wall time of the training, in seconds.
+    seconds: f64,
+    /// The results table and verdicts, for the terminal.
+    summary: String,
+}
+
+/// Why measuring stopped: bad input (exit 2) or a file that could not be written.
+enum Failure {
+    Refused(String),
+    Writing(String),
+}
+
+impl Failure {
+    fn exit(self) -> ExitCode {
+        match self {
+            Failure::Refused(error) => refuse(error),
+            Failure::Writing(error) => {
+                eprintln!("error: writing {error}");
+                ExitCode::FAILURE
+            }
+        }
+    }
+}
+
+/// Trains `runs` (the experiment's variants) over `seeds` seeds in lockstep and writes a run
+/// folder per variant and seed and the report under `out`.
+fn measure(
+    experiment: &Experiment,
+    runs: &[(&'static str, RunConfig)],
+    seeds: usize,
+    gpu: Option<&Rc<GpuContext>>,
+    out: &Path,
+) -> Result<Measured, Failure> {
+    let lanes = lanes(runs, seeds, gpu).map_err(Failure::Refused)?;
+    let engine = lanes[0].engine.describe();
     println!(
-        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {}",
+        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {engine}",
         experiment.name,
         experiment.claim,
         experiment.source,
         runs.len(),
-        lanes[0].engine.describe()
     );
-
+    let started = Instant::now();
     let mut lockstep = Lockstep::new(lanes);
-    train_in_lockstep(&mut lockstep, &runs);
+    train_in_lockstep(&mut lockstep, runs);
+    let seconds = started.elapsed().as_secs_f64();
     for lane in &mut lockstep.lanes {
         let label = runs[lane.variant].0;
         let folder = if seeds == 1 {
@@ -101,10 +270,8 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         } else {
             out.join(slug(label)).join(format!("seed-{}", lane.seed))
         };
-        if let Err(error) = save_run(&lane.session, lane.engine.as_mut(), &folder) {
-            eprintln!("error: writing {}: {error}", folder.display());
-            return ExitCode::FAILURE;
-        }
+        save_run(&lane.session, lane.engine.as_mut(), &folder)
+            .map_err(|e| Failure::Writing(format!("{}: {e}", folder.display())))?;
     }
     let variants: Vec<Variant> = (runs.iter().enumerate())
         .map(|(index, (label, _))| {
@@ -114,16 +281,14 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             Variant::new(label, experiment.loss, sessions)
         })
         .collect();
-    match evidence::write_report(experiment, &variants, &out) {
-        Ok(summary) => {
-            println!("{summary}wrote {}", out.display());
-            ExitCode::SUCCESS
-        }
-        Err(error) => {
-            eprintln!("error: writing {}: {error}", out.display());
-            ExitCode::FAILURE
-        }
-    }
+    let summary = evidence::write_report(experiment, &variants, out)
+        .map_err(|e| Failure::Writing(format!("{}: {e}", out.display())))?;
+    Ok(Measured {
+        variants,
+        engine,
+        seconds,
+        summary,
+    })
 }
 
 /// A lane for every variant of `runs` at every seed (seed s sets `train.seed` to the base seed
