@@ -78,8 +78,9 @@ pub const EXPERIMENTS: [Experiment; 14] = [
         claim: "Pre-norm keeps an identity path for the gradient through the residual stream; \
                 post-norm needs warm-up and lags or diverges at higher learning rates.",
         source: "Xiong et al. 2020, On Layer Normalization in the Transformer Architecture",
-        watch: "Loss without warm-up at a high learning rate, and the residual-stream RMS per \
-                layer (norms.png).",
+        watch: "Loss without warm-up at a high learning rate, the residual-stream RMS at each \
+                layer and each layer's gradient norm (the page's \"Across runs\" charts; \
+                norms.png and gradients.png on the command line).",
         // Measured on the CPU engine: at lr 0.03, 6 layers and no warm-up, post-norm ends 200
         // steps at validation loss 3.33 against pre-norm's 2.66; at lr 0.01 and 4 layers it
         // does not lag at all, so the base is set where the claim shows at this scale.
@@ -495,7 +496,7 @@ pub const EXPERIMENTS: [Experiment; 14] = [
         claim: "Sliding windows and sparse patterns cut attention's cost; the receptive field \
                 still grows with depth (about layers x window).",
         source: "Child et al. 2019; Longformer; Mistral 7B; Gemma 2",
-        watch: "Attention maps (attention.png) show the band or the strided pattern; the loss \
+        watch: "Attention maps (the page's maps; attention.png on the command line) show the band or the strided pattern; the loss \
                 shows what the lost context costs. At this scale it costs nothing: over 64 \
                 characters of text the next character depends mostly on the last few, and a \
                 window of 8 is a prior that helps a 2-layer model in 300 steps, so window 8 \
