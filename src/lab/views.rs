@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
 use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
-use crate::model::memory::bytes;
+use crate::model::numbers::bytes;
 use crate::model::rules::{rules, Rule};
 use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
 use crate::train::published::PUBLISHED;
@@ -320,20 +320,6 @@ pub fn max_attention_logit(record: &StepRecord) -> f32 {
         .fold(f32::NEG_INFINITY, f32::max)
 }
 
-/// 12345 as "12.3 k".
-pub fn si(value: f64) -> String {
-    let (scaled, prefix) = match value.abs() {
-        v if v >= 1e9 => (value / 1e9, " G"),
-        v if v >= 1e6 => (value / 1e6, " M"),
-        v if v >= 1e3 => (value / 1e3, " k"),
-        _ => (value, ""),
-    };
-    format!("{scaled:.3}{prefix}")
-        .replace(".000", "")
-        .trim_end()
-        .to_string()
-}
-
 /// Where a run stands, in words.
 pub fn status_text(run: &RunEntry) -> String {
     let done = run.session.steps_done();
@@ -633,15 +619,6 @@ mod tests {
             assert_eq!(*x, i as f64);
             assert!((y - e).abs() < 1e-12, "{y} vs {e}");
         }
-    }
-
-    #[test]
-    fn si_prefixes() {
-        assert_eq!(si(512.0), "512");
-        assert_eq!(si(29408.0), "29.408 k");
-        assert_eq!(si(175_680.0), "175.680 k");
-        assert_eq!(si(2_000_000.0), "2 M");
-        assert_eq!(si(0.5), "0.500");
     }
 
     #[test]
