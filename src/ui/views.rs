@@ -40,7 +40,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
                 <span class="readout-label">{label}</span>
                 <span class="readout-value">
-                    {move || value.get().map_or_else(|| "—".to_string(), |v| write(v))}
+                    {move || value.get().map_or_else(|| "—".to_string(), write)}
                 </span>
             </div>
         }
