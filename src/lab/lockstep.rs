@@ -532,7 +532,7 @@ mod tests {
         let experiment = lab.experiment.as_ref().unwrap();
         assert!(!lab.experiment_training());
         for lane in &experiment.lockstep.lanes {
-            assert_eq!(lane.session.status, RunStatus::Stopped { step: 2 });
+            assert_eq!(lane.session.status, RunStatus::Halted { step: 2 });
             assert_eq!(lane.session.history.len(), 2);
         }
         assert!(experiment.banner().contains("stopped at step 2"));

@@ -223,7 +223,12 @@ fn plain_number(value: f64) -> String {
 
 /// Mean training tokens per second over the newest run's last ten steps.
 pub fn tokens_per_second(lab: &Lab) -> Option<f64> {
-    let history = &lab.runs.last()?.session.history;
+    // Only while the newest run trains: a figure left from a finished run reads as current.
+    let run = lab
+        .runs
+        .last()
+        .filter(|r| r.session.status == RunStatus::Training)?;
+    let history = &run.session.history;
     let recent = &history[history.len().saturating_sub(10)..];
     (!recent.is_empty())
         .then(|| recent.iter().map(|r| r.tokens_per_second).sum::<f64>() / recent.len() as f64)
@@ -328,6 +333,7 @@ pub fn status_text(run: &RunEntry) -> String {
         RunStatus::Finished => format!("finished, {done} steps"),
         RunStatus::Diverged { step } => format!("diverged at step {step}"),
         RunStatus::Stopped { step } => format!("stopped by an engine error before step {step}"),
+        RunStatus::Halted { step } => format!("stopped at step {step}"),
     }
 }
 
@@ -395,7 +401,14 @@ mod tests {
             t.get()
         };
         // Both steps evaluate (the first and the last), so each takes a call.
-        assert_eq!(lab.train(1.0, &clock) + lab.train(1.0, &clock), 2);
+        assert_eq!(lab.train(1.0, &clock), 1);
+        assert!(tokens_per_second(&lab).is_some(), "measured while training");
+        assert_eq!(lab.train(1.0, &clock), 1);
+        assert_eq!(
+            tokens_per_second(&lab),
+            None,
+            "nothing trains once finished"
+        );
         lab.change("model.qk_norm", "true");
         let lines = loss_lines(&lab);
         assert_eq!(lines.len(), 4, "train and validation per run");
