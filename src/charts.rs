@@ -5,6 +5,11 @@ use plotters::coord::Shift;
 use plotters::element::DashedPathElement;
 use plotters::prelude::*;
 
+use crate::model::numbers;
+
+/// How many labels a y axis asks for (plotters' default).
+const Y_LABELS: usize = 10;
+
 /// The Okabe-Ito palette: distinguishable with every common colour-vision deficiency. Yellow,
 /// too light on white, comes last.
 pub const PALETTE: [RGBColor; 8] = [
@@ -203,13 +208,15 @@ fn draw<DB: DrawingBackend>(
         .y_label_area_size(64)
         .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
         .map_err(chart_error)?;
-    let y_format = |v: &f64| {
-        if axes.log_y {
-            format!("{:.3}", 10f64.powf(*v))
-        } else {
-            format!("{v:.3}")
-        }
+    // A log axis is drawn in log10 units and labelled with the values themselves.
+    let y_value = |v: f64| if axes.log_y { 10f64.powf(v) } else { v };
+    let y_decimals = {
+        use plotters::coord::ranged1d::Ranged;
+        use plotters::coord::types::RangedCoordf64;
+        let ticks = RangedCoordf64::from((y_min - pad)..(y_max + pad)).key_points(Y_LABELS);
+        numbers::tick_decimals(&ticks.into_iter().map(y_value).collect::<Vec<_>>())
     };
+    let y_format = |v: &f64| numbers::fixed(y_value(*v), y_decimals);
     let x_format = |v: &f64| format!("{:.0e}", 10f64.powf(*v));
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(if axes.log_x {
@@ -222,6 +229,7 @@ fn draw<DB: DrawingBackend>(
     } else {
         axes.y.to_string()
     })
+    .y_labels(Y_LABELS)
     .y_label_formatter(&y_format)
     .light_line_style(WHITE.mix(0.0));
     if axes.log_x {

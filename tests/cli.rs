@@ -674,7 +674,7 @@ fn experiments_list_and_run_their_variants_in_lockstep_with_a_verdict() {
     assert!(report.contains("## Verdict"), "{report}");
     assert!(
         report.contains(
-            "- Claim: MQA (1 KV head) has a lower KV-cache bytes per token than MHA (4 KV heads). \
+            "- Claim: MQA (1 KV head) has fewer KV-cache bytes per token than MHA (4 KV heads). \
              Verdict: **held**"
         ),
         "{report}"
@@ -747,7 +747,7 @@ fn experiment_all_writes_the_document_a_section_at_a_time() {
     assert!(kv.contains("on the CPU engine on "), "{kv}");
     assert!(kv.contains("`archlab experiment all --only kv-heads,final-norm --seeds 1"));
     assert!(kv.contains(
-        "- Claim: MQA (1 KV head) has a lower KV-cache bytes per token than MHA (4 KV heads). \
+        "- Claim: MQA (1 KV head) has fewer KV-cache bytes per token than MHA (4 KV heads). \
          Verdict: **held**"
     ));
     assert!(section(&text, "final-norm").contains("| final norm |"));

@@ -15,7 +15,7 @@ const ALLOWED: [(&str, &[&str]); 8] = [
     ("gpu", &["model", "contract"]),
     ("train", &["model", "contract"]),
     ("checkpoint", &["model", "contract", "train"]),
-    ("charts", &[]),
+    ("charts", &["model"]),
     (
         "lab",
         &[

@@ -8,7 +8,7 @@ use std::sync::{Arc, Mutex};
 
 use super::kernel::View;
 use super::shaders::Shader;
-use crate::model::memory::bytes;
+use crate::model::numbers::bytes;
 use crate::model::MemoryBudget;
 
 /// Why no GPU context could be made.

@@ -7,7 +7,7 @@
 use super::{engine, Lab};
 use crate::charts::{self, Band, Line};
 use crate::contract::EngineError;
-use crate::model::memory::{bytes, count};
+use crate::model::numbers::{bytes, count};
 use crate::model::MemoryBudget;
 use crate::train::evidence::{self, mean_min_max, Judged, Variant};
 use crate::train::experiments::Experiment;
@@ -207,7 +207,7 @@ pub fn results_header(unit: &str) -> [String; 10] {
 
 /// Per variant its row of the results table, readable: the validation loss (the last
 /// evaluation's: final once the seeds end) as mean and min–max over seeds, parameters and
-/// FLOPs per token as counts ("210 k"), KV-cache bytes per token, measured tokens/s, the
+/// FLOPs per token as counts ("209.6 k"), KV-cache bytes per token, measured tokens/s, the
 /// largest attention logit and log Z (means over seeds), and seeds diverged ("0 of 2").
 pub fn results_rows(variants: &[Variant]) -> Vec<[String; 10]> {
     let number =
@@ -532,7 +532,7 @@ mod tests {
         let experiment = lab.experiment.as_ref().unwrap();
         assert!(!lab.experiment_training());
         for lane in &experiment.lockstep.lanes {
-            assert_eq!(lane.session.status, RunStatus::Stopped { step: 2 });
+            assert_eq!(lane.session.status, RunStatus::Halted { step: 2 });
             assert_eq!(lane.session.history.len(), 2);
         }
         assert!(experiment.banner().contains("stopped at step 2"));

@@ -5,6 +5,7 @@
 //! run at the page's CPU scale stayed alive before (issue 13).
 
 use super::Lab;
+use crate::train::session::RunStatus;
 
 impl Lab {
     /// Frees the engine of every run but the newest. An older run cannot train again: even when
@@ -13,6 +14,10 @@ impl Lab {
         let older = self.runs.len().saturating_sub(1);
         for run in &mut self.runs[..older] {
             run.engine = None;
+            // Without an engine it trains no more: say so, rather than "step 88 of 2000".
+            if run.session.status == RunStatus::Training {
+                run.session.halt();
+            }
         }
     }
 
@@ -27,8 +32,9 @@ mod tests {
     use crate::cpu::wasm_budget;
     use crate::gpu::gpu_budget;
     use crate::lab::tests::{clock, settings};
-    use crate::lab::{page_defaults, Lab, CPU_SCALE};
+    use crate::lab::{export, page_defaults, views, Lab, CPU_SCALE};
     use crate::train::run::RunConfig;
+    use crate::train::session::RunStatus;
 
     /// Issue 13: `?model.d_model=100000` panicked with "capacity overflow" and left a dead
     /// page; now the page opens with no run and the reason next to the control.
@@ -113,6 +119,18 @@ mod tests {
         }
         assert_eq!(lab.runs.len(), 30);
         assert!(lab.runs.iter().all(|r| !r.session.history.is_empty()));
+        // Issue 14: a superseded run says where it stopped, not "step 88 of 2000", and exports
+        // that status.
+        let first = &lab.runs[0];
+        let steps = first.session.steps_done();
+        assert_eq!(first.session.status, RunStatus::Halted { step: steps });
+        assert_eq!(
+            views::status_text(first),
+            format!("stopped at step {steps}")
+        );
+        let exported: serde_json::Value =
+            serde_json::from_str(&export::run_json(first)).expect("JSON");
+        assert_eq!(exported["status"]["halted"]["step"], steps);
         // The runs before the newest stay where they stopped, even with the newest removed.
         let newest = lab.newest_id().unwrap();
         lab.remove(newest);

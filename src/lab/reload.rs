@@ -114,7 +114,10 @@ impl Lab {
             let mut session = Session::resume(run, data, first_step + history.len());
             session.first_step = first_step;
             session.history = history;
-            if let RunStatus::Diverged { .. } | RunStatus::Stopped { .. } = status {
+            if let RunStatus::Diverged { .. }
+            | RunStatus::Stopped { .. }
+            | RunStatus::Halted { .. } = status
+            {
                 session.status = status;
             }
             let mut entry = RunEntry::new(id, label, requested, session);

@@ -5,7 +5,7 @@ use serde_json::{json, Value};
 
 use super::{Lab, RunEntry};
 use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
-use crate::model::memory::bytes;
+use crate::model::numbers::bytes;
 use crate::model::rules::{rules, Rule};
 use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
 use crate::train::published::PUBLISHED;
@@ -223,7 +223,12 @@ fn plain_number(value: f64) -> String {
 
 /// Mean training tokens per second over the newest run's last ten steps.
 pub fn tokens_per_second(lab: &Lab) -> Option<f64> {
-    let history = &lab.runs.last()?.session.history;
+    // Only while the newest run trains: a figure left from a finished run reads as current.
+    let run = lab
+        .runs
+        .last()
+        .filter(|r| r.session.status == RunStatus::Training)?;
+    let history = &run.session.history;
     let recent = &history[history.len().saturating_sub(10)..];
     (!recent.is_empty())
         .then(|| recent.iter().map(|r| r.tokens_per_second).sum::<f64>() / recent.len() as f64)
@@ -320,20 +325,6 @@ pub fn max_attention_logit(record: &StepRecord) -> f32 {
         .fold(f32::NEG_INFINITY, f32::max)
 }
 
-/// 12345 as "12.3 k".
-pub fn si(value: f64) -> String {
-    let (scaled, prefix) = match value.abs() {
-        v if v >= 1e9 => (value / 1e9, " G"),
-        v if v >= 1e6 => (value / 1e6, " M"),
-        v if v >= 1e3 => (value / 1e3, " k"),
-        _ => (value, ""),
-    };
-    format!("{scaled:.3}{prefix}")
-        .replace(".000", "")
-        .trim_end()
-        .to_string()
-}
-
 /// Where a run stands, in words.
 pub fn status_text(run: &RunEntry) -> String {
     let done = run.session.steps_done();
@@ -342,6 +333,7 @@ pub fn status_text(run: &RunEntry) -> String {
         RunStatus::Finished => format!("finished, {done} steps"),
         RunStatus::Diverged { step } => format!("diverged at step {step}"),
         RunStatus::Stopped { step } => format!("stopped by an engine error before step {step}"),
+        RunStatus::Halted { step } => format!("stopped at step {step}"),
     }
 }
 
@@ -409,7 +401,14 @@ mod tests {
             t.get()
         };
         // Both steps evaluate (the first and the last), so each takes a call.
-        assert_eq!(lab.train(1.0, &clock) + lab.train(1.0, &clock), 2);
+        assert_eq!(lab.train(1.0, &clock), 1);
+        assert!(tokens_per_second(&lab).is_some(), "measured while training");
+        assert_eq!(lab.train(1.0, &clock), 1);
+        assert_eq!(
+            tokens_per_second(&lab),
+            None,
+            "nothing trains once finished"
+        );
         lab.change("model.qk_norm", "true");
         let lines = loss_lines(&lab);
         assert_eq!(lines.len(), 4, "train and validation per run");
@@ -633,15 +632,6 @@ mod tests {
             assert_eq!(*x, i as f64);
             assert!((y - e).abs() < 1e-12, "{y} vs {e}");
         }
-    }
-
-    #[test]
-    fn si_prefixes() {
-        assert_eq!(si(512.0), "512");
-        assert_eq!(si(29408.0), "29.408 k");
-        assert_eq!(si(175_680.0), "175.680 k");
-        assert_eq!(si(2_000_000.0), "2 M");
-        assert_eq!(si(0.5), "0.500");
     }
 
     #[test]

@@ -6,6 +6,7 @@
 //! WebAssembly).
 
 use super::config::ModelConfig;
+use super::numbers::bytes;
 
 /// Bytes of one f32.
 const F32: f64 = 4.0;
@@ -133,39 +134,6 @@ impl MemoryBudget {
     }
 }
 
-/// A count in decimal units, three significant digits: "6.74 B", "124 M", "12.3 k", "65".
-pub fn count(n: f64) -> String {
-    let (value, unit) = match n {
-        n if n >= 1e12 => (n / 1e12, " T"),
-        n if n >= 1e9 => (n / 1e9, " B"),
-        n if n >= 1e6 => (n / 1e6, " M"),
-        n if n >= 1e3 => (n / 1e3, " k"),
-        n => return format!("{n:.0}"),
-    };
-    match value {
-        v if v >= 100.0 => format!("{v:.0}{unit}"),
-        v if v >= 10.0 => format!("{v:.1}{unit}"),
-        v => format!("{v:.2}{unit}"),
-    }
-}
-
-/// Bytes in binary units, three significant digits: "960 GiB", "1.50 MiB", "12 B".
-pub fn bytes(n: f64) -> String {
-    const UNITS: [&str; 7] = ["B", "KiB", "MiB", "GiB", "TiB", "PiB", "EiB"];
-    let mut value = n;
-    let mut unit = 0;
-    while value >= 1024.0 && unit + 1 < UNITS.len() {
-        value /= 1024.0;
-        unit += 1;
-    }
-    match unit {
-        0 => format!("{value:.0} B"),
-        _ if value >= 100.0 => format!("{value:.0} {}", UNITS[unit]),
-        _ if value >= 10.0 => format!("{value:.1} {}", UNITS[unit]),
-        _ => format!("{value:.2} {}", UNITS[unit]),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -240,21 +208,5 @@ mod tests {
         };
         let reason = budget.refusal(&need).expect("refused");
         assert!(reason.contains("128 MiB"), "{reason}");
-    }
-
-    #[test]
-    fn counts_read_in_decimal_units() {
-        assert_eq!(count(6_738_415_616.0), "6.74 B");
-        assert_eq!(count(124_439_808.0), "124 M");
-        assert_eq!(count(540_350_000_000.0), "540 B");
-        assert_eq!(count(12_345.0), "12.3 k");
-        assert_eq!(count(65.0), "65");
-    }
-
-    #[test]
-    fn bytes_read_in_binary_units() {
-        assert_eq!(bytes(12.0), "12 B");
-        assert_eq!(bytes(1.5 * 1024.0 * 1024.0), "1.50 MiB");
-        assert_eq!(bytes(960.0 * 1024f64.powi(3)), "960 GiB");
     }
 }

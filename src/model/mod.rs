@@ -4,6 +4,7 @@ pub mod accounting;
 pub mod config;
 pub mod layout;
 pub mod memory;
+pub mod numbers;
 pub mod receptive;
 pub mod rules;
 

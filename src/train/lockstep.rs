@@ -61,7 +61,7 @@ impl Lockstep {
     /// Stops every lane that still trains where it is (its history stays).
     pub fn stop(&mut self) {
         for lane in self.lanes.iter_mut().filter(|l| l.training()) {
-            lane.session.stop();
+            lane.session.halt();
         }
     }
 

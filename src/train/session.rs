@@ -116,6 +116,9 @@ pub enum RunStatus {
     Diverged { step: usize },
     /// The engine failed (a lost GPU device) before this step; the history is kept.
     Stopped { step: usize },
+    /// Stopped on purpose before this step: the visitor stopped it, or a newer run took its
+    /// engine. The history is kept.
+    Halted { step: usize },
 }
 
 /// A run in progress.
@@ -209,6 +212,13 @@ impl Session {
     /// Marks the run stopped by an engine failure after the steps recorded; the history stays.
     pub fn stop(&mut self) {
         self.status = RunStatus::Stopped {
+            step: self.steps_done(),
+        };
+    }
+
+    /// Marks the run stopped on purpose after the steps recorded; the history stays.
+    pub fn halt(&mut self) {
+        self.status = RunStatus::Halted {
             step: self.steps_done(),
         };
     }

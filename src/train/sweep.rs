@@ -91,7 +91,7 @@ impl Cell {
                     let last = session.last_val_loss().map(f64::from);
                     cell.val_losses.extend(last.filter(|l| l.is_finite()));
                 }
-                RunStatus::Training | RunStatus::Stopped { .. } => {}
+                RunStatus::Training | RunStatus::Stopped { .. } | RunStatus::Halted { .. } => {}
             }
         }
         cell

@@ -34,6 +34,16 @@ impl Metric {
         }
     }
 
+    /// "has ... than": "a lower final validation loss", "fewer parameters".
+    pub fn comparative(self) -> String {
+        match self {
+            Metric::ValLoss | Metric::MaxAttentionLogit => format!("a lower {}", self.name()),
+            Metric::Parameters | Metric::FlopsPerToken | Metric::KvBytes => {
+                format!("fewer {}", self.name())
+            }
+        }
+    }
+
     /// Whether the number follows from the configuration alone (the same on every seed).
     pub fn from_configuration(self) -> bool {
         matches!(
@@ -84,7 +94,7 @@ impl fmt::Display for Claim {
                 metric,
                 better,
                 worse,
-            } => write!(f, "{better} has a lower {} than {worse}", metric.name()),
+            } => write!(f, "{better} has {} than {worse}", metric.comparative()),
             Claim::Similar { metric, a, b } => {
                 write!(f, "{a} and {b} have about the same {}", metric.name())
             }

@@ -3,7 +3,7 @@
 
 use leptos::prelude::*;
 
-use crate::model::memory::{bytes, count};
+use crate::model::numbers::{bytes, count};
 use crate::model::NumberFormat;
 use crate::train::published::{self, Sizes};
 

@@ -9,6 +9,7 @@ use plotters_canvas::CanvasBackend;
 use super::lab_state::LabState;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
 use crate::lab::{self, across_runs, export, views, Lab};
+use crate::model::numbers::{bytes, count};
 use crate::train::metrics;
 
 /// Play/pause, step, reset, and the readouts of the controls' configuration.
@@ -30,12 +31,16 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
             .unwrap_or_else(|| "no run".into())
     };
-    let readout = |testid: &'static str, label: &'static str, value: Signal<Option<f64>>, unit| {
+    // Each readout writes its number in its own way: counts in decimal units, bytes in binary.
+    let readout = |testid: &'static str,
+                   label: &'static str,
+                   value: Signal<Option<f64>>,
+                   write: fn(f64) -> String| {
         view! {
             <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
                 <span class="readout-label">{label}</span>
                 <span class="readout-value">
-                    {move || value.get().map_or_else(|| "—".to_string(), |v| format!("{} {unit}", views::si(v)))}
+                    {move || value.get().map_or_else(|| "—".to_string(), write)}
                 </span>
             </div>
         }
@@ -69,10 +74,10 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                 </label>
             </div>
             <div class="readouts">
-                {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), "")}
-                {readout("readout-flops", "training FLOPs/token", Signal::derive(move || readouts().map(|r| r.1)), "")}
-                {readout("readout-kv", "KV cache/token", Signal::derive(move || readouts().map(|r| r.2 as f64)), "B")}
-                {readout("readout-tokens", "tokens/s", Signal::derive(tokens), "")}
+                {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), count)}
+                {readout("readout-flops", "training FLOPs/token", Signal::derive(move || readouts().map(|r| r.1)), count)}
+                {readout("readout-kv", "KV cache/token", Signal::derive(move || readouts().map(|r| r.2 as f64)), bytes)}
+                {readout("readout-tokens", "tokens/s", Signal::derive(tokens), count)}
             </div>
             <p class="engine" data-testid="engine">
                 "Engine: " {engine} " · " {move || device.get()}

@@ -31,7 +31,9 @@ async function openKeepingDevices(browser) {
 /** Loses the newest device once run 1 is past its resume point `resume` (a multiple of 50);
  * returns the snapshot before, the notice's text, and a snapshot 10 steps later. */
 async function loseDevice(page, resume) {
-  const before = await until(page, (s) => s.runs[0]?.steps >= resume + 10 && s.runs[0].resume_step === resume, null, 120_000);
+  // The first call also waits for the page's load and SwiftShader's pipeline compilation (a
+  // minute or more on a loaded 2-core machine).
+  const before = await until(page, (s) => s.runs[0]?.steps >= resume + 10 && s.runs[0].resume_step === resume, null, 240_000);
   const t0 = Date.now();
   const notice = page.getByTestId("engine-notice");
   const previous = (await notice.count()) ? await notice.innerText() : null;

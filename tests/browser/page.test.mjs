@@ -36,7 +36,7 @@ async function benchmark(page, label) {
   const training = tasks.filter(([start]) => start >= after.first_step_ms);
   console.log(`benchmark ${label}:`);
   console.log(`  first training step ${after.first_step_ms.toFixed(0)} ms after navigation`);
-  console.log(`  ${stepsPerSecond.toFixed(1)} steps/s, ${after.tokens_per_second.toFixed(0)} tokens/s`);
+  console.log(`  ${stepsPerSecond.toFixed(1)} steps/s, ${after.tokens_per_second?.toFixed(0) ?? "no run training, no"} tokens/s`);
   console.log(`  long tasks (> 50 ms) before the first step: ${describe(startup)}`);
   console.log(`  long tasks (> 50 ms) while training: ${describe(training)}`);
 }

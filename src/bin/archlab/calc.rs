@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use archlab::model::memory::{bytes, count};
+use archlab::model::numbers::{bytes, count};
 use archlab::model::NumberFormat;
 use archlab::train::published::{self, Sizes};
 

@@ -73,6 +73,7 @@ pub fn write(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result<S
         RunStatus::Finished => "finished".to_string(),
         RunStatus::Diverged { step } => format!("DIVERGED at step {step}"),
         RunStatus::Stopped { step } => format!("STOPPED by an engine error at step {step}"),
+        RunStatus::Halted { step } => format!("stopped at step {step}"),
     };
     let mut line = format!("{status}: {} steps", session.steps_done());
     if let Some(last) = last {
