@@ -1,21 +1,33 @@
 //! What the page offers for download: a run as JSON (its configuration, status and every step's
 //! record) and its metrics as the command line's `metrics.csv` (`train::metrics::csv`).
 
-use serde_json::json;
+use serde::Serialize;
 
 use super::RunEntry;
+use crate::train::run::RunConfig;
+use crate::train::session::{RunStatus, StepRecord};
+
+/// What the JSON download holds. Serialised straight from the run's own values, not through
+/// `serde_json::Value`, which widens f32 to f64 (`"lr": 0.003000000026077032`).
+#[derive(Serialize)]
+struct RunExport<'a> {
+    name: String,
+    status: RunStatus,
+    config: &'a RunConfig,
+    metrics: &'a [StepRecord],
+}
 
 /// The run as pretty JSON: name, status, the validated configuration (the vocabulary set by
-/// the data) and every step's record as `metrics.jsonl` writes it. Non-finite numbers (a
-/// diverged run) become null, as JSON has no NaN.
+/// the data) and every step's record as `metrics.jsonl` writes it, each float in its shortest
+/// form. Non-finite numbers (a diverged run) become null, as JSON has no NaN.
 pub fn run_json(run: &RunEntry) -> String {
-    let value = json!({
-        "name": run.name(),
-        "status": run.session.status,
-        "config": run.session.run,
-        "metrics": run.session.history,
-    });
-    serde_json::to_string_pretty(&value).expect("a run serialises")
+    let export = RunExport {
+        name: run.name(),
+        status: run.session.status,
+        config: &run.session.run,
+        metrics: &run.session.history,
+    };
+    serde_json::to_string_pretty(&export).expect("a run serialises")
 }
 
 /// The download's file name: "archlab-run-3.json", "archlab-run-3-metrics.csv".
@@ -46,6 +58,12 @@ mod tests {
         assert_eq!(value["status"], "finished");
         assert_eq!(value["config"]["model"]["d_model"], 32);
         assert_eq!(value["config"]["train"]["steps"], 3);
+        // Issue 14: short decimals, as the settings were written (3e-3 is an f32).
+        assert!(
+            run_json(run).contains("\"lr\": 0.003,"),
+            "{}",
+            run_json(run)
+        );
         let records = value["metrics"].as_array().unwrap();
         assert_eq!(records.len(), 3);
         assert_eq!(records[2]["step"], 2);
