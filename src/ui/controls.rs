@@ -117,13 +117,29 @@ fn Control(field: &'static Field) -> impl IntoView {
         state.lab.with_value(|lab| lab.error_for(field.key))
     };
     let change = move |raw: String| state.change(field.key, &fields::set_value(field, &raw));
+    // A closed dropdown changes its value on every arrow key: each would start a run. Choices
+    // made by keyboard wait for Enter or for the focus to leave; a click commits at once.
+    let browsing = StoredValue::new(false);
+    let commit = move |ev: &web_sys::Event| {
+        browsing.set_value(false);
+        if shown().as_deref() != Some(event_target_value(ev).as_str()) {
+            change(event_target_value(ev));
+        }
+    };
     let input = match field.kind {
         Kind::Choice(options) => view! {
             <select
                 id=id.clone()
                 data-testid=format!("control-{}", field.key)
                 prop:value=move || shown().unwrap_or_default()
-                on:change=move |ev| change(event_target_value(&ev))
+                on:keydown=move |ev| match ev.key().as_str() {
+                    "Enter" => commit(&ev),
+                    "ArrowUp" | "ArrowDown" | "ArrowLeft" | "ArrowRight" | "Home" | "End"
+                    | "PageUp" | "PageDown" => browsing.set_value(true),
+                    _ => {}
+                }
+                on:change=move |ev| if !browsing.get_value() { commit(&ev) }
+                on:blur=move |ev| if browsing.get_value() { commit(&ev) }
             >
                 {options
                     .iter()

@@ -194,6 +194,8 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
         }
     };
     view! {
+        // The controls come first in the page's order; a keyboard reaches Play in one Tab.
+        <a class="skip-link" href="#run-controls" data-testid="skip-link">"Skip to the run controls"</a>
         <div class="layout">
             <controls::ControlsPanel />
             <main>

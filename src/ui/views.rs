@@ -46,7 +46,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         }
     };
     view! {
-        <section class="toolbar" aria-label="Training">
+        <section class="toolbar" id="run-controls" tabindex="-1" aria-label="Training">
             <div class="buttons">
                 <button
                     data-testid="play"
