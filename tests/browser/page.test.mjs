@@ -250,7 +250,9 @@ test("a run exports as JSON and CSV, a chart as PNG; the enlarged map reads its 
     assert.equal(run.name, done.runs[0].name);
     assert.equal(run.config.train.steps, 12);
     assert.equal(run.config.model.d_model, 32);
-    assert.deepEqual(run.metrics.map((r) => r.loss), done.runs[0].loss);
+    // The JSON, like the CSV, writes each f32 in its shortest form.
+    assert.deepEqual(run.metrics.map((r) => Math.fround(r.loss)), done.runs[0].loss);
+    assert.equal(run.config.train.lr, 0.003, "short decimals");
     // Text data: the first step evaluates, in nats per token and in bits per character.
     assert.equal(typeof run.metrics[0].val_bpc, "number");
     assert.equal(Math.fround(Number(rows[1].split(",")[9])), Math.fround(run.metrics[0].val_bpc));
