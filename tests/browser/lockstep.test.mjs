@@ -16,13 +16,14 @@ test("an experiment's variants step together; the band, the results table and th
 
     // While it trains, every lane is within one step of every other, and the banner says so.
     const spreads = [];
-    // The visitor's run may take a step before the click; from then on it waits.
-    let visitorSteps;
+    // The visitor's run may take steps before the click, and on the GPU finish steps it had in
+    // flight; from a lane's first step until the last, its step count stays put.
+    const visitorSteps = [];
     const done = await until(
       page,
       (s) => {
-        if (s.experiment && visitorSteps === undefined) visitorSteps = s.runs[0].steps;
         const lanes = s.experiment?.lanes ?? [];
+        if (s.experiment?.training && lanes.some((l) => l.steps > 0)) visitorSteps.push(s.runs[0].steps);
         const steps = lanes.map((l) => l.steps);
         if (s.experiment?.training && steps.some((n) => n > 0 && n < 4)) {
           spreads.push(Math.max(...steps) - Math.min(...steps));
@@ -60,7 +61,8 @@ test("an experiment's variants step together; the band, the results table and th
     // The experiment's charts hold its variants only.
     await page.getByTestId("chart-experiment-loss").waitFor();
     await page.getByTestId("chart-experiment-difference").waitFor();
-    assert.equal(done.runs[0].steps, visitorSteps, "the visitor's run waited");
+    assert.ok(visitorSteps.length > 0);
+    assert.ok(visitorSteps.every((n) => n === visitorSteps[0]), `the visitor's run waited: ${visitorSteps}`);
     await screenshot(page, "lockstep");
     assert.deepEqual(errors, []);
   } finally {
