@@ -181,6 +181,14 @@ fn dout_dot_v(qi: u32, kj: u32) -> f32 {
     return dp;
 }
 
+// The recomputed probability p_ij = exp(logit - ALiBi - lse_i) and its logit gradient
+// ds_ij = p (dp_ij - delta_i) cap'(logit) scale, for both fused backward kernels.
+fn fused_p_ds(qi: u32, kj: u32, distance: f32, slope: f32, lse: f32, delta: f32) -> vec2<f32> {
+    let raw = fused_logit(qi, kj);
+    let p = exp(raw - slope * distance - lse);
+    return vec2<f32>(p, p * (dout_dot_v(qi, kj) - delta) * cap_slope(raw) * dims.scale);
+}
+
 @compute @workgroup_size(WG)
 fn attention_fused_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -264,9 +272,7 @@ fn attention_fused_backward_q(
             continue;
         }
         let kj = kv_index(b, j, kv);
-        let raw = fused_logit(qi, kj);
-        let p = exp(raw - slope * f32(i - j) - lse);
-        let ds = p * (dout_dot_v(qi, kj) - delta) * cap_slope(raw) * dims.scale;
+        let ds = fused_p_ds(qi, kj, f32(i - j), slope, lse, delta).y;
         for (var d = 0u; d < dims.d_head; d++) {
             fq_dq[qi + d] += ds * fa_k[kj + d];
         }
@@ -299,12 +305,10 @@ fn attention_fused_backward_kv(
             }
             let qi = q_index(b, i, h);
             let r = (b * dims.heads + h) * dims.seq + i;
-            let raw = fused_logit(qi, kj);
-            let p = exp(raw - slope * f32(i - j) - fb_lse[r]);
-            let ds = p * (dout_dot_v(qi, kj) - fkv_delta[r]) * cap_slope(raw) * dims.scale;
+            let p_ds = fused_p_ds(qi, kj, f32(i - j), slope, fb_lse[r], fkv_delta[r]);
             for (var d = 0u; d < dims.d_head; d++) {
-                fkv_dv[kj + d] += p * fb_dout[qi + d];
-                fkv_dk[kj + d] += ds * fa_q[qi + d];
+                fkv_dv[kj + d] += p_ds.x * fb_dout[qi + d];
+                fkv_dk[kj + d] += p_ds.y * fa_q[qi + d];
             }
         }
     }
