@@ -15,6 +15,8 @@ mod reload;
 mod resume;
 pub mod store;
 mod training;
+pub mod tour;
+pub mod tour_text;
 pub mod url;
 pub mod views;
 
