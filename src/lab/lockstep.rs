@@ -35,6 +35,9 @@ pub const KEPT_SCALE: [&str; 7] = [
 /// train.steps=20` does.
 pub const KEPT_LENGTH: [&str; 1] = ["train.steps"];
 
+/// Each variant's label and configuration.
+pub type VariantRuns = Vec<(&'static str, RunConfig)>;
+
 /// The most seeds the page trains each variant over: two, the fewest that give a spread for
 /// the verdict, since every seed adds the whole experiment's time again on the one device.
 pub const PAGE_SEEDS: usize = 2;
@@ -328,7 +331,7 @@ impl Lab {
     pub fn experiment_runs(
         &self,
         name: &str,
-    ) -> Result<(&'static Experiment, Vec<(&'static str, RunConfig)>), RunError> {
+    ) -> Result<(&'static Experiment, VariantRuns), RunError> {
         let experiment = Experiment::named(name)
             .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
         let differing = |key: &str| {

@@ -40,6 +40,10 @@ pub struct PresenterText {
     /// The choices of views, in `ui::presenter::PresenterView::ALL`'s order.
     pub views: [&'static str; 4],
     pub keys: &'static str,
+    pub play: &'static str,
+    pub pause: &'static str,
+    pub step: &'static str,
+    pub next_variant: &'static str,
     pub leave: &'static str,
     /// "Variant {label} ({n} of {total}) of {experiment}".
     pub variant: &'static str,
@@ -184,7 +188,11 @@ pub const ENGLISH: TourText = TourText {
             "loss and largest attention logit",
             "the experiment's validation loss",
         ],
-        keys: "space play/pause · s step · n next variant · ← → tour stop · Esc leave",
+        keys: "Keys: space play/pause · s step · n next variant · ← → tour stop · Esc leave",
+        play: "Play",
+        pause: "Pause",
+        step: "Step",
+        next_variant: "Next variant (n)",
         leave: "Leave (Esc)",
         variant: "Variant {label} ({n} of {total}) of {experiment}",
         running: "Now running: {banner}",
