@@ -14,9 +14,9 @@ pub mod model_views;
 mod reload;
 mod resume;
 pub mod store;
-mod training;
 pub mod tour;
 pub mod tour_text;
+mod training;
 pub mod url;
 pub mod views;
 

@@ -177,7 +177,11 @@ mod tests {
     fn every_stop_has_text_and_titled_panels() {
         for (index, stop) in STOPS.iter().enumerate() {
             let words = &text().stops[index];
-            assert!(!words.title.is_empty() && !words.body.is_empty(), "{}", stop.slug);
+            assert!(
+                !words.title.is_empty() && !words.body.is_empty(),
+                "{}",
+                stop.slug
+            );
             let panels = match stop.diagram {
                 None => 0,
                 Some(Diagram::Activations | Diagram::Rope) => 1,
@@ -239,7 +243,10 @@ mod tests {
         assert_eq!(newest.requested, runs[0].1);
         assert!(!newest.requested.model.qk_norm);
         assert_eq!(newest.label, "stability: plain");
-        assert_eq!(newest.requested.train.steps, 3, "the visitor's length stays");
+        assert_eq!(
+            newest.requested.train.steps, 3,
+            "the visitor's length stays"
+        );
         let refused = lab.show_variant("stability", 9).unwrap_err();
         assert_eq!(refused.field, "variant");
     }

@@ -174,7 +174,7 @@ pub const ENGLISH: TourText = TourText {
                  recent ones plus every k-th further back. Stacked layers still reach far: \
                  each layer extends what the next one can see.",
             ],
-            panels: &["causal", "sliding window 4", "sparse: 3 local, stride 4"],
+            panels: &["causal", "window of 4", "3 local + every 4th"],
             caption: "Query rows down, key columns across: a filled cell is a key the query \
                       sees.",
         },

@@ -143,8 +143,9 @@ fn PresenterChart(chart: Chart, resized: RwSignal<u32>) -> impl IntoView {
     }
 }
 
-/// Whether a key press belongs to a field the visitor is using: text inputs, text areas,
-/// selects (their arrows choose), and editable content.
+/// Whether a key press belongs to a field the visitor is using: inputs that take text (not
+/// checkboxes, radios or buttons), text areas, selects (their arrows choose), and editable
+/// content.
 fn typing(ev: &web_sys::KeyboardEvent) -> bool {
     let Some(element) = ev
         .target()
@@ -152,7 +153,15 @@ fn typing(ev: &web_sys::KeyboardEvent) -> bool {
     else {
         return false;
     };
-    matches!(element.tag_name().as_str(), "INPUT" | "TEXTAREA" | "SELECT") || element.is_content_editable()
+    let takes_keys = match element.tag_name().as_str() {
+        "INPUT" => !matches!(
+            element.get_attribute("type").as_deref(),
+            Some("checkbox" | "radio" | "button" | "file")
+        ),
+        "TEXTAREA" | "SELECT" => true,
+        _ => false,
+    };
+    takes_keys || element.is_content_editable()
 }
 
 /// Moves the focus to the element with `id`, if there is one.
@@ -268,22 +277,35 @@ pub fn Presenter() -> impl IntoView {
     let status = move || {
         state.progress.track();
         state.version.track();
-        let banner = state.lab.with_value(|lab| lab.experiment.as_ref().map(|e| e.banner()));
+        let banner = state
+            .lab
+            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner()));
         if let Some(banner) = banner {
             return fill(words.running, &[("banner", &banner)]);
         }
         let name = STOPS[tour.stop.get()].experiment;
         let shown = tour.variant.get().zip(Experiment::named(name));
         shown.map_or_else(String::new, |(index, experiment)| {
-            let (n, total) = ((index + 1).to_string(), experiment.variants.len().to_string());
+            let (n, total) = (
+                (index + 1).to_string(),
+                experiment.variants.len().to_string(),
+            );
             let label = experiment.variants[index].0;
-            let values = [("label", label), ("n", &n), ("total", &total), ("experiment", name)];
+            let values = [
+                ("label", label),
+                ("n", &n),
+                ("total", &total),
+                ("experiment", name),
+            ];
             fill(words.variant, &values)
         })
     };
     let view_index = move || {
         let shown = chosen.get();
-        PresenterView::ALL.iter().position(|&v| v == shown).unwrap_or(0)
+        PresenterView::ALL
+            .iter()
+            .position(|&v| v == shown)
+            .unwrap_or(0)
     };
     move || {
         tour.presenting.get().then(|| {

@@ -218,7 +218,7 @@ fn rope(title: &'static str) -> impl IntoView {
         })
         .collect_view();
     view! {
-        <svg class="diagram" viewBox=format!("0 0 {size} {}", cy + radius + 20.0) role="img" aria-label=title>
+        <svg class="diagram rope" viewBox=format!("0 0 {size} {}", cy + radius + 20.0) role="img" aria-label=title>
             <text class="panel-title" x=cx y="14" text-anchor="middle">{title}</text>
             <circle class="axis" cx=cx cy=cy r=radius fill="none" />
             {arrows}
@@ -230,7 +230,7 @@ fn rope(title: &'static str) -> impl IntoView {
 fn masks(titles: &'static [&'static str]) -> impl IntoView {
     let cell = 9.0;
     let side = cell * MASK_SIZE as f64;
-    let gap = 24.0;
+    let gap = 36.0;
     let width = (side + gap) * MASKS.len() as f64;
     let grids = MASKS
         .iter()
