@@ -70,7 +70,8 @@ for (const [width, height] of SIZES) {
       const presenter = page.getByTestId("presenter");
       await presenter.waitFor();
       const size = await presenter.evaluate((el) => parseFloat(getComputedStyle(el).fontSize));
-      assert.ok(size >= 24, `presenter type ${size} px`);
+      // Large type for a room; a phone, held close, gets 18 px and more room for the chart.
+      assert.ok(size >= (width >= 768 ? 24 : 18), `presenter type ${size} px`);
       assert.match(await page.getByTestId("presenter-stop").innerText(), /Stop 2 of 8/);
       assert.match(await page.getByTestId("presenter-claim").innerText(), /gat/i);
       assert.match(await page.getByTestId("presenter-status").innerText(), /activation/);
