@@ -3,7 +3,7 @@
 //! the page's URL fragment, and a stop's variants tried one at a time on the page's run. The
 //! words are in `super::tour_text`.
 
-use super::tour_text::{TourText, ENGLISH};
+use super::tour_text::{fill, TourText, ENGLISH};
 use super::Lab;
 use crate::cpu::position::rope_forward;
 use crate::model::AttentionPattern;
@@ -79,6 +79,12 @@ pub const STOPS: [Stop; 8] = [
 /// The words of the page's language (English until a translation is added).
 pub fn text() -> &'static TourText {
     &ENGLISH
+}
+
+/// "Stop 2 of 8" for stop `index`.
+pub fn counter(index: usize) -> String {
+    let (n, total) = ((index + 1).to_string(), STOPS.len().to_string());
+    fill(text().counter, &[("n", &n), ("total", &total)])
 }
 
 /// The URL fragment that opens the tour at stop `index`: `#tour=position`.
@@ -191,6 +197,12 @@ mod tests {
             assert_eq!(words.panels.len(), panels, "{}", stop.slug);
             assert_eq!(words.caption.is_empty(), panels == 0, "{}", stop.slug);
         }
+    }
+
+    #[test]
+    fn the_counter_counts_from_one() {
+        assert_eq!(counter(0), "Stop 1 of 8");
+        assert_eq!(counter(7), "Stop 8 of 8");
     }
 
     #[test]

@@ -260,9 +260,11 @@ pub fn Presenter() -> impl IntoView {
     let words = &tour::text().presenter;
     let stop_line = move || {
         let index = tour.stop.get();
-        let (n, total) = ((index + 1).to_string(), STOPS.len().to_string());
-        let counter = fill(tour::text().counter, &[("n", &n), ("total", &total)]);
-        format!("{counter} · {}", tour::text().stops[index].title)
+        format!(
+            "{} · {}",
+            tour::counter(index),
+            tour::text().stops[index].title
+        )
     };
     // The running experiment's claim, else the stop's.
     let claim = move || {

@@ -70,10 +70,6 @@ pub fn TourPanel() -> impl IntoView {
     let tour = expect_context::<Tour>();
     let words = tour::text();
     let stop = move || tour.stop.get();
-    let counter = move || {
-        let (n, total) = ((stop() + 1).to_string(), STOPS.len().to_string());
-        fill(words.counter, &[("n", &n), ("total", &total)])
-    };
     view! {
         <section class="panel tour" data-testid="tour" data-stop=move || STOPS[stop()].slug
             aria-labelledby="tour-heading">
@@ -102,7 +98,7 @@ pub fn TourPanel() -> impl IntoView {
                 view! {
                     <div class="tour-stop">
                         <div class="tour-words">
-                            <p class="tour-counter" data-testid="tour-counter">{counter}</p>
+                            <p class="tour-counter" data-testid="tour-counter">{tour::counter(index)}</p>
                             <h3 data-testid="tour-title">{text.title}</h3>
                             <div data-testid="tour-body">
                                 {text.body.iter().map(|p| view! { <p>{*p}</p> }).collect_view()}
