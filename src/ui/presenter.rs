@@ -203,7 +203,9 @@ pub fn Presenter() -> impl IntoView {
         }
     };
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
-        if typing(&ev) || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
+        // Escape types nothing: it leaves presenter mode from its own view select too.
+        let typed = ev.key() != "Escape" && typing(&ev);
+        if typed || ev.ctrl_key() || ev.meta_key() || ev.alt_key() {
             return;
         }
         let presenting = tour.presenting.get_untracked();

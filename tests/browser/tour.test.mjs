@@ -107,7 +107,8 @@ for (const [width, height] of SIZES) {
       await page.keyboard.press("n");
       await until(page, (s) => s.runs.some((r) => r.name.endsWith(": activation: ReLU")));
 
-      // Escape leaves, the focus back on the Present button.
+      // Escape leaves, even from the view select, the focus back on the Present button.
+      await page.getByTestId("presenter-view").focus();
       await page.keyboard.press("Escape");
       assert.equal(await presenter.count(), 0);
       assert.equal(await page.evaluate(() => document.activeElement?.dataset.testid), "present");
