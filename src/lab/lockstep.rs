@@ -35,6 +35,9 @@ pub const KEPT_SCALE: [&str; 7] = [
 /// train.steps=20` does.
 pub const KEPT_LENGTH: [&str; 1] = ["train.steps"];
 
+/// Each variant's label and configuration.
+pub type VariantRuns = Vec<(&'static str, RunConfig)>;
+
 /// The most seeds the page trains each variant over: two, the fewest that give a spread for
 /// the verdict, since every seed adds the whole experiment's time again on the one device.
 pub const PAGE_SEEDS: usize = 2;
@@ -322,9 +325,13 @@ pub fn difference_lines(variants: &[Variant]) -> Vec<Line> {
 }
 
 impl Lab {
-    /// Starts the experiment `name` in lockstep, replacing any earlier one: every variant at
-    /// every seed ([`seeds_for`]) gets its data and engine, validated before any trains.
-    pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
+    /// The experiment `name` and each variant's validated configuration, as its lanes train
+    /// it: the experiment's settings over this engine's defaults with the visitor's scale and
+    /// run length.
+    pub fn experiment_runs(
+        &self,
+        name: &str,
+    ) -> Result<(&'static Experiment, VariantRuns), RunError> {
         let experiment = Experiment::named(name)
             .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
         let differing = |key: &str| {
@@ -347,6 +354,13 @@ impl Lab {
             }
             run.validate()?;
         }
+        Ok((experiment, runs))
+    }
+
+    /// Starts the experiment `name` in lockstep, replacing any earlier one: every variant at
+    /// every seed ([`seeds_for`]) gets its data and engine, validated before any trains.
+    pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
+        let (experiment, runs) = self.experiment_runs(name)?;
         let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
         // The old lanes' engines go before the new ones are made.
         self.experiment = None;

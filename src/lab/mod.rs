@@ -14,6 +14,8 @@ pub mod model_views;
 mod reload;
 mod resume;
 pub mod store;
+pub mod tour;
+pub mod tour_text;
 mod training;
 pub mod url;
 pub mod views;

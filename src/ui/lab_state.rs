@@ -172,6 +172,23 @@ impl LabState {
         }
     }
 
+    /// Trains variant `index` of experiment `name` as the page's run (`Lab::show_variant`);
+    /// its label, or None with the reason in the lab's problem.
+    pub fn show_variant(&self, name: &str, index: usize) -> Option<&'static str> {
+        let shown = self
+            .lab
+            .try_update_value(|lab| match lab.show_variant(name, index) {
+                Ok(label) => Some(label),
+                Err(error) => {
+                    lab.problem = Some(error);
+                    None
+                }
+            })
+            .flatten();
+        self.changed();
+        shown
+    }
+
     /// Stops every lane of the experiment (see `Lab::stop_experiment`).
     pub fn stop_experiment(&self) {
         self.lab.update_value(Lab::stop_experiment);
@@ -544,7 +561,12 @@ impl LabState {
             return;
         };
         let location = window.location();
-        let target = format!("{}{query}", location.pathname().unwrap_or_default());
+        // The fragment stays: it holds the tour's stop (`ui::tour`).
+        let target = format!(
+            "{}{query}{}",
+            location.pathname().unwrap_or_default(),
+            location.hash().unwrap_or_default()
+        );
         if let Ok(history) = window.history() {
             let _ = history.replace_state_with_url(&JsValue::NULL, "", Some(&target));
         }

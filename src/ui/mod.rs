@@ -8,11 +8,14 @@ mod checkpoints;
 mod controls;
 mod lab_state;
 mod model_views;
+mod presenter;
 mod results;
 mod rules;
 mod saved;
 mod storage;
 mod text;
+mod tour;
+mod tour_diagrams;
 mod views;
 
 use std::rc::Rc;
@@ -138,6 +141,7 @@ fn App() -> impl IntoView {
 fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
     let state = lab_state::LabState::new(gpu, loaded);
     provide_context(state);
+    provide_context(tour::Tour::new());
     // Runs brought back by a reload wait for play (the notice says where the newest stands).
     if state.keeper.restored() {
         state.pause();
@@ -203,6 +207,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <views::Problems />
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
+                <tour::TourPanel />
                 <results::ExperimentPanel />
                 <views::RunsList />
                 <views::Charts />
@@ -224,6 +229,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 </div>
             </main>
         </div>
+        <presenter::Presenter />
     }
 }
 

@@ -62,7 +62,7 @@ pub fn ExperimentPanel() -> impl IntoView {
 
 /// The experiment's variants as (bands, lines) for the chart `testid`, with its title and y
 /// label.
-fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, Vec<Line>) {
+pub(super) fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, Vec<Line>) {
     let Some(experiment) = &lab.experiment else {
         return Default::default();
     };

@@ -266,7 +266,7 @@ fn download_png(canvas: &web_sys::HtmlCanvasElement, name: &str) {
     }
 }
 
-fn css(color: RGBColor) -> String {
+pub(super) fn css(color: RGBColor) -> String {
     format!("rgb({}, {}, {})", color.0, color.1, color.2)
 }
 
