@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod engine;
 pub mod export;
 pub mod fields;
+pub mod generate;
 pub mod kernel_check;
 pub mod lockstep;
 mod memory;
