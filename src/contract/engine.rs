@@ -13,7 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 
 use super::batch::Batch;
-use super::decode::{Decoding, KvDecode};
+use super::decode::KvDecode;
 use super::step::{OptimizerState, StepInputs, StepReport, ViewStats};
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 
@@ -170,7 +170,7 @@ pub fn generate(
     };
     match engine.kv_decode() {
         Some(decoder) => {
-            let mut decoding = Decoding::default();
+            let mut decoding = super::decode::Decoding::default();
             sampling.run(prompt, |tokens| {
                 wait(decoding.start_next_token(decoder, tokens))
             })
