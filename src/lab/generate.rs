@@ -41,13 +41,17 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// "64 tokens in 0.12 s, 533.3 tokens/s on the CPU engine; KV cache 12.0 KiB".
+    /// "64 tokens in 120.0 ms, 533.3 tokens/s on the CPU engine; KV cache 12.0 KiB".
     pub fn readout(&self, seconds: f64) -> String {
         let rate = self.tokens as f64 / seconds.max(1e-9);
+        // A small model generates in milliseconds: "0.00 s" would say nothing.
+        let time = match seconds < 1.0 {
+            true => format!("{} ms", numbers::fixed(seconds * 1000.0, 1)),
+            false => format!("{} s", numbers::fixed(seconds, 2)),
+        };
         format!(
-            "{} tokens in {} s, {} tokens/s on the {}; KV cache {}",
+            "{} tokens in {time}, {} tokens/s on the {}; KV cache {}",
             self.tokens,
-            numbers::fixed(seconds, 2),
             numbers::count(rate),
             self.engine,
             numbers::bytes(self.kv_cache_bytes as f64)
@@ -201,8 +205,9 @@ mod tests {
             model.kv_cache_bytes_per_token() * model.context_len
         );
         assert!(out.readout(0.5).contains(&format!(
-            "{GENERATE_TOKENS} tokens in 0.50 s, 128 tokens/s on the CPU engine; KV cache"
+            "{GENERATE_TOKENS} tokens in 500.0 ms, 128 tokens/s on the CPU engine; KV cache"
         )));
+        assert!(out.readout(2.0).contains("tokens in 2.00 s, 32 tokens/s"));
         // A CPU engine given the run's parameters (the GPU engine's way) decodes the same.
         let params = lab.runs[0].engine.as_ref().unwrap().layout().total_len;
         let state = now(&mut lab.runs[0].engine.as_ref().unwrap().start_state())
