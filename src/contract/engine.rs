@@ -13,6 +13,7 @@ use rand_chacha::ChaCha8Rng;
 use rand_core::RngCore;
 
 use super::batch::Batch;
+use super::decode::KvDecode;
 use super::step::{OptimizerState, StepInputs, StepReport, ViewStats};
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 
@@ -129,6 +130,10 @@ pub trait Engine {
     /// Restores a checkpoint's optimizer state: the next step continues its bias correction
     /// and dropout masks where the saved run stopped.
     fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError>;
+
+    /// The engine's KV-cached decode, where it has one (the CPU engine; the GPU engine runs the
+    /// whole window per token).
+    fn kv_decode(&mut self) -> Option<&mut dyn KvDecode>;
 }
 
 /// Starts reading the logits `[V]` that predict the token after `tokens` (non-empty). The last
@@ -145,8 +150,9 @@ pub fn start_next_token(engine: &mut dyn Engine, tokens: &[u32]) -> Pending<Vec<
 }
 
 /// Samples `n` tokens after `prompt` (which must not be empty), feeding at most the last
-/// `context_len` tokens back each time. `temperature` 0 picks the most likely token; `top_k`
-/// 0 keeps the whole vocabulary. Returns the new tokens only.
+/// `context_len` tokens back each time; with the engine's KV cache where it has one.
+/// `temperature` 0 picks the most likely token; `top_k` 0 keeps the whole vocabulary. Returns
+/// the new tokens only.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn generate(
     engine: &mut dyn Engine,
@@ -156,14 +162,57 @@ pub fn generate(
     top_k: usize,
     seed: u64,
 ) -> Result<Vec<u32>, EngineError> {
-    use rand_core::SeedableRng;
-    let mut rng = ChaCha8Rng::seed_from_u64(seed);
-    let mut tokens = prompt.to_vec();
-    for _ in 0..n {
-        let logits = wait(start_next_token(engine, &tokens))?;
-        tokens.push(sample_token(&logits, temperature, top_k, &mut rng));
+    let sampling = Sampling {
+        n,
+        temperature,
+        top_k,
+        seed,
+    };
+    match engine.kv_decode() {
+        Some(decoder) => {
+            let mut decoding = super::decode::Decoding::default();
+            sampling.run(prompt, |tokens| {
+                wait(decoding.start_next_token(decoder, tokens))
+            })
+        }
+        None => sampling.run(prompt, |tokens| wait(start_next_token(engine, tokens))),
     }
-    Ok(tokens.split_off(prompt.len()))
+}
+
+/// How many tokens to sample and how.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Sampling {
+    /// New tokens.
+    pub n: usize,
+    /// 0: the most likely token.
+    pub temperature: f32,
+    /// 0: the whole vocabulary.
+    pub top_k: usize,
+    pub seed: u64,
+}
+
+impl Sampling {
+    /// The new tokens after `prompt` (non-empty), each from the logits `next` gives for the
+    /// tokens so far.
+    pub fn run(
+        &self,
+        prompt: &[u32],
+        mut next: impl FnMut(&[u32]) -> Result<Vec<f32>, EngineError>,
+    ) -> Result<Vec<u32>, EngineError> {
+        use rand_core::SeedableRng;
+        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut tokens = prompt.to_vec();
+        for _ in 0..self.n {
+            let logits = next(&tokens)?;
+            tokens.push(sample_token(
+                &logits,
+                self.temperature,
+                self.top_k,
+                &mut rng,
+            ));
+        }
+        Ok(tokens.split_off(prompt.len()))
+    }
 }
 
 /// One token from `logits` `[V]`: the most likely at `temperature` 0, else drawn from the

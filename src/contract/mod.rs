@@ -4,6 +4,7 @@
 //! and GPU kernels share. It imports only `model`; `cpu` and `gpu` import nothing above it.
 
 pub mod batch;
+pub mod decode;
 pub mod engine;
 pub mod matmul;
 pub mod ops;
@@ -12,6 +13,7 @@ pub mod score;
 pub mod step;
 
 pub use batch::{Batch, IGNORE};
+pub use decode::{Decoding, KvDecode};
 pub use engine::{Engine, EngineError, EngineState, ForwardViews, Pending};
 pub use schedule::{LrSchedule, Schedule};
 pub use step::{

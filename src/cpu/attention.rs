@@ -3,6 +3,7 @@
 //! the optional soft-cap `c tanh(x / c)` (Gemma 2). Query head h reads
 //! KV head `h / (H / K)`: consecutive query heads share a KV head (Hugging Face `repeat_kv`).
 
+use super::kv_cache::KvCache;
 use super::real::{zeros, Real, Strides};
 use super::softcap::{softcap, softcap_slope};
 use crate::contract::ops::{alibi_slope, AttentionShape};
@@ -205,6 +206,75 @@ pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], 
             );
         }
     }
+}
+
+/// Attention of `n` new queries at positions `start..start + n` over the keys and values the
+/// cache holds for `layer` at positions `0..start + n` (the new ones already appended): what
+/// `attention_probs_forward` then `attention_values_forward` give those rows, with the same
+/// mask, ALiBi bias and soft-cap, one query at a time. Returns the largest visible logit.
+///
+/// Shapes: `out` and `q` `[n, H, D]`; `s.seq` is `n`.
+#[allow(clippy::too_many_arguments)] // the tensors, where they sit, and the toggles
+pub fn attention_cached_forward<R: Real>(
+    out: &mut [R],
+    q: &[R],
+    cache: &KvCache<R>,
+    layer: usize,
+    start: usize,
+    s: AttentionShape,
+    pattern: AttentionPattern,
+    alibi: bool,
+    cap: Option<f64>,
+) -> f64 {
+    let (d, scale) = (s.d_head, 1.0 / (s.d_head as f64).sqrt());
+    let mut max_logit = f64::NEG_INFINITY;
+    let mut weights = Vec::with_capacity(start + s.seq);
+    for i in 0..s.seq {
+        let pos = start + i;
+        for h in 0..s.n_heads {
+            let slope = if alibi {
+                alibi_slope(h, s.n_heads)
+            } else {
+                0.0
+            };
+            let (keys, values) = cache.head(layer, s.kv_head(h), pos + 1);
+            let query = &q[(i * s.n_heads + h) * d..][..d];
+            weights.clear();
+            let mut row_max = f64::NEG_INFINITY;
+            for (j, key) in keys.chunks_exact(d).enumerate() {
+                let logit = if pattern.visible(pos, j) {
+                    let raw: f64 = query
+                        .iter()
+                        .zip(key)
+                        .map(|(a, b)| a.to_f64() * b.to_f64())
+                        .sum();
+                    let r = capped_logit(raw, scale, cap);
+                    max_logit = max_logit.max(r);
+                    r - slope * (pos - j) as f64
+                } else {
+                    f64::NEG_INFINITY
+                };
+                row_max = row_max.max(logit);
+                weights.push(logit);
+            }
+            // The diagonal is always visible, so row_max is finite and the sum positive.
+            let mut sum = 0.0;
+            for w in weights.iter_mut() {
+                *w = (*w - row_max).exp();
+                sum += *w;
+            }
+            let row = &mut out[(i * s.n_heads + h) * d..][..d];
+            for (c, o) in row.iter_mut().enumerate() {
+                let mixed: f64 = weights
+                    .iter()
+                    .zip(values.chunks_exact(d))
+                    .map(|(w, value)| w * value[c].to_f64())
+                    .sum();
+                *o = R::from_f64(mixed / sum);
+            }
+        }
+    }
+    max_logit
 }
 
 /// Backward of `attention_values_forward`: `dweights = dout v^T` (=, zero above the

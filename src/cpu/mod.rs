@@ -6,6 +6,7 @@ pub mod activation;
 pub mod attention;
 pub mod budget;
 pub mod dropout;
+pub mod kv_cache;
 pub mod linear;
 pub mod loss;
 pub mod model;
@@ -20,11 +21,12 @@ use std::ops::Range;
 
 use crate::contract::engine::ready;
 use crate::contract::{
-    Batch, Engine, EngineError, EngineState, ForwardViews, OptimizerState, Pending, StepInputs,
-    StepReport, StepStats, ViewStats,
+    Batch, Engine, EngineError, EngineState, ForwardViews, KvDecode, OptimizerState, Pending,
+    StepInputs, StepReport, StepStats, ViewStats,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 pub use budget::{memory_budget, wasm_budget};
+use kv_cache::KvCache;
 use model::{DropoutRun, Model};
 use optim::{clip_grad_norm, global_norm, AdamW};
 
@@ -44,6 +46,8 @@ pub struct CpuEngine {
     dropout_seed: u32,
     /// Reports of submitted steps not yet collected.
     reports: VecDeque<StepReport>,
+    /// Keys and values of a KV-cached decode; allocated by its first prefill.
+    kv_cache: Option<KvCache<f32>>,
 }
 
 impl CpuEngine {
@@ -61,6 +65,7 @@ impl CpuEngine {
             step: 0,
             dropout_seed: (seed as u32) ^ ((seed >> 32) as u32),
             reports: VecDeque::new(),
+            kv_cache: None,
         })
     }
 
@@ -163,6 +168,28 @@ impl CpuEngine {
     }
 }
 
+impl KvDecode for CpuEngine {
+    fn config(&self) -> &ModelConfig {
+        self.model.config()
+    }
+
+    fn start_prefill(&mut self, tokens: &[u32]) -> Pending<Vec<f32>> {
+        let config = self.model.config();
+        let cache = self.kv_cache.get_or_insert_with(|| KvCache::new(config));
+        cache.clear();
+        ready(self.model.decode(&self.params, cache, tokens))
+    }
+
+    fn start_decode(&mut self, token: u32) -> Pending<Vec<f32>> {
+        let cache = self.kv_cache.as_mut().expect("a decode follows a prefill");
+        ready(self.model.decode(&self.params, cache, &[token]))
+    }
+
+    fn kv_cache_bytes(&self) -> usize {
+        self.kv_cache.as_ref().map_or(0, KvCache::bytes)
+    }
+}
+
 impl Engine for CpuEngine {
     fn config(&self) -> &ModelConfig {
         self.model.config()
@@ -251,6 +278,10 @@ impl Engine for CpuEngine {
         }
         self.params.copy_from_slice(params);
         Ok(())
+    }
+
+    fn kv_decode(&mut self) -> Option<&mut dyn KvDecode> {
+        Some(self)
     }
 
     fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {

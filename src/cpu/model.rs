@@ -16,16 +16,19 @@ mod backward;
 use backward::Backward;
 
 use super::activation::{activation_backward, activation_forward};
+use std::cell::RefCell;
+
 use super::attention::{
-    attention_probs_backward, attention_probs_forward, attention_values_backward,
-    attention_values_forward,
+    attention_cached_forward, attention_probs_backward, attention_probs_forward,
+    attention_values_backward, attention_values_forward,
 };
 use super::dropout::dropout;
+use super::kv_cache::KvCache;
 use super::linear::{linear_backward, linear_forward};
 use super::loss::{cross_entropy_backward, cross_entropy_forward, LossTerms};
 use super::norm::{norm_backward, norm_forward, NormStats};
 use super::position::{
-    add_sinusoidal, embedding_backward, embedding_forward, rope_backward, rope_forward,
+    add_sinusoidal_at, embedding_backward, embedding_forward, rope_backward, rope_forward_at,
 };
 use super::real::{add, add_into, zeros, Real};
 use super::softcap::{softcap_backward, softcap_forward};
@@ -150,7 +153,10 @@ impl<R: Real> LayerActs<R> {
     }
 }
 
-/// Read-only state every forward op call needs.
+/// A forward's embedding, blocks, final norm and logits.
+type ModelActs<R> = (Vec<R>, Vec<LayerActs<R>>, Option<NormCache<R>>, Vec<R>);
+
+/// Read-only state every forward op call needs (a decode's cache aside).
 struct Forward<'a, R> {
     config: &'a ModelConfig,
     layout: &'a ParamLayout,
@@ -159,6 +165,10 @@ struct Forward<'a, R> {
     rows: usize,
     shape: AttentionShape,
     dropout: Option<DropoutRun>,
+    /// Position of the first row: 0, or the positions a KV cache holds when decoding.
+    start: usize,
+    /// When decoding: the cache the new keys and values join and attention reads.
+    cache: Option<RefCell<&'a mut KvCache<R>>>,
 }
 
 impl<'a, R: Real> Forward<'a, R> {
@@ -224,6 +234,54 @@ impl<'a, R: Real> Forward<'a, R> {
         self.dropout.is_some() && p > 0.0
     }
 
+    /// The embedding, every block, the final norm and the logits `[B, T, V]` of `tokens`.
+    fn model(&self, tokens: &[u32]) -> ModelActs<R> {
+        let (config, layout) = (self.config, self.layout);
+        let (c, v, seq) = (config.d_model, config.vocab_size, self.shape.seq);
+        let mut embedded = zeros(self.rows * c);
+        // Learned positions: the table's rows from the first position on.
+        let pos_emb = layout.pos_emb.map(|p| &self.tensor(p)[self.start * c..]);
+        embedding_forward(
+            &mut embedded,
+            tokens,
+            self.tensor(layout.tok_emb),
+            pos_emb,
+            seq,
+            config.embedding_scale(),
+        );
+        match config.position {
+            Position::Sinusoidal => add_sinusoidal_at(&mut embedded, self.start, seq, c),
+            Position::Learned | Position::Rope | Position::Alibi | Position::None => {}
+        }
+        self.dropout(&mut embedded, config.dropout.embd, EMBEDDING_SITE);
+
+        let mut layers = Vec::with_capacity(config.n_layers);
+        for l in 0..config.n_layers {
+            let x = layers.last().map_or(&embedded[..], |prev: &LayerActs<R>| {
+                prev.output(config.block)
+            });
+            let acts = self.layer(l, x);
+            layers.push(acts);
+        }
+        let x = layers
+            .last()
+            .map_or(&embedded[..], |last| last.output(config.block));
+        let final_norm = self.norm(config.norm, layout.final_norm, x);
+        let mut logits = zeros(self.rows * v);
+        linear_forward(
+            &mut logits,
+            site_out(&final_norm, x),
+            self.tensor(layout.head()),
+            None,
+            c,
+        );
+        match config.final_logit_softcap {
+            None => {}
+            Some(cap) => softcap_forward(&mut logits, f64::from(cap)),
+        }
+        (embedded, layers, final_norm, logits)
+    }
+
     fn attention(&self, layer: usize, h: &[R]) -> AttentionActs<R> {
         let c = self.config;
         let p = self.layout.layers[layer].attn;
@@ -238,23 +296,35 @@ impl<'a, R: Real> Forward<'a, R> {
         let theta = f64::from(c.rope_theta);
         match c.position {
             Position::Rope => {
-                rope_forward(&mut q, s.seq, s.n_heads, s.d_head, theta);
-                rope_forward(&mut k, s.seq, s.n_kv_heads, s.d_head, theta);
+                rope_forward_at(&mut q, self.start, s.seq, s.n_heads, s.d_head, theta);
+                rope_forward_at(&mut k, self.start, s.seq, s.n_kv_heads, s.d_head, theta);
             }
             Position::Learned | Position::Sinusoidal | Position::Alibi | Position::None => {}
         }
-        let mut probs = zeros(s.batch * s.n_heads * s.seq * s.seq);
         let alibi = c.position == Position::Alibi;
         let pattern = c.pattern_for_layer(layer);
         let cap = c.attn_logit_softcap.map(f64::from);
-        let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi, cap);
-        let mut dropped = Vec::new();
-        if self.drops(c.dropout.attn) {
-            dropped = probs.clone();
-            self.dropout(&mut dropped, c.dropout.attn, attn_probs_site(layer));
-        }
         let mut y = zeros(self.rows * s.n_heads * s.d_head);
-        attention_values_forward(&mut y, attention_weights(&probs, &dropped), &v, s);
+        let (mut probs, mut dropped) = (Vec::new(), Vec::new());
+        let max_logit = match &self.cache {
+            None => {
+                probs = zeros(s.batch * s.n_heads * s.seq * s.seq);
+                let max_logit = attention_probs_forward(&mut probs, &q, &k, s, pattern, alibi, cap);
+                if self.drops(c.dropout.attn) {
+                    dropped = probs.clone();
+                    self.dropout(&mut dropped, c.dropout.attn, attn_probs_site(layer));
+                }
+                attention_values_forward(&mut y, attention_weights(&probs, &dropped), &v, s);
+                max_logit
+            }
+            // Decoding keeps no probabilities: nothing runs backward.
+            Some(cache) => {
+                let mut cache = cache.borrow_mut();
+                cache.append(layer, &k, &v);
+                let start = self.start;
+                attention_cached_forward(&mut y, &q, &cache, layer, start, s, pattern, alibi, cap)
+            }
+        };
         let out = self.linear(p.wo, &y);
         AttentionActs {
             q_proj,
@@ -420,21 +490,48 @@ impl<R: Real> Model<R> {
     }
 
     fn forward_state<'a>(&'a self, params: &'a [R]) -> Forward<'a, R> {
+        self.forward_at(params, self.batch, self.seq, self.dropout, None)
+    }
+
+    /// The forward of `[batch, seq]` rows, after what `cache` holds when decoding.
+    fn forward_at<'a>(
+        &'a self,
+        params: &'a [R],
+        batch: usize,
+        seq: usize,
+        dropout: Option<DropoutRun>,
+        cache: Option<&'a mut KvCache<R>>,
+    ) -> Forward<'a, R> {
         let c = &self.config;
         Forward {
             config: c,
             layout: &self.layout,
             params,
-            rows: self.batch * self.seq,
+            rows: batch * seq,
             shape: AttentionShape {
-                batch: self.batch,
-                seq: self.seq,
+                batch,
+                seq,
                 n_heads: c.n_heads,
                 n_kv_heads: c.n_kv_heads,
                 d_head: c.d_head(),
             },
-            dropout: self.dropout,
+            dropout,
+            start: cache.as_ref().map_or(0, |cache| cache.len()),
+            cache: cache.map(RefCell::new),
         }
+    }
+
+    /// Checks a forward's tokens against the context and the vocabulary.
+    fn check_tokens(&self, tokens: &[u32], positions: usize) {
+        assert!(
+            positions <= self.config.context_len,
+            "{positions} positions exceed context_len"
+        );
+        let vocab = self.config.vocab_size;
+        assert!(
+            tokens.iter().all(|&t| (t as usize) < vocab),
+            "a token id is >= vocab_size {vocab}"
+        );
     }
 
     /// Runs the model on `tokens` `[batch, seq]` (seq <= context_len) and keeps every
@@ -447,65 +544,25 @@ impl<R: Real> Model<R> {
         seq: usize,
         dropout: Option<DropoutRun>,
     ) {
-        assert!(
-            seq <= self.config.context_len,
-            "seq {seq} exceeds context_len"
-        );
         assert_eq!(tokens.len(), batch * seq, "tokens are [batch, seq]");
-        let vocab = self.config.vocab_size;
-        assert!(
-            tokens.iter().all(|&t| (t as usize) < vocab),
-            "a token id is >= vocab_size {vocab}"
-        );
+        self.check_tokens(tokens, seq);
         (self.batch, self.seq, self.dropout) = (batch, seq, dropout);
         self.tokens = tokens.to_vec();
         self.layers.clear();
-        let fwd = self.forward_state(params);
-        let (c, v) = (self.config.d_model, self.config.vocab_size);
+        let acts = self.forward_state(params).model(tokens);
+        (self.embedded, self.layers, self.final_norm, self.logits) = acts;
+    }
 
-        let mut embedded = zeros(fwd.rows * c);
-        let pos_emb = self.layout.pos_emb.map(|p| fwd.tensor(p));
-        embedding_forward(
-            &mut embedded,
-            tokens,
-            fwd.tensor(self.layout.tok_emb),
-            pos_emb,
-            seq,
-            self.config.embedding_scale(),
-        );
-        match self.config.position {
-            Position::Sinusoidal => add_sinusoidal(&mut embedded, seq, c),
-            Position::Learned | Position::Rope | Position::Alibi | Position::None => {}
-        }
-        fwd.dropout(&mut embedded, self.config.dropout.embd, EMBEDDING_SITE);
-
-        let mut layers = Vec::with_capacity(self.config.n_layers);
-        for l in 0..self.config.n_layers {
-            let x = layers.last().map_or(&embedded[..], |prev: &LayerActs<R>| {
-                prev.output(self.config.block)
-            });
-            let acts = fwd.layer(l, x);
-            layers.push(acts);
-        }
-        let x = layers
-            .last()
-            .map_or(&embedded[..], |last| last.output(self.config.block));
-        let final_norm = fwd.norm(self.config.norm, self.layout.final_norm, x);
-        let mut logits = zeros(fwd.rows * v);
-        linear_forward(
-            &mut logits,
-            site_out(&final_norm, x),
-            fwd.tensor(self.layout.head()),
-            None,
-            c,
-        );
-        match self.config.final_logit_softcap {
-            None => {}
-            Some(cap) => softcap_forward(&mut logits, f64::from(cap)),
-        }
-
-        (self.embedded, self.layers, self.final_norm, self.logits) =
-            (embedded, layers, final_norm, logits);
+    /// Runs one sequence's `tokens` at the positions after those `cache` holds, appends their
+    /// keys and values to it, and returns the logits after the last token, `[V]`. Keeps no
+    /// activations: the prefill (an empty cache) and each generated token of a KV-cached decode.
+    pub fn decode(&self, params: &[R], cache: &mut KvCache<R>, tokens: &[u32]) -> Vec<R> {
+        self.check_tokens(tokens, cache.len() + tokens.len());
+        let fwd = self.forward_at(params, 1, tokens.len(), None, Some(&mut *cache));
+        let (_, _, _, logits) = fwd.model(tokens);
+        cache.advance(tokens.len());
+        let v = self.config.vocab_size;
+        logits[logits.len() - v..].to_vec()
     }
 
     /// Loss of the last forward against `targets` `[B, T]` with z-loss coefficient `z_coef`.

@@ -1,6 +1,8 @@
 //! Token embedding and the position encodings: learned and sinusoidal tables added to the
 //! embedding, RoPE rotating q and k, and ALiBi slopes for the attention bias.
 
+use std::ops::Range;
+
 use super::real::Real;
 use crate::contract::ops::sinusoid;
 
@@ -53,8 +55,13 @@ pub fn embedding_backward<R: Real>(
 /// `x[t, 2i+1] += cos(t / 10000^(2i/C))`. A constant, so its backward is the identity.
 /// Shapes: `x` `[B, T, C]`.
 pub fn add_sinusoidal<R: Real>(x: &mut [R], seq: usize, c: usize) {
+    add_sinusoidal_at(x, 0, seq, c);
+}
+
+/// `add_sinusoidal` for rows at positions `start..start + seq` (decoding after a cache).
+pub fn add_sinusoidal_at<R: Real>(x: &mut [R], start: usize, seq: usize, c: usize) {
     for (n, row) in x.chunks_exact_mut(c).enumerate() {
-        let t = n % seq;
+        let t = start + n % seq;
         for (i, value) in row.iter_mut().enumerate() {
             value.accumulate(sinusoid(t, i, c));
         }
@@ -65,18 +72,32 @@ pub fn add_sinusoidal<R: Real>(x: &mut [R], seq: usize, c: usize) {
 /// head at position t is rotated by `t * theta^(-2i/D)`.
 /// Shapes: `x` `[B, T, n_heads, D]`.
 pub fn rope_forward<R: Real>(x: &mut [R], seq: usize, n_heads: usize, d_head: usize, theta: f64) {
-    rotate(x, seq, n_heads, d_head, theta, 1.0);
+    rotate(x, 0..seq, n_heads, d_head, theta, 1.0);
+}
+
+/// `rope_forward` for rows at positions `start..start + seq` (decoding after a cache).
+/// Shapes: `x` `[seq, n_heads, D]`.
+pub fn rope_forward_at<R: Real>(
+    x: &mut [R],
+    start: usize,
+    seq: usize,
+    n_heads: usize,
+    d_head: usize,
+    theta: f64,
+) {
+    rotate(x, start..start + seq, n_heads, d_head, theta, 1.0);
 }
 
 /// Backward of `rope_forward`, in place on the gradient: a rotation's transpose is the
 /// rotation by the opposite angle.
 pub fn rope_backward<R: Real>(dx: &mut [R], seq: usize, n_heads: usize, d_head: usize, theta: f64) {
-    rotate(dx, seq, n_heads, d_head, theta, -1.0);
+    rotate(dx, 0..seq, n_heads, d_head, theta, -1.0);
 }
 
+/// Rotates the rows of `x` `[B, positions, n_heads, D]` by their positions' angles.
 fn rotate<R: Real>(
     x: &mut [R],
-    seq: usize,
+    positions: Range<usize>,
     n_heads: usize,
     d_head: usize,
     theta: f64,
@@ -87,7 +108,8 @@ fn rotate<R: Real>(
     let freqs: Vec<f64> = (0..half)
         .map(|i| theta.powf(-2.0 * i as f64 / d_head as f64))
         .collect();
-    let table: Vec<(f64, f64)> = (0..seq)
+    let seq = positions.len();
+    let table: Vec<(f64, f64)> = positions
         .flat_map(|t| {
             freqs
                 .iter()

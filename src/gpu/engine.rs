@@ -16,8 +16,8 @@ use super::plan::{ParamBuffers, Plan};
 use super::readback::{step_read_back_len, view_stats_from_floats, ReportQueue, STEP_NORMS_AT};
 use super::{GpuContext, GpuError, PendingRead};
 use crate::contract::{
-    Batch, Engine, EngineError, EngineState, ForwardViews, OptimizerState, Pending, StepInputs,
-    StepReport, IGNORE,
+    Batch, Engine, EngineError, EngineState, ForwardViews, KvDecode, OptimizerState, Pending,
+    StepInputs, StepReport, IGNORE,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 
@@ -318,6 +318,10 @@ impl Engine for GpuEngine {
             .queue
             .write_buffer(&self.bufs.params, 0, bytemuck::cast_slice(params));
         Ok(())
+    }
+
+    fn kv_decode(&mut self) -> Option<&mut dyn KvDecode> {
+        None
     }
 
     fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {

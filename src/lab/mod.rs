@@ -7,6 +7,7 @@ pub mod checkpoints;
 pub mod engine;
 pub mod export;
 pub mod fields;
+pub mod generate;
 pub mod kernel_check;
 pub mod lockstep;
 mod memory;
@@ -84,9 +85,9 @@ const SAMPLE_CHUNK: usize = 4;
 /// (odd, so that thinning keeps the newest), every other one goes.
 pub const SNAPSHOTS: usize = 49;
 /// A new sample starts every this many steps.
-const SAMPLE_EVERY: usize = 100;
+pub const SAMPLE_EVERY: usize = 100;
 /// Sampling temperature of the text samples.
-const SAMPLE_TEMPERATURE: f32 = 0.8;
+pub const SAMPLE_TEMPERATURE: f32 = 0.8;
 
 impl Example {
     fn new(tokens: Vec<u32>, forward: ForwardViews) -> Self {

@@ -6,6 +6,7 @@ mod across_runs;
 mod calc;
 mod checkpoints;
 mod controls;
+mod generate;
 mod lab_state;
 mod model_views;
 mod presenter;
@@ -216,6 +217,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <across_runs::CompareMaps />
                 <model_views::ModelViews />
                 <views::Sample />
+                <generate::GeneratePanel />
                 <text::TextPanel />
                 <checkpoints::CheckpointPanel />
                 <calc::CalcPanel />

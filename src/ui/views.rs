@@ -636,6 +636,11 @@ pub fn Sample() -> impl IntoView {
     view! {
         <section class="sample" aria-label="Generated text">
             <h2>"Sample"</h2>
+            <p class="hint">
+                {format!("What the newest run writes by itself while it trains: a new sample \
+                every {} steps, from a few characters of the data, at temperature \
+                {}.", lab::SAMPLE_EVERY, lab::SAMPLE_TEMPERATURE)}
+            </p>
             <pre data-testid="sample">
                 {move || sample().filter(|s| !s.is_empty()).unwrap_or_else(|| {
                     "(text data only: the first sample appears after a few steps)".into()

@@ -1,0 +1,123 @@
+//! The "Generate" box under the Sample: the visitor's prompt continued by the newest run
+//! with a KV cache, its speed and the cache's measured size (`lab::generate`).
+
+use leptos::prelude::*;
+use leptos::task::spawn_local;
+
+use super::lab_state::{now_ms, LabState};
+use crate::lab::generate::{GenerateError, GenerateInput, GENERATE_TOKENS};
+
+#[component]
+pub fn GeneratePanel() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let prompt = RwSignal::new("The ".to_string());
+    let temperature = RwSignal::new("0.8".to_string());
+    let top_k = RwSignal::new("0".to_string());
+    let error = RwSignal::new(None::<GenerateError>);
+    // (text, readout) of the last Generate.
+    let output = RwSignal::new(None::<(String, String)>);
+    let busy = RwSignal::new(false);
+    let refuse = move |reason: String| {
+        error.set(Some(GenerateError {
+            control: "prompt",
+            reason,
+        }))
+    };
+    let generate = move |_| {
+        // A GPU run's parameters are read first; the CPU engine decodes itself.
+        let state_read = state
+            .lab
+            .try_update_value(|lab| lab.generation_state())
+            .flatten();
+        busy.set(true);
+        spawn_local(async move {
+            let params = match state_read {
+                None => None,
+                Some(read) => match read.await {
+                    Ok(read) => Some(read.params),
+                    Err(e) => {
+                        refuse(e.to_string());
+                        busy.set(false);
+                        return;
+                    }
+                },
+            };
+            let (p, t, k) = (
+                prompt.get_untracked(),
+                temperature.get_untracked(),
+                top_k.get_untracked(),
+            );
+            let input = GenerateInput {
+                prompt: &p,
+                temperature: &t,
+                top_k: &k,
+            };
+            let started = now_ms();
+            let result = state
+                .lab
+                .try_update_value(|lab| lab.generate(input, params));
+            let seconds = (now_ms() - started) / 1000.0;
+            match result {
+                Some(Ok(out)) => {
+                    output.set(Some((out.text.clone(), out.readout(seconds))));
+                    error.set(None);
+                }
+                Some(Err(e)) => error.set(Some(e)),
+                None => refuse("the page is closing".into()),
+            }
+            busy.set(false);
+        });
+    };
+    let error_at = move |control: &'static str| {
+        move || {
+            error.get().filter(|e| e.control == control).map(|e| {
+                view! {
+                    <span class="error" role="alert"
+                        data-testid=format!("generate-error-{control}")>{e.reason}</span>
+                }
+            })
+        }
+    };
+    view! {
+        <section class="sample" aria-label="Generate from a prompt" data-testid="generate">
+            <h2>"Generate"</h2>
+            <p class="hint">
+                {format!("Your prompt continued by the newest run, {GENERATE_TOKENS} tokens, \
+                one at a time: each new token reads the keys and values kept of the tokens \
+                before it (the KV cache), so fewer KV heads (MQA, GQA) measure smaller.")}
+            </p>
+            <div class="generate-controls">
+                <label>
+                    "Prompt "
+                    <input type="text" data-testid="generate-prompt" size="30"
+                        prop:value=prompt on:input=move |ev| prompt.set(event_target_value(&ev)) />
+                </label>
+                {error_at("prompt")}
+                <label>
+                    " Temperature "
+                    <input type="text" data-testid="generate-temperature" size="4"
+                        prop:value=temperature
+                        on:input=move |ev| temperature.set(event_target_value(&ev)) />
+                </label>
+                {error_at("temperature")}
+                <label>
+                    " Top-k "
+                    <input type="text" data-testid="generate-top-k" size="4"
+                        title="0: the whole vocabulary"
+                        prop:value=top_k on:input=move |ev| top_k.set(event_target_value(&ev)) />
+                </label>
+                {error_at("top_k")}
+                " "
+                <button data-testid="generate-button" prop:disabled=busy on:click=generate>
+                    "Generate"
+                </button>
+            </div>
+            <pre data-testid="generate-text">
+                {move || output.get().map(|(text, _)| text)}
+            </pre>
+            <p class="hint" data-testid="generate-readout">
+                {move || output.get().map(|(_, readout)| readout)}
+            </p>
+        </section>
+    }
+}
