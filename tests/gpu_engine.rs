@@ -415,7 +415,7 @@ fn profiled_step_times_every_family_and_trains_like_a_step() {
     );
     // Same kernels in the same order, so bit-identical, not just close.
     assert_eq!(plain_stats.last(), profiled_stats.last());
-    let names: Vec<&str> = families.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = families.iter().map(|f| f.family).collect();
     for family in [
         "matmul.wgsl",
         "attention.wgsl",
@@ -426,10 +426,10 @@ fn profiled_step_times_every_family_and_trains_like_a_step() {
         assert!(names.contains(&family), "{family} in {names:?}");
     }
     // A training step takes time: all-zero timestamps would mean they were never written.
-    let total: f64 = families.iter().map(|(_, ms)| ms).sum();
+    let total: f64 = families.iter().map(|f| f.ms).sum();
     assert!(total > 0.0, "{families:?}");
     assert!(
-        families.windows(2).all(|w| w[0].1 >= w[1].1),
+        families.windows(2).all(|w| w[0].ms >= w[1].ms),
         "largest first"
     );
 }

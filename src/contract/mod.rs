@@ -12,7 +12,7 @@ pub mod score;
 pub mod step;
 
 pub use batch::{Batch, IGNORE};
-pub use engine::{Engine, EngineError, EngineState, ForwardViews, Pending};
+pub use engine::{Engine, EngineError, EngineState, FamilyTime, ForwardViews, Pending};
 pub use schedule::{LrSchedule, Schedule};
 pub use step::{
     AdamWSettings, LayerNorms, OptimizerState, StepInputs, StepReport, StepStats, ViewStats,

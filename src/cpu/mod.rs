@@ -20,8 +20,8 @@ use std::ops::Range;
 
 use crate::contract::engine::ready;
 use crate::contract::{
-    Batch, Engine, EngineError, EngineState, ForwardViews, OptimizerState, Pending, StepInputs,
-    StepReport, StepStats, ViewStats,
+    Batch, Engine, EngineError, EngineState, FamilyTime, ForwardViews, OptimizerState, Pending,
+    StepInputs, StepReport, StepStats, ViewStats,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 pub use budget::{memory_budget, wasm_budget};
@@ -236,7 +236,7 @@ impl Engine for CpuEngine {
         &mut self,
         _batch: &Batch,
         _inputs: &StepInputs,
-    ) -> Pending<Option<Vec<(&'static str, f64)>>> {
+    ) -> Pending<Option<Vec<FamilyTime>>> {
         ready(None)
     }
 
