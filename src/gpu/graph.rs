@@ -11,7 +11,7 @@ use super::activation::{activation_forward, softcap_forward};
 use super::attention::{self as attn, AttentionShape};
 use super::dropout::{dropout_backward, dropout_forward, DropoutParams};
 use super::embedding::{embedding_forward, EmbeddingShape};
-use super::grad_norm::{grad_norm_final, grad_norm_partial, max_all, PARTIALS};
+use super::grad_norm::{max_all, sum_squares_final, sum_squares_partial, SumRange, SumTable};
 use super::kernel::{Kernel, View};
 use super::loss::{cross_entropy_forward, cross_entropy_reduce, LossShape, STATS_LEN};
 use super::matmul::matmul;
@@ -327,11 +327,15 @@ impl<'a> Builder<'a> {
     fn view_stats(&mut self, layers: &[LayerActs]) -> wgpu::Buffer {
         let n_layers = layers.len();
         let stats = self.buffer("view stats", 4 * n_layers);
-        let partials = self.buffer("view stats partials", PARTIALS);
         let (stream_len, rows_of_logits) = (
             self.rows * self.config.d_model,
             self.shape.batch * self.shape.n_heads * self.shape.seq,
         );
+        // Three streams per layer, each a whole buffer: a partial pass each, one final pass.
+        let ranges: Vec<SumRange> = (0..3 * n_layers)
+            .map(|i| SumRange::new(0, stream_len, i))
+            .collect();
+        let table = SumTable::new(self.ctx, "view stats", &ranges);
         for (l, acts) in layers.iter().enumerate() {
             let streams = [
                 acts.output(self.config.block),
@@ -339,23 +343,14 @@ impl<'a> Builder<'a> {
                 acts.mlp_added.clone(),
             ];
             for (i, stream) in streams.iter().enumerate() {
-                let label = format!("layer{l}.view_stats.{i}");
-                self.kernels.extend([
-                    grad_norm_partial(
-                        self.ctx,
-                        &label,
-                        stream_len,
-                        stream.into(),
-                        (&partials).into(),
-                    ),
-                    grad_norm_final(
-                        self.ctx,
-                        &label,
-                        (&partials).into(),
-                        (&stats).into(),
-                        3 * l + i,
-                    ),
-                ]);
+                let range = 3 * l + i;
+                self.kernels.push(sum_squares_partial(
+                    self.ctx,
+                    &format!("layer{l}.view_stats.{i}"),
+                    &table,
+                    range..range + 1,
+                    stream.into(),
+                ));
             }
             self.kernels.push(max_all(
                 self.ctx,
@@ -366,6 +361,12 @@ impl<'a> Builder<'a> {
                 3 * n_layers + l,
             ));
         }
+        self.kernels.push(sum_squares_final(
+            self.ctx,
+            "view_stats.final",
+            &table,
+            (&stats).into(),
+        ));
         stats
     }
 
