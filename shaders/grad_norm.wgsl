@@ -1,11 +1,17 @@
-// Global reductions without atomics: the gradient norm (two passes) and clipping to a maximum
-// norm; the same two passes give each activation stream's root sum of squares, and `max_all`
-// each layer's largest attention logit, so that a step's statistics need no full read-back.
+// Global reductions without atomics: root sums of squares (two passes) and clipping to a maximum
+// norm. The same two passes give the gradient norm, each layer's gradient norm, the parameter
+// norm and each activation stream's root sum of squares, and `max_all` each layer's largest
+// attention logit, so that a step's statistics need no full read-back.
 //
-// Layout: grads [n]; partials [PARTIALS]; out [..]: the result goes to out[dims.out_index].
-// grad_norm_partial: PARTIALS workgroups of 256; invocation l of workgroup w sums g^2 over
-//   the grid-strided elements w * 256 + l + k * PARTIALS * 256, then the workgroup tree-sums.
-// grad_norm_final: one workgroup tree-sums the partials; out = sqrt(total).
+// Layout: ranges [R] (start, len, out_index, _): a table of the sums a plan takes; input [..];
+// partials [R * PARTIALS]; out [..]: range r's result goes to out[ranges[r].out_index].
+// sum_squares_partial: a grid of PARTIALS x count workgroups of 256 over ranges index.. of the
+//   table; invocation l of workgroup (w, y) sums x^2 over the grid-strided elements
+//   w * 256 + l + k * PARTIALS * 256 of range r = index + y, then the workgroup tree-sums into
+//   partials[r * PARTIALS + w]. One dispatch covers every range of one buffer (the gradient
+//   norm and all the layers' norms).
+// sum_squares_final: workgroup x tree-sums range r = index + x's partials; out = sqrt(total).
+//   One dispatch finishes every range of the table.
 // max_all: one workgroup; invocation l takes the maximum of elements l + k * 256, then the
 //   workgroup tree-maximum (inputs are small: one value per attention row).
 // clip_gradients: g *= max_norm / norm where 0 < max_norm < norm: exactly the CPU's f32 scale
@@ -14,6 +20,14 @@
 struct Dims {
     n: u32,
     max_norm: f32,
+    // max_all: where its result goes; the sums of squares: their first range in the table.
+    index: u32,
+    _pad: u32,
+}
+
+struct Range {
+    start: u32,
+    len: u32,
     out_index: u32,
     _pad: u32,
 }
@@ -23,11 +37,13 @@ const PARTIALS: u32 = 256u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 
-@group(0) @binding(1) var<storage, read> sq_grads: array<f32>;
-@group(0) @binding(2) var<storage, read_write> sq_partials: array<f32>;
+@group(0) @binding(1) var<storage, read> sq_ranges: array<Range>;
+@group(0) @binding(2) var<storage, read> sq_input: array<f32>;
+@group(0) @binding(3) var<storage, read_write> sq_partials: array<f32>;
 
-@group(0) @binding(1) var<storage, read> fin_partials: array<f32>;
-@group(0) @binding(2) var<storage, read_write> fin_norm: array<f32>;
+@group(0) @binding(1) var<storage, read> fin_ranges: array<Range>;
+@group(0) @binding(2) var<storage, read> fin_partials: array<f32>;
+@group(0) @binding(3) var<storage, read_write> fin_out: array<f32>;
 
 @group(0) @binding(1) var<storage, read> clip_norm: array<f32>;
 @group(0) @binding(2) var<storage, read_write> clip_grads: array<f32>;
@@ -50,26 +66,32 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
 }
 
 @compute @workgroup_size(WG)
-fn grad_norm_partial(
+fn sum_squares_partial(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
+    let r = dims.index + wid.y;
+    let range = sq_ranges[r];
     var s = 0.0;
-    for (var e = wid.x * WG + lid; e < dims.n; e += PARTIALS * WG) {
-        let g = sq_grads[e];
-        s += g * g;
+    for (var e = wid.x * WG + lid; e < range.len; e += PARTIALS * WG) {
+        let x = sq_input[range.start + e];
+        s += x * x;
     }
     let total = workgroup_sum(lid, s);
     if (lid == 0u) {
-        sq_partials[wid.x] = total;
+        sq_partials[r * PARTIALS + wid.x] = total;
     }
 }
 
 @compute @workgroup_size(WG)
-fn grad_norm_final(@builtin(local_invocation_index) lid: u32) {
-    let total = workgroup_sum(lid, fin_partials[lid]);
+fn sum_squares_final(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let r = dims.index + wid.x;
+    let total = workgroup_sum(lid, fin_partials[r * PARTIALS + lid]);
     if (lid == 0u) {
-        fin_norm[dims.out_index] = sqrt(total);
+        fin_out[fin_ranges[r].out_index] = sqrt(total);
     }
 }
 
@@ -89,7 +111,7 @@ fn max_all(@builtin(local_invocation_index) lid: u32) {
         workgroupBarrier();
     }
     if (lid == 0u) {
-        max_out[dims.out_index] = partial[0];
+        max_out[dims.index] = partial[0];
     }
 }
 

@@ -6,14 +6,19 @@
 // (RMSNorm: of the raw second moment).
 //
 // norm_forward: one workgroup of 64 per row; tree reductions in workgroup memory.
-//   out = (inp - mean) * rstd * weight (+ bias when HAS_BIAS).
+//   out = (inp - mean) * rstd * weight (+ bias when HAS_BIAS). With ADD_RESIDUAL the input is
+//   the residual add fused in: x = inp + residual, also written to sum (one dispatch for the
+//   residual stream's add and the norm that reads it).
 // norm_backward_input: one workgroup per row. With xhat = (x - mean) rstd, g = dout * weight:
 //   dinp = rstd (g - mean(g) [CENTRED only] - xhat mean(g xhat))   (=)
+//   + residual with ADD_RESIDUAL: the gradient that reached the norm's input along the
+//   residual stream, added in the same dispatch.
 // norm_backward_params: one workgroup per column i, reducing over the rows (no atomics):
 //   dweight[i] += sum_r dout[r, i] xhat[r, i];  dbias[i] += sum_r dout[r, i] (HAS_BIAS).
 
 override CENTRED: bool = true;
 override HAS_BIAS: bool = false;
+override ADD_RESIDUAL: bool = false;
 
 struct Dims {
     rows: u32,
@@ -30,12 +35,15 @@ const WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read> fwd_bias: array<f32>;
 @group(0) @binding(4) var<storage, read_write> fwd_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> fwd_stats: array<f32>;
+@group(0) @binding(6) var<storage, read> fwd_residual: array<f32>;
+@group(0) @binding(7) var<storage, read_write> fwd_sum: array<f32>;
 
 @group(0) @binding(1) var<storage, read> bwd_dout: array<f32>;
 @group(0) @binding(2) var<storage, read> bwd_inp: array<f32>;
 @group(0) @binding(3) var<storage, read> bwd_weight: array<f32>;
 @group(0) @binding(4) var<storage, read> bwd_stats: array<f32>;
 @group(0) @binding(5) var<storage, read_write> bwd_dinp: array<f32>;
+@group(0) @binding(6) var<storage, read> bwd_residual: array<f32>;
 
 @group(0) @binding(1) var<storage, read> par_dout: array<f32>;
 @group(0) @binding(2) var<storage, read> par_inp: array<f32>;
@@ -64,6 +72,14 @@ fn workgroup_index(wid: vec3<u32>, nwg: vec3<u32>) -> u32 {
     return wid.x + wid.y * nwg.x;
 }
 
+// The forward's input element e: inp, plus the residual when the add is fused in.
+fn forward_input(e: u32) -> f32 {
+    if (ADD_RESIDUAL) {
+        return fwd_inp[e] + fwd_residual[e];
+    }
+    return fwd_inp[e];
+}
+
 @compute @workgroup_size(WG)
 fn norm_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -80,18 +96,22 @@ fn norm_forward(
     if (CENTRED) {
         var s = 0.0;
         for (var i = lid; i < dims.dim; i += WG) {
-            s += fwd_inp[base + i];
+            s += forward_input(base + i);
         }
         mean = workgroup_sum(lid, s) / n;
     }
     var q = 0.0;
     for (var i = lid; i < dims.dim; i += WG) {
-        let d = fwd_inp[base + i] - mean;
+        let d = forward_input(base + i) - mean;
         q += d * d;
     }
     let rstd = 1.0 / sqrt(workgroup_sum(lid, q) / n + dims.eps);
     for (var i = lid; i < dims.dim; i += WG) {
-        var value = (fwd_inp[base + i] - mean) * rstd * fwd_weight[i];
+        let x = forward_input(base + i);
+        if (ADD_RESIDUAL) {
+            fwd_sum[base + i] = x;
+        }
+        var value = (x - mean) * rstd * fwd_weight[i];
         if (HAS_BIAS) {
             value += fwd_bias[i];
         }
@@ -132,7 +152,11 @@ fn norm_backward_input(
     for (var i = lid; i < dims.dim; i += WG) {
         let g = bwd_dout[base + i] * bwd_weight[i];
         let xhat = (bwd_inp[base + i] - mean) * rstd;
-        bwd_dinp[base + i] = rstd * (g - mean_g - xhat * mean_g_xhat);
+        var d = rstd * (g - mean_g - xhat * mean_g_xhat);
+        if (ADD_RESIDUAL) {
+            d += bwd_residual[base + i];
+        }
+        bwd_dinp[base + i] = d;
     }
 }
 

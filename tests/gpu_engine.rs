@@ -415,7 +415,7 @@ fn profiled_step_times_every_family_and_trains_like_a_step() {
     );
     // Same kernels in the same order, so bit-identical, not just close.
     assert_eq!(plain_stats.last(), profiled_stats.last());
-    let names: Vec<&str> = families.iter().map(|(name, _)| *name).collect();
+    let names: Vec<&str> = families.iter().map(|f| f.family).collect();
     for family in [
         "matmul.wgsl",
         "attention.wgsl",
@@ -426,12 +426,52 @@ fn profiled_step_times_every_family_and_trains_like_a_step() {
         assert!(names.contains(&family), "{family} in {names:?}");
     }
     // A training step takes time: all-zero timestamps would mean they were never written.
-    let total: f64 = families.iter().map(|(_, ms)| ms).sum();
+    let total: f64 = families.iter().map(|f| f.ms).sum();
     assert!(total > 0.0, "{families:?}");
     assert!(
-        families.windows(2).all(|w| w[0].1 >= w[1].1),
+        families.windows(2).all(|w| w[0].ms >= w[1].ms),
         "largest first"
     );
+}
+
+/// Dispatches per training step of the default (LLaMA-style, serial pre-norm) block at three
+/// layers, counted by hand from the graph: each norm site (two per layer and the final one) is
+/// one dispatch forward and two backward, the residual adds ride in the norms but the MLP's
+/// (the next layer's norm is in another call), and the statistics are one partial pass per
+/// range of a table and one final pass per table (gradient, layers' and parameter norms, the
+/// views' three streams per layer) with a maximum per layer and the clipping. Before the
+/// fusions: sum.wgsl 4L (an add and an add_into per residual), grad_norm.wgsl 9L + 5.
+#[test]
+fn a_step_dispatches_what_the_fusions_leave() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let layers = 3;
+    let config = ModelConfig {
+        vocab_size: 11,
+        context_len: SEQ,
+        d_model: 16,
+        n_layers: layers,
+        n_heads: 2,
+        n_kv_heads: 2,
+        ..ModelConfig::default()
+    };
+    let mut engine = GpuEngine::new(ctx, &config, 3).unwrap();
+    let inputs = TrainConfig::default().step_inputs(0);
+    let Some(families) = wait(engine.start_profile(&batch(0, 11), &inputs)).unwrap() else {
+        eprintln!("skipping: no timestamp queries on this device");
+        return;
+    };
+    let dispatches = |family: &str| {
+        families
+            .iter()
+            .find(|f| f.family == family)
+            .map_or(0, |f| f.dispatches)
+    };
+    let norm_sites = 2 * layers + 1;
+    assert_eq!(dispatches("norm.wgsl"), 3 * norm_sites, "{families:?}");
+    assert_eq!(dispatches("sum.wgsl"), layers, "{families:?}");
+    let statistics = 2 + (3 * layers + 1 + layers) + 2 + 1;
+    assert_eq!(dispatches("grad_norm.wgsl"), statistics, "{families:?}");
 }
 
 /// Every named preset (the lecture's summary table at toy scale) trains on the GPU engine as

@@ -1,5 +1,7 @@
 //! `shaders/norm.wgsl` against `cpu::norm`: LayerNorm (with and without bias) and RMSNorm,
-//! forward and backward, at block-like shapes and QK-norm-like ones (many short rows).
+//! forward and backward, at block-like shapes and QK-norm-like ones (many short rows); and the
+//! same with the residual add fused in (forward: the norm of `inp + residual`, which it also
+//! writes; backward: the residual stream's gradient added to `dinp`).
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -41,6 +43,13 @@ fn norms_match_cpu_forward_and_backward() {
             // Parameter gradients accumulate (+=) onto what is there.
             let dweight0 = uniform(seed + 4, dim, 1.0);
             let dbias0 = uniform(seed + 5, dim, 1.0);
+            // The fused residual add: the forward's input is split as inp = first + residual
+            // (in f32, so first + residual rounds back to inp exactly only where it does; the
+            // CPU reference below normalises the sum the GPU kernel forms, first + residual).
+            let residual = uniform(seed + 6, rows * dim, 1.0);
+            let first: Vec<f32> = inp.iter().zip(&residual).map(|(x, r)| x - r).collect();
+            let summed: Vec<f32> = first.iter().zip(&residual).map(|(a, r)| a + r).collect();
+            let dresidual = uniform(seed + 7, rows * dim, 1.0);
 
             let mut cpu_out = vec![0.0f32; rows * dim];
             let mut stats = NormStats::default();
@@ -49,6 +58,16 @@ fn norms_match_cpu_forward_and_backward() {
                 &mut cpu_out,
                 &mut stats,
                 &inp,
+                &weight,
+                bias.as_deref(),
+                f64::from(EPS),
+            );
+            let mut cpu_summed_out = vec![0.0f32; rows * dim];
+            norm_forward(
+                kind,
+                &mut cpu_summed_out,
+                &mut NormStats::default(),
+                &summed,
                 &weight,
                 bias.as_deref(),
                 f64::from(EPS),
@@ -80,12 +99,20 @@ fn norms_match_cpu_forward_and_backward() {
             let b_dinp = ctx.zeros("dinp", rows * dim);
             let b_dweight = ctx.storage_buffer("dweight", &dweight0);
             let b_dbias = ctx.storage_buffer("dbias", &dbias0);
+            let b_first = ctx.storage_buffer("first", &first);
+            let b_residual = ctx.storage_buffer("residual", &residual);
+            let b_sum = ctx.zeros("sum", rows * dim);
+            let b_summed_out = ctx.zeros("summed out", rows * dim);
+            let b_summed_stats = ctx.zeros("summed stats", rows * 2);
+            let b_dresidual = ctx.storage_buffer("dresidual", &dresidual);
+            let b_dinp_residual = ctx.zeros("dinp with residual", rows * dim);
             let forward = gpu_forward(
                 &ctx,
                 "norm",
                 kind,
                 s,
                 (&b_inp).into(),
+                None,
                 (&b_weight).into(),
                 b_bias.as_ref().map(Into::into),
                 (&b_out).into(),
@@ -100,7 +127,32 @@ fn norms_match_cpu_forward_and_backward() {
                 (&b_inp).into(),
                 (&b_weight).into(),
                 (&b_stats).into(),
+                None,
                 (&b_dinp).into(),
+            );
+            let add_forward = gpu_forward(
+                &ctx,
+                "add norm",
+                kind,
+                s,
+                (&b_first).into(),
+                Some(((&b_residual).into(), (&b_sum).into())),
+                (&b_weight).into(),
+                b_bias.as_ref().map(Into::into),
+                (&b_summed_out).into(),
+                (&b_summed_stats).into(),
+            );
+            let input_residual = norm_backward_input(
+                &ctx,
+                "norm.dinp + residual",
+                kind,
+                s,
+                (&b_dout).into(),
+                (&b_inp).into(),
+                (&b_weight).into(),
+                (&b_stats).into(),
+                Some((&b_dresidual).into()),
+                (&b_dinp_residual).into(),
             );
             let params = norm_backward_params(
                 &ctx,
@@ -113,7 +165,10 @@ fn norms_match_cpu_forward_and_backward() {
                 (&b_dweight).into(),
                 with_bias.then(|| (&b_dbias).into()),
             );
-            run(&ctx, &[&forward, &input, &params]);
+            run(
+                &ctx,
+                &[&forward, &input, &params, &add_forward, &input_residual],
+            );
 
             // Forward: mean and variance are f32 sums of `dim` terms, each off by at most
             // gamma(dim) of the sum of |terms|; rstd inherits half the variance's relative error
@@ -128,6 +183,22 @@ fn norms_match_cpu_forward_and_backward() {
                         + 1.0)
             };
             assert_within(&format!("{name} out"), &out, &cpu_out, bound);
+            // Fused add: the sum is one f32 addition, as the CPU's, so exact; the norm of it
+            // within the same bound.
+            assert_eq!(read(&ctx, &b_sum), summed, "{name} sum");
+            let bound = |i: usize| {
+                4.0 * gamma(dim + 8)
+                    * (f64::from(cpu_summed_out[i].abs())
+                        + (dim as f64).sqrt() * f64::from(weight[i % dim].abs())
+                        + 1.0)
+            };
+            let summed_out = read(&ctx, &b_summed_out);
+            assert_within(
+                &format!("{name} add+norm out"),
+                &summed_out,
+                &cpu_summed_out,
+                bound,
+            );
 
             // dinp = rstd (g - mean g - xhat mean(g xhat)): two row sums of `dim` terms of size
             // |g| |xhat| <= |w| sqrt(dim), times rstd. Bound: 4 gamma(dim + 8) rstd
@@ -147,6 +218,20 @@ fn norms_match_cpu_forward_and_backward() {
                     * 2.0
             };
             assert_within(&format!("{name} dinp"), &dinp, &cpu_dinp, bound);
+            // With the residual's gradient added: one more f32 addition on each side (half an
+            // ulp of the result each, 2^-24 relative) on top of the same bound.
+            let cpu_dinp_residual: Vec<f32> = cpu_dinp
+                .iter()
+                .zip(&dresidual)
+                .map(|(d, r)| d + r)
+                .collect();
+            let dinp_residual = read(&ctx, &b_dinp_residual);
+            assert_within(
+                &format!("{name} dinp + residual"),
+                &dinp_residual,
+                &cpu_dinp_residual,
+                |i| bound(i) + f64::from(cpu_dinp_residual[i].abs()) * 2f64.powi(-23),
+            );
 
             // dweight[i] += sum over `rows` of dout xhat (|xhat| <= sqrt(dim)); dbias sums dout:
             // gamma(rows + 4) of the sum of |terms| plus the initial value, twice for xhat's own

@@ -1,6 +1,6 @@
 //! `shaders/adamw.wgsl` and `shaders/grad_norm.wgsl` against `cpu::optim`: AdamW with
 //! per-tensor weight decay over a real parameter layout, the global gradient norm and clipping,
-//! and the maximum the per-step attention statistics use.
+//! the per-layer norms of one table, and the maximum the per-step attention statistics use.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
@@ -9,7 +9,7 @@ use archlab::contract::AdamWSettings;
 use archlab::cpu::optim::{clip_grad_norm, AdamW};
 use archlab::gpu::adamw::{adamw_update, decay_mask, AdamWParams};
 use archlab::gpu::grad_norm::{
-    clip_gradients, grad_norm_final, grad_norm_partial, max_all, PARTIALS,
+    clip_gradients, max_all, sum_squares_final, sum_squares_partial, SumRange, SumTable,
 };
 use archlab::model::{ModelConfig, ParamLayout};
 use common::{assert_within, gamma, read, run, uniform, U};
@@ -54,22 +54,11 @@ fn gradient_norm_and_clipping_match_cpu() {
         let mut cpu = grads.clone();
         let cpu_norm = clip_grad_norm(&mut cpu, max_norm);
         let b_grads = ctx.storage_buffer("grads", &grads);
-        let (b_partials, b_norm) = (ctx.zeros("partials", PARTIALS), ctx.zeros("norm", 4));
+        let b_norm = ctx.zeros("norm", 4);
+        let table = SumTable::new(&ctx, "norm", &[SumRange::new(0, n, 0)]);
         let kernels = [
-            grad_norm_partial(
-                &ctx,
-                "norm.partial",
-                n,
-                (&b_grads).into(),
-                (&b_partials).into(),
-            ),
-            grad_norm_final(
-                &ctx,
-                "norm.final",
-                (&b_partials).into(),
-                (&b_norm).into(),
-                0,
-            ),
+            sum_squares_partial(&ctx, "norm.partial", &table, 0..1, (&b_grads).into()),
+            sum_squares_final(&ctx, "norm.final", &table, (&b_norm).into()),
             clip_gradients(
                 &ctx,
                 "clip",
@@ -98,6 +87,56 @@ fn gradient_norm_and_clipping_match_cpu() {
             bound,
         );
     }
+}
+
+/// One table of ranges (the whole buffer, then each layer's range, results in reverse order):
+/// one partial pass over all of them and one final pass give each range's root sum of squares,
+/// as the CPU sums them in f64; a second input buffer partial-summed into the table's last
+/// range alone (as the view statistics do per stream) lands there and nowhere else.
+#[test]
+fn one_table_gives_every_ranges_norm() {
+    let Some(ctx) = common::gpu() else { return };
+    let layout = layout();
+    let n = layout.total_len;
+    let grads = gradients(&layout, 9, 1.0);
+    let other = uniform(11, 3000, 2.0);
+    let n_layers = layout.layers.len();
+    let mut ranges = vec![(0, n)];
+    ranges.extend((0..n_layers).map(|l| {
+        let r = layout.layer_range(l);
+        (r.start, r.len())
+    }));
+    let outs = ranges.len() + 1;
+    let mut table: Vec<SumRange> = ranges
+        .iter()
+        .enumerate()
+        .map(|(i, &(start, len))| SumRange::new(start, len, outs - 1 - i))
+        .collect();
+    table.push(SumRange::new(0, other.len(), 0));
+    let table = SumTable::new(&ctx, "norms", &table);
+    let b_grads = ctx.storage_buffer("grads", &grads);
+    let b_other = ctx.storage_buffer("other", &other);
+    let b_out = ctx.zeros("norms", outs);
+    let kernels = [
+        sum_squares_partial(&ctx, "grads", &table, 0..ranges.len(), (&b_grads).into()),
+        sum_squares_partial(&ctx, "other", &table, ranges.len()..outs, (&b_other).into()),
+        sum_squares_final(&ctx, "final", &table, (&b_out).into()),
+    ];
+    run(&ctx, &[&kernels[0], &kernels[1], &kernels[2]]);
+    let root_sum_squares =
+        |xs: &[f32]| xs.iter().map(|&x| f64::from(x).powi(2)).sum::<f64>().sqrt() as f32;
+    let mut cpu = vec![root_sum_squares(&other)];
+    cpu.extend(
+        ranges
+            .iter()
+            .rev()
+            .map(|&(start, len)| root_sum_squares(&grads[start..start + len])),
+    );
+    // As in gradient_norm_and_clipping_match_cpu.
+    let rel = gamma(20) / 2.0 + U;
+    assert_within("norms", &read(&ctx, &b_out), &cpu, |i| {
+        rel * f64::from(cpu[i])
+    });
 }
 
 /// The maximum is exact, so the GPU's equals the CPU's fold bit for bit, at sizes below, at

@@ -13,7 +13,6 @@ use std::rc::Rc;
 use std::sync::atomic::{AtomicIsize, Ordering};
 use std::sync::Mutex;
 
-use archlab::gpu::GpuContext;
 use archlab::lab::{page_defaults, Lab};
 
 /// Bytes allocated and not yet freed, by anyone in this test binary.
@@ -47,14 +46,6 @@ static ALLOCATOR: Counting = Counting;
 
 fn live() -> f64 {
     LIVE.load(Ordering::Relaxed) as f64
-}
-
-/// Bytes of GPU buffers alive on `ctx`'s device, once the device has freed what was dropped.
-fn gpu_live(ctx: &GpuContext) -> f64 {
-    ctx.device
-        .poll(wgpu::PollType::wait_indefinitely())
-        .unwrap();
-    ctx.device.get_internal_counters().hal.buffer_memory.read() as f64
 }
 
 const MB: f64 = 1e6;
@@ -145,10 +136,10 @@ fn runs_in_a_row_on_the_gpu_hold_one_engine() {
     let Some(ctx) = common::gpu() else { return };
     let ctx = Rc::new(ctx);
     let n = runs(10);
-    let before = gpu_live(&ctx);
+    let before = common::gpu_live(&ctx);
     let mut lab = Lab::new(page_defaults(), &tiny(), Some(ctx.clone()));
     common::drive(&mut lab);
-    let first = gpu_live(&ctx);
+    let first = common::gpu_live(&ctx);
     let engine = first - before;
     assert!(engine > 0.0, "wgpu counts no buffer bytes");
     println!(
@@ -160,7 +151,7 @@ fn runs_in_a_row_on_the_gpu_hold_one_engine() {
     for i in 1..n {
         next_run(&mut lab, i);
         common::drive(&mut lab);
-        let now = gpu_live(&ctx);
+        let now = common::gpu_live(&ctx);
         most = most.max(now);
         println!(
             "GPU run {}: {:.3} MB of GPU buffers, {:.2} MB of heap",
@@ -186,7 +177,7 @@ fn runs_in_a_row_on_the_gpu_hold_one_engine() {
     // began.
     drop(lab.runs.last_mut().unwrap().engine.take());
     assert!(
-        gpu_live(&ctx) <= before,
+        common::gpu_live(&ctx) <= before,
         "an engine's buffers are freed with it"
     );
 }

@@ -26,6 +26,17 @@ pub struct EngineError(pub String);
 /// It borrows nothing, so the page can await it between tasks while training goes on.
 pub type Pending<T> = Pin<Box<dyn Future<Output = Result<T, EngineError>>>>;
 
+/// One kernel family's share of a profiled training step.
+#[derive(Clone, Debug, PartialEq)]
+pub struct FamilyTime {
+    /// The shader file, e.g. "norm.wgsl".
+    pub family: &'static str,
+    /// Summed GPU time of its dispatches, in milliseconds.
+    pub ms: f64,
+    /// Its dispatches in one training step.
+    pub dispatches: usize,
+}
+
 /// A result that is already there.
 pub fn ready<T: 'static>(value: T) -> Pending<T> {
     Box::pin(std::future::ready(Ok(value)))
@@ -116,13 +127,13 @@ pub trait Engine {
     /// without dropout, z-loss, clipping or an update: what `archlab eval` reports.
     fn start_gradients(&mut self, batch: &Batch) -> Pending<(f32, Vec<f32>)>;
 
-    /// Runs one real training step with each kernel timed, where the device can: the time of
-    /// each kernel family in milliseconds, largest first. None where it cannot (the CPU engine).
+    /// Runs one real training step with each kernel timed, where the device can: each kernel
+    /// family's time and dispatches, largest time first. None where it cannot (the CPU engine).
     fn start_profile(
         &mut self,
         batch: &Batch,
         inputs: &StepInputs,
-    ) -> Pending<Option<Vec<(&'static str, f64)>>>;
+    ) -> Pending<Option<Vec<FamilyTime>>>;
 
     /// Replaces the parameters (for import); the optimizer state is kept.
     fn set_params(&mut self, params: &[f32]) -> Result<(), ConfigError>;

@@ -14,7 +14,7 @@ pub mod step;
 
 pub use batch::{Batch, IGNORE};
 pub use decode::{Decoding, KvDecode};
-pub use engine::{Engine, EngineError, EngineState, ForwardViews, Pending};
+pub use engine::{Engine, EngineError, EngineState, FamilyTime, ForwardViews, Pending};
 pub use schedule::{LrSchedule, Schedule};
 pub use step::{
     AdamWSettings, LayerNorms, OptimizerState, StepInputs, StepReport, StepStats, ViewStats,

@@ -1,6 +1,6 @@
 //! How much memory the CPU engine may take: refused configurations never start allocating.
 
-use crate::model::MemoryBudget;
+use crate::model::{AttentionMemory, MemoryBudget};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
@@ -27,6 +27,7 @@ pub fn memory_budget() -> MemoryBudget {
         total,
         largest_buffer: total,
         owner: owner.into(),
+        attention: AttentionMemory::Kept,
     }
 }
 
@@ -44,6 +45,7 @@ pub fn wasm_budget() -> MemoryBudget {
         total: 3.5 * GIB,
         largest_buffer: 2.0 * GIB,
         owner: "the page's CPU engine (WebAssembly's 4 GiB, less 512 MiB for the page)".into(),
+        attention: AttentionMemory::Kept,
     }
 }
 

@@ -21,7 +21,8 @@ use std::ops::Range;
 
 use crate::contract::engine::ready;
 use crate::contract::{
-    Batch, Engine, EngineError, EngineState, ForwardViews, KvDecode, OptimizerState, Pending,
+    Batch, Engine, EngineError, EngineState, FamilyTime, ForwardViews, KvDecode, OptimizerState,
+    Pending,
     StepInputs, StepReport, StepStats, ViewStats,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
@@ -263,7 +264,7 @@ impl Engine for CpuEngine {
         &mut self,
         _batch: &Batch,
         _inputs: &StepInputs,
-    ) -> Pending<Option<Vec<(&'static str, f64)>>> {
+    ) -> Pending<Option<Vec<FamilyTime>>> {
         ready(None)
     }
 

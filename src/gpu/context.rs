@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use super::kernel::View;
 use super::shaders::Shader;
 use crate::model::numbers::bytes;
-use crate::model::MemoryBudget;
+use crate::model::{AttentionMemory, MemoryBudget};
 
 /// Why no GPU context could be made.
 #[derive(Debug, thiserror::Error)]
@@ -583,5 +583,6 @@ pub fn gpu_budget(limits: &wgpu::Limits) -> MemoryBudget {
             bytes(limits.max_buffer_size as f64),
             bytes(limits.max_storage_buffer_binding_size as f64),
         ),
+        attention: AttentionMemory::Fused,
     }
 }

@@ -16,7 +16,8 @@ use super::plan::{ParamBuffers, Plan};
 use super::readback::{step_read_back_len, view_stats_from_floats, ReportQueue, STEP_NORMS_AT};
 use super::{GpuContext, GpuError, PendingRead};
 use crate::contract::{
-    Batch, Engine, EngineError, EngineState, ForwardViews, KvDecode, OptimizerState, Pending,
+    Batch, Engine, EngineError, EngineState, FamilyTime, ForwardViews, KvDecode, OptimizerState,
+    Pending,
     StepInputs, StepReport, IGNORE,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
@@ -301,7 +302,7 @@ impl Engine for GpuEngine {
         &mut self,
         batch: &Batch,
         inputs: &StepInputs,
-    ) -> Pending<Option<Vec<(&'static str, f64)>>> {
+    ) -> Pending<Option<Vec<FamilyTime>>> {
         self.profile_step(batch, inputs)
     }
 

@@ -1,5 +1,6 @@
-//! Launchers for `shaders/grad_norm.wgsl`: the global gradient norm in two passes (partial
-//! sums, then their sum), and clipping against it without a read-back; the same passes and a
+//! Launchers for `shaders/grad_norm.wgsl`: root sums of squares in two passes (partial sums,
+//! then their sum) over a table of ranges, so that one pair of dispatches gives the gradient
+//! norm and every layer's; clipping against it without a read-back; the same passes and a
 //! maximum give the per-step activation statistics.
 
 use super::context::Binding::{Read, ReadWrite};
@@ -7,24 +8,63 @@ use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
 
-/// Workgroups of the first pass, and floats of the partial-sums buffer.
+/// Workgroups of the first pass per range, and floats of partial sums per range.
 pub const PARTIALS: usize = 256;
+
+/// One root sum of squares: `len` floats from `start` of the input it is taken of, into
+/// `out[out_index]`.
+#[repr(C)]
+#[derive(Clone, Copy, Debug, bytemuck::Pod, bytemuck::Zeroable)]
+pub struct SumRange {
+    start: u32,
+    len: u32,
+    out_index: u32,
+    _pad: u32,
+}
+
+impl SumRange {
+    pub fn new(start: usize, len: usize, out_index: usize) -> Self {
+        Self {
+            start: start as u32,
+            len: len as u32,
+            out_index: out_index as u32,
+            _pad: 0,
+        }
+    }
+}
+
+/// A table of ranges on the device, with room for their partial sums.
+pub struct SumTable {
+    ranges: wgpu::Buffer,
+    partials: wgpu::Buffer,
+    len: usize,
+}
+
+impl SumTable {
+    pub fn new(ctx: &GpuContext, label: &str, ranges: &[SumRange]) -> Self {
+        Self {
+            ranges: ctx.storage_buffer(label, ranges),
+            partials: ctx.zeros(&format!("{label}.partials"), ranges.len() * PARTIALS),
+            len: ranges.len(),
+        }
+    }
+}
 
 #[repr(C)]
 #[derive(Clone, Copy, bytemuck::Pod, bytemuck::Zeroable)]
 struct Dims {
     n: u32,
     max_norm: f32,
-    out_index: u32,
+    index: u32,
     _pad: u32,
 }
 
 impl Dims {
-    fn new(n: usize, max_norm: f32, out_index: usize) -> Self {
+    fn new(n: usize, max_norm: f32, index: usize) -> Self {
         Self {
             n: n as u32,
             max_norm,
-            out_index: out_index as u32,
+            index: index as u32,
             _pad: 0,
         }
     }
@@ -52,37 +92,44 @@ fn launch(
     )
 }
 
-/// First pass: `partials` `[PARTIALS]` of the sum of squares of `grads` `[n]`.
-pub fn grad_norm_partial(
+/// First pass over the table's ranges `ranges` (all taken of `input`): their partial sums of
+/// squares.
+pub fn sum_squares_partial(
     ctx: &GpuContext,
     label: &str,
-    n: usize,
-    grads: View,
-    partials: View,
+    table: &SumTable,
+    ranges: std::ops::Range<usize>,
+    input: View,
 ) -> Kernel {
-    let dims = Dims::new(n, 0.0, 0);
-    let storage = [(Read, grads), (ReadWrite, partials)];
+    assert!(ranges.end <= table.len, "{label}: ranges past the table");
+    let dims = Dims::new(0, 0.0, ranges.start);
+    let storage = [
+        (Read, (&table.ranges).into()),
+        (Read, input),
+        (ReadWrite, (&table.partials).into()),
+    ];
+    let workgroups = [PARTIALS as u32, ranges.len() as u32, 1];
     launch(
         ctx,
         label,
-        "grad_norm_partial",
+        "sum_squares_partial",
         dims,
         &storage,
-        [PARTIALS as u32, 1, 1],
+        workgroups,
     )
 }
 
-/// Second pass: `out[index]` = sqrt of the sum of `partials`.
-pub fn grad_norm_final(
-    ctx: &GpuContext,
-    label: &str,
-    partials: View,
-    out: View,
-    index: usize,
-) -> Kernel {
-    let dims = Dims::new(PARTIALS, 0.0, index);
-    let storage = [(Read, partials), (ReadWrite, out)];
-    launch(ctx, label, "grad_norm_final", dims, &storage, [1, 1, 1])
+/// Second pass over every range of the table: `out[out_index]` = the square root of the sum
+/// of its partials.
+pub fn sum_squares_final(ctx: &GpuContext, label: &str, table: &SumTable, out: View) -> Kernel {
+    let dims = Dims::new(0, 0.0, 0);
+    let storage = [
+        (Read, (&table.ranges).into()),
+        (Read, (&table.partials).into()),
+        (ReadWrite, out),
+    ];
+    let workgroups = [table.len as u32, 1, 1];
+    launch(ctx, label, "sum_squares_final", dims, &storage, workgroups)
 }
 
 /// `out[index]` = the maximum of `input` `[n]` (at least `f32::MIN`).

@@ -11,7 +11,7 @@ use super::activation::{activation_forward, softcap_forward};
 use super::attention::{self as attn, AttentionShape};
 use super::dropout::{dropout_backward, dropout_forward, DropoutParams};
 use super::embedding::{embedding_forward, EmbeddingShape};
-use super::grad_norm::{grad_norm_final, grad_norm_partial, max_all, PARTIALS};
+use super::grad_norm::{max_all, sum_squares_final, sum_squares_partial, SumRange, SumTable};
 use super::kernel::{Kernel, View};
 use super::loss::{cross_entropy_forward, cross_entropy_reduce, LossShape, STATS_LEN};
 use super::matmul::matmul;
@@ -327,11 +327,15 @@ impl<'a> Builder<'a> {
     fn view_stats(&mut self, layers: &[LayerActs]) -> wgpu::Buffer {
         let n_layers = layers.len();
         let stats = self.buffer("view stats", 4 * n_layers);
-        let partials = self.buffer("view stats partials", PARTIALS);
         let (stream_len, rows_of_logits) = (
             self.rows * self.config.d_model,
             self.shape.batch * self.shape.n_heads * self.shape.seq,
         );
+        // Three streams per layer, each a whole buffer: a partial pass each, one final pass.
+        let ranges: Vec<SumRange> = (0..3 * n_layers)
+            .map(|i| SumRange::new(0, stream_len, i))
+            .collect();
+        let table = SumTable::new(self.ctx, "view stats", &ranges);
         for (l, acts) in layers.iter().enumerate() {
             let streams = [
                 acts.output(self.config.block),
@@ -339,23 +343,14 @@ impl<'a> Builder<'a> {
                 acts.mlp_added.clone(),
             ];
             for (i, stream) in streams.iter().enumerate() {
-                let label = format!("layer{l}.view_stats.{i}");
-                self.kernels.extend([
-                    grad_norm_partial(
-                        self.ctx,
-                        &label,
-                        stream_len,
-                        stream.into(),
-                        (&partials).into(),
-                    ),
-                    grad_norm_final(
-                        self.ctx,
-                        &label,
-                        (&partials).into(),
-                        (&stats).into(),
-                        3 * l + i,
-                    ),
-                ]);
+                let range = 3 * l + i;
+                self.kernels.push(sum_squares_partial(
+                    self.ctx,
+                    &format!("layer{l}.view_stats.{i}"),
+                    &table,
+                    range..range + 1,
+                    stream.into(),
+                ));
             }
             self.kernels.push(max_all(
                 self.ctx,
@@ -366,6 +361,12 @@ impl<'a> Builder<'a> {
                 3 * n_layers + l,
             ));
         }
+        self.kernels.push(sum_squares_final(
+            self.ctx,
+            "view_stats.final",
+            &table,
+            (&stats).into(),
+        ));
         stats
     }
 
@@ -410,13 +411,16 @@ impl<'a> Builder<'a> {
         out
     }
 
-    /// A norm of type `kind` over `[rows, dim]` when the site exists.
+    /// A norm of type `kind` over `[rows, dim]` when the site exists. With `residual` as
+    /// `(residual, sum)` its input is `sum = inp + residual`, added in the same launch.
+    #[allow(clippy::too_many_arguments)] // the kernel's sizes and buffers
     fn norm(
         &mut self,
         label: &str,
         kind: NormType,
         site: Option<NormParams>,
         inp: &wgpu::Buffer,
+        residual: Option<(&wgpu::Buffer, &wgpu::Buffer)>,
         rows: usize,
         dim: usize,
     ) -> Option<NormBufs> {
@@ -436,6 +440,7 @@ impl<'a> Builder<'a> {
             kind,
             s,
             inp.into(),
+            residual.map(|(residual, sum)| (residual.into(), sum.into())),
             self.param(p.weight),
             p.bias.map(|b| self.param(b)),
             (&cache.out).into(),
@@ -453,7 +458,28 @@ impl<'a> Builder<'a> {
         inp: &wgpu::Buffer,
     ) -> Option<NormBufs> {
         let (kind, rows, c) = (self.config.norm, self.rows, self.config.d_model);
-        self.norm(label, kind, site, inp, rows, c)
+        self.norm(label, kind, site, inp, None, rows, c)
+    }
+
+    /// The residual add `sum = a + b` over the stream and the norm at `site` that reads `sum`:
+    /// one launch where the site has a norm (labelled by `norm_label`), the add alone without.
+    fn add_stream_norm(
+        &mut self,
+        add_label: &str,
+        norm_label: &str,
+        site: Option<NormParams>,
+        a: &wgpu::Buffer,
+        b: &wgpu::Buffer,
+    ) -> (wgpu::Buffer, Option<NormBufs>) {
+        let (kind, rows, c) = (self.config.norm, self.rows, self.config.d_model);
+        match site {
+            Some(_) => {
+                let sum = self.buffer(add_label, rows * c);
+                let norm = self.norm(norm_label, kind, site, a, Some((b, &sum)), rows, c);
+                (sum, norm)
+            }
+            None => (self.add(add_label, a, b), None),
+        }
     }
 
     /// QK-norm's (rows, width) over a projection of `heads` heads: one row per head of D
@@ -568,6 +594,7 @@ impl<'a> Builder<'a> {
             qk,
             p.q_norm,
             &q_proj,
+            None,
             q_rows,
             q_dim,
         );
@@ -576,6 +603,7 @@ impl<'a> Builder<'a> {
             qk,
             p.k_norm,
             &k_proj,
+            None,
             k_rows,
             k_dim,
         );
@@ -722,11 +750,32 @@ impl<'a> Builder<'a> {
                     &attn.out,
                     attn_branch_site(l),
                 );
-                let sum_attn = self.add(&label("attn_residual"), x, &attn_added);
-                let attn_post =
-                    self.stream_norm(&label("attn_post_norm"), p.attn_post_norm, &sum_attn);
+                // The residual add fused with the norm that reads the sum next.
+                let (sum_attn, attn_post, mlp_in) = match p.attn_post_norm {
+                    Some(_) => {
+                        let (sum_attn, attn_post) = self.add_stream_norm(
+                            &label("attn_residual"),
+                            &label("attn_post_norm"),
+                            p.attn_post_norm,
+                            x,
+                            &attn_added,
+                        );
+                        let mid = site_out(&attn_post, &sum_attn);
+                        let mlp_in = self.stream_norm(&label("mlp_in_norm"), p.mlp_in_norm, &mid);
+                        (sum_attn, attn_post, mlp_in)
+                    }
+                    None => {
+                        let (sum_attn, mlp_in) = self.add_stream_norm(
+                            &label("attn_residual"),
+                            &label("mlp_in_norm"),
+                            p.mlp_in_norm,
+                            x,
+                            &attn_added,
+                        );
+                        (sum_attn, None, mlp_in)
+                    }
+                };
                 let mid = site_out(&attn_post, &sum_attn);
-                let mlp_in = self.stream_norm(&label("mlp_in_norm"), p.mlp_in_norm, &mid);
                 let mlp = self.mlp(l, &site_out(&mlp_in, &mid));
                 let mlp_out = self.stream_norm(&label("mlp_out_norm"), p.mlp_out_norm, &mlp.out);
                 let mlp_added = self.branch_output(
@@ -735,8 +784,13 @@ impl<'a> Builder<'a> {
                     &mlp.out,
                     mlp_branch_site(l),
                 );
-                let sum_mlp = self.add(&label("mlp_residual"), &mid, &mlp_added);
-                let mlp_post = self.stream_norm(&label("mlp_post_norm"), p.mlp_post_norm, &sum_mlp);
+                let (sum_mlp, mlp_post) = self.add_stream_norm(
+                    &label("mlp_residual"),
+                    &label("mlp_post_norm"),
+                    p.mlp_post_norm,
+                    &mid,
+                    &mlp_added,
+                );
                 LayerActs {
                     attn_in,
                     attn,

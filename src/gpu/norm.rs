@@ -1,5 +1,6 @@
 //! Launchers for `shaders/norm.wgsl`: LayerNorm and RMSNorm over `[rows, dim]`, at the block's
-//! norm sites and for QK-norm over each head.
+//! norm sites and for QK-norm over each head; the residual stream's add fused into the norm
+//! that reads it, forward and backward.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -34,7 +35,7 @@ fn dims(s: NormShape) -> Dims {
     }
 }
 
-fn constants(kind: NormType, has_bias: bool) -> [(&'static str, f64); 2] {
+fn constants(kind: NormType, has_bias: bool, add_residual: bool) -> [(&'static str, f64); 3] {
     let centred = match kind {
         NormType::LayerNorm => true,
         NormType::RmsNorm => false,
@@ -43,10 +44,13 @@ fn constants(kind: NormType, has_bias: bool) -> [(&'static str, f64); 2] {
     [
         ("CENTRED", f64::from(u8::from(centred))),
         ("HAS_BIAS", f64::from(u8::from(has_bias))),
+        ("ADD_RESIDUAL", f64::from(u8::from(add_residual))),
     ]
 }
 
-/// `out = norm(inp) * weight (+ bias)`, keeping `stats` `[rows, 2]` (mean, rstd).
+/// `out = norm(inp) * weight (+ bias)`, keeping `stats` `[rows, 2]` (mean, rstd). With
+/// `residual` given as `(residual, sum)`, the residual add fused in: `sum = inp + residual`
+/// and `out = norm(sum) * weight (+ bias)` in one launch.
 #[allow(clippy::too_many_arguments)] // one per tensor the kernel binds
 pub fn norm_forward(
     ctx: &GpuContext,
@@ -54,18 +58,20 @@ pub fn norm_forward(
     kind: NormType,
     s: NormShape,
     inp: View,
+    residual: Option<(View, View)>,
     weight: View,
     bias: Option<View>,
     out: View,
     stats: View,
 ) -> Kernel {
+    let (residual, sum) = residual.unzip();
     Kernel::new(
         ctx,
         label,
         Launch {
             shader: Shader::Norm,
             entry: "norm_forward",
-            constants: &constants(kind, bias.is_some()),
+            constants: &constants(kind, bias.is_some(), residual.is_some()),
             uniform: bytemuck::bytes_of(&dims(s)),
             storage: &[
                 (Read, inp),
@@ -73,13 +79,16 @@ pub fn norm_forward(
                 (Read, bias.unwrap_or(ctx.placeholder(Read))),
                 (ReadWrite, out),
                 (ReadWrite, stats),
+                (Read, residual.unwrap_or(ctx.placeholder(Read))),
+                (ReadWrite, sum.unwrap_or(ctx.placeholder(ReadWrite))),
             ],
             workgroups: grid(s.rows as u32),
         },
     )
 }
 
-/// `dinp` (=) of the norm, from `dout`, its input, weight and `stats`.
+/// `dinp` (=) of the norm, from `dout`, its input, weight and `stats`, plus `residual` where
+/// given (the gradient the norm's input also gets along the residual stream).
 #[allow(clippy::too_many_arguments)] // one per tensor the kernel binds
 pub fn norm_backward_input(
     ctx: &GpuContext,
@@ -90,6 +99,7 @@ pub fn norm_backward_input(
     inp: View,
     weight: View,
     stats: View,
+    residual: Option<View>,
     dinp: View,
 ) -> Kernel {
     Kernel::new(
@@ -98,7 +108,7 @@ pub fn norm_backward_input(
         Launch {
             shader: Shader::Norm,
             entry: "norm_backward_input",
-            constants: &constants(kind, false),
+            constants: &constants(kind, false, residual.is_some()),
             uniform: bytemuck::bytes_of(&dims(s)),
             storage: &[
                 (Read, dout),
@@ -106,6 +116,7 @@ pub fn norm_backward_input(
                 (Read, weight),
                 (Read, stats),
                 (ReadWrite, dinp),
+                (Read, residual.unwrap_or(ctx.placeholder(Read))),
             ],
             workgroups: grid(s.rows as u32),
         },
@@ -131,7 +142,7 @@ pub fn norm_backward_params(
         Launch {
             shader: Shader::Norm,
             entry: "norm_backward_params",
-            constants: &constants(kind, dbias.is_some()),
+            constants: &constants(kind, dbias.is_some(), false),
             uniform: bytemuck::bytes_of(&dims(s)),
             storage: &[
                 (Read, dout),

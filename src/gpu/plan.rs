@@ -7,10 +7,10 @@
 use super::adamw::{adamw_update, AdamWParams};
 use super::dropout::{DropoutKey, DropoutParams};
 use super::grad_norm::{
-    clip_gradients, grad_norm_final, grad_norm_partial, set_max_norm, PARTIALS,
+    clip_gradients, set_max_norm, sum_squares_final, sum_squares_partial, SumRange, SumTable,
 };
 use super::graph::{Builder, DropoutSite, ModelActs};
-use super::kernel::{Kernel, View};
+use super::kernel::Kernel;
 use super::loss::set_z_coef;
 use super::GpuContext;
 use crate::contract::{AdamWSettings, StepInputs};
@@ -69,37 +69,28 @@ impl Plan {
         let backward_len = b.len();
 
         let n = layout.total_len;
-        let partials = ctx.zeros("grad norm partials", PARTIALS);
         let step_norms = ctx.zeros("step norms", STEP_NORMS_LAYERS_AT + config.n_layers);
-        let norm_into = |b: &mut Builder, label: &str, input: View, n: usize, index: usize| {
-            let partial = format!("{label}.partial");
-            b.push(grad_norm_partial(
-                ctx,
-                &partial,
-                n,
-                input,
-                (&partials).into(),
-            ));
-            let fin = format!("{label}.final");
-            b.push(grad_norm_final(
-                ctx,
-                &fin,
-                (&partials).into(),
-                (&step_norms).into(),
-                index,
-            ));
-        };
-        norm_into(&mut b, "grad_norm", (&bufs.grads).into(), n, 0);
-        for l in 0..config.n_layers {
-            let range = layout.layer_range(l);
-            let grads = View {
-                buffer: &bufs.grads,
-                offset: range.start,
-                len: Some(range.len()),
-            };
-            let label = format!("layer{l}.grad_norm");
-            norm_into(&mut b, &label, grads, range.len(), STEP_NORMS_LAYERS_AT + l);
-        }
+        // The gradient norm and every layer's in one pair of dispatches.
+        let grad_ranges: Vec<SumRange> = std::iter::once(SumRange::new(0, n, 0))
+            .chain((0..config.n_layers).map(|l| {
+                let range = layout.layer_range(l);
+                SumRange::new(range.start, range.len(), STEP_NORMS_LAYERS_AT + l)
+            }))
+            .collect();
+        let grad_table = SumTable::new(ctx, "grad norms", &grad_ranges);
+        b.push(sum_squares_partial(
+            ctx,
+            "grad_norms.partial",
+            &grad_table,
+            0..grad_ranges.len(),
+            (&bufs.grads).into(),
+        ));
+        b.push(sum_squares_final(
+            ctx,
+            "grad_norms.final",
+            &grad_table,
+            (&step_norms).into(),
+        ));
         let clip = b.len();
         b.push(clip_gradients(
             ctx,
@@ -127,7 +118,20 @@ impl Plan {
             (&bufs.m).into(),
             (&bufs.v).into(),
         ));
-        norm_into(&mut b, "param_norm", (&bufs.params).into(), n, 1);
+        let param_table = SumTable::new(ctx, "param norm", &[SumRange::new(0, n, 1)]);
+        b.push(sum_squares_partial(
+            ctx,
+            "param_norm.partial",
+            &param_table,
+            0..1,
+            (&bufs.params).into(),
+        ));
+        b.push(sum_squares_final(
+            ctx,
+            "param_norm.final",
+            &param_table,
+            (&step_norms).into(),
+        ));
         let (kernels, dropouts, loss_kernels) = b.finish();
         Self {
             acts,

@@ -1,19 +1,20 @@
 //! Kernel timing: one real training step with every kernel in its own timestamped pass, summed
-//! per kernel family (shader file), where the device has timestamp queries.
+//! per kernel family (shader file) with its number of dispatches, where the device has
+//! timestamp queries.
 
 use super::engine::GpuEngine;
 use crate::contract::engine::ready;
-use crate::contract::{Batch, Engine, Pending, StepInputs};
+use crate::contract::{Batch, Engine, FamilyTime, Pending, StepInputs};
 
 impl GpuEngine {
     /// Runs one training step (it updates the parameters) with each kernel timed, and reads the
-    /// GPU time of each kernel family in milliseconds, largest first; None without timestamp
-    /// queries.
+    /// GPU time and the dispatches of each kernel family, largest time first; None without
+    /// timestamp queries.
     pub(super) fn profile_step(
         &mut self,
         batch: &Batch,
         inputs: &StepInputs,
-    ) -> Pending<Option<Vec<(&'static str, f64)>>> {
+    ) -> Pending<Option<Vec<FamilyTime>>> {
         let ctx = self.ctx.clone();
         if !ctx
             .device
@@ -65,20 +66,30 @@ impl GpuEngine {
         // Each u64 tick count comes back as two f32-sized words.
         let read = ctx.start_read(&resolved, 0..2 * count as usize);
         let families: Vec<&'static str> = kernels.iter().map(|k| k.family.name()).collect();
+        let mut totals: Vec<FamilyTime> = Vec::new();
+        for kernel in &plan.kernels {
+            let family = kernel.family.name();
+            match totals.iter_mut().find(|t| t.family == family) {
+                Some(total) => total.dispatches += 1,
+                None => totals.push(FamilyTime {
+                    family,
+                    ms: 0.0,
+                    dispatches: 1,
+                }),
+            }
+        }
         let ms_per_tick = f64::from(ctx.queue.get_timestamp_period()) / 1e6;
         self.step += 1;
         Box::pin(async move {
             let ticks: Vec<u64> = bytemuck::pod_collect_to_vec(&read.wait().await?);
-            let mut totals: Vec<(&'static str, f64)> = Vec::new();
             for (family, pair) in families.iter().zip(ticks.chunks_exact(2)) {
                 // The end stamp can read below the start on some drivers: count that as 0.
                 let ms = pair[1].saturating_sub(pair[0]) as f64 * ms_per_tick;
-                match totals.iter_mut().find(|(name, _)| name == family) {
-                    Some((_, total)) => *total += ms,
-                    None => totals.push((family, ms)),
+                if let Some(total) = totals.iter_mut().find(|t| t.family == *family) {
+                    total.ms += ms;
                 }
             }
-            totals.sort_by(|a, b| b.1.total_cmp(&a.1));
+            totals.sort_by(|a, b| b.ms.total_cmp(&a.ms));
             Ok(Some(totals))
         })
     }

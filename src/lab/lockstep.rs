@@ -59,9 +59,8 @@ pub struct PageExperiment {
 pub fn seeds_for(runs: &[(&str, RunConfig)], budget: &MemoryBudget) -> Result<usize, RunError> {
     let one_seed: f64 = (runs.iter())
         .map(|(_, run)| {
-            let need = run
-                .model
-                .memory_need(run.train.batch_size, run.train.seq_len);
+            let need =
+                (run.model).memory_need(run.train.batch_size, run.train.seq_len, budget.attention);
             need.total()
         })
         .sum();
@@ -438,7 +437,7 @@ mod tests {
     use super::*;
     use crate::lab::page_defaults;
     use crate::lab::tests::{clock, settings};
-    use crate::model::ParamLayout;
+    use crate::model::{AttentionMemory, ParamLayout};
 
     fn train_to_end(lab: &mut Lab) {
         let clock = clock();
@@ -629,7 +628,7 @@ mod tests {
         let need: f64 = (runs.iter())
             .map(|(_, r)| {
                 r.model
-                    .memory_need(r.train.batch_size, r.train.seq_len)
+                    .memory_need(r.train.batch_size, r.train.seq_len, AttentionMemory::Kept)
                     .total()
             })
             .sum();
@@ -637,6 +636,7 @@ mod tests {
             total,
             largest_buffer: total,
             owner: "a test".into(),
+            attention: AttentionMemory::Kept,
         };
         assert_eq!(seeds_for(&runs, &budget(1e12)).unwrap(), PAGE_SEEDS);
         assert_eq!(seeds_for(&runs, &budget(2.0 * need * 1.5)).unwrap(), 1);

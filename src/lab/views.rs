@@ -161,7 +161,8 @@ pub fn memory_use(lab: &Lab) -> Option<(MemoryNeed, MemoryBudget)> {
     let model = shown_model(lab)?;
     let train = &lab.draft.train;
     let budget = super::engine::memory_budget(lab.gpu());
-    Some((model.memory_need(train.batch_size, train.seq_len), budget))
+    let need = model.memory_need(train.batch_size, train.seq_len, budget.attention);
+    Some((need, budget))
 }
 
 /// The size controls' limit, in words: "Memory: 25.3 MiB of the 3.50 GiB the page's CPU engine

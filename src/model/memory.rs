@@ -1,6 +1,7 @@
 //! What a configuration needs in memory before an engine exists: parameters, gradients and AdamW
 //! moments, and a conservative upper bound on the activations of one training step (or of one
-//! sequence at full context, what generation runs), all in f32; checked against a
+//! sequence at full context, what generation runs), all in f32, for the way the engine keeps
+//! attention ([`AttentionMemory`]); checked against a
 //! [`MemoryBudget`] so that an engine too big for its machine is refused before anything is
 //! allocated. Pure arithmetic in f64, so that no size overflows (a `usize` has 32 bits in
 //! WebAssembly).
@@ -39,6 +40,17 @@ impl MemoryNeed {
     }
 }
 
+/// How an engine keeps attention's probabilities, which decides most of a long context's memory.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AttentionMemory {
+    /// Every layer's `[B, H, T, T]` probabilities, kept for the backward (the CPU engine).
+    Kept,
+    /// Fused attention (the GPU engine): one logsumexp, maximum and backward delta per row;
+    /// `[B, H, T, T]` buffers only with dropout on the probabilities, and the maps of one
+    /// sequence when they are read (`gpu::maps`).
+    Fused,
+}
+
 /// What an engine may hold, in bytes, and why.
 #[derive(Clone, Debug, PartialEq)]
 pub struct MemoryBudget {
@@ -50,15 +62,18 @@ pub struct MemoryBudget {
     /// Whose budget, in words: "the CPU engine's budget (half of this machine's memory, at most
     /// 16 GiB)".
     pub owner: String,
+    /// How this engine keeps attention (what [`ModelConfig::memory_need`] counts for it).
+    pub attention: AttentionMemory,
 }
 
 impl ModelConfig {
-    /// Bytes a run of batches of `batch` x `seq` needs (see [`MemoryNeed`]).
-    pub fn memory_need(&self, batch: usize, seq: usize) -> MemoryNeed {
+    /// Bytes a run of batches of `batch` x `seq` needs on an engine that keeps attention as
+    /// `attention` says (see [`MemoryNeed`]).
+    pub fn memory_need(&self, batch: usize, seq: usize, attention: AttentionMemory) -> MemoryNeed {
         let f = |n: usize| n as f64;
         let (c, v, l) = (f(self.d_model), f(self.vocab_size), f(self.n_layers));
-        let d = f(self.d_head());
-        let (q, kv) = (f(self.n_heads) * d, f(self.n_kv_heads) * d);
+        let (h, d) = (f(self.n_heads), f(self.d_head()));
+        let (q, kv) = (h * d, f(self.n_kv_heads) * d);
         let ff = f(self.d_ff());
         let n_up = if self.activation.is_gated() { 2.0 } else { 1.0 };
         // Parameters from the shapes, in f64 (generously: every norm with a bias, learned
@@ -72,15 +87,24 @@ impl ModelConfig {
             + f(self.context_len) * c
             + 2.0 * c
             + ALIGN * (TENSORS_PER_LAYER * l + TENSORS_OUTSIDE);
+        let keeps_probs = match attention {
+            AttentionMemory::Kept => true,
+            AttentionMemory::Fused => self.dropout.attn > 0.0,
+        };
         // Activations of a forward (per layer: the stream and its norms, q/k/v before and
-        // after QK-norm and RoPE, the attention probabilities and their dropout, the heads'
-        // output, the feed-forward's up, gate and activation), the backward as many again.
+        // after QK-norm and RoPE, the attention probabilities and their dropout, or fused a
+        // few floats per attention row, the heads' output, the feed-forward's up, gate and
+        // activation), the backward as many again.
         let activations = |b: f64, t: f64| {
             let rows = b * t;
-            let probs = b * f(self.n_heads) * t * t;
+            let attention = if keeps_probs {
+                2.0 * b * h * t * t
+            } else {
+                2.0 * b * h * t
+            };
             let layer = 10.0 * rows * c
                 + 3.0 * rows * (q + 2.0 * kv)
-                + 2.0 * probs
+                + attention
                 + 2.0 * rows * q
                 + (n_up + 2.0) * rows * ff;
             let outside = 6.0 * rows * c + 2.0 * rows * v + 8.0 * rows;
@@ -88,11 +112,21 @@ impl ModelConfig {
         };
         let (b, t) = (f(batch), f(seq));
         let context = f(self.context_len);
-        let largest = |b: f64, t: f64| {
+        let activations = match attention {
+            // Made afresh by each step, of one shape at a time.
+            AttentionMemory::Kept => activations(b, t).max(activations(1.0, context)),
+            // A plan per shape, kept: the training shape's and one other (a read of one
+            // sequence), and a read of the maps adds every layer's [H, T, T] and its read-back
+            // copy.
+            AttentionMemory::Fused => {
+                activations(b, t) + activations(1.0, context) + 2.0 * l * h * context * context
+            }
+        };
+        let largest = |b: f64, t: f64, probs: bool| {
             let rows = b * t;
             [
                 rows * v,
-                b * f(self.n_heads) * t * t,
+                if probs { b * h * t * t } else { 0.0 },
                 rows * ff * n_up,
                 rows * (q + 2.0 * kv),
             ]
@@ -101,8 +135,12 @@ impl ModelConfig {
         };
         MemoryNeed {
             state: 4.0 * params * F32,
-            activations: activations(b, t).max(activations(1.0, context)) * F32,
-            largest_buffer: params.max(largest(b, t)).max(largest(1.0, context)) * F32,
+            activations: activations * F32,
+            // One sequence's probabilities: kept, or a layer's map when read.
+            largest_buffer: params
+                .max(largest(b, t, keeps_probs))
+                .max(largest(1.0, context, true))
+                * F32,
         }
     }
 }
@@ -158,7 +196,7 @@ mod tests {
         ];
         for config in configs {
             let real = ParamLayout::new(&config).total_len as f64 * 4.0 * 4.0;
-            let need = config.memory_need(16, 64);
+            let need = config.memory_need(16, 64, AttentionMemory::Kept);
             assert!(need.state >= real, "{} < {real}", need.state);
             assert!(need.state < 2.0 * real, "{} vs {real}", need.state);
             assert!(need.largest_buffer >= real / 4.0);
@@ -171,25 +209,30 @@ mod tests {
             total: 16.0 * 1024f64.powi(3),
             largest_buffer: 16.0 * 1024f64.powi(3),
             owner: "the test".into(),
+            attention: AttentionMemory::Kept,
         };
         let wide = ModelConfig {
             d_model: 100_000,
             ..ModelConfig::default()
         };
-        let reason = budget.refusal(&wide.memory_need(16, 64)).expect("refused");
+        let reason = budget
+            .refusal(&wide.memory_need(16, 64, AttentionMemory::Kept))
+            .expect("refused");
         assert!(
             reason.contains("TiB") && reason.contains("16.0 GiB"),
             "{reason}"
         );
         assert!(budget
-            .refusal(&ModelConfig::default().memory_need(16, 64))
+            .refusal(&ModelConfig::default().memory_need(16, 64, AttentionMemory::Kept))
             .is_none());
         // A long context: one sequence's attention probabilities at full context.
         let long = ModelConfig {
             context_len: 1_000_000,
             ..ModelConfig::default()
         };
-        assert!(long.memory_need(16, 64).activations > 4.0 * 1e12 * 4.0);
+        for attention in [AttentionMemory::Kept, AttentionMemory::Fused] {
+            assert!(long.memory_need(16, 64, attention).activations > 4.0 * 1e12 * 4.0);
+        }
     }
 
     #[test]
@@ -198,13 +241,14 @@ mod tests {
             vocab_size: 50_000,
             ..ModelConfig::default()
         };
-        let need = config.memory_need(16, 64);
+        let need = config.memory_need(16, 64, AttentionMemory::Kept);
         // The logits: 16 x 64 rows of 50,000 floats = 195 MiB.
         assert!(need.largest_buffer >= 16.0 * 64.0 * 50_000.0 * 4.0);
         let budget = MemoryBudget {
             total: 1e12,
             largest_buffer: 128.0 * 1024.0 * 1024.0,
             owner: "this device".into(),
+            attention: AttentionMemory::Fused,
         };
         let reason = budget.refusal(&need).expect("refused");
         assert!(reason.contains("128 MiB"), "{reason}");

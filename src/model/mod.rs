@@ -14,4 +14,4 @@ pub use config::{
     NormPosition, NormSites, NormType, ParallelNorm, Position, QkNormScope,
 };
 pub use layout::{ParamKind, ParamLayout, TensorSpec};
-pub use memory::{MemoryBudget, MemoryNeed};
+pub use memory::{AttentionMemory, MemoryBudget, MemoryNeed};

@@ -178,7 +178,7 @@ impl RunConfig {
     pub fn check_memory(&self, budget: &MemoryBudget) -> Result<(), RunError> {
         let need = |run: &Self| {
             run.model
-                .memory_need(run.train.batch_size, run.train.seq_len)
+                .memory_need(run.train.batch_size, run.train.seq_len, budget.attention)
         };
         let Some(reason) = budget.refusal(&need(self)) else {
             return Ok(());

@@ -19,6 +19,16 @@ pub fn gpu() -> Option<GpuContext> {
     }
 }
 
+/// Bytes of GPU buffers alive on `ctx`'s device (wgpu's own counter: the `counters` feature,
+/// tests only), once the device has freed what was dropped.
+#[allow(dead_code)]
+pub fn gpu_live(ctx: &GpuContext) -> f64 {
+    ctx.device
+        .poll(wgpu::PollType::wait_indefinitely())
+        .unwrap();
+    ctx.device.get_internal_counters().hal.buffer_memory.read() as f64
+}
+
 use archlab::gpu::kernel::{submit, Kernel};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;

@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use archlab::contract::engine::wait;
 use archlab::contract::matmul::MatmulSpec;
-use archlab::contract::{Batch, Engine, StepInputs};
+use archlab::contract::{Batch, Engine, FamilyTime, StepInputs};
 use archlab::gpu::matmul::matmul;
 use archlab::gpu::roofline::step_costs;
 use archlab::gpu::GpuContext;
@@ -140,12 +140,21 @@ pub fn run(args: BenchArgs) -> ExitCode {
             flops / seconds / 1e9
         );
         if let Ok(Some(families)) = wait(engine.start_profile(&data, &inputs)) {
-            let total: f64 = families.iter().map(|(_, ms)| ms).sum();
+            let total: f64 = families.iter().map(|f| f.ms).sum();
             let shares: Vec<String> = families
                 .iter()
-                .map(|(family, ms)| format!("{family} {ms:.2} ms ({:.0}%)", 100.0 * ms / total))
+                .map(|f| format!("{} {:.2} ms ({:.0}%)", f.family, f.ms, 100.0 * f.ms / total))
                 .collect();
             println!("         kernel time (timestamps): {}", shares.join(", "));
+            let dispatches: Vec<String> = families
+                .iter()
+                .map(|f| format!("{} {}", f.family, f.dispatches))
+                .collect();
+            println!(
+                "         dispatches per step: {} ({})",
+                families.iter().map(|f| f.dispatches).sum::<usize>(),
+                dispatches.join(", ")
+            );
             if let Some(peaks) = &peaks {
                 roofline(&model, batch, context, peaks, &families);
             }
@@ -156,13 +165,7 @@ pub fn run(args: BenchArgs) -> ExitCode {
 
 /// Each kernel family's FLOPs and bytes per step, the floor time they give at the measured
 /// peaks, and the measured time (timestamps).
-fn roofline(
-    model: &ModelConfig,
-    batch: usize,
-    seq: usize,
-    peaks: &Peaks,
-    measured: &[(&str, f64)],
-) {
+fn roofline(model: &ModelConfig, batch: usize, seq: usize, peaks: &Peaks, measured: &[FamilyTime]) {
     println!(
         "         roofline at {:.1} GFLOP/s and {:.1} GB/s:",
         peaks.flops_per_s / 1e9,
@@ -175,8 +178,8 @@ fn roofline(
     for (family, cost) in step_costs(model, batch, seq) {
         let measured = measured
             .iter()
-            .find(|(name, _)| *name == family.name())
-            .map_or_else(|| "-".to_string(), |(_, ms)| format!("{ms:.2}"));
+            .find(|f| f.family == family.name())
+            .map_or_else(|| "-".to_string(), |f| format!("{:.2}", f.ms));
         println!(
             "         {:<16} {:>9.3} {:>9.1} {:>10.1} {:>12.2} {:>12}",
             family.name(),

@@ -52,6 +52,7 @@ impl Builder<'_> {
             &acts.final_norm,
             dfinal,
             &x,
+            None,
         );
         for l in (0..config.n_layers).rev() {
             let x = if l == 0 {
@@ -156,7 +157,9 @@ impl Builder<'_> {
         dinp
     }
 
-    /// Backward of `norm`; returns `dinp`, which is `dout` itself without a norm.
+    /// Backward of `norm`; returns `dinp`, which is `dout` itself without a norm. With
+    /// `residual` (the gradient the norm's input also gets along the residual stream) `dinp`
+    /// has it added: in the same launch where the site has a norm.
     #[allow(clippy::too_many_arguments)] // the forward's arguments and its cache
     fn norm_back(
         &mut self,
@@ -166,10 +169,14 @@ impl Builder<'_> {
         cache: &Option<NormBufs>,
         dout: wgpu::Buffer,
         inp: &wgpu::Buffer,
+        residual: Option<&wgpu::Buffer>,
         rows: usize,
         dim: usize,
     ) -> wgpu::Buffer {
         let (Some(p), Some(cache)) = (site, cache) else {
+            if let Some(residual) = residual {
+                self.add_into(&format!("{label}.residual"), rows * dim, residual, &dout);
+            }
             return dout;
         };
         let dinp = self.buffer(&format!("{label}.dinp"), rows * dim);
@@ -187,6 +194,7 @@ impl Builder<'_> {
             inp.into(),
             self.param(p.weight),
             (&cache.stats).into(),
+            residual.map(Into::into),
             (&dinp).into(),
         );
         self.kernels.push(kernel);
@@ -205,7 +213,7 @@ impl Builder<'_> {
         dinp
     }
 
-    /// Backward of `stream_norm`.
+    /// Backward of `stream_norm`, with the residual stream's gradient added where given.
     fn stream_norm_back(
         &mut self,
         label: &str,
@@ -213,9 +221,10 @@ impl Builder<'_> {
         cache: &Option<NormBufs>,
         dout: wgpu::Buffer,
         inp: &wgpu::Buffer,
+        residual: Option<&wgpu::Buffer>,
     ) -> wgpu::Buffer {
         let (kind, rows, c) = (self.config.norm, self.rows, self.config.d_model);
-        self.norm_back(label, kind, site, cache, dout, inp, rows, c)
+        self.norm_back(label, kind, site, cache, dout, inp, residual, rows, c)
     }
 
     /// Backward of `branch_output`; returns the gradient of the branch's `F` output.
@@ -231,7 +240,7 @@ impl Builder<'_> {
         let (rows, c) = (self.rows, self.config.d_model);
         let p = self.config.dropout.resid;
         let dadded = self.dropout(&format!("{label}.dropout"), dsum, rows * c, p, dropout_site);
-        self.stream_norm_back(label, site, out_norm, dadded, f)
+        self.stream_norm_back(label, site, out_norm, dadded, f, None)
     }
 
     /// Backward of `attention`; returns `dh`.
@@ -354,6 +363,7 @@ impl Builder<'_> {
             &acts.k_norm,
             dk,
             &acts.k_proj,
+            None,
             k_rows,
             k_dim,
         );
@@ -364,6 +374,7 @@ impl Builder<'_> {
             &acts.q_norm,
             dq,
             &acts.q_proj,
+            None,
             q_rows,
             q_dim,
         );
@@ -430,6 +441,7 @@ impl Builder<'_> {
                     &acts.mlp_post,
                     dout,
                     &acts.sum_mlp,
+                    None,
                 );
                 let dmlp = self.branch_output_back(
                     &label("mlp_out_norm"),
@@ -440,20 +452,22 @@ impl Builder<'_> {
                     mlp_branch_site(l),
                 );
                 let dh = self.mlp_back(l, &acts.mlp, &dmlp, &site_out(&acts.mlp_in, &mid));
+                // The residual stream's gradient added in the norm's backward.
                 let dmid = self.stream_norm_back(
                     &label("mlp_in_norm"),
                     p.mlp_in_norm,
                     &acts.mlp_in,
                     dh,
                     &mid,
+                    Some(&dsum_mlp),
                 );
-                self.add_into(&label("mlp_residual.back"), rows * c, &dsum_mlp, &dmid);
                 let dsum_attn = self.stream_norm_back(
                     &label("attn_post_norm"),
                     p.attn_post_norm,
                     &acts.attn_post,
                     dmid,
                     &acts.sum_attn,
+                    None,
                 );
                 let dattn = self.branch_output_back(
                     &label("attn_out_norm"),
@@ -464,15 +478,14 @@ impl Builder<'_> {
                     attn_branch_site(l),
                 );
                 let dh = self.attention_back(l, &acts.attn, &dattn, &site_out(&acts.attn_in, x));
-                let dx = self.stream_norm_back(
+                self.stream_norm_back(
                     &label("attn_in_norm"),
                     p.attn_in_norm,
                     &acts.attn_in,
                     dh,
                     x,
-                );
-                self.add_into(&label("attn_residual.back"), rows * c, &dsum_attn, &dx);
-                dx
+                    Some(&dsum_attn),
+                )
             }
             BlockLayout::Parallel => {
                 let dsum = self.stream_norm_back(
@@ -481,6 +494,7 @@ impl Builder<'_> {
                     &acts.attn_post,
                     dout,
                     &acts.sum_attn,
+                    None,
                 );
                 let dmlp = self.branch_output_back(
                     &label("mlp_out_norm"),
@@ -505,8 +519,14 @@ impl Builder<'_> {
                     // One shared norm: both branches' gradients meet at its output.
                     self.add_into(&label("branches.back"), rows * c, &dh_mlp, &dh);
                 }
-                let dx =
-                    self.stream_norm_back(&label("in_norm"), p.attn_in_norm, &acts.attn_in, dh, x);
+                let dx = self.stream_norm_back(
+                    &label("in_norm"),
+                    p.attn_in_norm,
+                    &acts.attn_in,
+                    dh,
+                    x,
+                    Some(&dsum),
+                );
                 if p.mlp_in_norm.is_some() {
                     // Per-branch norms: the MLP's gradient reaches x through its own norm.
                     let dx_mlp = self.stream_norm_back(
@@ -515,10 +535,10 @@ impl Builder<'_> {
                         &acts.mlp_in,
                         dh_mlp,
                         x,
+                        None,
                     );
                     self.add_into(&label("mlp_in_norm.residual"), rows * c, &dx_mlp, &dx);
                 }
-                self.add_into(&label("residual.back"), rows * c, &dsum, &dx);
                 dx
             }
         }
