@@ -6,6 +6,7 @@ mod across_runs;
 mod calc;
 mod checkpoints;
 mod controls;
+mod engine_choice;
 mod lab_state;
 mod model_views;
 mod results;
@@ -152,7 +153,11 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     let device_now = move || {
         // Read, not only tracked: a memo that is never read never computes, so never updates.
         let _ = generation.get();
-        state.lab.with_value(|lab| lab.gpu().cloned())
+        state.lab.with_value(|lab| lab.device().cloned())
+    };
+    let on_gpu = move || {
+        let _ = generation.get();
+        state.lab.with_value(crate::lab::Lab::on_gpu)
     };
     let found = StoredValue::new(status);
     let status_now = move || match device_now() {
@@ -181,7 +186,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
         }
     });
     let note = move || {
-        if device_now().is_some() {
+        if on_gpu() {
             "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU, \
             a few steps kept in flight while the page draws. The default model is the LLaMA-style \
             default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check \
