@@ -281,6 +281,10 @@ impl LabState {
     /// steps left or results on their way; then the views are drawn once more. An experiment
     /// that ends pauses the page (the visitor's run waits for play).
     async fn gpu_loop(&self) {
+        // The page draws before the first step creates the pipelines: a page's first 2D canvas
+        // waits on the GPU process, which compiling them keeps busy (on SwiftShader that wait
+        // was one main-thread task of 0.8-5 s before the first step).
+        next_task().await;
         let generation = self.lab.with_value(Lab::engine_generation);
         let mut in_experiment = false;
         let going = |in_experiment: &mut bool| {
