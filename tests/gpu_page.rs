@@ -11,14 +11,17 @@ use archlab::contract::engine::{start_next_token, wait};
 use archlab::cpu::CpuEngine;
 use archlab::gpu::engine::GpuEngine;
 use archlab::lab::checkpoints::CheckpointOf;
-use archlab::lab::{page_defaults, Lab};
+use archlab::lab::engine_choice::EngineChoice;
+use archlab::lab::{page_defaults, Lab, RESUME_EVERY};
 use archlab::model::ModelConfig;
 use archlab::train::session::RunStatus;
 use common::{clock, drive};
 
-/// A tiny run whose steps 0, 3, 6 and 7 evaluate.
+/// A tiny run whose steps 0, 3, 6 and 7 evaluate, on the WebGPU engine where there is a device
+/// (lavapipe is a software adapter: `auto` would choose the CPU engine).
 fn settings() -> Vec<(String, String)> {
     [
+        ("engine", "gpu"),
         ("model.d_model", "16"),
         ("model.n_layers", "2"),
         ("model.n_heads", "2"),
@@ -194,7 +197,8 @@ fn the_cpu_scale_applies_only_without_a_gpu_and_below_the_url() {
         48
     );
     let Some(ctx) = common::gpu() else { return };
-    let lab = Lab::new(page_defaults(), &[], Some(Rc::new(ctx)));
+    let on_gpu = [("engine".to_string(), "gpu".to_string())];
+    let lab = Lab::new(page_defaults(), &on_gpu, Some(Rc::new(ctx)));
     assert_eq!(lab.draft, page_defaults());
     assert!(lab.runs[0]
         .engine
@@ -403,4 +407,80 @@ fn removing_a_gpu_run_in_flight_ends_the_wait_for_its_report() {
     lab.remove(1);
     wait(arrival).unwrap();
     assert!(!lab.gpu_active());
+}
+
+/// On lavapipe (a software adapter) `auto` trains on the CPU engine and says why; switching to
+/// the WebGPU engine continues the run there from its resume point, and back again.
+#[test]
+fn auto_prefers_the_cpu_engine_over_lavapipe_and_a_switch_moves_the_run() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let auto: Vec<(String, String)> = settings()
+        .into_iter()
+        .filter(|(key, _)| key != "engine")
+        .map(|(key, value)| match key.as_str() {
+            "train.steps" => (key, "200".to_string()),
+            _ => (key, value),
+        })
+        .collect();
+    let mut lab = Lab::new(page_defaults(), &auto, Some(ctx.clone()));
+    assert!(!lab.on_gpu(), "auto on a software adapter: the CPU engine");
+    assert_eq!(
+        lab.engine_why,
+        "Training on the CPU engine: this browser's WebGPU is a software renderer (llvmpipe), \
+         slower than the CPU engine here."
+    );
+    let now = clock();
+    while lab.runs[0].session.steps_done() < RESUME_EVERY + 5 {
+        assert!(lab.train(10.0, &now) > 0);
+    }
+
+    assert!(lab.choose_engine(EngineChoice::Gpu));
+    assert!(lab.on_gpu());
+    let run = &lab.runs[0];
+    assert!(run
+        .engine
+        .as_deref()
+        .unwrap()
+        .describe()
+        .starts_with("WebGPU engine on "));
+    assert_eq!(
+        run.session.steps_done(),
+        RESUME_EVERY,
+        "resumed from its resume point"
+    );
+    assert_eq!(
+        lab.engine_notice.as_deref(),
+        Some("Switched to the WebGPU engine. Resumed run 1 from step 50.")
+    );
+    assert!(lab
+        .url_settings()
+        .contains(&("engine".into(), "gpu".into())));
+    assert_eq!(lab.runs.len(), 1, "the same run, not a new one");
+    // It trains on: a few steps through the page's loop.
+    for _ in 0..3 {
+        for read in lab.gpu_pump(&now, 1) {
+            lab.read_done(1, pollster::block_on(read.wait()));
+        }
+        if let Some(arrival) = lab.gpu_next_report() {
+            wait(arrival).unwrap();
+        }
+    }
+    let _ = lab.gpu_pump(&now, 0);
+    assert!(
+        lab.runs[0].session.steps_done() > RESUME_EVERY,
+        "trains on the GPU"
+    );
+
+    assert!(!lab.choose_engine(EngineChoice::Gpu), "already there");
+    assert!(lab.choose_engine(EngineChoice::Auto));
+    assert!(!lab.on_gpu());
+    assert!(
+        lab.runs[0].engine.as_deref().unwrap().completes_at_once(),
+        "the CPU engine"
+    );
+    assert!(
+        !lab.url_settings().iter().any(|(key, _)| key == "engine"),
+        "auto is the default"
+    );
 }

@@ -113,6 +113,8 @@ fn runs_in_a_row_on_the_cpu_hold_one_engine() {
 /// A tiny model: lavapipe is slow, and the bound is in engines, whatever their size.
 fn tiny() -> Vec<(String, String)> {
     [
+        // The WebGPU engine where there is a device, lavapipe included (a software adapter).
+        ("engine", "gpu"),
         ("model.d_model", "16"),
         ("model.n_layers", "1"),
         ("model.n_heads", "2"),

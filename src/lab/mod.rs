@@ -5,6 +5,7 @@
 pub mod across_runs;
 pub mod checkpoints;
 pub mod engine;
+pub mod engine_choice;
 pub mod export;
 pub mod fields;
 pub mod generate;
@@ -40,6 +41,7 @@ use crate::train::corpus;
 use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
+use engine_choice::EngineChoice;
 
 /// The page's starting point on the WebGPU engine, and the reference its URL is written
 /// against: the `default` preset (d_model 64, 4 heads) with 4 layers, batches of 16 x 64.
@@ -264,6 +266,11 @@ pub struct Lab {
     data_cache: Option<(DataConfig, BatchShape, DataStream)>,
     /// The WebGPU device new runs train on; None trains on the CPU engine.
     gpu: Option<Rc<GpuContext>>,
+    /// The WebGPU device the page has, trained on or not (see `engine_choice`).
+    device: Option<Rc<GpuContext>>,
+    /// The visitor's engine choice, and the sentence saying which engine it gave and why.
+    pub engine_choice: EngineChoice,
+    pub engine_why: String,
     /// The visitor's example for the attention maps and norms ([`Lab::look_at`]).
     pub probe: Option<String>,
     /// Smoothing of the training loss curves, 0 (none) to below 1 (see `views::smooth`).
@@ -280,15 +287,16 @@ pub struct Lab {
 }
 
 impl Lab {
-    /// The page opened with `settings` (from the URL) over `base`, training on `gpu` or, without
-    /// one, on the CPU engine at [`CPU_SCALE`]. Each refused setting is kept with its error; a
-    /// valid result starts the first run.
+    /// The page opened with `settings` (from the URL) over `base`, with the WebGPU `device` the
+    /// browser gave, if any: training on it when the settings' engine choice (`engine_choice`)
+    /// gives the WebGPU engine, else on the CPU engine at [`CPU_SCALE`]. Each refused setting is
+    /// kept with its error; a valid result starts the first run.
     pub fn new(
         base: RunConfig,
         settings: &[(String, String)],
-        gpu: Option<Rc<GpuContext>>,
+        device: Option<Rc<GpuContext>>,
     ) -> Self {
-        let mut lab = Self::configured(base, settings, gpu);
+        let mut lab = Self::configured(base, settings, device);
         lab.start_if_changed(None);
         lab
     }
@@ -297,18 +305,34 @@ impl Lab {
     fn configured(
         base: RunConfig,
         settings: &[(String, String)],
-        gpu: Option<Rc<GpuContext>>,
+        device: Option<Rc<GpuContext>>,
     ) -> Self {
+        // The engine is the page's choice, not a setting of the run: either engine trains it.
+        let (engine, settings): (Vec<_>, Vec<_>) = settings
+            .iter()
+            .partition(|(key, _)| key == engine_choice::URL_KEY);
+        let mut rejected = Vec::new();
+        let mut choice = EngineChoice::Auto;
+        for (key, value) in engine {
+            match EngineChoice::parse(value) {
+                Ok(parsed) => choice = parsed,
+                Err(reason) => rejected.push((key.clone(), value.clone(), reason)),
+            }
+        }
+        let decision = engine_choice::decide(choice, device.as_ref().map(|d| &d.adapter));
         let mut lab = Self {
             draft: base.clone(),
             defaults: base.clone(),
             base,
-            rejected: Vec::new(),
+            rejected,
             problem: None,
             runs: Vec::new(),
             next_id: 1,
             data_cache: None,
-            gpu,
+            gpu: device.clone().filter(|_| decision.gpu),
+            device,
+            engine_choice: choice,
+            engine_why: decision.why,
             probe: None,
             smoothing: 0.0,
             user_text: String::new(),
@@ -436,6 +460,12 @@ impl Lab {
         self.gpu.as_ref()
     }
 
+    /// The WebGPU device the page has, trained on or not: after a lost device, the new one, or
+    /// none.
+    pub fn device(&self) -> Option<&Rc<GpuContext>> {
+        self.device.as_ref()
+    }
+
     /// The newest run's id, if any.
     pub fn newest_id(&self) -> Option<usize> {
         self.runs.last().map(|r| r.id)
@@ -523,6 +553,10 @@ impl Lab {
     /// included (so that a shared link shows the same error).
     pub fn url_settings(&self) -> Vec<(String, String)> {
         let mut settings = self.draft.settings_differing_from(&self.base);
+        if self.engine_choice != EngineChoice::Auto {
+            let choice = self.engine_choice.as_str().to_string();
+            settings.push((engine_choice::URL_KEY.to_string(), choice));
+        }
         settings.extend(
             self.rejected
                 .iter()

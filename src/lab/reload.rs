@@ -77,10 +77,10 @@ impl Lab {
     pub fn reopen(
         base: RunConfig,
         settings: &[(String, String)],
-        gpu: Option<Rc<GpuContext>>,
+        device: Option<Rc<GpuContext>>,
         restored: Restored,
     ) -> Result<Self, StoreError> {
-        let mut lab = Self::configured(base, settings, gpu);
+        let mut lab = Self::configured(base, settings, device);
         let Restored {
             runs: saved,
             checkpoint,

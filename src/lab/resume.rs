@@ -1,15 +1,16 @@
-//! Resuming after a lost GPU device (a projector plugged in, a driver reset, the browser
-//! reclaiming the GPU): the training run keeps in-memory resume points (its parameters and AdamW
-//! state with the step they belong to) taken every [`RESUME_EVERY`] steps, and when the device
-//! is lost the page hands the lab a new device (or none: the CPU engine) and the run continues
-//! from its newest resume point. The data needs no saving: a step's batch, learning rate and
-//! dropout masks follow from the step number and the seed, so the resumed run trains exactly the
-//! steps it would have. The records after the resume point are dropped and trained again, so
-//! the charts show each step once.
+//! Resuming a run on another engine, after a lost GPU device (a projector plugged in, a driver
+//! reset, the browser reclaiming the GPU) or when the visitor switches engines: the training
+//! run keeps in-memory resume points (its parameters and AdamW state with the step they belong
+//! to) taken every [`RESUME_EVERY`] steps, and the run continues on the other engine from its
+//! newest resume point. The data needs no saving: a step's batch, learning rate and dropout
+//! masks follow from the step number and the seed, so the resumed run trains exactly the steps
+//! it would have. The records after the resume point are dropped and trained again, so the
+//! charts show each step once.
 
 use std::rc::Rc;
 
 use super::checkpoints::restore;
+use super::engine_choice::{self, EngineChoice};
 use super::{engine, Lab, Read, RunEntry};
 use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
@@ -85,44 +86,80 @@ impl Lab {
         self.read_now(Read::ResumePoint(step, state))
     }
 
-    /// The device was lost (`reason`, as the browser said it): new runs and the newest run, if
-    /// it was unfinished, continue on `gpu` (a new device; None: the CPU engine) from its newest
-    /// resume point, with the notice saying so. A finished run keeps its history but not its
-    /// engine (its state was on the lost device). Reads still on their way from the lost
-    /// device belong to an older [`Lab::engine_generation`] and are dropped.
-    pub fn resume_after_device_loss(&mut self, gpu: Option<Rc<GpuContext>>, reason: &str) {
-        self.gpu = gpu;
-        self.engine_generation += 1;
+    /// The device was lost (`reason`, as the browser said it): the page now has `device` (a
+    /// new one, or none). When the lab trained on the lost device, new runs and the newest run,
+    /// if it was unfinished, continue on `device` (None: the CPU engine) from its newest resume
+    /// point, with the notice saying so. A finished run keeps its history but not its engine
+    /// (its state was on the lost device). Reads still on their way from the lost device belong
+    /// to an older [`Lab::engine_generation`] and are dropped. On the CPU engine by choice,
+    /// nothing trained on it.
+    pub fn resume_after_device_loss(&mut self, device: Option<Rc<GpuContext>>, reason: &str) {
+        let on_cpu_by_choice = self.device.is_some() && self.gpu.is_none();
+        self.device = device;
+        if on_cpu_by_choice {
+            return;
+        }
+        self.gpu = self.device.clone();
         let engine = if self.gpu.is_some() {
             "a new WebGPU device"
         } else {
             "the CPU engine (no new GPU device could be had)"
         };
-        let mut notice = format!("The GPU was reset ({reason}); training goes on with {engine}.");
-        if let Some(run) = self.runs.last_mut() {
-            let unfinished = matches!(
-                run.session.status,
-                RunStatus::Training | RunStatus::Stopped { .. }
-            );
-            if !unfinished {
-                run.engine = None;
-            } else {
-                match run.resume_on(self.gpu.as_ref()) {
-                    Ok(step) => {
-                        notice += &format!(" Resumed run {} from step {step}.", run.id);
-                        if self.problem.as_ref().is_some_and(|p| p.field == "engine") {
-                            self.problem = None;
-                        }
-                    }
-                    Err(error) => {
-                        run.engine = None;
-                        run.session.stop();
-                        self.problem = Some(error);
-                    }
+        let resumed = self.resume_newest_run();
+        self.engine_notice = Some(format!(
+            "The GPU was reset ({reason}); training goes on with {engine}.{resumed}"
+        ));
+    }
+
+    /// The visitor chose `choice` (see `engine_choice`): new runs train on the engine it gives
+    /// with the page's device, and the newest run, if unfinished, continues there from its
+    /// newest resume point, with the notice saying so. Returns whether the engine changed.
+    pub fn choose_engine(&mut self, choice: EngineChoice) -> bool {
+        self.rejected
+            .retain(|(key, _, _)| key != engine_choice::URL_KEY);
+        self.engine_choice = choice;
+        let decision = engine_choice::decide(choice, self.device.as_ref().map(|d| &d.adapter));
+        self.engine_why = decision.why;
+        if decision.gpu == self.gpu.is_some() {
+            return false;
+        }
+        self.gpu = self.device.clone().filter(|_| decision.gpu);
+        let engine = if decision.gpu { "WebGPU" } else { "CPU" };
+        let resumed = self.resume_newest_run();
+        self.engine_notice = Some(format!("Switched to the {engine} engine.{resumed}"));
+        true
+    }
+
+    /// Replaces the engines with ones on `self.gpu` (None: the CPU engine): the newest run, if
+    /// unfinished, continues from its newest resume point; a finished one drops its engine.
+    /// Returns the sentence saying where the run resumed ("" when none did).
+    fn resume_newest_run(&mut self) -> String {
+        self.engine_generation += 1;
+        let Some(run) = self.runs.last_mut() else {
+            return String::new();
+        };
+        let unfinished = matches!(
+            run.session.status,
+            RunStatus::Training | RunStatus::Stopped { .. }
+        );
+        if !unfinished {
+            run.engine = None;
+            return String::new();
+        }
+        match run.resume_on(self.gpu.as_ref()) {
+            Ok(step) => {
+                if self.problem.as_ref().is_some_and(|p| p.field == "engine") {
+                    self.problem = None;
                 }
+                format!(" Resumed run {} from step {step}.", run.id)
+            }
+            Err(error) => {
+                run.engine = None;
+                run.session.stop();
+                self.problem = Some(error);
+                String::new()
             }
         }
-        self.engine_notice = Some(notice);
     }
 
     /// Bumped whenever the engines are replaced after a lost device: a read started before
@@ -232,5 +269,48 @@ mod tests {
         assert_eq!(finished.runs[0].session.steps_done(), 5);
         assert!(finished.runs[0].engine.is_none());
         assert!(finished.training_run().is_none());
+    }
+
+    /// The URL keeps a chosen engine (auto, the default, is left out) and names a bad one as
+    /// refused, while the run trains on; without a device every choice trains on the CPU
+    /// engine and says so.
+    #[test]
+    fn the_engine_choice_lives_in_the_url_and_a_bad_one_is_refused() {
+        let setting = |value: &str| vec![("engine".to_string(), value.to_string())];
+        let mut chosen = Lab::new(page_defaults(), &setting("gpu"), None);
+        assert_eq!(chosen.engine_choice, EngineChoice::Gpu);
+        assert!(!chosen.on_gpu());
+        assert_eq!(
+            chosen.engine_why,
+            "Training on the CPU engine: this browser gave no WebGPU adapter."
+        );
+        assert!(chosen
+            .url_settings()
+            .contains(&("engine".into(), "gpu".into())));
+        assert!(!chosen.choose_engine(EngineChoice::Cpu), "the same engine");
+        assert!(chosen
+            .url_settings()
+            .contains(&("engine".into(), "cpu".into())));
+        assert!(!chosen.choose_engine(EngineChoice::Auto));
+        assert!(!chosen.url_settings().iter().any(|(key, _)| key == "engine"));
+
+        let mut bad = Lab::new(page_defaults(), &setting("cuda"), None);
+        assert_eq!(bad.engine_choice, EngineChoice::Auto);
+        assert_eq!(bad.runs.len(), 1, "the run trains on");
+        assert_eq!(
+            bad.problems(),
+            vec![(
+                None,
+                "engine: \"cuda\" refused: the engine is auto, gpu or cpu".to_string()
+            )]
+        );
+        assert!(bad
+            .url_settings()
+            .contains(&("engine".into(), "cuda".into())));
+        bad.choose_engine(EngineChoice::Cpu);
+        assert!(
+            bad.problems().is_empty(),
+            "a choice replaces the refused value"
+        );
     }
 }

@@ -13,6 +13,7 @@ use wasm_bindgen::{JsCast, JsValue};
 use super::saved::{self, Keeper};
 use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
+use crate::lab::engine_choice::EngineChoice;
 use crate::lab::{checkpoints, url, views, Lab, Read};
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
@@ -128,15 +129,42 @@ impl LabState {
         if let Some(gpu) = &gpu {
             self.watch_device(gpu);
         }
+        let was_on_gpu = self.lab.with_value(Lab::on_gpu);
         self.lab
             .update_value(|lab| lab.resume_after_device_loss(gpu, reason));
-        // The loop of the lost engine ends at its next turn (its generation is gone); a loss is
-        // not a pause, so training goes on once it has.
+        if !was_on_gpu {
+            // On the CPU engine by choice: nothing trained on the lost device.
+            self.changed();
+            return;
+        }
+        self.loop_ended().await;
+        // A loss is not a pause: training goes on.
+        self.playing.set(true);
+        self.changed();
+    }
+
+    /// The visitor chose an engine: the newest run continues on it (see `Lab::choose_engine`)
+    /// once the loop of the engine before has ended.
+    pub fn choose_engine(&self, choice: EngineChoice) {
+        let switched = self.lab.try_update_value(|lab| lab.choose_engine(choice)) == Some(true);
+        // The loop before may pause the page as it ends (its engine has no run left).
+        let playing = self.playing.get_untracked();
+        let state = *self;
+        spawn_local(async move {
+            if switched {
+                state.loop_ended().await;
+                state.playing.set(playing);
+            }
+            state.changed();
+        });
+    }
+
+    /// Resolves once the training loop has ended: after the engines were replaced, the loop of
+    /// the engine before ends at its next turn (its generation, or its engine kind, is gone).
+    async fn loop_ended(&self) {
         while self.looping.get_value() {
             next_task().await;
         }
-        self.playing.set(true);
-        self.changed();
     }
 
     /// A control changed `key` to `value` (already in `RunConfig::set`'s form).
@@ -270,6 +298,10 @@ impl LabState {
     /// steps left or results on their way; then the views are drawn once more. An experiment
     /// that ends pauses the page (the visitor's run waits for play).
     async fn gpu_loop(&self) {
+        // The page draws before the first step creates the pipelines: a page's first 2D canvas
+        // waits on the GPU process, which compiling them keeps busy (on SwiftShader that wait
+        // was one main-thread task of 0.8-5 s before the first step).
+        next_task().await;
         let generation = self.lab.with_value(Lab::engine_generation);
         let mut in_experiment = false;
         let going = |in_experiment: &mut bool| {
@@ -456,7 +488,8 @@ impl LabState {
     /// Attention, charts and training never share a task, so that each stays short.
     fn tick(&self) {
         self.looping.set_value(false);
-        if !self.playing.get_untracked() {
+        // Switched to the WebGPU engine: its own loop takes over (`choose_engine`).
+        if !self.playing.get_untracked() || self.lab.with_value(Lab::on_gpu) {
             return;
         }
         let now = now_ms();

@@ -6,6 +6,7 @@ mod across_runs;
 mod calc;
 mod checkpoints;
 mod controls;
+mod engine_choice;
 mod generate;
 mod lab_state;
 mod model_views;
@@ -72,6 +73,32 @@ fn browser_has_webgpu() -> bool {
         .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
+/// "google / swiftshader": the vendor and architecture of the browser's adapter, where wgpu
+/// reads only its description, which browsers often leave empty (the engine choice names a
+/// software renderer by them).
+async fn adapter_vendor_and_architecture() -> Option<String> {
+    use js_sys::Reflect;
+    let gpu = Reflect::get(&web_sys::window()?.navigator(), &"gpu".into()).ok()?;
+    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
+        .ok()?
+        .dyn_into()
+        .ok()?;
+    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
+    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
+    let info = Reflect::get(&adapter, &"info".into()).ok()?;
+    let field = |name: &str| {
+        Reflect::get(&info, &name.into())
+            .ok()
+            .and_then(|value| value.as_string())
+            .filter(|value| !value.is_empty())
+    };
+    let parts: Vec<String> = ["vendor", "architecture"]
+        .into_iter()
+        .filter_map(field)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" / "))
+}
+
 const NO_WEBGPU: &str = "This browser does not offer WebGPU, which archlab uses to train on your \
 GPU. Open the page in a recent Chrome or Edge (version 113 or later), Safari 26, or Firefox 141 \
 or later on Windows. On Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and \
@@ -106,7 +133,10 @@ fn App() -> impl IntoView {
         };
         loaded.set_value(storage::load().await);
         match found {
-            Ok(ctx) => {
+            Ok(mut ctx) => {
+                if ctx.adapter.name.is_empty() {
+                    ctx.adapter.name = adapter_vendor_and_architecture().await.unwrap_or_default();
+                }
                 let summary = ctx.adapter.clone();
                 context.set_value(Some(Rc::new(ctx)));
                 set_gpu.set(GpuStatus::Ready(summary));
@@ -157,7 +187,11 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     let device_now = move || {
         // Read, not only tracked: a memo that is never read never computes, so never updates.
         let _ = generation.get();
-        state.lab.with_value(|lab| lab.gpu().cloned())
+        state.lab.with_value(|lab| lab.device().cloned())
+    };
+    let on_gpu = move || {
+        let _ = generation.get();
+        state.lab.with_value(crate::lab::Lab::on_gpu)
     };
     let found = StoredValue::new(status);
     let status_now = move || match device_now() {
@@ -186,7 +220,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
         }
     });
     let note = move || {
-        if device_now().is_some() {
+        if on_gpu() {
             "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU, \
             a few steps kept in flight while the page draws. The default model is the LLaMA-style \
             default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check \

@@ -82,6 +82,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             <p class="engine" data-testid="engine">
                 "Engine: " {engine} " · " {move || device.get()}
             </p>
+            <super::engine_choice::EngineSwitch />
             {move || {
                 state.version.track();
                 state.lab.with_value(|lab| lab.engine_notice.clone()).map(|notice| {

@@ -7,7 +7,7 @@
 // page load costs a minute of SwiftShader's pipeline compilation.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import { launch, ON_GPU, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 /** Opens the page on TINY with an init script keeping every GPUDevice it asks for in
  * `window.__devices`; once the test sets `window.__refuse`, new devices are refused, as by a
@@ -25,7 +25,7 @@ async function openKeepingDevices(browser) {
     };
   });
   // Long enough that the run still trains after the second loss, on the faster CPU engine.
-  await page.goto(url + TINY + "&train.steps=100000");
+  await page.goto(url + TINY + ON_GPU + "&train.steps=100000");
   return { page, errors };
 }
 

@@ -2,14 +2,14 @@
 // its own charts, a results table and a verdict (src/lab/lockstep.rs, src/ui/results.rs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import { launch, ON_GPU, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 test("an experiment's variants step together; the band, the results table and the verdict fill", async () => {
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
     // The tiny model and four steps apply to every variant (the experiment sets neither).
-    await page.goto(`${url}${TINY}&train.steps=4`);
+    await page.goto(`${url}${TINY}${ON_GPU}&train.steps=4`);
     await until(page, (s) => s.runs.length === 1);
     await page.getByTestId("experiments").locator("summary", { hasText: "final-norm" }).click();
     await page.getByTestId("experiment-final-norm").click();

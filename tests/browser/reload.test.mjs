@@ -6,7 +6,7 @@
 // Content-Security-Policy forbids evaluating strings in the page).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import { launch, ON_GPU, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 /** The kept copy in the page's IndexedDB: the runs' JSON (parsed; null when absent, the text
  * when it does not parse) and the checkpoint's length in bytes (0 when absent). `change`
@@ -162,7 +162,7 @@ test("on WebGPU, a run kept while training comes back at its resume point and co
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
-    await page.goto(`${url}${TINY}&train.steps=100000`);
+    await page.goto(`${url}${TINY}${ON_GPU}&train.steps=100000`);
     // Reading a checkpoint would pause the run, so while it trains the copy holds its newest
     // resume point (every 50 steps, lab::resume): the reload continues from step 50.
     await until(page, (s) => s.runs[0]?.steps >= 52, null, 240_000);

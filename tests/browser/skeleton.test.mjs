@@ -9,7 +9,8 @@ test("with WebGPU the adapter is shown and the kernel check passes", async () =>
   const browser = await launch();
   try {
     const { page, errors } = await openPage(browser);
-    // A tiny model trains alongside: the check pauses it, but its first steps share the GPU.
+    // A tiny model trains alongside (on the CPU engine: auto prefers it over SwiftShader); the
+    // check runs on the page's WebGPU device all the same.
     await page.goto(url + TINY);
     const check = page.getByTestId("kernel-check");
     // The check runs when asked (it pauses training meanwhile).

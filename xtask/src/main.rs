@@ -9,6 +9,9 @@
 //!   `cargo test` runs 512 each from a fixed one.
 //! - `cargo xtask bench [--rounds N] [--steps N] [--only SIZE]`: archlab's CPU and GPU engines
 //!   beside PyTorch CPU (installed from PyPI on first use), written into docs/performance.md.
+//! - `cargo xtask page-bench`: the page in headless Chromium on SwiftShader: time to the first
+//!   step, steps/s and the longest main-thread task before it, tiny and default model, each
+//!   engine.
 
 mod bench;
 mod serve;
@@ -28,9 +31,10 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
+        Some("page-bench") => page_bench(),
         _ => Err(
             "usage: cargo xtask build | serve [--port N] | test | fuzz [--cases N] | bench \
-                  [--rounds N] [--steps N] [--only SIZE]"
+                  [--rounds N] [--steps N] [--only SIZE] | page-bench"
                 .to_string(),
         ),
     };
@@ -252,13 +256,7 @@ fn test() -> Result<(), String> {
 
 /// Serves `dist/` on a free port and runs the node test files in `tests/browser/` against it.
 fn browser_tests() -> Result<(), String> {
-    let root = root();
-    let server = serve::Server::bind(&root.join("dist"), 0)?;
-    let url = format!("http://{}/", server.address());
-    std::thread::spawn(move || server.run_forever());
-    let output = root.join("test-output");
-    std::fs::create_dir_all(&output).map_err(|e| e.to_string())?;
-    let mut test_files: Vec<PathBuf> = std::fs::read_dir(root.join("tests/browser"))
+    let mut test_files: Vec<PathBuf> = std::fs::read_dir(root().join("tests/browser"))
         .map_err(|e| format!("reading tests/browser: {e}"))?
         .flatten()
         .map(|entry| entry.path())
@@ -270,8 +268,36 @@ fn browser_tests() -> Result<(), String> {
         Command::new("node")
             .args(["--test", "--test-concurrency=1"])
             .args(&test_files)
-            .env("ARCHLAB_URL", &url)
-            .env("ARCHLAB_OUTPUT", &output)
-            .env("CHROMIUM", setup::chromium()?),
+            .envs(serve_for_browser()?),
     )
+}
+
+/// Builds the page and prints how fast it starts and trains in headless Chromium on
+/// SwiftShader (`tests/browser/page_bench.mjs`): time to the first step, steps/s and the
+/// longest main-thread task before the first step, for the tiny and the default model on
+/// each engine.
+fn page_bench() -> Result<(), String> {
+    build()?;
+    run(
+        "page benchmark (headless Chromium, SwiftShader WebGPU)",
+        Command::new("node")
+            .arg("tests/browser/page_bench.mjs")
+            .envs(serve_for_browser()?),
+    )
+}
+
+/// Serves `dist/` on a free port for as long as xtask runs; the environment the browser
+/// scripts read: the page's address, where screenshots go, and the browser.
+fn serve_for_browser() -> Result<[(&'static str, String); 3], String> {
+    let root = root();
+    let server = serve::Server::bind(&root.join("dist"), 0)?;
+    let url = format!("http://{}/", server.address());
+    std::thread::spawn(move || server.run_forever());
+    let output = root.join("test-output");
+    std::fs::create_dir_all(&output).map_err(|e| e.to_string())?;
+    Ok([
+        ("ARCHLAB_URL", url),
+        ("ARCHLAB_OUTPUT", output.to_string_lossy().into_owned()),
+        ("CHROMIUM", setup::chromium()?.to_string()),
+    ])
 }

@@ -1,0 +1,41 @@
+//! The engine switch beside the readouts: which engine trains and why, in one sentence, and
+//! buttons for auto, WebGPU and CPU (`lab::engine_choice`). Buttons rather than a dropdown:
+//! nothing switches until one is pressed.
+
+use leptos::prelude::*;
+
+use super::lab_state::LabState;
+use crate::lab::engine_choice::EngineChoice;
+
+#[component]
+pub fn EngineSwitch() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let chosen = move || {
+        state.version.track();
+        state.lab.with_value(|lab| lab.engine_choice)
+    };
+    let why = move || {
+        state.version.track();
+        state.lab.with_value(|lab| lab.engine_why.clone())
+    };
+    view! {
+        <div class="engine-switch" role="group" aria-label="Engine">
+            <p data-testid="engine-why">{why}</p>
+            "Engine: "
+            {EngineChoice::ALL
+                .into_iter()
+                .map(|choice| {
+                    view! {
+                        <button
+                            data-testid=format!("engine-{}", choice.as_str())
+                            aria-pressed=move || (chosen() == choice).to_string()
+                            on:click=move |_| state.choose_engine(choice)
+                        >
+                            {choice.label()}
+                        </button>
+                    }
+                })
+                .collect_view()}
+        </div>
+    }
+}
