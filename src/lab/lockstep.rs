@@ -14,6 +14,7 @@ use crate::train::experiments::Experiment;
 use crate::train::lockstep::{self, Lane, Lockstep};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
+use crate::train::sweep::{lr_text, PAGE_VARIANTS};
 use crate::train::verdict::Metric;
 use serde_json::{json, Value};
 
@@ -39,12 +40,24 @@ pub const KEPT_LENGTH: [&str; 1] = ["train.steps"];
 /// the verdict, since every seed adds the whole experiment's time again on the one device.
 pub const PAGE_SEEDS: usize = 2;
 
+/// What an experiment in the page measures, and so how its lanes are laid out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// A lecture experiment's claims: one lane per variant and seed, variant by variant; each
+    /// variant over its seeds is judged by the verdict rule.
+    Claims,
+    /// The learning-rate sweep (`lab::sweep`): one seed, learning rate by learning rate (in
+    /// `lrs`' order) the sweep's page variants (`train::sweep::PAGE_VARIANTS`).
+    Sweep { lrs: Vec<f64> },
+}
+
 /// An experiment training (or trained) in lockstep in the page.
 pub struct PageExperiment {
     pub experiment: &'static Experiment,
+    pub kind: Kind,
     /// Seeds per variant ([`seeds_for`]).
     pub seeds: usize,
-    /// One lane per variant and seed, variant by variant.
+    /// The lanes, laid out as `kind` says; each lane's `variant` indexes the experiment's.
     pub lockstep: Lockstep,
     /// Whether the visitor stopped it before its end.
     pub stopped: bool,
@@ -94,11 +107,25 @@ impl PageExperiment {
             .unwrap_or(0)
     }
 
-    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds",
-    /// then whether it finished or was stopped, and which lanes diverged.
+    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
+    /// (the sweep: "2 variants × 5 learning rates"), then whether it finished or was stopped,
+    /// and which lanes diverged.
     pub fn banner(&self) -> String {
-        let (name, variants) = (self.experiment.name, self.experiment.variants.len());
-        let size = format!("{variants} variants × {} seeds", self.seeds);
+        let name = self.experiment.name;
+        let size = match &self.kind {
+            Kind::Claims => format!(
+                "{} variants × {} seeds",
+                self.experiment.variants.len(),
+                self.seeds
+            ),
+            Kind::Sweep { lrs } => {
+                format!(
+                    "{} variants × {} learning rates",
+                    PAGE_VARIANTS.len(),
+                    lrs.len()
+                )
+            }
+        };
         let state = if self.training() {
             format!("step {} of {}", self.lockstep.step(), self.steps())
         } else if self.stopped {
@@ -106,13 +133,11 @@ impl PageExperiment {
         } else {
             "finished".to_string()
         };
-        let diverged: Vec<String> = (self.lockstep.lanes.iter())
-            .filter_map(|lane| match lane.session.status {
-                RunStatus::Diverged { step } => Some(format!(
-                    "{} seed {} diverged at step {step}",
-                    self.label(lane.variant),
-                    lane.seed + 1
-                )),
+        let diverged: Vec<String> = (self.lockstep.lanes.iter().enumerate())
+            .filter_map(|(index, lane)| match lane.session.status {
+                RunStatus::Diverged { step } => {
+                    Some(format!("{} diverged at step {step}", self.lane_name(index)))
+                }
                 _ => None,
             })
             .collect();
@@ -126,6 +151,21 @@ impl PageExperiment {
     /// The label of variant `index`.
     pub fn label(&self, index: usize) -> &'static str {
         self.experiment.variants[index].0
+    }
+
+    /// Lane `index` in words: "no final norm seed 2", or in the sweep "post-norm at lr 1e3".
+    pub fn lane_name(&self, index: usize) -> String {
+        let lane = &self.lockstep.lanes[index];
+        let label = self.label(lane.variant);
+        match &self.kind {
+            Kind::Claims => format!("{label} seed {}", lane.seed + 1),
+            Kind::Sweep { lrs } => {
+                format!(
+                    "{label} at lr {}",
+                    lr_text(lrs[index / PAGE_VARIANTS.len()])
+                )
+            }
+        }
     }
 
     /// Each variant's numbers over its seeds (final values of the seeds that finished, and so
@@ -142,10 +182,13 @@ impl PageExperiment {
     }
 
     /// The verdict on each claim, once every lane has ended by itself (a stopped experiment
-    /// has none: its numbers are not final).
+    /// has none: its numbers are not final; the sweep has no claims).
     pub fn judged(&self) -> Option<Vec<Judged>> {
-        (!self.training() && !self.stopped)
-            .then(|| evidence::judge(self.experiment, &self.variants()))
+        let ended = !self.training() && !self.stopped;
+        match self.kind {
+            Kind::Claims => ended.then(|| evidence::judge(self.experiment, &self.variants())),
+            Kind::Sweep { .. } => None,
+        }
     }
 
     /// Whether every lane's engine completes its steps at once (the CPU engine).
@@ -256,6 +299,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         .collect();
     json!({
         "name": experiment.experiment.name,
+        "sweep": super::sweep::snapshot(experiment),
         "banner": experiment.banner(),
         "training": experiment.training(),
         "seeds": experiment.seeds,
@@ -327,11 +371,25 @@ impl Lab {
     pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
         let experiment = Experiment::named(name)
             .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
+        let runs = self.experiment_runs(experiment, &[])?;
+        let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
+        let lanes = lockstep::seeded(&runs, seeds).collect();
+        self.start_lanes(experiment, Kind::Claims, seeds, lanes)
+    }
+
+    /// The variants of `experiment` as the page trains them: over this engine's defaults (the
+    /// CPU engine keeps its smaller scale) the visitor's scale ([`KEPT_SCALE`]), then the
+    /// experiment's settings, then `page` (the page's own over the experiment's: the sweep's
+    /// shorter run), then the visitor's run length ([`KEPT_LENGTH`]); each validated.
+    pub(super) fn experiment_runs(
+        &self,
+        experiment: &Experiment,
+        page: &[(&str, &str)],
+    ) -> Result<Vec<(&'static str, RunConfig)>, RunError> {
         let differing = |key: &str| {
             let (ours, base) = (self.draft.get(key)?, self.defaults.get(key)?);
             (ours != base).then(|| value_text(&ours))
         };
-        // Over this engine's defaults (the CPU engine keeps its smaller scale).
         let mut start = self.defaults.clone();
         for key in KEPT_SCALE {
             if let Some(value) = differing(key) {
@@ -340,6 +398,9 @@ impl Lab {
         }
         let mut runs = experiment.runs(&start)?;
         for (_, run) in &mut runs {
+            for (key, value) in page {
+                run.set(key, value)?;
+            }
             for key in KEPT_LENGTH {
                 if let Some(value) = differing(key) {
                     run.set(key, &value)?;
@@ -347,13 +408,25 @@ impl Lab {
             }
             run.validate()?;
         }
-        let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
+        Ok(runs)
+    }
+
+    /// Opens a lane for each (variant, seed, configuration) of `planned` (its data and engine;
+    /// an error names the variant) and makes them the page's experiment, replacing any
+    /// earlier one.
+    pub(super) fn start_lanes(
+        &mut self,
+        experiment: &'static Experiment,
+        kind: Kind,
+        seeds: usize,
+        planned: Vec<(usize, usize, RunConfig)>,
+    ) -> Result<(), RunError> {
         // The old lanes' engines go before the new ones are made.
         self.experiment = None;
         let mut lanes = Vec::new();
-        for (variant, seed, mut run) in lockstep::seeded(&runs, seeds) {
-            let named =
-                |e: RunError| RunError::new(e.field, format!("{}: {}", runs[variant].0, e.reason));
+        for (variant, seed, mut run) in planned {
+            let label = experiment.variants[variant].0;
+            let named = |e: RunError| RunError::new(e.field, format!("{label}: {}", e.reason));
             let data = self.data_for(&run).map_err(named)?;
             run.model.vocab_size = data.vocab_size();
             let engine = engine::open_engine(&run, self.gpu.as_ref()).map_err(named)?;
@@ -366,6 +439,7 @@ impl Lab {
         }
         self.experiment = Some(PageExperiment {
             experiment,
+            kind,
             seeds,
             lockstep: Lockstep::new(lanes),
             stopped: false,

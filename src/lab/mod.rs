@@ -14,6 +14,7 @@ pub mod model_views;
 mod reload;
 mod resume;
 pub mod store;
+pub mod sweep;
 mod training;
 pub mod url;
 pub mod views;

@@ -12,6 +12,7 @@ mod results;
 mod rules;
 mod saved;
 mod storage;
+mod sweep;
 mod text;
 mod views;
 
