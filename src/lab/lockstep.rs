@@ -169,16 +169,20 @@ impl PageExperiment {
     }
 
     /// Each variant's numbers over its seeds (final values of the seeds that finished, and so
-    /// far of those still training).
+    /// far of those still training); none for the sweep, whose numbers are its cells by
+    /// learning rate (`sweep_cells`) and which trains only some of its variants.
     pub fn variants(&self) -> Vec<Variant> {
-        (0..self.experiment.variants.len())
-            .map(|index| {
-                let sessions = (self.lockstep.lanes.iter())
-                    .filter(|l| l.variant == index)
-                    .map(|l| &l.session);
-                Variant::new(self.label(index), self.experiment.loss, sessions)
-            })
-            .collect()
+        match self.kind {
+            Kind::Claims => (0..self.experiment.variants.len())
+                .map(|index| {
+                    let sessions = (self.lockstep.lanes.iter())
+                        .filter(|l| l.variant == index)
+                        .map(|l| &l.session);
+                    Variant::new(self.label(index), self.experiment.loss, sessions)
+                })
+                .collect(),
+            Kind::Sweep { .. } => Vec::new(),
+        }
     }
 
     /// The verdict on each claim, once every lane has ended by itself (a stopped experiment

@@ -220,9 +220,15 @@ mod tests {
             .all(|l| l.points.len() == 1 && l.points[0].0 == 1e-3));
         let marked: Vec<(f64, usize)> = marks.iter().map(|m| (m.x, m.color)).collect();
         assert_eq!(marked, [(1e30, 0), (1e30, 1)]);
-        let shown = snapshot(experiment);
-        assert_eq!(shown["diverged"], 2);
-        assert_eq!(shown["points"], json!([1, 1]));
+        assert!(
+            experiment.variants().is_empty(),
+            "the sweep's numbers are its cells"
+        );
+        // The page's snapshot of the whole experiment, with the sweep's part.
+        let shown = crate::lab::lockstep::snapshot(&lab);
+        assert_eq!(shown["sweep"]["diverged"], 2);
+        assert_eq!(shown["sweep"]["points"], json!([1, 1]));
+        assert_eq!(shown["rows"], json!([]));
         // The visitor's run waited.
         assert_eq!(lab.runs[0].session.steps_done(), 0);
     }

@@ -68,9 +68,8 @@ pub const PAGE_STEPS: usize = 120;
 pub fn parse_lrs(text: &str) -> Result<Vec<f64>, RunError> {
     let refused = |reason: String| RunError::new("lrs", reason);
     let mut lrs = Vec::new();
-    for part in text.split(',') {
-        let lr: f64 =
-            (part.trim().parse()).map_err(|_| refused(format!("{part:?} is not a number")))?;
+    for part in text.split(',').map(str::trim) {
+        let lr: f64 = (part.parse()).map_err(|_| refused(format!("{part:?} is not a number")))?;
         if !(lr.is_finite() && lr > 0.0) {
             return Err(refused(format!("{part:?} is not a learning rate above 0")));
         }
@@ -282,7 +281,10 @@ mod tests {
             assert_eq!(error.field, "lrs");
             error.reason
         };
-        assert!(reason("1e-3,x").contains("\"x\" is not a number"));
+        assert!(
+            reason("1e-3, x").contains("\"x\" is not a number"),
+            "named trimmed"
+        );
         assert!(reason("0").contains("above 0"));
         assert!(reason("-1").contains("above 0"));
         assert!(reason("inf").contains("above 0"));
@@ -314,7 +316,10 @@ mod tests {
         assert!(PAGE_VARIANTS.iter().all(|v| labels.contains(v)));
         assert!(PAGE_LRS.len() >= 4 && PAGE_LRS.iter().all(|lr| DEFAULT_LRS.contains(lr)));
         let steps = SWEEP.runs(&RunConfig::default()).unwrap()[0].1.train.steps;
-        assert!(PAGE_STEPS < steps, "shorter than the command line's {steps}");
+        assert!(
+            PAGE_STEPS < steps,
+            "shorter than the command line's {steps}"
+        );
     }
 
     #[test]
