@@ -480,6 +480,25 @@ impl Lab {
         rounds
     }
 
+    /// Records how starting an experiment (or the sweep) went: a refusal becomes the problem
+    /// shown; a start clears an earlier refusal to start one (a problem of the controls' own
+    /// configuration stays). Returns whether it started.
+    pub fn experiment_started(&mut self, started: Result<(), RunError>) -> bool {
+        match started {
+            Ok(()) => {
+                let refused_start = |p: &RunError| matches!(p.field.as_str(), "experiment" | "lrs");
+                if self.problem.as_ref().is_some_and(refused_start) {
+                    self.problem = None;
+                }
+                true
+            }
+            Err(error) => {
+                self.problem = Some(error);
+                false
+            }
+        }
+    }
+
     /// Stops the experiment's every lane (see [`PageExperiment::stop`]).
     pub fn stop_experiment(&mut self) {
         if let Some(experiment) = &mut self.experiment {

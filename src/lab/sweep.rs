@@ -133,6 +133,7 @@ mod tests {
     use crate::lab::tests::{clock, settings};
     use crate::model::NormPosition;
     use crate::train::session::RunStatus;
+    use crate::train::sweep::parse_lrs;
 
     fn train_to_end(lab: &mut Lab) {
         let clock = clock();
@@ -247,8 +248,19 @@ mod tests {
                 "the sweep's base"
             );
         }
+        // A refused list changes nothing and is the problem shown, until a start clears it.
+        let refused = parse_lrs("1e-3, fast").and_then(|lrs| lab.start_sweep(&lrs));
+        assert!(!lab.experiment_started(refused));
+        assert_eq!(lab.problem.as_ref().unwrap().field, "lrs");
+        assert_eq!(
+            lab.experiment.as_ref().unwrap().lockstep.lanes.len(),
+            8,
+            "the sweep stays"
+        );
         // An experiment of claims afterwards replaces the sweep, and has no sweep numbers.
-        lab.start_experiment("final-norm").unwrap();
+        let started = lab.start_experiment("final-norm");
+        assert!(lab.experiment_started(started));
+        assert!(lab.problem.is_none());
         let experiment = lab.experiment.as_ref().unwrap();
         assert!(experiment.sweep_cells().is_none());
         assert_eq!(snapshot(experiment), Value::Null);

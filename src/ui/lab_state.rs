@@ -171,12 +171,9 @@ impl LabState {
     /// Starts an experiment's lanes by `start` and plays; a refusal is the lab's problem,
     /// shown with the others, and nothing starts.
     fn start_lanes(&self, start: impl FnOnce(&mut Lab) -> Result<(), RunError>) {
-        let started = self.lab.try_update_value(|lab| match start(lab) {
-            Ok(()) => true,
-            Err(error) => {
-                lab.problem = Some(error);
-                false
-            }
+        let started = self.lab.try_update_value(|lab| {
+            let started = start(lab);
+            lab.experiment_started(started)
         });
         self.changed();
         if started == Some(true) {

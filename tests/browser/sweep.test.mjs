@@ -33,6 +33,7 @@ test("the sweep trains every rate, marks the one that diverges, and refuses a ba
       120_000,
     );
     const { experiment } = done;
+    assert.equal(await page.getByTestId("problems").count(), 0, "the refusal cleared by the start");
     assert.deepEqual(
       experiment.lanes.map((l) => l.variant),
       ["pre-norm", "post-norm", "pre-norm", "post-norm"],
