@@ -375,7 +375,7 @@ impl Lab {
     pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
         let experiment = Experiment::named(name)
             .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
-        let runs = self.experiment_runs(experiment, &[])?;
+        let runs = self.experiment_runs(experiment)?;
         let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
         let lanes = lockstep::seeded(&runs, seeds).collect();
         self.start_lanes(experiment, Kind::Claims, seeds, lanes)
@@ -383,12 +383,10 @@ impl Lab {
 
     /// The variants of `experiment` as the page trains them: over this engine's defaults (the
     /// CPU engine keeps its smaller scale) the visitor's scale ([`KEPT_SCALE`]), then the
-    /// experiment's settings, then `page` (the page's own over the experiment's: the sweep's
-    /// shorter run), then the visitor's run length ([`KEPT_LENGTH`]); each validated.
+    /// experiment's settings, then the visitor's run length ([`KEPT_LENGTH`]); each validated.
     pub(super) fn experiment_runs(
         &self,
         experiment: &Experiment,
-        page: &[(&str, &str)],
     ) -> Result<Vec<(&'static str, RunConfig)>, RunError> {
         let differing = |key: &str| {
             let (ours, base) = (self.draft.get(key)?, self.defaults.get(key)?);
@@ -402,9 +400,6 @@ impl Lab {
         }
         let mut runs = experiment.runs(&start)?;
         for (_, run) in &mut runs {
-            for (key, value) in page {
-                run.set(key, value)?;
-            }
             for key in KEPT_LENGTH {
                 if let Some(value) = differing(key) {
                     run.set(key, &value)?;

@@ -8,16 +8,14 @@ use super::lockstep::{Kind, PageExperiment};
 use super::{engine, Lab};
 use crate::charts::{self, Line, TopMark};
 use crate::train::run::RunError;
-use crate::train::sweep::{self, Cell, PAGE_STEPS, PAGE_VARIANTS, SWEEP};
+use crate::train::sweep::{self, Cell, PAGE_VARIANTS, SWEEP};
 use serde_json::{json, Value};
 
 impl Lab {
     /// Starts the sweep at `lrs` in lockstep, replacing any earlier experiment: at each
-    /// learning rate each page variant, one seed, the page's shorter run
-    /// ([`PAGE_STEPS`], unless the visitor set the run length) at the visitor's scale.
+    /// learning rate each page variant, one seed, at the visitor's scale and run length.
     pub fn start_sweep(&mut self, lrs: &[f64]) -> Result<(), RunError> {
-        let steps = PAGE_STEPS.to_string();
-        let runs = self.experiment_runs(&SWEEP, &[("train.steps", &steps)])?;
+        let runs = self.experiment_runs(&SWEEP)?;
         let page: Vec<(usize, (&'static str, _))> = (runs.into_iter().enumerate())
             .filter(|(_, (label, _))| PAGE_VARIANTS.contains(label))
             .collect();
@@ -235,14 +233,19 @@ mod tests {
     }
 
     #[test]
-    fn the_pages_sweep_runs_its_own_length_at_the_cpu_scale_unless_the_visitor_sets_one() {
+    fn the_pages_sweep_runs_the_sweeps_length_at_the_cpu_scale() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         lab.start_sweep(sweep::PAGE_LRS).unwrap();
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(experiment.lockstep.lanes.len(), 2 * sweep::PAGE_LRS.len());
         for lane in &experiment.lockstep.lanes {
             let run = &lane.session.run;
-            assert_eq!((run.model.d_model, run.train.steps), (32, PAGE_STEPS));
+            let steps = SWEEP.runs(&page_defaults()).unwrap()[0].1.train.steps;
+            assert_eq!(
+                (run.model.d_model, run.train.steps),
+                (32, steps),
+                "the CPU scale"
+            );
             assert!(
                 !run.model.qk_norm && run.train.z_loss == 0.0,
                 "the sweep's base"
@@ -254,7 +257,7 @@ mod tests {
         assert_eq!(lab.problem.as_ref().unwrap().field, "lrs");
         assert_eq!(
             lab.experiment.as_ref().unwrap().lockstep.lanes.len(),
-            8,
+            2 * sweep::PAGE_LRS.len(),
             "the sweep stays"
         );
         // An experiment of claims afterwards replaces the sweep, and has no sweep numbers.

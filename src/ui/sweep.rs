@@ -11,7 +11,7 @@ use plotters_canvas::CanvasBackend;
 use super::lab_state::LabState;
 use crate::charts::{self, Axes};
 use crate::lab::sweep;
-use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_STEPS, PAGE_VARIANTS, SWEEP};
+use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_VARIANTS, SWEEP};
 
 /// What a diverged learning rate's mark means, under the chart and in its legend.
 const DIVERGED: &str = "diverged (a non-finite loss)";
@@ -35,8 +35,9 @@ pub fn SweepControls() -> impl IntoView {
             <p class="claim">"Watch: " {SWEEP.watch}</p>
             <p class="hint">
                 {format!(
-                    "{} at each learning rate, one seed, {PAGE_STEPS} steps unless the run \
-                    length is set (archlab sweep trains all six variants, 300 steps).",
+                    "{} at each learning rate, one seed (archlab sweep trains all six \
+                    variants). The page's size settings and a run length set in the controls \
+                    apply to every lane.",
                     PAGE_VARIANTS.join(" and ")
                 )}
             </p>

@@ -14,7 +14,7 @@ test("the sweep trains every rate, marks the one that diverges, and refuses a ba
     await until(page, (s) => s.runs.length === 1);
     await page.getByTestId("sweep-controls").locator("summary").click();
     const lrs = page.getByTestId("sweep-lrs");
-    assert.equal(await lrs.inputValue(), "2.5e-3, 1.2e-2, 6e-2, 3e-1");
+    assert.equal(await lrs.inputValue(), "5e-4, 2.5e-3, 1.2e-2, 6e-2, 3e-1");
 
     // A list that is not learning rates is refused by name; nothing starts.
     await lrs.fill("1e-3, fast");
