@@ -58,7 +58,7 @@ pub const DEFAULT_LRS: [f64; 6] = [1e-4, 5e-4, 2.5e-3, 1.2e-2, 6e-2, 3e-1];
 /// The page's smaller sweep: the variants it trains (the paper's first question, pre- against
 /// post-norm), one seed, at the default rates but the smallest (at 300 steps 1e-4 barely
 /// moves any model), for the sweep's own 300 steps: 10 lanes, 25 s in headless Chromium on
-/// the CPU engine at its scale with the machine loaded (load average 6 on 2 cores).
+/// the CPU engine at its scale on an idle 2-core machine.
 pub const PAGE_VARIANTS: [&str; 2] = ["pre-norm", "post-norm"];
 pub const PAGE_LRS: &[f64] = DEFAULT_LRS.split_at(1).1;
 
