@@ -22,8 +22,7 @@ use std::ops::Range;
 use crate::contract::engine::ready;
 use crate::contract::{
     Batch, Engine, EngineError, EngineState, FamilyTime, ForwardViews, KvDecode, OptimizerState,
-    Pending,
-    StepInputs, StepReport, StepStats, ViewStats,
+    Pending, StepInputs, StepReport, StepStats, ViewStats,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 pub use budget::{memory_budget, wasm_budget};

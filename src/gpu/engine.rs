@@ -17,8 +17,7 @@ use super::readback::{step_read_back_len, view_stats_from_floats, ReportQueue, S
 use super::{GpuContext, GpuError, PendingRead};
 use crate::contract::{
     Batch, Engine, EngineError, EngineState, FamilyTime, ForwardViews, KvDecode, OptimizerState,
-    Pending,
-    StepInputs, StepReport, IGNORE,
+    Pending, StepInputs, StepReport, IGNORE,
 };
 use crate::model::{ConfigError, ModelConfig, ParamLayout};
 

@@ -14,6 +14,7 @@ use crate::train::experiments::Experiment;
 use crate::train::lockstep::{self, Lane, Lockstep};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
+use crate::train::sweep::{lr_text, PAGE_VARIANTS};
 use crate::train::verdict::Metric;
 use serde_json::{json, Value};
 
@@ -42,12 +43,24 @@ pub type VariantRuns = Vec<(&'static str, RunConfig)>;
 /// the verdict, since every seed adds the whole experiment's time again on the one device.
 pub const PAGE_SEEDS: usize = 2;
 
+/// What an experiment in the page measures, and so how its lanes are laid out.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Kind {
+    /// A lecture experiment's claims: one lane per variant and seed, variant by variant; each
+    /// variant over its seeds is judged by the verdict rule.
+    Claims,
+    /// The learning-rate sweep (`lab::sweep`): one seed, learning rate by learning rate (in
+    /// `lrs`' order) the sweep's page variants (`train::sweep::PAGE_VARIANTS`).
+    Sweep { lrs: Vec<f64> },
+}
+
 /// An experiment training (or trained) in lockstep in the page.
 pub struct PageExperiment {
     pub experiment: &'static Experiment,
+    pub kind: Kind,
     /// Seeds per variant ([`seeds_for`]).
     pub seeds: usize,
-    /// One lane per variant and seed, variant by variant.
+    /// The lanes, laid out as `kind` says; each lane's `variant` indexes the experiment's.
     pub lockstep: Lockstep,
     /// Whether the visitor stopped it before its end.
     pub stopped: bool,
@@ -96,11 +109,25 @@ impl PageExperiment {
             .unwrap_or(0)
     }
 
-    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds",
-    /// then whether it finished or was stopped, and which lanes diverged.
+    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
+    /// (the sweep: "2 variants × 5 learning rates"), then whether it finished or was stopped,
+    /// and which lanes diverged.
     pub fn banner(&self) -> String {
-        let (name, variants) = (self.experiment.name, self.experiment.variants.len());
-        let size = format!("{variants} variants × {} seeds", self.seeds);
+        let name = self.experiment.name;
+        let size = match &self.kind {
+            Kind::Claims => format!(
+                "{} variants × {} seeds",
+                self.experiment.variants.len(),
+                self.seeds
+            ),
+            Kind::Sweep { lrs } => {
+                format!(
+                    "{} variants × {} learning rates",
+                    PAGE_VARIANTS.len(),
+                    lrs.len()
+                )
+            }
+        };
         let state = if self.training() {
             format!("step {} of {}", self.lockstep.step(), self.steps())
         } else if self.stopped {
@@ -108,13 +135,11 @@ impl PageExperiment {
         } else {
             "finished".to_string()
         };
-        let diverged: Vec<String> = (self.lockstep.lanes.iter())
-            .filter_map(|lane| match lane.session.status {
-                RunStatus::Diverged { step } => Some(format!(
-                    "{} seed {} diverged at step {step}",
-                    self.label(lane.variant),
-                    lane.seed + 1
-                )),
+        let diverged: Vec<String> = (self.lockstep.lanes.iter().enumerate())
+            .filter_map(|(index, lane)| match lane.session.status {
+                RunStatus::Diverged { step } => {
+                    Some(format!("{} diverged at step {step}", self.lane_name(index)))
+                }
                 _ => None,
             })
             .collect();
@@ -130,24 +155,46 @@ impl PageExperiment {
         self.experiment.variants[index].0
     }
 
+    /// Lane `index` in words: "no final norm seed 2", or in the sweep "post-norm at lr 1e3".
+    pub fn lane_name(&self, index: usize) -> String {
+        let lane = &self.lockstep.lanes[index];
+        let label = self.label(lane.variant);
+        match &self.kind {
+            Kind::Claims => format!("{label} seed {}", lane.seed + 1),
+            Kind::Sweep { lrs } => {
+                format!(
+                    "{label} at lr {}",
+                    lr_text(lrs[index / PAGE_VARIANTS.len()])
+                )
+            }
+        }
+    }
+
     /// Each variant's numbers over its seeds (final values of the seeds that finished, and so
-    /// far of those still training).
+    /// far of those still training); none for the sweep, whose numbers are its cells by
+    /// learning rate (`sweep_cells`) and which trains only some of its variants.
     pub fn variants(&self) -> Vec<Variant> {
-        (0..self.experiment.variants.len())
-            .map(|index| {
-                let sessions = (self.lockstep.lanes.iter())
-                    .filter(|l| l.variant == index)
-                    .map(|l| &l.session);
-                Variant::new(self.label(index), self.experiment.loss, sessions)
-            })
-            .collect()
+        match self.kind {
+            Kind::Claims => (0..self.experiment.variants.len())
+                .map(|index| {
+                    let sessions = (self.lockstep.lanes.iter())
+                        .filter(|l| l.variant == index)
+                        .map(|l| &l.session);
+                    Variant::new(self.label(index), self.experiment.loss, sessions)
+                })
+                .collect(),
+            Kind::Sweep { .. } => Vec::new(),
+        }
     }
 
     /// The verdict on each claim, once every lane has ended by itself (a stopped experiment
-    /// has none: its numbers are not final).
+    /// has none: its numbers are not final; the sweep has no claims).
     pub fn judged(&self) -> Option<Vec<Judged>> {
-        (!self.training() && !self.stopped)
-            .then(|| evidence::judge(self.experiment, &self.variants()))
+        let ended = !self.training() && !self.stopped;
+        match self.kind {
+            Kind::Claims => ended.then(|| evidence::judge(self.experiment, &self.variants())),
+            Kind::Sweep { .. } => None,
+        }
     }
 
     /// Whether every lane's engine completes its steps at once (the CPU engine).
@@ -258,6 +305,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         .collect();
     json!({
         "name": experiment.experiment.name,
+        "sweep": super::sweep::snapshot(experiment),
         "banner": experiment.banner(),
         "training": experiment.training(),
         "seeds": experiment.seeds,
@@ -323,21 +371,30 @@ pub fn difference_lines(variants: &[Variant]) -> Vec<Line> {
         .collect()
 }
 
+/// The experiment called `name`, or an error naming it.
+pub fn named_experiment(name: &str) -> Result<&'static Experiment, RunError> {
+    Experiment::named(name).ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))
+}
+
 impl Lab {
-    /// The experiment `name` and each variant's validated configuration, as its lanes train
-    /// it: the experiment's settings over this engine's defaults with the visitor's scale and
-    /// run length.
-    pub fn experiment_runs(
-        &self,
-        name: &str,
-    ) -> Result<(&'static Experiment, VariantRuns), RunError> {
-        let experiment = Experiment::named(name)
-            .ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))?;
+    /// Starts the experiment `name` in lockstep, replacing any earlier one: every variant at
+    /// every seed ([`seeds_for`]) gets its data and engine, validated before any trains.
+    pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
+        let experiment = named_experiment(name)?;
+        let runs = self.experiment_runs(experiment)?;
+        let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
+        let lanes = lockstep::seeded(&runs, seeds).collect();
+        self.start_lanes(experiment, Kind::Claims, seeds, lanes)
+    }
+
+    /// The variants of `experiment` as the page trains them: over this engine's defaults (the
+    /// CPU engine keeps its smaller scale) the visitor's scale ([`KEPT_SCALE`]), then the
+    /// experiment's settings, then the visitor's run length ([`KEPT_LENGTH`]); each validated.
+    pub fn experiment_runs(&self, experiment: &Experiment) -> Result<VariantRuns, RunError> {
         let differing = |key: &str| {
             let (ours, base) = (self.draft.get(key)?, self.defaults.get(key)?);
             (ours != base).then(|| value_text(&ours))
         };
-        // Over this engine's defaults (the CPU engine keeps its smaller scale).
         let mut start = self.defaults.clone();
         for key in KEPT_SCALE {
             if let Some(value) = differing(key) {
@@ -353,20 +410,25 @@ impl Lab {
             }
             run.validate()?;
         }
-        Ok((experiment, runs))
+        Ok(runs)
     }
 
-    /// Starts the experiment `name` in lockstep, replacing any earlier one: every variant at
-    /// every seed ([`seeds_for`]) gets its data and engine, validated before any trains.
-    pub fn start_experiment(&mut self, name: &str) -> Result<(), RunError> {
-        let (experiment, runs) = self.experiment_runs(name)?;
-        let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
+    /// Opens a lane for each (variant, seed, configuration) of `planned` (its data and engine;
+    /// an error names the variant) and makes them the page's experiment, replacing any
+    /// earlier one.
+    pub(super) fn start_lanes(
+        &mut self,
+        experiment: &'static Experiment,
+        kind: Kind,
+        seeds: usize,
+        planned: Vec<(usize, usize, RunConfig)>,
+    ) -> Result<(), RunError> {
         // The old lanes' engines go before the new ones are made.
         self.experiment = None;
         let mut lanes = Vec::new();
-        for (variant, seed, mut run) in lockstep::seeded(&runs, seeds) {
-            let named =
-                |e: RunError| RunError::new(e.field, format!("{}: {}", runs[variant].0, e.reason));
+        for (variant, seed, mut run) in planned {
+            let label = experiment.variants[variant].0;
+            let named = |e: RunError| RunError::new(e.field, format!("{label}: {}", e.reason));
             let data = self.data_for(&run).map_err(named)?;
             run.model.vocab_size = data.vocab_size();
             let engine = engine::open_engine(&run, self.gpu.as_ref()).map_err(named)?;
@@ -379,6 +441,7 @@ impl Lab {
         }
         self.experiment = Some(PageExperiment {
             experiment,
+            kind,
             seeds,
             lockstep: Lockstep::new(lanes),
             stopped: false,
@@ -413,6 +476,25 @@ impl Lab {
             }
         }
         rounds
+    }
+
+    /// Records how starting an experiment (or the sweep) went: a refusal becomes the problem
+    /// shown; a start clears an earlier refusal to start one (a problem of the controls' own
+    /// configuration stays). Returns whether it started.
+    pub fn experiment_started(&mut self, started: Result<(), RunError>) -> bool {
+        match started {
+            Ok(()) => {
+                let refused_start = |p: &RunError| matches!(p.field.as_str(), "experiment" | "lrs");
+                if self.problem.as_ref().is_some_and(refused_start) {
+                    self.problem = None;
+                }
+                true
+            }
+            Err(error) => {
+                self.problem = Some(error);
+                false
+            }
+        }
     }
 
     /// Stops the experiment's every lane (see [`PageExperiment::stop`]).

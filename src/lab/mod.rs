@@ -16,6 +16,7 @@ pub mod model_views;
 mod reload;
 mod resume;
 pub mod store;
+pub mod sweep;
 pub mod tour;
 pub mod tour_text;
 mod training;

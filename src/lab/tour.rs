@@ -3,6 +3,7 @@
 //! the page's URL fragment, and a stop's variants tried one at a time on the page's run. The
 //! words are in `super::tour_text`.
 
+use super::lockstep::named_experiment;
 use super::tour_text::{fill, TourText, ENGLISH};
 use super::Lab;
 use crate::cpu::position::rope_forward;
@@ -130,7 +131,8 @@ impl Lab {
     /// visitor's scale and length), so that presenter mode can step through the variants
     /// one at a time. Returns the variant's label.
     pub fn show_variant(&mut self, name: &str, index: usize) -> Result<&'static str, RunError> {
-        let (experiment, runs) = self.experiment_runs(name)?;
+        let experiment = named_experiment(name)?;
+        let runs = self.experiment_runs(experiment)?;
         let (label, run) = runs.into_iter().nth(index).ok_or_else(|| {
             RunError::new(
                 "variant",
@@ -247,7 +249,9 @@ mod tests {
     #[test]
     fn show_variant_trains_the_lane_configuration() {
         let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "3")]), None);
-        let (_, runs) = lab.experiment_runs("stability").unwrap();
+        let runs = lab
+            .experiment_runs(named_experiment("stability").unwrap())
+            .unwrap();
         assert_eq!(lab.show_variant("stability", 1), Ok("QK-norm"));
         assert!(lab.runs.last().unwrap().requested.model.qk_norm);
         assert_eq!(lab.show_variant("stability", 0), Ok("plain"));

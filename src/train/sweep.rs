@@ -7,6 +7,7 @@
 use std::fmt::Write as _;
 
 use super::experiments::{Experiment, LossUnit};
+use super::run::{RunConfig, RunError};
 use super::session::{RunStatus, Session};
 
 /// The sweep's variants as an experiment without claims (the chart is the evidence): pre-
@@ -53,6 +54,47 @@ pub const SWEEP: Experiment = Experiment {
 
 /// Learning rates swept by default: 1e-4 to 3e-1, about 5x apart (log-spaced).
 pub const DEFAULT_LRS: [f64; 6] = [1e-4, 5e-4, 2.5e-3, 1.2e-2, 6e-2, 3e-1];
+
+/// The page's smaller sweep: the variants it trains (the paper's first question, pre- against
+/// post-norm), one seed, at the default rates but the smallest (at 300 steps 1e-4 barely
+/// moves any model), for the sweep's own 300 steps: 10 lanes, 25 s in headless Chromium on
+/// the CPU engine at its scale on an idle 2-core machine.
+pub const PAGE_VARIANTS: [&str; 2] = ["pre-norm", "post-norm"];
+pub const PAGE_LRS: &[f64] = DEFAULT_LRS.split_at(1).1;
+
+/// The learning rates of a list such as `1e-3, 0.01` (`archlab sweep --lrs`, the page's
+/// field): each a finite number above 0, none twice.
+pub fn parse_lrs(text: &str) -> Result<Vec<f64>, RunError> {
+    let refused = |reason: String| RunError::new("lrs", reason);
+    let mut lrs = Vec::new();
+    for part in text.split(',').map(str::trim) {
+        let lr: f64 = (part.parse()).map_err(|_| refused(format!("{part:?} is not a number")))?;
+        if !(lr.is_finite() && lr > 0.0) {
+            return Err(refused(format!("{part:?} is not a learning rate above 0")));
+        }
+        if lrs.contains(&lr) {
+            return Err(refused(format!("{part:?} is given twice")));
+        }
+        lrs.push(lr);
+    }
+    Ok(lrs)
+}
+
+/// `runs` at learning rate `lr`, the schedule's floor (`train.min_lr`) a tenth of it as in the
+/// defaults.
+pub fn at_lr(
+    runs: &[(&'static str, RunConfig)],
+    lr: f64,
+) -> Result<Vec<(&'static str, RunConfig)>, RunError> {
+    let mut runs = runs.to_vec();
+    for (_, run) in &mut runs {
+        // The floor first, so that it never stands above the new rate.
+        run.train.min_lr = 0.0;
+        run.set("train.lr", &lr.to_string())?;
+        run.set("train.min_lr", &(lr / 10.0).to_string())?;
+    }
+    Ok(runs)
+}
 
 /// One variant at one learning rate, over its seeds.
 #[derive(Clone, Debug, PartialEq)]
@@ -124,24 +166,40 @@ pub fn lr_text(lr: f64) -> String {
     format!("{lr:e}")
 }
 
-/// The markdown table: one row per variant, one column per learning rate, each entry
-/// [`Cell::text`]. `cells` holds every (variant, lr) pair of `labels` × `lrs`.
+/// The results table (the markdown's and the page's): the header ("variant", then "lr 1e-3"
+/// per learning rate) and one row per variant of `labels` (indices of the cells' `variant`),
+/// each entry [`Cell::text`] ("-" where `cells` has none).
+pub fn rows(
+    labels: &[(usize, &str)],
+    lrs: &[f64],
+    cells: &[Cell],
+) -> (Vec<String>, Vec<Vec<String>>) {
+    let header = std::iter::once("variant".to_string())
+        .chain(lrs.iter().map(|&lr| format!("lr {}", lr_text(lr))))
+        .collect();
+    let rows = (labels.iter())
+        .map(|&(variant, label)| {
+            let entries = lrs.iter().map(|&lr| {
+                let cell = cells.iter().find(|c| c.variant == variant && c.lr == lr);
+                cell.map_or("-".to_string(), Cell::text)
+            });
+            std::iter::once(label.to_string()).chain(entries).collect()
+        })
+        .collect();
+    (header, rows)
+}
+
+/// The markdown table of [`rows`], for every variant of `labels` in order.
 pub fn table(labels: &[&str], lrs: &[f64], cells: &[Cell]) -> String {
-    let mut out = String::from("| variant |");
-    for &lr in lrs {
-        write!(out, " lr {} |", lr_text(lr)).expect("writing to a String");
-    }
-    out.push_str("\n|---|");
+    let numbered: Vec<(usize, &str)> = labels.iter().copied().enumerate().collect();
+    let (header, rows) = rows(&numbered, lrs, cells);
+    let line = |entries: &[String]| format!("| {} |\n", entries.join(" | "));
+    let mut out = line(&header);
+    out.push_str("|---|");
     out.push_str(&"---|".repeat(lrs.len()));
     out.push('\n');
-    for (variant, label) in labels.iter().enumerate() {
-        write!(out, "| {label} |").expect("writing to a String");
-        for &lr in lrs {
-            let cell = cells.iter().find(|c| c.variant == variant && c.lr == lr);
-            let text = cell.map_or("-".to_string(), Cell::text);
-            write!(out, " {text} |").expect("writing to a String");
-        }
-        out.push('\n');
+    for row in &rows {
+        out.push_str(&line(row));
     }
     out
 }
@@ -212,6 +270,50 @@ mod tests {
         // A cell with no finished and no diverged seed (an engine error) shows as missing.
         assert_eq!(cell(0, 1.0, &[], &[]).text(), "-");
         assert_eq!(lr_text(2.5e-3), "2.5e-3");
+    }
+
+    #[test]
+    fn learning_rates_parse_or_are_refused_with_the_reason() {
+        assert_eq!(parse_lrs("1e-3, 0.01").unwrap(), [1e-3, 0.01]);
+        let reason = |text: &str| {
+            let error = parse_lrs(text).unwrap_err();
+            assert_eq!(error.field, "lrs");
+            error.reason
+        };
+        assert!(
+            reason("1e-3, x").contains("\"x\" is not a number"),
+            "named trimmed"
+        );
+        assert!(reason("0").contains("above 0"));
+        assert!(reason("-1").contains("above 0"));
+        assert!(reason("inf").contains("above 0"));
+        assert!(reason("1,1").contains("twice"));
+        assert!(reason("").contains("not a number"));
+    }
+
+    #[test]
+    fn at_a_learning_rate_the_floor_follows_it_and_nothing_else_changes() {
+        let runs = SWEEP.runs(&RunConfig::default()).unwrap();
+        for lr in [1e-4, 1e3] {
+            let moved = at_lr(&runs, lr).unwrap();
+            for ((label, run), (same, before)) in moved.iter().zip(&runs) {
+                assert_eq!(label, same);
+                assert_eq!(
+                    (run.train.lr, run.train.min_lr),
+                    (lr as f32, lr as f32 / 10.0)
+                );
+                let mut expected = before.clone();
+                (expected.train.lr, expected.train.min_lr) = (run.train.lr, run.train.min_lr);
+                assert_eq!(run, &expected);
+            }
+        }
+    }
+
+    #[test]
+    fn the_pages_sweep_is_part_of_the_command_lines() {
+        let labels: Vec<&str> = SWEEP.variants.iter().map(|v| v.0).collect();
+        assert!(PAGE_VARIANTS.iter().all(|v| labels.contains(v)));
+        assert!(PAGE_LRS.len() >= 4 && PAGE_LRS.iter().all(|lr| DEFAULT_LRS.contains(lr)));
     }
 
     #[test]

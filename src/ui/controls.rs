@@ -4,6 +4,7 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::sweep::SweepControls;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
 use crate::train::experiments::EXPERIMENTS;
 use crate::train::presets::{Preset, PRESETS};
@@ -86,6 +87,7 @@ fn Experiments() -> impl IntoView {
                     }
                 })
                 .collect_view()}
+            <SweepControls />
         </section>
     }
 }

@@ -15,6 +15,8 @@ use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
 use crate::lab::{checkpoints, url, views, Lab, Read};
+use crate::train::run::RunError;
+use crate::train::sweep::parse_lrs;
 
 /// Training time per task of the loop: at least one step, then more while they fit, so that a
 /// task stays far below 100 ms.
@@ -185,15 +187,22 @@ impl LabState {
     /// Starts a lecture experiment's variants in lockstep (see `Lab::start_experiment`) and
     /// plays.
     pub fn start_experiment(&self, name: &str) {
-        let started = self
-            .lab
-            .try_update_value(|lab| match lab.start_experiment(name) {
-                Ok(()) => true,
-                Err(error) => {
-                    lab.problem = Some(error);
-                    false
-                }
-            });
+        self.start_lanes(|lab| lab.start_experiment(name));
+    }
+
+    /// Starts the learning-rate sweep at the learning rates listed in `lrs` ("1e-3, 0.01") in
+    /// lockstep (see `Lab::start_sweep`) and plays; a list refused names why.
+    pub fn start_sweep(&self, lrs: &str) {
+        self.start_lanes(|lab| lab.start_sweep(&parse_lrs(lrs)?));
+    }
+
+    /// Starts an experiment's lanes by `start` and plays; a refusal is the lab's problem,
+    /// shown with the others, and nothing starts.
+    fn start_lanes(&self, start: impl FnOnce(&mut Lab) -> Result<(), RunError>) {
+        let started = self.lab.try_update_value(|lab| {
+            let started = start(lab);
+            lab.experiment_started(started)
+        });
         self.changed();
         if started == Some(true) {
             self.play();

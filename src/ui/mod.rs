@@ -15,6 +15,7 @@ mod results;
 mod rules;
 mod saved;
 mod storage;
+mod sweep;
 mod text;
 mod tour;
 mod tour_diagrams;

@@ -1,6 +1,7 @@
 //! The lecture experiment in lockstep (`lab::lockstep`): its banner with the claim and a stop
 //! button, its own charts (validation loss as the mean over seeds with a min-max band; each
-//! variant's training loss minus the first variant's), the results table and the verdicts.
+//! variant's training loss minus the first variant's), the results table and the verdicts;
+//! for the learning-rate sweep its own chart and table (`ui::sweep`).
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -8,8 +9,9 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
+use super::sweep::SweepResults;
 use crate::charts::{self, Axes, Band, Line};
-use crate::lab::lockstep::{self, band_chart, difference_lines, PageExperiment};
+use crate::lab::lockstep::{self, band_chart, difference_lines, Kind, PageExperiment};
 use crate::lab::Lab;
 use crate::train::verdict::RULE;
 
@@ -20,8 +22,10 @@ pub fn ExperimentPanel() -> impl IntoView {
     let claim = move || {
         state.version.track();
         state.lab.with_value(|lab| {
-            let experiment = lab.experiment.as_ref()?.experiment;
-            Some((experiment.claim, experiment.source, experiment.watch))
+            let experiment = lab.experiment.as_ref()?;
+            let sweep = matches!(experiment.kind, Kind::Sweep { .. });
+            let experiment = experiment.experiment;
+            Some((experiment.claim, experiment.source, experiment.watch, sweep))
         })
     };
     // Reads that arrive after the loop's last turn redraw the charts only.
@@ -39,7 +43,7 @@ pub fn ExperimentPanel() -> impl IntoView {
         state.lab.with_value(Lab::experiment_training)
     };
     move || {
-        claim().map(|(claim, source, watch)| {
+        claim().map(|(claim, source, watch, sweep)| {
             view! {
                 <section class="experiment-panel" data-testid="experiment-panel">
                     <div class="experiment-banner" data-testid="experiment-banner" role="status">
@@ -49,11 +53,16 @@ pub fn ExperimentPanel() -> impl IntoView {
                         <button data-testid="experiment-stop" disabled=move || !training()
                             on:click=move |_| state.stop_experiment()>"Stop the experiment"</button>
                     </div>
-                    <div class="charts">
-                        <BandChart testid="chart-experiment-loss" />
-                        <BandChart testid="chart-experiment-difference" />
-                    </div>
-                    <ResultsTable />
+                    {match sweep {
+                        true => view! { <SweepResults /> }.into_any(),
+                        false => view! {
+                            <div class="charts">
+                                <BandChart testid="chart-experiment-loss" />
+                                <BandChart testid="chart-experiment-difference" />
+                            </div>
+                            <ResultsTable />
+                        }.into_any(),
+                    }}
                 </section>
             }
         })

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use archlab::charts::{self, Axes, Line, TopMark};
+use archlab::charts::{self, Axes};
 use archlab::train::lockstep::Lockstep;
 use archlab::train::run::RunConfig;
 use archlab::train::sweep::{self, Cell, DEFAULT_LRS, SWEEP};
@@ -39,27 +39,8 @@ pub struct SweepArgs {
     out: PathBuf,
 }
 
-/// The learning rates of `--lrs`: each a finite number above 0, none twice.
-fn parse_lrs(text: &str) -> Result<Vec<f64>, String> {
-    let mut lrs = Vec::new();
-    for part in text.split(',') {
-        let lr: f64 = part
-            .trim()
-            .parse()
-            .map_err(|_| format!("lrs: {part:?} is not a number"))?;
-        if !(lr.is_finite() && lr > 0.0) {
-            return Err(format!("lrs: {part:?} is not a learning rate above 0"));
-        }
-        if lrs.contains(&lr) {
-            return Err(format!("lrs: {part:?} is given twice"));
-        }
-        lrs.push(lr);
-    }
-    Ok(lrs)
-}
-
 pub fn run(args: SweepArgs) -> ExitCode {
-    let lrs = match args.lrs.as_deref().map(parse_lrs) {
+    let lrs = match args.lrs.as_deref().map(sweep::parse_lrs) {
         None => DEFAULT_LRS.to_vec(),
         Some(Ok(lrs)) => lrs,
         Some(Err(error)) => return refuse(error),
@@ -82,17 +63,10 @@ pub fn run(args: SweepArgs) -> ExitCode {
     let seeds = args.seeds as usize;
     let mut at_lr = Vec::new();
     for &lr in &lrs {
-        let mut runs = runs.clone();
-        for (_, run) in &mut runs {
-            // The schedule's floor follows the rate, a tenth of it as in the defaults.
-            run.train.min_lr = 0.0;
-            let set = run.set("train.lr", &lr.to_string());
-            if let Err(error) = set.and_then(|()| run.set("train.min_lr", &(lr / 10.0).to_string()))
-            {
-                return refuse(error);
-            }
+        match sweep::at_lr(&runs, lr) {
+            Ok(runs) => at_lr.push((lr, runs)),
+            Err(error) => return refuse(error),
         }
-        at_lr.push((lr, runs));
     }
     // The learning rate changes neither data nor model: one round of lanes checks them all.
     if let Err(error) = lanes(&at_lr[0].1, seeds, gpu.as_ref()) {
@@ -153,25 +127,8 @@ fn write(labels: &[&str], lrs: &[f64], cells: &[Cell], out: &Path) -> Result<Str
     std::fs::write(out.join("sweep.md"), report).map_err(|e| e.to_string())?;
     std::fs::write(out.join("sweep.csv"), sweep::csv(labels, cells)).map_err(|e| e.to_string())?;
     crate::report::register_font()?;
-    let lines: Vec<Line> = (labels.iter().enumerate())
-        .map(|(variant, label)| Line {
-            label: label.to_string(),
-            points: (cells.iter())
-                .filter(|c| c.variant == variant)
-                .filter_map(|c| Some((c.lr, c.mean_val_loss()?)))
-                .collect(),
-            color: variant,
-            faint: false,
-            dash: charts::Dash::nth(variant, charts::PALETTE.len()),
-        })
-        .collect();
-    let marks: Vec<TopMark> = (cells.iter())
-        .filter(|c| c.diverged_at.is_some())
-        .map(|c| TopMark {
-            x: c.lr,
-            color: c.variant,
-        })
-        .collect();
+    let numbered: Vec<(usize, &str)> = labels.iter().copied().enumerate().collect();
+    let (lines, marks) = archlab::lab::sweep::chart(&numbered, cells);
     let axes = Axes {
         title: "Final validation loss against learning rate",
         x: "learning rate",
@@ -188,22 +145,4 @@ fn write(labels: &[&str], lrs: &[f64], cells: &[Cell], out: &Path) -> Result<Str
         "diverged",
     )?;
     Ok(table)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn learning_rates_parse_or_are_refused_with_the_reason() {
-        assert_eq!(parse_lrs("1e-3, 0.01").unwrap(), [1e-3, 0.01]);
-        assert!(parse_lrs("1e-3,x")
-            .unwrap_err()
-            .contains("\"x\" is not a number"));
-        assert!(parse_lrs("0").unwrap_err().contains("above 0"));
-        assert!(parse_lrs("-1").unwrap_err().contains("above 0"));
-        assert!(parse_lrs("inf").unwrap_err().contains("above 0"));
-        assert!(parse_lrs("1,1").unwrap_err().contains("twice"));
-        assert!(parse_lrs("").unwrap_err().contains("not a number"));
-    }
 }

@@ -1,0 +1,129 @@
+//! The learning-rate sweep in the page (`lab::sweep`): where it starts (its claim, the
+//! learning rates to try, a Run button) and what it shows (final validation loss against the
+//! learning rate on a log axis with diverged rates marked, and the table `archlab sweep`
+//! writes).
+
+use leptos::html::Canvas;
+use leptos::prelude::*;
+use plotters::prelude::*;
+use plotters_canvas::CanvasBackend;
+
+use super::lab_state::LabState;
+use crate::charts::{self, Axes};
+use crate::lab::sweep;
+use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_VARIANTS, SWEEP};
+
+/// What a diverged learning rate's mark means, under the chart and in its legend.
+const DIVERGED: &str = "diverged (a non-finite loss)";
+
+/// The sweep among the lecture experiments: its claim, the learning rates (editable, the
+/// page's by default) and the button that trains them all in lockstep.
+#[component]
+pub fn SweepControls() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let lrs = RwSignal::new(
+        PAGE_LRS
+            .iter()
+            .map(|&lr| lr_text(lr))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    view! {
+        <details class="experiment" data-testid="sweep-controls">
+            <summary>"Learning-rate sweep · " {SWEEP.section}</summary>
+            <p class="claim">{SWEEP.claim} " " <cite>{SWEEP.source}</cite></p>
+            <p class="claim">"Watch: " {SWEEP.watch}</p>
+            <p class="hint">
+                {format!(
+                    "{} at each learning rate, one seed (archlab sweep trains all six \
+                    variants). The page's size settings and a run length set in the controls \
+                    apply to every lane.",
+                    PAGE_VARIANTS.join(" and ")
+                )}
+            </p>
+            <label>
+                "Learning rates "
+                <input type="text" data-testid="sweep-lrs" prop:value=lrs
+                    on:input=move |ev| lrs.set(event_target_value(&ev)) />
+            </label>
+            <button data-testid="sweep-run"
+                on:click=move |_| state.start_sweep(&lrs.get_untracked())>
+                "Run the learning-rate sweep"
+            </button>
+        </details>
+    }
+}
+
+/// The sweep's chart and table, filling as learning rates finish or diverge.
+#[component]
+pub fn SweepResults() -> impl IntoView {
+    let state = expect_context::<LabState>();
+    let canvas = NodeRef::<Canvas>::new();
+    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
+    Effect::new(move |_| {
+        state.charts.track();
+        let Some(canvas) = canvas.get() else {
+            return;
+        };
+        let Some((lines, marks)) = state.lab.with_value(|lab| {
+            let experiment = lab.experiment.as_ref()?;
+            Some(sweep::chart(
+                &experiment.sweep_labels(),
+                &experiment.sweep_cells()?,
+            ))
+        }) else {
+            return;
+        };
+        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+            return;
+        };
+        let axes = Axes {
+            title: "Final validation loss against learning rate",
+            x: "learning rate",
+            y: "validation loss (nats)",
+            log_y: false,
+            log_x: true,
+        };
+        let area = backend.into_drawing_area();
+        if let Err(error) = charts::draw_points(&area, axes, &lines, &marks, DIVERGED) {
+            leptos::logging::warn!("sweep chart: {error}");
+        }
+    });
+    let table = move || {
+        state.charts.track();
+        state
+            .lab
+            .with_value(|lab| lab.experiment.as_ref()?.sweep_table())
+    };
+    view! {
+        <div class="charts">
+            <figure class="chart">
+                <canvas node_ref=canvas width="560" height="300" data-testid="chart-sweep"
+                    role="img" aria-label="final validation loss against learning rate" />
+                <figcaption>
+                    "Log axis. A triangle along the top: a learning rate at which the variant "
+                    {DIVERGED} "."
+                </figcaption>
+            </figure>
+        </div>
+        {move || {
+            table().map(|(header, rows)| {
+                view! {
+                    <table class="results" data-testid="sweep-results">
+                        <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
+                        <tbody>
+                            {rows
+                                .into_iter()
+                                .map(|row| view! { <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> })
+                                .collect_view()}
+                        </tbody>
+                    </table>
+                    <p class="hint">
+                        "Final validation loss in nats per token; \"-\" while a learning rate \
+                        still trains."
+                    </p>
+                }
+            })
+        }}
+    }
+}
