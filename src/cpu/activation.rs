@@ -5,30 +5,29 @@ use crate::model::Activation;
 
 /// `act(x)` of a pointwise activation (a gated one maps to its plain function).
 pub fn activate<R: Real>(kind: Activation, x: f64) -> f64 {
-    match kind.pointwise() {
-        Activation::Relu => x.max(0.0),
-        Activation::Gelu => x * normal_cdf(x),
-        Activation::GeluTanh => 0.5 * x * (1.0 + gelu_tanh_inner(x).tanh()),
-        Activation::Silu => x * sigmoid::<R>(x),
-        gated => unreachable!("{gated:?} maps to a pointwise function"),
-    }
+    activate_and_grad::<R>(kind, x).0
 }
 
-/// `act'(x)`.
-pub fn activate_grad<R: Real>(kind: Activation, x: f64) -> f64 {
+/// `(act(x), act'(x))`, sharing the work both need (SiLU's sigmoid, GeLU-tanh's tanh).
+fn activate_and_grad<R: Real>(kind: Activation, x: f64) -> (f64, f64) {
     match kind.pointwise() {
-        Activation::Relu => f64::from(u8::from(x > 0.0)),
+        Activation::Relu => (x.max(0.0), f64::from(u8::from(x > 0.0))),
         Activation::Gelu => {
-            normal_cdf(x) + x * (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt()
+            let cdf = normal_cdf(x);
+            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+            (x * cdf, cdf + x * pdf)
         }
         Activation::GeluTanh => {
             let t = gelu_tanh_inner(x).tanh();
             let inner_grad = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
-            0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad
+            (
+                0.5 * x * (1.0 + t),
+                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad,
+            )
         }
         Activation::Silu => {
             let s = sigmoid::<R>(x);
-            s * (1.0 + x * (1.0 - s))
+            (x * s, s * (1.0 + x * (1.0 - s)))
         }
         gated => unreachable!("{gated:?} maps to a pointwise function"),
     }
@@ -43,22 +42,22 @@ pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gat
 }
 
 /// Backward of `activation_forward`: `da = dout * gate * act'(a)` (=), and for gated ones
-/// `dgate = dout * act(a)` (=).
+/// `dgate = dout * act(a)` (=), in one pass.
 pub fn activation_backward<R: Real>(
     kind: Activation,
     da: &mut [R],
-    dgate: Option<&mut [R]>,
+    mut dgate: Option<&mut [R]>,
     dout: &[R],
     a: &[R],
     gate: Option<&[R]>,
 ) {
     for (i, d) in da.iter_mut().enumerate() {
+        let (act, grad) = activate_and_grad::<R>(kind, a[i].to_f64());
         let g = gate.map_or(1.0, |g| g[i].to_f64());
-        *d = R::from_f64(dout[i].to_f64() * g * activate_grad::<R>(kind, a[i].to_f64()));
-    }
-    if let Some(dgate) = dgate {
-        for (i, d) in dgate.iter_mut().enumerate() {
-            *d = R::from_f64(dout[i].to_f64() * activate::<R>(kind, a[i].to_f64()));
+        let dy = dout[i].to_f64();
+        *d = R::from_f64(dy * g * grad);
+        if let Some(dgate) = dgate.as_deref_mut() {
+            dgate[i] = R::from_f64(dy * act);
         }
     }
 }

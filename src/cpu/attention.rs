@@ -2,6 +2,11 @@
 //! `probs = softmax(cap(q k^T / sqrt(D)) + alibi, masked)` and `out = probs v`, where `cap` is
 //! the optional soft-cap `c tanh(x / c)` (Gemma 2). Query head h reads
 //! KV head `h / (H / K)`: consecutive query heads share a KV head (Hugging Face `repeat_kv`).
+//!
+//! Every product runs over causal row blocks (`causal_blocks`): query rows `[r0, r1)` see keys
+//! `[0, r1)` only, so the blocks above the diagonal, all zero, are never computed.
+
+use std::ops::Range;
 
 use super::kv_cache::KvCache;
 use super::real::{zeros, Real, Strides};
@@ -37,6 +42,26 @@ impl Head {
             square_t: Strides::transposed(s.seq),
         }
     }
+
+    /// Offset of query (or output) row `i` of this head.
+    fn q_row(&self, i: usize) -> usize {
+        self.q + i * self.q_rows.row
+    }
+
+    /// Offset of row `i` of this head's `[T, T]` block.
+    fn probs_row(&self, i: usize, t: usize) -> usize {
+        self.probs + i * t
+    }
+}
+
+/// Query rows in this many blocks: at 4, the products do 5/8 of the full square's work.
+const CAUSAL_BLOCKS: usize = 4;
+
+/// The query rows `0..t` in up to `CAUSAL_BLOCKS` consecutive blocks; rows `[r0, r1)` see
+/// keys `[0, r1)` only.
+fn causal_blocks(t: usize) -> impl Iterator<Item = Range<usize>> {
+    let size = t.div_ceil(CAUSAL_BLOCKS).max(1);
+    (0..t).step_by(size).map(move |r0| r0..(r0 + size).min(t))
 }
 
 /// The attention logit of a raw product `q.k`: scaled by `1 / sqrt(D)`, then soft-capped.
@@ -52,7 +77,7 @@ fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
 /// bias), the quantity QK-norm and soft-capping bound.
 ///
 /// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
-/// product `q k^T` per head in `R`; the softmax runs in f64.
+/// product `q k^T` per head and causal block in `R`; the softmax runs in f64.
 pub fn attention_probs_forward<R: Real>(
     probs: &mut [R],
     q: &[R],
@@ -74,39 +99,42 @@ pub fn attention_probs_forward<R: Real>(
                 0.0
             };
             let v = Head::new(s, b, h);
-            R::gemm(
-                t,
-                s.d_head,
-                t,
-                (&q[v.q..], v.q_rows),
-                (&k[v.kv..], v.kv_cols),
-                (&mut raw, v.square),
-                false,
-            );
+            for rows in causal_blocks(t) {
+                R::gemm(
+                    rows.len(),
+                    s.d_head,
+                    rows.end,
+                    (&q[v.q_row(rows.start)..], v.q_rows),
+                    (&k[v.kv..], v.kv_cols),
+                    (&mut raw[rows.start * t..], v.square),
+                    false,
+                );
+            }
             for i in 0..t {
+                // Keys after i are invisible: their logits were never computed.
+                let keys = &mut logits[..=i];
                 let mut row_max = f64::NEG_INFINITY;
-                for (j, logit) in logits.iter_mut().enumerate() {
-                    if pattern.visible(i, j) {
+                for (j, logit) in keys.iter_mut().enumerate() {
+                    *logit = if pattern.visible(i, j) {
                         let r = capped_logit(raw[i * t + j].to_f64(), scale, cap);
                         max_logit = max_logit.max(r);
-                        *logit = r - slope * (i - j) as f64;
-                        row_max = row_max.max(*logit);
-                    }
-                }
-                // The diagonal is always visible, so every row has at least one key.
-                let mut sum = 0.0;
-                for (j, logit) in logits.iter_mut().enumerate() {
-                    *logit = if pattern.visible(i, j) {
-                        R::exp(*logit - row_max)
+                        r - slope * (i - j) as f64
                     } else {
-                        0.0
+                        f64::NEG_INFINITY
                     };
+                    row_max = row_max.max(*logit);
+                }
+                // The diagonal is always visible, so row_max is finite and e^-inf = 0 masks.
+                let mut sum = 0.0;
+                for logit in keys.iter_mut() {
+                    *logit = R::exp(*logit - row_max);
                     sum += *logit;
                 }
-                let row = &mut probs[v.probs + i * t..][..t];
-                for (p, &e) in row.iter_mut().zip(&logits) {
+                let row = &mut probs[v.probs_row(i, t)..][..t];
+                for (p, &e) in row.iter_mut().zip(keys.iter()) {
                     *p = R::from_f64(e / sum);
                 }
+                row[i + 1..].fill(R::default());
             }
         }
     }
@@ -141,53 +169,56 @@ pub fn attention_probs_backward<R: Real>(
                 Some(c) => softcap_slope(capped_logit(raw[i * t + j].to_f64(), scale, cap), c),
             };
             if cap.is_some() {
-                R::gemm(
-                    t,
-                    s.d_head,
-                    t,
-                    (&q[v.q..], v.q_rows),
-                    (&k[v.kv..], v.kv_cols),
-                    (&mut raw, v.square),
-                    false,
-                );
-            }
-            for i in 0..t {
-                let p = &probs[v.probs + i * t..][..t];
-                let dp = &dprobs[v.probs + i * t..][..t];
-                let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
-                for (j, d) in ds[i * t..][..t].iter_mut().enumerate() {
-                    *d = if j <= i {
-                        let d_logit = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp);
-                        R::from_f64(d_logit * slope(&raw, i, j) * scale)
-                    } else {
-                        R::default()
-                    };
+                for rows in causal_blocks(t) {
+                    R::gemm(
+                        rows.len(),
+                        s.d_head,
+                        rows.end,
+                        (&q[v.q_row(rows.start)..], v.q_rows),
+                        (&k[v.kv..], v.kv_cols),
+                        (&mut raw[rows.start * t..], v.square),
+                        false,
+                    );
                 }
             }
-            R::gemm(
-                t,
-                t,
-                s.d_head,
-                (&ds, v.square),
-                (&k[v.kv..], v.kv_rows),
-                (&mut dq[v.q..], v.q_rows),
-                false,
-            );
-            R::gemm(
-                t,
-                t,
-                s.d_head,
-                (&ds, v.square_t),
-                (&q[v.q..], v.q_rows),
-                (&mut dk[v.kv..], v.kv_rows),
-                true,
-            );
+            for i in 0..t {
+                // p is zero after the diagonal: those entries of ds stay zero.
+                let p = &probs[v.probs_row(i, t)..][..=i];
+                let dp = &dprobs[v.probs_row(i, t)..][..=i];
+                let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
+                let row = &mut ds[i * t..][..t];
+                for (j, d) in row[..=i].iter_mut().enumerate() {
+                    let d_logit = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp);
+                    *d = R::from_f64(d_logit * slope(&raw, i, j) * scale);
+                }
+                row[i + 1..].fill(R::default());
+            }
+            for rows in causal_blocks(t) {
+                R::gemm(
+                    rows.len(),
+                    rows.end,
+                    s.d_head,
+                    (&ds[rows.start * t..], v.square),
+                    (&k[v.kv..], v.kv_rows),
+                    (&mut dq[v.q_row(rows.start)..], v.q_rows),
+                    false,
+                );
+                R::gemm(
+                    rows.end,
+                    rows.len(),
+                    s.d_head,
+                    (&ds[rows.start * t..], v.square_t),
+                    (&q[v.q_row(rows.start)..], v.q_rows),
+                    (&mut dk[v.kv..], v.kv_rows),
+                    true,
+                );
+            }
         }
     }
 }
 
-/// `out[b, i, h] = sum_j weights[b, h, i, j] v[b, j, kv(h)]`: one product per head (the
-/// weights are zero above the diagonal).
+/// `out[b, i, h] = sum_j weights[b, h, i, j] v[b, j, kv(h)]`: one product per head and causal
+/// block (the weights are zero above the diagonal).
 ///
 /// Shapes: `out` `[B, T, H, D]`, `weights` `[B, H, T, T]`, `v` `[B, T, K, D]`.
 pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
@@ -195,15 +226,17 @@ pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], 
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let at = Head::new(s, b, h);
-            R::gemm(
-                t,
-                t,
-                s.d_head,
-                (&weights[at.probs..], at.square),
-                (&v[at.kv..], at.kv_rows),
-                (&mut out[at.q..], at.q_rows),
-                false,
-            );
+            for rows in causal_blocks(t) {
+                R::gemm(
+                    rows.len(),
+                    rows.end,
+                    s.d_head,
+                    (&weights[at.probs_row(rows.start, t)..], at.square),
+                    (&v[at.kv..], at.kv_rows),
+                    (&mut out[at.q_row(rows.start)..], at.q_rows),
+                    false,
+                );
+            }
         }
     }
 }
@@ -292,28 +325,31 @@ pub fn attention_values_backward<R: Real>(
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let at = Head::new(s, b, h);
-            let block = &mut dweights[at.probs..][..t * t];
-            R::gemm(
-                t,
-                s.d_head,
-                t,
-                (&dout[at.q..], at.q_rows),
-                (&v[at.kv..], at.kv_cols),
-                (block, at.square),
-                false,
-            );
-            for (i, row) in block.chunks_exact_mut(t).enumerate() {
-                row[i + 1..].fill(R::default());
+            for rows in causal_blocks(t) {
+                let block = &mut dweights[at.probs_row(rows.start, t)..][..rows.len() * t];
+                R::gemm(
+                    rows.len(),
+                    s.d_head,
+                    rows.end,
+                    (&dout[at.q_row(rows.start)..], at.q_rows),
+                    (&v[at.kv..], at.kv_cols),
+                    (block, at.square),
+                    false,
+                );
+                // Columns after the diagonal (some never computed) are zero.
+                for (i, row) in rows.clone().zip(block.chunks_exact_mut(t)) {
+                    row[i + 1..].fill(R::default());
+                }
+                R::gemm(
+                    rows.end,
+                    rows.len(),
+                    s.d_head,
+                    (&weights[at.probs_row(rows.start, t)..], at.square_t),
+                    (&dout[at.q_row(rows.start)..], at.q_rows),
+                    (&mut dv[at.kv..], at.kv_rows),
+                    true,
+                );
             }
-            R::gemm(
-                t,
-                t,
-                s.d_head,
-                (&weights[at.probs..], at.square_t),
-                (&dout[at.q..], at.q_rows),
-                (&mut dv[at.kv..], at.kv_rows),
-                true,
-            );
         }
     }
 }
