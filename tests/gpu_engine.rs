@@ -239,9 +239,14 @@ fn twenty_steps_agree_with_the_cpu_engine() {
                 );
             }
             assert_eq!(max_logits.len(), report.views.max_attention_logits.len());
+            // The largest logit is the one statistic here with the gradient norms' cancellation:
+            // in no-norm the QK-norm divides un-normalised projections by their RMS, which
+            // turns the parameters' ~5e-7 differences into up to 2.9e-5 relative after a few
+            // steps (measured on lavapipe; under 1e-6 absolute in every other configuration).
+            // So the gradient norms' bound, 1e-4 relative.
             for (c, g) in max_logits.iter().zip(&report.views.max_attention_logits) {
                 assert!(
-                    (c - g).abs() <= 1e-5,
+                    rel(*c, *g) <= 1e-4,
                     "{name} step {step}: max logit {c} vs {g}"
                 );
             }
