@@ -3,41 +3,81 @@
 use super::real::Real;
 use crate::model::Activation;
 
-/// `act(x)` of a pointwise activation (a gated one maps to its plain function).
+/// `act(x)` of a pointwise activation (a gated one maps to its plain function), computed as
+/// the engine computes it in `R`.
 pub fn activate<R: Real>(kind: Activation, x: f64) -> f64 {
-    activate_and_grad::<R>(kind, x).0
+    let x = R::from_f64(x);
+    let (act, _) = match kind.pointwise() {
+        Activation::Relu => relu(x),
+        Activation::Gelu => gelu(x),
+        Activation::GeluTanh => gelu_tanh(x),
+        Activation::Silu => silu(x),
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    };
+    act.to_f64()
 }
 
-/// `(act(x), act'(x))`, sharing the work both need (SiLU's sigmoid, GeLU-tanh's tanh).
-fn activate_and_grad<R: Real>(kind: Activation, x: f64) -> (f64, f64) {
-    match kind.pointwise() {
-        Activation::Relu => (x.max(0.0), f64::from(u8::from(x > 0.0))),
-        Activation::Gelu => {
-            let cdf = normal_cdf(x);
-            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            (x * cdf, cdf + x * pdf)
-        }
-        Activation::GeluTanh => {
-            let t = gelu_tanh_inner(x).tanh();
-            let inner_grad = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
-            (
-                0.5 * x * (1.0 + t),
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad,
-            )
-        }
-        Activation::Silu => {
-            let s = sigmoid::<R>(x);
-            (x * s, s * (1.0 + x * (1.0 - s)))
-        }
-        gated => unreachable!("{gated:?} maps to a pointwise function"),
+// Each pointwise function returns `(act(x), act'(x))`, sharing the work both need (SiLU's
+// sigmoid, GeLU-tanh's tanh). The loops below take one as a type (a fn item), so each loop is
+// compiled for its function and a caller's unused half is dropped.
+
+fn relu<R: Real>(x: R) -> (R, R) {
+    if x > R::default() {
+        (x, R::from_f64(1.0))
+    } else {
+        (R::default(), R::default())
     }
+}
+
+/// In f64 (erf has no vectorised form here).
+fn gelu<R: Real>(x: R) -> (R, R) {
+    let x = x.to_f64();
+    let cdf = normal_cdf(x);
+    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    (R::from_f64(x * cdf), R::from_f64(cdf + x * pdf))
+}
+
+/// In f64 (tanh is a libm call either way).
+fn gelu_tanh<R: Real>(x: R) -> (R, R) {
+    let x = x.to_f64();
+    let t = gelu_tanh_inner(x).tanh();
+    let inner_grad = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
+    (
+        R::from_f64(0.5 * x * (1.0 + t)),
+        R::from_f64(0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad),
+    )
+}
+
+/// In `R`, with `R::exp` inline: SwiGLU's loops vectorise.
+fn silu<R: Real>(x: R) -> (R, R) {
+    let one = R::from_f64(1.0);
+    let s = one / (one + (-x).exp());
+    (x * s, s * (one + x * (one - s)))
 }
 
 /// `out = act(a)`, or `act(a) * gate` for gated activations. Shapes: all `[N, F]`.
 pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
-    for (i, o) in out.iter_mut().enumerate() {
-        let g = gate.map_or(1.0, |g| g[i].to_f64());
-        *o = R::from_f64(activate::<R>(kind, a[i].to_f64()) * g);
+    match kind.pointwise() {
+        Activation::Relu => forward_with(relu, out, a, gate),
+        Activation::Gelu => forward_with(gelu, out, a, gate),
+        Activation::GeluTanh => forward_with(gelu_tanh, out, a, gate),
+        Activation::Silu => forward_with(silu, out, a, gate),
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    }
+}
+
+fn forward_with<R: Real>(f: impl Fn(R) -> (R, R), out: &mut [R], a: &[R], gate: Option<&[R]>) {
+    match gate {
+        None => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x).0;
+            }
+        }
+        Some(gate) => {
+            for ((o, &x), &g) in out.iter_mut().zip(a).zip(gate) {
+                *o = f(x).0 * g;
+            }
+        }
     }
 }
 
@@ -46,19 +86,43 @@ pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gat
 pub fn activation_backward<R: Real>(
     kind: Activation,
     da: &mut [R],
-    mut dgate: Option<&mut [R]>,
+    dgate: Option<&mut [R]>,
     dout: &[R],
     a: &[R],
     gate: Option<&[R]>,
 ) {
-    for (i, d) in da.iter_mut().enumerate() {
-        let (act, grad) = activate_and_grad::<R>(kind, a[i].to_f64());
-        let g = gate.map_or(1.0, |g| g[i].to_f64());
-        let dy = dout[i].to_f64();
-        *d = R::from_f64(dy * g * grad);
-        if let Some(dgate) = dgate.as_deref_mut() {
-            dgate[i] = R::from_f64(dy * act);
+    match kind.pointwise() {
+        Activation::Relu => backward_with(relu, da, dgate, dout, a, gate),
+        Activation::Gelu => backward_with(gelu, da, dgate, dout, a, gate),
+        Activation::GeluTanh => backward_with(gelu_tanh, da, dgate, dout, a, gate),
+        Activation::Silu => backward_with(silu, da, dgate, dout, a, gate),
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    }
+}
+
+fn backward_with<R: Real>(
+    f: impl Fn(R) -> (R, R),
+    da: &mut [R],
+    dgate: Option<&mut [R]>,
+    dout: &[R],
+    a: &[R],
+    gate: Option<&[R]>,
+) {
+    match (dgate, gate) {
+        (Some(dgate), Some(gate)) => {
+            let rows = da.iter_mut().zip(dgate.iter_mut()).zip(dout).zip(a);
+            for ((((d, dg), &dy), &x), &g) in rows.zip(gate) {
+                let (act, grad) = f(x);
+                *d = dy * g * grad;
+                *dg = dy * act;
+            }
         }
+        (None, None) => {
+            for ((d, &dy), &x) in da.iter_mut().zip(dout).zip(a) {
+                *d = dy * f(x).1;
+            }
+        }
+        _ => unreachable!("a gate and its gradient come together"),
     }
 }
 
@@ -67,11 +131,6 @@ const GELU_TANH_CUBIC: f64 = 0.044_715;
 
 fn gelu_tanh_inner(x: f64) -> f64 {
     SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x)
-}
-
-/// `1 / (1 + e^-x)`, with `e^x` at the precision of `R`.
-fn sigmoid<R: Real>(x: f64) -> f64 {
-    1.0 / (1.0 + R::exp(-x))
 }
 
 /// Standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.

@@ -9,7 +9,8 @@
 use std::ops::Range;
 
 use super::kv_cache::KvCache;
-use super::real::{zeros, Real, Strides};
+use super::linear::dot;
+use super::real::{max_of, sum, zeros, Real, Strides};
 use super::softcap::{softcap, softcap_slope};
 use crate::contract::ops::{alibi_slope, AttentionShape};
 use crate::model::AttentionPattern;
@@ -77,7 +78,7 @@ fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
 /// bias), the quantity QK-norm and soft-capping bound.
 ///
 /// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
-/// product `q k^T` per head and causal block in `R`; the softmax runs in f64.
+/// product `q k^T` per head and causal block in `R`, and so is the softmax (soft-cap aside).
 pub fn attention_probs_forward<R: Real>(
     probs: &mut [R],
     q: &[R],
@@ -88,9 +89,9 @@ pub fn attention_probs_forward<R: Real>(
     cap: Option<f64>,
 ) -> f64 {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
-    let mut max_logit = f64::NEG_INFINITY;
+    let (scale_r, masked) = (R::from_f64(scale), R::from_f64(f64::NEG_INFINITY));
+    let mut max_logit = masked;
     let mut raw = zeros::<R>(t * t);
-    let mut logits = vec![0.0f64; t];
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let slope = if alibi {
@@ -111,41 +112,57 @@ pub fn attention_probs_forward<R: Real>(
                 );
             }
             for i in 0..t {
+                let row = &mut probs[v.probs_row(i, t)..][..t];
                 // Keys after i are invisible: their logits were never computed.
-                let keys = &mut logits[..=i];
-                let mut row_max = f64::NEG_INFINITY;
-                for (j, logit) in keys.iter_mut().enumerate() {
-                    *logit = if pattern.visible(i, j) {
-                        let r = capped_logit(raw[i * t + j].to_f64(), scale, cap);
-                        max_logit = max_logit.max(r);
-                        r - slope * (i - j) as f64
-                    } else {
-                        f64::NEG_INFINITY
-                    };
-                    row_max = row_max.max(*logit);
+                let (keys, after) = row.split_at_mut(i + 1);
+                for (logit, &r) in keys.iter_mut().zip(&raw[i * t..]) {
+                    *logit = r * scale_r;
+                }
+                match cap {
+                    None => {}
+                    Some(c) => {
+                        for logit in keys.iter_mut() {
+                            *logit = R::from_f64(softcap(logit.to_f64(), c));
+                        }
+                    }
+                }
+                match pattern {
+                    AttentionPattern::Full => {}
+                    AttentionPattern::SlidingWindow { .. } | AttentionPattern::Sparse { .. } => {
+                        for (j, logit) in keys.iter_mut().enumerate() {
+                            if !pattern.visible(i, j) {
+                                *logit = masked;
+                            }
+                        }
+                    }
+                }
+                max_logit = max_of(keys, max_logit);
+                if alibi {
+                    for (j, logit) in keys.iter_mut().enumerate() {
+                        *logit = *logit - R::from_f64(slope * (i - j) as f64);
+                    }
                 }
                 // The diagonal is always visible, so row_max is finite and e^-inf = 0 masks.
-                let mut sum = 0.0;
+                let row_max = max_of(keys, masked);
                 for logit in keys.iter_mut() {
-                    *logit = R::exp(*logit - row_max);
-                    sum += *logit;
+                    *logit = (*logit - row_max).exp();
                 }
-                let row = &mut probs[v.probs_row(i, t)..][..t];
-                for (p, &e) in row.iter_mut().zip(keys.iter()) {
-                    *p = R::from_f64(e / sum);
+                let total = sum(keys);
+                for p in keys.iter_mut() {
+                    *p = *p / total;
                 }
-                row[i + 1..].fill(R::default());
+                after.fill(R::default());
             }
         }
     }
-    max_logit
+    max_logit.to_f64()
 }
 
 /// Backward of `attention_probs_forward`: with `ds = p (dp - sum_j p dp)` (softmax; masked
 /// entries have p = 0 and get nothing) times the soft-cap's slope `1 - tanh^2` at the logit
 /// (recomputed from q and k: the forward keeps only the probabilities), `dq = ds k / sqrt(D)`
 /// and `dk = ds^T q / sqrt(D)` summed over the query heads sharing a KV head (both =). ALiBi
-/// is a constant: no gradient. `ds` is formed in f64 and stored in `R`; the products run in `R`.
+/// is a constant: no gradient. `ds` and the products run in `R` (`sum_j p dp` in f64).
 #[allow(clippy::too_many_arguments)] // one per tensor, the shape and the cap
 pub fn attention_probs_backward<R: Real>(
     dq: &mut [R],
@@ -158,16 +175,13 @@ pub fn attention_probs_backward<R: Real>(
     cap: Option<f64>,
 ) {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
+    let scale_r = R::from_f64(scale);
     let mut ds = zeros::<R>(t * t);
     let mut raw = zeros::<R>(if cap.is_some() { t * t } else { 0 });
     dk.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let v = Head::new(s, b, h);
-            let slope = |raw: &[R], i: usize, j: usize| match cap {
-                None => 1.0,
-                Some(c) => softcap_slope(capped_logit(raw[i * t + j].to_f64(), scale, cap), c),
-            };
             if cap.is_some() {
                 for rows in causal_blocks(t) {
                     R::gemm(
@@ -185,13 +199,21 @@ pub fn attention_probs_backward<R: Real>(
                 // p is zero after the diagonal: those entries of ds stay zero.
                 let p = &probs[v.probs_row(i, t)..][..=i];
                 let dp = &dprobs[v.probs_row(i, t)..][..=i];
-                let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
-                let row = &mut ds[i * t..][..t];
-                for (j, d) in row[..=i].iter_mut().enumerate() {
-                    let d_logit = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp);
-                    *d = R::from_f64(d_logit * slope(&raw, i, j) * scale);
+                let p_dot_dp = R::from_f64(dot(p, dp));
+                let (keys, after) = ds[i * t..][..t].split_at_mut(i + 1);
+                for ((d, &p), &dp) in keys.iter_mut().zip(p).zip(dp) {
+                    *d = p * (dp - p_dot_dp) * scale_r;
                 }
-                row[i + 1..].fill(R::default());
+                match cap {
+                    None => {}
+                    Some(c) => {
+                        for (d, &r) in keys.iter_mut().zip(&raw[i * t..]) {
+                            let logit = capped_logit(r.to_f64(), scale, cap);
+                            *d = *d * R::from_f64(softcap_slope(logit, c));
+                        }
+                    }
+                }
+                after.fill(R::default());
             }
             for rows in causal_blocks(t) {
                 R::gemm(
