@@ -10,6 +10,7 @@ use std::ops::Range;
 
 use super::kv_cache::KvCache;
 use super::linear::dot;
+use super::parallel::join;
 use super::real::{max_of, sum, zeros, Real, Strides};
 use super::softcap::{softcap, softcap_slope};
 use crate::contract::ops::{alibi_slope, AttentionShape};
@@ -65,6 +66,31 @@ fn causal_blocks(t: usize) -> impl Iterator<Item = Range<usize>> {
     (0..t).step_by(size).map(move |r0| r0..(r0 + size).min(t))
 }
 
+/// Work (multiply-adds of one full `q k^T`) below which a batch runs on one thread: a thread
+/// costs tens of microseconds to start.
+const PARALLEL_WORK: usize = 1 << 18;
+
+/// The batch's two halves, which run at once (`parallel::join`; every op here is independent
+/// per example), or None for one example or too little work.
+fn halves(s: AttentionShape) -> Option<(AttentionShape, AttentionShape)> {
+    let work = s.batch * s.n_heads * s.seq * s.seq * s.d_head;
+    (s.batch >= 2 && work >= PARALLEL_WORK).then(|| {
+        let first = s.batch / 2;
+        let half = |batch| AttentionShape { batch, ..s };
+        (half(first), half(s.batch - first))
+    })
+}
+
+/// Elements per example of the `[B, T, H, D]`, `[B, T, K, D]` and `[B, H, T, T]` tensors.
+fn per_example(s: AttentionShape) -> (usize, usize, usize) {
+    let t = s.seq;
+    (
+        t * s.n_heads * s.d_head,
+        t * s.n_kv_heads * s.d_head,
+        s.n_heads * t * t,
+    )
+}
+
 /// The attention logit of a raw product `q.k`: scaled by `1 / sqrt(D)`, then soft-capped.
 fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
     match cap {
@@ -80,6 +106,30 @@ fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
 /// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
 /// product `q k^T` per head and causal block in `R`, and so is the softmax (soft-cap aside).
 pub fn attention_probs_forward<R: Real>(
+    probs: &mut [R],
+    q: &[R],
+    k: &[R],
+    s: AttentionShape,
+    pattern: AttentionPattern,
+    alibi: bool,
+    cap: Option<f64>,
+) -> f64 {
+    let Some((s1, s2)) = halves(s) else {
+        return probs_forward(probs, q, k, s, pattern, alibi, cap);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (probs1, probs2) = probs.split_at_mut(s1.batch * n_probs);
+    let (q1, q2) = q.split_at(s1.batch * n_q);
+    let (k1, k2) = k.split_at(s1.batch * n_kv);
+    let (max1, max2) = join(
+        || probs_forward(probs1, q1, k1, s1, pattern, alibi, cap),
+        || probs_forward(probs2, q2, k2, s2, pattern, alibi, cap),
+    );
+    max1.max(max2)
+}
+
+/// `attention_probs_forward` on one thread.
+fn probs_forward<R: Real>(
     probs: &mut [R],
     q: &[R],
     k: &[R],
@@ -174,6 +224,34 @@ pub fn attention_probs_backward<R: Real>(
     s: AttentionShape,
     cap: Option<f64>,
 ) {
+    let Some((s1, s2)) = halves(s) else {
+        return probs_backward(dq, dk, dprobs, probs, q, k, s, cap);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (dq1, dq2) = dq.split_at_mut(s1.batch * n_q);
+    let (dk1, dk2) = dk.split_at_mut(s1.batch * n_kv);
+    let (dprobs1, dprobs2) = dprobs.split_at(s1.batch * n_probs);
+    let (probs1, probs2) = probs.split_at(s1.batch * n_probs);
+    let (q1, q2) = q.split_at(s1.batch * n_q);
+    let (k1, k2) = k.split_at(s1.batch * n_kv);
+    join(
+        || probs_backward(dq1, dk1, dprobs1, probs1, q1, k1, s1, cap),
+        || probs_backward(dq2, dk2, dprobs2, probs2, q2, k2, s2, cap),
+    );
+}
+
+/// `attention_probs_backward` on one thread.
+#[allow(clippy::too_many_arguments)] // as attention_probs_backward
+fn probs_backward<R: Real>(
+    dq: &mut [R],
+    dk: &mut [R],
+    dprobs: &[R],
+    probs: &[R],
+    q: &[R],
+    k: &[R],
+    s: AttentionShape,
+    cap: Option<f64>,
+) {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
     let scale_r = R::from_f64(scale);
     let mut ds = zeros::<R>(t * t);
@@ -244,6 +322,21 @@ pub fn attention_probs_backward<R: Real>(
 ///
 /// Shapes: `out` `[B, T, H, D]`, `weights` `[B, H, T, T]`, `v` `[B, T, K, D]`.
 pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
+    let Some((s1, s2)) = halves(s) else {
+        return values_forward(out, weights, v, s);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (out1, out2) = out.split_at_mut(s1.batch * n_q);
+    let (weights1, weights2) = weights.split_at(s1.batch * n_probs);
+    let (v1, v2) = v.split_at(s1.batch * n_kv);
+    join(
+        || values_forward(out1, weights1, v1, s1),
+        || values_forward(out2, weights2, v2, s2),
+    );
+}
+
+/// `attention_values_forward` on one thread.
+fn values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
     let t = s.seq;
     for b in 0..s.batch {
         for h in 0..s.n_heads {
@@ -342,6 +435,30 @@ pub fn attention_values_backward<R: Real>(
     v: &[R],
     s: AttentionShape,
 ) {
+    let Some((s1, s2)) = halves(s) else {
+        return values_backward(dweights, dv, dout, weights, v, s);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (dweights1, dweights2) = dweights.split_at_mut(s1.batch * n_probs);
+    let (dv1, dv2) = dv.split_at_mut(s1.batch * n_kv);
+    let (dout1, dout2) = dout.split_at(s1.batch * n_q);
+    let (weights1, weights2) = weights.split_at(s1.batch * n_probs);
+    let (v1, v2) = v.split_at(s1.batch * n_kv);
+    join(
+        || values_backward(dweights1, dv1, dout1, weights1, v1, s1),
+        || values_backward(dweights2, dv2, dout2, weights2, v2, s2),
+    );
+}
+
+/// `attention_values_backward` on one thread.
+fn values_backward<R: Real>(
+    dweights: &mut [R],
+    dv: &mut [R],
+    dout: &[R],
+    weights: &[R],
+    v: &[R],
+    s: AttentionShape,
+) {
     let t = s.seq;
     dv.fill(R::default());
     for b in 0..s.batch {
@@ -399,6 +516,52 @@ mod tests {
             stride: 2,
         },
     ];
+
+    /// Forward and backward of every op on `q`, `k`, `v` and an output gradient `dout`:
+    /// probabilities, outputs, their gradients, dv, dq, dk.
+    fn all_ops(s: AttentionShape, q: &[f64], k: &[f64], v: &[f64], dout: &[f64]) -> [Vec<f64>; 6] {
+        let (n_q, n_kv, n_probs) = per_example(s);
+        let (mut probs, mut out) = (vec![0.0; s.batch * n_probs], vec![0.0; s.batch * n_q]);
+        let cap = Some(3.0);
+        attention_probs_forward(&mut probs, q, k, s, AttentionPattern::Full, true, cap);
+        attention_values_forward(&mut out, &probs, v, s);
+        let (mut dprobs, mut dv) = (vec![0.0; probs.len()], vec![0.0; s.batch * n_kv]);
+        attention_values_backward(&mut dprobs, &mut dv, dout, &probs, v, s);
+        let (mut dq, mut dk) = (vec![0.0; out.len()], vec![0.0; dv.len()]);
+        attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, q, k, s, cap);
+        [probs, out, dprobs, dv, dq, dk]
+    }
+
+    /// Above `PARALLEL_WORK` a batch's halves run on two threads: each example's results are
+    /// exactly those of the example run alone, on one thread.
+    #[test]
+    fn batch_halves_on_two_threads_equal_each_example_alone() {
+        let s = AttentionShape {
+            batch: 3,
+            seq: 64,
+            n_heads: 2,
+            n_kv_heads: 1,
+            d_head: 32,
+        };
+        let one = AttentionShape { batch: 1, ..s };
+        assert!(halves(s).is_some() && halves(one).is_none());
+        let (n_q, n_kv, _) = per_example(s);
+        let (q, k) = (uniform(1, 3 * n_q), uniform(2, 3 * n_kv));
+        let (v, dout) = (uniform(3, 3 * n_kv), uniform(4, 3 * n_q));
+        let whole = all_ops(s, &q, &k, &v, &dout);
+        for b in 0..3 {
+            let (qb, doutb) = (&q[b * n_q..][..n_q], &dout[b * n_q..][..n_q]);
+            let (kb, vb) = (&k[b * n_kv..][..n_kv], &v[b * n_kv..][..n_kv]);
+            let alone = all_ops(one, qb, kb, vb, doutb);
+            for (i, (whole, alone)) in whole.iter().zip(&alone).enumerate() {
+                assert_eq!(
+                    &whole[b * alone.len()..][..alone.len()],
+                    &alone[..],
+                    "op {i}, example {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn gqa_maps_consecutive_query_heads_to_one_kv_head() {

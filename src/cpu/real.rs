@@ -42,6 +42,8 @@ impl Strides {
 pub trait Real:
     Copy
     + Default
+    + Send
+    + Sync
     + PartialOrd
     + Add<Output = Self>
     + Sub<Output = Self>
