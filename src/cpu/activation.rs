@@ -1,5 +1,6 @@
 //! MLP non-linearities, plain `h = act(a)` and gated `h = act(a) * b`.
 
+use super::parallel::join;
 use super::real::Real;
 use crate::model::Activation;
 
@@ -55,8 +56,33 @@ fn silu<R: Real>(x: R) -> (R, R) {
     (x * s, s * (one + x * (one - s)))
 }
 
-/// `out = act(a)`, or `act(a) * gate` for gated activations. Shapes: all `[N, F]`.
+/// Elements below which an activation runs on one thread: a thread costs tens of microseconds
+/// to start, an element a nanosecond or two.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// `x`, and `x` split at `mid` when present (a gate and its gradient are optional).
+fn split_at<T>(x: Option<&[T]>, mid: usize) -> (Option<&[T]>, Option<&[T]>) {
+    x.map(|x| x.split_at(mid)).unzip()
+}
+
+/// `out = act(a)`, or `act(a) * gate` for gated activations. Shapes: all `[N, F]`. Elementwise,
+/// so large inputs run in two halves at once (`parallel::join`).
 pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
+    if out.len() < PARALLEL_ELEMENTS {
+        return forward_serial(kind, out, a, gate);
+    }
+    let mid = out.len() / 2;
+    let (out1, out2) = out.split_at_mut(mid);
+    let (a1, a2) = a.split_at(mid);
+    let (gate1, gate2) = split_at(gate, mid);
+    join(
+        || forward_serial(kind, out1, a1, gate1),
+        || forward_serial(kind, out2, a2, gate2),
+    );
+}
+
+/// `activation_forward` on one thread.
+fn forward_serial<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
     match kind.pointwise() {
         Activation::Relu => forward_with(relu, out, a, gate),
         Activation::Gelu => forward_with(gelu, out, a, gate),
@@ -82,8 +108,32 @@ fn forward_with<R: Real>(f: impl Fn(R) -> (R, R), out: &mut [R], a: &[R], gate: 
 }
 
 /// Backward of `activation_forward`: `da = dout * gate * act'(a)` (=), and for gated ones
-/// `dgate = dout * act(a)` (=), in one pass.
+/// `dgate = dout * act(a)` (=), in one pass; large inputs in two halves at once.
 pub fn activation_backward<R: Real>(
+    kind: Activation,
+    da: &mut [R],
+    dgate: Option<&mut [R]>,
+    dout: &[R],
+    a: &[R],
+    gate: Option<&[R]>,
+) {
+    if da.len() < PARALLEL_ELEMENTS {
+        return backward_serial(kind, da, dgate, dout, a, gate);
+    }
+    let mid = da.len() / 2;
+    let (da1, da2) = da.split_at_mut(mid);
+    let (dgate1, dgate2) = dgate.map(|d| d.split_at_mut(mid)).unzip();
+    let (dout1, dout2) = dout.split_at(mid);
+    let (a1, a2) = a.split_at(mid);
+    let (gate1, gate2) = split_at(gate, mid);
+    join(
+        || backward_serial(kind, da1, dgate1, dout1, a1, gate1),
+        || backward_serial(kind, da2, dgate2, dout2, a2, gate2),
+    );
+}
+
+/// `activation_backward` on one thread.
+fn backward_serial<R: Real>(
     kind: Activation,
     da: &mut [R],
     dgate: Option<&mut [R]>,
@@ -177,6 +227,38 @@ mod tests {
         Activation::GegluTanh,
         Activation::Swiglu,
     ];
+
+    /// Above `PARALLEL_ELEMENTS` the two halves run on two threads: the results are exactly
+    /// those of two calls on pieces small enough for one thread each.
+    #[test]
+    fn halves_on_two_threads_equal_pieces_on_one() {
+        let n = PARALLEL_ELEMENTS + 3;
+        let (a, gate, dout) = (uniform(5, n), uniform(6, n), uniform(7, n));
+        for kind in [Activation::Swiglu, Activation::Gelu] {
+            let run = |range: std::ops::Range<usize>| {
+                let len = range.len();
+                let (mut out, mut da, mut dgate) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+                let gate = kind.is_gated().then_some(&gate[range.clone()]);
+                activation_forward(kind, &mut out, &a[range.clone()], gate);
+                let dgate_arg = kind.is_gated().then_some(&mut dgate[..]);
+                activation_backward(
+                    kind,
+                    &mut da,
+                    dgate_arg,
+                    &dout[range.clone()],
+                    &a[range],
+                    gate,
+                );
+                [out, da, dgate]
+            };
+            let whole = run(0..n);
+            let (first, rest) = (run(0..1000), run(1000..n));
+            for (w, (f, r)) in whole.iter().zip(first.iter().zip(&rest)) {
+                assert_eq!(w[..1000], f[..], "{kind:?}");
+                assert_eq!(w[1000..], r[..], "{kind:?}");
+            }
+        }
+    }
 
     #[test]
     fn erf_matches_tabulated_values() {
