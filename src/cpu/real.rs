@@ -175,15 +175,10 @@ pub fn exp_f32(x: f32) -> f32 {
     const HIGHEST: f32 = 88.37;
     // Adding 1.5 * 2^23 rounds to an integer, which lands in the low bits of the mantissa.
     const ROUND: f32 = 12_582_912.0;
-    const LN2_HI: f32 = 0.693_359_375;
+    // 0.693359375 exactly: few bits, so n * LN2_HI is exact.
+    const LN2_HI: f32 = 0.693_359_4;
     const LN2_LO: f32 = -2.121_944_4e-4;
-    let clamped = if x < LOWEST {
-        LOWEST
-    } else if x > HIGHEST {
-        HIGHEST
-    } else {
-        x
-    };
+    let clamped = x.clamp(LOWEST, HIGHEST);
     let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
     let n = shifted - ROUND;
     let r = clamped - n * LN2_HI - n * LN2_LO;
