@@ -1,64 +1,178 @@
 //! MLP non-linearities, plain `h = act(a)` and gated `h = act(a) * b`.
 
+use super::parallel::join;
 use super::real::Real;
 use crate::model::Activation;
 
-/// `act(x)` of a pointwise activation (a gated one maps to its plain function).
+/// `act(x)` of a pointwise activation (a gated one maps to its plain function), computed as
+/// the engine computes it in `R`.
 pub fn activate<R: Real>(kind: Activation, x: f64) -> f64 {
-    activate_and_grad::<R>(kind, x).0
+    let x = R::from_f64(x);
+    let (act, _) = match kind.pointwise() {
+        Activation::Relu => relu(x),
+        Activation::Gelu => gelu(x),
+        Activation::GeluTanh => gelu_tanh(x),
+        Activation::Silu => silu(x),
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    };
+    act.to_f64()
 }
 
-/// `(act(x), act'(x))`, sharing the work both need (SiLU's sigmoid, GeLU-tanh's tanh).
-fn activate_and_grad<R: Real>(kind: Activation, x: f64) -> (f64, f64) {
+// Each pointwise function returns `(act(x), act'(x))`, sharing the work both need (SiLU's
+// sigmoid, GeLU-tanh's tanh). The loops below take one as a type (a fn item), so each loop is
+// compiled for its function and a caller's unused half is dropped.
+
+fn relu<R: Real>(x: R) -> (R, R) {
+    if x > R::default() {
+        (x, R::from_f64(1.0))
+    } else {
+        (R::default(), R::default())
+    }
+}
+
+/// In f64 (erf has no vectorised form here).
+fn gelu<R: Real>(x: R) -> (R, R) {
+    let x = x.to_f64();
+    let cdf = normal_cdf(x);
+    let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
+    (R::from_f64(x * cdf), R::from_f64(cdf + x * pdf))
+}
+
+/// In f64 (tanh is a libm call either way).
+fn gelu_tanh<R: Real>(x: R) -> (R, R) {
+    let x = x.to_f64();
+    let t = gelu_tanh_inner(x).tanh();
+    let inner_grad = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
+    (
+        R::from_f64(0.5 * x * (1.0 + t)),
+        R::from_f64(0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad),
+    )
+}
+
+/// In `R`, with `R::exp` inline: SwiGLU's loops vectorise.
+fn silu<R: Real>(x: R) -> (R, R) {
+    let one = R::from_f64(1.0);
+    let s = one / (one + (-x).exp());
+    (x * s, s * (one + x * (one - s)))
+}
+
+/// Elements below which an activation runs on one thread: a thread costs tens of microseconds
+/// to start, an element a nanosecond or two.
+const PARALLEL_ELEMENTS: usize = 1 << 16;
+
+/// `x`, and `x` split at `mid` when present (a gate and its gradient are optional).
+fn split_at<T>(x: Option<&[T]>, mid: usize) -> (Option<&[T]>, Option<&[T]>) {
+    x.map(|x| x.split_at(mid)).unzip()
+}
+
+/// `out = act(a)`, or `act(a) * gate` for gated activations. Shapes: all `[N, F]`. Elementwise,
+/// so large inputs run in two halves at once (`parallel::join`).
+pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
+    if out.len() < PARALLEL_ELEMENTS {
+        return forward_serial(kind, out, a, gate);
+    }
+    let mid = out.len() / 2;
+    let (out1, out2) = out.split_at_mut(mid);
+    let (a1, a2) = a.split_at(mid);
+    let (gate1, gate2) = split_at(gate, mid);
+    join(
+        || forward_serial(kind, out1, a1, gate1),
+        || forward_serial(kind, out2, a2, gate2),
+    );
+}
+
+/// `activation_forward` on one thread.
+fn forward_serial<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
     match kind.pointwise() {
-        Activation::Relu => (x.max(0.0), f64::from(u8::from(x > 0.0))),
-        Activation::Gelu => {
-            let cdf = normal_cdf(x);
-            let pdf = (-0.5 * x * x).exp() / (2.0 * std::f64::consts::PI).sqrt();
-            (x * cdf, cdf + x * pdf)
-        }
-        Activation::GeluTanh => {
-            let t = gelu_tanh_inner(x).tanh();
-            let inner_grad = SQRT_2_OVER_PI * (1.0 + 3.0 * GELU_TANH_CUBIC * x * x);
-            (
-                0.5 * x * (1.0 + t),
-                0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * inner_grad,
-            )
-        }
-        Activation::Silu => {
-            let s = sigmoid::<R>(x);
-            (x * s, s * (1.0 + x * (1.0 - s)))
-        }
+        Activation::Relu => forward_with(relu, out, a, gate),
+        Activation::Gelu => forward_with(gelu, out, a, gate),
+        Activation::GeluTanh => forward_with(gelu_tanh, out, a, gate),
+        Activation::Silu => forward_with(silu, out, a, gate),
         gated => unreachable!("{gated:?} maps to a pointwise function"),
     }
 }
 
-/// `out = act(a)`, or `act(a) * gate` for gated activations. Shapes: all `[N, F]`.
-pub fn activation_forward<R: Real>(kind: Activation, out: &mut [R], a: &[R], gate: Option<&[R]>) {
-    for (i, o) in out.iter_mut().enumerate() {
-        let g = gate.map_or(1.0, |g| g[i].to_f64());
-        *o = R::from_f64(activate::<R>(kind, a[i].to_f64()) * g);
+fn forward_with<R: Real>(f: impl Fn(R) -> (R, R), out: &mut [R], a: &[R], gate: Option<&[R]>) {
+    match gate {
+        None => {
+            for (o, &x) in out.iter_mut().zip(a) {
+                *o = f(x).0;
+            }
+        }
+        Some(gate) => {
+            for ((o, &x), &g) in out.iter_mut().zip(a).zip(gate) {
+                *o = f(x).0 * g;
+            }
+        }
     }
 }
 
 /// Backward of `activation_forward`: `da = dout * gate * act'(a)` (=), and for gated ones
-/// `dgate = dout * act(a)` (=), in one pass.
+/// `dgate = dout * act(a)` (=), in one pass; large inputs in two halves at once.
 pub fn activation_backward<R: Real>(
     kind: Activation,
     da: &mut [R],
-    mut dgate: Option<&mut [R]>,
+    dgate: Option<&mut [R]>,
     dout: &[R],
     a: &[R],
     gate: Option<&[R]>,
 ) {
-    for (i, d) in da.iter_mut().enumerate() {
-        let (act, grad) = activate_and_grad::<R>(kind, a[i].to_f64());
-        let g = gate.map_or(1.0, |g| g[i].to_f64());
-        let dy = dout[i].to_f64();
-        *d = R::from_f64(dy * g * grad);
-        if let Some(dgate) = dgate.as_deref_mut() {
-            dgate[i] = R::from_f64(dy * act);
+    if da.len() < PARALLEL_ELEMENTS {
+        return backward_serial(kind, da, dgate, dout, a, gate);
+    }
+    let mid = da.len() / 2;
+    let (da1, da2) = da.split_at_mut(mid);
+    let (dgate1, dgate2) = dgate.map(|d| d.split_at_mut(mid)).unzip();
+    let (dout1, dout2) = dout.split_at(mid);
+    let (a1, a2) = a.split_at(mid);
+    let (gate1, gate2) = split_at(gate, mid);
+    join(
+        || backward_serial(kind, da1, dgate1, dout1, a1, gate1),
+        || backward_serial(kind, da2, dgate2, dout2, a2, gate2),
+    );
+}
+
+/// `activation_backward` on one thread.
+fn backward_serial<R: Real>(
+    kind: Activation,
+    da: &mut [R],
+    dgate: Option<&mut [R]>,
+    dout: &[R],
+    a: &[R],
+    gate: Option<&[R]>,
+) {
+    match kind.pointwise() {
+        Activation::Relu => backward_with(relu, da, dgate, dout, a, gate),
+        Activation::Gelu => backward_with(gelu, da, dgate, dout, a, gate),
+        Activation::GeluTanh => backward_with(gelu_tanh, da, dgate, dout, a, gate),
+        Activation::Silu => backward_with(silu, da, dgate, dout, a, gate),
+        gated => unreachable!("{gated:?} maps to a pointwise function"),
+    }
+}
+
+fn backward_with<R: Real>(
+    f: impl Fn(R) -> (R, R),
+    da: &mut [R],
+    dgate: Option<&mut [R]>,
+    dout: &[R],
+    a: &[R],
+    gate: Option<&[R]>,
+) {
+    match (dgate, gate) {
+        (Some(dgate), Some(gate)) => {
+            let rows = da.iter_mut().zip(dgate.iter_mut()).zip(dout).zip(a);
+            for ((((d, dg), &dy), &x), &g) in rows.zip(gate) {
+                let (act, grad) = f(x);
+                *d = dy * g * grad;
+                *dg = dy * act;
+            }
         }
+        (None, None) => {
+            for ((d, &dy), &x) in da.iter_mut().zip(dout).zip(a) {
+                *d = dy * f(x).1;
+            }
+        }
+        _ => unreachable!("a gate and its gradient come together"),
     }
 }
 
@@ -67,11 +181,6 @@ const GELU_TANH_CUBIC: f64 = 0.044_715;
 
 fn gelu_tanh_inner(x: f64) -> f64 {
     SQRT_2_OVER_PI * (x + GELU_TANH_CUBIC * x * x * x)
-}
-
-/// `1 / (1 + e^-x)`, with `e^x` at the precision of `R`.
-fn sigmoid<R: Real>(x: f64) -> f64 {
-    1.0 / (1.0 + R::exp(-x))
 }
 
 /// Standard normal CDF `Phi(x) = (1 + erf(x / sqrt 2)) / 2`.
@@ -118,6 +227,38 @@ mod tests {
         Activation::GegluTanh,
         Activation::Swiglu,
     ];
+
+    /// Above `PARALLEL_ELEMENTS` the two halves run on two threads: the results are exactly
+    /// those of two calls on pieces small enough for one thread each.
+    #[test]
+    fn halves_on_two_threads_equal_pieces_on_one() {
+        let n = PARALLEL_ELEMENTS + 3;
+        let (a, gate, dout) = (uniform(5, n), uniform(6, n), uniform(7, n));
+        for kind in [Activation::Swiglu, Activation::Gelu] {
+            let run = |range: std::ops::Range<usize>| {
+                let len = range.len();
+                let (mut out, mut da, mut dgate) = (vec![0.0; len], vec![0.0; len], vec![0.0; len]);
+                let gate = kind.is_gated().then_some(&gate[range.clone()]);
+                activation_forward(kind, &mut out, &a[range.clone()], gate);
+                let dgate_arg = kind.is_gated().then_some(&mut dgate[..]);
+                activation_backward(
+                    kind,
+                    &mut da,
+                    dgate_arg,
+                    &dout[range.clone()],
+                    &a[range],
+                    gate,
+                );
+                [out, da, dgate]
+            };
+            let whole = run(0..n);
+            let (first, rest) = (run(0..1000), run(1000..n));
+            for (w, (f, r)) in whole.iter().zip(first.iter().zip(&rest)) {
+                assert_eq!(w[..1000], f[..], "{kind:?}");
+                assert_eq!(w[1000..], r[..], "{kind:?}");
+            }
+        }
+    }
 
     #[test]
     fn erf_matches_tabulated_values() {

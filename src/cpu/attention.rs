@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use super::kv_cache::KvCache;
-use super::real::{zeros, Real, Strides};
+use super::linear::dot;
+use super::parallel::join;
+use super::real::{max_of, sum, zeros, Real, Strides};
 use super::softcap::{softcap, softcap_slope};
 use crate::contract::ops::{alibi_slope, AttentionShape};
 use crate::model::AttentionPattern;
@@ -64,6 +66,31 @@ fn causal_blocks(t: usize) -> impl Iterator<Item = Range<usize>> {
     (0..t).step_by(size).map(move |r0| r0..(r0 + size).min(t))
 }
 
+/// Work (multiply-adds of one full `q k^T`) below which a batch runs on one thread: a thread
+/// costs tens of microseconds to start.
+const PARALLEL_WORK: usize = 1 << 18;
+
+/// The batch's two halves, which run at once (`parallel::join`; every op here is independent
+/// per example), or None for one example or too little work.
+fn halves(s: AttentionShape) -> Option<(AttentionShape, AttentionShape)> {
+    let work = s.batch * s.n_heads * s.seq * s.seq * s.d_head;
+    (s.batch >= 2 && work >= PARALLEL_WORK).then(|| {
+        let first = s.batch / 2;
+        let half = |batch| AttentionShape { batch, ..s };
+        (half(first), half(s.batch - first))
+    })
+}
+
+/// Elements per example of the `[B, T, H, D]`, `[B, T, K, D]` and `[B, H, T, T]` tensors.
+fn per_example(s: AttentionShape) -> (usize, usize, usize) {
+    let t = s.seq;
+    (
+        t * s.n_heads * s.d_head,
+        t * s.n_kv_heads * s.d_head,
+        s.n_heads * t * t,
+    )
+}
+
 /// The attention logit of a raw product `q.k`: scaled by `1 / sqrt(D)`, then soft-capped.
 fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
     match cap {
@@ -77,7 +104,7 @@ fn capped_logit(raw: f64, scale: f64, cap: Option<f64>) -> f64 {
 /// bias), the quantity QK-norm and soft-capping bound.
 ///
 /// Shapes: `probs` `[B, H, T, T]`, `q` `[B, T, H, D]`, `k` `[B, T, K, D]`. The logits are one
-/// product `q k^T` per head and causal block in `R`; the softmax runs in f64.
+/// product `q k^T` per head and causal block in `R`, and so is the softmax (soft-cap aside).
 pub fn attention_probs_forward<R: Real>(
     probs: &mut [R],
     q: &[R],
@@ -87,10 +114,34 @@ pub fn attention_probs_forward<R: Real>(
     alibi: bool,
     cap: Option<f64>,
 ) -> f64 {
+    let Some((s1, s2)) = halves(s) else {
+        return probs_forward(probs, q, k, s, pattern, alibi, cap);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (probs1, probs2) = probs.split_at_mut(s1.batch * n_probs);
+    let (q1, q2) = q.split_at(s1.batch * n_q);
+    let (k1, k2) = k.split_at(s1.batch * n_kv);
+    let (max1, max2) = join(
+        || probs_forward(probs1, q1, k1, s1, pattern, alibi, cap),
+        || probs_forward(probs2, q2, k2, s2, pattern, alibi, cap),
+    );
+    max1.max(max2)
+}
+
+/// `attention_probs_forward` on one thread.
+fn probs_forward<R: Real>(
+    probs: &mut [R],
+    q: &[R],
+    k: &[R],
+    s: AttentionShape,
+    pattern: AttentionPattern,
+    alibi: bool,
+    cap: Option<f64>,
+) -> f64 {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
-    let mut max_logit = f64::NEG_INFINITY;
+    let (scale_r, masked) = (R::from_f64(scale), R::from_f64(f64::NEG_INFINITY));
+    let mut max_logit = masked;
     let mut raw = zeros::<R>(t * t);
-    let mut logits = vec![0.0f64; t];
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let slope = if alibi {
@@ -111,41 +162,57 @@ pub fn attention_probs_forward<R: Real>(
                 );
             }
             for i in 0..t {
+                let row = &mut probs[v.probs_row(i, t)..][..t];
                 // Keys after i are invisible: their logits were never computed.
-                let keys = &mut logits[..=i];
-                let mut row_max = f64::NEG_INFINITY;
-                for (j, logit) in keys.iter_mut().enumerate() {
-                    *logit = if pattern.visible(i, j) {
-                        let r = capped_logit(raw[i * t + j].to_f64(), scale, cap);
-                        max_logit = max_logit.max(r);
-                        r - slope * (i - j) as f64
-                    } else {
-                        f64::NEG_INFINITY
-                    };
-                    row_max = row_max.max(*logit);
+                let (keys, after) = row.split_at_mut(i + 1);
+                for (logit, &r) in keys.iter_mut().zip(&raw[i * t..]) {
+                    *logit = r * scale_r;
+                }
+                match cap {
+                    None => {}
+                    Some(c) => {
+                        for logit in keys.iter_mut() {
+                            *logit = R::from_f64(softcap(logit.to_f64(), c));
+                        }
+                    }
+                }
+                match pattern {
+                    AttentionPattern::Full => {}
+                    AttentionPattern::SlidingWindow { .. } | AttentionPattern::Sparse { .. } => {
+                        for (j, logit) in keys.iter_mut().enumerate() {
+                            if !pattern.visible(i, j) {
+                                *logit = masked;
+                            }
+                        }
+                    }
+                }
+                max_logit = max_of(keys, max_logit);
+                if alibi {
+                    for (j, logit) in keys.iter_mut().enumerate() {
+                        *logit = *logit - R::from_f64(slope * (i - j) as f64);
+                    }
                 }
                 // The diagonal is always visible, so row_max is finite and e^-inf = 0 masks.
-                let mut sum = 0.0;
+                let row_max = max_of(keys, masked);
                 for logit in keys.iter_mut() {
-                    *logit = R::exp(*logit - row_max);
-                    sum += *logit;
+                    *logit = (*logit - row_max).exp();
                 }
-                let row = &mut probs[v.probs_row(i, t)..][..t];
-                for (p, &e) in row.iter_mut().zip(keys.iter()) {
-                    *p = R::from_f64(e / sum);
+                let total = sum(keys);
+                for p in keys.iter_mut() {
+                    *p = *p / total;
                 }
-                row[i + 1..].fill(R::default());
+                after.fill(R::default());
             }
         }
     }
-    max_logit
+    max_logit.to_f64()
 }
 
 /// Backward of `attention_probs_forward`: with `ds = p (dp - sum_j p dp)` (softmax; masked
 /// entries have p = 0 and get nothing) times the soft-cap's slope `1 - tanh^2` at the logit
 /// (recomputed from q and k: the forward keeps only the probabilities), `dq = ds k / sqrt(D)`
 /// and `dk = ds^T q / sqrt(D)` summed over the query heads sharing a KV head (both =). ALiBi
-/// is a constant: no gradient. `ds` is formed in f64 and stored in `R`; the products run in `R`.
+/// is a constant: no gradient. `ds` and the products run in `R` (`sum_j p dp` in f64).
 #[allow(clippy::too_many_arguments)] // one per tensor, the shape and the cap
 pub fn attention_probs_backward<R: Real>(
     dq: &mut [R],
@@ -157,17 +224,42 @@ pub fn attention_probs_backward<R: Real>(
     s: AttentionShape,
     cap: Option<f64>,
 ) {
+    let Some((s1, s2)) = halves(s) else {
+        return probs_backward(dq, dk, dprobs, probs, q, k, s, cap);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (dq1, dq2) = dq.split_at_mut(s1.batch * n_q);
+    let (dk1, dk2) = dk.split_at_mut(s1.batch * n_kv);
+    let (dprobs1, dprobs2) = dprobs.split_at(s1.batch * n_probs);
+    let (probs1, probs2) = probs.split_at(s1.batch * n_probs);
+    let (q1, q2) = q.split_at(s1.batch * n_q);
+    let (k1, k2) = k.split_at(s1.batch * n_kv);
+    join(
+        || probs_backward(dq1, dk1, dprobs1, probs1, q1, k1, s1, cap),
+        || probs_backward(dq2, dk2, dprobs2, probs2, q2, k2, s2, cap),
+    );
+}
+
+/// `attention_probs_backward` on one thread.
+#[allow(clippy::too_many_arguments)] // as attention_probs_backward
+fn probs_backward<R: Real>(
+    dq: &mut [R],
+    dk: &mut [R],
+    dprobs: &[R],
+    probs: &[R],
+    q: &[R],
+    k: &[R],
+    s: AttentionShape,
+    cap: Option<f64>,
+) {
     let (t, scale) = (s.seq, 1.0 / (s.d_head as f64).sqrt());
+    let scale_r = R::from_f64(scale);
     let mut ds = zeros::<R>(t * t);
     let mut raw = zeros::<R>(if cap.is_some() { t * t } else { 0 });
     dk.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
             let v = Head::new(s, b, h);
-            let slope = |raw: &[R], i: usize, j: usize| match cap {
-                None => 1.0,
-                Some(c) => softcap_slope(capped_logit(raw[i * t + j].to_f64(), scale, cap), c),
-            };
             if cap.is_some() {
                 for rows in causal_blocks(t) {
                     R::gemm(
@@ -185,13 +277,21 @@ pub fn attention_probs_backward<R: Real>(
                 // p is zero after the diagonal: those entries of ds stay zero.
                 let p = &probs[v.probs_row(i, t)..][..=i];
                 let dp = &dprobs[v.probs_row(i, t)..][..=i];
-                let p_dot_dp: f64 = p.iter().zip(dp).map(|(x, y)| x.to_f64() * y.to_f64()).sum();
-                let row = &mut ds[i * t..][..t];
-                for (j, d) in row[..=i].iter_mut().enumerate() {
-                    let d_logit = p[j].to_f64() * (dp[j].to_f64() - p_dot_dp);
-                    *d = R::from_f64(d_logit * slope(&raw, i, j) * scale);
+                let p_dot_dp = R::from_f64(dot(p, dp));
+                let (keys, after) = ds[i * t..][..t].split_at_mut(i + 1);
+                for ((d, &p), &dp) in keys.iter_mut().zip(p).zip(dp) {
+                    *d = p * (dp - p_dot_dp) * scale_r;
                 }
-                row[i + 1..].fill(R::default());
+                match cap {
+                    None => {}
+                    Some(c) => {
+                        for (d, &r) in keys.iter_mut().zip(&raw[i * t..]) {
+                            let logit = capped_logit(r.to_f64(), scale, cap);
+                            *d = *d * R::from_f64(softcap_slope(logit, c));
+                        }
+                    }
+                }
+                after.fill(R::default());
             }
             for rows in causal_blocks(t) {
                 R::gemm(
@@ -222,6 +322,21 @@ pub fn attention_probs_backward<R: Real>(
 ///
 /// Shapes: `out` `[B, T, H, D]`, `weights` `[B, H, T, T]`, `v` `[B, T, K, D]`.
 pub fn attention_values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
+    let Some((s1, s2)) = halves(s) else {
+        return values_forward(out, weights, v, s);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (out1, out2) = out.split_at_mut(s1.batch * n_q);
+    let (weights1, weights2) = weights.split_at(s1.batch * n_probs);
+    let (v1, v2) = v.split_at(s1.batch * n_kv);
+    join(
+        || values_forward(out1, weights1, v1, s1),
+        || values_forward(out2, weights2, v2, s2),
+    );
+}
+
+/// `attention_values_forward` on one thread.
+fn values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionShape) {
     let t = s.seq;
     for b in 0..s.batch {
         for h in 0..s.n_heads {
@@ -320,6 +435,30 @@ pub fn attention_values_backward<R: Real>(
     v: &[R],
     s: AttentionShape,
 ) {
+    let Some((s1, s2)) = halves(s) else {
+        return values_backward(dweights, dv, dout, weights, v, s);
+    };
+    let (n_q, n_kv, n_probs) = per_example(s);
+    let (dweights1, dweights2) = dweights.split_at_mut(s1.batch * n_probs);
+    let (dv1, dv2) = dv.split_at_mut(s1.batch * n_kv);
+    let (dout1, dout2) = dout.split_at(s1.batch * n_q);
+    let (weights1, weights2) = weights.split_at(s1.batch * n_probs);
+    let (v1, v2) = v.split_at(s1.batch * n_kv);
+    join(
+        || values_backward(dweights1, dv1, dout1, weights1, v1, s1),
+        || values_backward(dweights2, dv2, dout2, weights2, v2, s2),
+    );
+}
+
+/// `attention_values_backward` on one thread.
+fn values_backward<R: Real>(
+    dweights: &mut [R],
+    dv: &mut [R],
+    dout: &[R],
+    weights: &[R],
+    v: &[R],
+    s: AttentionShape,
+) {
     let t = s.seq;
     dv.fill(R::default());
     for b in 0..s.batch {
@@ -377,6 +516,52 @@ mod tests {
             stride: 2,
         },
     ];
+
+    /// Forward and backward of every op on `q`, `k`, `v` and an output gradient `dout`:
+    /// probabilities, outputs, their gradients, dv, dq, dk.
+    fn all_ops(s: AttentionShape, q: &[f64], k: &[f64], v: &[f64], dout: &[f64]) -> [Vec<f64>; 6] {
+        let (n_q, n_kv, n_probs) = per_example(s);
+        let (mut probs, mut out) = (vec![0.0; s.batch * n_probs], vec![0.0; s.batch * n_q]);
+        let cap = Some(3.0);
+        attention_probs_forward(&mut probs, q, k, s, AttentionPattern::Full, true, cap);
+        attention_values_forward(&mut out, &probs, v, s);
+        let (mut dprobs, mut dv) = (vec![0.0; probs.len()], vec![0.0; s.batch * n_kv]);
+        attention_values_backward(&mut dprobs, &mut dv, dout, &probs, v, s);
+        let (mut dq, mut dk) = (vec![0.0; out.len()], vec![0.0; dv.len()]);
+        attention_probs_backward(&mut dq, &mut dk, &dprobs, &probs, q, k, s, cap);
+        [probs, out, dprobs, dv, dq, dk]
+    }
+
+    /// Above `PARALLEL_WORK` a batch's halves run on two threads: each example's results are
+    /// exactly those of the example run alone, on one thread.
+    #[test]
+    fn batch_halves_on_two_threads_equal_each_example_alone() {
+        let s = AttentionShape {
+            batch: 3,
+            seq: 64,
+            n_heads: 2,
+            n_kv_heads: 1,
+            d_head: 32,
+        };
+        let one = AttentionShape { batch: 1, ..s };
+        assert!(halves(s).is_some() && halves(one).is_none());
+        let (n_q, n_kv, _) = per_example(s);
+        let (q, k) = (uniform(1, 3 * n_q), uniform(2, 3 * n_kv));
+        let (v, dout) = (uniform(3, 3 * n_kv), uniform(4, 3 * n_q));
+        let whole = all_ops(s, &q, &k, &v, &dout);
+        for b in 0..3 {
+            let (qb, doutb) = (&q[b * n_q..][..n_q], &dout[b * n_q..][..n_q]);
+            let (kb, vb) = (&k[b * n_kv..][..n_kv], &v[b * n_kv..][..n_kv]);
+            let alone = all_ops(one, qb, kb, vb, doutb);
+            for (i, (whole, alone)) in whole.iter().zip(&alone).enumerate() {
+                assert_eq!(
+                    &whole[b * alone.len()..][..alone.len()],
+                    &alone[..],
+                    "op {i}, example {b}"
+                );
+            }
+        }
+    }
 
     #[test]
     fn gqa_maps_consecutive_query_heads_to_one_kv_head() {

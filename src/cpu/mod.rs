@@ -12,6 +12,7 @@ pub mod loss;
 pub mod model;
 pub mod norm;
 pub mod optim;
+pub mod parallel;
 pub mod position;
 pub mod real;
 pub mod softcap;

@@ -2,10 +2,13 @@
 //! f64, so the engine runs in f32 storage with f64 arithmetic and accumulation, while the
 //! finite-difference tests run the very same code with `R = f64`.
 //!
-//! The exception is the matrix products (`Real::gemm`), where nearly all the time goes: they
-//! run in `R` itself, blocked, packed and SIMD (the `matrixmultiply` crate), so the engine's
-//! products multiply and accumulate in f32 and the gradient checks' in f64. `linear`'s tests
-//! bound the f32 products against exact f64 ones.
+//! The exceptions run in `R` itself, so the engine's run in f32 and the gradient checks' in f64:
+//! the matrix products (`Real::gemm`), where nearly all the time goes, blocked, packed and SIMD
+//! (the `matrixmultiply` crate; `linear`'s tests bound the f32 products against exact f64 ones),
+//! and the elementwise loops with an exponential (the attention softmax, SiLU), whose f32 `exp`
+//! is inline arithmetic so those loops vectorise (`exp_f32`, tested against f64's `exp`).
+
+use std::ops::{Add, Div, Mul, Neg, Sub};
 
 /// Where element `(i, j)` of a matrix view lies: `i * row + j * col`.
 #[derive(Clone, Copy, Debug)]
@@ -36,7 +39,18 @@ impl Strides {
 }
 
 /// A stored scalar: f32 in the engine, f64 in gradient checks.
-pub trait Real: Copy + Default {
+pub trait Real:
+    Copy
+    + Default
+    + Send
+    + Sync
+    + PartialOrd
+    + Add<Output = Self>
+    + Sub<Output = Self>
+    + Mul<Output = Self>
+    + Div<Output = Self>
+    + Neg<Output = Self>
+{
     /// Rounds an f64 result into storage.
     fn from_f64(x: f64) -> Self;
     /// Widens a stored value for arithmetic.
@@ -45,9 +59,8 @@ pub trait Real: Copy + Default {
     fn accumulate(&mut self, x: f64) {
         *self = Self::from_f64(self.to_f64() + x);
     }
-    /// `e^x` at the precision of `Self` (f32's `exp` in the engine, f64's in gradient checks):
-    /// the softmax and sigmoid results are stored in `Self` anyway.
-    fn exp(x: f64) -> f64;
+    /// `e^x` in `Self`: `exp_f32` in the engine, f64's `exp` in gradient checks.
+    fn exp(self) -> Self;
     /// `c = a b` (or `c += a b` when `accumulate`) for `a` `[m, k]`, `b` `[k, n]`, `c`
     /// `[m, n]`, each read through its strides; multiplied and summed in `Self`.
     #[allow(clippy::too_many_arguments)]
@@ -113,8 +126,8 @@ impl Real for f32 {
     fn to_f64(self) -> f64 {
         f64::from(self)
     }
-    fn exp(x: f64) -> f64 {
-        f64::from((x as f32).exp())
+    fn exp(self) -> Self {
+        exp_f32(self)
     }
     fn gemm(
         m: usize,
@@ -136,8 +149,8 @@ impl Real for f64 {
     fn to_f64(self) -> f64 {
         self
     }
-    fn exp(x: f64) -> f64 {
-        x.exp()
+    fn exp(self) -> Self {
+        f64::exp(self)
     }
     fn gemm(
         m: usize,
@@ -150,6 +163,62 @@ impl Real for f64 {
     ) {
         gemm_with!(matrixmultiply::dgemm, m, k, n, a, b, c, accumulate)
     }
+}
+
+/// `e^x` in f32 arithmetic, inline: glibc's `expf` is a call per element, which keeps the loops
+/// around it scalar. Cephes' `expf`: `x = n ln 2 + r` with |r| <= ln 2 / 2 (ln 2 in two parts, so
+/// `r` is exact), a degree-7 polynomial for `e^r`, and `2^n` put into the exponent bits; within
+/// 2 ulp of `e^x`. Below ln(f32::MIN_POSITIVE) it gives 0 (so masked logits, -inf, vanish),
+/// above 88.37 (where `2^n` would leave the exponent's range) infinity; NaN stays NaN.
+pub fn exp_f32(x: f32) -> f32 {
+    const LOWEST: f32 = -87.33;
+    const HIGHEST: f32 = 88.37;
+    // Adding 1.5 * 2^23 rounds to an integer, which lands in the low bits of the mantissa.
+    const ROUND: f32 = 12_582_912.0;
+    // 0.693359375 exactly: few bits, so n * LN2_HI is exact.
+    const LN2_HI: f32 = 0.693_359_4;
+    const LN2_LO: f32 = -2.121_944_4e-4;
+    let clamped = x.clamp(LOWEST, HIGHEST);
+    let shifted = clamped * std::f32::consts::LOG2_E + ROUND;
+    let n = shifted - ROUND;
+    let r = clamped - n * LN2_HI - n * LN2_LO;
+    let p = 1.987_569_2e-4;
+    let p = p * r + 1.398_199_9e-3;
+    let p = p * r + 8.333_452e-3;
+    let p = p * r + 4.166_579_6e-2;
+    let p = p * r + 0.166_666_65;
+    let p = p * r + 0.5;
+    let e_r = p * r * r + r + 1.0;
+    // n (in -126..=127) from the low bits, biased by 127 into the exponent field.
+    let n_bits = shifted.to_bits().wrapping_sub(ROUND.to_bits());
+    let two_n = f32::from_bits(n_bits.wrapping_add(127) << 23);
+    if x < LOWEST {
+        0.0
+    } else if x > HIGHEST {
+        f32::INFINITY
+    } else {
+        e_r * two_n
+    }
+}
+
+/// `sum_i x[i]` in eight interleaved partial sums, so the loop vectorises (a single running sum
+/// in floating point must stay in order, one element at a time).
+pub fn sum<R: Real>(x: &[R]) -> R {
+    let mut partial = [R::default(); 8];
+    let chunks = x.chunks_exact(8);
+    let tail = chunks.remainder().iter().fold(R::default(), |s, &v| s + v);
+    for chunk in chunks {
+        for (p, &v) in partial.iter_mut().zip(chunk) {
+            *p = *p + v;
+        }
+    }
+    let [a, b, c, d, e, f, g, h] = partial;
+    ((a + b) + (c + d)) + ((e + f) + (g + h)) + tail
+}
+
+/// The largest of `floor` and the elements of `x`.
+pub fn max_of<R: Real>(x: &[R], floor: R) -> R {
+    x.iter().fold(floor, |m, &v| if v > m { v } else { m })
 }
 
 /// `dst[i] += src[i]`: sums gradient contributions when one activation feeds several ops.
@@ -230,5 +299,45 @@ pub mod gradcheck {
     /// backward call with `dout = weights` is checked against differences of this sum.
     pub fn project(out: &[f64], weights: &[f64]) -> f64 {
         out.iter().zip(weights).map(|(o, w)| o * w).sum()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The largest error of `exp_f32` over every 1/1024 of its finite range, in units in the
+    /// last place of the f32 result, against f64's `exp` of the same f32 input.
+    fn worst_exp_error_ulp() -> f64 {
+        let steps = ((88.37 + 87.33) * 1024.0) as usize;
+        (0..=steps)
+            .map(|i| {
+                let x = (-87.33 + i as f64 / 1024.0) as f32;
+                let exact = f64::from(x).exp();
+                let ulp = 2f64.powi(exact.log2().floor() as i32 - 23);
+                (f64::from(exp_f32(x)) - exact).abs() / ulp
+            })
+            .fold(0.0, f64::max)
+    }
+
+    #[test]
+    fn exp_f32_is_within_two_ulp_of_exp_and_handles_the_edges() {
+        let worst = worst_exp_error_ulp();
+        assert!(worst <= 2.0, "exp_f32 is off by {worst} ulp");
+        assert_eq!(exp_f32(0.0), 1.0);
+        assert_eq!(exp_f32(f32::NEG_INFINITY), 0.0, "masked logits vanish");
+        assert_eq!(exp_f32(-100.0), 0.0);
+        assert_eq!(exp_f32(100.0), f32::INFINITY);
+        assert_eq!(exp_f32(f32::INFINITY), f32::INFINITY);
+        assert!(exp_f32(f32::NAN).is_nan());
+    }
+
+    #[test]
+    fn sum_and_max_of_cover_every_element() {
+        // 1..=19: the eight partial sums and a tail of three.
+        let x: Vec<f64> = (1..=19).map(f64::from).collect();
+        assert_eq!(sum(&x), 190.0);
+        assert_eq!(max_of(&x, f64::NEG_INFINITY), 19.0);
+        assert_eq!(max_of(&x[..0], -1.0), -1.0);
     }
 }
