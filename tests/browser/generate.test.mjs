@@ -1,7 +1,7 @@
 // The Generate box: the newest run continues a prompt with its KV cache at temperature 0 (the
 // same text twice), shows tokens/s and the cache's measured size, and that size halves with
 // MQA; a prompt outside the vocabulary and a negative temperature are refused next to their
-// controls. On the CPU engine (the GPU engine's runs decode on a CPU engine too).
+// controls. On the CPU engine (the GPU engine's own cached decode: tests/kv_cache.rs natively).
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fill, launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
