@@ -34,6 +34,8 @@ pub fn GeneratePanel() -> impl IntoView {
             Some(Err(e)) => return error.set(Some(e)),
             None => return error.set(Some(GenerateError::engine("the page is closing"))),
         };
+        // The last readout goes: what shows next is this Generate's.
+        output.set(None);
         busy.set(true);
         // One token per read: the GPU engine's logits arrive later, the CPU engine's at once.
         spawn_local(async move {
