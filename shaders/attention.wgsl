@@ -11,14 +11,22 @@
 // ds [B, H, T, T] (row (b, h, i), column j; invisible entries 0); row_max, lse, delta [B, H, T].
 // Query head h reads KV head h / (H / K) (GQA; K = 1 is MQA). scale = 1 / sqrt(D).
 //
+// Decoding with a KV cache (B = 1): the T new tokens sit at positions start + i (dims.start; 0
+// in training), and attention_fused_forward reads its keys and values from one layer's cache,
+// k_cache, v_cache [P, K, D] (P = context_len positions, the first start + T filled): the
+// layout of k and v with B = 1, so key j is at the same index in both.
+//
 // Visibility (j <= i always): PATTERN 0 full; 1 sliding window, i - j < WINDOW; 2 sparse,
 // i - j < WINDOW (the local band) or (i - j) % STRIDE == 0. ALIBI subtracts
 // slope_h * (i - j) with slope_h = 2^(-8 (h + 1) / H).
 //
 // Every output element is owned by one invocation, which sums over j (or over i and the
 // heads sharing a KV head) itself: no atomics.
-// attention_fused_forward: one invocation per row (b, h, i); out[b, i, h, :] by an online
-//   softmax over the visible j, lse = the row's logsumexp, row_max as attention_probs_forward.
+// attention_fused_forward: one invocation per row (b, h, i) at position p = start + i;
+//   out[b, i, h, :] by an online softmax over the visible j <= p, lse = the row's logsumexp,
+//   row_max as attention_probs_forward. The backward kernels run in training only (start 0).
+// attention_cache_append: one invocation per element of k [T, K, D]: the new tokens' keys and
+//   values into the cache rows start.. (k_cache[start + t, kv, d] = k[t, kv, d], v alike).
 // attention_fused_backward_q: one invocation per row (b, h, i): delta = dout . out, and
 //   dq = sum_j ds_ij k_j with p_ij = exp(s_ij - lse) and ds_ij = p_ij (dout . v_j - delta)
 //   cap'(.) scale recomputed.
@@ -48,6 +56,7 @@ struct Dims {
     kv_heads: u32,
     d_head: u32,
     scale: f32,
+    start: u32,
 }
 
 const WG: u32 = 64u;
@@ -73,6 +82,11 @@ const WG: u32 = 64u;
 @group(0) @binding(6) var<storage, read> fkv_delta: array<f32>;
 @group(0) @binding(7) var<storage, read_write> fkv_dk: array<f32>;
 @group(0) @binding(8) var<storage, read_write> fkv_dv: array<f32>;
+
+@group(0) @binding(1) var<storage, read> ca_k: array<f32>;
+@group(0) @binding(2) var<storage, read> ca_v: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ca_k_cache: array<f32>;
+@group(0) @binding(4) var<storage, read_write> ca_v_cache: array<f32>;
 
 @group(0) @binding(1) var<storage, read> pf_q: array<f32>;
 @group(0) @binding(2) var<storage, read> pf_k: array<f32>;
@@ -205,6 +219,7 @@ fn attention_fused_forward(
     let kv = h / group_size();
     let qi = q_index(b, i, h);
     let slope = alibi_slope(h);
+    let pos = dims.start + i;
     for (var d = 0u; d < dims.d_head; d++) {
         ff_out[qi + d] = 0.0;
     }
@@ -214,14 +229,14 @@ fn attention_fused_forward(
     var raw_max = -3.0e38;
     var m = -3.0e38;
     var sum = 0.0;
-    for (var j = 0u; j <= i; j++) {
-        if (!visible(i, j)) {
+    for (var j = 0u; j <= pos; j++) {
+        if (!visible(pos, j)) {
             continue;
         }
         let kj = kv_index(b, j, kv);
         let raw = fused_logit(qi, kj);
         raw_max = max(raw_max, raw);
-        let logit = raw - slope * f32(i - j);
+        let logit = raw - slope * f32(pos - j);
         if (logit > m) {
             let rescale = exp(m - logit);
             sum *= rescale;
@@ -241,6 +256,21 @@ fn attention_fused_forward(
     }
     ff_lse[r] = m + log(sum);
     ff_row_max[r] = raw_max;
+}
+
+@compute @workgroup_size(WG)
+fn attention_cache_append(
+    @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
+    @builtin(local_invocation_index) lid: u32,
+) {
+    let e = index(wid, nwg, lid);
+    let row = dims.kv_heads * dims.d_head;
+    if (e >= dims.seq * row) {
+        return;
+    }
+    ca_k_cache[dims.start * row + e] = ca_k[e];
+    ca_v_cache[dims.start * row + e] = ca_v[e];
 }
 
 @compute @workgroup_size(WG)

@@ -1,18 +1,20 @@
 //! `shaders/attention.wgsl` against `cpu::attention`: every mask pattern, MHA / GQA / MQA head
 //! mappings, with and without ALiBi and logit soft-capping, forward (probabilities, their row maxima, values) and
 //! backward (weights and values, softmax, queries and keys); and the fused kernels (one pass per
-//! row, no probability matrix) against the same results.
+//! row, no probability matrix) against the same results; and the fused forward over a KV
+//! cache at a position offset (decoding) against `cpu::attention::attention_cached_forward`.
 #![cfg(not(target_arch = "wasm32"))]
 
 mod common;
 
 use archlab::contract::ops::AttentionShape;
 use archlab::cpu::attention::{
-    attention_probs_backward, attention_probs_forward, attention_values_backward,
-    attention_values_forward,
+    attention_cached_forward, attention_probs_backward, attention_probs_forward,
+    attention_values_backward, attention_values_forward,
 };
+use archlab::cpu::kv_cache::KvCache;
 use archlab::gpu::attention as gpu;
-use archlab::model::AttentionPattern;
+use archlab::model::{AttentionPattern, ModelConfig};
 use common::{assert_within, gamma, read, run, uniform, U};
 
 const PATTERNS: [AttentionPattern; 3] = [
@@ -123,15 +125,19 @@ struct Bounds {
     prob: f64,
 }
 
+/// The bounds of a row over `t` keys of `d` values each, capped at `softcap`.
+fn bounds(t: usize, d: usize, softcap: Option<f32>) -> Bounds {
+    let logit =
+        gamma(d + 2) * 4.0 * d as f64 + softcap.map_or(0.0, |c| 2.0 * 33.0 * U * f64::from(c));
+    Bounds {
+        logit,
+        prob: 2.0 * (logit + gamma(t + 4)),
+    }
+}
+
 impl Case {
     fn bounds(&self) -> Bounds {
-        let (t, d) = (self.s.seq, self.s.d_head);
-        let logit = gamma(d + 2) * 4.0 * d as f64
-            + self.softcap.map_or(0.0, |c| 2.0 * 33.0 * U * f64::from(c));
-        Bounds {
-            logit,
-            prob: 2.0 * (logit + gamma(t + 4)),
-        }
+        bounds(self.s.seq, self.s.d_head, self.softcap)
     }
 
     /// The GPU's output, dq, dk and dv against the CPU's, `prob` the relative error of the
@@ -341,5 +347,126 @@ fn fused_attention_matches_cpu_forward_and_backward() {
         let [dq, dk, dv] = [&bdq, &bdk, &bdv].map(|b| read(&ctx, b));
         c.check_outputs(prob, &read(&ctx, &bout), [&dq, &dk, &dv]);
         c.check_max_logit(&read(&ctx, &brow_max));
+    }
+}
+
+/// Decoding: T new queries at positions start.. attend over a layer's cache `[P, K, D]` after
+/// `cache_append` wrote their keys and values at rows start..; against the CPU's one-query
+/// attention over its own cache, for every pattern, head mapping, ALiBi and soft-cap.
+#[test]
+fn cached_attention_matches_cpu() {
+    let Some(ctx) = common::gpu() else { return };
+    // P = 9 positions of room, 5 cached, 3 new: rows 8.. stay unwritten and unread.
+    let (context, start, new, d) = (9, 5, 3, 5);
+    let positions = start + new;
+    let mut case = 1000u64;
+    for pattern in PATTERNS {
+        for (n_heads, n_kv_heads) in HEADS {
+            for (alibi, softcap) in [(false, None), (true, None), (true, Some(1.5f32))] {
+                case += 1;
+                let name = format!(
+                    "cached {pattern:?} H{n_heads} K{n_kv_heads} alibi {alibi} cap {softcap:?}"
+                );
+                let s = AttentionShape {
+                    batch: 1,
+                    seq: new,
+                    n_heads,
+                    n_kv_heads,
+                    d_head: d,
+                };
+                let row = n_kv_heads * d;
+                let q = uniform(case * 10, new * n_heads * d, 2.0);
+                let keys = uniform(case * 10 + 1, positions * row, 2.0);
+                let values = uniform(case * 10 + 2, positions * row, 1.0);
+
+                let config = ModelConfig {
+                    n_layers: 1,
+                    n_heads,
+                    n_kv_heads,
+                    d_model: n_heads * d,
+                    context_len: context,
+                    ..ModelConfig::DEFAULT
+                };
+                let mut cache = KvCache::new(&config);
+                cache.append(0, &keys, &values);
+                let mut out = vec![0.0f32; q.len()];
+                let cap = softcap.map(f64::from);
+                let max_logit = attention_cached_forward(
+                    &mut out, &q, &cache, 0, start, s, pattern, alibi, cap,
+                );
+
+                // The cached rows below start, garbage above them (rows the append must
+                // overwrite, and the row past the last position the queries must not read).
+                let mut cached_keys = vec![1e3f32; context * row];
+                let mut cached_values = vec![1e3f32; context * row];
+                cached_keys[..start * row].copy_from_slice(&keys[..start * row]);
+                cached_values[..start * row].copy_from_slice(&values[..start * row]);
+                let b = |label: &str, data: &[f32]| ctx.storage_buffer(label, data);
+                let (bq, bk_cache, bv_cache) = (
+                    b("q", &q),
+                    b("k cache", &cached_keys),
+                    b("v cache", &cached_values),
+                );
+                let (bk, bv) = (b("k", &keys[start * row..]), b("v", &values[start * row..]));
+                let rows = n_heads * new;
+                let (bout, blse, brow_max) = (
+                    ctx.zeros("out", q.len()),
+                    ctx.zeros("lse", rows),
+                    ctx.zeros("row_max", rows),
+                );
+                let append = gpu::cache_append(
+                    &ctx,
+                    "append",
+                    s,
+                    (&bk).into(),
+                    (&bv).into(),
+                    (&bk_cache).into(),
+                    (&bv_cache).into(),
+                );
+                let logits = gpu::Logits {
+                    pattern,
+                    alibi,
+                    softcap,
+                };
+                let attend = gpu::fused_forward(
+                    &ctx,
+                    "cached",
+                    s,
+                    logits,
+                    (&bq).into(),
+                    (&bk_cache).into(),
+                    (&bv_cache).into(),
+                    (&bout).into(),
+                    (&blse).into(),
+                    (&brow_max).into(),
+                );
+                gpu::set_start(&ctx, &append, s, start);
+                gpu::set_start(&ctx, &attend, s, start);
+                run(&ctx, &[&append, &attend]);
+
+                // The append copies: exact.
+                let appended = read(&ctx, &bk_cache);
+                assert_eq!(appended[..positions * row], keys[..], "{name} keys");
+                assert_eq!(
+                    appended[positions * row..],
+                    vec![1e3f32; row],
+                    "{name} row 8"
+                );
+                let appended = read(&ctx, &bv_cache);
+                assert_eq!(appended[..positions * row], values[..], "{name} values");
+                // The online softmax over up to P keys, as the fused test bounds it.
+                let bounds = bounds(positions, d, softcap);
+                let prob = bounds.prob + gamma(2 * positions);
+                let out_bound = |_| gamma(positions + 2) + prob + U;
+                assert_within(&format!("{name} out"), &read(&ctx, &bout), &out, out_bound);
+                let gpu_max = read(&ctx, &brow_max).into_iter().fold(f32::MIN, f32::max);
+                assert_within(
+                    &format!("{name} max logit"),
+                    &[gpu_max],
+                    &[max_logit as f32],
+                    |_| bounds.logit,
+                );
+            }
+        }
     }
 }

@@ -7,8 +7,8 @@
 use super::engine::Pending;
 use crate::model::ModelConfig;
 
-/// An engine that decodes with a KV cache, `[n_kv_heads, positions, d_head]` per layer for the
-/// keys and as much for the values.
+/// An engine that decodes with a KV cache: per layer `n_kv_heads · positions · d_head` keys and
+/// as many values (laid out as the engine reads them).
 pub trait KvDecode {
     /// The architecture.
     fn config(&self) -> &ModelConfig;

@@ -142,8 +142,7 @@ pub trait Engine {
     /// and dropout masks where the saved run stopped.
     fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError>;
 
-    /// The engine's KV-cached decode, where it has one (the CPU engine; the GPU engine runs the
-    /// whole window per token).
+    /// The engine's KV-cached decode, where it has one (both engines have).
     fn kv_decode(&mut self) -> Option<&mut dyn KvDecode>;
 }
 
@@ -210,19 +209,39 @@ impl Sampling {
         prompt: &[u32],
         mut next: impl FnMut(&[u32]) -> Result<Vec<f32>, EngineError>,
     ) -> Result<Vec<u32>, EngineError> {
-        use rand_core::SeedableRng;
-        let mut rng = ChaCha8Rng::seed_from_u64(self.seed);
+        let mut sampler = self.sampler();
         let mut tokens = prompt.to_vec();
         for _ in 0..self.n {
             let logits = next(&tokens)?;
-            tokens.push(sample_token(
-                &logits,
-                self.temperature,
-                self.top_k,
-                &mut rng,
-            ));
+            tokens.push(sampler.next_token(&logits));
         }
         Ok(tokens.split_off(prompt.len()))
+    }
+
+    /// The draws one token at a time, for a loop that awaits each token's logits.
+    pub fn sampler(&self) -> Sampler {
+        use rand_core::SeedableRng;
+        Sampler {
+            sampling: *self,
+            rng: ChaCha8Rng::seed_from_u64(self.seed),
+        }
+    }
+}
+
+/// A sampling's random stream: the same tokens as `Sampling::run` from the same logits.
+#[derive(Clone, Debug)]
+pub struct Sampler {
+    sampling: Sampling,
+    rng: ChaCha8Rng,
+}
+
+impl Sampler {
+    /// The next token from its `logits` `[V]`.
+    pub fn next_token(&mut self, logits: &[f32]) -> u32 {
+        let Sampling {
+            temperature, top_k, ..
+        } = self.sampling;
+        sample_token(logits, temperature, top_k, &mut self.rng)
     }
 }
 

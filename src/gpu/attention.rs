@@ -1,6 +1,8 @@
 //! Launchers for `shaders/attention.wgsl`: masked softmax attention with GQA/MQA head mapping,
 //! ALiBi and logit soft-capping: fused (one pass per row, online softmax, no probability
 //! matrix), or in two products (probabilities, then values) so dropout can sit between them.
+//! Decoding runs the fused forward over a KV cache: `cache_append` writes the new tokens' keys
+//! and values into it, and `set_start` moves both to the position after those cached.
 
 use super::context::Binding::{Read, ReadWrite};
 use super::context::GpuContext;
@@ -18,9 +20,11 @@ struct Dims {
     kv_heads: u32,
     d_head: u32,
     scale: f32,
+    /// Position of the first query: 0, or the positions a KV cache holds when decoding.
+    start: u32,
 }
 
-fn dims(s: AttentionShape) -> Dims {
+fn dims(s: AttentionShape, start: usize) -> Dims {
     Dims {
         batch: s.batch as u32,
         seq: s.seq as u32,
@@ -28,6 +32,7 @@ fn dims(s: AttentionShape) -> Dims {
         kv_heads: s.n_kv_heads as u32,
         d_head: s.d_head as u32,
         scale: (1.0 / (s.d_head as f64).sqrt()) as f32,
+        start: start as u32,
     }
 }
 
@@ -84,7 +89,7 @@ fn launch(
             shader: Shader::Attention,
             entry,
             constants,
-            uniform: bytemuck::bytes_of(&dims(s)),
+            uniform: bytemuck::bytes_of(&dims(s, 0)),
             storage,
             workgroups: per_element(n, WG),
         },
@@ -93,6 +98,7 @@ fn launch(
 
 /// Fused forward: `out` `[B, T, H, D]` = softmax(logits) `v` without the probabilities;
 /// `lse` `[B, H, T]` gets each row's logsumexp (for the backward), `row_max` as `probs_forward`.
+/// Decoding (`B` 1, `set_start`): `k` and `v` are a layer's cache, `[context_len, K, D]`.
 #[allow(clippy::too_many_arguments)] // one per tensor the kernel binds
 pub fn fused_forward(
     ctx: &GpuContext,
@@ -123,6 +129,34 @@ pub fn fused_forward(
     let constants = logit_constants(pattern, alibi, softcap);
     let entry = "attention_fused_forward";
     launch(ctx, label, entry, s, &constants, &storage, rows)
+}
+
+/// The keys and values `[T, K, D]` of the `T = s.seq` new tokens (`s.batch` 1) into the rows
+/// from the kernel's start on (`set_start`) of one layer's cache, `k_cache` and `v_cache`
+/// `[context_len, K, D]`.
+pub fn cache_append(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    k: View,
+    v: View,
+    k_cache: View,
+    v_cache: View,
+) -> Kernel {
+    let storage = [
+        (Read, k),
+        (Read, v),
+        (ReadWrite, k_cache),
+        (ReadWrite, v_cache),
+    ];
+    let n = s.seq * s.n_kv_heads * s.d_head;
+    launch(ctx, label, "attention_cache_append", s, &[], &storage, n)
+}
+
+/// Places a `cache_append` or a decode's `fused_forward` (`s` as built) at `start`: its new
+/// tokens at positions `start..`, after the `start` positions the cache holds.
+pub fn set_start(ctx: &GpuContext, kernel: &Kernel, s: AttentionShape, start: usize) {
+    kernel.set_uniform(ctx, bytemuck::bytes_of(&dims(s, start)));
 }
 
 /// The tensors the fused backward reads: the forward's inputs, its output and logsumexp, and

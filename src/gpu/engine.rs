@@ -10,6 +10,7 @@ use std::ops::Range;
 use std::rc::Rc;
 
 use super::adamw::decay_mask;
+use super::decode::Decoder;
 use super::kernel::Kernel;
 use super::maps::attention_maps;
 use super::plan::{ParamBuffers, Plan};
@@ -28,15 +29,15 @@ impl From<GpuError> for EngineError {
 }
 
 /// Awaits `read` as an engine result.
-async fn values(read: PendingRead) -> Result<Vec<f32>, EngineError> {
+pub(super) async fn values(read: PendingRead) -> Result<Vec<f32>, EngineError> {
     Ok(read.wait().await?)
 }
 
 /// The GPU engine: the model's buffers, one plan per batch shape, and the read-back queue.
 pub struct GpuEngine {
     pub(super) ctx: Rc<GpuContext>,
-    config: ModelConfig,
-    layout: ParamLayout,
+    pub(super) config: ModelConfig,
+    pub(super) layout: ParamLayout,
     pub(super) bufs: ParamBuffers,
     pub(super) plans: HashMap<(usize, usize), Plan>,
     /// Shape of the last training step, whose plan is kept.
@@ -46,6 +47,8 @@ pub struct GpuEngine {
     /// Run seed folded to 32 bits, as the CPU engine folds it.
     pub(super) dropout_seed: u32,
     reports: ReportQueue,
+    /// The KV-cached decode, from the first prefill on.
+    pub(super) decoder: Option<Decoder>,
 }
 
 impl GpuEngine {
@@ -73,6 +76,7 @@ impl GpuEngine {
             step: 0,
             dropout_seed: (seed as u32) ^ ((seed >> 32) as u32),
             reports: ReportQueue::default(),
+            decoder: None,
         })
     }
 
@@ -321,7 +325,7 @@ impl Engine for GpuEngine {
     }
 
     fn kv_decode(&mut self) -> Option<&mut dyn KvDecode> {
-        None
+        Some(self)
     }
 
     fn set_optimizer_state(&mut self, state: OptimizerState) -> Result<(), ConfigError> {

@@ -4,11 +4,14 @@
 //! parameter gradients accumulate (`+=`) into the gradient buffer (cleared at the start of each
 //! step); activation gradients are fresh buffers (`=`), or accumulate where the CPU calls
 //! `add_into`. Buffers are made here, once per plan; nothing is dispatched until a plan runs.
+//! A decode's forward (`Builder::decoding`) is the same launches up to the logits, its keys
+//! and values appended to a KV cache that its attention reads.
 
 mod backward;
 
 use super::activation::{activation_forward, softcap_forward};
 use super::attention::{self as attn, AttentionShape};
+use super::decode::KvCache;
 use super::dropout::{dropout_backward, dropout_forward, DropoutParams};
 use super::embedding::{embedding_forward, EmbeddingShape};
 use super::grad_norm::{max_all, sum_squares_final, sum_squares_partial, SumRange, SumTable};
@@ -151,6 +154,14 @@ pub(super) struct Builder<'a> {
     shape: AttentionShape,
     /// RoPE's cos/sin table `[T, D/2, 2]`.
     rope_table: Option<wgpu::Buffer>,
+    /// The position rows `[T, C]` the embedding adds from a buffer of the plan's own: the
+    /// sinusoidal table, or when decoding the learned table's rows at the run's positions.
+    embedding_table: Option<wgpu::Buffer>,
+    /// When decoding: the cache the new keys and values join and attention reads.
+    cache: Option<&'a KvCache>,
+    /// Indices in `kernels` of the launches placed at a decode's first position
+    /// (`attention::set_start`).
+    start_kernels: Vec<usize>,
     kernels: Vec<Kernel>,
     dropouts: Vec<DropoutSite>,
     /// Indices in `kernels` of the loss launches, whose z-loss coefficient is per run.
@@ -180,6 +191,10 @@ impl<'a> Builder<'a> {
             let table = rope_table(seq, config.d_head(), f64::from(config.rope_theta));
             ctx.storage_buffer("rope table", &table)
         });
+        let embedding_table = (config.position == Position::Sinusoidal).then(|| {
+            let table = sinusoidal_table(seq, config.d_model);
+            ctx.storage_buffer("sinusoidal table", &table)
+        });
         Self {
             ctx,
             config,
@@ -189,9 +204,48 @@ impl<'a> Builder<'a> {
             rows: batch * seq,
             shape: attention_shape(config, batch, seq),
             rope_table,
+            embedding_table,
+            cache: None,
+            start_kernels: Vec::new(),
             kernels: Vec::new(),
             dropouts: Vec::new(),
             loss_kernels: Vec::new(),
+        }
+    }
+
+    /// A builder for the forward of `seq` new tokens of one sequence after those `cache` holds:
+    /// their keys and values join the cache, attention reads it, nothing drops. Each run
+    /// writes the position rows (`finish_decoding`) and the start of the launches placed there.
+    #[allow(clippy::too_many_arguments)] // the engine's buffers, the size and the cache
+    pub(super) fn decoding(
+        ctx: &'a GpuContext,
+        config: &'a ModelConfig,
+        layout: &'a ParamLayout,
+        params: &'a wgpu::Buffer,
+        grads: &'a wgpu::Buffer,
+        seq: usize,
+        cache: &'a KvCache,
+    ) -> Self {
+        let mut b = Self::new(ctx, config, layout, params, grads, 1, seq);
+        match config.position {
+            Position::Learned => {
+                let rows = ctx.zeros("learned position rows", seq * config.d_model);
+                b.embedding_table = Some(rows);
+            }
+            Position::Sinusoidal | Position::Rope | Position::Alibi | Position::None => {}
+        }
+        b.cache = Some(cache);
+        b
+    }
+
+    /// A decode's launches, the indices of those placed at its first position, and the rows
+    /// each run writes: RoPE's table `[T, D/2, 2]` and the embedding's position rows `[T, C]`.
+    pub(super) fn finish_decoding(self) -> DecodeLaunches {
+        DecodeLaunches {
+            kernels: self.kernels,
+            start_kernels: self.start_kernels,
+            rope_table: self.rope_table,
+            embedding_table: self.embedding_table,
         }
     }
 
@@ -214,62 +268,9 @@ impl<'a> Builder<'a> {
     /// The forward of the whole model: embedding, layers, final norm, head, loss (with z-loss
     /// `z_coef`, rewritten per run), then the view statistics.
     pub(super) fn forward(&mut self) -> ModelActs {
-        let (ctx, config, layout) = (self.ctx, self.config, self.layout);
-        let (rows, c, v) = (self.rows, config.d_model, config.vocab_size);
-        let tokens = ctx.storage_buffer("tokens", &vec![0u32; rows]);
+        let (tokens, emb_shape, embedded, layers, final_norm, logits) = self.logits_forward();
+        let (ctx, rows, v) = (self.ctx, self.rows, self.config.vocab_size);
         let targets = ctx.storage_buffer("targets", &vec![IGNORE; rows]);
-        let emb_shape = EmbeddingShape {
-            rows,
-            seq: self.shape.seq,
-            c,
-            vocab: v,
-        };
-        let sinusoidal = (config.position == Position::Sinusoidal)
-            .then(|| ctx.storage_buffer("sinusoidal table", &sinusoidal_table(self.shape.seq, c)));
-        let pos = match config.position {
-            Position::Learned => layout.pos_emb.map(|p| self.param(p)),
-            Position::Sinusoidal => sinusoidal.as_ref().map(View::from),
-            Position::Rope | Position::Alibi | Position::None => None,
-        };
-        let embedded_raw = self.buffer("embedding", rows * c);
-        let kernel = embedding_forward(
-            ctx,
-            "embedding",
-            emb_shape,
-            config.embedding_scale() as f32,
-            (&tokens).into(),
-            self.param(layout.tok_emb),
-            pos,
-            (&embedded_raw).into(),
-        );
-        self.kernels.push(kernel);
-        let embedded = self.dropout(
-            "embedding.dropout",
-            &embedded_raw,
-            rows * c,
-            config.dropout.embd,
-            EMBEDDING_SITE,
-        );
-        let mut layers: Vec<LayerActs> = Vec::with_capacity(config.n_layers);
-        for l in 0..config.n_layers {
-            let x = layers
-                .last()
-                .map_or(embedded.clone(), |prev| prev.output(config.block));
-            let acts = self.layer(l, &x);
-            layers.push(acts);
-        }
-        let x = layers
-            .last()
-            .map_or(embedded.clone(), |last| last.output(config.block));
-        let final_norm = self.stream_norm("final_norm", layout.final_norm, &x);
-        let logits = self.linear("head", head_params(layout), &site_out(&final_norm, &x));
-        match config.final_logit_softcap {
-            None => {}
-            Some(cap) => {
-                let kernel = softcap_forward(ctx, "head.softcap", cap, rows * v, (&logits).into());
-                self.kernels.push(kernel);
-            }
-        }
         let loss_shape = LossShape {
             rows,
             vocab: v,
@@ -316,6 +317,66 @@ impl<'a> Builder<'a> {
             loss_stats,
             view_stats,
         }
+    }
+
+    /// The forward through the logits (all a decode runs): tokens `[B*T]` u32 (written before
+    /// each run), the embedding's sizes and output, the layers, the final norm and the logits.
+    pub(super) fn logits_forward(&mut self) -> LogitsActs {
+        let (ctx, config, layout) = (self.ctx, self.config, self.layout);
+        let (rows, c, v) = (self.rows, config.d_model, config.vocab_size);
+        let tokens = ctx.storage_buffer("tokens", &vec![0u32; rows]);
+        let emb_shape = EmbeddingShape {
+            rows,
+            seq: self.shape.seq,
+            c,
+            vocab: v,
+        };
+        // The plan's own rows (sinusoidal, or a decode's learned rows), else the learned table.
+        let pos = match (&self.embedding_table, layout.pos_emb) {
+            (Some(table), _) => Some(View::from(table)),
+            (None, Some(p)) => Some(self.param(p)),
+            (None, None) => None,
+        };
+        let embedded_raw = self.buffer("embedding", rows * c);
+        let kernel = embedding_forward(
+            ctx,
+            "embedding",
+            emb_shape,
+            config.embedding_scale() as f32,
+            (&tokens).into(),
+            self.param(layout.tok_emb),
+            pos,
+            (&embedded_raw).into(),
+        );
+        self.kernels.push(kernel);
+        let embedded = self.dropout(
+            "embedding.dropout",
+            &embedded_raw,
+            rows * c,
+            config.dropout.embd,
+            EMBEDDING_SITE,
+        );
+        let mut layers: Vec<LayerActs> = Vec::with_capacity(config.n_layers);
+        for l in 0..config.n_layers {
+            let x = layers
+                .last()
+                .map_or(embedded.clone(), |prev| prev.output(config.block));
+            let acts = self.layer(l, &x);
+            layers.push(acts);
+        }
+        let x = layers
+            .last()
+            .map_or(embedded.clone(), |last| last.output(config.block));
+        let final_norm = self.stream_norm("final_norm", layout.final_norm, &x);
+        let logits = self.linear("head", head_params(layout), &site_out(&final_norm, &x));
+        match config.final_logit_softcap {
+            None => {}
+            Some(cap) => {
+                let kernel = softcap_forward(ctx, "head.softcap", cap, rows * v, (&logits).into());
+                self.kernels.push(kernel);
+            }
+        }
+        (tokens, emb_shape, embedded, layers, final_norm, logits)
     }
 
     fn buffer(&self, label: &str, len: usize) -> wgpu::Buffer {
@@ -502,7 +563,8 @@ impl<'a> Builder<'a> {
         p: f32,
         site: u32,
     ) -> wgpu::Buffer {
-        if p == 0.0 {
+        // Decoding never drops.
+        if p == 0.0 || self.cache.is_some() {
             return x.clone();
         }
         let out = self.buffer(label, n);
@@ -623,8 +685,37 @@ impl<'a> Builder<'a> {
         let row_max = self.buffer(&format!("{name}.row_max"), s.batch * s.n_heads * s.seq);
         let y = self.buffer(&format!("{name}.y"), self.rows * s.n_heads * s.d_head);
         let logits = logits(c, l);
-        let softmax = match c.dropout.attn {
-            0.0 => {
+        let softmax = match (self.cache, c.dropout.attn) {
+            // The new keys and values join the cache; the queries attend over all it holds.
+            (Some(cache), _) => {
+                let (k_cache, v_cache) = (&cache.keys[l], &cache.values[l]);
+                let append = attn::cache_append(
+                    self.ctx,
+                    &format!("{name}.cache_append"),
+                    s,
+                    (&k).into(),
+                    (&v).into(),
+                    k_cache.into(),
+                    v_cache.into(),
+                );
+                self.push_at_start(append);
+                let lse = self.buffer(&format!("{name}.lse"), s.n_heads * s.seq);
+                let attend = attn::fused_forward(
+                    self.ctx,
+                    &format!("{name}.cached"),
+                    s,
+                    logits,
+                    (&q).into(),
+                    k_cache.into(),
+                    v_cache.into(),
+                    (&y).into(),
+                    (&lse).into(),
+                    (&row_max).into(),
+                );
+                self.push_at_start(attend);
+                Softmax::Fused { lse }
+            }
+            (None, 0.0) => {
                 let lse = self.buffer(&format!("{name}.lse"), s.batch * s.n_heads * s.seq);
                 self.kernels.push(attn::fused_forward(
                     self.ctx,
@@ -640,7 +731,7 @@ impl<'a> Builder<'a> {
                 ));
                 Softmax::Fused { lse }
             }
-            p => {
+            (None, p) => {
                 let n_probs = s.batch * s.n_heads * s.seq * s.seq;
                 let probs = self.buffer(&format!("{name}.probs"), n_probs);
                 self.kernels.push(attn::probs_forward(
@@ -682,6 +773,12 @@ impl<'a> Builder<'a> {
             y,
             out,
         }
+    }
+
+    /// Appends a launch that each decode run places at its first position.
+    fn push_at_start(&mut self, kernel: Kernel) {
+        self.start_kernels.push(self.kernels.len());
+        self.kernels.push(kernel);
     }
 
     fn mlp(&mut self, l: usize, h: &wgpu::Buffer) -> MlpActs {
@@ -848,6 +945,28 @@ impl<'a> Builder<'a> {
             }
         }
     }
+}
+
+/// The forward through the logits: tokens, the embedding's sizes and output, the layers, the
+/// final norm and the logits (`Builder::logits_forward`).
+pub(super) type LogitsActs = (
+    wgpu::Buffer,
+    EmbeddingShape,
+    wgpu::Buffer,
+    Vec<LayerActs>,
+    Option<NormBufs>,
+    wgpu::Buffer,
+);
+
+/// What a decode's plan runs and writes before each run (`Builder::finish_decoding`).
+pub(super) struct DecodeLaunches {
+    pub(super) kernels: Vec<Kernel>,
+    /// Indices in `kernels` of the launches placed at the run's first position.
+    pub(super) start_kernels: Vec<usize>,
+    /// RoPE's table `[T, D/2, 2]`, the rows of the run's positions.
+    pub(super) rope_table: Option<wgpu::Buffer>,
+    /// The embedding's position rows `[T, C]` (sinusoidal or learned) at the run's positions.
+    pub(super) embedding_table: Option<wgpu::Buffer>,
 }
 
 /// What the whole model's forward leaves for the backward and for reads.

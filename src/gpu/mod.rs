@@ -1,12 +1,13 @@
 //! The WebGPU engine: device set-up, one launcher module per WGSL kernel family (all sharing
 //! `kernel::Kernel`), the model as a list of launches (`graph`), plans per batch shape
-//! (`plan`), attention maps on request (`maps`), step reports read back asynchronously (`readback`), kernel timing (`profile`),
+//! (`plan`), KV-cached generation (`decode`), attention maps on request (`maps`), step reports read back asynchronously (`readback`), kernel timing (`profile`),
 //! and the engine behind the contract (`engine`).
 
 pub mod activation;
 pub mod adamw;
 pub mod attention;
 mod context;
+mod decode;
 pub mod dropout;
 pub mod embedding;
 pub mod engine;

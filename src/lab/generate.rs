@@ -1,12 +1,13 @@
 //! The page's "Generate" box: a prompt, a temperature and a top-k in; text from the newest
-//! run out, decoded with a KV cache, with the cache's measured size. An engine without a cache
-//! of its own (the GPU engine) hands its parameters to a CPU engine that decodes instead.
+//! run out, decoded with its engine's KV cache (the GPU engine's too), with the cache's measured
+//! size. A Generate is steps (`Generation`): the page awaits each token's logits between them,
+//! since the GPU engine's arrive later; `Lab::generate` runs them at once on the CPU engine.
 
 use super::Lab;
-use crate::contract::engine::{now, Sampling};
-use crate::contract::{Decoding, Engine, EngineError, EngineState, KvDecode, Pending};
-use crate::cpu::CpuEngine;
+use crate::contract::engine::{now, Sampler, Sampling};
+use crate::contract::{Decoding, EngineError, Pending};
 use crate::model::numbers;
+use crate::train::tokenizer::Tokenizer;
 
 /// Tokens each Generate adds.
 pub const GENERATE_TOKENS: usize = 64;
@@ -24,6 +25,11 @@ impl GenerateError {
             control,
             reason: reason.into(),
         }
+    }
+
+    /// An engine's failure to decode, shown next to the prompt.
+    pub fn engine(reason: impl Into<String>) -> Self {
+        Self::new("prompt", reason)
     }
 }
 
@@ -67,25 +73,34 @@ pub struct GenerateInput<'a> {
     pub top_k: &'a str,
 }
 
-impl Lab {
-    /// The newest run's parameters to read first when its engine has no KV cache of its own
-    /// (the GPU engine); None when it decodes itself or there is no engine.
-    pub fn generation_state(&mut self) -> Option<Pending<EngineState>> {
-        let engine = self.runs.last_mut()?.engine.as_mut()?;
-        match engine.kv_decode() {
-            Some(_) => None,
-            None => Some(engine.start_state()),
-        }
+/// A Generate under way: its run, the tokens so far, the sampler and where the cache stands.
+pub struct Generation {
+    /// The run's index in `Lab::runs` (the newest when it started).
+    run: usize,
+    tokenizer: Tokenizer,
+    prompt_len: usize,
+    tokens: Vec<u32>,
+    sampler: Sampler,
+    decoding: Decoding,
+}
+
+impl Generation {
+    /// Whether all [`GENERATE_TOKENS`] are there.
+    pub fn done(&self) -> bool {
+        self.tokens.len() - self.prompt_len >= GENERATE_TOKENS
     }
 
-    /// Generates [`GENERATE_TOKENS`] after `input.prompt` from the newest run with a KV cache:
-    /// on its own engine, or with `params` (read by [`Lab::generation_state`]) on a CPU engine.
-    /// Refused inputs name their control.
-    pub fn generate(
-        &mut self,
-        input: GenerateInput,
-        params: Option<Vec<f32>>,
-    ) -> Result<Generated, GenerateError> {
+    /// Adds the token drawn from `logits`, those [`Lab::next_logits`] read.
+    pub fn push(&mut self, logits: &[f32]) {
+        let token = self.sampler.next_token(logits);
+        self.tokens.push(token);
+    }
+}
+
+impl Lab {
+    /// Checks `input` against the newest run and starts a Generate from it. Refused inputs
+    /// name their control.
+    pub fn start_generation(&self, input: GenerateInput) -> Result<Generation, GenerateError> {
         let temperature = match input.temperature.trim().parse::<f32>() {
             Ok(t) if t >= 0.0 && t.is_finite() => t,
             _ => {
@@ -97,7 +112,7 @@ impl Lab {
         };
         let run = self
             .runs
-            .last_mut()
+            .last()
             .ok_or_else(|| GenerateError::new("prompt", "there is no run to generate from"))?;
         let vocab = run.session.run.model.vocab_size;
         let top_k = match input.top_k.trim().parse::<usize>() {
@@ -127,44 +142,72 @@ impl Lab {
                 "type a few characters to start from",
             ));
         }
-        let mut cpu;
-        let (decoder, engine): (&mut dyn KvDecode, String) = match params {
-            Some(params) => {
-                let model = &run.session.run.model;
-                cpu = CpuEngine::new(model, 0)
-                    .and_then(|mut engine| engine.set_params(&params).map(|()| engine))
-                    .map_err(|e| GenerateError::new("prompt", e.to_string()))?;
-                (&mut cpu, "CPU engine, with the GPU run's parameters".into())
-            }
-            None => {
-                let stopped = || GenerateError::new("prompt", "this run has stopped: no engine");
-                let engine = run.engine.as_mut().ok_or_else(stopped)?;
-                let name = engine.describe();
-                (engine.kv_decode().ok_or_else(stopped)?, name)
-            }
-        };
         let sampling = Sampling {
             n: GENERATE_TOKENS,
             temperature,
             top_k,
             seed: run.session.steps_done() as u64,
         };
-        let mut decoding = Decoding::default();
-        let new = sampling
-            .run(&prompt, |tokens| {
-                now(&mut decoding.start_next_token(decoder, tokens)).unwrap_or_else(|| {
-                    Err(EngineError("the decode did not complete at once".into()))
-                })
-            })
-            .map_err(|e| GenerateError::new("prompt", e.to_string()))?;
-        let mut all = prompt;
-        all.extend(&new);
-        Ok(Generated {
-            text: tokenizer.decode(&all),
-            tokens: new.len(),
-            kv_cache_bytes: decoder.kv_cache_bytes(),
-            engine,
+        Ok(Generation {
+            run: self.runs.len() - 1,
+            tokenizer: tokenizer.clone(),
+            prompt_len: prompt.len(),
+            tokens: prompt,
+            sampler: sampling.sampler(),
+            decoding: Decoding::default(),
         })
+    }
+
+    /// Starts reading the logits after `generation`'s tokens from its run's KV cache.
+    pub fn next_logits(
+        &mut self,
+        generation: &mut Generation,
+    ) -> Result<Pending<Vec<f32>>, GenerateError> {
+        let stopped = || GenerateError::new("prompt", "this run has stopped: no engine");
+        let engine = self
+            .runs
+            .get_mut(generation.run)
+            .and_then(|run| run.engine.as_mut())
+            .ok_or_else(stopped)?;
+        let decoder = engine.kv_decode().ok_or_else(|| {
+            GenerateError::new("prompt", "this run's engine has no KV-cached decode")
+        })?;
+        Ok(generation
+            .decoding
+            .start_next_token(decoder, &generation.tokens))
+    }
+
+    /// What `generation` gave: its text, new tokens, the cache's bytes and the engine.
+    pub fn generated(&mut self, generation: &Generation) -> Result<Generated, GenerateError> {
+        let stopped = || GenerateError::new("prompt", "this run has stopped: no engine");
+        let engine = self
+            .runs
+            .get_mut(generation.run)
+            .and_then(|run| run.engine.as_mut())
+            .ok_or_else(stopped)?;
+        let name = engine.describe();
+        let kv_cache_bytes = engine.kv_decode().map_or(0, |d| d.kv_cache_bytes());
+        Ok(Generated {
+            text: generation.tokenizer.decode(&generation.tokens),
+            tokens: generation.tokens.len() - generation.prompt_len,
+            kv_cache_bytes,
+            engine: name,
+        })
+    }
+
+    /// Generates [`GENERATE_TOKENS`] after `input.prompt` from the newest run at once: on an
+    /// engine whose reads complete at once (the CPU engine).
+    pub fn generate(&mut self, input: GenerateInput) -> Result<Generated, GenerateError> {
+        let mut generation = self.start_generation(input)?;
+        while !generation.done() {
+            let mut read = self.next_logits(&mut generation)?;
+            let at_once = "the decode did not complete at once";
+            let logits = now(&mut read)
+                .unwrap_or_else(|| Err(EngineError(at_once.into())))
+                .map_err(|e| GenerateError::engine(e.to_string()))?;
+            generation.push(&logits);
+        }
+        self.generated(&generation)
     }
 }
 
@@ -191,11 +234,7 @@ mod tests {
     #[test]
     fn generates_with_the_cache_and_measures_it() {
         let mut lab = trained_lab();
-        assert!(
-            lab.generation_state().is_none(),
-            "the CPU engine decodes itself"
-        );
-        let out = lab.generate(input("To be", "0", "0"), None).unwrap();
+        let out = lab.generate(input("To be", "0", "0")).unwrap();
         assert!(out.text.starts_with("To be"), "{:?}", out.text);
         assert_eq!(out.text.chars().count(), 5 + GENERATE_TOKENS);
         assert_eq!(out.tokens, GENERATE_TOKENS);
@@ -208,24 +247,20 @@ mod tests {
             "{GENERATE_TOKENS} tokens in 500.0 ms, 128 tokens/s on the CPU engine; KV cache"
         )));
         assert!(out.readout(2.0).contains("tokens in 2.00 s, 32 tokens/s"));
-        // A CPU engine given the run's parameters (the GPU engine's way) decodes the same.
-        let params = lab.runs[0].engine.as_ref().unwrap().layout().total_len;
-        let state = now(&mut lab.runs[0].engine.as_ref().unwrap().start_state())
-            .unwrap()
-            .unwrap();
-        assert_eq!(state.params.len(), params);
-        let again = lab
-            .generate(input("To be", "0", "0"), Some(state.params))
-            .unwrap();
-        assert_eq!(again.text, out.text);
-        assert!(again.engine.contains("GPU run's parameters"));
+        // The page's way, a step per token: the same text.
+        let mut generation = lab.start_generation(input("To be", "0", "0")).unwrap();
+        while !generation.done() {
+            let mut read = lab.next_logits(&mut generation).unwrap();
+            generation.push(&now(&mut read).unwrap().unwrap());
+        }
+        assert_eq!(lab.generated(&generation).unwrap().text, out.text);
     }
 
     #[test]
     fn refused_inputs_name_their_control() {
         let mut lab = trained_lab();
         let vocab = lab.runs[0].session.run.model.vocab_size;
-        let refused = |lab: &mut Lab, i| lab.generate(i, None).unwrap_err();
+        let refused = |lab: &mut Lab, i| lab.generate(i).unwrap_err();
         let e = refused(&mut lab, input("To be €", "0", "0"));
         assert_eq!(e.control, "prompt");
         assert!(e.reason.contains('€'), "{}", e.reason);
@@ -243,8 +278,6 @@ mod tests {
         assert_eq!(e.control, "top_k");
         assert!(e.reason.contains(&vocab.to_string()), "{}", e.reason);
         // At the vocabulary's size top-k is accepted.
-        assert!(lab
-            .generate(input("To", "1", &vocab.to_string()), None)
-            .is_ok());
+        assert!(lab.generate(input("To", "1", &vocab.to_string())).is_ok());
     }
 }

@@ -1,5 +1,6 @@
 //! The "Generate" box under the Sample: the visitor's prompt continued by the newest run
-//! with a KV cache, its speed and the cache's measured size (`lab::generate`).
+//! with its engine's KV cache, a token per awaited read, its speed and the cache's measured
+//! size (`lab::generate`).
 
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -17,53 +18,52 @@ pub fn GeneratePanel() -> impl IntoView {
     // (text, readout) of the last Generate.
     let output = RwSignal::new(None::<(String, String)>);
     let busy = RwSignal::new(false);
-    let refuse = move |reason: String| {
-        error.set(Some(GenerateError {
-            control: "prompt",
-            reason,
-        }))
-    };
     let generate = move |_| {
-        // A GPU run's parameters are read first; the CPU engine decodes itself.
-        let state_read = state
-            .lab
-            .try_update_value(|lab| lab.generation_state())
-            .flatten();
+        let (p, t, k) = (
+            prompt.get_untracked(),
+            temperature.get_untracked(),
+            top_k.get_untracked(),
+        );
+        let input = GenerateInput {
+            prompt: &p,
+            temperature: &t,
+            top_k: &k,
+        };
+        let mut generation = match state.lab.try_with_value(|lab| lab.start_generation(input)) {
+            Some(Ok(generation)) => generation,
+            Some(Err(e)) => return error.set(Some(e)),
+            None => return error.set(Some(GenerateError::engine("the page is closing"))),
+        };
+        // The last readout goes: what shows next is this Generate's.
+        output.set(None);
         busy.set(true);
+        // One token per read: the GPU engine's logits arrive later, the CPU engine's at once.
         spawn_local(async move {
-            let params = match state_read {
-                None => None,
-                Some(read) => match read.await {
-                    Ok(read) => Some(read.params),
-                    Err(e) => {
-                        refuse(e.to_string());
-                        busy.set(false);
-                        return;
-                    }
-                },
-            };
-            let (p, t, k) = (
-                prompt.get_untracked(),
-                temperature.get_untracked(),
-                top_k.get_untracked(),
-            );
-            let input = GenerateInput {
-                prompt: &p,
-                temperature: &t,
-                top_k: &k,
-            };
             let started = now_ms();
-            let result = state
-                .lab
-                .try_update_value(|lab| lab.generate(input, params));
+            let result = async {
+                while !generation.done() {
+                    let read = state
+                        .lab
+                        .try_update_value(|lab| lab.next_logits(&mut generation))
+                        .ok_or_else(|| GenerateError::engine("the page is closing"))??;
+                    let logits = read
+                        .await
+                        .map_err(|e| GenerateError::engine(e.to_string()))?;
+                    generation.push(&logits);
+                }
+                state
+                    .lab
+                    .try_update_value(|lab| lab.generated(&generation))
+                    .ok_or_else(|| GenerateError::engine("the page is closing"))?
+            }
+            .await;
             let seconds = (now_ms() - started) / 1000.0;
             match result {
-                Some(Ok(out)) => {
+                Ok(out) => {
                     output.set(Some((out.text.clone(), out.readout(seconds))));
                     error.set(None);
                 }
-                Some(Err(e)) => error.set(Some(e)),
-                None => refuse("the page is closing".into()),
+                Err(e) => error.set(Some(e)),
             }
             busy.set(false);
         });
