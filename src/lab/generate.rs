@@ -2,6 +2,7 @@
 //! run out, decoded with a KV cache, with the cache's measured size. An engine without a cache
 //! of its own (the GPU engine) hands its parameters to a CPU engine that decodes instead.
 
+use super::tokenizer::RunTokenizer;
 use super::Lab;
 use crate::contract::engine::{now, Sampling};
 use crate::contract::{Decoding, Engine, EngineError, EngineState, KvDecode, Pending};
@@ -112,15 +113,18 @@ impl Lab {
                 ))
             }
         };
-        let tokenizer = run.session.data.tokenizer().ok_or_else(|| {
+        // Not run.text_tokenizer(): the engine is borrowed mutably below.
+        let tokenizer = RunTokenizer::of(run.tokenizer.as_deref(), &run.session.data);
+        let tokenizer = tokenizer.ok_or_else(|| {
             GenerateError::new(
                 "prompt",
-                "this run's data is a task, not text: nothing to decode",
+                "this run has no tokenizer (task data, or a model opened without its \
+                 tokenizer.json): nothing to decode",
             )
         })?;
         let prompt = tokenizer
             .encode(input.prompt)
-            .map_err(|e| GenerateError::new("prompt", e.to_string()))?;
+            .map_err(|e| GenerateError::new("prompt", e))?;
         if prompt.is_empty() {
             return Err(GenerateError::new(
                 "prompt",

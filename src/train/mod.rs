@@ -6,6 +6,7 @@ pub mod config;
 pub mod corpus;
 pub mod data;
 pub mod evidence;
+pub mod hf_tokenizer;
 pub mod experiments;
 pub mod lockstep;
 pub mod metrics;
