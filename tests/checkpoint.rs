@@ -512,7 +512,10 @@ fn uploaded_files_open_as_a_checkpoint() {
     ];
     let opened = checkpoint::open(&hf_files).unwrap();
     assert_eq!(opened.family, Some(hf::Family::Gpt2));
-    assert!(opened.tokenizer.is_none(), "the folder has no tokenizer.json");
+    assert!(
+        opened.tokenizer.is_none(),
+        "the folder has no tokenizer.json"
+    );
     assert!(opened.checkpoint == import("gpt2").checkpoint);
 
     // A Hugging Face tensor file alone has no manifest; a config alone has no weights.

@@ -27,7 +27,10 @@ struct Decoded {
 }
 
 fn fixture(name: &str) -> (HfTokenizer, Cases) {
-    let folder = format!("{}/tests/fixtures/tokenizers/{name}", env!("CARGO_MANIFEST_DIR"));
+    let folder = format!(
+        "{}/tests/fixtures/tokenizers/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
     let read = |file: &str| std::fs::read_to_string(format!("{folder}/{file}")).unwrap();
     let tokenizer = HfTokenizer::from_json(&read("tokenizer.json")).unwrap();
     let cases = serde_json::from_str(&read("cases.json")).unwrap();
@@ -38,11 +41,26 @@ fn assert_matches_tokenizers(name: &str) {
     let (tokenizer, cases) = fixture(name);
     assert!(cases.encode.len() > 10 && cases.decode.len() > 10);
     for case in &cases.encode {
-        assert_eq!(tokenizer.encode(&case.text), case.ids, "{name}: {:?}", case.text);
-        assert_eq!(tokenizer.decode(&case.ids), case.decoded, "{name}: {:?}", case.text);
+        assert_eq!(
+            tokenizer.encode(&case.text),
+            case.ids,
+            "{name}: {:?}",
+            case.text
+        );
+        assert_eq!(
+            tokenizer.decode(&case.ids),
+            case.decoded,
+            "{name}: {:?}",
+            case.text
+        );
     }
     for case in &cases.decode {
-        assert_eq!(tokenizer.decode(&case.ids), case.decoded, "{name}: {:?}", case.ids);
+        assert_eq!(
+            tokenizer.decode(&case.ids),
+            case.decoded,
+            "{name}: {:?}",
+            case.ids
+        );
     }
 }
 

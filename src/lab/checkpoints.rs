@@ -247,7 +247,10 @@ mod tests {
     /// The fixture's tokenizer.json (tools/make_tokenizer_fixtures.py) and the ids the
     /// `tokenizers` package gave for "Hello world".
     fn fixture(name: &str) -> (String, Vec<u32>) {
-        let folder = format!("{}/tests/fixtures/tokenizers/{name}", env!("CARGO_MANIFEST_DIR"));
+        let folder = format!(
+            "{}/tests/fixtures/tokenizers/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
         let json = std::fs::read_to_string(format!("{folder}/tokenizer.json")).unwrap();
         let cases: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(format!("{folder}/cases.json")).unwrap())
@@ -292,10 +295,18 @@ mod tests {
                 top_k: "0",
             };
             let generated = lab.generate(input, None).unwrap();
-            assert!(generated.text.starts_with("Hello world"), "{name}: {:?}", generated.text);
+            assert!(
+                generated.text.starts_with("Hello world"),
+                "{name}: {:?}",
+                generated.text
+            );
             assert_eq!(generated.tokens, GENERATE_TOKENS);
             lab.reset();
-            assert_eq!(lab.probe_tokens("Hello world").unwrap(), hello, "{name}: after reset");
+            assert_eq!(
+                lab.probe_tokens("Hello world").unwrap(),
+                hello,
+                "{name}: after reset"
+            );
         }
         // Without tokenizer.json the model reads text with its data's tokenizer, as before.
         let mut lab = Lab::new(page_defaults(), &[], None);

@@ -10,7 +10,10 @@ pub fn char_of(b: u8) -> char {
 /// The byte character `c` spells, if it spells one.
 pub fn byte_of(c: char) -> Option<u8> {
     let (_, bytes) = table();
-    bytes.binary_search_by_key(&c, |&(c, _)| c).ok().map(|i| bytes[i].1)
+    bytes
+        .binary_search_by_key(&c, |&(c, _)| c)
+        .ok()
+        .map(|i| bytes[i].1)
 }
 
 /// The map both ways: by byte, and (character, byte) sorted by character.

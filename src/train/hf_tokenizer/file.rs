@@ -193,7 +193,8 @@ fn normalizer(kind: &str, value: &Value) -> Result<Option<Normalizer>, DataError
 
 fn pre_tokenizer(kind: &str, value: &Value) -> Result<Option<PreTokenizer>, DataError> {
     const FIELD: &str = "pre_tokenizer";
-    let flag = |key: &str, default: bool| value.get(key).and_then(Value::as_bool).unwrap_or(default);
+    let flag =
+        |key: &str, default: bool| value.get(key).and_then(Value::as_bool).unwrap_or(default);
     Ok(match kind {
         "ByteLevel" => Some(PreTokenizer::ByteLevel {
             add_prefix_space: flag("add_prefix_space", true),
@@ -280,7 +281,10 @@ fn model(value: &Value) -> Result<Bpe, DataError> {
     let file: BpeFile = parse("model", value)?;
     let unusual = [
         ("dropout", file.dropout.is_some_and(|p| p != 0.0)),
-        ("continuing_subword_prefix", file.continuing_subword_prefix.is_some()),
+        (
+            "continuing_subword_prefix",
+            file.continuing_subword_prefix.is_some(),
+        ),
         ("end_of_word_suffix", file.end_of_word_suffix.is_some()),
     ];
     if let Some((key, _)) = unusual.iter().find(|(_, set)| *set) {
@@ -302,7 +306,10 @@ fn model(value: &Value) -> Result<Bpe, DataError> {
         let (a, b) = match merge {
             Merge::Pair(a, b) => (a.as_str(), b.as_str()),
             Merge::Joined(joined) => joined.split_once(' ').ok_or_else(|| {
-                refused("model.merges", format!("merge {i} ({joined:?}) is not two tokens"))
+                refused(
+                    "model.merges",
+                    format!("merge {i} ({joined:?}) is not two tokens"),
+                )
             })?,
         };
         let pair = (id(a, i)?, id(b, i)?);
@@ -335,8 +342,12 @@ pub(super) fn read(json: &str) -> Result<HfTokenizer, DataError> {
     let file: File = serde_json::from_str(json).map_err(|e| refused("json", e.to_string()))?;
     let model = model(&file.model)?;
     let normalizers = flattened("normalizer", &file.normalizer, "normalizers", &normalizer)?;
-    let pre_tokenizers =
-        flattened("pre_tokenizer", &file.pre_tokenizer, "pretokenizers", &pre_tokenizer)?;
+    let pre_tokenizers = flattened(
+        "pre_tokenizer",
+        &file.pre_tokenizer,
+        "pretokenizers",
+        &pre_tokenizer,
+    )?;
     let decoders = match file.decoder.is_null() {
         true => None,
         false => Some(flattened("decoder", &file.decoder, "decoders", &decoder)?),
@@ -364,7 +375,10 @@ pub(super) fn read(json: &str) -> Result<HfTokenizer, DataError> {
             ));
         }
         if added.content.is_empty() {
-            return Err(refused("added_tokens", format!("token {} is empty", added.id)));
+            return Err(refused(
+                "added_tokens",
+                format!("token {} is empty", added.id),
+            ));
         }
         // A normalized token is found in normalized text, as its content normalizes.
         let pattern = match added.normalized {

@@ -57,7 +57,10 @@ enum Normalizer {
     Nfc,
     /// Puts this before a non-empty piece.
     Prepend(String),
-    Replace { from: String, to: String },
+    Replace {
+        from: String,
+        to: String,
+    },
 }
 
 /// When Metaspace puts its replacement before a piece.
@@ -106,7 +109,10 @@ enum Decoder {
         stop: usize,
     },
     /// `replacement` back to spaces, none in the first token unless `prepend` is Never.
-    Metaspace { replacement: char, prepend: Prepend },
+    Metaspace {
+        replacement: char,
+        prepend: Prepend,
+    },
 }
 
 /// The BPE model: a vocabulary and merges by rank.
@@ -143,7 +149,9 @@ impl HfTokenizer {
     pub fn vocab_size(&self) -> usize {
         let model = self.model.tokens.keys().max();
         let added = self.added.iter().map(|a| &a.id).max();
-        model.max(added).map_or(0, |&id| (id as usize).saturating_add(1))
+        model
+            .max(added)
+            .map_or(0, |&id| (id as usize).saturating_add(1))
     }
 
     /// The token ids of `text`, without a BOS or other post-processing.
@@ -198,7 +206,11 @@ impl HfTokenizer {
         let Some(token) = self.token(id) else {
             return char::REPLACEMENT_CHARACTER.to_string();
         };
-        let byte_level = self.decoders.iter().flatten().any(|d| *d == Decoder::ByteLevel);
+        let byte_level = self
+            .decoders
+            .iter()
+            .flatten()
+            .any(|d| *d == Decoder::ByteLevel);
         let bytes = match (byte_level, byte_fallback_byte(token)) {
             (true, _) => byte_level_bytes(token),
             (false, Some(byte)) => vec![byte],
@@ -297,10 +309,15 @@ impl PreTokenizer {
                     true => SplitPattern::Gpt2.split(&piece),
                     false => vec![piece.as_str()],
                 };
-                let spell = |part: &str| -> String { part.bytes().map(byte_level::char_of).collect() };
+                let spell =
+                    |part: &str| -> String { part.bytes().map(byte_level::char_of).collect() };
                 parts.into_iter().map(spell).collect()
             }
-            Self::Split(pattern) => pattern.split(&piece).into_iter().map(String::from).collect(),
+            Self::Split(pattern) => pattern
+                .split(&piece)
+                .into_iter()
+                .map(String::from)
+                .collect(),
             Self::Metaspace {
                 replacement,
                 prepend,
@@ -359,18 +376,23 @@ impl Decoder {
                 let bytes: Vec<u8> = tokens.iter().flat_map(|t| byte_level_bytes(t)).collect();
                 vec![String::from_utf8_lossy(&bytes).into_owned()]
             }
-            Self::Replace { from, to } => tokens.iter().map(|t| t.replace(from.as_str(), to)).collect(),
+            Self::Replace { from, to } => tokens
+                .iter()
+                .map(|t| t.replace(from.as_str(), to))
+                .collect(),
             Self::ByteFallback => {
                 let mut out = Vec::new();
                 let mut bytes = Vec::new();
-                let flush = |bytes: &mut Vec<u8>, out: &mut Vec<String>| {
-                    match String::from_utf8(std::mem::take(bytes)) {
-                        Ok(text) if !text.is_empty() => out.push(text),
-                        Ok(_) => {}
-                        Err(e) => out.extend(
-                            e.as_bytes().iter().map(|_| char::REPLACEMENT_CHARACTER.to_string()),
-                        ),
-                    }
+                let flush = |bytes: &mut Vec<u8>, out: &mut Vec<String>| match String::from_utf8(
+                    std::mem::take(bytes),
+                ) {
+                    Ok(text) if !text.is_empty() => out.push(text),
+                    Ok(_) => {}
+                    Err(e) => out.extend(
+                        e.as_bytes()
+                            .iter()
+                            .map(|_| char::REPLACEMENT_CHARACTER.to_string()),
+                    ),
                 };
                 for token in tokens {
                     match byte_fallback_byte(&token) {
@@ -393,9 +415,18 @@ impl Decoder {
                 .iter()
                 .map(|token| {
                     let chars: Vec<char> = token.chars().collect();
-                    let from = chars.iter().take(*start).take_while(|&c| c == content).count();
+                    let from = chars
+                        .iter()
+                        .take(*start)
+                        .take_while(|&c| c == content)
+                        .count();
                     let rest = &chars[from..];
-                    let cut = rest.iter().rev().take(*stop).take_while(|&c| c == content).count();
+                    let cut = rest
+                        .iter()
+                        .rev()
+                        .take(*stop)
+                        .take_while(|&c| c == content)
+                        .count();
                     rest[..rest.len() - cut].iter().collect()
                 })
                 .collect(),

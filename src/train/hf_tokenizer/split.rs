@@ -31,10 +31,14 @@ pub const QWEN2: &str = r"(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|
 impl SplitPattern {
     /// The pattern a tokenizer.json `Split` names, if it is one of ours.
     pub fn of(regex: &str) -> Option<Self> {
-        [(GPT2, Self::Gpt2), (LLAMA3, Self::Llama3), (QWEN2, Self::Qwen2)]
-            .into_iter()
-            .find(|(pattern, _)| *pattern == regex)
-            .map(|(_, split)| split)
+        [
+            (GPT2, Self::Gpt2),
+            (LLAMA3, Self::Llama3),
+            (QWEN2, Self::Qwen2),
+        ]
+        .into_iter()
+        .find(|(pattern, _)| *pattern == regex)
+        .map(|(_, split)| split)
     }
 
     /// The pattern's matches in `text`, in order.
@@ -148,7 +152,12 @@ fn llama3_match(chars: &[char], at: usize, digits: usize) -> usize {
     }
     // `\p{N}{1,digits}`
     if number(chars[at]) {
-        return at + chars[at..].iter().take(digits).take_while(|&&c| number(c)).count();
+        return at
+            + chars[at..]
+                .iter()
+                .take(digits)
+                .take_while(|&&c| number(c))
+                .count();
     }
     // ` ?[^\s\p{L}\p{N}]+[\r\n]*`
     let body = match chars[at] == ' ' {
@@ -189,7 +198,10 @@ mod tests {
             vec!["I", "'M", " ", "123", "45", " (", "x", ")\n\n", " ", " y"]
         );
         // A space run with newlines: up to the last newline, then the rest.
-        assert_eq!(SplitPattern::Llama3.split("a \n \nb"), vec!["a", " \n \n", "b"]);
+        assert_eq!(
+            SplitPattern::Llama3.split("a \n \nb"),
+            vec!["a", " \n \n", "b"]
+        );
         assert_eq!(SplitPattern::Qwen2.split("123"), vec!["1", "2", "3"]);
     }
 
