@@ -2,40 +2,36 @@
 //! character (bytes that print as themselves keep their character, the others, in order, take
 //! U+0100 onwards: a space is "Ġ", a newline "Ċ").
 
+/// Bytes that print as themselves: `!` to `~`, `¡` to `¬`, `®` to `ÿ`.
+fn prints(b: u8) -> bool {
+    matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF)
+}
+
+/// The bytes that do not print, in order: the n-th is spelt U+0100 + n.
+fn unprintable() -> impl Iterator<Item = u8> {
+    (0..=u8::MAX).filter(|&b| !prints(b))
+}
+
 /// The character that spells byte `b`.
 pub fn char_of(b: u8) -> char {
-    table().0[b as usize]
+    match prints(b) {
+        true => char::from(b),
+        false => {
+            let n = unprintable().take_while(|&u| u < b).count() as u32;
+            char::from_u32(0x100 + n).expect("U+0100 to U+0143 are characters")
+        }
+    }
 }
 
 /// The byte character `c` spells, if it spells one.
 pub fn byte_of(c: char) -> Option<u8> {
-    let (_, bytes) = table();
-    bytes
-        .binary_search_by_key(&c, |&(c, _)| c)
-        .ok()
-        .map(|i| bytes[i].1)
-}
-
-/// The map both ways: by byte, and (character, byte) sorted by character.
-fn table() -> &'static ([char; 256], Vec<(char, u8)>) {
-    static TABLE: std::sync::OnceLock<([char; 256], Vec<(char, u8)>)> = std::sync::OnceLock::new();
-    TABLE.get_or_init(|| {
-        let prints = |b: u8| matches!(b, b'!'..=b'~' | 0xA1..=0xAC | 0xAE..=0xFF);
-        let mut chars = ['\0'; 256];
-        let mut next = 256;
-        for b in 0..=u8::MAX {
-            chars[b as usize] = match prints(b) {
-                true => char::from(b),
-                false => {
-                    next += 1;
-                    char::from_u32(next - 1).expect("U+0100 to U+0143 are characters")
-                }
-            };
+    match u8::try_from(c) {
+        Ok(b) if prints(b) => Some(b),
+        _ => {
+            let n = (c as u32).checked_sub(0x100)?;
+            unprintable().nth(n as usize)
         }
-        let mut bytes: Vec<(char, u8)> = (0..=u8::MAX).map(|b| (chars[b as usize], b)).collect();
-        bytes.sort_unstable();
-        (chars, bytes)
-    })
+    }
 }
 
 #[cfg(test)]
