@@ -486,9 +486,14 @@ fn uploaded_files_open_as_a_checkpoint() {
         ("model.safetensors".to_string(), weights.clone()),
     ];
     // (assert! rather than assert_eq!: a failure would print every parameter)
-    assert!(checkpoint::open(&ours).unwrap() == (saved.clone(), None));
+    let ours_only = |checkpoint| checkpoint::Opened {
+        checkpoint,
+        family: None,
+        tokenizer: None,
+    };
+    assert!(checkpoint::open(&ours).unwrap() == ours_only(saved.clone()));
     let alone = [("archlab-run-1-step-5.safetensors".to_string(), weights)];
-    assert!(checkpoint::open(&alone).unwrap() == (saved, None));
+    assert!(checkpoint::open(&alone).unwrap() == ours_only(saved));
 
     let folder = fixture("gpt2");
     let hf_files = [
@@ -505,9 +510,13 @@ fn uploaded_files_open_as_a_checkpoint() {
             read(&folder.join("model.safetensors")),
         ),
     ];
-    let (opened, family) = checkpoint::open(&hf_files).unwrap();
-    assert_eq!(family, Some(hf::Family::Gpt2));
-    assert!(opened == import("gpt2").checkpoint);
+    let opened = checkpoint::open(&hf_files).unwrap();
+    assert_eq!(opened.family, Some(hf::Family::Gpt2));
+    assert!(
+        opened.tokenizer.is_none(),
+        "the folder has no tokenizer.json"
+    );
+    assert!(opened.checkpoint == import("gpt2").checkpoint);
 
     // A Hugging Face tensor file alone has no manifest; a config alone has no weights.
     let err = checkpoint::open(&hf_files[2..]).unwrap_err();

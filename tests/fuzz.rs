@@ -1,7 +1,7 @@
 //! Fuzzing what users hand us (issue 13): the page's URL (decoded and applied to the page's
 //! configuration as its controls do), run configuration files (`archlab train --config`), our
-//! checkpoints (safetensors + manifest) and Hugging Face folders (`config.json` +
-//! `model.safetensors`). Inputs are arbitrary bytes and, far more fruitful, valid inputs with
+//! checkpoints (safetensors + manifest), Hugging Face folders (`config.json` +
+//! `model.safetensors`) and tokenizers (`tokenizer.json`). Inputs are arbitrary bytes and, far more fruitful, valid inputs with
 //! bytes flipped, cut, inserted or removed. Properties: nothing panics, every failure is an
 //! `Err` naming its file or field, and round trips hold (URL settings encode → decode,
 //! checkpoints save → load).
@@ -20,6 +20,7 @@ use archlab::contract::OptimizerState;
 use archlab::cpu::budget::wasm_budget;
 use archlab::lab::{fields, page_defaults, run_label, url};
 use archlab::model::ParamLayout;
+use archlab::train::hf_tokenizer::HfTokenizer;
 use archlab::train::run::{RunConfig, RunError};
 
 /// Cases per target in `cargo test` (the whole file runs in seconds).
@@ -510,9 +511,9 @@ proptest! {
             loaded.optimizer.as_ref().map(|s| s.updates),
             saved.optimizer.as_ref().map(|s| s.updates)
         );
-        let (alone, family) = checkpoint::open(&[("x.safetensors".into(), weights)]).unwrap();
-        prop_assert!(family.is_none());
-        prop_assert_eq!(bits(&alone), bits(&saved));
+        let alone = checkpoint::open(&[("x.safetensors".into(), weights)]).unwrap();
+        prop_assert!(alone.family.is_none());
+        prop_assert_eq!(bits(&alone.checkpoint), bits(&saved));
     }
 
     #[test]
@@ -591,5 +592,39 @@ proptest! {
     #[test]
     fn hf_any_config(config in any::<String>()) {
         assert_hf_imports_or_names_a_file(config.as_bytes(), &hf_folder("llama").1)?;
+    }
+}
+
+/// The tokenizer fixtures (tests/hf_tokenizer.rs), one of them mutated.
+fn tokenizer_mutated() -> impl Strategy<Value = Vec<u8>> {
+    let names = vec!["gpt2", "llama3", "qwen2", "llama2", "mistral"];
+    prop::sample::select(names).prop_flat_map(|name| {
+        let path = format!(
+            "{}/tests/fixtures/tokenizers/{name}/tokenizer.json",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        mutated(std::fs::read(path).unwrap())
+    })
+}
+
+proptest! {
+    #![proptest_config(config())]
+
+    /// A mutated tokenizer.json is refused with the key at fault, or encodes and decodes
+    /// without panicking (ids from anywhere, past the vocabulary too).
+    #[test]
+    fn tokenizer_mutated_json(json in tokenizer_mutated()) {
+        match HfTokenizer::from_json(&text(&json)) {
+            Err(error) => prop_assert!(!error.to_string().is_empty()),
+            Ok(tokenizer) => {
+                let ids = tokenizer.encode("Hello  world 你好 🦀 <s>42\n");
+                let mut all = ids.clone();
+                all.extend([0, 3, 1_000_000, u32::MAX]);
+                tokenizer.decode(&all);
+                for id in all {
+                    tokenizer.token_label(id);
+                }
+            }
+        }
     }
 }

@@ -11,6 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::contract::OptimizerState;
 use crate::model::{ModelConfig, ParamLayout};
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::RunConfig;
 use tensors::{Tensor, Tensors};
 
@@ -131,13 +132,20 @@ impl Checkpoint {
     }
 }
 
+/// What uploaded files open as: the checkpoint, and for a Hugging Face folder its family and,
+/// if the folder has a `tokenizer.json`, its tokenizer.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Opened {
+    pub checkpoint: Checkpoint,
+    pub family: Option<hf::Family>,
+    pub tokenizer: Option<HfTokenizer>,
+}
+
 /// Opens uploaded files, by name (a folder path is fine: its last part counts): our checkpoint
 /// (`archlab.json` and `model.safetensors`, or one `.safetensors` file of ours alone, whose
 /// header carries the manifest) or a Hugging Face folder (`config.json` and
-/// `model.safetensors`); the family is there for a Hugging Face folder.
-pub fn open(
-    files: &[(String, Vec<u8>)],
-) -> Result<(Checkpoint, Option<hf::Family>), CheckpointError> {
+/// `model.safetensors`, and `tokenizer.json` if it has one).
+pub fn open(files: &[(String, Vec<u8>)]) -> Result<Opened, CheckpointError> {
     let named = |wanted: &str| {
         files
             .iter()
@@ -165,16 +173,29 @@ pub fn open(
              or config.json)",
         ));
     };
+    let ours = |checkpoint| Opened {
+        checkpoint,
+        family: None,
+        tokenizer: None,
+    };
     if let Some(manifest) = named(MANIFEST) {
-        return Ok((Checkpoint::from_bytes(&text(manifest), weights)?, None));
+        return Ok(ours(Checkpoint::from_bytes(&text(manifest), weights)?));
     }
     if let Some(config) = named(hf::CONFIG) {
         let imported = hf::import(&text(config), weights)?;
-        return Ok((imported.checkpoint, Some(imported.family)));
+        let model = &imported.checkpoint.run.model;
+        let tokenizer = named(hf::TOKENIZER)
+            .map(|json| hf::tokenizer(&text(json), model))
+            .transpose()?;
+        return Ok(Opened {
+            checkpoint: imported.checkpoint,
+            family: Some(imported.family),
+            tokenizer,
+        });
     }
     let embedded = tensors::metadata(weights, WEIGHTS)?.and_then(|m| m.get(MANIFEST).cloned());
     match embedded {
-        Some(manifest) => Ok((Checkpoint::from_bytes(&manifest, weights)?, None)),
+        Some(manifest) => Ok(ours(Checkpoint::from_bytes(&manifest, weights)?)),
         None => Err(CheckpointError::new(
             MANIFEST,
             format!(

@@ -7,6 +7,7 @@ use super::{Lab, RunEntry};
 use crate::checkpoint::{self, Checkpoint};
 use crate::contract::engine::now;
 use crate::contract::{Engine, EngineError, EngineState, Pending};
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::{RunConfig, RunError};
 
 /// A run's checkpoint: at once on the CPU engine; on the GPU, the state's reads to await,
@@ -75,7 +76,8 @@ impl RunEntry {
 impl Lab {
     /// Opens uploaded `files` (name, bytes) as a new run that continues from them: our
     /// checkpoint (its configuration, parameters, optimizer state and step) or a Hugging Face
-    /// folder (its model, trained with the controls' training and data settings). Refused with
+    /// folder (its model, trained with the controls' training and data settings; its
+    /// `tokenizer.json`, if there, for Look at and Generate). Refused with
     /// the file and the reason when they do not make a checkpoint, or when the data's tokens do
     /// not fit the model's vocabulary; the controls and the runs before stay as they were.
     pub fn open_checkpoint(&mut self, files: &[(String, Vec<u8>)]) -> Result<String, RunError> {
@@ -83,7 +85,11 @@ impl Lab {
             field: "checkpoint".into(),
             reason: e.to_string(),
         };
-        let (checkpoint, family) = checkpoint::open(files).map_err(refused)?;
+        let checkpoint::Opened {
+            checkpoint,
+            family,
+            tokenizer,
+        } = checkpoint::open(files).map_err(refused)?;
         let mut requested = checkpoint.run.clone();
         let label = match family {
             Some(family) => {
@@ -107,11 +113,21 @@ impl Lab {
             Some(label),
             Some(opened),
         )?;
+        self.set_tokenizer(tokenizer.map(Rc::new));
         self.draft = requested;
         self.rejected.clear();
         self.problem = None;
         self.next_id += 1;
         Ok(label_of(self))
+    }
+}
+
+impl Lab {
+    /// Gives the newest run an imported model's tokenizer (None: its data's).
+    pub(super) fn set_tokenizer(&mut self, tokenizer: Option<Rc<HfTokenizer>>) {
+        if let Some(run) = self.runs.last_mut() {
+            run.tokenizer = tokenizer;
+        }
     }
 }
 
@@ -226,5 +242,113 @@ mod tests {
             );
         }
         assert!(lab.train(0.0, &crate::lab::tests::clock()) > 0);
+    }
+
+    /// The fixture's tokenizer.json (tools/make_tokenizer_fixtures.py) and the ids the
+    /// `tokenizers` package gave for "Hello world".
+    fn fixture(name: &str) -> (String, Vec<u32>) {
+        let folder = format!(
+            "{}/tests/fixtures/tokenizers/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        );
+        let json = std::fs::read_to_string(format!("{folder}/tokenizer.json")).unwrap();
+        let cases: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(format!("{folder}/cases.json")).unwrap())
+                .unwrap();
+        let hello = cases["encode"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|case| case["text"] == "Hello world")
+            .unwrap();
+        let ids = serde_json::from_value(hello["ids"].clone()).unwrap();
+        (json, ids)
+    }
+
+    /// A tiny model exported as a Hugging Face folder with `vocab_size` tokens, and `tokenizer`.
+    fn hf_folder(vocab_size: usize, tokenizer: &str) -> Vec<(String, Vec<u8>)> {
+        let mut model = page_defaults().model;
+        model.vocab_size = vocab_size;
+        let params = crate::model::ParamLayout::new(&model).init(1);
+        let (config, weights) = hf::export(&model, &params).unwrap();
+        vec![
+            ("tiny/config.json".into(), config.into_bytes()),
+            ("tiny/model.safetensors".into(), weights),
+            ("tiny/tokenizer.json".into(), tokenizer.as_bytes().to_vec()),
+        ]
+    }
+
+    /// Issue 14: an imported model with its tokenizer.json takes text in Look at and Generate,
+    /// tokenized as Hugging Face's `tokenizers` does; a reset keeps the tokenizer.
+    #[test]
+    fn an_imported_model_reads_text_with_its_own_tokenizer() {
+        use crate::lab::generate::{GenerateInput, GENERATE_TOKENS};
+        for name in ["llama3", "llama2"] {
+            let (json, hello) = fixture(name);
+            let mut lab = Lab::new(page_defaults(), &[], None);
+            lab.open_checkpoint(&hf_folder(600, &json)).unwrap();
+            assert_eq!(lab.probe_tokens("Hello world").unwrap(), hello, "{name}");
+            lab.look_at("Hello world").unwrap();
+            let input = GenerateInput {
+                prompt: "Hello world",
+                temperature: "0",
+                top_k: "0",
+            };
+            let generated = lab.generate(input, None).unwrap();
+            assert!(
+                generated.text.starts_with("Hello world"),
+                "{name}: {:?}",
+                generated.text
+            );
+            assert_eq!(generated.tokens, GENERATE_TOKENS);
+            lab.reset();
+            assert_eq!(
+                lab.probe_tokens("Hello world").unwrap(),
+                hello,
+                "{name}: after reset"
+            );
+        }
+        // Without tokenizer.json the model reads text with its data's tokenizer, as before.
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        let mut files = hf_folder(600, "");
+        files.pop();
+        lab.open_checkpoint(&files).unwrap();
+        assert!(lab.runs[1].tokenizer.is_none());
+        assert!(matches!(
+            lab.runs[1].text_tokenizer(),
+            Some(crate::lab::tokenizer::RunTokenizer::Data(_))
+        ));
+    }
+
+    /// A tokenizer.json that is not this model's, or not one archlab runs, is refused by name
+    /// and nothing changes.
+    #[test]
+    fn a_tokenizer_that_does_not_fit_is_refused() {
+        let (json, _) = fixture("gpt2");
+        let wordpiece = json.replace("\"type\":\"BPE\"", "\"type\":\"WordPiece\"");
+        assert_ne!(wordpiece, json);
+        let cases = [
+            (
+                hf_folder(300, &json),
+                "checkpoint: tokenizer.json: its token ids reach 399, beyond the model's \
+                 vocabulary of 300",
+            ),
+            (
+                hf_folder(600, &wordpiece),
+                "checkpoint: tokenizer.json: model.type: \"WordPiece\" is not supported",
+            ),
+            (
+                hf_folder(600, "{\"model\": 1"),
+                "checkpoint: tokenizer.json: json: EOF while parsing",
+            ),
+        ];
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        for (files, message) in cases {
+            let files: Vec<(String, Vec<u8>)> = files;
+            let error = lab.open_checkpoint(&files).unwrap_err().to_string();
+            assert!(error.starts_with(message), "{error}");
+            assert_eq!(lab.runs.len(), 1);
+            assert!(lab.runs[0].tokenizer.is_none());
+        }
     }
 }

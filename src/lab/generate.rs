@@ -3,6 +3,7 @@
 //! size. A Generate is steps (`Generation`): the page awaits each token's logits between them,
 //! since the GPU engine's arrive later; `Lab::generate` runs them at once on the CPU engine.
 
+use super::tokenizer::RunTokenizer;
 use super::Lab;
 use crate::contract::engine::{now, Sampler, Sampling};
 use crate::contract::{Decoding, EngineError, Pending};
@@ -127,15 +128,18 @@ impl Lab {
                 ))
             }
         };
-        let tokenizer = run.session.data.tokenizer().ok_or_else(|| {
+        // Not run.text_tokenizer(): the engine is borrowed mutably below.
+        let tokenizer = RunTokenizer::of(run.tokenizer.as_deref(), &run.session.data);
+        let tokenizer = tokenizer.ok_or_else(|| {
             GenerateError::new(
                 "prompt",
-                "this run's data is a task, not text: nothing to decode",
+                "this run has no tokenizer (task data, or a model opened without its \
+                 tokenizer.json): nothing to decode",
             )
         })?;
         let prompt = tokenizer
             .encode(input.prompt)
-            .map_err(|e| GenerateError::new("prompt", e.to_string()))?;
+            .map_err(|e| GenerateError::new("prompt", e))?;
         if prompt.is_empty() {
             return Err(GenerateError::new(
                 "prompt",

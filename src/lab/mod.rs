@@ -17,6 +17,7 @@ mod reload;
 mod resume;
 pub mod store;
 pub mod sweep;
+pub mod tokenizer;
 pub mod tour;
 pub mod tour_text;
 mod training;
@@ -40,6 +41,7 @@ use crate::gpu::GpuContext;
 use crate::model::ModelConfig;
 use crate::train::corpus;
 use crate::train::data::{BatchShape, DataConfig, DataSource, DataStream};
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
 use engine_choice::EngineChoice;
@@ -131,6 +133,8 @@ pub struct RunEntry {
     pub engine: Option<Box<dyn Engine>>,
     /// The checkpoint the run was opened from, which a reset starts from again.
     pub opened: Option<Rc<Checkpoint>>,
+    /// An imported model's own tokenizer (its folder's `tokenizer.json`), for its text.
+    pub tokenizer: Option<Rc<HfTokenizer>>,
     /// The example the attention maps and norms show, when last computed.
     pub example: Example,
     /// Examples computed while training, with the step each was taken at (thinned to at
@@ -165,6 +169,7 @@ impl RunEntry {
             session,
             engine: None,
             opened: None,
+            tokenizer: None,
             example: Example::default(),
             snapshots: Vec::new(),
             scrub: None,
@@ -420,8 +425,9 @@ impl Lab {
             let previous = self.runs.last().map(|r| r.requested.clone());
             let label = Some(entry.label);
             let (id, opened) = (entry.id, entry.opened);
-            if let Err(error) = self.start(id, entry.requested, previous.as_ref(), label, opened) {
-                self.problem = Some(error);
+            match self.start(id, entry.requested, previous.as_ref(), label, opened) {
+                Ok(()) => self.set_tokenizer(entry.tokenizer),
+                Err(error) => self.problem = Some(error),
             }
         }
     }
@@ -480,8 +486,9 @@ impl Lab {
     }
 
     /// Shows the newest run's attention maps and norms on `input` (empty: the validation
-    /// example again): a text in the run's own tokenizer, or token ids separated by spaces or
-    /// commas (the only way into a model without a tokenizer, such as an imported one). At
+    /// example again): a text in the run's own tokenizer (an imported model's `tokenizer.json`,
+    /// else the data's), or token ids separated by spaces or commas (the only way into a model
+    /// without a tokenizer: task data, an imported model without `tokenizer.json`). At
     /// most the context's length is used. Refused, with the reason, when it does not encode.
     pub fn look_at(&mut self, input: &str) -> Result<(), String> {
         if input.is_empty() {
@@ -511,8 +518,8 @@ impl Lab {
                 })
                 .collect()
         };
-        let mut tokens = match run.session.data.tokenizer() {
-            Some(tokenizer) => tokenizer.encode(input).map_err(|e| e.to_string())?,
+        let mut tokens = match run.text_tokenizer() {
+            Some(tokenizer) => tokenizer.encode(input)?,
             None => as_ids()?,
         };
         if tokens.is_empty() {

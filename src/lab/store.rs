@@ -183,8 +183,9 @@ fn newest_checkpoint(runs: &mut SavedRuns, bytes: &[u8]) -> Result<Checkpoint, S
         .last_mut()
         .ok_or_else(|| refused("there is no run it belongs to".into()))?;
     let file = [("newest.safetensors".to_string(), bytes.to_vec())];
-    let (checkpoint, family) = checkpoint::open(&file).map_err(|e| refused(e.to_string()))?;
-    if family.is_some() || checkpoint.run != newest.run {
+    let opened = checkpoint::open(&file).map_err(|e| refused(e.to_string()))?;
+    let checkpoint = opened.checkpoint;
+    if opened.family.is_some() || checkpoint.run != newest.run {
         return Err(refused(format!(
             "it is not of run {}'s configuration",
             newest.id

@@ -244,7 +244,7 @@ pub fn display_tokens(lab: &Lab) -> Vec<String> {
         .1
         .tokens
         .iter()
-        .map(|&id| run.session.data.token_label(id))
+        .map(|&id| run.token_label(id))
         .collect()
 }
 

@@ -7,6 +7,7 @@ pub mod corpus;
 pub mod data;
 pub mod evidence;
 pub mod experiments;
+pub mod hf_tokenizer;
 pub mod lockstep;
 pub mod metrics;
 pub mod presets;

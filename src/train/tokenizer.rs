@@ -276,17 +276,10 @@ impl Bpe {
     /// segmentation training gave it.
     fn encode_piece(&self, piece: &str) -> Vec<u32> {
         let mut syms: Vec<u32> = piece.bytes().map(u32::from).collect();
-        while let Some(rank) = syms
-            .windows(2)
-            .filter_map(|p| self.ranks.get(&(p[0], p[1])).copied())
-            .min()
-        {
-            merge_pair(
-                &mut syms,
-                self.merges[rank as usize],
-                BYTE_VOCAB as u32 + rank,
-            );
-        }
+        apply_merges(&mut syms, |pair| {
+            let rank = *self.ranks.get(&pair)?;
+            Some((rank, BYTE_VOCAB as u32 + rank))
+        });
         syms
     }
 
@@ -302,6 +295,19 @@ impl Bpe {
             );
         }
         out
+    }
+}
+
+/// Merges `syms` by rank: while some adjacent pair has a merge (`merge` gives its rank and the
+/// id it makes), every occurrence of the lowest-ranked one, left to right. BPE encoding, for
+/// our tokenizer and Hugging Face's.
+pub(crate) fn apply_merges(syms: &mut Vec<u32>, merge: impl Fn((u32, u32)) -> Option<(u32, u32)>) {
+    while let Some((_, pair, id)) = syms
+        .windows(2)
+        .filter_map(|p| merge((p[0], p[1])).map(|(rank, id)| (rank, (p[0], p[1]), id)))
+        .min()
+    {
+        merge_pair(syms, pair, id);
     }
 }
 
@@ -380,6 +386,26 @@ pub fn utf8(bytes: &[u8]) -> Result<&str, DataError> {
     std::str::from_utf8(bytes).map_err(|e| DataError::NotUtf8 {
         offset: e.valid_up_to(),
     })
+}
+
+/// A token's bytes as a printable, one-line label (see [`Tokenizer::token_label`]).
+pub(crate) fn label_bytes(bytes: &[u8]) -> String {
+    let mut label = String::new();
+    for chunk in bytes.utf8_chunks() {
+        for c in chunk.valid().chars() {
+            match c {
+                '\n' => label.push('⏎'),
+                ' ' => label.push('␣'),
+                '\t' => label.push('⇥'),
+                c if c.is_control() => label.push_str(&format!("\\u{{{:x}}}", c as u32)),
+                c => label.push(c),
+            }
+        }
+        for b in chunk.invalid() {
+            label.push_str(&format!("<{b:02X}>"));
+        }
+    }
+    label
 }
 
 impl Tokenizer {
@@ -483,25 +509,10 @@ impl Tokenizer {
     /// for a space, `⇥` for a tab, `\u{..}` for other control characters, `<E2>` for each byte
     /// that is not part of a whole UTF-8 character, `�` for an id outside the vocabulary.
     pub fn token_label(&self, id: u32) -> String {
-        let Some(bytes) = self.token_bytes(id) else {
-            return char::REPLACEMENT_CHARACTER.to_string();
-        };
-        let mut label = String::new();
-        for chunk in bytes.utf8_chunks() {
-            for c in chunk.valid().chars() {
-                match c {
-                    '\n' => label.push('⏎'),
-                    ' ' => label.push('␣'),
-                    '\t' => label.push('⇥'),
-                    c if c.is_control() => label.push_str(&format!("\\u{{{:x}}}", c as u32)),
-                    c => label.push(c),
-                }
-            }
-            for b in chunk.invalid() {
-                label.push_str(&format!("<{b:02X}>"));
-            }
+        match self.token_bytes(id) {
+            Some(bytes) => label_bytes(&bytes),
+            None => char::REPLACEMENT_CHARACTER.to_string(),
         }
-        label
     }
 
     /// The tokenizer as JSON, to save beside a checkpoint.

@@ -86,8 +86,9 @@ pub fn CheckpointPanel() -> impl IntoView {
                 configuration and step (the command line's " <code>"archlab train --resume"</code>
                 " continues it too). Open it again to continue training, or open a Hugging Face \
                 folder (config.json and model.safetensors of a LLaMA, Mistral, Qwen3, OLMo 2, \
-                GPT-2 or GPT-NeoX model) to see its attention maps and norms and train it on \
-                the page's data."
+                GPT-2 or GPT-NeoX model, with its tokenizer.json to type text into Look at \
+                and Generate) to see its attention maps and norms and train it on the page's \
+                data."
             </p>
             <div class="buttons">
                 <button data-testid="save-checkpoint" on:click=save>

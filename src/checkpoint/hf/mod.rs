@@ -24,6 +24,7 @@ use crate::model::{
     Activation, AttentionPattern, BlockLayout, ModelConfig, NormPosition, NormType, ParallelNorm,
     ParamLayout, Position, QkNormScope,
 };
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::RunConfig;
 use config::{export_config, Keys};
 pub use names::tensor_map;
@@ -31,6 +32,27 @@ use names::{flat_ranges, part_spec, transpose, unstack};
 
 /// The Hugging Face configuration file.
 pub const CONFIG: &str = "config.json";
+/// The Hugging Face tokenizer file.
+pub const TOKENIZER: &str = "tokenizer.json";
+
+/// A folder's `tokenizer.json`, read; refused when it is not one archlab runs or its ids do not
+/// fit `model`'s vocabulary.
+pub fn tokenizer(json: &str, model: &ModelConfig) -> Result<HfTokenizer, CheckpointError> {
+    let tokenizer =
+        HfTokenizer::from_json(json).map_err(|e| CheckpointError::new(TOKENIZER, e.to_string()))?;
+    if tokenizer.vocab_size() > model.vocab_size {
+        return Err(CheckpointError::new(
+            TOKENIZER,
+            format!(
+                "its token ids reach {}, beyond the model's vocabulary of {} ({CONFIG}'s \
+                 vocab_size): it is not this model's tokenizer",
+                tokenizer.vocab_size() - 1,
+                model.vocab_size
+            ),
+        ));
+    }
+    Ok(tokenizer)
+}
 
 /// The model families we read (and, where a config maps onto one, write).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
