@@ -5,7 +5,7 @@
 use serde::Deserialize;
 
 use super::store::{check_history, StoreError};
-use super::{Lab, RunEntry};
+use super::{engine, Lab, RunEntry};
 use crate::train::run::RunConfig;
 use crate::train::session::{RunStatus, Session, StepRecord};
 
@@ -23,8 +23,9 @@ impl Lab {
     /// Adds the run JSON `bytes` as the newest run, "imported run 3: +QK-norm", stopped where
     /// its history ends (the run before it stops, as when any new run starts); returns its
     /// name. Refused, with the reason, when the file is not a run JSON of the page (cut,
-    /// edited, of another format), its configuration does not validate, its history skips a
-    /// step, or its data cannot be built; the page then stays as it was.
+    /// edited, of another format), its configuration does not validate or fit this engine's
+    /// memory, its history skips a step, or its data cannot be built; the page then stays as
+    /// it was.
     pub fn import_run(&mut self, bytes: &[u8]) -> Result<String, StoreError> {
         let refused = |reason: String| StoreError(format!("the run JSON: {reason}"));
         let text =
@@ -36,6 +37,10 @@ impl Lab {
         })?;
         let first_step = file.metrics.first().map_or(0, |record| record.step);
         check_history(&file.config, first_step, &file.metrics).map_err(refused)?;
+        // Its validation batches are allocated without an engine: bounded like an engine's.
+        (file.config)
+            .check_memory(&engine::memory_budget(self.gpu.as_ref()))
+            .map_err(|e| refused(e.to_string()))?;
         let data = self
             .data_for(&file.config)
             .map_err(|e| refused(format!("its data cannot be built: {e}")))?;
@@ -151,6 +156,13 @@ mod tests {
         let heads = json.replace("\"n_kv_heads\": 4", "\"n_kv_heads\": 3");
         assert!(refused(heads.as_bytes()).starts_with("the run JSON: model.n_kv_heads"));
         let text = json.replace("\"type\": \"corpus\"", "\"type\": \"text\"");
+        // Found by fuzzing: a huge batch allocated its validation batches (12.8 TB) and aborted.
+        let huge = json.replace("\"batch_size\": 8", "\"batch_size\": 800000000000");
+        let reason = refused(huge.as_bytes());
+        assert!(
+            reason.starts_with("the run JSON: ") && reason.contains("more than"),
+            "{reason}"
+        );
         let reason = refused(text.as_bytes());
         assert!(
             reason.starts_with("the run JSON: its data cannot be built: "),

@@ -110,6 +110,9 @@ impl Lab {
                 history,
             } = saved_run;
             let refused = |e: RunError| StoreError(format!("run {id} cannot be rebuilt: {e}"));
+            // Checked even without an engine: its validation batches are allocated all the same.
+            let budget = engine::memory_budget(lab.gpu.as_ref());
+            run.check_memory(&budget).map_err(refused)?;
             let data = lab.data_for(&run).map_err(refused)?;
             let engine = match checkpoint.as_ref().filter(|_| i + 1 == count) {
                 Some(checkpoint) => {

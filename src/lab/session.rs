@@ -132,6 +132,7 @@ impl Lab {
         let restored = read_file(bytes)?;
         let settings = self.session_settings(&restored.runs);
         Lab::reopen(self.base.clone(), &settings, self.device.clone(), restored)
+            .map_err(|e| StoreError(format!("the session file: {e}")))
     }
 
     /// The settings a session opens with: the newest run's (so that no run starts of its own),
@@ -318,6 +319,14 @@ mod tests {
             "the session file: experiment no-such: unknown \"no-such\""
         );
         assert!(refused(b"{\"format\":\"other\"}").contains("not archlab's saved runs"));
+        // A run too big for the engine's memory is refused before its batches are allocated.
+        let huge = file.replace("\"batch_size\":8", "\"batch_size\":800000000000");
+        let reason = refused(huge.as_bytes());
+        assert!(
+            reason.starts_with("the session file: run 1 cannot be rebuilt: ")
+                && reason.contains("more than"),
+            "{reason}"
+        );
         for cut in (0..file.len()).step_by(97) {
             let reason = refused(&file.as_bytes()[..cut]);
             assert!(reason.starts_with("the session file: "), "{cut}: {reason}");
