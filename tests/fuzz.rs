@@ -1,7 +1,8 @@
 //! Fuzzing what users hand us (issue 13): the page's URL (decoded and applied to the page's
 //! configuration as its controls do), run configuration files (`archlab train --config`), our
 //! checkpoints (safetensors + manifest), Hugging Face folders (`config.json` +
-//! `model.safetensors`) and tokenizers (`tokenizer.json`). Inputs are arbitrary bytes and, far more fruitful, valid inputs with
+//! `model.safetensors`), tokenizers (`tokenizer.json`), shared sessions (link and file) and run
+//! JSONs opened in the page. Inputs are arbitrary bytes and, far more fruitful, valid inputs with
 //! bytes flipped, cut, inserted or removed. Properties: nothing panics, every failure is an
 //! `Err` naming its file or field, and round trips hold (URL settings encode → decode,
 //! checkpoints save → load).
@@ -10,6 +11,7 @@
 //! sets `PROPTEST_CASES=N`) runs N per target.
 #![cfg(not(target_arch = "wasm32"))]
 
+use std::cell::RefCell;
 use std::path::Path;
 
 use proptest::prelude::*;
@@ -18,7 +20,7 @@ use proptest::test_runner::{Config, RngSeed};
 use archlab::checkpoint::{self, hf, Checkpoint, CheckpointError};
 use archlab::contract::OptimizerState;
 use archlab::cpu::budget::wasm_budget;
-use archlab::lab::{fields, page_defaults, run_label, url};
+use archlab::lab::{export, fields, page_defaults, run_label, session, url, Lab};
 use archlab::model::ParamLayout;
 use archlab::train::hf_tokenizer::HfTokenizer;
 use archlab::train::run::{RunConfig, RunError};
@@ -607,6 +609,43 @@ fn tokenizer_mutated() -> impl Strategy<Value = Vec<u8>> {
     })
 }
 
+// ---------------------------------------------------------------------------------------------
+// A shared session (link and file) and a run JSON opened in the page
+
+/// A page at a tiny scale: two runs of three steps and an experiment one round in.
+fn session_lab() -> Lab {
+    let tiny = [
+        ("model.d_model", "16"),
+        ("model.n_layers", "1"),
+        ("train.steps", "3"),
+    ]
+    .map(|(k, v)| (k.to_string(), v.to_string()));
+    let mut lab = Lab::new(page_defaults(), &tiny, None);
+    let now = || 0.0;
+    while lab.train(1.0, &now) > 0 {}
+    lab.change("model.qk_norm", "true");
+    while lab.train(1.0, &now) > 0 {}
+    lab.start_experiment("final-norm").expect("starts");
+    lab.train(0.0, &now);
+    lab
+}
+
+thread_local! {
+    /// The page the fuzzed files open on (building one per case would dominate the run).
+    static PAGE: RefCell<Lab> = RefCell::new(session_lab());
+}
+
+/// The page's session file, and its run 2 as a run JSON.
+fn session_files() -> (Vec<u8>, Vec<u8>) {
+    PAGE.with_borrow(|lab| {
+        let file = lab.share("http://127.0.0.1/").file;
+        (
+            file.into_bytes(),
+            export::run_json(&lab.runs[1]).into_bytes(),
+        )
+    })
+}
+
 proptest! {
     #![proptest_config(config())]
 
@@ -626,5 +665,40 @@ proptest! {
                 }
             }
         }
+    }
+
+    /// A session file opens (runs and experiment rebuilt) or is refused naming the file.
+    #[test]
+    fn session_file_mutated(file in mutated(session_files().0)) {
+        if let Err(error) = PAGE.with_borrow(|lab| lab.open_session_file(&file).map(|_| ())) {
+            prop_assert!(error.0.starts_with("the session file: "), "{error}");
+        }
+    }
+
+    /// A link's session value, changed: read, or refused naming the link.
+    #[test]
+    fn session_link_mutated(value in mutated(session::encode(
+        &PAGE.with_borrow(Lab::saved_runs)
+    ).into_bytes())) {
+        let settings = [(session::URL_KEY.to_string(), text(&value))];
+        if let (_, Some(Err(error))) = session::from_settings(&settings) {
+            prop_assert!(error.0.starts_with("the link's session"), "{error}");
+        }
+    }
+
+    /// A run JSON opens as a run or is refused naming the file, the runs unchanged.
+    #[test]
+    fn run_json_mutated(file in mutated(session_files().1)) {
+        PAGE.with_borrow_mut(|lab| {
+            let runs = lab.runs.len();
+            match lab.import_run(&file) {
+                Ok(_) => prop_assert_eq!(lab.runs.len(), runs + 1),
+                Err(error) => {
+                    prop_assert!(error.0.starts_with("the run JSON: "), "{error}");
+                    prop_assert_eq!(lab.runs.len(), runs);
+                }
+            }
+            Ok(())
+        })?;
     }
 }

@@ -64,6 +64,9 @@ pub struct PageExperiment {
     pub lockstep: Lockstep,
     /// Whether the visitor stopped it before its end.
     pub stopped: bool,
+    /// Whether it came back (a reload, a shared session) while it trained, without its lanes'
+    /// parameters: play restarts it from step 0 (`lab::kept_experiment`).
+    pub restarts_on_play: bool,
 }
 
 /// The seeds per variant the page trains: the most, up to [`PAGE_SEEDS`], whose lanes together
@@ -128,7 +131,13 @@ impl PageExperiment {
                 )
             }
         };
-        let state = if self.training() {
+        let state = if self.training() && self.restarts_on_play {
+            format!(
+                "step {} of {} (play restarts it from step 0)",
+                self.lockstep.step(),
+                self.steps()
+            )
+        } else if self.training() {
             format!("step {} of {}", self.lockstep.step(), self.steps())
         } else if self.stopped {
             format!("stopped at step {}", self.lockstep.step())
@@ -445,6 +454,7 @@ impl Lab {
             seeds,
             lockstep: Lockstep::new(lanes),
             stopped: false,
+            restarts_on_play: false,
         });
         Ok(())
     }

@@ -9,12 +9,15 @@ pub mod engine_choice;
 pub mod export;
 pub mod fields;
 pub mod generate;
+mod import_run;
+pub mod kept_experiment;
 pub mod kernel_check;
 pub mod lockstep;
 mod memory;
 pub mod model_views;
 mod reload;
 mod resume;
+pub mod session;
 pub mod store;
 pub mod sweep;
 pub mod tokenizer;
@@ -29,7 +32,7 @@ use std::rc::Rc;
 use rand_chacha::ChaCha8Rng;
 use rand_core::SeedableRng;
 
-pub use reload::{SaveMark, SAVE_EVERY_SECONDS};
+pub use reload::{Reopened, SaveMark, SAVE_EVERY_SECONDS};
 pub use resume::RESUME_EVERY;
 pub use training::{Read, ReadResult, GPU_AHEAD};
 

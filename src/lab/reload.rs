@@ -16,26 +16,32 @@ use crate::train::session::{RunStatus, Session};
 pub const SAVE_EVERY_SECONDS: f64 = 10.0;
 
 /// What was last kept, to tell whether the runs changed since: per run its id, whether it is
-/// hidden, its steps and its status.
+/// hidden, its steps and its status; and the experiment's name, step and whether it trains.
 #[derive(Clone, Debug, PartialEq)]
-pub struct SaveMark(Vec<(usize, bool, usize, RunStatus)>);
+pub struct SaveMark {
+    runs: Vec<(usize, bool, usize, RunStatus)>,
+    experiment: Option<(&'static str, usize, bool)>,
+}
 
 impl SaveMark {
     /// Whether to keep the runs now, `since` seconds after `last` was kept: when they changed,
-    /// and the change is more than the newest run's step count (or training is paused, or
-    /// [`SAVE_EVERY_SECONDS`] have passed).
+    /// and the change is more than the newest run's or the experiment's step count (or
+    /// training is paused, or [`SAVE_EVERY_SECONDS`] have passed).
     pub fn due(&self, last: &SaveMark, playing: bool, since: f64) -> bool {
-        let without_newest_steps = |mark: &SaveMark| {
-            let mut runs = mark.0.clone();
-            if let Some(newest) = runs.last_mut() {
+        let without_steps = |mark: &SaveMark| {
+            let mut mark = mark.clone();
+            if let Some(newest) = mark.runs.last_mut() {
                 newest.2 = 0;
             }
-            runs
+            if let Some(experiment) = &mut mark.experiment {
+                experiment.1 = 0;
+            }
+            mark
         };
         self != last
             && (!playing
                 || since >= SAVE_EVERY_SECONDS
-                || without_newest_steps(self) != without_newest_steps(last))
+                || without_steps(self) != without_steps(last))
     }
 }
 
@@ -56,24 +62,28 @@ impl Lab {
                 history: run.session.history.clone(),
             })
             .collect();
-        SavedRuns::new(self.next_id, self.user_text.clone(), runs)
+        let mut saved = SavedRuns::new(self.next_id, self.user_text.clone(), runs);
+        saved.experiment = self.experiment.as_ref().map(|e| e.saved());
+        saved
     }
 
     /// What [`Lab::saved_runs`] would keep, in brief.
     pub fn save_mark(&self) -> SaveMark {
-        SaveMark(
-            self.runs
-                .iter()
+        SaveMark {
+            runs: (self.runs.iter())
                 .map(|r| (r.id, r.hidden, r.session.steps_done(), r.session.status))
                 .collect(),
-        )
+            experiment: (self.experiment.as_ref())
+                .map(|e| (e.experiment.name, e.lockstep.step(), e.training())),
+        }
     }
 
     /// The page opened with `settings` over `base` (see [`Lab::new`]) and the runs that were
     /// kept: each back with its history and status, the newest with its engine restored from
-    /// the checkpoint (when one was kept), paused. A run starts only if the controls'
-    /// configuration is not the newest run's (a link to other settings). Refused, with the run
-    /// and the reason, when a run cannot be rebuilt (its data, or its engine's memory).
+    /// the checkpoint (when one was kept), paused; the experiment back as
+    /// `Lab::reopen_experiment` says. A run starts only if the controls' configuration is not
+    /// the newest run's (a link to other settings). Refused, with the run and the reason, when
+    /// a run or lane cannot be rebuilt (its data, or its engine's memory).
     pub fn reopen(
         base: RunConfig,
         settings: &[(String, String)],
@@ -100,6 +110,9 @@ impl Lab {
                 history,
             } = saved_run;
             let refused = |e: RunError| StoreError(format!("run {id} cannot be rebuilt: {e}"));
+            // Checked even without an engine: its validation batches are allocated all the same.
+            let budget = engine::memory_budget(lab.gpu.as_ref());
+            run.check_memory(&budget).map_err(refused)?;
             let data = lab.data_for(&run).map_err(refused)?;
             let engine = match checkpoint.as_ref().filter(|_| i + 1 == count) {
                 Some(checkpoint) => {
@@ -125,13 +138,21 @@ impl Lab {
             entry.engine = engine;
             lab.runs.push(entry);
         }
+        if let Some(experiment) = saved.experiment {
+            lab.reopen_experiment(experiment)?;
+        }
         lab.start_if_changed(None);
         Ok(lab)
     }
 
     /// What a reload brought back, for the notice: "Restored 3 runs kept in this browser; run
-    /// 3 continues from step 120 when you press play."
+    /// 3 continues from step 120 when you press play." (and what came back of the experiment).
     pub fn restored_notice(&self) -> String {
+        self.reopened_notice(Reopened::Kept)
+    }
+
+    /// What came back, and from where: the runs, how the newest continues, and the experiment.
+    pub fn reopened_notice(&self, from: Reopened) -> String {
         let count = self.runs.len();
         let runs = if count == 1 { "run" } else { "runs" };
         let newest = match self.runs.last() {
@@ -140,16 +161,55 @@ impl Lab {
                 run.name(),
                 run.session.steps_done()
             ),
-            Some(run) if run.engine.is_none() => format!(
-                "; {}'s parameters were not kept (they are kept up to {} MiB, on WebGPU from \
-                 step {} on): Reset trains it again",
-                run.name(),
+            Some(run) if run.engine.is_none() => {
+                format!(
+                    "; {}'s parameters {}: Reset trains it again",
+                    run.name(),
+                    from.no_parameters()
+                )
+            }
+            _ => String::new(),
+        };
+        let experiment = self
+            .kept_experiment_notice()
+            .map_or_else(String::new, |text| format!("; {text}"));
+        format!(
+            "Restored {count} {runs} {}{newest}{experiment}.",
+            from.words()
+        )
+    }
+}
+
+/// Where reopened runs came from, for the notice.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Reopened {
+    /// The browser's storage, at a reload.
+    Kept,
+    /// A shared session's link.
+    Link,
+    /// A session file.
+    File,
+}
+
+impl Reopened {
+    fn words(self) -> &'static str {
+        match self {
+            Self::Kept => "kept in this browser",
+            Self::Link => "from the shared link",
+            Self::File => "from the session file",
+        }
+    }
+
+    /// Why the newest run came back without its parameters.
+    fn no_parameters(self) -> String {
+        match self {
+            Self::Kept => format!(
+                "were not kept (they are kept up to {} MiB, on WebGPU from step {} on)",
                 super::store::CHECKPOINT_CAP >> 20,
                 super::RESUME_EVERY
             ),
-            _ => String::new(),
-        };
-        format!("Restored {count} {runs} kept in this browser{newest}.")
+            Self::Link | Self::File => "do not travel in a shared session".into(),
+        }
     }
 }
 

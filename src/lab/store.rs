@@ -1,12 +1,14 @@
 //! Runs kept across reloads, as bytes: the runs (configuration, name, status, every step's
-//! record) as versioned JSON, and the newest run's checkpoint as our checkpoint file within
-//! [`CHECKPOINT_CAP`]. A stored copy may be cut short, come from another version or have been
+//! record) and the page's experiment (`lab::kept_experiment`) as versioned JSON, and the newest
+//! run's checkpoint as our checkpoint file within [`CHECKPOINT_CAP`]. A shared session
+//! (`lab::session`) is the same JSON. A stored copy may be cut short, come from another version or have been
 //! edited, so reading validates everything and says what is wrong; the page's storage
 //! (`ui::storage`) only moves the bytes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use super::kept_experiment::{check_experiment, SavedExperiment};
 use crate::checkpoint::{self, Checkpoint};
 use crate::model::{ModelConfig, ParamLayout};
 use crate::train::run::RunConfig;
@@ -34,6 +36,10 @@ pub struct SavedRuns {
     /// The visitor's text, which runs on the text source were built from.
     pub user_text: String,
     pub runs: Vec<SavedRun>,
+    /// The experiment (or sweep) of the page, if one was started; absent in copies kept
+    /// before experiments were.
+    #[serde(default)]
+    pub experiment: Option<SavedExperiment>,
 }
 
 /// One run as the charts show it.
@@ -74,6 +80,7 @@ impl SavedRuns {
             next_id,
             user_text,
             runs,
+            experiment: None,
         }
     }
 
@@ -136,6 +143,9 @@ pub fn restore(json: &str, checkpoint: Option<&[u8]>) -> Result<Restored, StoreE
     let mut runs: SavedRuns = serde_json::from_value(value)
         .map_err(|e| StoreError(format!("the saved runs do not fit the format ({e})")))?;
     check_runs(&runs)?;
+    if let Some(experiment) = &runs.experiment {
+        check_experiment(experiment)?;
+    }
     let checkpoint = match checkpoint {
         Some(bytes) => Some(newest_checkpoint(&mut runs, bytes)?),
         None => None,
@@ -156,18 +166,28 @@ fn check_runs(saved: &SavedRuns) -> Result<(), StoreError> {
             )));
         }
         last_id = run.id;
-        run.run.validate().map_err(|e| refused(e.to_string()))?;
         run.requested
             .validate()
             .map_err(|e| refused(e.to_string()))?;
-        for (i, record) in run.history.iter().enumerate() {
-            if record.step != run.first_step + i {
-                return Err(refused(format!(
-                    "its history has step {} where step {} belongs",
-                    record.step,
-                    run.first_step + i
-                )));
-            }
+        check_history(&run.run, run.first_step, &run.history).map_err(refused)?;
+    }
+    Ok(())
+}
+
+/// `run` validates and `history` counts its steps from `first_step`; else the reason.
+pub fn check_history(
+    run: &RunConfig,
+    first_step: usize,
+    history: &[StepRecord],
+) -> Result<(), String> {
+    run.validate().map_err(|e| e.to_string())?;
+    for (i, record) in history.iter().enumerate() {
+        if record.step != first_step + i {
+            return Err(format!(
+                "its history has step {} where step {} belongs",
+                record.step,
+                first_step + i
+            ));
         }
     }
     Ok(())

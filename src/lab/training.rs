@@ -69,6 +69,7 @@ impl Lab {
     /// one step); a step that evaluates comes only first, so that its extra forward passes never
     /// add to others. Returns the number of steps.
     pub fn train(&mut self, budget_seconds: f64, now: &dyn Fn() -> f64) -> usize {
+        self.restart_kept_experiment();
         if self.experiment_training() {
             return self.train_experiment(budget_seconds, now);
         }
@@ -116,6 +117,7 @@ impl Lab {
     /// [`GPU_AHEAD`] in flight); returns the validation reads to await. An error of the device
     /// stops the run and is shown as the problem.
     pub fn gpu_pump(&mut self, now: &dyn Fn() -> f64, limit: usize) -> Vec<Read> {
+        self.restart_kept_experiment();
         if self.gpu_experiment().is_some() {
             let Some(experiment) = self.experiment.as_mut() else {
                 return Vec::new();

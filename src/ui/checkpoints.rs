@@ -16,14 +16,16 @@ enum Outcome {
 }
 
 /// The files of a picker or a drop, taken out of its list (which the input clears).
-fn file_vec(files: Option<web_sys::FileList>) -> Vec<web_sys::File> {
+pub(super) fn file_vec(files: Option<web_sys::FileList>) -> Vec<web_sys::File> {
     files.map_or_else(Vec::new, |files| {
         (0..files.length()).filter_map(|i| files.get(i)).collect()
     })
 }
 
 /// Reads files as (name, bytes).
-async fn read_files(files: Vec<web_sys::File>) -> Result<Vec<(String, Vec<u8>)>, String> {
+pub(super) async fn read_files(
+    files: Vec<web_sys::File>,
+) -> Result<Vec<(String, Vec<u8>)>, String> {
     let mut out = Vec::new();
     for file in files {
         let name = file.name();
@@ -123,7 +125,7 @@ pub fn CheckpointPanel() -> impl IntoView {
 }
 
 /// The element behind an input event, as its type.
-fn event_target<T: JsCast>(ev: &leptos::ev::Event) -> T {
+pub(super) fn event_target<T: JsCast>(ev: &leptos::ev::Event) -> T {
     ev.target()
         .expect("an event from an element")
         .unchecked_into()

@@ -14,7 +14,7 @@ use super::saved::{self, Keeper};
 use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
-use crate::lab::{checkpoints, url, views, Lab, Read};
+use crate::lab::{checkpoints, session, url, views, Lab, Read};
 use crate::train::run::RunError;
 use crate::train::sweep::parse_lrs;
 
@@ -86,7 +86,8 @@ impl LabState {
         let query = web_sys::window()
             .and_then(|w| w.location().search().ok())
             .unwrap_or_default();
-        let (lab, keeper) = saved::open_lab(gpu, &url::decode(&query), loaded);
+        let settings = url::decode(&query);
+        let (lab, keeper) = saved::open_lab(gpu, &settings, loaded);
         let state = Self {
             lab: StoredValue::new_local(lab),
             version: RwSignal::new(0),
@@ -107,6 +108,10 @@ impl LabState {
         };
         if let Some(gpu) = &watched {
             state.watch_device(gpu);
+        }
+        // A shared session's link has done its work: a reload opens what the page kept since.
+        if settings.iter().any(|(key, _)| key == session::URL_KEY) {
+            state.write_url();
         }
         state
     }
@@ -163,7 +168,7 @@ impl LabState {
 
     /// Resolves once the training loop has ended: after the engines were replaced, the loop of
     /// the engine before ends at its next turn (its generation, or its engine kind, is gone).
-    async fn loop_ended(&self) {
+    pub(super) async fn loop_ended(&self) {
         while self.looping.get_value() {
             next_task().await;
         }
@@ -294,7 +299,7 @@ impl LabState {
 
     /// After any change of configuration or runs: the URL, the views, and the loop (a new run
     /// trains if the page is playing).
-    fn changed(&self) {
+    pub(super) fn changed(&self) {
         self.write_url();
         self.version.update(|v| *v += 1);
         self.draw_all();
@@ -597,7 +602,7 @@ impl LabState {
     }
 
     /// The non-default settings into the address bar, without a new history entry.
-    fn write_url(&self) {
+    pub(super) fn write_url(&self) {
         let query = url::encode(&self.lab.with_value(Lab::url_settings));
         let Some(window) = web_sys::window() else {
             return;

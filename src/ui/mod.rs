@@ -14,6 +14,7 @@ mod presenter;
 mod results;
 mod rules;
 mod saved;
+mod session;
 mod storage;
 mod sweep;
 mod text;
@@ -255,6 +256,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <generate::GeneratePanel />
                 <text::TextPanel />
                 <checkpoints::CheckpointPanel />
+                <session::SessionPanel />
                 <calc::CalcPanel />
                 <div class="panels">
                     {move || {

@@ -1,7 +1,8 @@
 //! Runs kept across reloads, on the page: the lab opened from what the browser kept (or a
 //! fresh one, with a notice, when that cannot be used), the runs kept again when due
 //! (`SaveMark::due`: at once after a change, every `SAVE_EVERY_SECONDS` while training), and
-//! the bar that says so, with the control that forgets them.
+//! the bar that says so, with the control that forgets them. A shared session's link opens in
+//! their place.
 
 use std::rc::Rc;
 
@@ -11,7 +12,7 @@ use leptos::task::spawn_local;
 use super::lab_state::{now_ms, LabState};
 use super::storage;
 use crate::gpu::GpuContext;
-use crate::lab::{self, store, Lab, SaveMark};
+use crate::lab::{self, session, store, Lab, Reopened, SaveMark};
 
 /// What the browser kept, as `storage::load` read it.
 pub type Loaded = Result<Option<(String, Option<Vec<u8>>)>, String>;
@@ -45,8 +46,47 @@ pub fn open_lab(
     settings: &[(String, String)],
     loaded: Loaded,
 ) -> (Lab, Keeper) {
+    // A shared session's link (`lab::session`) opens in place of the kept runs.
+    let (settings, shared) = session::from_settings(settings);
+    let settings = settings.as_slice();
+    let shared = shared.map(|read| {
+        read.and_then(|restored| Lab::reopen(lab::page_defaults(), settings, gpu.clone(), restored))
+    });
+    let (lab, notice) = match shared {
+        Some(Ok(lab)) => {
+            let notice = Notice::Restored(lab.reopened_notice(Reopened::Link));
+            (lab, Some(notice))
+        }
+        Some(Err(error)) => {
+            let refused = format!("The shared link could not be opened: {error}");
+            let (lab, notice) = open_kept(&gpu, settings, loaded);
+            let notice = match notice {
+                Some(Notice::Restored(text)) => Notice::Restored(format!("{refused}. {text}")),
+                Some(Notice::Problem(text)) => Notice::Problem(format!("{refused}. {text}")),
+                None => Notice::Problem(format!("{refused}.")),
+            };
+            (lab, Some(notice))
+        }
+        None => open_kept(&gpu, settings, loaded),
+    };
+    let keeper = Keeper {
+        last_mark: StoredValue::new_local(lab.save_mark()),
+        last_ms: StoredValue::new(now_ms()),
+        saving: StoredValue::new(false),
+        enabled: StoredValue::new(true),
+        notice: RwSignal::new(notice),
+    };
+    (lab, keeper)
+}
+
+/// The lab with the runs the browser kept, or a fresh one, and the notice saying which.
+fn open_kept(
+    gpu: &Option<Rc<GpuContext>>,
+    settings: &[(String, String)],
+    loaded: Loaded,
+) -> (Lab, Option<Notice>) {
     let fresh = || Lab::new(lab::page_defaults(), settings, gpu.clone());
-    let (lab, notice) = match loaded {
+    match loaded {
         Ok(None) => (fresh(), None),
         Ok(Some((runs, checkpoint))) => {
             let reopened = store::restore(&runs, checkpoint.as_deref()).and_then(|restored| {
@@ -73,15 +113,7 @@ pub fn open_lab(
                 "Saved runs could not be read: {error}."
             ))),
         ),
-    };
-    let keeper = Keeper {
-        last_mark: StoredValue::new_local(lab.save_mark()),
-        last_ms: StoredValue::new(now_ms()),
-        saving: StoredValue::new(false),
-        enabled: StoredValue::new(true),
-        notice: RwSignal::new(notice),
-    };
-    (lab, keeper)
+    }
 }
 
 impl Keeper {
