@@ -164,8 +164,9 @@ impl PageExperiment {
     /// Moves the lanes to new engines on `gpu` (None: the CPU engine) when any was training,
     /// or was stopped by the engine that failed: those continue from their newest resume point
     /// (step 0 from the seed without one); lanes that had ended keep their histories and get an
-    /// engine that takes no steps. A lane whose engine cannot be opened stops, with the reason.
-    /// Returns where they went on (also shown in the banner), "" when nothing moved.
+    /// engine that takes no steps. A resuming lane whose engine cannot be opened stops, with
+    /// the reason. Returns where they went on (also shown in the banner), "" when nothing
+    /// moved.
     fn resume_lanes(&mut self, gpu: Option<&Rc<GpuContext>>) -> String {
         let unfinished = |lane: &Lane| {
             matches!(
@@ -179,7 +180,8 @@ impl PageExperiment {
         let mut steps = Vec::new();
         let mut refused = Vec::new();
         for (lane, points) in self.lockstep.lanes.iter_mut().zip(&mut self.resume) {
-            let opened = match unfinished(lane) {
+            let resuming = unfinished(lane);
+            let opened = match resuming {
                 true => {
                     (resume_session(&mut lane.session, points, None, gpu)).map(|(engine, step)| {
                         steps.push(step);
@@ -190,6 +192,8 @@ impl PageExperiment {
             };
             match opened {
                 Ok(opened) => lane.engine = opened,
+                // An ended lane keeps its status, so its numbers stay final.
+                Err(_) if !resuming => {}
                 Err(error) => {
                     lane.session.stop();
                     refused.push(error.to_string());
