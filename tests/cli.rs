@@ -984,3 +984,73 @@ fn calc_prints_the_published_sizes_and_refuses_bad_arguments() {
         assert!(stderr.contains(message), "{args:?}: {stderr}");
     }
 }
+
+/// `archlab compare` trains configuration files in lockstep from the same start: two files
+/// that differ only in the learning rate (and the seed, which the first file's replaces) have
+/// the same loss at step 0 (same batch, same initial values) and differ after it.
+#[test]
+fn compare_trains_config_files_in_lockstep_from_the_same_start() {
+    let dir = scratch("cli_compare");
+    let write = |name: &str, train: &str| {
+        let path = dir.join(name);
+        let text = format!(
+            r#"{{"model": {{"d_model": 16, "n_layers": 1}},
+                "train": {{"steps": 3, "batch_size": 2, "seq_len": 8, {train}}}}}"#
+        );
+        std::fs::write(&path, text).unwrap();
+        path.to_str().unwrap().to_string()
+    };
+    let slow = write("slow.json", r#""lr": 0.001"#);
+    let fast = write("fast.json", r#""lr": 0.03, "seed": 9"#);
+    let out = dir.join("out");
+    let compare = |configs: &[&str]| {
+        let mut args = vec!["compare", "--backend", "cpu", "--seeds", "1"];
+        for config in configs {
+            args.extend(["--config", config]);
+        }
+        args.extend(["--out", out.to_str().unwrap()]);
+        archlab(&args)
+    };
+    let result = compare(&[&slow, &fast]);
+    assert!(
+        result.status.success(),
+        "{}",
+        String::from_utf8_lossy(&result.stderr)
+    );
+    let report = std::fs::read_to_string(out.join("report.md")).unwrap();
+    assert!(report.starts_with("# Compared in lockstep"), "{report}");
+    assert!(
+        report.contains("| slow |") && report.contains("| fast |"),
+        "{report}"
+    );
+    assert!(
+        !report.contains("Verdict"),
+        "no claim, no verdict: {report}"
+    );
+    assert!(out.join("loss.png").exists() && out.join("difference.png").exists());
+    let (a, b) = (losses(&out.join("slow")), losses(&out.join("fast")));
+    assert_eq!((a.len(), b.len()), (3, 3));
+    assert_eq!(a[0], b[0], "step 0: the same batch and initial values");
+    assert_ne!(a[2], b[2], "the learning rates differ after it");
+
+    // Refused with exit 2, naming why, and nothing written.
+    std::fs::remove_dir_all(&out).unwrap();
+    let broken = write("broken.json", r#""lr": "#);
+    for (configs, message) in [
+        (
+            vec![slow.as_str()],
+            "error: compare: needs two configurations or more; got only slow",
+        ),
+        (
+            vec![slow.as_str(), slow.as_str()],
+            "error: config: two files are named \"slow\"",
+        ),
+        (vec![slow.as_str(), broken.as_str()], "broken.json: "),
+    ] {
+        let result = compare(&configs);
+        let stderr = String::from_utf8_lossy(&result.stderr);
+        assert_eq!(result.status.code(), Some(2), "{stderr}");
+        assert!(stderr.contains(message), "{message:?} in {stderr}");
+        assert!(!out.exists(), "nothing written");
+    }
+}

@@ -388,6 +388,68 @@ fn a_lecture_experiment_runs_its_lanes_in_lockstep_on_the_gpu() {
     assert_eq!(lab.runs.last().unwrap().session.steps_done(), 0);
 }
 
+/// An experiment's lanes on the GPU keep resume points (their state read back as the page
+/// reads it, handed back late) and, when the device goes, continue on the CPU engine from
+/// them: the history to the point stays, and the steps after it are trained again with the
+/// losses they had on the GPU (within the engines' rounding).
+#[test]
+fn experiment_lanes_resume_on_the_cpu_engine_from_their_gpu_resume_points() {
+    let Some(ctx) = common::gpu() else { return };
+    let ctx = Rc::new(ctx);
+    let mut lab = Lab::new(page_defaults(), &settings(), Some(ctx));
+    lab.change("train.steps", &(RESUME_EVERY + 10).to_string());
+    lab.change("train.eval_interval", "25");
+    lab.start_experiment("final-norm").unwrap();
+    let lost_at = RESUME_EVERY + 3;
+    let losses = |lab: &Lab| -> Vec<Vec<f32>> {
+        let lanes = &lab.experiment.as_ref().unwrap().lockstep.lanes;
+        (lanes.iter())
+            .map(|l| l.session.history.iter().map(|r| r.loss).collect())
+            .collect()
+    };
+    let now = clock();
+    let mut held = Vec::new();
+    while losses(&lab).iter().any(|l| l.len() < lost_at) {
+        held.extend(lab.gpu_pump(&now, 1));
+        // The page awaits its reads in tasks of their own: here a turn late.
+        if let Some(arrival) = lab.gpu_next_report() {
+            wait(arrival).unwrap();
+        }
+        for read in held.drain(..) {
+            let result = pollster::block_on(read.wait());
+            lab.read_done(0, result);
+        }
+    }
+    let on_gpu = losses(&lab);
+
+    lab.resume_after_device_loss(None, "simulated");
+    let banner = lab.experiment.as_ref().unwrap().banner();
+    let said = format!("The lanes resumed from step {RESUME_EVERY} on the CPU engine");
+    assert!(banner.ends_with(&said), "{banner}");
+    for (kept, before) in losses(&lab).iter().zip(&on_gpu) {
+        assert_eq!(
+            kept[..],
+            before[..RESUME_EVERY],
+            "the history to the point stays"
+        );
+    }
+    while losses(&lab).iter().any(|l| l.len() < lost_at) {
+        assert!(
+            lab.train(0.0, &now) > 0,
+            "the lanes train on the CPU engine"
+        );
+    }
+    for (again, before) in losses(&lab).iter().zip(&on_gpu) {
+        for step in RESUME_EVERY..lost_at {
+            let (a, b) = (again[step], before[step]);
+            assert!(
+                rel(b, a) < 1e-3,
+                "step {step}: {a} on the CPU, {b} on the GPU"
+            );
+        }
+    }
+}
+
 /// A run removed while its steps are in flight (a visitor's click) leaves nothing waiting: the
 /// report the page's loop awaits resolves once the engine is gone.
 #[test]

@@ -4,13 +4,14 @@
 //! variants share, at each seed. The numbers and the verdict come from `train::evidence`, as
 //! in `archlab experiment`'s report.
 
+use super::resume::ResumePoints;
 use super::{engine, Lab};
 use crate::charts::{self, Band, Line};
 use crate::contract::EngineError;
 use crate::model::numbers::{bytes, count};
 use crate::model::MemoryBudget;
 use crate::train::evidence::{self, mean_min_max, Judged, Variant};
-use crate::train::experiments::Experiment;
+use crate::train::experiments::{Experiment, LossUnit};
 use crate::train::lockstep::{self, Lane, Lockstep};
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
@@ -52,6 +53,12 @@ pub enum Kind {
     /// The learning-rate sweep (`lab::sweep`): one seed, learning rate by learning rate (in
     /// `lrs`' order) the sweep's page variants (`train::sweep::PAGE_VARIANTS`).
     Sweep { lrs: Vec<f64> },
+    /// The visitor's marked runs (`lab::compare`), by id, each a variant (named by `labels`)
+    /// over seeds as in `Claims`; no claim, so no verdict.
+    Marked {
+        ids: Vec<usize>,
+        labels: Vec<String>,
+    },
 }
 
 /// An experiment training (or trained) in lockstep in the page.
@@ -67,12 +74,16 @@ pub struct PageExperiment {
     /// Whether it came back (a reload, a shared session) while it trained, without its lanes'
     /// parameters: play restarts it from step 0 (`lab::kept_experiment`).
     pub restarts_on_play: bool,
+    /// Each lane's resume points, in the lanes' order (`lab::resume`).
+    pub(super) resume: Vec<ResumePoints>,
+    /// Where the lanes went on after a lost device or a change of engine, for the banner.
+    pub resumed: Option<String>,
 }
 
 /// The seeds per variant the page trains: the most, up to [`PAGE_SEEDS`], whose lanes together
 /// need at most half of `budget` (the rest stays for the visitor's own run and the page).
 /// Refused, with the numbers, when one seed of every variant does not fit.
-pub fn seeds_for(runs: &[(&str, RunConfig)], budget: &MemoryBudget) -> Result<usize, RunError> {
+pub fn seeds_for<L>(runs: &[(L, RunConfig)], budget: &MemoryBudget) -> Result<usize, RunError> {
     let one_seed: f64 = (runs.iter())
         .map(|(_, run)| {
             let need =
@@ -116,7 +127,13 @@ impl PageExperiment {
     /// (the sweep: "2 variants × 5 learning rates"), then whether it finished or was stopped,
     /// and which lanes diverged.
     pub fn banner(&self) -> String {
-        let name = self.experiment.name;
+        let title = match &self.kind {
+            Kind::Marked { ids, .. } => {
+                let ids: Vec<String> = ids.iter().map(usize::to_string).collect();
+                format!("runs {} in lockstep", ids.join(", "))
+            }
+            Kind::Claims | Kind::Sweep { .. } => format!("experiment {}", self.experiment.name),
+        };
         let size = match &self.kind {
             Kind::Claims => format!(
                 "{} variants × {} seeds",
@@ -130,6 +147,7 @@ impl PageExperiment {
                     lrs.len()
                 )
             }
+            Kind::Marked { ids, .. } => format!("{} runs × {} seeds", ids.len(), self.seeds),
         };
         let state = if self.training() && self.restarts_on_play {
             format!(
@@ -152,16 +170,33 @@ impl PageExperiment {
                 _ => None,
             })
             .collect();
-        let mut banner = format!("experiment {name}: {state}, {size}");
+        let mut banner = format!("{title}: {state}, {size}");
         if !diverged.is_empty() {
             banner += &format!(" ({})", diverged.join("; "));
+        }
+        if let Some(resumed) = &self.resumed {
+            banner += &format!(". {resumed}");
         }
         banner
     }
 
     /// The label of variant `index`.
-    pub fn label(&self, index: usize) -> &'static str {
-        self.experiment.variants[index].0
+    pub fn label(&self, index: usize) -> &str {
+        match &self.kind {
+            Kind::Marked { labels, .. } => &labels[index],
+            Kind::Claims | Kind::Sweep { .. } => self.experiment.variants[index].0,
+        }
+    }
+
+    /// The unit its validation losses compare in: the experiment's, or for marked runs
+    /// bits per character when their tokenizers differ.
+    pub fn loss(&self) -> LossUnit {
+        match &self.kind {
+            Kind::Marked { .. } => {
+                LossUnit::comparing(self.lockstep.lanes.iter().map(|l| &l.session.data))
+            }
+            Kind::Claims | Kind::Sweep { .. } => self.experiment.loss,
+        }
     }
 
     /// Lane `index` in words: "no final norm seed 2", or in the sweep "post-norm at lr 1e3".
@@ -169,7 +204,7 @@ impl PageExperiment {
         let lane = &self.lockstep.lanes[index];
         let label = self.label(lane.variant);
         match &self.kind {
-            Kind::Claims => format!("{label} seed {}", lane.seed + 1),
+            Kind::Claims | Kind::Marked { .. } => format!("{label} seed {}", lane.seed + 1),
             Kind::Sweep { lrs } => {
                 format!(
                     "{label} at lr {}",
@@ -183,26 +218,29 @@ impl PageExperiment {
     /// far of those still training); none for the sweep, whose numbers are its cells by
     /// learning rate (`sweep_cells`) and which trains only some of its variants.
     pub fn variants(&self) -> Vec<Variant> {
-        match self.kind {
-            Kind::Claims => (0..self.experiment.variants.len())
-                .map(|index| {
-                    let sessions = (self.lockstep.lanes.iter())
-                        .filter(|l| l.variant == index)
-                        .map(|l| &l.session);
-                    Variant::new(self.label(index), self.experiment.loss, sessions)
-                })
-                .collect(),
-            Kind::Sweep { .. } => Vec::new(),
-        }
+        let count = match &self.kind {
+            Kind::Claims => self.experiment.variants.len(),
+            Kind::Marked { labels, .. } => labels.len(),
+            Kind::Sweep { .. } => return Vec::new(),
+        };
+        let loss = self.loss();
+        (0..count)
+            .map(|index| {
+                let sessions = (self.lockstep.lanes.iter())
+                    .filter(|l| l.variant == index)
+                    .map(|l| &l.session);
+                Variant::new(self.label(index), loss, sessions)
+            })
+            .collect()
     }
 
     /// The verdict on each claim, once every lane has ended by itself (a stopped experiment
-    /// has none: its numbers are not final; the sweep has no claims).
+    /// has none: its numbers are not final; the sweep and marked runs have no claims).
     pub fn judged(&self) -> Option<Vec<Judged>> {
         let ended = !self.training() && !self.stopped;
         match self.kind {
             Kind::Claims => ended.then(|| evidence::judge(self.experiment, &self.variants())),
-            Kind::Sweep { .. } => None,
+            Kind::Sweep { .. } | Kind::Marked { .. } => None,
         }
     }
 
@@ -304,6 +342,7 @@ pub fn snapshot(lab: &Lab) -> Value {
                 "variant": experiment.label(lane.variant),
                 "seed": lane.seed,
                 "steps": lane.session.steps_done(),
+                "loss": lane.session.history.iter().map(|r| r.loss).collect::<Vec<_>>(),
                 "status": format!("{:?}", lane.session.status),
             })
         })
@@ -434,28 +473,31 @@ impl Lab {
     ) -> Result<(), RunError> {
         // The old lanes' engines go before the new ones are made.
         self.experiment = None;
-        let mut lanes = Vec::new();
+        let mut page = PageExperiment {
+            experiment,
+            kind,
+            seeds,
+            lockstep: Lockstep::new(Vec::new()),
+            stopped: false,
+            resume: Vec::new(),
+            resumed: None,
+            restarts_on_play: false,
+        };
         for (variant, seed, mut run) in planned {
-            let label = experiment.variants[variant].0;
+            let label = page.label(variant).to_string();
             let named = |e: RunError| RunError::new(e.field, format!("{label}: {}", e.reason));
             let data = self.data_for(&run).map_err(named)?;
             run.model.vocab_size = data.vocab_size();
             let engine = engine::open_engine(&run, self.gpu.as_ref()).map_err(named)?;
-            lanes.push(Lane {
+            page.lockstep.lanes.push(Lane {
                 variant,
                 seed,
                 session: Session::new(run, data),
                 engine,
             });
+            page.resume.push(ResumePoints::new(0));
         }
-        self.experiment = Some(PageExperiment {
-            experiment,
-            kind,
-            seeds,
-            lockstep: Lockstep::new(lanes),
-            stopped: false,
-            restarts_on_play: false,
-        });
+        self.experiment = Some(page);
         Ok(())
     }
 
@@ -479,6 +521,8 @@ impl Lab {
         while experiment.training() && experiment.completes_at_once() {
             let before = now();
             experiment.pump(now);
+            // Resume points of engines that complete at once are kept at once: no reads.
+            experiment.take_resume_points();
             rounds += 1;
             let after = now();
             if after - started + (after - before) > budget_seconds {
@@ -494,7 +538,8 @@ impl Lab {
     pub fn experiment_started(&mut self, started: Result<(), RunError>) -> bool {
         match started {
             Ok(()) => {
-                let refused_start = |p: &RunError| matches!(p.field.as_str(), "experiment" | "lrs");
+                let refused_start =
+                    |p: &RunError| matches!(p.field.as_str(), "experiment" | "lrs" | "compare");
                 if self.problem.as_ref().is_some_and(refused_start) {
                     self.problem = None;
                 }

@@ -4,6 +4,7 @@
 
 pub mod across_runs;
 pub mod checkpoints;
+mod compare;
 pub mod engine;
 pub mod engine_choice;
 pub mod export;
@@ -148,10 +149,10 @@ pub struct RunEntry {
     /// Steps between snapshots: doubles whenever they are thinned.
     snapshot_every: usize,
     /// The newest states (parameters, AdamW moments, step) to continue from if the device is
-    /// lost, oldest first (`lab::resume`).
-    resume_points: Vec<Checkpoint>,
-    /// The step of the last resume point asked for (or where the run began).
-    resume_asked: usize,
+    /// lost (`lab::resume`).
+    resume: resume::ResumePoints,
+    /// Whether the visitor marked it to compare in lockstep (`lab::compare`).
+    pub marked: bool,
     /// Generated text (text data only), growing a few tokens per frame.
     pub sample: String,
     sample_tokens: Vec<u32>,
@@ -177,8 +178,8 @@ impl RunEntry {
             snapshots: Vec::new(),
             scrub: None,
             snapshot_every: 1,
-            resume_points: Vec::new(),
-            resume_asked: first_step,
+            resume: resume::ResumePoints::new(first_step),
+            marked: false,
             sample: String::new(),
             sample_tokens: Vec::new(),
             sample_left: 0,

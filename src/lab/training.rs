@@ -23,6 +23,8 @@ pub enum Read {
     SampleToken(Pending<Vec<f32>>),
     /// The state as of a step, kept as a resume point (`lab::resume`).
     ResumePoint(usize, Pending<EngineState>),
+    /// The state of the experiment's lane (by index) as of a step, kept as its resume point.
+    LaneResumePoint(usize, usize, Pending<EngineState>),
 }
 
 impl Read {
@@ -43,6 +45,12 @@ impl Read {
             }
             Self::SampleToken(read) => ReadResult::SampleToken(read.await?),
             Self::ResumePoint(step, state) => ReadResult::ResumePoint(step, state.await?),
+            // Its failure stops the lane, not the run the read is handed back with.
+            Self::LaneResumePoint(lane, step, state) => ReadResult::LaneResumePoint {
+                lane,
+                step,
+                state: state.await,
+            },
         })
     }
 }
@@ -61,6 +69,12 @@ pub enum ReadResult {
     Example(Example),
     SampleToken(Vec<f32>),
     ResumePoint(usize, EngineState),
+    /// The state of the experiment's lane as of `step`, or why the read failed.
+    LaneResumePoint {
+        lane: usize,
+        step: usize,
+        state: Result<EngineState, EngineError>,
+    },
 }
 
 impl Lab {
@@ -124,10 +138,11 @@ impl Lab {
             };
             // A round whatever the limit: the lanes stay together.
             let pending = experiment.pump(now);
-            let reads = pending
-                .into_iter()
-                .map(|(lane, v)| Read::LaneValidation(lane, v));
-            return reads.collect();
+            let mut reads: Vec<Read> = (pending.into_iter())
+                .map(|(lane, v)| Read::LaneValidation(lane, v))
+                .collect();
+            reads.extend(experiment.take_resume_points());
+            return reads;
         }
         let Some(run) = self.runs.last_mut() else {
             return Vec::new();
@@ -162,12 +177,16 @@ impl Lab {
     /// Hands back the values of a [`Read`] of run `id` (ignored if the run is gone). A failed
     /// read stops the run, keeping its history, and is shown as the problem.
     pub fn read_done(&mut self, id: usize, result: Result<ReadResult, EngineError>) {
-        if let Ok(ReadResult::LaneValidation { lane, validation }) = result {
-            if let Some(experiment) = &mut self.experiment {
-                experiment.validated(lane, validation);
+        // An experiment's lane reads go to its lane, whatever the run.
+        let result = match (result, &mut self.experiment) {
+            (Ok(ReadResult::LaneValidation { lane, validation }), Some(experiment)) => {
+                return experiment.validated(lane, validation);
             }
-            return;
-        }
+            (Ok(ReadResult::LaneResumePoint { lane, step, state }), Some(experiment)) => {
+                return experiment.lane_state_read(lane, step, state);
+            }
+            (result, _) => result,
+        };
         let Some(run) = self.runs.iter_mut().find(|r| r.id == id) else {
             return;
         };
@@ -180,12 +199,12 @@ impl Lab {
         };
         match result {
             ReadResult::Validation { step, logits } => run.session.validated(step, &logits),
-            // Handled above, whatever the run.
-            ReadResult::LaneValidation { .. } => {}
+            // Handled above; without an experiment, nothing to do.
+            ReadResult::LaneValidation { .. } | ReadResult::LaneResumePoint { .. } => {}
             ReadResult::Example(example) => run.keep_example(example),
             ReadResult::ResumePoint(step, state) => {
                 let point = checkpoints::checkpoint_of(run.session.run.clone(), step, state);
-                run.keep_resume_point(point);
+                run.resume.keep(point);
             }
             ReadResult::SampleToken(logits) => {
                 let mut rng = ChaCha8Rng::seed_from_u64(run.sample_seed());
@@ -212,9 +231,9 @@ impl Lab {
                 Some(result) => result.map(|state| ReadResult::ResumePoint(step, state)),
                 None => return Some(Read::ResumePoint(step, state)),
             },
-            validation @ (Read::Validation(_) | Read::LaneValidation(..)) => {
-                return Some(validation)
-            }
+            lane_or_validation @ (Read::Validation(_)
+            | Read::LaneValidation(..)
+            | Read::LaneResumePoint(..)) => return Some(lane_or_validation),
         };
         self.read_done(id, ready);
         None

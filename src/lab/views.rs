@@ -8,9 +8,9 @@ use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
 use crate::model::numbers::bytes;
 use crate::model::rules::{rules, Rule};
 use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
+use crate::train::experiments::LossUnit;
 use crate::train::published::PUBLISHED;
 use crate::train::session::{RunStatus, StepRecord};
-use crate::train::tokenizer::Tokenizer;
 
 /// The shown runs, not hidden.
 pub(super) fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
@@ -22,9 +22,7 @@ pub(super) fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
 /// the validation loss in bits per character of the text instead. Runs on one tokenizer keep
 /// nats per token, the number training minimises and the lecture quotes.
 pub fn tokenizers_differ(lab: &Lab) -> bool {
-    let mut kinds = shown(lab).map(|r| r.session.data.tokenizer().map(Tokenizer::kind));
-    let first = kinds.next();
-    kinds.any(|kind| Some(kind) != first)
+    LossUnit::comparing(shown(lab).map(|r| &r.session.data)) == LossUnit::BitsPerCharacter
 }
 
 /// The loss chart's title and y axis: nats per token, or bits per character when the shown
@@ -350,6 +348,7 @@ pub fn snapshot(lab: &Lab) -> Value {
                 "id": run.id,
                 "name": run.name(),
                 "color": run.color,
+                "marked": run.marked,
                 "hidden": run.hidden,
                 "status": status_text(run),
                 "steps": history.len(),

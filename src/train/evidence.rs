@@ -9,7 +9,7 @@ use super::verdict::{self, Claim, Metric, Samples, Verdict};
 
 /// One variant's numbers, one entry per seed.
 pub struct Variant {
-    pub label: &'static str,
+    pub label: String,
     /// The unit its validation loss is compared in (the experiment's).
     pub loss: LossUnit,
     /// Final validation loss (nats per token) of each seed that finished.
@@ -37,7 +37,7 @@ pub struct Variant {
 impl Variant {
     /// The numbers of `label`'s sessions, one per seed, its loss compared in `loss`.
     pub fn new<'a>(
-        label: &'static str,
+        label: &str,
         loss: LossUnit,
         sessions: impl Iterator<Item = &'a Session>,
     ) -> Self {
@@ -74,7 +74,7 @@ impl Variant {
             .sum::<f64>()
             / sessions.len() as f64;
         Self {
-            label,
+            label: label.to_string(),
             loss,
             val_loss: last(LossUnit::NatsPerToken),
             val_bpc: last(LossUnit::BitsPerCharacter),

@@ -3,8 +3,10 @@
 //! `archlab experiment` both read this table. Settings are the dotted `key=value` pairs of
 //! `RunConfig::set`, so an experiment is as shareable as a URL.
 
+use super::data::DataStream;
 use super::run::{RunConfig, RunError};
 use super::session::StepRecord;
+use super::tokenizer::Tokenizer;
 use super::verdict::{
     Claim::{self, Lower, Similar},
     Metric::{FlopsPerToken, KvBytes, MaxAttentionLogit, Parameters, ValLoss},
@@ -54,6 +56,18 @@ impl LossUnit {
         match self {
             LossUnit::NatsPerToken => record.val_loss,
             LossUnit::BitsPerCharacter => record.val_bpc,
+        }
+    }
+
+    /// The unit runs on `data` compare in: nats per token (what training minimises) while they
+    /// share a tokenizer, else bits per character (a token of several characters costs more
+    /// nats than one character does, so their losses per token compare nothing).
+    pub fn comparing<'a>(data: impl IntoIterator<Item = &'a DataStream>) -> LossUnit {
+        let mut kinds = (data.into_iter()).map(|d| d.tokenizer().map(Tokenizer::kind));
+        let first = kinds.next();
+        match kinds.any(|kind| Some(kind) != first) {
+            true => BitsPerCharacter,
+            false => NatsPerToken,
         }
     }
 

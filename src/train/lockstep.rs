@@ -5,16 +5,16 @@
 //! every tensor they share (`ParamLayout::init` draws each tensor from a stream keyed by the seed
 //! and its name). A lane that diverges, or whose engine fails, stops alone; the others go on.
 
-use super::run::RunConfig;
+use super::run::{RunConfig, RunError};
 use super::session::{PendingValidation, RunStatus, Session};
 use crate::contract::Engine;
 
 /// Each variant of `runs` at seeds `0..seeds`, variant by variant: (variant, seed, its
 /// configuration with `train.seed` the base seed plus the seed), for a lane each.
-pub fn seeded<'a>(
-    runs: &'a [(&str, RunConfig)],
+pub fn seeded<L>(
+    runs: &[(L, RunConfig)],
     seeds: usize,
-) -> impl Iterator<Item = (usize, usize, RunConfig)> + 'a {
+) -> impl Iterator<Item = (usize, usize, RunConfig)> + '_ {
     runs.iter()
         .enumerate()
         .flat_map(move |(variant, (_, run))| {
@@ -24,6 +24,35 @@ pub fn seeded<'a>(
                 (variant, seed, run)
             })
         })
+}
+
+/// Makes configurations chosen to compare (the page's marked runs, `archlab compare`'s files)
+/// lanes of one lockstep: every one at the first one's `train.seed`, so that lanes with the
+/// same data settings see the same batches and start equal in the tensors they share. Refused,
+/// naming them, when there are fewer than two or two are then the same configuration (one lane
+/// would repeat the other).
+pub fn comparable<L: AsRef<str>>(runs: &mut [(L, RunConfig)]) -> Result<(), RunError> {
+    let refused = |reason: String| Err(RunError::new("compare", reason));
+    let Some(seed) = runs.first().map(|(_, run)| run.train.seed) else {
+        return refused("needs two configurations or more; got none".into());
+    };
+    if runs.len() < 2 {
+        let only = runs[0].0.as_ref();
+        return refused(format!("needs two configurations or more; got only {only}"));
+    }
+    for (_, run) in runs.iter_mut() {
+        run.train.seed = seed;
+    }
+    for (index, (label, run)) in runs.iter().enumerate() {
+        if let Some((same, _)) = runs[index + 1..].iter().find(|(_, other)| other == run) {
+            return refused(format!(
+                "{} and {} are the same configuration at one seed",
+                label.as_ref(),
+                same.as_ref()
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// One variant at one seed: its session and the engine it trains on.

@@ -247,6 +247,17 @@ impl LabState {
         self.changed();
     }
 
+    /// Marks run `id` to compare, or unmarks it (`Lab::toggle_marked`).
+    pub fn toggle_marked(&self, id: usize) {
+        self.lab.update_value(|lab| lab.toggle_marked(id));
+        self.changed();
+    }
+
+    /// Starts the marked runs in lockstep (see `Lab::start_compare`) and plays.
+    pub fn start_compare(&self) {
+        self.start_lanes(Lab::start_compare);
+    }
+
     pub fn toggle_hidden(&self, id: usize) {
         self.lab.update_value(|lab| lab.toggle_hidden(id));
         self.changed();

@@ -80,10 +80,10 @@ pub(super) fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, V
     if testid == "chart-experiment-loss" {
         let (bands, lines) = band_chart(&variants);
         let title = format!("{name}: validation loss, min–max over seeds");
-        let y = format!("validation loss ({})", experiment.experiment.loss.name());
+        let y = format!("validation loss ({})", experiment.loss().name());
         (title, y, bands, lines)
     } else {
-        let first = variants.first().map_or("", |v| v.label);
+        let first = variants.first().map_or("", |v| v.label.as_str());
         let title = format!("training loss minus {first}'s");
         (
             title,
@@ -129,6 +129,16 @@ fn BandChart(testid: &'static str) -> impl IntoView {
     }
 }
 
+/// What the results table says under its rows.
+enum Verdicts {
+    /// The verdict line of each claim.
+    Judged(Vec<String>),
+    /// Lanes still train (or were stopped): no verdict yet.
+    Coming,
+    /// Marked runs: no claim to judge.
+    NoClaim,
+}
+
 /// Per variant the numbers over its seeds, filling while the lanes train; then the verdict on
 /// each claim by the stated rule.
 #[component]
@@ -139,16 +149,23 @@ fn ResultsTable() -> impl IntoView {
         state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             let variants = experiment.variants();
-            let header = lockstep::results_header(experiment.experiment.loss.name());
+            let header = lockstep::results_header(experiment.loss().name());
             let rows = lockstep::results_rows(&variants);
-            let verdicts: Option<Vec<String>> = experiment
-                .judged()
-                .map(|judged| judged.iter().map(lockstep::verdict_line).collect());
+            let verdicts = match experiment.kind {
+                Kind::Marked { .. } => Verdicts::NoClaim,
+                _ => match experiment.judged() {
+                    Some(judged) => {
+                        Verdicts::Judged(judged.iter().map(lockstep::verdict_line).collect())
+                    }
+                    None => Verdicts::Coming,
+                },
+            };
             Some((header, rows, verdicts))
         })
     };
     move || {
         table().map(|(header, rows, verdicts)| {
+            let judged_by_rule = !matches!(verdicts, Verdicts::NoClaim);
             view! {
                 <table class="results" data-testid="experiment-results">
                     <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
@@ -161,10 +178,11 @@ fn ResultsTable() -> impl IntoView {
                 </table>
                 <div class="verdicts" data-testid="experiment-verdicts">
                     {match verdicts {
-                        Some(lines) => lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view().into_any(),
-                        None => view! { <p>"The verdict comes when every lane has ended."</p> }.into_any(),
+                        Verdicts::Judged(lines) => lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view().into_any(),
+                        Verdicts::Coming => view! { <p>"The verdict comes when every lane has ended."</p> }.into_any(),
+                        Verdicts::NoClaim => view! { <p>"Marked runs make no claim: the numbers are the comparison."</p> }.into_any(),
                     }}
-                    <p class="hint">"Rule: " {RULE}</p>
+                    {judged_by_rule.then(|| view! { <p class="hint">"Rule: " {RULE}</p> })}
                 </div>
             }
         })

@@ -150,18 +150,37 @@ pub fn RunsList() -> impl IntoView {
         state.lab.with_value(|lab| {
             lab.runs
                 .iter()
-                .map(|r| (r.id, r.name(), r.color, views::run_dash(r), r.hidden))
+                .map(|r| {
+                    (
+                        r.id,
+                        r.name(),
+                        r.color,
+                        views::run_dash(r),
+                        r.hidden,
+                        r.marked,
+                    )
+                })
                 .collect::<Vec<_>>()
         })
+    };
+    let marked = move || {
+        state.version.track();
+        state.lab.with_value(|lab| lab.marked().len())
     };
     view! {
         <section class="runs" aria-label="Runs">
             <h2>"Runs"</h2>
+            <p class="compare">
+                <button data-testid="compare-marked" disabled=move || marked() < 2
+                    title="train the marked runs again together: the same batches, equal initial values"
+                    on:click=move |_| state.start_compare()>"Compare in lockstep"</button>
+                " " {move || format!("{} marked", marked())}
+            </p>
             <ul data-testid="runs">
                 {move || {
                     runs()
                         .into_iter()
-                        .map(|(id, name, color, dash, hidden)| {
+                        .map(|(id, name, color, dash, hidden, marked)| {
                             let status = move || {
                                 state.progress.track();
                                 state.lab.with_value(|lab| {
@@ -178,6 +197,8 @@ pub fn RunsList() -> impl IntoView {
                             let swatch = format!("4px {stroke} {}", css(PALETTE[color]));
                             view! {
                                 <li class:hidden-run=hidden data-testid=format!("run-{id}")>
+                                    <input type="checkbox" data-testid=format!("mark-{id}") prop:checked=marked
+                                        aria-label=format!("mark run {id} to compare") on:change=move |_| state.toggle_marked(id) />
                                     <span class="swatch" style:border-top=swatch></span>
                                     <span class="run-name">{name}</span>
                                     <span class="run-status">{status}</span>

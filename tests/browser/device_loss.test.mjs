@@ -96,3 +96,37 @@ test("a lost GPU device: a new device, the run resumes; lost again with none to 
     await browser.close();
   }
 });
+
+test("a lost GPU device mid-experiment: the lanes go on on a new device", async () => {
+  const browser = await launch();
+  try {
+    const { page, errors } = await openKeepingDevices(browser);
+    // The first step waits for SwiftShader's pipeline compilation.
+    await until(page, (s) => s.runs[0]?.steps >= 1, null, 240_000);
+    await page.getByTestId("experiments").locator("summary", { hasText: "final-norm" }).click();
+    await page.getByTestId("experiment-final-norm").click();
+    // A round of 4 lanes takes seconds on SwiftShader, so the loss comes before the first
+    // resume point (step 50; tests/gpu_page.rs resumes from one, on lavapipe): the lanes start
+    // again from their seeds and find the same losses.
+    const lanesAt = (s, steps) => s.experiment?.lanes.length === 4 && s.experiment.lanes.every((l) => l.steps >= steps);
+    const before = await until(page, lanesAt, 2, 120_000);
+    await page.evaluate(() => window.__devices.at(-1).destroy());
+    const after = await until(page, (s) => s.engine_notice && lanesAt(s, 2), null, 120_000);
+    console.log(`notice: ${after.engine_notice}`);
+    const said = "The lanes started again from step 0 on the WebGPU engine: none had kept a state yet";
+    assert.ok(after.engine_notice.endsWith(` ${said}.`), after.engine_notice);
+    assert.ok(after.experiment.banner.endsWith(`. ${said}`), after.experiment.banner);
+    assert.ok(after.experiment.training, "the lanes still train");
+    for (const [i, lane] of after.experiment.lanes.entries()) {
+      for (const step of [0, 1]) {
+        const [now, old] = [lane.loss[step], before.experiment.lanes[i].loss[step]];
+        assert.ok(Math.abs(now - old) <= 1e-4 * Math.abs(old), `lane ${i} step ${step}: ${now} after, ${old} before`);
+      }
+    }
+    assert.equal(await page.evaluate(() => window.__devices.length), 2, "a new device");
+    await screenshot(page, "device-loss-experiment");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});

@@ -2,7 +2,7 @@
 // its own charts, a results table and a verdict (src/lab/lockstep.rs, src/ui/results.rs).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, ON_GPU, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import { fill, launch, ON_GPU, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 test("an experiment's variants step together; the band, the results table and the verdict fill", async () => {
   const browser = await launch();
@@ -64,6 +64,43 @@ test("an experiment's variants step together; the band, the results table and th
     assert.ok(visitorSteps.length > 0);
     assert.ok(visitorSteps.every((n) => n === visitorSteps[0]), `the visitor's run waited: ${visitorSteps}`);
     await screenshot(page, "lockstep");
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("marked runs train again together in lockstep; their table has no verdict", async () => {
+  // The CPU engine: marking and the lockstep are the same on either engine, and it is quick.
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}${TINY}`);
+    await until(page, (s) => s.runs.length === 1);
+    await fill(page, "model.n_kv_heads", "1");
+    const { runs } = await until(page, (s) => s.runs.length === 2);
+    const compare = page.getByTestId("compare-marked");
+    assert.ok(await compare.isDisabled(), "two runs or more to compare");
+    await page.getByTestId("mark-1").check();
+    await page.getByTestId("mark-2").check();
+    await compare.click();
+
+    // Every lane at the same step whenever the page is looked at (a round steps each lane).
+    const going = await until(page, (s) => s.experiment?.training && s.experiment.lanes.every((l) => l.steps >= 5));
+    const steps = going.experiment.lanes.map((l) => l.steps);
+    assert.ok(Math.max(...steps) - Math.min(...steps) <= 1, `lanes at ${steps}`);
+    assert.deepEqual(
+      going.experiment.lanes.map((l) => [l.variant, l.seed]),
+      [[runs[0].name, 0], [runs[0].name, 1], [runs[1].name, 0], [runs[1].name, 1]],
+    );
+    assert.match(going.experiment.banner, /^runs 1, 2 in lockstep: step \d+ of 2000, 2 runs × 2 seeds$/);
+    await page.getByTestId("experiment-stop").click();
+    const stopped = await until(page, (s) => !s.experiment.training);
+    assert.match(stopped.experiment.banner, /^runs 1, 2 in lockstep: stopped at step \d+, 2 runs × 2 seeds$/);
+    assert.equal(stopped.experiment.rows.length, 2);
+    assert.deepEqual(stopped.experiment.verdicts, []);
+    assert.match(await page.getByTestId("experiment-verdicts").innerText(), /make no claim/);
+    await screenshot(page, "lockstep-marked");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

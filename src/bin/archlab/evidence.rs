@@ -1,7 +1,8 @@
 //! The report of `archlab experiment`: the results table and the verdict on each of the
 //! experiment's claims (the numbers from train::evidence), and the charts
 //! (validation loss as the mean over seeds with a min-max band, and the per-step difference of
-//! each variant's training loss to the first variant's).
+//! each variant's training loss to the first variant's); `archlab compare`'s report, the same
+//! without claims.
 
 use std::fmt::Write as _;
 use std::path::Path;
@@ -74,28 +75,7 @@ pub fn write_report(
     variants: &[Variant],
     out: &Path,
 ) -> Result<String, String> {
-    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
-    crate::report::register_font()?;
-    draw(
-        &out.join("loss.png"),
-        &format!(
-            "{}: validation loss (mean, min-max over seeds)",
-            experiment.name
-        ),
-        &format!("validation loss ({})", experiment.loss.name()),
-        true,
-        band_chart(variants),
-    )?;
-    draw(
-        &out.join("difference.png"),
-        &format!(
-            "{}: training loss minus {}'s, per step (mean over seeds)",
-            experiment.name, variants[0].label
-        ),
-        "difference (nats)",
-        false,
-        (Vec::new(), difference_lines(variants)),
-    )?;
+    write_charts(experiment.name, variants, out)?;
     let table = table(variants);
     let verdicts = verdicts(experiment, variants);
     let seeds = variants.first().map_or(0, |v| v.seeds);
@@ -110,6 +90,52 @@ pub fn write_report(
     );
     std::fs::write(out.join("report.md"), report).map_err(|e| e.to_string())?;
     Ok(format!("{table}\n{verdicts}"))
+}
+
+/// `archlab compare`'s `loss.png`, `difference.png` and `report.md`: the configurations'
+/// table and charts, without a verdict (they make no claim); returns the table for the
+/// terminal.
+pub fn write_comparison(variants: &[Variant], out: &Path) -> Result<String, String> {
+    write_charts("compare", variants, out)?;
+    let table = table(variants);
+    let seeds = variants.first().map_or(0, |v| v.seeds);
+    let first = variants.first().map_or("", |v| v.label.as_str());
+    let report = format!(
+        "# Compared in lockstep\n\n\
+         The configurations trained in lockstep (one step each in turn on one engine), each over \
+         {seeds} seeds at the first one's seed: the same batches wherever their data settings \
+         agree and the same initial values in every tensor they share, at each seed. They make no \
+         claim, so there is no verdict: the numbers are the comparison.\n\n{table}\n\
+         ![validation loss](loss.png)\n\n![difference to {first}](difference.png)\n\n\
+         Each configuration's folder has its metrics, charts and checkpoint per seed.\n"
+    );
+    std::fs::write(out.join("report.md"), report).map_err(|e| e.to_string())?;
+    Ok(table)
+}
+
+/// The validation loss chart (mean over seeds, min-max band) and the difference chart (each
+/// variant's training loss minus the first's) of `variants`, titled with `name`.
+fn write_charts(name: &str, variants: &[Variant], out: &Path) -> Result<(), String> {
+    std::fs::create_dir_all(out).map_err(|e| e.to_string())?;
+    crate::report::register_font()?;
+    let unit = variants.first().map_or("", |v| v.loss.name());
+    draw(
+        &out.join("loss.png"),
+        &format!("{name}: validation loss (mean, min-max over seeds)"),
+        &format!("validation loss ({unit})"),
+        true,
+        band_chart(variants),
+    )?;
+    draw(
+        &out.join("difference.png"),
+        &format!(
+            "{name}: training loss minus {}'s, per step (mean over seeds)",
+            variants[0].label
+        ),
+        "difference (nats)",
+        false,
+        (Vec::new(), difference_lines(variants)),
+    )
 }
 
 fn draw(

@@ -9,7 +9,7 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use archlab::gpu::GpuContext;
-use archlab::train::experiments::{Experiment, EXPERIMENTS};
+use archlab::train::experiments::{Experiment, LossUnit, EXPERIMENTS};
 use archlab::train::lockstep::{self, Lane, Lockstep};
 use archlab::train::run::RunConfig;
 use archlab::train::session::Session;
@@ -213,24 +213,24 @@ fn configured(
 }
 
 /// An experiment trained and reported.
-struct Measured {
-    variants: Vec<Variant>,
+pub struct Measured {
+    pub variants: Vec<Variant>,
     /// The engine the lanes ran on, in its own words.
-    engine: String,
+    pub engine: String,
     /// Wall time of the training, in seconds.
-    seconds: f64,
+    pub seconds: f64,
     /// The results table and verdicts, for the terminal.
-    summary: String,
+    pub summary: String,
 }
 
 /// Why measuring stopped: bad input (exit 2) or a file that could not be written.
-enum Failure {
+pub enum Failure {
     Refused(String),
     Writing(String),
 }
 
 impl Failure {
-    fn exit(self) -> ExitCode {
+    pub fn exit(self) -> ExitCode {
         match self {
             Failure::Refused(error) => refuse(error),
             Failure::Writing(error) => {
@@ -251,20 +251,37 @@ fn measure(
     out: &Path,
 ) -> Result<Measured, Failure> {
     let lanes = lanes(runs, seeds, gpu).map_err(Failure::Refused)?;
-    let engine = lanes[0].engine.describe();
     println!(
-        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {engine}",
+        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {}",
         experiment.name,
         experiment.claim,
         experiment.source,
         runs.len(),
+        lanes[0].engine.describe(),
     );
+    let mut measured = train_and_save(lanes, runs, seeds, experiment.loss, out)?;
+    measured.summary = evidence::write_report(experiment, &measured.variants, out)
+        .map_err(|e| Failure::Writing(format!("{}: {e}", out.display())))?;
+    Ok(measured)
+}
+
+/// Trains `lanes` (of `runs`' variants over `seeds` seeds) to their end in lockstep and writes
+/// a run folder per variant (and seed, if more than one) under `out`; each variant's numbers
+/// compare their validation loss in `loss`. The summary is left for the report to fill.
+pub fn train_and_save<L: AsRef<str>>(
+    lanes: Vec<Lane>,
+    runs: &[(L, RunConfig)],
+    seeds: usize,
+    loss: LossUnit,
+    out: &Path,
+) -> Result<Measured, Failure> {
+    let engine = lanes[0].engine.describe();
     let started = Instant::now();
     let mut lockstep = Lockstep::new(lanes);
     train_in_lockstep(&mut lockstep, runs);
     let seconds = started.elapsed().as_secs_f64();
     for lane in &mut lockstep.lanes {
-        let label = runs[lane.variant].0;
+        let label = runs[lane.variant].0.as_ref();
         let folder = if seeds == 1 {
             out.join(slug(label))
         } else {
@@ -278,29 +295,27 @@ fn measure(
             let sessions = (lockstep.lanes.iter())
                 .filter(|l| l.variant == index)
                 .map(|l| &l.session);
-            Variant::new(label, experiment.loss, sessions)
+            Variant::new(label.as_ref(), loss, sessions)
         })
         .collect();
-    let summary = evidence::write_report(experiment, &variants, out)
-        .map_err(|e| Failure::Writing(format!("{}: {e}", out.display())))?;
     Ok(Measured {
         variants,
         engine,
         seconds,
-        summary,
+        summary: String::new(),
     })
 }
 
 /// A lane for every variant of `runs` at every seed (seed s sets `train.seed` to the base seed
 /// plus s), engines opened on `gpu` (or the CPU): data and model validated before any trains.
-pub fn lanes(
-    runs: &[(&str, RunConfig)],
+pub fn lanes<L: AsRef<str>>(
+    runs: &[(L, RunConfig)],
     seeds: usize,
     gpu: Option<&Rc<GpuContext>>,
 ) -> Result<Vec<Lane>, String> {
     let mut lanes = Vec::new();
     for (variant, seed, mut run) in lockstep::seeded(runs, seeds) {
-        let label = runs[variant].0;
+        let label = runs[variant].0.as_ref();
         let data = run.build_data(None).map_err(|e| format!("{label}: {e}"))?;
         let shape = (run.train.batch_size, run.train.seq_len);
         let engine = engines::open_on(gpu, &run.model, run.train.seed, shape)
@@ -317,7 +332,7 @@ pub fn lanes(
 
 /// Trains every lane to its end, one step each in turn, with a progress bar showing each
 /// variant's latest training loss (mean over its seeds).
-pub fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
+pub fn train_in_lockstep<L: AsRef<str>>(lockstep: &mut Lockstep, runs: &[(L, RunConfig)]) {
     let started = Instant::now();
     let clock = || started.elapsed().as_secs_f64();
     let steps = (lockstep.lanes.iter())
@@ -338,7 +353,7 @@ pub fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
                     .filter_map(|l| l.session.history.last().map(|r| r.loss))
                     .collect();
                 let mean = losses.iter().sum::<f32>() / losses.len().max(1) as f32;
-                format!("{label} {mean:.3}")
+                format!("{} {mean:.3}", label.as_ref())
             })
             .collect();
         progress.set_message(losses.join("  "));
@@ -348,7 +363,11 @@ pub fn train_in_lockstep(lockstep: &mut Lockstep, runs: &[(&str, RunConfig)]) {
     for lane in &lockstep.lanes {
         let status = lane.session.status;
         if !matches!(status, archlab::train::session::RunStatus::Finished) {
-            println!("  {} seed {}: {status:?}", runs[lane.variant].0, lane.seed);
+            println!(
+                "  {} seed {}: {status:?}",
+                runs[lane.variant].0.as_ref(),
+                lane.seed
+            );
         }
     }
 }

@@ -291,7 +291,7 @@ mod tests {
     /// A variant with the given final validation losses (nats per token), one per seed.
     fn variant(label: &'static str, losses: &[f64]) -> Variant {
         Variant {
-            label,
+            label: label.to_string(),
             loss: LossUnit::NatsPerToken,
             val_loss: Samples(losses.iter().map(|&l| Some(l)).collect()),
             val_bpc: Samples(vec![None; losses.len()]),

@@ -5,6 +5,8 @@ mod bench;
 #[cfg(not(target_arch = "wasm32"))]
 mod calc;
 #[cfg(not(target_arch = "wasm32"))]
+mod compare;
+#[cfg(not(target_arch = "wasm32"))]
 mod engines;
 #[cfg(not(target_arch = "wasm32"))]
 mod eval;
@@ -42,6 +44,7 @@ fn main() -> std::process::ExitCode {
         Command::Eval(args) => eval::run(args),
         Command::Export(args) => export::run(args),
         Command::Experiment(args) => experiment::run(args),
+        Command::Compare(args) => compare::run(args),
         Command::Sweep(args) => sweep::run(args),
         Command::Calc(args) => calc::run(args),
     }
@@ -85,6 +88,9 @@ enum Command {
     Export(export::ExportArgs),
     /// Train a lecture claim's variants side by side; report with an overlaid loss chart.
     Experiment(experiment::ExperimentArgs),
+    /// Train run configurations (--config FILE, two or more) side by side in lockstep; report
+    /// with the results table and overlaid charts.
+    Compare(compare::CompareArgs),
     /// Final loss against learning rate for pre/post-norm, QK-norm and z-loss (Wortsman et al.
     /// 2023); divergence marked.
     Sweep(sweep::SweepArgs),

@@ -235,13 +235,7 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
         (None, None) => RunConfig::default(),
     };
     if let Some(path) = &args.config {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| error("config", format!("cannot read {}: {e}", path.display())))?;
-        // The file's name in every error about it: its syntax (line and column) or a key.
-        run.apply_json(&text).map_err(|e| match e.field.as_str() {
-            "config" => error("config", format!("{}: {}", path.display(), e.reason)),
-            _ => error(&e.field, format!("{} (in {})", e.reason, path.display())),
-        })?;
+        apply_config_file(&mut run, path)?;
     }
     apply_sets(&mut run, &args.sets)?;
     let text = match &args.text {
@@ -288,6 +282,17 @@ fn configure(args: &TrainArgs) -> Result<Configured, RunError> {
         text,
         resumed,
         tokens,
+    })
+}
+
+/// Lays the JSON run configuration in the file at `path` over `run`; the file's name is in
+/// every error about it: unreadable, its syntax (line and column) or a key.
+pub fn apply_config_file(run: &mut RunConfig, path: &Path) -> Result<(), RunError> {
+    let text = std::fs::read_to_string(path)
+        .map_err(|e| RunError::new("config", format!("cannot read {}: {e}", path.display())))?;
+    run.apply_json(&text).map_err(|e| match e.field.as_str() {
+        "config" => RunError::new("config", format!("{}: {}", path.display(), e.reason)),
+        _ => RunError::new(e.field, format!("{} (in {})", e.reason, path.display())),
     })
 }
 
