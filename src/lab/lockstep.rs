@@ -4,7 +4,9 @@
 //! variants share, at each seed. The numbers and the verdict come from `train::evidence`, as
 //! in `archlab experiment`'s report.
 
-use super::{engine, Lab};
+use super::i18n::Lang;
+use super::tour_text::fill;
+use super::{engine, experiments_text, page_text, Lab};
 use crate::charts::{self, Band, Line};
 use crate::contract::EngineError;
 use crate::model::numbers::{bytes, count};
@@ -237,21 +239,10 @@ impl PageExperiment {
     }
 }
 
-/// The results table's header ([`results_rows`]), the loss in `unit`.
-pub fn results_header(unit: &str) -> [String; 10] {
-    [
-        "variant",
-        &format!("validation loss, {unit} (mean)"),
-        "min–max over seeds",
-        "parameters",
-        "FLOPs/token",
-        "KV cache/token",
-        "tokens/s",
-        "largest attention logit",
-        "log Z",
-        "seeds diverged",
-    ]
-    .map(str::to_string)
+/// The results table's header ([`results_rows`]) from its words (`PageText::results_header`),
+/// the loss in `unit`.
+pub fn results_header(words: &[&str; 10], unit: &str) -> [String; 10] {
+    words.map(|word| fill(word, &[("unit", unit)]))
 }
 
 /// Per variant its row of the results table, readable: the validation loss (the last
@@ -301,7 +292,7 @@ pub fn snapshot(lab: &Lab) -> Value {
         .collect();
     let variants = experiment.variants();
     let verdicts: Vec<String> = (experiment.judged().unwrap_or_default().iter())
-        .map(verdict_line)
+        .map(|judged| verdict_line(Lang::En, judged))
         .collect();
     json!({
         "name": experiment.experiment.name,
@@ -317,13 +308,16 @@ pub fn snapshot(lab: &Lab) -> Value {
 }
 
 /// "Claim: RMSNorm and LayerNorm have about the same final validation loss. Verdict: held
-/// (numbers)."
-pub fn verdict_line(judged: &Judged) -> String {
-    format!(
-        "Claim: {}. Verdict: {} ({}).",
-        judged.claim,
-        judged.verdict.word(),
-        judged.numbers
+/// (numbers)." in `lang` (the claim and its numbers as `train::evidence` words them).
+pub fn verdict_line(lang: Lang, judged: &Judged) -> String {
+    let claim = judged.claim.to_string();
+    fill(
+        page_text::of(lang).verdict_line,
+        &[
+            ("claim", &claim),
+            ("verdict", experiments_text::verdict(lang, judged.verdict)),
+            ("numbers", &judged.numbers),
+        ],
     )
 }
 

@@ -3,12 +3,16 @@
 
 use leptos::prelude::*;
 
+use super::language::Language;
+
 use crate::model::numbers::{bytes, count};
 use crate::model::NumberFormat;
 use crate::train::published::{self, Sizes};
 
 #[component]
 pub fn CalcPanel() -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     // "" is every preset with a published size.
     let preset = RwSignal::new(String::new());
     let context = RwSignal::new("4096".to_string());
@@ -44,13 +48,9 @@ pub fn CalcPanel() -> impl IntoView {
         }
     };
     view! {
-        <section class="calc" data-testid="calc" aria-label="Calculator at real size">
-            <h2>"At real size"</h2>
-            <p class="hint">
-                "Each preset at its published size: parameters (counted as the readouts count \
-                them), the weights and the KV cache of a batch of sequences in a number format. \
-                Every layer's cache counted in full (a sliding-window layer could keep its window)."
-            </p>
+        <section class="calc" data-testid="calc" aria-label=move || words().calc_heading>
+            <h2>{move || words().calc_heading}</h2>
+            <p class="hint">{move || words().calc_hint}</p>
             <div class="buttons">
                 <label class="inline">
                     "preset "

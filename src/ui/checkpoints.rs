@@ -6,6 +6,7 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::views::download;
 
 /// What the panel last did, for the line under its buttons.
@@ -38,6 +39,8 @@ async fn read_files(files: Vec<web_sys::File>) -> Result<Vec<(String, Vec<u8>)>,
 #[component]
 pub fn CheckpointPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let (outcome, set_outcome) = signal(None::<Outcome>);
     let open = move |files: Vec<web_sys::File>| {
         if files.is_empty() {
@@ -80,26 +83,22 @@ pub fn CheckpointPanel() -> impl IntoView {
     };
     view! {
         <section class="panel checkpoints" data-testid="checkpoints">
-            <h2>"Checkpoints"</h2>
+            <h2>{move || words().checkpoints_heading}</h2>
             <p>
-                "Save the newest run as one .safetensors file: its parameters, AdamW state, \
-                configuration and step (the command line's " <code>"archlab train --resume"</code>
-                " continues it too). Open it again to continue training, or open a Hugging Face \
-                folder (config.json and model.safetensors of a LLaMA, Mistral, Qwen3, OLMo 2, \
-                GPT-2 or GPT-NeoX model) to see its attention maps and norms and train it on \
-                the page's data."
+                {move || words().checkpoints_hint[0]} <code>"archlab train --resume"</code>
+                {move || words().checkpoints_hint[1]}
             </p>
             <div class="buttons">
                 <button data-testid="save-checkpoint" on:click=save>
-                    "Save the newest run"
+                    {move || words().save_newest}
                 </button>
                 <label class="file">
-                    "Open files "
+                    {move || words().open_files}
                     <input type="file" multiple accept=".safetensors,.json"
                         data-testid="open-files" on:change=picked />
                 </label>
                 <label class="file">
-                    "Open a folder "
+                    {move || words().open_folder}
                     <input type="file" data-testid="open-folder" on:change=picked
                         prop:webkitdirectory=true />
                 </label>
@@ -107,7 +106,7 @@ pub fn CheckpointPanel() -> impl IntoView {
             <div class="dropzone" data-testid="dropzone"
                 on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
                 on:drop=dropped>
-                "…or drop a checkpoint's files here."
+                {move || words().drop_here}
             </div>
             {move || outcome.get().map(|outcome| match outcome {
                 Outcome::Done(text) => view! {

@@ -14,6 +14,7 @@ use super::saved::{self, Keeper};
 use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
+use crate::lab::i18n::Lang;
 use crate::lab::{checkpoints, url, views, Lab, Read};
 use crate::train::run::RunError;
 use crate::train::sweep::parse_lrs;
@@ -290,6 +291,16 @@ impl LabState {
         self.playing.set(false);
         self.publish_snapshot();
         self.keep_if_due();
+    }
+
+    /// The page's language changed (or is first known): the lab writes it into the URL and
+    /// its refusals in it; the views are drawn again in it.
+    pub fn set_language(&self, chosen: Option<Lang>, browser: Lang) {
+        self.lab
+            .update_value(|lab| lab.set_language(chosen, browser));
+        self.write_url();
+        self.version.update(|v| *v += 1);
+        self.draw_all();
     }
 
     /// After any change of configuration or runs: the URL, the views, and the loop (a new run
@@ -579,6 +590,7 @@ impl LabState {
         let mut snapshot = self.lab.with_value(views::snapshot);
         snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
         snapshot["playing"] = self.playing.get_untracked().into();
+        snapshot["lang"] = self.lab.with_value(|lab| lab.lang().code()).into();
         // WebAssembly memory only grows: its size is the page's high-water mark.
         if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
             let bytes = memory

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::lab_state::{now_ms, LabState};
+use super::language::Language;
 use super::storage;
 use crate::gpu::GpuContext;
 use crate::lab::{self, store, Lab, SaveMark};
@@ -180,6 +181,8 @@ impl LabState {
 /// that forgets the kept runs.
 #[component]
 pub fn SavedRunsBar() -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let state = expect_context::<LabState>();
     let notice = state.keeper.notice;
     view! {
@@ -194,13 +197,13 @@ pub fn SavedRunsBar() -> impl IntoView {
                 }
                 None => {
                     view! {
-                        <p>"Runs are kept in this browser and come back after a reload."</p>
+                        <p>{words().runs_kept}</p>
                     }
                         .into_any()
                 }
             }}
             <button data-testid="forget-saved" on:click=move |_| state.forget_saved()>
-                "Forget saved runs"
+                {move || words().forget_saved}
             </button>
         </div>
     }
