@@ -383,7 +383,9 @@ fn a_lecture_experiment_runs_its_lanes_in_lockstep_on_the_gpu() {
             ("no final norm", 1, 3, false, true),
         ]
     );
-    assert!(experiment.banner().contains("finished"));
+    assert!(experiment
+        .banner(archlab::lab::i18n::Lang::En)
+        .contains("finished"));
     assert!(experiment.judged().is_some());
     assert_eq!(lab.runs.last().unwrap().session.steps_done(), 0);
 }

@@ -60,22 +60,23 @@ impl Lang {
     }
 }
 
-/// A refusal (`RunError`'s or `ConfigError`'s reason, a memory or URL refusal) in `lang`:
-/// the first pattern of `REFUSALS` it matches, filled with the values it named; a reason no
-/// pattern knows stays in English.
-pub fn refusal(lang: Lang, reason: &str) -> String {
+/// A sentence of the lower layers (`RunError`'s or `ConfigError`'s reason, a memory or URL
+/// refusal, the engine's reason and notices) in `lang`: the first pattern of `REFUSALS` or
+/// `NOTES` it matches, filled with the values it named; a sentence no pattern knows stays in
+/// English.
+pub fn translate(lang: Lang, text: &str) -> String {
     if lang == Lang::En {
-        return reason.to_string();
+        return text.to_string();
     }
-    for &(english, chinese) in REFUSALS {
-        if let Some(values) = matches(english, reason) {
+    for &(english, chinese) in REFUSALS.iter().chain(NOTES) {
+        if let Some(values) = matches(english, text) {
             // A value may be words itself (the engine a memory refusal names).
-            let values: Vec<String> = values.iter().map(|v| refusal(lang, v)).collect();
+            let values: Vec<String> = values.iter().map(|v| translate(lang, v)).collect();
             let values: Vec<&str> = values.iter().map(String::as_str).collect();
             return fill_holes(chinese, &values);
         }
     }
-    reason.to_string()
+    text.to_string()
 }
 
 /// Whether `text` is `pattern` with each `{}` standing for some text (non-greedy, the last
@@ -198,6 +199,56 @@ pub const REFUSALS: &[(&str, &str)] = &[
     ("the language is en or zh", "语言只能是 en 或 zh"),
 ];
 
+/// The engine's reason (`engine_choice::decide`) and the notices after a switch or a lost
+/// device (`lab::resume`), as (English pattern, Chinese).
+pub const NOTES: &[(&str, &str)] = &[
+    (
+        "Training on the CPU engine: this browser gave no WebGPU adapter.",
+        "在 CPU 引擎上训练：此浏览器没有提供 WebGPU 适配器。",
+    ),
+    (
+        "Training on the CPU engine, as chosen.",
+        "按你的选择在 CPU 引擎上训练。",
+    ),
+    (
+        "Training on the WebGPU engine, as chosen: this browser's WebGPU is a software renderer \
+         ({}), slower than the CPU engine here.",
+        "按你的选择在 WebGPU 引擎上训练：此浏览器的 WebGPU 是软件渲染器（{}），在这里比 CPU \
+         引擎慢。",
+    ),
+    (
+        "Training on the WebGPU engine, as chosen.",
+        "按你的选择在 WebGPU 引擎上训练。",
+    ),
+    (
+        "Training on the CPU engine: this browser's WebGPU is a software renderer ({}), slower \
+         than the CPU engine here.",
+        "在 CPU 引擎上训练：此浏览器的 WebGPU 是软件渲染器（{}），在这里比 CPU 引擎慢。",
+    ),
+    (
+        "Training on the WebGPU engine, on your GPU.",
+        "在 WebGPU 引擎上训练，使用你的 GPU。",
+    ),
+    (
+        "Switched to the {} engine. Resumed run {} from step {}.",
+        "已切换到 {} 引擎。运行 {} 从第 {} 步继续。",
+    ),
+    ("Switched to the {} engine.", "已切换到 {} 引擎。"),
+    (
+        "The GPU was reset ({}); training goes on with {}. Resumed run {} from step {}.",
+        "GPU 被重置（{}）；训练改用{}继续。运行 {} 从第 {} 步继续。",
+    ),
+    (
+        "The GPU was reset ({}); training goes on with {}.",
+        "GPU 被重置（{}）；训练改用{}继续。",
+    ),
+    ("a new WebGPU device", "新的 WebGPU 设备"),
+    (
+        "the CPU engine (no new GPU device could be had)",
+        "CPU 引擎（无法获得新的 GPU 设备）",
+    ),
+];
+
 /// Test helper: the paths in `chinese` that are empty where `english` has text, or whose shape
 /// differs (a list of another length, a missing key), so a text added in English only fails.
 #[cfg(test)]
@@ -253,11 +304,11 @@ mod tests {
     #[test]
     fn refusals_keep_their_values() {
         assert_eq!(
-            refusal(Lang::Zh, "6 exceeds n_heads 4"),
+            translate(Lang::Zh, "6 exceeds n_heads 4"),
             "6 超过了注意力头数 n_heads 4"
         );
         assert_eq!(
-            refusal(Lang::En, "6 exceeds n_heads 4"),
+            translate(Lang::En, "6 exceeds n_heads 4"),
             "6 exceeds n_heads 4"
         );
         // The page's memory refusals name their engine, translated too, numbers kept.
@@ -268,20 +319,34 @@ mod tests {
         };
         let page = crate::cpu::wasm_budget().refusal(&need).expect("too big");
         assert_eq!(
-            refusal(Lang::Zh, &page),
+            translate(Lang::Zh, &page),
             "需要 4.66 GiB（参数、梯度和 AdamW 矩 2.79 GiB，激活 1.86 GiB），超过了页面的 CPU \
              引擎（WebAssembly 的 4 GiB，减去留给页面的 512 MiB）的容量（3.50 GiB）：请把模型\
              或批次调小"
         );
         let gpu = crate::gpu::gpu_budget(&wgpu::Limits::default());
         let one = crate::model::MemoryNeed { state: 1e6, ..need };
-        let gpu = refusal(Lang::Zh, &gpu.refusal(&one).expect("a buffer too big"));
+        let gpu = translate(Lang::Zh, &gpu.refusal(&one).expect("a buffer too big"));
         assert!(
             gpu.starts_with("其最大的缓冲区需要 3.73 GiB，超过了WebGPU 引擎（总共"),
             "{gpu}"
         );
+        // The engine's reason, and a notice naming the run and step.
+        let why =
+            crate::lab::engine_choice::decide(crate::lab::engine_choice::EngineChoice::Cpu, None);
+        assert_eq!(
+            translate(Lang::Zh, &why.why),
+            "在 CPU 引擎上训练：此浏览器没有提供 WebGPU 适配器。"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Switched to the CPU engine. Resumed run 3 from step 50."
+            ),
+            "已切换到 CPU 引擎。运行 3 从第 50 步继续。"
+        );
         // Unknown: left in English rather than guessed.
-        assert_eq!(refusal(Lang::Zh, "something new"), "something new");
+        assert_eq!(translate(Lang::Zh, "something new"), "something new");
     }
 
     /// Every refusal a visitor can trigger from a control, by typing a value of the wrong

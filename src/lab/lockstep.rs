@@ -111,41 +111,53 @@ impl PageExperiment {
             .unwrap_or(0)
     }
 
-    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
+    /// What the banner says in `lang`: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
     /// (the sweep: "2 variants × 5 learning rates"), then whether it finished or was stopped,
     /// and which lanes diverged.
-    pub fn banner(&self) -> String {
-        let name = self.experiment.name;
+    pub fn banner(&self, lang: Lang) -> String {
+        let words = page_text::of(lang);
+        let variants = |n: usize| n.to_string();
         let size = match &self.kind {
-            Kind::Claims => format!(
-                "{} variants × {} seeds",
-                self.experiment.variants.len(),
-                self.seeds
+            Kind::Claims => fill(
+                words.banner_size[0],
+                &[
+                    ("variants", &variants(self.experiment.variants.len())),
+                    ("seeds", &self.seeds.to_string()),
+                ],
             ),
-            Kind::Sweep { lrs } => {
-                format!(
-                    "{} variants × {} learning rates",
-                    PAGE_VARIANTS.len(),
-                    lrs.len()
-                )
-            }
+            Kind::Sweep { lrs } => fill(
+                words.banner_size[1],
+                &[
+                    ("variants", &variants(PAGE_VARIANTS.len())),
+                    ("lrs", &lrs.len().to_string()),
+                ],
+            ),
         };
+        let (step, steps) = (self.lockstep.step().to_string(), self.steps().to_string());
         let state = if self.training() {
-            format!("step {} of {}", self.lockstep.step(), self.steps())
+            fill(words.banner_state[0], &[("step", &step), ("steps", &steps)])
         } else if self.stopped {
-            format!("stopped at step {}", self.lockstep.step())
+            fill(words.banner_state[1], &[("step", &step)])
         } else {
-            "finished".to_string()
+            words.banner_state[2].to_string()
         };
         let diverged: Vec<String> = (self.lockstep.lanes.iter().enumerate())
             .filter_map(|(index, lane)| match lane.session.status {
-                RunStatus::Diverged { step } => {
-                    Some(format!("{} diverged at step {step}", self.lane_name(index)))
-                }
+                RunStatus::Diverged { step } => Some(fill(
+                    words.banner_diverged,
+                    &[
+                        ("lane", &self.lane_name(index)),
+                        ("step", &step.to_string()),
+                    ],
+                )),
                 _ => None,
             })
             .collect();
-        let mut banner = format!("experiment {name}: {state}, {size}");
+        let name = self.experiment.name;
+        let mut banner = fill(
+            words.banner,
+            &[("name", name), ("state", &state), ("size", &size)],
+        );
         if !diverged.is_empty() {
             banner += &format!(" ({})", diverged.join("; "));
         }
@@ -297,7 +309,7 @@ pub fn snapshot(lab: &Lab) -> Value {
     json!({
         "name": experiment.experiment.name,
         "sweep": super::sweep::snapshot(experiment),
-        "banner": experiment.banner(),
+        "banner": experiment.banner(Lang::En),
         "training": experiment.training(),
         "seeds": experiment.seeds,
         "lanes": lanes,
@@ -586,7 +598,7 @@ mod tests {
         assert_eq!(steps(&lab), [1; 6]);
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "experiment norm-type: step 1 of 3, 3 variants × 2 seeds"
         );
         assert!(experiment.judged().is_none(), "no verdict while training");
@@ -594,7 +606,7 @@ mod tests {
         assert_eq!(steps(&lab), [3; 6]);
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "experiment norm-type: finished, 3 variants × 2 seeds"
         );
         let variants = experiment.variants();
@@ -624,7 +636,9 @@ mod tests {
             assert_eq!(lane.session.status, RunStatus::Halted { step: 2 });
             assert_eq!(lane.session.history.len(), 2);
         }
-        assert!(experiment.banner().contains("stopped at step 2"));
+        assert!(experiment.banner(Lang::En).contains("stopped at step 2"));
+        let chinese = experiment.banner(Lang::Zh);
+        assert!(chinese.contains("在第 2 步停止"), "{chinese}");
         assert!(experiment.judged().is_none());
         assert_eq!(lab.train(0.0, &clock), 1, "the visitor's run trains again");
         assert!(lab.start_experiment("nope").is_err());
@@ -647,7 +661,7 @@ mod tests {
         assert!(lanes[..3]
             .iter()
             .all(|l| l.session.status == RunStatus::Finished));
-        let banner = experiment.banner();
+        let banner = experiment.banner(Lang::En);
         assert!(banner.contains("finished"), "{banner}");
         assert!(
             banner.contains("no final norm seed 2 diverged at step"),

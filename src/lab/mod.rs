@@ -559,13 +559,13 @@ impl Lab {
         }
         let problem = self.problem.as_ref()?;
         (fields::control_for_error(&problem.field).map(|f| f.key) == Some(key))
-            .then(|| i18n::refusal(self.lang(), &problem.reason))
+            .then(|| i18n::translate(self.lang(), &problem.reason))
     }
 
     /// "\"abc\" refused: why", in the page's language.
     fn refused(&self, value: &str, reason: &str) -> String {
         let lang = self.lang();
-        let (value, reason) = (format!("{value:?}"), i18n::refusal(lang, reason));
+        let (value, reason) = (format!("{value:?}"), i18n::translate(lang, reason));
         i18n::fill_holes(lang.pick(i18n::REFUSED), &[&value, &reason])
     }
 
@@ -582,7 +582,7 @@ impl Lab {
             .collect();
         if let Some(problem) = &self.problem {
             let control = fields::control_for_error(&problem.field).map(|f| f.key);
-            let reason = i18n::refusal(self.lang(), &problem.reason);
+            let reason = i18n::translate(self.lang(), &problem.reason);
             out.push((control, format!("{}: {reason}", problem.field)));
         }
         out
@@ -596,9 +596,9 @@ impl Lab {
             let choice = self.engine_choice.as_str().to_string();
             settings.push((engine_choice::URL_KEY.to_string(), choice));
         }
-        // Named unless the page is in English for an English browser, so a shared link opens
-        // in the language it was written in.
-        if self.lang() != Lang::En || self.browser_lang != Lang::En {
+        // Named once a link or the switch chose it, and for a browser that is not English, so
+        // a shared link opens in its language; an English page never switched stays out.
+        if self.lang_chosen.is_some() || self.browser_lang != Lang::En {
             settings.push((i18n::URL_KEY.to_string(), self.lang().code().to_string()));
         }
         settings.extend(

@@ -133,6 +133,13 @@ pub struct PageText {
     /// "training loss minus {first}'s", its y.
     pub experiment_difference: &'static str,
     pub experiment_difference_y: &'static str,
+    /// The experiment's banner: "experiment {name}: {state}, {size}", its state (training
+    /// {step} of {steps}, stopped at {step}, finished), its size (variants × seeds, variants ×
+    /// learning rates) and a diverged lane ({lane}, {step}).
+    pub banner: &'static str,
+    pub banner_state: [&'static str; 3],
+    pub banner_size: [&'static str; 2],
+    pub banner_diverged: &'static str,
     pub verdict_waits: &'static str,
     /// "Claim: {claim}. Verdict: {verdict} ({numbers})."
     pub verdict_line: &'static str,
@@ -372,6 +379,13 @@ pub const ENGLISH: PageText = PageText {
     experiment_loss_y: "validation loss ({unit})",
     experiment_difference: "training loss minus {first}'s",
     experiment_difference_y: "difference (nats)",
+    banner: "experiment {name}: {state}, {size}",
+    banner_state: ["step {step} of {steps}", "stopped at step {step}", "finished"],
+    banner_size: [
+        "{variants} variants × {seeds} seeds",
+        "{variants} variants × {lrs} learning rates",
+    ],
+    banner_diverged: "{lane} diverged at step {step}",
     verdict_waits: "The verdict comes when every lane has ended.",
     verdict_line: "Claim: {claim}. Verdict: {verdict} ({numbers}).",
     rule: "Rule: ",
@@ -619,6 +633,17 @@ pub const CHINESE: PageText = PageText {
     experiment_loss_y: "验证损失（{unit}）",
     experiment_difference: "训练损失减去 {first} 的训练损失",
     experiment_difference_y: "差值（nats）",
+    banner: "实验 {name}：{state}，{size}",
+    banner_state: [
+        "第 {step} 步，共 {steps} 步",
+        "在第 {step} 步停止",
+        "已完成",
+    ],
+    banner_size: [
+        "{variants} 个变体 × {seeds} 个种子",
+        "{variants} 个变体 × {lrs} 个学习率",
+    ],
+    banner_diverged: "{lane} 在第 {step} 步发散",
     verdict_waits: "所有通道结束后给出结论。",
     verdict_line: "论断：{claim}。结论：{verdict}（{numbers}）。",
     rule: "规则：",

@@ -133,10 +133,18 @@ mod tests {
             "the language changes no setting"
         );
 
-        // English for an English browser stays out of the URL; a Chinese browser's page names
-        // its language, and English chosen over it is kept as `lang=en`.
+        // An English page for an English browser, never switched, stays out of the URL; the
+        // switch names the language, a Chinese browser's page names it, and English chosen
+        // over it is kept as `lang=en`.
         let mut page = Lab::new(page_defaults(), &[], None);
         assert_eq!(lang_in(&page).0, None);
+        let mut switched = Lab::new(page_defaults(), &[], None);
+        switched.set_language(Some(Lang::En), Lang::En);
+        assert_eq!(
+            lang_in(&switched).0.as_deref(),
+            Some("en"),
+            "the switch names it"
+        );
         page.browser_lang = Lang::Zh;
         assert_eq!(
             (page.lang(), lang_in(&page).0.as_deref()),

@@ -7,6 +7,7 @@ use leptos::prelude::*;
 use super::lab_state::LabState;
 use super::language::Language;
 use crate::lab::engine_choice::EngineChoice;
+use crate::lab::i18n;
 
 #[component]
 pub fn EngineSwitch() -> impl IntoView {
@@ -18,7 +19,9 @@ pub fn EngineSwitch() -> impl IntoView {
     };
     let why = move || {
         state.version.track();
-        state.lab.with_value(|lab| lab.engine_why.clone())
+        state
+            .lab
+            .with_value(|lab| i18n::translate(language.get(), &lab.engine_why))
     };
     view! {
         <div class="engine-switch" role="group" aria-label=move || language.page().engine.trim_end_matches([':', ' ', '：'])>

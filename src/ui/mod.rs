@@ -224,8 +224,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
             } else {
                 ""
             };
-            let backend = format!("{}", adapter.backend);
-            fill(words().backend, &[("backend", &backend)]) + software
+            fill(words().backend, &[("backend", &adapter.backend)]) + software
         }
         GpuStatus::Unavailable {
             advice: Advice::DeviceLost,

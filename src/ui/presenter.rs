@@ -298,7 +298,7 @@ pub fn Presenter() -> impl IntoView {
         state.version.track();
         let banner = state
             .lab
-            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner()));
+            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner(language.get())));
         if let Some(banner) = banner {
             return fill(words().running, &[("banner", &banner)]);
         }

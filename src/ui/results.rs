@@ -14,7 +14,7 @@ use super::sweep::SweepResults;
 use crate::charts::{self, Axes, Band, Line};
 use crate::lab::experiments_text;
 use crate::lab::i18n::Lang;
-use crate::lab::lockstep::{self, band_chart, difference_lines, Kind, PageExperiment};
+use crate::lab::lockstep::{self, band_chart, difference_lines, Kind};
 use crate::lab::page_text;
 use crate::lab::tour_text::fill;
 use crate::lab::Lab;
@@ -42,7 +42,7 @@ pub fn ExperimentPanel() -> impl IntoView {
         state.version.track();
         state
             .lab
-            .with_value(|lab| lab.experiment.as_ref().map(PageExperiment::banner))
+            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner(language.get())))
     };
     let training = move || {
         state.progress.track();

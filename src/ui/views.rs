@@ -9,6 +9,7 @@ use plotters_canvas::CanvasBackend;
 use super::lab_state::LabState;
 use super::language::Language;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
+use crate::lab::i18n;
 use crate::lab::page_text::{ChartText, PageText};
 use crate::lab::tour_text::fill;
 use crate::lab::{self, across_runs, export, views, Lab};
@@ -90,7 +91,9 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             <super::engine_choice::EngineSwitch />
             {move || {
                 state.version.track();
-                state.lab.with_value(|lab| lab.engine_notice.clone()).map(|notice| {
+                let notice = state.lab.with_value(|lab| lab.engine_notice.clone());
+                notice.map(|notice| {
+                    let notice = i18n::translate(language.get(), &notice);
                     view! { <p class="warning" role="status" data-testid="engine-notice">{notice}</p> }
                 })
             }}
