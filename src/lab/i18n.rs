@@ -247,6 +247,59 @@ pub const NOTES: &[(&str, &str)] = &[
         "the CPU engine (no new GPU device could be had)",
         "CPU 引擎（无法获得新的 GPU 设备）",
     ),
+    (
+        "Restored {} runs kept in this browser; {} continues from step {} when you press \
+         play.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 会在你按下播放后从第 {} 步继续。",
+    ),
+    (
+        "Restored {} runs kept in this browser; {}'s parameters were not kept (they are kept \
+         up to {} MiB, on WebGPU from step {} on): Reset trains it again.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 的参数没有保存（最多保存 {} MiB，在 WebGPU 上\
+         从第 {} 步起保存）：按“重置”重新训练它。",
+    ),
+    (
+        "Restored {} runs kept in this browser.",
+        "已恢复此浏览器中保存的 {} 个运行。",
+    ),
+    (
+        "Restored {} run kept in this browser; {} continues from step {} when you press \
+         play.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 会在你按下播放后从第 {} 步继续。",
+    ),
+    (
+        "Restored {} run kept in this browser; {}'s parameters were not kept (they are kept \
+         up to {} MiB, on WebGPU from step {} on): Reset trains it again.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 的参数没有保存（最多保存 {} MiB，在 WebGPU 上\
+         从第 {} 步起保存）：按“重置”重新训练它。",
+    ),
+    (
+        "Restored {} run kept in this browser.",
+        "已恢复此浏览器中保存的 {} 个运行。",
+    ),
+    (
+        "Saved runs could not be restored: {}; they were cleared.",
+        "保存的运行无法恢复：{}；已将其清除。",
+    ),
+    (
+        "Saved runs could not be read: {}.",
+        "无法读取保存的运行：{}。",
+    ),
+    (
+        "Saved runs forgotten: a reload starts afresh (this page keeps no runs until then).",
+        "已清除保存的运行：重新加载后将从头开始（在此之前本页不再保存运行）。",
+    ),
+    (
+        "Saved runs could not be forgotten: {}.",
+        "无法清除保存的运行：{}。",
+    ),
+    ("Opened as {}.", "已打开为 {}。"),
+    ("Saved {}.", "已保存 {}。"),
+    ("There is no run to save.", "没有可保存的运行。"),
+    (
+        "{}: {} is not a whole number above 0",
+        "{}：{} 不是大于 0 的整数",
+    ),
 ];
 
 /// Test helper: the paths in `chinese` that are empty where `english` has text, or whose shape
@@ -344,6 +397,14 @@ mod tests {
                 "Switched to the CPU engine. Resumed run 3 from step 50."
             ),
             "已切换到 CPU 引擎。运行 3 从第 50 步继续。"
+        );
+        assert_eq!(
+            translate(Lang::Zh, "Restored 3 runs kept in this browser."),
+            "已恢复此浏览器中保存的 3 个运行。"
+        );
+        assert_eq!(
+            translate(Lang::Zh, "Restored 1 run kept in this browser."),
+            "已恢复此浏览器中保存的 1 个运行。"
         );
         // Unknown: left in English rather than guessed.
         assert_eq!(translate(Lang::Zh, "something new"), "something new");

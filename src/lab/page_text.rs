@@ -88,6 +88,13 @@ pub struct PageText {
     pub layer: &'static str,
     pub compare_heading: &'static str,
     pub compare_hint: &'static str,
+    /// "run {name} " (a or b), "run {id}", the layer and head pickers, a map's caption and a
+    /// missing map's ({name}, {layer}, {head}).
+    pub compare_run: &'static str,
+    pub run_n: &'static str,
+    pub compare_parts: [&'static str; 2],
+    pub compare_caption: &'static str,
+    pub compare_no_map: &'static str,
     pub functions_heading: &'static str,
     pub functions_hint: &'static str,
     pub activation_chart: ChartText,
@@ -100,8 +107,9 @@ pub struct PageText {
     pub look_at_empty: &'static str,
     pub back_in_training: &'static str,
     pub live: &'static str,
-    /// "step {step}" of the scrubbed snapshot.
+    /// "step {step}" of the scrubbed snapshot, or "live".
     pub at_step: &'static str,
+    pub at_live: &'static str,
     pub example_norms: &'static str,
     /// "layer {l}" in the norms' readout.
     pub layer_n: &'static str,
@@ -173,6 +181,10 @@ pub struct PageText {
     pub sweep_table_hint: &'static str,
     pub calc_heading: &'static str,
     pub calc_hint: &'static str,
+    /// preset, all, context, batch, format.
+    pub calc_labels: [&'static str; 5],
+    /// model, parameters, weights, KV cache.
+    pub calc_columns: [&'static str; 4],
     pub rules_heading: &'static str,
     pub rules_invalid: &'static str,
     /// The rules table's columns: ratio, here, lecture.
@@ -323,6 +335,11 @@ pub const ENGLISH: PageText = PageText {
     compare_heading: "Attention maps of two runs side by side",
     compare_hint: "Each run's latest example (the newest run's follows the slider above), at the \
                    layer and head picked here or by clicking a map.",
+    compare_run: "run {name} ",
+    run_n: "run {id}",
+    compare_parts: ["layer ", "head "],
+    compare_caption: "{name}: layer {layer}, head {head}",
+    compare_no_map: "{name}: no map at layer {layer}, head {head} yet",
     functions_heading: "The model's functions",
     functions_hint: "The MLP's activation functions as the CPU engine computes them (gated units \
                      multiply the curve by a second projection y), this model's in bold; and how \
@@ -350,6 +367,7 @@ pub const ENGLISH: PageText = PageText {
     back_in_training: "Back in training ",
     live: "Live",
     at_step: "step {step}",
+    at_live: "live",
     example_norms: "RMS in this example's forward (residual stream / attention out / MLP out): ",
     layer_n: "layer {l}",
     tokens: "Tokens (queries top to bottom, keys left to right): ",
@@ -440,6 +458,8 @@ pub const ENGLISH: PageText = PageText {
                 them), the weights and the KV cache of a batch of sequences in a number format. \
                 Every layer's cache counted in full (a sliding-window layer could keep its \
                 window).",
+    calc_labels: ["preset", "all", "context", "batch", "format"],
+    calc_columns: ["model", "parameters", "weights", "KV cache"],
     rules_heading: "Rules of thumb",
     rules_invalid: "— while the configuration is invalid",
     rules_columns: ["ratio", "here", "lecture"],
@@ -581,6 +601,11 @@ pub const CHINESE: PageText = PageText {
     compare_heading: "两个运行的注意力图并排对比",
     compare_hint: "每个运行最新的样例（最新运行的样例跟随上面的滑块），层和头在这里选择，\
                    或点击一张图选择。",
+    compare_run: "运行 {name} ",
+    run_n: "运行 {id}",
+    compare_parts: ["层 ", "头 "],
+    compare_caption: "{name}：第 {layer} 层，第 {head} 个头",
+    compare_no_map: "{name}：第 {layer} 层第 {head} 个头还没有注意力图",
     functions_heading: "模型的函数",
     functions_hint: "CPU 引擎计算出的 MLP 激活函数（门控单元再把曲线乘以第二个投影 y），本模型\
                      所用的加粗显示；以及每一层之后最后一个位置能看到多少个位置（滑动窗口每层\
@@ -606,6 +631,7 @@ pub const CHINESE: PageText = PageText {
     back_in_training: "回看训练过程 ",
     live: "实时",
     at_step: "第 {step} 步",
+    at_live: "实时",
     example_norms: "此样例前向传播中的 RMS（残差流 / 注意力输出 / MLP 输出）：",
     layer_n: "第 {l} 层",
     tokens: "Token（查询从上到下，键从左到右）：",
@@ -692,6 +718,8 @@ pub const CHINESE: PageText = PageText {
     calc_heading: "真实规模",
     calc_hint: "每个预设在其公开规模下的参数量（与读数的计法相同）、权重，以及一批序列在某种数值\
                 格式下的 KV 缓存。每一层的缓存都按完整大小计算（滑动窗口层其实可以只保留窗口）。",
+    calc_labels: ["预设", "全部", "上下文", "批大小", "格式"],
+    calc_columns: ["模型", "参数量", "权重", "KV 缓存"],
     rules_heading: "经验法则",
     rules_invalid: "— 配置无效时不显示",
     rules_columns: ["比值", "本模型", "讲义"],

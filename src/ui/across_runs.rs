@@ -8,6 +8,7 @@ use super::lab_state::LabState;
 use super::language::Language;
 use super::views::{AttentionCanvas, ChartWords, LineChart};
 use crate::lab::across_runs::{self, compared_runs, layer_choices, LayerPick};
+use crate::lab::tour_text::fill;
 use crate::lab::views;
 use crate::train::session::StepRecord;
 
@@ -117,7 +118,7 @@ pub fn CompareMaps() -> impl IntoView {
         let signal = picked[side];
         view! {
             <label>
-                {format!("run {name} ")}
+                {move || fill(words().compare_run, &[("name", name)])}
                 <select data-testid=format!("compare-{name}-run")
                     on:change=move |ev| signal.set(event_target_value(&ev).parse().ok())>
                     {move || {
@@ -128,7 +129,7 @@ pub fn CompareMaps() -> impl IntoView {
                             .map(|(id, name)| {
                                 view! {
                                     <option value=id.to_string() title=name selected=Some(id) == current>
-                                        {format!("run {id}")}
+                                        {fill(words().run_n, &[("id", &id.to_string())])}
                                     </option>
                                 }
                             })
@@ -143,7 +144,7 @@ pub fn CompareMaps() -> impl IntoView {
         let what = ["layer", "head"][part];
         view! {
             <label>
-                {format!("{what} ")}
+                {move || words().compare_parts[part]}
                 <select data-testid=format!("compare-{what}")
                     on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse() {
@@ -167,7 +168,7 @@ pub fn CompareMaps() -> impl IntoView {
             state.attention.track();
             let (layer, head) = state.enlarged.get();
             let Some(id) = id.get() else {
-                return "no run".to_string();
+                return words().no_run.to_string();
             };
             state.lab.with_value(|lab| {
                 let name = lab
@@ -176,10 +177,15 @@ pub fn CompareMaps() -> impl IntoView {
                     .find(|r| r.id == id)
                     .map(|r| r.name())
                     .unwrap_or_default();
-                match across_runs::run_map(lab, id, layer, head) {
-                    Some(_) => format!("{name}: layer {layer}, head {head}"),
-                    None => format!("{name}: no map at layer {layer}, head {head} yet"),
-                }
+                let caption = match across_runs::run_map(lab, id, layer, head) {
+                    Some(_) => words().compare_caption,
+                    None => words().compare_no_map,
+                };
+                let (layer, head) = (layer.to_string(), head.to_string());
+                fill(
+                    caption,
+                    &[("name", &name), ("layer", &layer), ("head", &head)],
+                )
             })
         };
         view! {

@@ -8,6 +8,7 @@ use wasm_bindgen::JsCast;
 use super::lab_state::LabState;
 use super::language::Language;
 use super::views::download;
+use crate::lab::i18n;
 
 /// What the panel last did, for the line under its buttons.
 #[derive(Clone, Debug, PartialEq)]
@@ -109,11 +110,14 @@ pub fn CheckpointPanel() -> impl IntoView {
                 {move || words().drop_here}
             </div>
             {move || outcome.get().map(|outcome| match outcome {
+                // Our sentences ("Saved {name}.") and the lab's refusals, in the page's language.
                 Outcome::Done(text) => view! {
-                    <p data-testid="checkpoint-outcome">{text}</p>
+                    <p data-testid="checkpoint-outcome">{i18n::translate(language.get(), &text)}</p>
                 }.into_any(),
                 Outcome::Failed(text) => view! {
-                    <p class="error" role="alert" data-testid="checkpoint-outcome">{text}</p>
+                    <p class="error" role="alert" data-testid="checkpoint-outcome">
+                        {i18n::translate(language.get(), &text)}
+                    </p>
                 }.into_any(),
             })}
         </section>

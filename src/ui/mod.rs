@@ -158,6 +158,11 @@ fn App() -> impl IntoView {
     });
 
     view! {
+        // First in the page's order: a keyboard reaches Play in one Tab (the controls come
+        // first in the layout).
+        <a class="skip-link" href="#run-controls" data-testid="skip-link">
+            {move || language.page().skip_link}
+        </a>
         <header>
             <h1>"archlab"</h1>
             <language::LanguageSwitch />
@@ -242,8 +247,6 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
         }
     };
     view! {
-        // The controls come first in the page's order; a keyboard reaches Play in one Tab.
-        <a class="skip-link" href="#run-controls" data-testid="skip-link">{move || words().skip_link}</a>
         <div class="layout">
             <controls::ControlsPanel />
             <main>

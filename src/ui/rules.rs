@@ -68,7 +68,7 @@ pub fn RuleReadouts() -> impl IntoView {
                 </ul>
                 <table data-testid="rules-published">
                     <thead>
-                        <tr><th>"model"</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
+                        <tr><th>{move || words().calc_columns[0]}</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
                     </thead>
                     <tbody>
                         {published

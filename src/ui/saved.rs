@@ -12,7 +12,7 @@ use super::lab_state::{now_ms, LabState};
 use super::language::Language;
 use super::storage;
 use crate::gpu::GpuContext;
-use crate::lab::{self, store, Lab, SaveMark};
+use crate::lab::{self, i18n, store, Lab, SaveMark};
 
 /// What the browser kept, as `storage::load` read it.
 pub type Loaded = Result<Option<(String, Option<Vec<u8>>)>, String>;
@@ -189,9 +189,11 @@ pub fn SavedRunsBar() -> impl IntoView {
         <div class="saved-runs" data-testid="saved-runs">
             {move || match notice.get() {
                 Some(Notice::Restored(text)) => {
+                    let text = i18n::translate(language.get(), &text);
                     view! { <p role="status" data-testid="saved-notice">{text}</p> }.into_any()
                 }
                 Some(Notice::Problem(text)) => {
+                    let text = i18n::translate(language.get(), &text);
                     view! { <p class="warning" role="alert" data-testid="saved-notice">{text}</p> }
                         .into_any()
                 }

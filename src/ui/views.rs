@@ -404,7 +404,7 @@ pub fn AttentionGrid() -> impl IntoView {
                     let shown = fill(words().at_step, &[("step", &step)]);
                     (count, run.scrub.unwrap_or(0), shown)
                 }
-                None => (count, count.saturating_sub(1), words().live.to_string()),
+                None => (count, count.saturating_sub(1), words().at_live.to_string()),
             }
         })
     };
