@@ -294,13 +294,14 @@ impl LabState {
     }
 
     /// The page's language changed (or is first known): the lab writes it into the URL and
-    /// its refusals in it; the views are drawn again in it.
+    /// its refusals in it. The charts follow the language themselves; nothing is read or
+    /// saved here (a restored WebGPU run must wait for play untouched).
     pub fn set_language(&self, chosen: Option<Lang>, browser: Lang) {
         self.lab
             .update_value(|lab| lab.set_language(chosen, browser));
         self.write_url();
         self.version.update(|v| *v += 1);
-        self.draw_all();
+        self.publish_snapshot();
     }
 
     /// After any change of configuration or runs: the URL, the views, and the loop (a new run
