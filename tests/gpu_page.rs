@@ -383,7 +383,9 @@ fn a_lecture_experiment_runs_its_lanes_in_lockstep_on_the_gpu() {
             ("no final norm", 1, 3, false, true),
         ]
     );
-    assert!(experiment.banner().contains("finished"));
+    assert!(experiment
+        .banner(archlab::lab::i18n::Lang::En)
+        .contains("finished"));
     assert!(experiment.judged().is_some());
     assert_eq!(lab.runs.last().unwrap().session.steps_done(), 0);
 }
@@ -423,7 +425,7 @@ fn experiment_lanes_resume_on_the_cpu_engine_from_their_gpu_resume_points() {
     let on_gpu = losses(&lab);
 
     lab.resume_after_device_loss(None, "simulated");
-    let banner = lab.experiment.as_ref().unwrap().banner();
+    let banner = (lab.experiment.as_ref().unwrap()).banner(archlab::lab::i18n::Lang::En);
     let said = format!("The lanes resumed from step {RESUME_EVERY} on the CPU engine");
     assert!(banner.ends_with(&said), "{banner}");
     for (kept, before) in losses(&lab).iter().zip(&on_gpu) {

@@ -294,7 +294,7 @@ mod tests {
                 temperature: "0",
                 top_k: "0",
             };
-            let generated = lab.generate(input, None).unwrap();
+            let generated = lab.generate(input).unwrap();
             assert!(
                 generated.text.starts_with("Hello world"),
                 "{name}: {:?}",

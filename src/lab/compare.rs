@@ -65,6 +65,7 @@ impl Lab {
 mod tests {
     use super::*;
     use crate::contract::engine::wait;
+    use crate::lab::i18n::Lang;
     use crate::lab::lockstep::{results_rows, PAGE_SEEDS};
     use crate::lab::page_defaults;
     use crate::lab::tests::{clock, settings};
@@ -133,7 +134,7 @@ mod tests {
             lanes[1].session.train_batch(0)
         );
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "runs 1, 3 in lockstep: step 0 of 3, 2 runs × 2 seeds"
         );
 
@@ -150,7 +151,7 @@ mod tests {
         assert_eq!(steps(&lab), [3; 4]);
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "runs 1, 3 in lockstep: finished, 2 runs × 2 seeds"
         );
         let rows = results_rows(&experiment.variants());

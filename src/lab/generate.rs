@@ -3,12 +3,11 @@
 //! size. A Generate is steps (`Generation`): the page awaits each token's logits between them,
 //! since the GPU engine's arrive later; `Lab::generate` runs them at once on the CPU engine.
 
-use super::tokenizer::RunTokenizer;
+use super::tokenizer::KeptTokenizer;
 use super::Lab;
 use crate::contract::engine::{now, Sampler, Sampling};
 use crate::contract::{Decoding, EngineError, Pending};
 use crate::model::numbers;
-use crate::train::tokenizer::Tokenizer;
 
 /// Tokens each Generate adds.
 pub const GENERATE_TOKENS: usize = 64;
@@ -78,7 +77,7 @@ pub struct GenerateInput<'a> {
 pub struct Generation {
     /// The run's index in `Lab::runs` (the newest when it started).
     run: usize,
-    tokenizer: Tokenizer,
+    tokenizer: KeptTokenizer,
     prompt_len: usize,
     tokens: Vec<u32>,
     sampler: Sampler,
@@ -128,8 +127,8 @@ impl Lab {
                 ))
             }
         };
-        // Not run.text_tokenizer(): the engine is borrowed mutably below.
-        let tokenizer = RunTokenizer::of(run.tokenizer.as_deref(), &run.session.data);
+        // Kept, not borrowed: the run trains on while the generation decodes.
+        let tokenizer = KeptTokenizer::of(run.tokenizer.as_ref(), &run.session.data);
         let tokenizer = tokenizer.ok_or_else(|| {
             GenerateError::new(
                 "prompt",
@@ -137,7 +136,7 @@ impl Lab {
                  tokenizer.json): nothing to decode",
             )
         })?;
-        let prompt = tokenizer
+        let prompt = (tokenizer.borrowed())
             .encode(input.prompt)
             .map_err(|e| GenerateError::new("prompt", e))?;
         if prompt.is_empty() {
@@ -154,7 +153,7 @@ impl Lab {
         };
         Ok(Generation {
             run: self.runs.len() - 1,
-            tokenizer: tokenizer.clone(),
+            tokenizer,
             prompt_len: prompt.len(),
             tokens: prompt,
             sampler: sampling.sampler(),
@@ -192,7 +191,7 @@ impl Lab {
         let name = engine.describe();
         let kv_cache_bytes = engine.kv_decode().map_or(0, |d| d.kv_cache_bytes());
         Ok(Generated {
-            text: generation.tokenizer.decode(&generation.tokens),
+            text: generation.tokenizer.borrowed().decode(&generation.tokens),
             tokens: generation.tokens.len() - generation.prompt_len,
             kv_cache_bytes,
             engine: name,

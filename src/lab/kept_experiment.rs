@@ -98,7 +98,7 @@ impl PageExperiment {
         SavedExperiment {
             name: self.experiment.name.to_string(),
             lrs: match &self.kind {
-                Kind::Claims => None,
+                Kind::Claims | Kind::Marked { .. } => None,
                 Kind::Sweep { lrs } => Some(lrs.clone()),
             },
             seeds: self.seeds,
@@ -183,6 +183,7 @@ impl Lab {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::lab::i18n::Lang;
     use crate::lab::lockstep::results_rows;
     use crate::lab::store::{self, SavedRuns};
     use crate::lab::tests::{clock, settings};
@@ -228,7 +229,7 @@ mod tests {
         assert_eq!(lanes(&back), lanes(&lab), "every lane with its history");
         let experiment = back.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "experiment norm-type: step 2 of 4 (play restarts it from step 0), 3 variants × 2 \
              seeds"
         );
@@ -260,7 +261,7 @@ mod tests {
         let experiment = back.experiment.as_ref().unwrap();
         assert!(experiment.training() && !experiment.restarts_on_play);
         assert!((experiment.lockstep.lanes.iter()).all(|l| l.session.steps_done() == 1));
-        assert!(!experiment.banner().contains("restarts"));
+        assert!(!experiment.banner(Lang::En).contains("restarts"));
         // Trained again from step 0, the lanes' losses repeat the first training's.
         while back.experiment_training() {
             back.train(1.0, &now);
@@ -285,8 +286,12 @@ mod tests {
             lab.experiment.as_ref().unwrap(),
             back.experiment.as_ref().unwrap(),
         );
-        assert_eq!(b.banner(), a.banner());
-        assert!(b.banner().contains("finished"), "{}", b.banner());
+        assert_eq!(b.banner(Lang::En), a.banner(Lang::En));
+        assert!(
+            b.banner(Lang::En).contains("finished"),
+            "{}",
+            b.banner(Lang::En)
+        );
         assert_eq!(b.sweep_table(), a.sweep_table());
         assert_eq!(b.kind, a.kind);
         assert!(!b.restarts_on_play);

@@ -4,8 +4,10 @@
 //! variants share, at each seed. The numbers and the verdict come from `train::evidence`, as
 //! in `archlab experiment`'s report.
 
+use super::i18n::Lang;
 use super::resume::ResumePoints;
-use super::{engine, Lab};
+use super::tour_text::fill;
+use super::{engine, experiments_text, page_text, Lab};
 use crate::charts::{self, Band, Line};
 use crate::contract::EngineError;
 use crate::model::numbers::{bytes, count};
@@ -123,54 +125,74 @@ impl PageExperiment {
             .unwrap_or(0)
     }
 
-    /// What the banner says: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
+    /// What the banner says in `lang`: "experiment norm-type: step 12 of 200, 3 variants × 2 seeds"
     /// (the sweep: "2 variants × 5 learning rates"), then whether it finished or was stopped,
     /// and which lanes diverged.
-    pub fn banner(&self) -> String {
-        let title = match &self.kind {
-            Kind::Marked { ids, .. } => {
-                let ids: Vec<String> = ids.iter().map(usize::to_string).collect();
-                format!("runs {} in lockstep", ids.join(", "))
-            }
-            Kind::Claims | Kind::Sweep { .. } => format!("experiment {}", self.experiment.name),
-        };
+    pub fn banner(&self, lang: Lang) -> String {
+        let words = page_text::of(lang);
+        let variants = |n: usize| n.to_string();
         let size = match &self.kind {
-            Kind::Claims => format!(
-                "{} variants × {} seeds",
-                self.experiment.variants.len(),
-                self.seeds
+            Kind::Claims => fill(
+                words.banner_size[0],
+                &[
+                    ("variants", &variants(self.experiment.variants.len())),
+                    ("seeds", &self.seeds.to_string()),
+                ],
             ),
-            Kind::Sweep { lrs } => {
-                format!(
-                    "{} variants × {} learning rates",
-                    PAGE_VARIANTS.len(),
-                    lrs.len()
-                )
-            }
-            Kind::Marked { ids, .. } => format!("{} runs × {} seeds", ids.len(), self.seeds),
+            Kind::Sweep { lrs } => fill(
+                words.banner_size[1],
+                &[
+                    ("variants", &variants(PAGE_VARIANTS.len())),
+                    ("lrs", &lrs.len().to_string()),
+                ],
+            ),
+            Kind::Marked { ids, .. } => fill(
+                words.banner_size[2],
+                &[
+                    ("variants", &variants(ids.len())),
+                    ("seeds", &self.seeds.to_string()),
+                ],
+            ),
         };
+        let (step, steps) = (self.lockstep.step().to_string(), self.steps().to_string());
         let state = if self.training() && self.restarts_on_play {
-            format!(
-                "step {} of {} (play restarts it from step 0)",
-                self.lockstep.step(),
-                self.steps()
-            )
+            fill(words.banner_state[3], &[("step", &step), ("steps", &steps)])
         } else if self.training() {
-            format!("step {} of {}", self.lockstep.step(), self.steps())
+            fill(words.banner_state[0], &[("step", &step), ("steps", &steps)])
         } else if self.stopped {
-            format!("stopped at step {}", self.lockstep.step())
+            fill(words.banner_state[1], &[("step", &step)])
         } else {
-            "finished".to_string()
+            words.banner_state[2].to_string()
         };
         let diverged: Vec<String> = (self.lockstep.lanes.iter().enumerate())
             .filter_map(|(index, lane)| match lane.session.status {
-                RunStatus::Diverged { step } => {
-                    Some(format!("{} diverged at step {step}", self.lane_name(index)))
-                }
+                RunStatus::Diverged { step } => Some(fill(
+                    words.banner_diverged,
+                    &[
+                        ("lane", &self.lane_name(index)),
+                        ("step", &step.to_string()),
+                    ],
+                )),
                 _ => None,
             })
             .collect();
-        let mut banner = format!("{title}: {state}, {size}");
+        let mut banner = match &self.kind {
+            Kind::Marked { ids, .. } => {
+                let ids: Vec<String> = ids.iter().map(usize::to_string).collect();
+                fill(
+                    words.banner_marked,
+                    &[("ids", &ids.join(", ")), ("state", &state), ("size", &size)],
+                )
+            }
+            Kind::Claims | Kind::Sweep { .. } => fill(
+                words.banner,
+                &[
+                    ("name", self.experiment.name),
+                    ("state", &state),
+                    ("size", &size),
+                ],
+            ),
+        };
         if !diverged.is_empty() {
             banner += &format!(" ({})", diverged.join("; "));
         }
@@ -284,21 +306,10 @@ impl PageExperiment {
     }
 }
 
-/// The results table's header ([`results_rows`]), the loss in `unit`.
-pub fn results_header(unit: &str) -> [String; 10] {
-    [
-        "variant",
-        &format!("validation loss, {unit} (mean)"),
-        "min–max over seeds",
-        "parameters",
-        "FLOPs/token",
-        "KV cache/token",
-        "tokens/s",
-        "largest attention logit",
-        "log Z",
-        "seeds diverged",
-    ]
-    .map(str::to_string)
+/// The results table's header ([`results_rows`]) from its words (`PageText::results_header`),
+/// the loss in `unit`.
+pub fn results_header(words: &[&str; 10], unit: &str) -> [String; 10] {
+    words.map(|word| fill(word, &[("unit", unit)]))
 }
 
 /// Per variant its row of the results table, readable: the validation loss (the last
@@ -349,12 +360,12 @@ pub fn snapshot(lab: &Lab) -> Value {
         .collect();
     let variants = experiment.variants();
     let verdicts: Vec<String> = (experiment.judged().unwrap_or_default().iter())
-        .map(verdict_line)
+        .map(|judged| verdict_line(Lang::En, judged))
         .collect();
     json!({
         "name": experiment.experiment.name,
         "sweep": super::sweep::snapshot(experiment),
-        "banner": experiment.banner(),
+        "banner": experiment.banner(Lang::En),
         "training": experiment.training(),
         "seeds": experiment.seeds,
         "lanes": lanes,
@@ -365,13 +376,16 @@ pub fn snapshot(lab: &Lab) -> Value {
 }
 
 /// "Claim: RMSNorm and LayerNorm have about the same final validation loss. Verdict: held
-/// (numbers)."
-pub fn verdict_line(judged: &Judged) -> String {
-    format!(
-        "Claim: {}. Verdict: {} ({}).",
-        judged.claim,
-        judged.verdict.word(),
-        judged.numbers
+/// (numbers)." in `lang` (the claim and its numbers as `train::evidence` words them).
+pub fn verdict_line(lang: Lang, judged: &Judged) -> String {
+    let claim = judged.claim.to_string();
+    fill(
+        page_text::of(lang).verdict_line,
+        &[
+            ("claim", &claim),
+            ("verdict", experiments_text::verdict(lang, judged.verdict)),
+            ("numbers", &judged.numbers),
+        ],
     )
 }
 
@@ -647,7 +661,7 @@ mod tests {
         assert_eq!(steps(&lab), [1; 6]);
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "experiment norm-type: step 1 of 3, 3 variants × 2 seeds"
         );
         assert!(experiment.judged().is_none(), "no verdict while training");
@@ -655,7 +669,7 @@ mod tests {
         assert_eq!(steps(&lab), [3; 6]);
         let experiment = lab.experiment.as_ref().unwrap();
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(Lang::En),
             "experiment norm-type: finished, 3 variants × 2 seeds"
         );
         let variants = experiment.variants();
@@ -685,7 +699,9 @@ mod tests {
             assert_eq!(lane.session.status, RunStatus::Halted { step: 2 });
             assert_eq!(lane.session.history.len(), 2);
         }
-        assert!(experiment.banner().contains("stopped at step 2"));
+        assert!(experiment.banner(Lang::En).contains("stopped at step 2"));
+        let chinese = experiment.banner(Lang::Zh);
+        assert!(chinese.contains("在第 2 步停止"), "{chinese}");
         assert!(experiment.judged().is_none());
         assert_eq!(lab.train(0.0, &clock), 1, "the visitor's run trains again");
         assert!(lab.start_experiment("nope").is_err());
@@ -708,7 +724,7 @@ mod tests {
         assert!(lanes[..3]
             .iter()
             .all(|l| l.session.status == RunStatus::Finished));
-        let banner = experiment.banner();
+        let banner = experiment.banner(Lang::En);
         assert!(banner.contains("finished"), "{banner}");
         assert!(
             banner.contains("no final norm seed 2 diverged at step"),

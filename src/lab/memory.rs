@@ -125,7 +125,7 @@ mod tests {
         let steps = first.session.steps_done();
         assert_eq!(first.session.status, RunStatus::Halted { step: steps });
         assert_eq!(
-            views::status_text(first),
+            views::status_text(first, &crate::lab::page_text::ENGLISH.status),
             format!("stopped at step {steps}")
         );
         let exported: serde_json::Value =

@@ -7,15 +7,19 @@ pub mod checkpoints;
 mod compare;
 pub mod engine;
 pub mod engine_choice;
+pub mod experiments_text;
 pub mod export;
 pub mod fields;
+pub mod fields_text;
 pub mod generate;
+pub mod i18n;
 mod import_run;
 pub mod kept_experiment;
 pub mod kernel_check;
 pub mod lockstep;
 mod memory;
 pub mod model_views;
+pub mod page_text;
 mod reload;
 mod resume;
 pub mod session;
@@ -49,6 +53,7 @@ use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
 use engine_choice::EngineChoice;
+use i18n::Lang;
 
 /// The page's starting point on the WebGPU engine, and the reference its URL is written
 /// against: the `default` preset (d_model 64, 4 heads) with 4 layers, batches of 16 x 64.
@@ -281,6 +286,10 @@ pub struct Lab {
     /// The visitor's engine choice, and the sentence saying which engine it gave and why.
     pub engine_choice: EngineChoice,
     pub engine_why: String,
+    /// The language the URL or the visitor's switch named, if any; else the browser's.
+    pub lang_chosen: Option<Lang>,
+    /// The browser's language (`Lang::of_browser`), English until the page says.
+    pub browser_lang: Lang,
     /// The visitor's example for the attention maps and norms ([`Lab::look_at`]).
     pub probe: Option<String>,
     /// Smoothing of the training loss curves, 0 (none) to below 1 (see `views::smooth`).
@@ -317,16 +326,20 @@ impl Lab {
         settings: &[(String, String)],
         device: Option<Rc<GpuContext>>,
     ) -> Self {
-        // The engine is the page's choice, not a setting of the run: either engine trains it.
-        let (engine, settings): (Vec<_>, Vec<_>) = settings
+        // The engine and the language are the page's choices, not settings of the run.
+        let (page, settings): (Vec<_>, Vec<_>) = settings
             .iter()
-            .partition(|(key, _)| key == engine_choice::URL_KEY);
+            .partition(|(key, _)| key == engine_choice::URL_KEY || key == i18n::URL_KEY);
         let mut rejected = Vec::new();
         let mut choice = EngineChoice::Auto;
-        for (key, value) in engine {
-            match EngineChoice::parse(value) {
-                Ok(parsed) => choice = parsed,
-                Err(reason) => rejected.push((key.clone(), value.clone(), reason)),
+        let mut lang_chosen = None;
+        for (key, value) in page {
+            let parsed = match key.as_str() {
+                engine_choice::URL_KEY => EngineChoice::parse(value).map(|c| choice = c),
+                _ => Lang::parse(value).map(|lang| lang_chosen = Some(lang)),
+            };
+            if let Err(reason) = parsed {
+                rejected.push((key.clone(), value.clone(), reason));
             }
         }
         let decision = engine_choice::decide(choice, device.as_ref().map(|d| &d.adapter));
@@ -343,6 +356,8 @@ impl Lab {
             device,
             engine_choice: choice,
             engine_why: decision.why,
+            lang_chosen,
+            browser_lang: Lang::En,
             probe: None,
             smoothing: 0.0,
             user_text: String::new(),
@@ -360,6 +375,21 @@ impl Lab {
             lab.set(key, value);
         }
         lab
+    }
+
+    /// The page's language: the one the URL or the switch named, else the browser's.
+    pub fn lang(&self) -> Lang {
+        self.lang_chosen.unwrap_or(self.browser_lang)
+    }
+
+    /// The browser's language, and the visitor's choice if there is one (which clears a refused
+    /// `lang` from the URL).
+    pub fn set_language(&mut self, chosen: Option<Lang>, browser: Lang) {
+        if let Some(lang) = chosen {
+            self.rejected.retain(|(key, _, _)| key != i18n::URL_KEY);
+            self.lang_chosen = Some(lang);
+        }
+        self.browser_lang = browser;
     }
 
     /// Sets `key` to `value` as a control asks; starts a new run when the result is valid and
@@ -533,14 +563,21 @@ impl Lab {
         Ok(tokens)
     }
 
-    /// The error to show next to the control of `key`, if any.
+    /// The error to show next to the control of `key`, if any, in the page's language.
     pub fn error_for(&self, key: &str) -> Option<String> {
         if let Some((_, value, reason)) = self.rejected.iter().find(|(k, _, _)| k == key) {
-            return Some(format!("{value:?} refused: {reason}"));
+            return Some(self.refused(value, reason));
         }
         let problem = self.problem.as_ref()?;
         (fields::control_for_error(&problem.field).map(|f| f.key) == Some(key))
-            .then(|| problem.reason.clone())
+            .then(|| i18n::translate(self.lang(), &problem.reason))
+    }
+
+    /// "\"abc\" refused: why", in the page's language.
+    fn refused(&self, value: &str, reason: &str) -> String {
+        let lang = self.lang();
+        let (value, reason) = (format!("{value:?}"), i18n::translate(lang, reason));
+        i18n::fill_holes(lang.pick(i18n::REFUSED), &[&value, &reason])
     }
 
     /// Every reason the controls' configuration cannot train, each with the key of the control
@@ -551,12 +588,13 @@ impl Lab {
             .iter()
             .map(|(key, value, reason)| {
                 let control = fields::field(key).map(|f| f.key);
-                (control, format!("{key}: {value:?} refused: {reason}"))
+                (control, format!("{key}: {}", self.refused(value, reason)))
             })
             .collect();
         if let Some(problem) = &self.problem {
             let control = fields::control_for_error(&problem.field).map(|f| f.key);
-            out.push((control, problem.to_string()));
+            let reason = i18n::translate(self.lang(), &problem.reason);
+            out.push((control, format!("{}: {reason}", problem.field)));
         }
         out
     }
@@ -568,6 +606,11 @@ impl Lab {
         if self.engine_choice != EngineChoice::Auto {
             let choice = self.engine_choice.as_str().to_string();
             settings.push((engine_choice::URL_KEY.to_string(), choice));
+        }
+        // Named once a link or the switch chose it, and for a browser that is not English, so
+        // a shared link opens in its language; an English page never switched stays out.
+        if self.lang_chosen.is_some() || self.browser_lang != Lang::En {
+            settings.push((i18n::URL_KEY.to_string(), self.lang().code().to_string()));
         }
         settings.extend(
             self.rejected

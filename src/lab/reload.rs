@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use super::lockstep::Kind;
 use super::store::{Restored, SavedRun, SavedRuns, StoreError};
 use super::{checkpoints, engine, Lab, RunEntry};
 use crate::gpu::GpuContext;
@@ -63,7 +64,10 @@ impl Lab {
             })
             .collect();
         let mut saved = SavedRuns::new(self.next_id, self.user_text.clone(), runs);
-        saved.experiment = self.experiment.as_ref().map(|e| e.saved());
+        // A comparison of marked runs is not kept: its runs are, and one click starts it again.
+        saved.experiment = (self.experiment.as_ref())
+            .filter(|e| !matches!(e.kind, Kind::Marked { .. }))
+            .map(|e| e.saved());
         saved
     }
 

@@ -342,6 +342,7 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::i18n::Lang;
     use crate::lab::page_defaults;
     use crate::lab::tests::clock;
 
@@ -487,7 +488,7 @@ mod tests {
         let said = format!("The lanes resumed from step {RESUME_EVERY} on the CPU engine");
         let notice = resumed.engine_notice.clone().unwrap();
         assert!(notice.ends_with(&format!(" {said}.")), "{notice}");
-        let banner = resumed.experiment.as_ref().unwrap().banner();
+        let banner = resumed.experiment.as_ref().unwrap().banner(Lang::En);
         assert!(
             banner.ends_with(&format!("2 variants × 2 seeds. {said}")),
             "{banner}"
@@ -512,7 +513,7 @@ mod tests {
         let first = lane_losses(&early);
         early.resume_after_device_loss(None, "unknown");
         assert!(lane_losses(&early).iter().all(Vec::is_empty));
-        let banner = early.experiment.as_ref().unwrap().banner();
+        let banner = early.experiment.as_ref().unwrap().banner(Lang::En);
         let said =
             "The lanes started again from step 0 on the CPU engine: none had kept a state yet";
         assert!(banner.ends_with(said), "{banner}");

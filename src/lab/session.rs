@@ -155,6 +155,7 @@ impl Lab {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::lab::i18n::Lang;
     use crate::lab::page_defaults;
     use crate::lab::tests::{clock, settings};
 
@@ -203,7 +204,7 @@ mod tests {
         let lanes = (experiment.lockstep.lanes.iter())
             .map(|l| l.session.history.len())
             .collect();
-        (runs, experiment.banner(), lanes)
+        (runs, experiment.banner(Lang::En), lanes)
     }
 
     #[test]

@@ -172,7 +172,7 @@ mod tests {
             ]
         );
         assert_eq!(
-            experiment.banner(),
+            experiment.banner(crate::lab::i18n::Lang::En),
             "experiment lr-sweep: step 0 of 4, 2 variants × 2 learning rates"
         );
         // One round: a step of every lane.
@@ -189,7 +189,7 @@ mod tests {
         assert!(lanes[2..]
             .iter()
             .all(|l| matches!(l.session.status, RunStatus::Diverged { step } if step < 2)));
-        let banner = experiment.banner();
+        let banner = experiment.banner(crate::lab::i18n::Lang::En);
         assert!(
             banner.contains("finished, 2 variants × 2 learning rates"),
             "{banner}"

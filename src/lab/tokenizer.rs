@@ -1,6 +1,8 @@
 //! The tokenizer a run's text goes through in Look at, Generate and the maps' token labels: an
 //! imported model's own (its folder's `tokenizer.json`), else its data's.
 
+use std::rc::Rc;
+
 use super::RunEntry;
 use crate::train::data::DataStream;
 use crate::train::hf_tokenizer::HfTokenizer;
@@ -36,6 +38,30 @@ impl<'a> RunTokenizer<'a> {
         match self {
             Self::Data(tokenizer) => tokenizer.decode(ids),
             Self::Imported(tokenizer) => tokenizer.decode(ids),
+        }
+    }
+}
+
+/// A run's text tokenizer kept by a Generate under way (the run trains on meanwhile).
+#[derive(Clone)]
+pub enum KeptTokenizer {
+    Data(Tokenizer),
+    Imported(Rc<HfTokenizer>),
+}
+
+impl KeptTokenizer {
+    /// An imported model's tokenizer, else the data's (if a text source).
+    pub fn of(imported: Option<&Rc<HfTokenizer>>, data: &DataStream) -> Option<Self> {
+        match imported {
+            Some(imported) => Some(Self::Imported(Rc::clone(imported))),
+            None => data.tokenizer().cloned().map(Self::Data),
+        }
+    }
+
+    pub fn borrowed(&self) -> RunTokenizer<'_> {
+        match self {
+            Self::Data(tokenizer) => RunTokenizer::Data(tokenizer),
+            Self::Imported(tokenizer) => RunTokenizer::Imported(tokenizer),
         }
     }
 }

@@ -3,8 +3,9 @@
 //! the page's URL fragment, and a stop's variants tried one at a time on the page's run. The
 //! words are in `super::tour_text`.
 
+use super::i18n::Lang;
 use super::lockstep::named_experiment;
-use super::tour_text::{fill, TourText, ENGLISH};
+use super::tour_text::{self, fill};
 use super::Lab;
 use crate::cpu::position::rope_forward;
 use crate::model::AttentionPattern;
@@ -77,15 +78,10 @@ pub const STOPS: [Stop; 8] = [
     },
 ];
 
-/// The words of the page's language (English until a translation is added).
-pub fn text() -> &'static TourText {
-    &ENGLISH
-}
-
-/// "Stop 2 of 8" for stop `index`.
-pub fn counter(index: usize) -> String {
+/// "Stop 2 of 8" for stop `index`, in `lang`.
+pub fn counter(lang: Lang, index: usize) -> String {
     let (n, total) = ((index + 1).to_string(), STOPS.len().to_string());
-    fill(text().counter, &[("n", &n), ("total", &total)])
+    fill(tour_text::of(lang).counter, &[("n", &n), ("total", &total)])
 }
 
 /// The URL fragment that opens the tour at stop `index`: `#tour=position`.
@@ -184,7 +180,7 @@ mod tests {
     #[test]
     fn every_stop_has_text_and_titled_panels() {
         for (index, stop) in STOPS.iter().enumerate() {
-            let words = &text().stops[index];
+            let words = &tour_text::ENGLISH.stops[index];
             assert!(
                 !words.title.is_empty() && !words.body.is_empty(),
                 "{}",
@@ -203,8 +199,9 @@ mod tests {
 
     #[test]
     fn the_counter_counts_from_one() {
-        assert_eq!(counter(0), "Stop 1 of 8");
-        assert_eq!(counter(7), "Stop 8 of 8");
+        assert_eq!(counter(Lang::En, 0), "Stop 1 of 8");
+        assert_eq!(counter(Lang::En, 7), "Stop 8 of 8");
+        assert_eq!(counter(Lang::Zh, 1), "第 2 站，共 8 站");
     }
 
     #[test]

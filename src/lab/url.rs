@@ -110,6 +110,60 @@ mod tests {
         }
     }
 
+    /// Issue 14: the language rides in the URL (`lang=zh`), so a shared link opens in it.
+    #[test]
+    fn language_round_trips() {
+        use crate::lab::i18n::Lang;
+        use crate::lab::{page_defaults, Lab};
+        let lang_in = |lab: &Lab| {
+            let settings = lab.url_settings();
+            let query = encode(&settings);
+            let lang = settings.into_iter().find(|(key, _)| key == "lang");
+            (lang.map(|(_, value)| value), query)
+        };
+        let chinese = Lab::new(page_defaults(), &[("lang".into(), "zh".into())], None);
+        assert_eq!(chinese.lang(), Lang::Zh);
+        assert!(chinese.rejected.is_empty(), "{:?}", chinese.rejected);
+        let (lang, query) = lang_in(&chinese);
+        assert_eq!(lang.as_deref(), Some("zh"));
+        let again = Lab::new(page_defaults(), &decode(&query), None);
+        assert_eq!(again.lang(), Lang::Zh);
+        assert_eq!(
+            again.draft, chinese.draft,
+            "the language changes no setting"
+        );
+
+        // An English page for an English browser, never switched, stays out of the URL; the
+        // switch names the language, a Chinese browser's page names it, and English chosen
+        // over it is kept as `lang=en`.
+        let mut page = Lab::new(page_defaults(), &[], None);
+        assert_eq!(lang_in(&page).0, None);
+        let mut switched = Lab::new(page_defaults(), &[], None);
+        switched.set_language(Some(Lang::En), Lang::En);
+        assert_eq!(
+            lang_in(&switched).0.as_deref(),
+            Some("en"),
+            "the switch names it"
+        );
+        page.browser_lang = Lang::Zh;
+        assert_eq!(
+            (page.lang(), lang_in(&page).0.as_deref()),
+            (Lang::Zh, Some("zh"))
+        );
+        page.lang_chosen = Some(Lang::En);
+        let (lang, query) = lang_in(&page);
+        assert_eq!(lang.as_deref(), Some("en"));
+        let mut reopened = Lab::new(page_defaults(), &decode(&query), None);
+        reopened.browser_lang = Lang::Zh;
+        assert_eq!(reopened.lang(), Lang::En);
+
+        // A language the page lacks is refused by name and the page stays in the browser's.
+        let bad = Lab::new(page_defaults(), &[("lang".into(), "fr".into())], None);
+        assert_eq!(bad.lang(), Lang::En);
+        let error = bad.error_for("lang").expect("refused");
+        assert!(error.contains("en or zh"), "{error}");
+    }
+
     #[test]
     fn lenient_decoding() {
         assert_eq!(

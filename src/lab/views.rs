@@ -3,6 +3,8 @@
 
 use serde_json::{json, Value};
 
+use super::page_text::{self, ChartText, PageText};
+use super::tour_text::fill;
 use super::{Lab, RunEntry};
 use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
 use crate::model::numbers::bytes;
@@ -27,14 +29,11 @@ pub fn tokenizers_differ(lab: &Lab) -> bool {
 
 /// The loss chart's title and y axis: nats per token, or bits per character when the shown
 /// runs' tokenizers differ.
-pub fn loss_axes(lab: &Lab) -> (&'static str, &'static str) {
+pub fn loss_axes(lab: &Lab, words: &PageText) -> ChartText {
     if tokenizers_differ(lab) {
-        (
-            "Validation loss in bits per character (the runs' tokenizers differ)",
-            "bits per character",
-        )
+        words.loss_bpc_chart
     } else {
-        ("Loss (faint: train, solid: validation)", "nats per token")
+        words.loss_chart
     }
 }
 
@@ -325,15 +324,20 @@ pub fn max_attention_logit(record: &StepRecord) -> f32 {
 }
 
 /// Where a run stands, in words.
-pub fn status_text(run: &RunEntry) -> String {
-    let done = run.session.steps_done();
-    match run.session.status {
-        RunStatus::Training => format!("step {done} of {}", run.session.run.train.steps),
-        RunStatus::Finished => format!("finished, {done} steps"),
-        RunStatus::Diverged { step } => format!("diverged at step {step}"),
-        RunStatus::Stopped { step } => format!("stopped by an engine error before step {step}"),
-        RunStatus::Halted { step } => format!("stopped at step {step}"),
-    }
+pub fn status_text(run: &RunEntry, words: &[&str; 5]) -> String {
+    let done = run.session.steps_done().to_string();
+    let (template, value) = match run.session.status {
+        RunStatus::Training => (words[0], run.session.run.train.steps),
+        RunStatus::Finished => (words[1], 0),
+        RunStatus::Diverged { step } => (words[2], step),
+        RunStatus::Stopped { step } => (words[3], step),
+        RunStatus::Halted { step } => (words[4], step),
+    };
+    let value = value.to_string();
+    fill(
+        template,
+        &[("done", &done), ("steps", &value), ("step", &value)],
+    )
 }
 
 /// The state the browser tests read: runs with their losses, the newest run's attention
@@ -350,7 +354,7 @@ pub fn snapshot(lab: &Lab) -> Value {
                 "color": run.color,
                 "marked": run.marked,
                 "hidden": run.hidden,
-                "status": status_text(run),
+                "status": status_text(run, &page_text::ENGLISH.status),
                 "steps": history.len(),
                 "resume_step": run.resume_step(),
                 "loss": history.iter().map(|r| r.loss).collect::<Vec<_>>(),
@@ -377,7 +381,7 @@ pub fn snapshot(lab: &Lab) -> Value {
     });
     json!({
         "runs": runs,
-        "loss_axis": loss_axes(lab).1,
+        "loss_axis": loss_axes(lab, &page_text::ENGLISH).y,
         "attention": attention,
         "readouts": readouts,
         "tokens_per_second": tokens_per_second(lab),
@@ -423,7 +427,14 @@ mod tests {
         assert_eq!(metric_lines(&lab, |r| r.lr).len(), 1);
         let run = &lab.runs[0];
         assert_eq!(profile_lines(run)[0].points.len(), 2);
-        assert_eq!(status_text(run), "finished, 2 steps");
+        assert_eq!(
+            status_text(run, &page_text::ENGLISH.status),
+            "finished, 2 steps"
+        );
+        assert_eq!(
+            status_text(run, &page_text::CHINESE.status),
+            "已完成，共 2 步"
+        );
         assert!(display_tokens(&lab).is_empty(), "no example computed yet");
         lab.refresh_attention();
         assert_eq!(display_tokens(&lab).len(), 32);
@@ -483,12 +494,12 @@ mod tests {
             (bpc - nats / std::f32::consts::LN_2).abs() < 1e-5 * bpc,
             "characters"
         );
-        assert_eq!(loss_axes(&lab).1, "nats per token");
+        assert_eq!(loss_axes(&lab, &page_text::ENGLISH).y, "nats per token");
         assert_eq!(loss_lines(&lab).len(), 2, "train and validation");
         lab.change("data.source.tokenizer", r#"{"kind": "byte"}"#);
         assert_eq!(lab.train(1.0, &clock), 1);
         assert!(tokenizers_differ(&lab));
-        assert_eq!(loss_axes(&lab).1, "bits per character");
+        assert_eq!(loss_axes(&lab, &page_text::ENGLISH).y, "bits per character");
         let lines = loss_lines(&lab);
         assert_eq!(lines.len(), 2, "validation only, one per run");
         for (line, run) in lines.iter().zip(&lab.runs) {
@@ -496,7 +507,11 @@ mod tests {
             assert_eq!(line.points, [(0.0, f64::from(bpc))]);
         }
         lab.toggle_hidden(1);
-        assert_eq!(loss_axes(&lab).1, "nats per token", "one shown run");
+        assert_eq!(
+            loss_axes(&lab, &page_text::ENGLISH).y,
+            "nats per token",
+            "one shown run"
+        );
         assert_eq!(snapshot(&lab)["loss_axis"], "nats per token");
     }
 

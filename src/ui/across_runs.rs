@@ -5,30 +5,30 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
-use super::views::{AttentionCanvas, LineChart};
+use super::language::Language;
+use super::views::{AttentionCanvas, ChartWords, LineChart};
 use crate::lab::across_runs::{self, compared_runs, layer_choices, LayerPick};
+use crate::lab::tour_text::fill;
 use crate::lab::views;
 use crate::train::session::StepRecord;
 
 /// The charts that overlay every shown run, in the runs' colours and strokes.
 #[component]
 pub fn ClaimCharts() -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     view! {
-        <h2>"Across runs"</h2>
-        <p class="hint">
-            "Every shown run in its colour: the norm position shapes the residual stream and the \
-            gradient path through the layers; z-loss pulls log Z towards 0 (it is recorded \
-            without z-loss too); weight decay and the schedule move the parameter norm."
-        </p>
-        <section class="charts" aria-label="Charts across runs">
-            <LayerChart testid="chart-norms" title="Residual-stream RMS at a layer" y="RMS"
+        <h2>{move || words().across_heading}</h2>
+        <p class="hint">{move || words().across_hint}</p>
+        <section class="charts" aria-label=move || words().across_heading>
+            <LayerChart testid="chart-norms" text=|t| t.norms_chart
                 log=false value=across_runs::residual_rms />
-            <LayerChart testid="chart-layer-grad" title="Gradient norm of a layer"
-                y="L2 norm" log=true value=across_runs::layer_grad_norm />
-            <LineChart testid="chart-log-z" title="log Z (softmax normaliser, batch mean)"
-                x="step" y="nats" log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.log_z) />
-            <LineChart testid="chart-param-norm" title="Parameter norm (after each update)" x="step"
-                y="L2 norm" log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.param_norm) />
+            <LayerChart testid="chart-layer-grad" text=|t| t.layer_grad_chart
+                log=true value=across_runs::layer_grad_norm />
+            <LineChart testid="chart-log-z" text=|t| t.log_z_chart
+                log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.log_z) />
+            <LineChart testid="chart-param-norm" text=|t| t.param_norm_chart
+                log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.param_norm) />
         </section>
     }
 }
@@ -38,12 +38,12 @@ pub fn ClaimCharts() -> impl IntoView {
 #[component]
 fn LayerChart(
     testid: &'static str,
-    title: &'static str,
-    y: &'static str,
+    text: ChartWords,
     log: bool,
     value: fn(&StepRecord, usize) -> Option<f32>,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let pick = RwSignal::new(LayerPick::Last);
     let choices = move || {
         state.version.track();
@@ -52,7 +52,7 @@ fn LayerChart(
     view! {
         <div class="layer-chart">
             <label>
-                "layer "
+                {move || language.page().layer}
                 <select data-testid=format!("{testid}-layer")
                     on:change=move |ev| pick.set(LayerPick::parse(&event_target_value(&ev)))>
                     {move || {
@@ -66,7 +66,7 @@ fn LayerChart(
                     }}
                 </select>
             </label>
-            <LineChart testid=testid title=title x="step" y=y log=Some(log)
+            <LineChart testid=testid text=text log=Some(log)
                 lines=move |lab| across_runs::layer_lines(lab, pick.get(), value) />
         </div>
     }
@@ -77,6 +77,8 @@ fn LayerChart(
 #[component]
 pub fn CompareMaps() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let picked = [RwSignal::new(None::<usize>), RwSignal::new(None::<usize>)];
     let pair = Memo::new(move |_| {
         state.version.track();
@@ -116,7 +118,7 @@ pub fn CompareMaps() -> impl IntoView {
         let signal = picked[side];
         view! {
             <label>
-                {format!("run {name} ")}
+                {move || fill(words().compare_run, &[("name", name)])}
                 <select data-testid=format!("compare-{name}-run")
                     on:change=move |ev| signal.set(event_target_value(&ev).parse().ok())>
                     {move || {
@@ -127,7 +129,7 @@ pub fn CompareMaps() -> impl IntoView {
                             .map(|(id, name)| {
                                 view! {
                                     <option value=id.to_string() title=name selected=Some(id) == current>
-                                        {format!("run {id}")}
+                                        {fill(words().run_n, &[("id", &id.to_string())])}
                                     </option>
                                 }
                             })
@@ -142,7 +144,7 @@ pub fn CompareMaps() -> impl IntoView {
         let what = ["layer", "head"][part];
         view! {
             <label>
-                {format!("{what} ")}
+                {move || words().compare_parts[part]}
                 <select data-testid=format!("compare-{what}")
                     on:change=move |ev| {
                         if let Ok(n) = event_target_value(&ev).parse() {
@@ -166,7 +168,7 @@ pub fn CompareMaps() -> impl IntoView {
             state.attention.track();
             let (layer, head) = state.enlarged.get();
             let Some(id) = id.get() else {
-                return "no run".to_string();
+                return words().no_run.to_string();
             };
             state.lab.with_value(|lab| {
                 let name = lab
@@ -175,10 +177,15 @@ pub fn CompareMaps() -> impl IntoView {
                     .find(|r| r.id == id)
                     .map(|r| r.name())
                     .unwrap_or_default();
-                match across_runs::run_map(lab, id, layer, head) {
-                    Some(_) => format!("{name}: layer {layer}, head {head}"),
-                    None => format!("{name}: no map at layer {layer}, head {head} yet"),
-                }
+                let caption = match across_runs::run_map(lab, id, layer, head) {
+                    Some(_) => words().compare_caption,
+                    None => words().compare_no_map,
+                };
+                let (layer, head) = (layer.to_string(), head.to_string());
+                fill(
+                    caption,
+                    &[("name", &name), ("layer", &layer), ("head", &head)],
+                )
             })
         };
         view! {
@@ -193,12 +200,9 @@ pub fn CompareMaps() -> impl IntoView {
         }
     };
     view! {
-        <section class="compare" aria-label="Attention maps of two runs">
-            <h2>"Attention maps of two runs side by side"</h2>
-            <p class="hint">
-                "Each run's latest example (the newest run's follows the slider above), at the \
-                layer and head picked here or by clicking a map."
-            </p>
+        <section class="compare" aria-label=move || words().compare_heading>
+            <h2>{move || words().compare_heading}</h2>
+            <p class="hint">{move || words().compare_hint}</p>
             <div class="compare-pickers">
                 {run_select(0)}
                 {run_select(1)}

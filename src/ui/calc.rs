@@ -3,12 +3,17 @@
 
 use leptos::prelude::*;
 
+use super::language::Language;
+use crate::lab::i18n;
+
 use crate::model::numbers::{bytes, count};
 use crate::model::NumberFormat;
 use crate::train::published::{self, Sizes};
 
 #[component]
 pub fn CalcPanel() -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     // "" is every preset with a published size.
     let preset = RwSignal::new(String::new());
     let context = RwSignal::new("4096".to_string());
@@ -34,38 +39,35 @@ pub fn CalcPanel() -> impl IntoView {
                 .collect::<Vec<_>>(),
         )
     };
-    let text_input = |label: &'static str, testid: &'static str, value: RwSignal<String>| {
+    // `label`: an index into `PageText::calc_labels`.
+    let text_input = move |label: usize, testid: &'static str, value: RwSignal<String>| {
         view! {
             <label class="inline">
-                {label} " "
+                {move || words().calc_labels[label]} " "
                 <input type="text" inputmode="numeric" size="7" data-testid=testid
                     prop:value=value on:change=move |ev| value.set(event_target_value(&ev)) />
             </label>
         }
     };
     view! {
-        <section class="calc" data-testid="calc" aria-label="Calculator at real size">
-            <h2>"At real size"</h2>
-            <p class="hint">
-                "Each preset at its published size: parameters (counted as the readouts count \
-                them), the weights and the KV cache of a batch of sequences in a number format. \
-                Every layer's cache counted in full (a sliding-window layer could keep its window)."
-            </p>
+        <section class="calc" data-testid="calc" aria-label=move || words().calc_heading>
+            <h2>{move || words().calc_heading}</h2>
+            <p class="hint">{move || words().calc_hint}</p>
             <div class="buttons">
                 <label class="inline">
-                    "preset "
+                    {move || words().calc_labels[0]} " "
                     <select data-testid="calc-preset" on:change=move |ev| preset.set(event_target_value(&ev))>
-                        <option value="">"all"</option>
+                        <option value="">{move || words().calc_labels[1]}</option>
                         {published::presets_with_rows()
                             .into_iter()
                             .map(|name| view! { <option value=name>{name}</option> })
                             .collect_view()}
                     </select>
                 </label>
-                {text_input("context", "calc-context", context)}
-                {text_input("batch", "calc-batch", batch)}
+                {text_input(2, "calc-context", context)}
+                {text_input(3, "calc-batch", batch)}
                 <label class="inline">
-                    "format "
+                    {move || words().calc_labels[4]} " "
                     <select data-testid="calc-format" prop:value=format
                         on:change=move |ev| format.set(event_target_value(&ev))>
                         {NumberFormat::ALL
@@ -76,11 +78,14 @@ pub fn CalcPanel() -> impl IntoView {
                 </label>
             </div>
             {move || match table() {
-                Err(reason) => view! { <p class="error" role="alert" data-testid="calc-error">{reason}</p> }.into_any(),
+                Err(reason) => {
+                    let reason = i18n::translate(language.get(), &reason);
+                    view! { <p class="error" role="alert" data-testid="calc-error">{reason}</p> }.into_any()
+                }
                 Ok(rows) => view! {
                     <table data-testid="calc-table">
                         <thead>
-                            <tr><th>"model"</th><th>"parameters"</th><th>"weights"</th><th>"KV cache"</th></tr>
+                            <tr>{words().calc_columns.into_iter().map(|c| view! { <th>{c}</th> }).collect_view()}</tr>
                         </thead>
                         <tbody>
                             {rows

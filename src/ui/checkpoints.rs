@@ -6,7 +6,9 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::views::download;
+use crate::lab::i18n;
 
 /// What the panel last did, for the line under its buttons.
 #[derive(Clone, Debug, PartialEq)]
@@ -40,6 +42,8 @@ pub(super) async fn read_files(
 #[component]
 pub fn CheckpointPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let (outcome, set_outcome) = signal(None::<Outcome>);
     let open = move |files: Vec<web_sys::File>| {
         if files.is_empty() {
@@ -82,27 +86,22 @@ pub fn CheckpointPanel() -> impl IntoView {
     };
     view! {
         <section class="panel checkpoints" data-testid="checkpoints">
-            <h2>"Checkpoints"</h2>
+            <h2>{move || words().checkpoints_heading}</h2>
             <p>
-                "Save the newest run as one .safetensors file: its parameters, AdamW state, \
-                configuration and step (the command line's " <code>"archlab train --resume"</code>
-                " continues it too). Open it again to continue training, or open a Hugging Face \
-                folder (config.json and model.safetensors of a LLaMA, Mistral, Qwen3, OLMo 2, \
-                GPT-2 or GPT-NeoX model, with its tokenizer.json to type text into Look at \
-                and Generate) to see its attention maps and norms and train it on the page's \
-                data."
+                {move || words().checkpoints_hint[0]} <code>"archlab train --resume"</code>
+                {move || words().checkpoints_hint[1]}
             </p>
             <div class="buttons">
                 <button data-testid="save-checkpoint" on:click=save>
-                    "Save the newest run"
+                    {move || words().save_newest}
                 </button>
                 <label class="file">
-                    "Open files "
+                    {move || words().open_files}
                     <input type="file" multiple accept=".safetensors,.json"
                         data-testid="open-files" on:change=picked />
                 </label>
                 <label class="file">
-                    "Open a folder "
+                    {move || words().open_folder}
                     <input type="file" data-testid="open-folder" on:change=picked
                         prop:webkitdirectory=true />
                 </label>
@@ -110,14 +109,17 @@ pub fn CheckpointPanel() -> impl IntoView {
             <div class="dropzone" data-testid="dropzone"
                 on:dragover=move |ev: leptos::ev::DragEvent| ev.prevent_default()
                 on:drop=dropped>
-                "…or drop a checkpoint's files here."
+                {move || words().drop_here}
             </div>
             {move || outcome.get().map(|outcome| match outcome {
+                // Our sentences ("Saved {name}.") and the lab's refusals, in the page's language.
                 Outcome::Done(text) => view! {
-                    <p data-testid="checkpoint-outcome">{text}</p>
+                    <p data-testid="checkpoint-outcome">{i18n::translate(language.get(), &text)}</p>
                 }.into_any(),
                 Outcome::Failed(text) => view! {
-                    <p class="error" role="alert" data-testid="checkpoint-outcome">{text}</p>
+                    <p class="error" role="alert" data-testid="checkpoint-outcome">
+                        {i18n::translate(language.get(), &text)}
+                    </p>
                 }.into_any(),
             })}
         </section>

@@ -4,18 +4,23 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::sweep::SweepControls;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
+use crate::lab::tour_text::fill;
+use crate::lab::{experiments_text, fields_text};
 use crate::train::experiments::EXPERIMENTS;
 use crate::train::presets::{Preset, PRESETS};
 
 #[component]
 pub fn ControlsPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     view! {
-        <aside class="controls" aria-label="Architecture controls">
+        <aside class="controls" aria-label=move || words().controls_label>
             <section class="presets">
-                <h2>"Real architectures"</h2>
+                <h2>{move || words().presets_heading}</h2>
                 <div class="preset-buttons">
                     {PRESETS
                         .iter()
@@ -39,7 +44,7 @@ pub fn ControlsPanel() -> impl IntoView {
                 .map(|(group, name)| {
                     view! {
                         <fieldset>
-                            <legend>{*name}</legend>
+                            <legend>{move || fields_text::group(language.get(), group)}</legend>
                             {FIELDS
                                 .iter()
                                 .filter(|f| f.group == group)
@@ -60,28 +65,30 @@ pub fn ControlsPanel() -> impl IntoView {
 #[component]
 fn Experiments() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     view! {
         <section class="experiments" data-testid="experiments">
-            <h2>"Lecture experiments"</h2>
-            <p class="hint">
-                "Each trains its variants together, one step each in turn, over two seeds, \
-                with the claim, its own charts and a results table above the runs. The page's \
-                size settings and a run length set in the controls (Optimization: steps) apply \
-                to every variant unless the experiment sets them itself."
-            </p>
+            <h2>{move || words().experiments_heading}</h2>
+            <p class="hint">{move || words().experiments_hint}</p>
             {EXPERIMENTS
                 .iter()
                 .map(|experiment| {
+                    let text = move || experiments_text::of(language.get(), experiment);
+                    let run = move || {
+                        let n = experiment.variants.len().to_string();
+                        fill(words().run_experiment, &[("name", experiment.name), ("n", &n)])
+                    };
                     view! {
                         <details class="experiment">
-                            <summary>{experiment.name} " · " {experiment.section}</summary>
-                            <p class="claim">{experiment.claim} " " <cite>{experiment.source}</cite></p>
-                            <p class="claim">"Watch: " {experiment.watch}</p>
+                            <summary>{experiment.name} " · " {move || text().section}</summary>
+                            <p class="claim">{move || text().claim} " " <cite>{experiment.source}</cite></p>
+                            <p class="claim">{move || words().watch} {move || text().watch}</p>
                             <button
                                 data-testid=format!("experiment-{}", experiment.name)
                                 on:click=move |_| state.start_experiment(experiment.name)
                             >
-                                {format!("Run {} ({} variants)", experiment.name, experiment.variants.len())}
+                                {run}
                             </button>
                         </details>
                     }
@@ -102,6 +109,7 @@ pub fn control_id(key: &str) -> String {
 #[component]
 fn Control(field: &'static Field) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let id = control_id(field.key);
     // The value typed if it was refused, else the configuration's.
     let shown = move || {
@@ -146,7 +154,9 @@ fn Control(field: &'static Field) -> impl IntoView {
                 {options
                     .iter()
                     .enumerate()
-                    .map(|(i, (label, _))| view! { <option value=i.to_string()>{*label}</option> })
+                    .map(|(i, &(label, _))| view! {
+                        <option value=i.to_string()>{move || fields_text::option(language.get(), label)}</option>
+                    })
                     .collect_view()}
             </select>
         }
@@ -167,8 +177,8 @@ fn Control(field: &'static Field) -> impl IntoView {
                 inputmode="decimal"
                 id=id.clone()
                 data-testid=format!("control-{}", field.key)
-                placeholder=match field.kind {
-                    Kind::Optional(empty) => empty,
+                placeholder=move || match field.kind {
+                    Kind::Optional(empty) => fields_text::option(language.get(), empty),
                     _ => "",
                 }
                 prop:value=move || shown().unwrap_or_default()
@@ -184,10 +194,10 @@ fn Control(field: &'static Field) -> impl IntoView {
             data-field=field.key
             style:display=move || if shown().is_some() { "" } else { "none" }
         >
-            <label for=id>{field.label}</label>
+            <label for=id>{move || fields_text::label(language.get(), field)}</label>
             {input}
             <p class="claim">
-                {field.claim}
+                {move || fields_text::claim(language.get(), field)}
                 {(!field.source.is_empty()).then(|| view! { " " <cite>{field.source}</cite> })}
             </p>
             {move || {

@@ -5,23 +5,28 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use crate::lab::engine_choice::EngineChoice;
+use crate::lab::i18n;
 
 #[component]
 pub fn EngineSwitch() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let chosen = move || {
         state.version.track();
         state.lab.with_value(|lab| lab.engine_choice)
     };
     let why = move || {
         state.version.track();
-        state.lab.with_value(|lab| lab.engine_why.clone())
+        state
+            .lab
+            .with_value(|lab| i18n::translate(language.get(), &lab.engine_why))
     };
     view! {
-        <div class="engine-switch" role="group" aria-label="Engine">
+        <div class="engine-switch" role="group" aria-label=move || language.page().engine.trim_end_matches([':', ' ', '：'])>
             <p data-testid="engine-why">{why}</p>
-            "Engine: "
+            {move || language.page().engine}
             {EngineChoice::ALL
                 .into_iter()
                 .map(|choice| {

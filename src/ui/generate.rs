@@ -6,11 +6,15 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::lab_state::{now_ms, LabState};
+use super::language::Language;
 use crate::lab::generate::{GenerateError, GenerateInput, GENERATE_TOKENS};
+use crate::lab::tour_text::fill;
 
 #[component]
 pub fn GeneratePanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let prompt = RwSignal::new("The ".to_string());
     let temperature = RwSignal::new("0.8".to_string());
     let top_k = RwSignal::new("0".to_string());
@@ -79,22 +83,20 @@ pub fn GeneratePanel() -> impl IntoView {
         }
     };
     view! {
-        <section class="sample" aria-label="Generate from a prompt" data-testid="generate">
-            <h2>"Generate"</h2>
+        <section class="sample" aria-label=move || words().generate_heading data-testid="generate">
+            <h2>{move || words().generate_heading}</h2>
             <p class="hint">
-                {format!("Your prompt continued by the newest run, {GENERATE_TOKENS} tokens, \
-                one at a time: each new token reads the keys and values kept of the tokens \
-                before it (the KV cache), so fewer KV heads (MQA, GQA) measure smaller.")}
+                {move || fill(words().generate_hint, &[("tokens", &GENERATE_TOKENS.to_string())])}
             </p>
             <div class="generate-controls">
                 <label>
-                    "Prompt "
+                    {move || words().prompt}
                     <input type="text" data-testid="generate-prompt" size="30"
                         prop:value=prompt on:input=move |ev| prompt.set(event_target_value(&ev)) />
                 </label>
                 {error_at("prompt")}
                 <label>
-                    " Temperature "
+                    {move || words().temperature}
                     <input type="text" data-testid="generate-temperature" size="4"
                         prop:value=temperature
                         on:input=move |ev| temperature.set(event_target_value(&ev)) />
@@ -103,13 +105,13 @@ pub fn GeneratePanel() -> impl IntoView {
                 <label>
                     " Top-k "
                     <input type="text" data-testid="generate-top-k" size="4"
-                        title="0: the whole vocabulary"
+                        title=move || words().top_k_title
                         prop:value=top_k on:input=move |ev| top_k.set(event_target_value(&ev)) />
                 </label>
                 {error_at("top_k")}
                 " "
                 <button data-testid="generate-button" prop:disabled=busy on:click=generate>
-                    "Generate"
+                    {move || words().generate}
                 </button>
             </div>
             <pre data-testid="generate-text">

@@ -14,6 +14,7 @@ use super::saved::{self, Keeper};
 use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
+use crate::lab::i18n::Lang;
 use crate::lab::{checkpoints, session, url, views, Lab, Read};
 use crate::train::run::RunError;
 use crate::train::sweep::parse_lrs;
@@ -308,6 +309,17 @@ impl LabState {
         self.keep_if_due();
     }
 
+    /// The page's language changed (or is first known): the lab writes it into the URL and
+    /// its refusals in it. The charts follow the language themselves; nothing is read or
+    /// saved here (a restored WebGPU run must wait for play untouched).
+    pub fn set_language(&self, chosen: Option<Lang>, browser: Lang) {
+        self.lab
+            .update_value(|lab| lab.set_language(chosen, browser));
+        self.write_url();
+        self.version.update(|v| *v += 1);
+        self.publish_snapshot();
+    }
+
     /// After any change of configuration or runs: the URL, the views, and the loop (a new run
     /// trains if the page is playing).
     pub(super) fn changed(&self) {
@@ -595,6 +607,7 @@ impl LabState {
         let mut snapshot = self.lab.with_value(views::snapshot);
         snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
         snapshot["playing"] = self.playing.get_untracked().into();
+        snapshot["lang"] = self.lab.with_value(|lab| lab.lang().code()).into();
         // WebAssembly memory only grows: its size is the page's high-water mark.
         if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {
             let bytes = memory

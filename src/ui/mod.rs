@@ -9,6 +9,7 @@ mod controls;
 mod engine_choice;
 mod generate;
 mod lab_state;
+mod language;
 mod model_views;
 mod presenter;
 mod results;
@@ -30,9 +31,9 @@ use wasm_bindgen::prelude::*;
 
 use crate::gpu::{AdapterSummary, GpuContext};
 use crate::lab::kernel_check::{run_page_checks, KernelCheck};
-
-const DEVICE_LOST: &str = "The GPU device was lost and no new one could be had: training goes \
-on with the CPU engine. Reloading the page asks for a GPU again.";
+use crate::lab::page_text::PageText;
+use crate::lab::tour_text::fill;
+use language::Language;
 
 /// Where the visitor's WebGPU stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -41,11 +42,29 @@ enum GpuStatus {
     Detecting,
     /// No WebGPU here: what to do, in plain words, and the technical detail if there is one.
     Unavailable {
-        advice: &'static str,
+        advice: Advice,
         detail: Option<String>,
     },
     /// An adapter and a device.
     Ready(AdapterSummary),
+}
+
+/// Why there is no WebGPU, for the advice in the page's language.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Advice {
+    NoWebgpu,
+    NoAdapter,
+    DeviceLost,
+}
+
+impl Advice {
+    fn text(self, words: &'static PageText) -> &'static str {
+        match self {
+            Advice::NoWebgpu => words.no_webgpu,
+            Advice::NoAdapter => words.no_adapter,
+            Advice::DeviceLost => words.device_lost,
+        }
+    }
 }
 
 /// The kernel check's progress.
@@ -101,18 +120,10 @@ async fn adapter_vendor_and_architecture() -> Option<String> {
     (!parts.is_empty()).then(|| parts.join(" / "))
 }
 
-const NO_WEBGPU: &str = "This browser does not offer WebGPU, which archlab uses to train on your \
-GPU. Open the page in a recent Chrome or Edge (version 113 or later), Safari 26, or Firefox 141 \
-or later on Windows. On Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and \
-chrome://flags/#enable-vulkan switched on.";
-
-const NO_ADAPTER: &str = "This browser knows WebGPU but gave no GPU adapter: the GPU or its \
-driver may be blocked, or hardware acceleration is off. Check chrome://gpu (or about:support) and \
-enable hardware acceleration; on Linux, Chrome needs chrome://flags/#enable-unsafe-webgpu and \
-chrome://flags/#enable-vulkan switched on. Or try another browser.";
-
 #[component]
 fn App() -> impl IntoView {
+    let language = Language::from_page();
+    provide_context(language);
     let (gpu, set_gpu) = signal(GpuStatus::Detecting);
     // The device lives outside the reactive graph; the lab and the kernel check share it.
     let context = StoredValue::new_local(None::<Rc<GpuContext>>);
@@ -124,12 +135,12 @@ fn App() -> impl IntoView {
             GpuContext::new()
                 .await
                 .map_err(|error| GpuStatus::Unavailable {
-                    advice: NO_ADAPTER,
+                    advice: Advice::NoAdapter,
                     detail: Some(error.to_string()),
                 })
         } else {
             Err(GpuStatus::Unavailable {
-                advice: NO_WEBGPU,
+                advice: Advice::NoWebgpu,
                 detail: None,
             })
         };
@@ -148,15 +159,19 @@ fn App() -> impl IntoView {
     });
 
     view! {
+        // First in the page's order: a keyboard reaches Play in one Tab (the controls come
+        // first in the layout).
+        <a class="skip-link" href="#run-controls" data-testid="skip-link">
+            {move || language.page().skip_link}
+        </a>
         <header>
             <h1>"archlab"</h1>
-            <p class="tagline">
-                "Train a small transformer live while you flip the architecture choices of                 Stanford CS336 lecture 3: norms, activations, positions, attention, and more."
-            </p>
+            <language::LanguageSwitch />
+            <p class="tagline">{move || language.page().tagline}</p>
         </header>
         {move || match gpu.get() {
             GpuStatus::Detecting => {
-                view! { <p class="note" data-testid="detecting">"Looking for WebGPU…"</p> }
+                view! { <p class="note" data-testid="detecting">{move || language.page().detecting}</p> }
                     .into_any()
             }
             status => {
@@ -174,6 +189,10 @@ fn App() -> impl IntoView {
 fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
     let state = lab_state::LabState::new(gpu, loaded);
     provide_context(state);
+    let language = expect_context::<Language>();
+    // The lab writes the language into the URL and its refusals in it.
+    Effect::new(move |_| state.set_language(language.chosen.get(), language.browser));
+    let words = move || language.page();
     provide_context(tour::Tour::new());
     // Runs brought back by a reload wait for play (the notice says where the newest stands).
     if state.keeper.restored() {
@@ -199,7 +218,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     let status_now = move || match device_now() {
         Some(ctx) => GpuStatus::Ready(ctx.adapter.clone()),
         None if matches!(found.get_value(), GpuStatus::Ready(_)) => GpuStatus::Unavailable {
-            advice: DEVICE_LOST,
+            advice: Advice::DeviceLost,
             detail: None,
         },
         None => found.get_value(),
@@ -207,36 +226,28 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     let device = Signal::derive(move || match status_now() {
         GpuStatus::Ready(adapter) => {
             let software = if adapter.is_software {
-                ", software"
+                words().software
             } else {
                 ""
             };
-            format!("{} backend{software}", adapter.backend)
+            fill(words().backend, &[("backend", &adapter.backend)]) + software
         }
         GpuStatus::Unavailable {
-            advice: DEVICE_LOST,
+            advice: Advice::DeviceLost,
             ..
-        } => "the GPU device was lost".to_string(),
+        } => words().device_lost_short.to_string(),
         GpuStatus::Detecting | GpuStatus::Unavailable { .. } => {
-            "no WebGPU adapter in this browser".to_string()
+            words().no_adapter_short.to_string()
         }
     });
     let note = move || {
         if on_gpu() {
-            "Training runs on the WebGPU engine: every step is a chain of WGSL kernels on your GPU, \
-            a few steps kept in flight while the page draws. The default model is the LLaMA-style \
-            default preset (d_model 64, 4 layers, context 64, batches of 16); the kernel check \
-            below compares these kernels with the CPU engine on your GPU."
+            words().note_gpu
         } else {
-            "Training runs on the CPU engine, in WebAssembly on this page's thread, so the default \
-            model is small (d_model 32, 2 layers, context 32, batch 8): one step takes a few \
-            milliseconds and the page stays responsive. With WebGPU (see the panel below) the page \
-            trains on your GPU, faster and at a larger default size."
+            words().note_cpu
         }
     };
     view! {
-        // The controls come first in the page's order; a keyboard reaches Play in one Tab.
-        <a class="skip-link" href="#run-controls" data-testid="skip-link">"Skip to the run controls"</a>
         <div class="layout">
             <controls::ControlsPanel />
             <main>
@@ -274,21 +285,23 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
 
 #[component]
 fn GpuPanel(status: GpuStatus) -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     view! {
         <section class="panel" data-testid="gpu-panel">
             <h2>"WebGPU"</h2>
             {match status {
-                GpuStatus::Detecting => view! { <p>"Looking for a GPU…"</p> }.into_any(),
+                GpuStatus::Detecting => view! { <p>{move || words().looking_for_gpu}</p> }.into_any(),
                 GpuStatus::Unavailable { advice, detail } => {
                     view! {
                         <p class="warning" data-testid="no-webgpu">
-                            {advice}
+                            {move || advice.text(words())}
                         </p>
                         {detail
                             .map(|detail| {
                                 view! {
                                     <details>
-                                        <summary>"Technical detail"</summary>
+                                        <summary>{move || words().technical_detail}</summary>
                                         <code>{detail}</code>
                                     </details>
                                 }
@@ -318,6 +331,8 @@ fn GpuPanel(status: GpuStatus) -> impl IntoView {
 #[component]
 fn CheckPanel(gpu: Option<Rc<GpuContext>>) -> impl IntoView {
     let state = expect_context::<lab_state::LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let initial = if gpu.is_some() {
         CheckStatus::Ready
     } else {
@@ -353,44 +368,44 @@ fn CheckPanel(gpu: Option<Rc<GpuContext>>) -> impl IntoView {
     };
     view! {
         <section class="panel" data-testid="kernel-check" data-status=status>
-            <h2>"Kernel check"</h2>
-            <p>
-                "The matmul kernel on random inputs, against the same product computed in Rust on \
-                the CPU; then a few training steps of two small models on this GPU (every kernel \
-                family) against the CPU engine. An error within its bound (ratio ≤ 1) passes."
-            </p>
+            <h2>{move || words().check_heading}</h2>
+            <p>{move || words().check_intro}</p>
             {move || match checks.get() {
                 CheckStatus::Ready => {
                     view! {
                         <button data-testid="run-kernel-check" on:click=run_check>
-                            "Run the kernel check"
+                            {words().check_run}
                         </button>
-                        <p>"Training pauses while it runs (a few seconds), and resumes after."</p>
+                        <p>{words().check_pauses}</p>
                     }
                         .into_any()
                 }
-                CheckStatus::Waiting => view! { <p>"Checking…"</p> }.into_any(),
+                CheckStatus::Waiting => view! { <p>{words().checking}</p> }.into_any(),
                 CheckStatus::Skipped => {
-                    view! { <p>"Not run: there is no WebGPU device to run it on."</p> }.into_any()
+                    view! { <p>{words().check_skipped}</p> }.into_any()
                 }
                 CheckStatus::Failed(error) => {
-                    view! { <p class="warning">"The check could not run: " {error}</p> }.into_any()
+                    view! { <p class="warning">{words().check_failed} {error}</p> }.into_any()
                 }
                 CheckStatus::Done(results) => {
                     view! {
                         <table>
                             <tr>
-                                <th>"kernel"</th>
+                                <th>{words().check_columns[0]}</th>
                                 <th>"max |GPU − CPU|"</th>
-                                <th>"error / bound"</th>
-                                <th>"result"</th>
+                                <th>{words().check_columns[1]}</th>
+                                <th>{words().check_columns[2]}</th>
                             </tr>
                             {results
                                 .into_iter()
                                 .map(|check| {
-                                    let verdict = if check.passed() { "pass" } else { "FAIL" };
+                                    let (class, verdict) = if check.passed() {
+                                        ("pass", words().check_pass)
+                                    } else {
+                                        ("FAIL", words().check_fail)
+                                    };
                                     view! {
-                                        <tr class=verdict>
+                                        <tr class=class>
                                             <td>{check.label.clone()}</td>
                                             <td>{format!("{:.2e}", check.max_abs_error)}</td>
                                             <td>{format!("{:.3}", check.worst_error_to_bound)}</td>

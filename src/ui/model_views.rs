@@ -4,32 +4,28 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::views::LineChart;
 use crate::lab::model_views;
 
 #[component]
 pub fn ModelViews() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let receptive = move || {
         state.version.track();
         state.lab.with_value(model_views::receptive_text)
     };
     view! {
-        <h2>"The model's functions"</h2>
-        <p class="hint">
-            "The MLP's activation functions as the CPU engine computes them (gated units multiply \
-            the curve by a second projection y), this model's in bold; and how many positions \
-            the last position sees after each layer (sliding windows add about their width per \
-            layer, up to the context)."
-        </p>
-        <section class="charts" aria-label="The model's functions">
-            <LineChart testid="chart-activation"
-                title="Activation functions"
-                x="x" y="act(x)" log=Some(false) lines=model_views::activation_lines />
+        <h2>{move || words().functions_heading}</h2>
+        <p class="hint">{move || words().functions_hint}</p>
+        <section class="charts" aria-label=move || words().functions_heading>
+            <LineChart testid="chart-activation" text=|t| t.activation_chart
+                log=Some(false) lines=model_views::activation_lines />
             <figure class="chart-with-readout">
-                <LineChart testid="chart-receptive"
-                    title="Receptive field (dashed: the context)"
-                    x="layer" y="positions" log=Some(false) lines=model_views::receptive_lines dots=true />
+                <LineChart testid="chart-receptive" text=|t| t.receptive_chart
+                    log=Some(false) lines=model_views::receptive_lines dots=true />
                 <figcaption data-testid="receptive-readout">
                     {move || receptive().unwrap_or_else(|| "—".into())}
                 </figcaption>

@@ -11,12 +11,14 @@ use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::results::chart_of;
 use super::tour::{RunStop, Tour};
 use crate::charts::{self, Axes};
+use crate::lab::i18n::Lang;
 use crate::lab::tour::{self, STOPS};
 use crate::lab::tour_text::fill;
-use crate::lab::{views, Lab};
+use crate::lab::{experiments_text, page_text, tour_text, views, Lab};
 use crate::train::experiments::Experiment;
 
 /// What fills the screen.
@@ -71,28 +73,31 @@ impl Chart {
         self,
         lab: &Lab,
         log_y: bool,
+        lang: Lang,
         area: &DrawingArea<CanvasBackend, plotters::coord::Shift>,
     ) -> Result<(), charts::ChartError> {
+        let (page, names) = (page_text::of(lang), tour_text::of(lang).presenter.views);
         let axes = |title, y, log_y| Axes {
             title,
-            x: "step",
+            x: page.loss_chart.x,
             y,
             log_y,
             log_x: false,
         };
         match self {
-            // Short titles: the header above says the rest, and long ones clip in large type.
+            // Short titles (the views' names): the header above says the rest, and long ones
+            // clip in large type.
             Self::Loss => {
-                let (_, y) = views::loss_axes(lab);
-                charts::draw_lines(area, axes("Loss", y, log_y), &views::loss_lines(lab))
+                let y = views::loss_axes(lab, page).y;
+                charts::draw_lines(area, axes(names[0], y, log_y), &views::loss_lines(lab))
             }
             Self::Logit => {
                 let lines = views::metric_lines(lab, views::max_attention_logit);
-                let axes = axes("Largest attention logit", "max q·k/√d", false);
+                let axes = axes(names[1], page.logit_chart.y, false);
                 charts::draw_lines(area, axes, &lines)
             }
             Self::ExperimentLoss => {
-                let (title, y, bands, lines) = chart_of(lab, "chart-experiment-loss");
+                let (title, y, bands, lines) = chart_of(lab, lang, "chart-experiment-loss");
                 charts::draw_bands(area, axes(&title, &y, false), &bands, &lines)
             }
         }
@@ -109,11 +114,13 @@ const TYPE_GROWS_PER_PX: f64 = 400.0;
 #[component]
 fn PresenterChart(chart: Chart, resized: RwSignal<u32>) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
     Effect::new(move |_| {
         state.charts.track();
         resized.track();
         let log_y = state.log_y.get();
+        let lang = language.get();
         let Some(canvas) = canvas.get() else {
             return;
         };
@@ -132,7 +139,10 @@ fn PresenterChart(chart: Chart, resized: RwSignal<u32>) -> impl IntoView {
             return;
         };
         let area = backend.into_drawing_area();
-        if let Err(error) = state.lab.with_value(|lab| chart.draw(lab, log_y, &area)) {
+        if let Err(error) = state
+            .lab
+            .with_value(|lab| chart.draw(lab, log_y, lang, &area))
+        {
             leptos::logging::warn!("{}: {error}", chart.testid());
         }
     });
@@ -259,13 +269,15 @@ pub fn Presenter() -> impl IntoView {
             let _ = overlay.focus();
         }
     });
-    let words = &tour::text().presenter;
+    let language = expect_context::<Language>();
+    let words = move || &language.tour().presenter;
     let stop_line = move || {
         let index = tour.stop.get();
+        let lang = language.get();
         format!(
             "{} · {}",
-            tour::counter(index),
-            tour::text().stops[index].title
+            tour::counter(lang, index),
+            language.tour().stops[index].title
         )
     };
     // The running experiment's claim, else the stop's.
@@ -276,16 +288,19 @@ pub fn Presenter() -> impl IntoView {
             .with_value(|lab| lab.experiment.as_ref().map(|e| e.experiment));
         running
             .or_else(|| Experiment::named(STOPS[tour.stop.get()].experiment))
-            .map(|e| format!("{} ({})", e.claim, e.source))
+            .map(|e| {
+                let claim = experiments_text::of(language.get(), e).claim;
+                format!("{claim} ({})", e.source)
+            })
     };
     let status = move || {
         state.progress.track();
         state.version.track();
         let banner = state
             .lab
-            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner()));
+            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner(language.get())));
         if let Some(banner) = banner {
-            return fill(words.running, &[("banner", &banner)]);
+            return fill(words().running, &[("banner", &banner)]);
         }
         let name = STOPS[tour.stop.get()].experiment;
         let shown = tour.variant.get().zip(Experiment::named(name));
@@ -301,7 +316,7 @@ pub fn Presenter() -> impl IntoView {
                 ("total", &total),
                 ("experiment", name),
             ];
-            fill(words.variant, &values)
+            fill(words().variant, &values)
         })
     };
     let view_index = move || {
@@ -313,6 +328,7 @@ pub fn Presenter() -> impl IntoView {
     };
     move || {
         tour.presenting.get().then(|| {
+            let words = words();
             view! {
                 <div class="presenter" node_ref=overlay tabindex="-1" role="dialog" aria-modal="true"
                     aria-label=words.label data-testid="presenter" data-view=move || format!("{:?}", chosen.get())>
@@ -326,9 +342,9 @@ pub fn Presenter() -> impl IntoView {
                             </button>
                             <button data-testid="presenter-step" on:click=move |_| state.single_step()>{words.step}</button>
                             <button data-testid="presenter-variant" on:click=move |_| next_variant()>{words.next_variant}</button>
-                            <button data-testid="presenter-previous" aria-label=tour::text().previous
+                            <button data-testid="presenter-previous" aria-label=language.tour().previous
                                 on:click=move |_| tour.step(-1)>"←"</button>
-                            <button data-testid="presenter-next" aria-label=tour::text().next
+                            <button data-testid="presenter-next" aria-label=language.tour().next
                                 on:click=move |_| tour.step(1)>"→"</button>
                             <RunStop testid="presenter-run" />
                             <label>

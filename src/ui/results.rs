@@ -9,23 +9,30 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::sweep::SweepResults;
 use crate::charts::{self, Axes, Band, Line};
-use crate::lab::lockstep::{self, band_chart, difference_lines, Kind, PageExperiment};
+use crate::lab::experiments_text;
+use crate::lab::i18n::Lang;
+use crate::lab::lockstep::{self, band_chart, difference_lines, Kind};
+use crate::lab::page_text;
+use crate::lab::tour_text::fill;
 use crate::lab::Lab;
-use crate::train::verdict::RULE;
 
 /// The experiment's panel, while there is one.
 #[component]
 pub fn ExperimentPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let claim = move || {
         state.version.track();
+        let lang = language.get();
         state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             let sweep = matches!(experiment.kind, Kind::Sweep { .. });
             let experiment = experiment.experiment;
-            Some((experiment.claim, experiment.source, experiment.watch, sweep))
+            let text = experiments_text::of(lang, experiment);
+            Some((text.claim, experiment.source, text.watch, sweep))
         })
     };
     // Reads that arrive after the loop's last turn redraw the charts only.
@@ -35,7 +42,7 @@ pub fn ExperimentPanel() -> impl IntoView {
         state.version.track();
         state
             .lab
-            .with_value(|lab| lab.experiment.as_ref().map(PageExperiment::banner))
+            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner(language.get())))
     };
     let training = move || {
         state.progress.track();
@@ -49,9 +56,9 @@ pub fn ExperimentPanel() -> impl IntoView {
                     <div class="experiment-banner" data-testid="experiment-banner" role="status">
                         <strong>{banner}</strong>
                         <p>{claim} " " <cite>{source}</cite></p>
-                        <p>"Watch: " {watch}</p>
+                        <p>{move || language.page().watch} {watch}</p>
                         <button data-testid="experiment-stop" disabled=move || !training()
-                            on:click=move |_| state.stop_experiment()>"Stop the experiment"</button>
+                            on:click=move |_| state.stop_experiment()>{move || language.page().stop_experiment}</button>
                     </div>
                     {match sweep {
                         true => view! { <SweepResults /> }.into_any(),
@@ -71,23 +78,29 @@ pub fn ExperimentPanel() -> impl IntoView {
 
 /// The experiment's variants as (bands, lines) for the chart `testid`, with its title and y
 /// label.
-pub(super) fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, Vec<Line>) {
+pub(super) fn chart_of(
+    lab: &Lab,
+    lang: Lang,
+    testid: &str,
+) -> (String, String, Vec<Band>, Vec<Line>) {
     let Some(experiment) = &lab.experiment else {
         return Default::default();
     };
+    let words = page_text::of(lang);
     let variants = experiment.variants();
     let name = experiment.experiment.name;
     if testid == "chart-experiment-loss" {
         let (bands, lines) = band_chart(&variants);
-        let title = format!("{name}: validation loss, min–max over seeds");
-        let y = format!("validation loss ({})", experiment.loss().name());
+        let title = fill(words.experiment_loss, &[("name", name)]);
+        let unit = experiments_text::unit(lang, experiment.loss());
+        let y = fill(words.experiment_loss_y, &[("unit", unit)]);
         (title, y, bands, lines)
     } else {
         let first = variants.first().map_or("", |v| v.label.as_str());
-        let title = format!("training loss minus {first}'s");
+        let title = fill(words.experiment_difference, &[("first", first)]);
         (
             title,
-            "difference (nats)".into(),
+            words.experiment_difference_y.into(),
             Vec::new(),
             difference_lines(&variants),
         )
@@ -98,6 +111,7 @@ pub(super) fn chart_of(lab: &Lab, testid: &str) -> (String, String, Vec<Band>, V
 #[component]
 fn BandChart(testid: &'static str) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
     // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
     Effect::new(move |_| {
@@ -105,13 +119,14 @@ fn BandChart(testid: &'static str) -> impl IntoView {
         let Some(canvas) = canvas.get() else {
             return;
         };
-        let (title, y, bands, lines) = state.lab.with_value(|lab| chart_of(lab, testid));
+        let lang = language.get();
+        let (title, y, bands, lines) = state.lab.with_value(|lab| chart_of(lab, lang, testid));
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
         let axes = Axes {
             title: &title,
-            x: "step",
+            x: page_text::of(lang).loss_chart.x,
             y: &y,
             log_y: false,
             log_x: false,
@@ -144,19 +159,24 @@ enum Verdicts {
 #[component]
 fn ResultsTable() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let table = move || {
         state.charts.track();
+        let lang = language.get();
         state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             let variants = experiment.variants();
-            let header = lockstep::results_header(experiment.loss().name());
+            let unit = experiments_text::unit(lang, experiment.loss());
+            let header = lockstep::results_header(&page_text::of(lang).results_header, unit);
             let rows = lockstep::results_rows(&variants);
             let verdicts = match experiment.kind {
                 Kind::Marked { .. } => Verdicts::NoClaim,
                 _ => match experiment.judged() {
-                    Some(judged) => {
-                        Verdicts::Judged(judged.iter().map(lockstep::verdict_line).collect())
-                    }
+                    Some(judged) => Verdicts::Judged(
+                        (judged.iter())
+                            .map(|judged| lockstep::verdict_line(lang, judged))
+                            .collect(),
+                    ),
                     None => Verdicts::Coming,
                 },
             };
@@ -179,10 +199,15 @@ fn ResultsTable() -> impl IntoView {
                 <div class="verdicts" data-testid="experiment-verdicts">
                     {match verdicts {
                         Verdicts::Judged(lines) => lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view().into_any(),
-                        Verdicts::Coming => view! { <p>"The verdict comes when every lane has ended."</p> }.into_any(),
-                        Verdicts::NoClaim => view! { <p>"Marked runs make no claim: the numbers are the comparison."</p> }.into_any(),
+                        Verdicts::Coming => view! { <p>{move || language.page().verdict_waits}</p> }.into_any(),
+                        Verdicts::NoClaim => view! { <p>{move || language.page().verdict_no_claim}</p> }.into_any(),
                     }}
-                    {judged_by_rule.then(|| view! { <p class="hint">"Rule: " {RULE}</p> })}
+                    {judged_by_rule.then(|| view! {
+                        <p class="hint">
+                            {move || language.page().rule}
+                            {move || experiments_text::rule(language.get())}
+                        </p>
+                    })}
                 </div>
             }
         })

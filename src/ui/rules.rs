@@ -4,11 +4,14 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use crate::lab::views::{self, published_rules, rule_range, rule_value, rule_verdict};
 
 #[component]
 pub fn RuleReadouts() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let rules = move || {
         state.version.track();
         state.lab.with_value(views::rule_readouts)
@@ -18,13 +21,18 @@ pub fn RuleReadouts() -> impl IntoView {
         rules.iter().map(|r| r.short).collect()
     });
     view! {
-        <section class="rules" data-testid="rules" aria-label="Rules of thumb">
-            <h3>"Rules of thumb"</h3>
+        <section class="rules" data-testid="rules" aria-label=move || words().rules_heading>
+            <h3>{move || words().rules_heading}</h3>
             {move || match rules() {
-                None => view! { <p class="hint">"— while the configuration is invalid"</p> }.into_any(),
+                None => view! { <p class="hint">{words().rules_invalid}</p> }.into_any(),
                 Some(rules) => view! {
                     <table>
-                        <thead><tr><th>"ratio"</th><th>"here"</th><th>"lecture"</th><th></th></tr></thead>
+                        <thead><tr>
+                            <th>{words().rules_columns[0]}</th>
+                            <th>{words().rules_columns[1]}</th>
+                            <th>{words().rules_columns[2]}</th>
+                            <th></th>
+                        </tr></thead>
                         <tbody>
                             {rules
                                 .into_iter()
@@ -52,7 +60,7 @@ pub fn RuleReadouts() -> impl IntoView {
                 }}
             </p>
             <details>
-                <summary>"The lecture's rules, and the published models' values"</summary>
+                <summary>{move || words().rules_summary}</summary>
                 <ul class="hint">
                     {move || rules().unwrap_or_default().into_iter().map(|rule| {
                         view! { <li>{rule.name} ": " {rule.lecture}</li> }
@@ -60,7 +68,7 @@ pub fn RuleReadouts() -> impl IntoView {
                 </ul>
                 <table data-testid="rules-published">
                     <thead>
-                        <tr><th>"model"</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
+                        <tr><th>{move || words().calc_columns[0]}</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
                     </thead>
                     <tbody>
                         {published

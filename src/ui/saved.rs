@@ -10,9 +10,10 @@ use leptos::prelude::*;
 use leptos::task::spawn_local;
 
 use super::lab_state::{now_ms, LabState};
+use super::language::Language;
 use super::storage;
 use crate::gpu::GpuContext;
-use crate::lab::{self, session, store, Lab, Reopened, SaveMark};
+use crate::lab::{self, i18n, session, store, Lab, Reopened, SaveMark};
 
 /// What the browser kept, as `storage::load` read it.
 pub type Loaded = Result<Option<(String, Option<Vec<u8>>)>, String>;
@@ -212,27 +213,31 @@ impl LabState {
 /// that forgets the kept runs.
 #[component]
 pub fn SavedRunsBar() -> impl IntoView {
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let state = expect_context::<LabState>();
     let notice = state.keeper.notice;
     view! {
         <div class="saved-runs" data-testid="saved-runs">
             {move || match notice.get() {
                 Some(Notice::Restored(text)) => {
+                    let text = i18n::translate(language.get(), &text);
                     view! { <p role="status" data-testid="saved-notice">{text}</p> }.into_any()
                 }
                 Some(Notice::Problem(text)) => {
+                    let text = i18n::translate(language.get(), &text);
                     view! { <p class="warning" role="alert" data-testid="saved-notice">{text}</p> }
                         .into_any()
                 }
                 None => {
                     view! {
-                        <p>"Runs are kept in this browser and come back after a reload."</p>
+                        <p>{words().runs_kept}</p>
                     }
                         .into_any()
                 }
             }}
             <button data-testid="forget-saved" on:click=move |_| state.forget_saved()>
-                "Forget saved runs"
+                {move || words().forget_saved}
             </button>
         </div>
     }

@@ -9,8 +9,10 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use crate::charts::{self, Axes};
-use crate::lab::sweep;
+use crate::lab::tour_text::fill;
+use crate::lab::{experiments_text, sweep};
 use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_VARIANTS, SWEEP};
 
 /// What a diverged learning rate's mark means, under the chart and in its legend.
@@ -21,6 +23,9 @@ const DIVERGED: &str = "diverged (a non-finite loss)";
 #[component]
 pub fn SweepControls() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
+    let text = move || experiments_text::of(language.get(), &SWEEP);
     let lrs = RwSignal::new(
         PAGE_LRS
             .iter()
@@ -30,25 +35,20 @@ pub fn SweepControls() -> impl IntoView {
     );
     view! {
         <details class="experiment" data-testid="sweep-controls">
-            <summary>"Learning-rate sweep · " {SWEEP.section}</summary>
-            <p class="claim">{SWEEP.claim} " " <cite>{SWEEP.source}</cite></p>
-            <p class="claim">"Watch: " {SWEEP.watch}</p>
+            <summary>{move || words().sweep_summary} {move || text().section}</summary>
+            <p class="claim">{move || text().claim} " " <cite>{SWEEP.source}</cite></p>
+            <p class="claim">{move || words().watch} {move || text().watch}</p>
             <p class="hint">
-                {format!(
-                    "{} at each learning rate, one seed (archlab sweep trains all six \
-                    variants). The page's size settings and a run length set in the controls \
-                    apply to every lane.",
-                    PAGE_VARIANTS.join(" and ")
-                )}
+                {move || fill(words().sweep_hint, &[("variants", &PAGE_VARIANTS.join(" / "))])}
             </p>
             <label>
-                "Learning rates "
+                {move || words().sweep_lrs}
                 <input type="text" data-testid="sweep-lrs" prop:value=lrs
                     on:input=move |ev| lrs.set(event_target_value(&ev)) />
             </label>
             <button data-testid="sweep-run"
                 on:click=move |_| state.start_sweep(&lrs.get_untracked())>
-                "Run the learning-rate sweep"
+                {move || words().sweep_run}
             </button>
         </details>
     }
@@ -58,6 +58,8 @@ pub fn SweepControls() -> impl IntoView {
 #[component]
 pub fn SweepResults() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let canvas = NodeRef::<Canvas>::new();
     // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
     Effect::new(move |_| {
@@ -99,11 +101,8 @@ pub fn SweepResults() -> impl IntoView {
         <div class="charts">
             <figure class="chart">
                 <canvas node_ref=canvas width="560" height="300" data-testid="chart-sweep"
-                    role="img" aria-label="final validation loss against learning rate" />
-                <figcaption>
-                    "Log axis. A triangle along the top: a learning rate at which the variant "
-                    {DIVERGED} "."
-                </figcaption>
+                    role="img" aria-label=move || words().sweep_chart_label />
+                <figcaption>{move || words().sweep_caption}</figcaption>
             </figure>
         </div>
         {move || {
@@ -118,10 +117,7 @@ pub fn SweepResults() -> impl IntoView {
                                 .collect_view()}
                         </tbody>
                     </table>
-                    <p class="hint">
-                        "Final validation loss in nats per token; \"-\" while a learning rate \
-                        still trains."
-                    </p>
+                    <p class="hint">{move || words().sweep_table_hint}</p>
                 }
             })
         }}

@@ -5,10 +5,13 @@ use leptos::task::spawn_local;
 use wasm_bindgen::JsCast;
 
 use super::lab_state::LabState;
+use super::language::Language;
 
 #[component]
 pub fn TextPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let text = RwSignal::new(String::new());
     let opened = move |ev: leptos::ev::Event| {
         let input: web_sys::HtmlInputElement = ev
@@ -33,23 +36,19 @@ pub fn TextPanel() -> impl IntoView {
     };
     view! {
         <section class="panel" data-testid="your-text">
-            <h2>"Your text"</h2>
-            <p>
-                "Paste a text or open a .txt file, and train on it: by characters, or by bytes \
-                with the data control (\"your text, bytes\"). The text stays in this page; the \
-                address bar keeps only the settings, so a shared link asks for a text again."
-            </p>
-            <textarea data-testid="user-text" rows="4" aria-label="Your text"
+            <h2>{move || words().text_heading}</h2>
+            <p>{move || words().text_hint}</p>
+            <textarea data-testid="user-text" rows="4" aria-label=move || words().text_heading
                 prop:value=text on:input=move |ev| text.set(event_target_value(&ev)) />
             <div class="buttons">
                 <button data-testid="train-on-text"
                     on:click=move |_| {
                         state.train_on_text(text.get_untracked().as_bytes());
                     }>
-                    "Train on this text"
+                    {move || words().train_on_text}
                 </button>
                 <label class="file">
-                    "Open a .txt file "
+                    {move || words().open_txt}
                     <input type="file" accept=".txt,text/plain" data-testid="open-text"
                         on:change=opened />
                 </label>

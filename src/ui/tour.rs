@@ -6,6 +6,7 @@ use leptos::prelude::*;
 use wasm_bindgen::JsValue;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::tour_diagrams::Diagram;
 use crate::lab::tour::{self, STOPS};
 use crate::lab::tour_text::fill;
@@ -56,11 +57,12 @@ impl Tour {
 #[component]
 pub fn RunStop(testid: &'static str) -> impl IntoView {
     let (state, tour) = (expect_context::<LabState>(), expect_context::<Tour>());
+    let language = expect_context::<Language>();
     let experiment = move || STOPS[tour.stop.get()].experiment;
     view! {
         <button class="tour-run" data-testid=testid
             on:click=move |_| state.start_experiment(experiment())>
-            {move || fill(tour::text().run, &[("experiment", experiment())])}
+            {move || fill(language.tour().run, &[("experiment", experiment())])}
         </button>
     }
 }
@@ -68,9 +70,12 @@ pub fn RunStop(testid: &'static str) -> impl IntoView {
 #[component]
 pub fn TourPanel() -> impl IntoView {
     let tour = expect_context::<Tour>();
-    let words = tour::text();
+    let language = expect_context::<Language>();
     let stop = move || tour.stop.get();
-    view! {
+    // Drawn again in a new language (the tour's place is in `tour`).
+    move || {
+        let words = language.tour();
+        view! {
         <section class="panel tour" data-testid="tour" data-stop=move || STOPS[stop()].slug
             aria-labelledby="tour-heading">
             <div class="tour-head">
@@ -98,7 +103,7 @@ pub fn TourPanel() -> impl IntoView {
                 view! {
                     <div class="tour-stop">
                         <div class="tour-words">
-                            <p class="tour-counter" data-testid="tour-counter">{tour::counter(index)}</p>
+                            <p class="tour-counter" data-testid="tour-counter">{tour::counter(language.get(), index)}</p>
                             <h3 data-testid="tour-title">{text.title}</h3>
                             <div data-testid="tour-body">
                                 {text.body.iter().map(|p| view! { <p>{*p}</p> }).collect_view()}
@@ -116,5 +121,6 @@ pub fn TourPanel() -> impl IntoView {
                     on:click=move |_| tour.step(1)>{words.next}</button>
             </div>
         </section>
+        }
     }
 }

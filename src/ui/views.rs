@@ -7,7 +7,11 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
+use crate::lab::i18n;
+use crate::lab::page_text::{ChartText, PageText};
+use crate::lab::tour_text::fill;
 use crate::lab::{self, across_runs, export, views, Lab};
 use crate::model::numbers::{bytes, count};
 use crate::train::metrics;
@@ -16,6 +20,8 @@ use crate::train::metrics;
 #[component]
 pub fn Toolbar(device: Signal<String>) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let readouts = move || {
         state.version.track();
         state.lab.with_value(views::readouts)
@@ -29,16 +35,16 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state
             .lab
             .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
-            .unwrap_or_else(|| "no run".into())
+            .unwrap_or_else(|| words().no_run.into())
     };
     // Each readout writes its number in its own way: counts in decimal units, bytes in binary.
     let readout = |testid: &'static str,
-                   label: &'static str,
+                   label: usize,
                    value: Signal<Option<f64>>,
                    write: fn(f64) -> String| {
         view! {
             <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
-                <span class="readout-label">{label}</span>
+                <span class="readout-label">{move || words().readouts[label]}</span>
                 <span class="readout-value">
                     {move || value.get().map_or_else(|| "—".to_string(), write)}
                 </span>
@@ -46,27 +52,27 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         }
     };
     view! {
-        <section class="toolbar" id="run-controls" tabindex="-1" aria-label="Training">
+        <section class="toolbar" id="run-controls" tabindex="-1" aria-label=move || words().training>
             <div class="buttons">
                 <button
                     data-testid="play"
                     aria-pressed=move || state.playing.get().to_string()
                     on:click=move |_| if state.playing.get_untracked() { state.pause() } else { state.play() }
                 >
-                    {move || if state.playing.get() { "Pause" } else { "Play" }}
+                    {move || if state.playing.get() { words().pause } else { words().play }}
                 </button>
-                <button data-testid="step" on:click=move |_| state.single_step()>"Step"</button>
-                <button data-testid="reset" on:click=move |_| state.reset()>"Reset"</button>
+                <button data-testid="step" on:click=move |_| state.single_step()>{move || words().step}</button>
+                <button data-testid="reset" on:click=move |_| state.reset()>{move || words().reset}</button>
                 <label class="inline">
                     <input type="checkbox" data-testid="log-scale" prop:checked=state.log_y
                         on:change=move |ev| state.log_y.set(event_target_checked(&ev)) />
-                    " log-scale loss"
+                    {move || words().log_scale}
                 </label>
                 <label class="inline">
-                    "smoothing "
+                    {move || words().smoothing}
                     <select data-testid="smoothing"
                         on:change=move |ev| state.set_smoothing(event_target_value(&ev).parse().unwrap_or(0.0))>
-                        <option value="0">"none"</option>
+                        <option value="0">{move || words().none}</option>
                         <option value="0.6">"0.6"</option>
                         <option value="0.9">"0.9"</option>
                         <option value="0.97">"0.97"</option>
@@ -74,18 +80,20 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                 </label>
             </div>
             <div class="readouts">
-                {readout("readout-params", "parameters", Signal::derive(move || readouts().map(|r| r.0 as f64)), count)}
-                {readout("readout-flops", "training FLOPs/token", Signal::derive(move || readouts().map(|r| r.1)), count)}
-                {readout("readout-kv", "KV cache/token", Signal::derive(move || readouts().map(|r| r.2 as f64)), bytes)}
-                {readout("readout-tokens", "tokens/s", Signal::derive(tokens), count)}
+                {readout("readout-params", 0, Signal::derive(move || readouts().map(|r| r.0 as f64)), count)}
+                {readout("readout-flops", 1, Signal::derive(move || readouts().map(|r| r.1)), count)}
+                {readout("readout-kv", 2, Signal::derive(move || readouts().map(|r| r.2 as f64)), bytes)}
+                {readout("readout-tokens", 3, Signal::derive(tokens), count)}
             </div>
             <p class="engine" data-testid="engine">
-                "Engine: " {engine} " · " {move || device.get()}
+                {move || words().engine} {engine} " · " {move || device.get()}
             </p>
             <super::engine_choice::EngineSwitch />
             {move || {
                 state.version.track();
-                state.lab.with_value(|lab| lab.engine_notice.clone()).map(|notice| {
+                let notice = state.lab.with_value(|lab| lab.engine_notice.clone());
+                notice.map(|notice| {
+                    let notice = i18n::translate(language.get(), &notice);
                     view! { <p class="warning" role="status" data-testid="engine-notice">{notice}</p> }
                 })
             }}
@@ -98,6 +106,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
 #[component]
 pub fn Problems() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let problems = move || {
         state.version.track();
         state.lab.with_value(Lab::problems)
@@ -105,7 +114,7 @@ pub fn Problems() -> impl IntoView {
     view! {
         <Show when=move || !problems().is_empty()>
             <div class="problems" role="alert" data-testid="problems">
-                <strong>"This configuration cannot train: "</strong>
+                <strong>{move || language.page().cannot_train}</strong>
                 <ul>
                     {move || {
                         problems()
@@ -114,7 +123,7 @@ pub fn Problems() -> impl IntoView {
                                 let go = key.map(|key| {
                                     view! {
                                         <button on:click=move |_| focus(&super::controls::control_id(key))>
-                                            "go to the control"
+                                            {language.page().go_to_control}
                                         </button>
                                     }
                                 });
@@ -145,6 +154,8 @@ fn focus(id: &str) {
 #[component]
 pub fn RunsList() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let runs = move || {
         state.version.track();
         state.lab.with_value(|lab| {
@@ -168,13 +179,13 @@ pub fn RunsList() -> impl IntoView {
         state.lab.with_value(|lab| lab.marked().len())
     };
     view! {
-        <section class="runs" aria-label="Runs">
-            <h2>"Runs"</h2>
+        <section class="runs" aria-label=move || words().runs>
+            <h2>{move || words().runs}</h2>
             <p class="compare">
                 <button data-testid="compare-marked" disabled=move || marked() < 2
-                    title="train the marked runs again together: the same batches, equal initial values"
-                    on:click=move |_| state.start_compare()>"Compare in lockstep"</button>
-                " " {move || format!("{} marked", marked())}
+                    title=move || words().compare_marked_title
+                    on:click=move |_| state.start_compare()>{move || words().compare_marked}</button>
+                " " {move || fill(words().marked_count, &[("n", &marked().to_string())])}
             </p>
             <ul data-testid="runs">
                 {move || {
@@ -184,7 +195,8 @@ pub fn RunsList() -> impl IntoView {
                             let status = move || {
                                 state.progress.track();
                                 state.lab.with_value(|lab| {
-                                    lab.runs.iter().find(|r| r.id == id).map(views::status_text)
+                                    let run = lab.runs.iter().find(|r| r.id == id)?;
+                                    Some(views::status_text(run, &words().status))
                                 })
                             };
                             let stroke = match dash {
@@ -203,14 +215,14 @@ pub fn RunsList() -> impl IntoView {
                                     <span class="run-name">{name}</span>
                                     <span class="run-status">{status}</span>
                                     <button data-testid=format!("hide-{id}") on:click=move |_| state.toggle_hidden(id)>
-                                        {if hidden { "Show" } else { "Hide" }}
+                                        {move || if hidden { words().show } else { words().hide }}
                                     </button>
-                                    <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>"Remove"</button>
-                                    <button data-testid=format!("export-json-{id}") title="the configuration and every step's metrics"
+                                    <button data-testid=format!("remove-{id}") on:click=move |_| state.remove(id)>{move || words().remove}</button>
+                                    <button data-testid=format!("export-json-{id}") title=move || words().json_title
                                         on:click=move |_| export_run(state, id, ".json", "application/json", export::run_json)>
                                         "JSON"
                                     </button>
-                                    <button data-testid=format!("export-csv-{id}") title="metrics.csv, as the command line writes it"
+                                    <button data-testid=format!("export-csv-{id}") title=move || words().csv_title
                                         on:click=move |_| export_run(state, id, "-metrics.csv", "text/csv", |run| metrics::csv(&run.session.history))>
                                         "CSV"
                                     </button>
@@ -301,34 +313,35 @@ fn newest(lab: &Lab, lines: fn(&lab::RunEntry) -> Vec<Line>) -> Vec<Line> {
 pub fn Charts() -> impl IntoView {
     view! {
         <section class="charts">
-            <LineChart testid="chart-loss" title="Loss" x="step" y="nats per token"
+            <LineChart testid="chart-loss" text=|t| t.loss_chart
                 log=None lines=views::loss_lines axes=views::loss_axes />
-            <LineChart testid="chart-profile" title="RMS across layers, latest step (newest run)" x="layer" y="RMS"
+            <LineChart testid="chart-profile" text=|t| t.profile_chart
                 log=Some(false) lines=|lab| newest(lab, views::profile_lines) />
-            <LineChart testid="chart-grad" title="Gradient norm (before clipping)" x="step" y="norm"
+            <LineChart testid="chart-grad" text=|t| t.grad_chart
                 log=Some(true) lines=|lab| views::metric_lines(lab, |r| r.grad_norm) />
-            <LineChart testid="chart-lr" title="Learning rate" x="step" y="lr"
+            <LineChart testid="chart-lr" text=|t| t.lr_chart
                 log=Some(false) lines=|lab| views::metric_lines(lab, |r| r.lr) />
-            <LineChart testid="chart-logit" title="Largest attention logit (QK-norm bounds it)" x="step"
-                y="max q·k/√d" log=Some(false) lines=|lab| views::metric_lines(lab, views::max_attention_logit) />
+            <LineChart testid="chart-logit" text=|t| t.logit_chart
+                log=Some(false) lines=|lab| views::metric_lines(lab, views::max_attention_logit) />
         </section>
     }
 }
 
-/// A chart's title and y label, chosen from the runs.
-type ChartAxes = fn(&Lab) -> (&'static str, &'static str);
+/// A chart's words, picked from the page's words in its language.
+pub(super) type ChartWords = fn(&PageText) -> ChartText;
 
-/// One line chart on a canvas, redrawn when the charts tick (and when a signal `lines` reads
-/// changes, such as a picked layer). `log`: fixed, or None to follow the log-scale toggle.
-/// `axes`, where given, picks the drawn title and y label from the runs (the loss chart's
-/// unit); `title` stays the canvas's accessible name. The canvas's `data-lines` counts the
-/// lines drawn with points, for the tests.
+/// A chart's words chosen from the runs as well (the loss chart's unit).
+type ChartAxes = fn(&Lab, &PageText) -> ChartText;
+
+/// One line chart on a canvas, redrawn when the charts tick, when the language changes (and
+/// when a signal `lines` reads changes, such as a picked layer). `log`: fixed, or None to
+/// follow the log-scale toggle. `axes`, where given, picks the drawn words from the runs (the
+/// loss chart's unit); `text`'s title stays the canvas's accessible name. The canvas's
+/// `data-lines` counts the lines drawn with points, for the tests.
 #[component]
 pub(super) fn LineChart(
     testid: &'static str,
-    title: &'static str,
-    x: &'static str,
-    y: &'static str,
+    text: ChartWords,
     log: Option<bool>,
     lines: impl Fn(&Lab) -> Vec<Line> + 'static,
     #[prop(optional)] axes: Option<ChartAxes>,
@@ -336,6 +349,8 @@ pub(super) fn LineChart(
     #[prop(optional)]
     dots: bool,
 ) -> impl IntoView {
+    let language = expect_context::<Language>();
+    let title = move || text(language.page()).title;
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
     let drawn = RwSignal::new(0);
@@ -350,7 +365,10 @@ pub(super) fn LineChart(
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
-        let (title, y) = axes.map_or((title, y), |axes| state.lab.with_value(axes));
+        let words = language.page();
+        let ChartText { title, x, y } = axes.map_or(text(words), |axes| {
+            state.lab.with_value(|lab| axes(lab, words))
+        });
         let axes = Axes {
             title,
             x,
@@ -377,7 +395,8 @@ pub(super) fn LineChart(
         <figure class="chart">
             <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title
                 data-lines=move || drawn.get().to_string() />
-            <button class="png" data-testid=format!("{testid}-png") aria-label=format!("download {title} as PNG")
+            <button class="png" data-testid=format!("{testid}-png")
+                aria-label=move || fill(language.page().download_png, &[("title", title())])
                 on:click=png>"PNG"</button>
         </figure>
     }
@@ -387,6 +406,8 @@ pub(super) fn LineChart(
 #[component]
 pub fn AttentionGrid() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let probe = RwSignal::new(String::new());
     let (probe_error, set_probe_error) = signal(None::<String>);
     let look = move || set_probe_error.set(state.look_at(&probe.get_untracked()).err());
@@ -399,8 +420,12 @@ pub fn AttentionGrid() -> impl IntoView {
             };
             let count = run.snapshots.len();
             match run.shown().0 {
-                Some(step) => (count, run.scrub.unwrap_or(0), format!("step {step}")),
-                None => (count, count.saturating_sub(1), "live".to_string()),
+                Some(step) => {
+                    let step = step.to_string();
+                    let shown = fill(words().at_step, &[("step", &step)]);
+                    (count, run.scrub.unwrap_or(0), shown)
+                }
+                None => (count, count.saturating_sub(1), words().at_live.to_string()),
             }
         })
     };
@@ -415,10 +440,8 @@ pub fn AttentionGrid() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(l, n)| {
-                    format!(
-                        "layer {l}: {:.3} / {:.3} / {:.3}",
-                        n.residual, n.attn, n.mlp
-                    )
+                    let layer = fill(words().layer_n, &[("l", &l.to_string())]);
+                    format!("{layer}: {:.3} / {:.3} / {:.3}", n.residual, n.attn, n.mlp)
                 })
                 .collect();
             (!layers.is_empty()).then(|| layers.join(" · "))
@@ -433,42 +456,37 @@ pub fn AttentionGrid() -> impl IntoView {
         })
     };
     view! {
-        <section class="attention" aria-label="Attention maps">
-            <h2>"Attention maps"</h2>
-            <p class="hint">
-                "Newest run, validation example 0 or your own, redrawn every second: queries \
-                down, keys across; blue is attention, grey is masked, orange is NaN (the run \
-                diverged). Click a map to enlarge it; point at a cell of the enlarged map, or \
-                focus it and use the arrow keys, to read it."
-            </p>
+        <section class="attention" aria-label=move || words().attention_heading>
+            <h2>{move || words().attention_heading}</h2>
+            <p class="hint">{move || words().attention_hint}</p>
             <div class="look-at">
                 <label>
-                    "Look at "
+                    {move || words().look_at}
                     <input type="text" data-testid="look-at" size="40"
-                        placeholder="a text, or token ids such as 3 14 15"
+                        placeholder=move || words().look_at_placeholder
                         prop:value=probe
                         on:input=move |ev| probe.set(event_target_value(&ev))
                         on:change=move |_| look() />
                 </label>
-                <button data-testid="look-at-button" on:click=move |_| look()>"Show"</button>
-                " (empty: the validation example)"
+                <button data-testid="look-at-button" on:click=move |_| look()>{move || words().show}</button>
+                {move || words().look_at_empty}
                 {move || probe_error.get().map(|error| view! {
                     <span class="error" role="alert" data-testid="look-at-error">{error}</span>
                 })}
             </div>
             <div class="scrub" style:display=move || { if snapshots().0 > 1 { "" } else { "none" } }>
                 <label>
-                    "Back in training "
+                    {move || words().back_in_training}
                     <input type="range" data-testid="scrub" min="0"
                         prop:max=move || snapshots().0.saturating_sub(1)
                         prop:value=move || snapshots().1
                         on:input=move |ev| state.scrub(event_target_value(&ev).parse().ok()) />
                 </label>
                 " " <span data-testid="scrub-step">{move || snapshots().2}</span> " "
-                <button data-testid="scrub-live" on:click=move |_| state.scrub(None)>"Live"</button>
+                <button data-testid="scrub-live" on:click=move |_| state.scrub(None)>{move || words().live}</button>
             </div>
             <p class="hint" data-testid="example-norms">
-                "RMS in this example's forward (residual stream / attention out / MLP out): "
+                {move || words().example_norms}
                 {norms}
             </p>
             <div class="attention-views">
@@ -484,7 +502,10 @@ pub fn AttentionGrid() -> impl IntoView {
                                         class="map-button"
                                         class:selected=move || state.enlarged.get() == (layer, head)
                                         data-testid=format!("map-{layer}-{head}")
-                                        aria-label=format!("enlarge layer {layer} head {head}")
+                                        aria-label=move || {
+                                            let (layer, head) = (layer.to_string(), head.to_string());
+                                            fill(words().enlarge, &[("layer", &layer), ("head", &head)])
+                                        }
                                         on:click=move |_| state.enlarged.set((layer, head))
                                     >
                                         <AttentionCanvas layer=layer head=head size=150 />
@@ -498,7 +519,7 @@ pub fn AttentionGrid() -> impl IntoView {
                     style:display=move || if shape().0 == 0 { "none" } else { "" }>
                     <EnlargedMap />
                     <p class="tokens" data-testid="tokens">
-                        "Tokens (queries top to bottom, keys left to right): "
+                        {move || words().tokens}
                         {move || {
                             state.attention.track();
                             state
@@ -506,7 +527,10 @@ pub fn AttentionGrid() -> impl IntoView {
                                 .with_value(views::display_tokens)
                                 .into_iter()
                                 .enumerate()
-                                .map(|(i, token)| view! { <span class="token" title=format!("position {i}")>{token}</span> })
+                                .map(|(i, token)| {
+                                    let title = fill(words().position, &[("i", &i.to_string())]);
+                                    view! { <span class="token" title=title>{token}</span> }
+                                })
                                 .collect_view()
                         }}
                     </p>
@@ -521,6 +545,8 @@ pub fn AttentionGrid() -> impl IntoView {
 #[component]
 fn EnlargedMap() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let placed = StoredValue::new(None::<MapArea>);
     let cursor = RwSignal::new(None::<(usize, usize)>);
     let t = move || {
@@ -589,7 +615,7 @@ fn EnlargedMap() -> impl IntoView {
             tabindex="0"
             role="group"
             data-testid="enlarged-map"
-            aria-label="enlarged attention map: arrow keys move between cells"
+            aria-label=move || words().enlarged_label
             on:mousemove=pointed
             on:focus=move |_| if cursor.get_untracked().is_none() { cursor.set(Some((0, 0))) }
             on:keydown=key
@@ -600,9 +626,9 @@ fn EnlargedMap() -> impl IntoView {
             }}
         </div>
         <p class="cell-readout" data-testid="attention-readout" aria-live="polite">
-            {move || readout().unwrap_or_else(|| "Point at a cell to read it.".into())}
+            {move || readout().unwrap_or_else(|| words().point_at_cell.into())}
         </p>
-        <button data-testid="attention-png" on:click=png>"PNG of this map"</button>
+        <button data-testid="attention-png" on:click=png>{move || words().map_png}</button>
     }
 }
 
@@ -649,6 +675,8 @@ pub(super) fn AttentionCanvas(
 #[component]
 pub fn Sample() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
+    let words = move || language.page();
     let sample = move || {
         state.progress.track();
         state
@@ -656,16 +684,18 @@ pub fn Sample() -> impl IntoView {
             .with_value(|lab| lab.runs.last().map(|r| r.sample.clone()))
     };
     view! {
-        <section class="sample" aria-label="Generated text">
-            <h2>"Sample"</h2>
+        <section class="sample" aria-label=move || words().sample_heading>
+            <h2>{move || words().sample_heading}</h2>
             <p class="hint">
-                {format!("What the newest run writes by itself while it trains: a new sample \
-                every {} steps, from a few characters of the data, at temperature \
-                {}.", lab::SAMPLE_EVERY, lab::SAMPLE_TEMPERATURE)}
+                {move || {
+                    let every = lab::SAMPLE_EVERY.to_string();
+                    let temperature = lab::SAMPLE_TEMPERATURE.to_string();
+                    fill(words().sample_hint, &[("every", &every), ("temperature", &temperature)])
+                }}
             </p>
             <pre data-testid="sample">
                 {move || sample().filter(|s| !s.is_empty()).unwrap_or_else(|| {
-                    "(text data only: the first sample appears after a few steps)".into()
+                    words().sample_empty.into()
                 })}
             </pre>
         </section>

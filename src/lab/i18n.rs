@@ -1,0 +1,472 @@
+//! The page's languages: `Lang` (English, Chinese), its place in the URL (`lang=zh`), the
+//! browser's default, and the refusals of the model and train layers (written in English, as
+//! the command line prints them) in the page's language. The words themselves are plain data
+//! in the `*_text` modules, one constant per language.
+
+/// The URL's key for the language (not a setting of the run).
+pub const URL_KEY: &str = "lang";
+
+/// A language of the page.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// The URL's value.
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    /// The switch's label, in the language itself.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Zh => "中文",
+        }
+    }
+
+    /// The language a URL value names, or why it names none.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        Self::ALL
+            .into_iter()
+            .find(|lang| lang.code() == value)
+            .ok_or_else(|| "the language is en or zh".to_string())
+    }
+
+    /// The page's language for a browser's `navigator.language` ("zh-CN", "en-US"): Chinese
+    /// for any Chinese, else English.
+    pub fn of_browser(language: &str) -> Self {
+        if language.to_ascii_lowercase().starts_with("zh") {
+            Lang::Zh
+        } else {
+            Lang::En
+        }
+    }
+
+    /// `text` in this language: `[english, chinese]`.
+    pub fn pick<T: Copy>(self, text: [T; 2]) -> T {
+        match self {
+            Lang::En => text[0],
+            Lang::Zh => text[1],
+        }
+    }
+}
+
+/// A sentence of the lower layers (`RunError`'s or `ConfigError`'s reason, a memory or URL
+/// refusal, the engine's reason and notices) in `lang`: the first pattern of `REFUSALS` or
+/// `NOTES` it matches, filled with the values it named; a sentence no pattern knows stays in
+/// English.
+pub fn translate(lang: Lang, text: &str) -> String {
+    if lang == Lang::En {
+        return text.to_string();
+    }
+    for &(english, chinese) in REFUSALS.iter().chain(NOTES) {
+        if let Some(values) = matches(english, text) {
+            // A value may be words itself (the engine a memory refusal names).
+            let values: Vec<String> = values.iter().map(|v| translate(lang, v)).collect();
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            return fill_holes(chinese, &values);
+        }
+    }
+    text.to_string()
+}
+
+/// Whether `text` is `pattern` with each `{}` standing for some text (non-greedy, the last
+/// hole takes the rest); the texts in the holes, in order.
+fn matches<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
+    let mut parts = pattern.split("{}");
+    let first = parts.next()?;
+    let mut rest = text.strip_prefix(first)?;
+    let mut values = Vec::new();
+    let literals: Vec<&str> = parts.collect();
+    for (i, literal) in literals.iter().enumerate() {
+        let last = i + 1 == literals.len();
+        let at = if last && literal.is_empty() {
+            rest.len()
+        } else if last {
+            rest.strip_suffix(literal).map(str::len)?
+        } else {
+            rest.find(literal)?
+        };
+        values.push(&rest[..at]);
+        rest = &rest[at + literal.len()..];
+    }
+    rest.is_empty().then_some(values)
+}
+
+/// `template` with its `{}` holes filled by `values` in order.
+pub fn fill_holes(template: &str, values: &[&str]) -> String {
+    let mut out = String::new();
+    let mut parts = template.split("{}");
+    out.push_str(parts.next().unwrap_or_default());
+    for (part, value) in parts.zip(values.iter().chain(std::iter::repeat(&""))) {
+        out.push_str(value);
+        out.push_str(part);
+    }
+    out
+}
+
+/// A refused value with the reason: `"abc" refused: why`.
+pub const REFUSED: [&str; 2] = ["{} refused: {}", "{} 被拒绝：{}"];
+
+/// The refusals a visitor meets from the controls, as (English pattern, Chinese); `{}` holds
+/// a value named in the message, kept as it is. More specific patterns come first.
+pub const REFUSALS: &[(&str, &str)] = &[
+    ("must be > 0", "必须大于 0"),
+    ("must be > 0 when set", "设置时必须大于 0"),
+    ("must be finite and >= 0", "必须是有限数且 >= 0"),
+    ("sliding window must be >= 1", "滑动窗口必须 >= 1"),
+    ("sparse local must be >= 1", "稀疏模式的局部键数必须 >= 1"),
+    ("sparse stride must be >= 1", "稀疏模式的跨步必须 >= 1"),
+    ("global_every must be >= 1", "global_every 必须 >= 1"),
+    ("{} is not in [0, lr]", "{} 不在 [0, lr] 范围内"),
+    (
+        "{} exceeds the model's context_len {}",
+        "{} 超过了模型的上下文长度 context_len {}",
+    ),
+    (
+        "{} does not divide n_heads {}",
+        "{} 不能整除注意力头数 n_heads {}",
+    ),
+    (
+        "unset, but n_heads {} does not divide d_model {}: set it",
+        "未设置，但 n_heads {} 不能整除 d_model {}：请设置它",
+    ),
+    (
+        "RoPE rotates pairs, so d_head {} must be even",
+        "RoPE 成对旋转，所以 d_head {} 必须是偶数",
+    ),
+    (
+        "needs {} (parameters, gradients and AdamW moments {}, activations {}), more than {} has \
+         ({}): make the model or the batch smaller",
+        "需要 {}（参数、梯度和 AdamW 矩 {}，激活 {}），超过了{}的容量（{}）：请把模型或批次调小",
+    ),
+    (
+        "its largest buffer needs {}, more than {} allows for one buffer ({}): make the model or \
+         the batch smaller",
+        "其最大的缓冲区需要 {}，超过了{}允许的单个缓冲区大小（{}）：请把模型或批次调小",
+    ),
+    (
+        "the CPU engine (half of this machine's memory)",
+        "CPU 引擎（本机内存的一半）",
+    ),
+    (
+        "the page's CPU engine (WebAssembly's 4 GiB, less 512 MiB for the page)",
+        "页面的 CPU 引擎（WebAssembly 的 4 GiB，减去留给页面的 512 MiB）",
+    ),
+    (
+        "the WebGPU engine ({} in all; max_buffer_size {}, max_storage_buffer_binding_size {})",
+        "WebGPU 引擎（总共 {}；max_buffer_size {}，max_storage_buffer_binding_size {}）",
+    ),
+    ("missing field `{}`", "缺少字段 `{}`"),
+    ("must be at least 1", "至少为 1"),
+    ("must be positive", "必须为正数"),
+    ("must be finite", "必须是有限数"),
+    ("{} is not in [0, 1)", "{} 不在 [0, 1) 范围内"),
+    (
+        "{} is not a finite number > 0 (leave it unset for no cap)",
+        "{} 不是大于 0 的有限数（留空表示不设上限）",
+    ),
+    ("{} exceeds n_heads {}", "{} 超过了注意力头数 n_heads {}"),
+    (
+        "{} is outside the vocabulary of {}",
+        "{} 超出了大小为 {} 的词表",
+    ),
+    (
+        "{} is beyond the range of a 32-bit float (±3.4e38)",
+        "{} 超出了 32 位浮点数的范围（±3.4e38）",
+    ),
+    ("invalid type: {}, expected {}", "类型无效：{}，应为 {}"),
+    ("invalid value: {}, expected {}", "取值无效：{}，应为 {}"),
+    (
+        "unknown variant `{}`, expected {}",
+        "未知选项 `{}`，应为 {}",
+    ),
+    ("unknown field `{}`, expected {}", "未知字段 `{}`，应为 {}"),
+    ("not a JSON value: {}", "不是 JSON 值：{}"),
+    (
+        "the engine is auto, gpu or cpu",
+        "引擎只能是 auto、gpu 或 cpu",
+    ),
+    ("the language is en or zh", "语言只能是 en 或 zh"),
+];
+
+/// The engine's reason (`engine_choice::decide`) and the notices after a switch or a lost
+/// device (`lab::resume`), as (English pattern, Chinese).
+pub const NOTES: &[(&str, &str)] = &[
+    (
+        "Training on the CPU engine: this browser gave no WebGPU adapter.",
+        "在 CPU 引擎上训练：此浏览器没有提供 WebGPU 适配器。",
+    ),
+    (
+        "Training on the CPU engine, as chosen.",
+        "按你的选择在 CPU 引擎上训练。",
+    ),
+    (
+        "Training on the WebGPU engine, as chosen: this browser's WebGPU is a software renderer \
+         ({}), slower than the CPU engine here.",
+        "按你的选择在 WebGPU 引擎上训练：此浏览器的 WebGPU 是软件渲染器（{}），在这里比 CPU \
+         引擎慢。",
+    ),
+    (
+        "Training on the WebGPU engine, as chosen.",
+        "按你的选择在 WebGPU 引擎上训练。",
+    ),
+    (
+        "Training on the CPU engine: this browser's WebGPU is a software renderer ({}), slower \
+         than the CPU engine here.",
+        "在 CPU 引擎上训练：此浏览器的 WebGPU 是软件渲染器（{}），在这里比 CPU 引擎慢。",
+    ),
+    (
+        "Training on the WebGPU engine, on your GPU.",
+        "在 WebGPU 引擎上训练，使用你的 GPU。",
+    ),
+    (
+        "Switched to the {} engine. Resumed run {} from step {}.",
+        "已切换到 {} 引擎。运行 {} 从第 {} 步继续。",
+    ),
+    ("Switched to the {} engine.", "已切换到 {} 引擎。"),
+    (
+        "The GPU was reset ({}); training goes on with {}. Resumed run {} from step {}.",
+        "GPU 被重置（{}）；训练改用{}继续。运行 {} 从第 {} 步继续。",
+    ),
+    (
+        "The GPU was reset ({}); training goes on with {}.",
+        "GPU 被重置（{}）；训练改用{}继续。",
+    ),
+    ("a new WebGPU device", "新的 WebGPU 设备"),
+    (
+        "the CPU engine (no new GPU device could be had)",
+        "CPU 引擎（无法获得新的 GPU 设备）",
+    ),
+    (
+        "Restored {} runs kept in this browser; {} continues from step {} when you press \
+         play.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 会在你按下播放后从第 {} 步继续。",
+    ),
+    (
+        "Restored {} runs kept in this browser; {}'s parameters were not kept (they are kept \
+         up to {} MiB, on WebGPU from step {} on): Reset trains it again.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 的参数没有保存（最多保存 {} MiB，在 WebGPU 上\
+         从第 {} 步起保存）：按“重置”重新训练它。",
+    ),
+    (
+        "Restored {} runs kept in this browser.",
+        "已恢复此浏览器中保存的 {} 个运行。",
+    ),
+    (
+        "Restored {} run kept in this browser; {} continues from step {} when you press \
+         play.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 会在你按下播放后从第 {} 步继续。",
+    ),
+    (
+        "Restored {} run kept in this browser; {}'s parameters were not kept (they are kept \
+         up to {} MiB, on WebGPU from step {} on): Reset trains it again.",
+        "已恢复此浏览器中保存的 {} 个运行；{} 的参数没有保存（最多保存 {} MiB，在 WebGPU 上\
+         从第 {} 步起保存）：按“重置”重新训练它。",
+    ),
+    (
+        "Restored {} run kept in this browser.",
+        "已恢复此浏览器中保存的 {} 个运行。",
+    ),
+    (
+        "Saved runs could not be restored: {}; they were cleared.",
+        "保存的运行无法恢复：{}；已将其清除。",
+    ),
+    (
+        "Saved runs could not be read: {}.",
+        "无法读取保存的运行：{}。",
+    ),
+    (
+        "Saved runs forgotten: a reload starts afresh (this page keeps no runs until then).",
+        "已清除保存的运行：重新加载后将从头开始（在此之前本页不再保存运行）。",
+    ),
+    (
+        "Saved runs could not be forgotten: {}.",
+        "无法清除保存的运行：{}。",
+    ),
+    ("Opened as {}.", "已打开为 {}。"),
+    ("Saved {}.", "已保存 {}。"),
+    ("There is no run to save.", "没有可保存的运行。"),
+    (
+        "{}: {} is not a whole number above 0",
+        "{}：{} 不是大于 0 的整数",
+    ),
+];
+
+/// Test helper: the paths in `chinese` that are empty where `english` has text, or whose shape
+/// differs (a list of another length, a missing key), so a text added in English only fails.
+#[cfg(test)]
+pub fn missing(english: &serde_json::Value, chinese: &serde_json::Value) -> Vec<String> {
+    use serde_json::Value;
+    fn walk(path: String, en: &Value, zh: &Value, out: &mut Vec<String>) {
+        match (en, zh) {
+            (Value::String(en), Value::String(zh)) => {
+                if !en.is_empty() && zh.trim().is_empty() {
+                    out.push(path);
+                }
+            }
+            (Value::Array(en), Value::Array(zh)) if en.len() == zh.len() => {
+                for (i, (en, zh)) in en.iter().zip(zh).enumerate() {
+                    walk(format!("{path}[{i}]"), en, zh, out);
+                }
+            }
+            (Value::Object(en), Value::Object(zh)) => {
+                for (key, en) in en {
+                    match zh.get(key) {
+                        Some(zh) => walk(format!("{path}.{key}"), en, zh, out),
+                        None => out.push(format!("{path}.{key}")),
+                    }
+                }
+            }
+            (en, zh) if en == zh => {}
+            _ => out.push(path),
+        }
+    }
+    let mut out = Vec::new();
+    walk(String::new(), english, chinese, &mut out);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn browser_languages() {
+        assert_eq!(Lang::of_browser("zh-CN"), Lang::Zh);
+        assert_eq!(Lang::of_browser("zh-Hant-TW"), Lang::Zh);
+        assert_eq!(Lang::of_browser("ZH"), Lang::Zh);
+        assert_eq!(Lang::of_browser("en-US"), Lang::En);
+        assert_eq!(Lang::of_browser("de"), Lang::En);
+        assert_eq!(Lang::of_browser(""), Lang::En);
+        for lang in Lang::ALL {
+            assert_eq!(Lang::parse(lang.code()), Ok(lang));
+        }
+        assert!(Lang::parse("fr").unwrap_err().contains("en or zh"));
+    }
+
+    #[test]
+    fn refusals_keep_their_values() {
+        assert_eq!(
+            translate(Lang::Zh, "6 exceeds n_heads 4"),
+            "6 超过了注意力头数 n_heads 4"
+        );
+        assert_eq!(
+            translate(Lang::En, "6 exceeds n_heads 4"),
+            "6 exceeds n_heads 4"
+        );
+        // The page's memory refusals name their engine, translated too, numbers kept.
+        let need = crate::model::MemoryNeed {
+            state: 3e9,
+            activations: 2e9,
+            largest_buffer: 4e9,
+        };
+        let page = crate::cpu::wasm_budget().refusal(&need).expect("too big");
+        assert_eq!(
+            translate(Lang::Zh, &page),
+            "需要 4.66 GiB（参数、梯度和 AdamW 矩 2.79 GiB，激活 1.86 GiB），超过了页面的 CPU \
+             引擎（WebAssembly 的 4 GiB，减去留给页面的 512 MiB）的容量（3.50 GiB）：请把模型\
+             或批次调小"
+        );
+        let gpu = crate::gpu::gpu_budget(&wgpu::Limits::default());
+        let one = crate::model::MemoryNeed { state: 1e6, ..need };
+        let gpu = translate(Lang::Zh, &gpu.refusal(&one).expect("a buffer too big"));
+        assert!(
+            gpu.starts_with("其最大的缓冲区需要 3.73 GiB，超过了WebGPU 引擎（总共"),
+            "{gpu}"
+        );
+        // The engine's reason, and a notice naming the run and step.
+        let why =
+            crate::lab::engine_choice::decide(crate::lab::engine_choice::EngineChoice::Cpu, None);
+        assert_eq!(
+            translate(Lang::Zh, &why.why),
+            "在 CPU 引擎上训练：此浏览器没有提供 WebGPU 适配器。"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Switched to the CPU engine. Resumed run 3 from step 50."
+            ),
+            "已切换到 CPU 引擎。运行 3 从第 50 步继续。"
+        );
+        assert_eq!(
+            translate(Lang::Zh, "Restored 3 runs kept in this browser."),
+            "已恢复此浏览器中保存的 3 个运行。"
+        );
+        assert_eq!(
+            translate(Lang::Zh, "Restored 1 run kept in this browser."),
+            "已恢复此浏览器中保存的 1 个运行。"
+        );
+        // Unknown: left in English rather than guessed.
+        assert_eq!(translate(Lang::Zh, "something new"), "something new");
+    }
+
+    /// Every refusal a visitor can trigger from a control, by typing a value of the wrong
+    /// kind, a zero, a negative, a huge or a fractional number, reads in Chinese (only the
+    /// values it names stay as typed).
+    #[test]
+    fn refusals_from_the_controls_read_in_chinese() {
+        use crate::lab::fields::{Kind, FIELDS};
+        use crate::lab::{page_defaults, Lab};
+        let chinese = |text: &str| text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        let mut english = std::collections::BTreeSet::new();
+        let mut refusals = 0;
+        for field in FIELDS {
+            if matches!(field.kind, Kind::Choice(_) | Kind::Toggle) {
+                continue;
+            }
+            for value in ["abc", "0", "-1", "1e40", "0.5", "100000", "3"] {
+                let settings = [
+                    (field.key.to_string(), value.to_string()),
+                    (URL_KEY.to_string(), "zh".to_string()),
+                ];
+                let lab = Lab::new(page_defaults(), &settings, None);
+                for (_, message) in lab.problems() {
+                    refusals += 1;
+                    // The reason after "refused" or after the field's name.
+                    let reason = (message.rsplit_once("被拒绝："))
+                        .or_else(|| message.split_once(": "))
+                        .map_or(&*message, |(_, reason)| reason);
+                    if !chinese(reason) {
+                        english.insert(message);
+                    }
+                }
+            }
+        }
+        assert!(refusals > 50, "only {refusals} refusals tried");
+        assert!(english.is_empty(), "English only: {english:#?}");
+    }
+
+    #[test]
+    fn patterns_match_whole_texts_only() {
+        assert_eq!(
+            matches("{} is not in [0, 1)", "1.5 is not in [0, 1)"),
+            Some(vec!["1.5"])
+        );
+        assert_eq!(
+            matches("{} is not in [0, 1)", "1.5 is not in [0, 1) !"),
+            None
+        );
+        assert_eq!(matches("must be > 0", "must be > 0"), Some(vec![]));
+        assert_eq!(matches("a{}b{}", "axbyz"), Some(vec!["x", "yz"]));
+        assert_eq!(fill_holes("{}：{}", &["a", "b"]), "a：b");
+    }
+
+    #[test]
+    fn missing_finds_empty_and_misshapen_translations() {
+        let en = serde_json::json!({"a": "x", "b": ["y", "z"], "n": 3});
+        let good = serde_json::json!({"a": "甲", "b": ["乙", "丙"], "n": 3});
+        assert!(missing(&en, &good).is_empty());
+        let bad = serde_json::json!({"a": " ", "b": ["乙"], "n": 3});
+        assert_eq!(missing(&en, &bad), vec![".a", ".b"]);
+    }
+}
