@@ -153,6 +153,19 @@ pub struct PageText {
     pub verdict_waits: &'static str,
     pub verdict_no_claim: &'static str,
     /// The runs list's lockstep comparison: its button, the button's title, "{n} marked".
+    /// The session panel: title, what it does, its buttons and file inputs, the link's
+    /// label, and the note on what the link holds (whole; without histories, {limit}; too
+    /// long, {size} and {limit}).
+    pub session_title: &'static str,
+    pub session_intro: &'static str,
+    pub share_session: &'static str,
+    pub open_session_file: &'static str,
+    pub open_run_json: &'static str,
+    pub download_session: &'static str,
+    pub session_link_label: &'static str,
+    pub link_whole: &'static str,
+    pub link_without_histories: &'static str,
+    pub link_too_long: &'static str,
     pub compare_marked: &'static str,
     pub compare_marked_title: &'static str,
     pub marked_count: &'static str,
@@ -420,6 +433,22 @@ pub const ENGLISH: PageText = PageText {
     banner_diverged: "{lane} diverged at step {step}",
     verdict_waits: "The verdict comes when every lane has ended.",
     verdict_no_claim: "Marked runs make no claim: the numbers are the comparison.",
+    session_title: "Share this session",
+    session_intro: "A link (or, when it would be too long, a file) that opens the runs being \
+                    compared and the experiment in another browser. Parameters do not travel: \
+                    the newest run and an unfinished experiment train again from step 0 there.",
+    share_session: "Share session",
+    open_session_file: "Open session file ",
+    open_run_json: "Open run JSON ",
+    download_session: "Download the session file",
+    session_link_label: "link to this session",
+    link_whole: "The link holds the runs and the experiment with their histories.",
+    link_without_histories: "With their histories the link would pass {limit}: it holds the \
+                             runs' and the experiment's configurations only (the runs come \
+                             back without curves, the experiment starts again). The session \
+                             file holds everything.",
+    link_too_long: "Even without histories the link would take {size}, over the {limit} a \
+                    link can hold: share the session file instead.",
     compare_marked: "Compare in lockstep",
     compare_marked_title: "train the marked runs again together: the same batches, equal initial values",
     marked_count: "{n} marked",
@@ -694,6 +723,19 @@ pub const CHINESE: PageText = PageText {
     banner_diverged: "{lane} 在第 {step} 步发散",
     verdict_waits: "所有通道结束后给出结论。",
     verdict_no_claim: "标记的运行不对应任何论断：这些数字本身就是比较。",
+    session_title: "分享本次会话",
+    session_intro: "生成一个链接（太长时改为一个文件），在另一个浏览器中打开正在比较的运行和实验。\
+                    参数不会随之传递：最新的运行和未完成的实验会在那里从第 0 步重新训练。",
+    share_session: "分享会话",
+    open_session_file: "打开会话文件 ",
+    open_run_json: "打开运行 JSON ",
+    download_session: "下载会话文件",
+    session_link_label: "本次会话的链接",
+    link_whole: "链接包含各个运行和实验，以及它们的历史记录。",
+    link_without_histories: "带上历史记录，链接会超过 {limit}：它只包含运行和实验的配置\
+                             （运行回来时没有曲线，实验重新开始）。会话文件包含全部内容。",
+    link_too_long: "即使不带历史记录，链接也需要 {size}，超过了链接能容纳的 {limit}：\
+                    请改为分享会话文件。",
     compare_marked: "同步比较",
     compare_marked_title: "把标记的运行一起重新训练：相同的批次，相同的初始值",
     marked_count: "已标记 {n} 个",

@@ -9,8 +9,11 @@ use leptos::task::spawn_local;
 
 use super::checkpoints::{event_target, file_vec, read_files};
 use super::lab_state::LabState;
+use super::language::Language;
 use super::views::download;
+use crate::lab::i18n;
 use crate::lab::session::{Link, FILE_NAME, LINK_LIMIT};
+use crate::lab::tour_text::fill;
 use crate::lab::Reopened;
 
 /// What the panel last did, for the line under its controls.
@@ -79,6 +82,7 @@ async fn picked_bytes(ev: leptos::ev::Event) -> Option<Result<Vec<u8>, String>> 
 #[component]
 pub fn SessionPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let (outcome, set_outcome) = signal(None::<Outcome>);
     let (link, set_link) = signal(None::<Link>);
     let file = StoredValue::new(None::<String>);
@@ -121,67 +125,59 @@ pub fn SessionPanel() -> impl IntoView {
     };
     let limit = format!("{} KB", LINK_LIMIT / 1024);
     let shared = move || {
+        let words = language.page();
         let limit = limit.clone();
         link.get().map(|link| {
             let (address, note) = match link {
-                Link::Whole(address) => (
-                    Some(address),
-                    "The link holds the runs and the experiment with their histories.".to_string(),
-                ),
+                Link::Whole(address) => (Some(address), words.link_whole.to_string()),
                 Link::WithoutHistories(address) => (
                     Some(address),
-                    format!(
-                        "With their histories the link would pass {limit}: it holds the runs' \
-                         and the experiment's configurations only (the runs come back without \
-                         curves, the experiment starts again). The session file holds \
-                         everything."
-                    ),
+                    fill(words.link_without_histories, &[("limit", &limit)]),
                 ),
                 Link::TooLong(bytes) => (
                     None,
-                    format!(
-                        "Even without histories the link would take {:.1} KB, over the \
-                         {limit} a link can hold: share the session file instead.",
-                        bytes as f64 / 1024.0
+                    fill(
+                        words.link_too_long,
+                        &[
+                            ("size", &format!("{:.1} KB", bytes as f64 / 1024.0)),
+                            ("limit", &limit),
+                        ],
                     ),
                 ),
             };
             view! {
                 {address.map(|address| view! {
                     <input type="text" readonly class="session-link" data-testid="session-link"
-                        aria-label="link to this session" prop:value=address />
+                        aria-label=words.session_link_label prop:value=address />
                 })}
                 <p class="hint" data-testid="session-link-note">{note}</p>
-                <button data-testid="save-session" on:click=save_file>"Download the session file"</button>
+                <button data-testid="save-session" on:click=save_file>{words.download_session}</button>
             }
         })
     };
+    let words = move || language.page();
     view! {
         <section class="panel session" data-testid="session">
-            <h2>"Share this session"</h2>
-            <p>
-                "A link (or, when it would be too long, a file) that opens the runs being \
-                compared and the experiment in another browser. Parameters do not travel: the \
-                newest run and an unfinished experiment train again from step 0 there."
-            </p>
+            <h2>{move || words().session_title}</h2>
+            <p>{move || words().session_intro}</p>
             <div class="buttons">
-                <button data-testid="share-session" on:click=share>"Share session"</button>
+                <button data-testid="share-session" on:click=share>{move || words().share_session}</button>
                 <label class="file">
-                    "Open session file "
+                    {move || words().open_session_file}
                     <input type="file" accept=".json" data-testid="open-session" on:change=open_session />
                 </label>
                 <label class="file">
-                    "Open run JSON "
+                    {move || words().open_run_json}
                     <input type="file" accept=".json" data-testid="open-run-json" on:change=open_run />
                 </label>
             </div>
             {shared}
             {move || outcome.get().map(|outcome| match outcome {
                 Outcome::Done(text) => view! {
-                    <p data-testid="session-outcome">{text}</p>
+                    <p data-testid="session-outcome">{i18n::translate(language.get(), &text)}</p>
                 }.into_any(),
                 Outcome::Failed(text) => view! {
-                    <p class="error" role="alert" data-testid="session-outcome">{text}</p>
+                    <p class="error" role="alert" data-testid="session-outcome">{i18n::translate(language.get(), &text)}</p>
                 }.into_any(),
             })}
         </section>

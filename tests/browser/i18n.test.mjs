@@ -46,6 +46,8 @@ for (const [width, height] of SIZES) {
       assert.match(await page.locator("legend").first().innerText(), /归一化/);
       assert.match(await page.locator('[data-field="model.norm_position"] label').innerText(), /归一化位置/);
       assert.match(await page.getByTestId("chart-loss").getAttribute("aria-label"), /损失/);
+      assert.match(await text(page, "share-session"), /分享会话/);
+      assert.match(await text(page, "compare-marked"), /同步比较/);
       await assertNoSidewaysScroll(page, `${where}, Chinese`);
       await screenshot(page, `i18n-zh-${where}`);
 
