@@ -50,6 +50,23 @@ impl Head {
         self.q + i * self.q_rows.row
     }
 
+    /// This head's raw products `q.k` into `raw` (`[T, T]`), causal blocks only: entries
+    /// above the diagonal are left as they were.
+    fn raw_logits<R: Real>(&self, raw: &mut [R], q: &[R], k: &[R], s: AttentionShape) {
+        let t = s.seq;
+        for rows in causal_blocks(t) {
+            R::gemm(
+                rows.len(),
+                s.d_head,
+                rows.end,
+                (&q[self.q_row(rows.start)..], self.q_rows),
+                (&k[self.kv..], self.kv_cols),
+                (&mut raw[rows.start * t..], self.square),
+                false,
+            );
+        }
+    }
+
     /// Offset of row `i` of this head's `[T, T]` block.
     fn probs_row(&self, i: usize, t: usize) -> usize {
         self.probs + i * t
@@ -150,17 +167,7 @@ fn probs_forward<R: Real>(
                 0.0
             };
             let v = Head::new(s, b, h);
-            for rows in causal_blocks(t) {
-                R::gemm(
-                    rows.len(),
-                    s.d_head,
-                    rows.end,
-                    (&q[v.q_row(rows.start)..], v.q_rows),
-                    (&k[v.kv..], v.kv_cols),
-                    (&mut raw[rows.start * t..], v.square),
-                    false,
-                );
-            }
+            v.raw_logits(&mut raw, q, k, s);
             for i in 0..t {
                 let row = &mut probs[v.probs_row(i, t)..][..t];
                 // Keys after i are invisible: their logits were never computed.
@@ -261,17 +268,7 @@ fn probs_backward<R: Real>(
         for h in 0..s.n_heads {
             let v = Head::new(s, b, h);
             if cap.is_some() {
-                for rows in causal_blocks(t) {
-                    R::gemm(
-                        rows.len(),
-                        s.d_head,
-                        rows.end,
-                        (&q[v.q_row(rows.start)..], v.q_rows),
-                        (&k[v.kv..], v.kv_cols),
-                        (&mut raw[rows.start * t..], v.square),
-                        false,
-                    );
-                }
+                v.raw_logits(&mut raw, q, k, s);
             }
             for i in 0..t {
                 // p is zero after the diagonal: those entries of ds stay zero.

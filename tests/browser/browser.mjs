@@ -1,5 +1,6 @@
 // Shared by the browser tests: launching Debian's Chromium and watching a page for errors.
 // `cargo xtask test` sets ARCHLAB_URL (the served dist/), ARCHLAB_OUTPUT and CHROMIUM.
+import assert from "node:assert/strict";
 import { chromium } from "playwright-core";
 import path from "node:path";
 
@@ -97,4 +98,13 @@ export async function fill(page, key, value) {
   const input = page.getByTestId(`control-${key}`);
   await input.fill(value);
   await input.press("Enter");
+}
+
+/** Fails when the page scrolls sideways. */
+export async function assertNoSidewaysScroll(page, where) {
+  const [scroll, inner] = await page.evaluate(() => [
+    document.scrollingElement.scrollWidth,
+    window.innerWidth,
+  ]);
+  assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
 }

@@ -4,7 +4,15 @@
 // no console errors. A Chinese browser opens in Chinese without lang. On the CPU engine.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import {
+  assertNoSidewaysScroll,
+  launch,
+  openPage,
+  screenshot,
+  TINY,
+  until,
+  url,
+} from "./browser.mjs";
 
 const SIZES = [
   [1280, 720],
@@ -12,13 +20,6 @@ const SIZES = [
   [390, 844],
 ];
 
-async function assertNoSidewaysScroll(page, where) {
-  const [scroll, inner] = await page.evaluate(() => [
-    document.scrollingElement.scrollWidth,
-    window.innerWidth,
-  ]);
-  assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
-}
 
 const text = (page, testid) => page.getByTestId(testid).innerText();
 const lang = (page) => new URL(page.url()).searchParams.get("lang");

@@ -4,7 +4,15 @@
 // while typing, no sideways overflow, no console errors. On the CPU engine, to stay short.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+import {
+  assertNoSidewaysScroll,
+  launch,
+  openPage,
+  screenshot,
+  TINY,
+  until,
+  url,
+} from "./browser.mjs";
 
 const SIZES = [
   [1280, 720],
@@ -12,14 +20,6 @@ const SIZES = [
   [390, 844],
 ];
 
-/** Fails when the page scrolls sideways. */
-async function assertNoSidewaysScroll(page, where) {
-  const [scroll, inner] = await page.evaluate(() => [
-    document.scrollingElement.scrollWidth,
-    window.innerWidth,
-  ]);
-  assert.ok(scroll <= inner, `${where}: the page is ${scroll} px wide in a ${inner} px window`);
-}
 
 const stop = (page) => page.getByTestId("tour").getAttribute("data-stop");
 
