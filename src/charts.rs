@@ -10,6 +10,37 @@ use crate::model::numbers;
 /// How many labels a y axis asks for (plotters' default).
 const Y_LABELS: usize = 10;
 
+/// Sizes in CSS pixels, drawn [`Scale`] times larger: large enough for a projector at the back
+/// of a room (ticks at least 12 px).
+const TITLE_PX: f64 = 18.0;
+const AXIS_PX: f64 = 15.0;
+const TICK_PX: f64 = 13.0;
+const LEGEND_PX: f64 = 13.0;
+/// An attention map's "layer l head h" and the diverged note under it.
+const MAP_TEXT_PX: f64 = 13.0;
+const TICK_MARK_PX: f64 = 5.0;
+const MARGIN_PX: f64 = 10.0;
+
+/// Drawing pixels per CSS pixel: on the page the screen's pixel ratio (times presenter mode's
+/// growth), in PNG files 1. Text, gaps and strokes are sized in CSS pixels and drawn this many
+/// times larger, so that a chart reads alike on a phone, a tablet and a projector.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Scale(pub f64);
+
+impl Scale {
+    /// A pixel per CSS pixel: PNG files.
+    pub const ONE: Self = Self(1.0);
+
+    /// `css` CSS pixels in drawing pixels (at least one).
+    pub fn px(self, css: f64) -> u32 {
+        (css * self.0).round().max(1.0) as u32
+    }
+
+    fn font(self, css: f64) -> FontDesc<'static> {
+        ("sans-serif", f64::from(self.px(css))).into_font()
+    }
+}
+
 /// The Okabe-Ito palette: distinguishable with every common colour-vision deficiency. Yellow,
 /// too light on white, comes last.
 pub const PALETTE: [RGBColor; 8] = [
@@ -49,13 +80,14 @@ impl Dash {
         }
     }
 
-    /// (dash length, gap) in pixels; None for a solid line.
-    fn pattern(self) -> Option<(u32, u32)> {
-        match self {
-            Self::Solid => None,
-            Self::Dashed => Some((8, 5)),
-            Self::Dotted => Some((2, 4)),
-        }
+    /// (dash length, gap) in drawing pixels; None for a solid line.
+    fn pattern(self, scale: Scale) -> Option<(u32, u32)> {
+        let (dash, gap) = match self {
+            Self::Solid => return None,
+            Self::Dashed => (8.0, 5.0),
+            Self::Dotted => (2.0, 4.0),
+        };
+        Some((scale.px(dash), scale.px(gap)))
     }
 }
 
@@ -110,23 +142,26 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     format!("drawing a chart failed: {error:?}")
 }
 
-/// Draws `lines` on `area` with a legend of the labelled ones.
+/// Draws `lines` on `area` with a legend of the labelled ones, its text and strokes at
+/// `scale`.
 pub fn draw_lines<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    scale: Scale,
     axes: Axes,
     lines: &[Line],
 ) -> Result<(), ChartError> {
-    draw(area, axes, &[], lines, false, &[], "")
+    draw(area, scale, axes, &[], lines, false, &[], "")
 }
 
 /// Draws `bands` as shaded areas, then `lines` over them (see [`draw_lines`]).
 pub fn draw_bands<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    scale: Scale,
     axes: Axes,
     bands: &[Band],
     lines: &[Line],
 ) -> Result<(), ChartError> {
-    draw(area, axes, bands, lines, false, &[], "")
+    draw(area, scale, axes, bands, lines, false, &[], "")
 }
 
 /// Lines through a dot at each point (a few measured points, such as a sweep's), plus `marks`
@@ -134,16 +169,19 @@ pub fn draw_bands<DB: DrawingBackend>(
 /// `mark_label`.
 pub fn draw_points<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    scale: Scale,
     axes: Axes,
     lines: &[Line],
     marks: &[TopMark],
     mark_label: &str,
 ) -> Result<(), ChartError> {
-    draw(area, axes, &[], lines, true, marks, mark_label)
+    draw(area, scale, axes, &[], lines, true, marks, mark_label)
 }
 
+#[allow(clippy::too_many_arguments)]
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    scale: Scale,
     axes: Axes,
     bands: &[Band],
     lines: &[Line],
@@ -151,7 +189,7 @@ fn draw<DB: DrawingBackend>(
     marks: &[TopMark],
     mark_label: &str,
 ) -> Result<(), ChartError> {
-    let scale = |y: f64| if axes.log_y { y.log10() } else { y };
+    let scale_y = |y: f64| if axes.log_y { y.log10() } else { y };
     let scale_x = |x: f64| if axes.log_x { x.log10() } else { x };
     let visible = |y: f64| y.is_finite() && (!axes.log_y || y > 0.0);
     // The bands' edges count for the ranges like points of lines.
@@ -170,8 +208,8 @@ fn draw<DB: DrawingBackend>(
     for (x, y) in points() {
         x_min = x_min.min(scale_x(x));
         x_max = x_max.max(scale_x(x));
-        y_min = y_min.min(scale(y));
-        y_max = y_max.max(scale(y));
+        y_min = y_min.min(scale_y(y));
+        y_max = y_max.max(scale_y(y));
     }
     for mark in marks {
         x_min = x_min.min(scale_x(mark.x));
@@ -200,23 +238,53 @@ fn draw<DB: DrawingBackend>(
     let x_pad = if dots { (x_max - x_min) * 0.04 } else { 0.0 };
     let (x_min, x_max) = (x_min - x_pad, x_max + x_pad);
 
-    area.fill(&WHITE).map_err(chart_error)?;
-    let mut chart = ChartBuilder::on(area)
-        .caption(axes.title, ("sans-serif", 22))
-        .margin(12)
-        .x_label_area_size(40)
-        .y_label_area_size(64)
-        .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
-        .map_err(chart_error)?;
     // A log axis is drawn in log10 units and labelled with the values themselves.
     let y_value = |v: f64| if axes.log_y { 10f64.powf(v) } else { v };
-    let y_decimals = {
+    let y_key_points = |labels: usize| {
         use plotters::coord::ranged1d::Ranged;
         use plotters::coord::types::RangedCoordf64;
-        let ticks = RangedCoordf64::from((y_min - pad)..(y_max + pad)).key_points(Y_LABELS);
+        RangedCoordf64::from((y_min - pad)..(y_max + pad)).key_points(labels)
+    };
+    let y_decimals = {
+        let ticks = y_key_points(Y_LABELS);
         numbers::tick_decimals(&ticks.into_iter().map(y_value).collect::<Vec<_>>())
     };
     let y_format = |v: &f64| numbers::fixed(y_value(*v), y_decimals);
+    let whole_format = |v: &f64| format!("{v:.0}");
+    let y_labels = if whole_y {
+        whole_number_labels(y_min - pad, y_max + pad)
+    } else {
+        Y_LABELS
+    };
+    let y_tick_texts = y_key_points(y_labels).into_iter().map(|v| {
+        if whole_y {
+            whole_format(&v)
+        } else {
+            y_format(&v)
+        }
+    });
+    let (tick_font, axis_font) = (scale.font(TICK_PX), scale.font(AXIS_PX));
+    // The y axis's labels get the room their widest tick needs beside the axis's name, so
+    // neither runs into the other.
+    let mut widest_tick = 0;
+    for text in y_tick_texts {
+        let (width, _) = area
+            .estimate_text_size(&text, &tick_font.clone().into())
+            .map_err(chart_error)?;
+        widest_tick = widest_tick.max(width);
+    }
+    let (tick_mark, gap) = (scale.px(TICK_MARK_PX), scale.px(4.0));
+    let y_label_area = widest_tick + 2 * tick_mark + gap + scale.px(AXIS_PX) + gap;
+    let x_label_area = scale.px(TICK_PX) + 2 * tick_mark + gap + scale.px(AXIS_PX) + gap;
+
+    area.fill(&WHITE).map_err(chart_error)?;
+    let mut chart = ChartBuilder::on(area)
+        .caption(axes.title, scale.font(TITLE_PX))
+        .margin(scale.px(MARGIN_PX))
+        .x_label_area_size(x_label_area)
+        .y_label_area_size(y_label_area)
+        .build_cartesian_2d(x_min..x_max, (y_min - pad)..(y_max + pad))
+        .map_err(chart_error)?;
     let x_format = |v: &f64| format!("{:.0e}", 10f64.powf(*v));
     let mut mesh = chart.configure_mesh();
     mesh.x_desc(if axes.log_x {
@@ -231,18 +299,20 @@ fn draw<DB: DrawingBackend>(
     })
     .y_labels(Y_LABELS)
     .y_label_formatter(&y_format)
+    .label_style(tick_font)
+    .axis_desc_style(axis_font)
+    .set_all_tick_mark_size(tick_mark)
+    .axis_style(BLACK.stroke_width(scale.px(1.0)))
     .light_line_style(WHITE.mix(0.0));
     if axes.log_x {
         mesh.x_label_formatter(&x_format);
     }
-    let whole_format = |v: &f64| format!("{v:.0}");
     if whole_x {
         mesh.x_labels(whole_number_labels(x_min, x_max))
             .x_label_formatter(&whole_format);
     }
     if whole_y {
-        mesh.y_labels(whole_number_labels(y_min - pad, y_max + pad))
-            .y_label_formatter(&whole_format);
+        mesh.y_labels(y_labels).y_label_formatter(&whole_format);
     }
     mesh.draw().map_err(chart_error)?;
     for band in bands {
@@ -251,69 +321,81 @@ fn draw<DB: DrawingBackend>(
             .points
             .iter()
             .filter(|(_, low, high)| visible(*low) && visible(*high));
-        let top = shown.clone().map(|&(x, _, high)| (scale_x(x), scale(high)));
-        let bottom = shown.map(|&(x, low, _)| (scale_x(x), scale(low)));
+        let top = shown
+            .clone()
+            .map(|&(x, _, high)| (scale_x(x), scale_y(high)));
+        let bottom = shown.map(|&(x, low, _)| (scale_x(x), scale_y(low)));
         let outline: Vec<(f64, f64)> = top.chain(bottom.rev()).collect();
         let fill = PALETTE[band.color % PALETTE.len()].mix(0.2).filled();
         chart
             .draw_series(std::iter::once(Polygon::new(outline, fill)))
             .map_err(chart_error)?;
     }
+    // Long names are cut to at most 2/5 of the chart's width, so that the legend leaves most of
+    // the plot clear and no name runs off its edge.
+    let legend_font: TextStyle = scale.font(LEGEND_PX).into();
+    let most = area.dim_in_pixel().0 * 2 / 5;
+    let mut labels = Vec::with_capacity(lines.len());
     for line in lines {
+        labels.push(shortened(area, &line.label, most, &legend_font)?);
+    }
+    for (line, label) in lines.iter().zip(&labels) {
         let color = PALETTE[line.color % PALETTE.len()];
         let style = if line.faint {
-            color.mix(0.45).stroke_width(1)
+            color.mix(0.45).stroke_width(scale.px(1.0))
         } else {
-            color.stroke_width(2)
+            color.stroke_width(scale.px(2.0))
         };
         let segment: Vec<(f64, f64)> = line
             .points
             .iter()
             .filter(|(_, y)| visible(*y))
-            .map(|&(x, y)| (scale_x(x), scale(y)))
+            .map(|&(x, y)| (scale_x(x), scale_y(y)))
             .collect();
         if dots {
-            let dot = |&point: &(f64, f64)| Circle::new(point, 4, color.filled());
+            let dot = |&point: &(f64, f64)| Circle::new(point, scale.px(4.0), color.filled());
             chart
                 .draw_series(segment.iter().map(dot))
                 .map_err(chart_error)?;
         }
         // The two element types differ, so each branch draws and labels its own series.
-        if let Some((dash, gap)) = line.dash.pattern() {
+        let stroke = scale.px(18.0) as i32;
+        if let Some((dash, gap)) = line.dash.pattern(scale) {
             let series = chart
                 .draw_series(DashedLineSeries::new(segment, dash, gap, style))
                 .map_err(chart_error)?;
-            if !line.label.is_empty() {
-                series.label(&line.label).legend(move |(x, y)| {
-                    DashedPathElement::new([(x, y), (x + 18, y)], dash, gap, style)
+            if !label.is_empty() {
+                series.label(label).legend(move |(x, y)| {
+                    DashedPathElement::new([(x, y), (x + stroke, y)], dash, gap, style)
                 });
             }
         } else {
             let series = chart
                 .draw_series(LineSeries::new(segment, style))
                 .map_err(chart_error)?;
-            if !line.label.is_empty() {
+            if !label.is_empty() {
                 series
-                    .label(&line.label)
-                    .legend(move |(x, y)| PathElement::new([(x, y), (x + 18, y)], style));
+                    .label(label)
+                    .legend(move |(x, y)| PathElement::new([(x, y), (x + stroke, y)], style));
             }
         }
     }
     // Just inside the top edge, stacked downwards where several share an x.
     let top = y_max + pad * 0.5;
     for (i, mark) in marks.iter().enumerate() {
-        let below = marks[..i].iter().filter(|m| m.x == mark.x).count() as i32;
+        let below = marks[..i].iter().filter(|m| m.x == mark.x).count() as f64;
         let color = PALETTE[mark.color % PALETTE.len()].filled();
+        let (drop, size) = (scale.px(8.0 + 14.0 * below), scale.px(7.0));
         let triangle = EmptyElement::at((scale_x(mark.x), top))
-            + TriangleMarker::new((0, 8 + 14 * below), 7, color);
+            + TriangleMarker::new((0, drop as i32), size, color);
         let series = chart
             .draw_series(std::iter::once(triangle))
             .map_err(chart_error)?;
         if i == 0 && !mark_label.is_empty() {
-            let legend = BLACK.filled();
+            let (legend, size, right) = (BLACK.filled(), scale.px(6.0), scale.px(9.0) as i32);
             series
                 .label(mark_label)
-                .legend(move |(x, y)| TriangleMarker::new((x + 9, y), 6, legend));
+                .legend(move |(x, y)| TriangleMarker::new((x + right, y), size, legend));
         }
     }
     let labelled = lines.iter().any(|line| !line.label.is_empty())
@@ -322,24 +404,45 @@ fn draw<DB: DrawingBackend>(
         // No legend entries: no empty legend box either.
         return area.present().map_err(chart_error);
     }
+    // The legend's size as fractions of the area: its widest label, a stroke and the gaps
+    // across, a row per entry down.
+    let mut widest_label = 0;
+    let shown = labels.iter().map(String::as_str);
+    for label in shown.chain([mark_label]).filter(|l| !l.is_empty()) {
+        let (width, _) = area
+            .estimate_text_size(label, &legend_font)
+            .map_err(chart_error)?;
+        widest_label = widest_label.max(width);
+    }
+    let entries = lines.iter().filter(|line| !line.label.is_empty()).count() + marks.len().min(1);
+    let (width, height) = area.dim_in_pixel();
+    let legend_size = (
+        f64::from(widest_label + scale.px(26.0 + 3.0 * MARGIN_PX)) / f64::from(width.max(1)),
+        f64::from(scale.px(LEGEND_PX * 1.5) * entries as u32 + scale.px(2.0 * MARGIN_PX))
+            / f64::from(height.max(1)),
+    );
     chart
         .configure_series_labels()
+        .label_font(scale.font(LEGEND_PX))
+        .legend_area_size(scale.px(26.0))
+        .margin(scale.px(MARGIN_PX))
         .background_style(WHITE.mix(0.85))
-        .border_style(BLACK.mix(0.3))
+        .border_style(BLACK.mix(0.3).stroke_width(scale.px(1.0)))
         // A sweep's curves fall from the upper left and diverge at the upper right.
         .position(if dots {
             SeriesLabelPosition::LowerLeft
         } else {
-            legend_corner(lines, axes)
+            legend_corner(lines, axes, legend_size)
         })
         .draw()
         .map_err(chart_error)?;
     area.present().map_err(chart_error)
 }
 
-/// The upper corner whose third of the chart holds fewer of the lines' points, for the legend:
-/// loss curves fall from the upper left, activation curves rise to the upper right.
-fn legend_corner(lines: &[Line], axes: Axes) -> SeriesLabelPosition {
+/// The corner whose legend-sized box (`size`: its width and height as fractions of the chart)
+/// holds the fewest of the lines' points, for the legend: loss curves fall from the upper left,
+/// activation curves rise to the upper right. Ties go to the upper corners, right first.
+fn legend_corner(lines: &[Line], axes: Axes, size: (f64, f64)) -> SeriesLabelPosition {
     let scale = |v: f64, log: bool| if log { v.log10() } else { v };
     let points: Vec<(f64, f64)> = (lines.iter().flat_map(|line| &line.points))
         .map(|&(x, y)| (scale(x, axes.log_x), scale(y, axes.log_y)))
@@ -348,21 +451,58 @@ fn legend_corner(lines: &[Line], axes: Axes) -> SeriesLabelPosition {
     let range = |value: fn(&(f64, f64)) -> f64| {
         let values = points.iter().map(value);
         let low = values.clone().fold(f64::INFINITY, f64::min);
-        (low, values.fold(f64::NEG_INFINITY, f64::max))
+        let high = values.fold(f64::NEG_INFINITY, f64::max);
+        (low, (high - low).max(f64::MIN_POSITIVE))
     };
-    let ((x_low, x_high), (y_low, y_high)) = (range(|p| p.0), range(|p| p.1));
-    let (x_mid, y_top) = ((x_low + x_high) / 2.0, y_high - (y_high - y_low) / 3.0);
-    let count = |left: bool| {
-        let top = points
+    let ((x_low, x_span), (y_low, y_span)) = (range(|p| p.0), range(|p| p.1));
+    // Each point as (from the left, from the bottom), 0 to 1.
+    let placed: Vec<(f64, f64)> = (points.iter())
+        .map(|&(x, y)| ((x - x_low) / x_span, (y - y_low) / y_span))
+        .collect();
+    let count = |right: bool, top: bool| {
+        let across = |f: f64| if right { f > 1.0 - size.0 } else { f < size.0 };
+        let down = |f: f64| if top { f > 1.0 - size.1 } else { f < size.1 };
+        placed
             .iter()
-            .filter(|(x, y)| *y > y_top && (*x < x_mid) == left);
-        top.count()
+            .filter(|(x, y)| across(*x) && down(*y))
+            .count()
     };
-    if count(true) < count(false) {
-        SeriesLabelPosition::UpperLeft
-    } else {
-        SeriesLabelPosition::UpperRight
+    let corners = [
+        (SeriesLabelPosition::UpperRight, count(true, true)),
+        (SeriesLabelPosition::UpperLeft, count(false, true)),
+        (SeriesLabelPosition::LowerRight, count(true, false)),
+        (SeriesLabelPosition::LowerLeft, count(false, false)),
+    ];
+    // min_by_key keeps the first of equals: the order above.
+    let (corner, _) = corners
+        .into_iter()
+        .min_by_key(|&(_, count)| count)
+        .expect("four corners");
+    corner
+}
+
+/// `label` whole if it is at most `most` pixels wide in `font`, else cut short with "…" to fit.
+fn shortened<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    label: &str,
+    most: u32,
+    font: &TextStyle,
+) -> Result<String, ChartError> {
+    let width = |text: &str| {
+        let (width, _) = area.estimate_text_size(text, font).map_err(chart_error)?;
+        Ok::<_, ChartError>(width)
+    };
+    if width(label)? <= most {
+        return Ok(label.to_string());
     }
+    let mut kept: Vec<char> = label.chars().collect();
+    while kept.pop().is_some() {
+        let cut = format!("{}…", kept.iter().collect::<String>().trim_end());
+        if width(&cut)? <= most {
+            return Ok(cut);
+        }
+    }
+    Ok("…".to_string())
 }
 
 /// How many labels an axis of whole numbers (steps, layers) from `min` to `max` asks for: at
@@ -424,9 +564,11 @@ pub struct MapArea {
 
 /// Draws a grid of attention maps, one row per layer and one column per head, queries down and
 /// keys across, coloured by [`attention_cell_color`]; maps with non-finite cells get
-/// [`NAN_NOTE`] underneath. Returns where each map's cells are, for hover read-outs.
+/// [`NAN_NOTE`] underneath, text at `scale`. Returns where each map's cells are, for hover
+/// read-outs.
 pub fn draw_attention_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
+    scale: Scale,
     title: &str,
     maps: &[AttentionMap],
 ) -> Result<Vec<MapArea>, ChartError> {
@@ -452,7 +594,7 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
     });
     let (grid, note) = if diverged {
         let height = area.dim_in_pixel().1;
-        let (grid, note) = area.split_vertically(height.saturating_sub(18));
+        let (grid, note) = area.split_vertically(height.saturating_sub(scale.px(18.0)));
         (grid, Some(note))
     } else {
         (area.clone(), None)
@@ -460,26 +602,35 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
     if let Some(note) = note {
         note.draw_text(
             NAN_NOTE,
-            &("sans-serif", 13).into_font().color(&NAN_COLOR),
-            (4, 2),
+            &scale.font(MAP_TEXT_PX).color(&NAN_COLOR),
+            (scale.px(4.0) as i32, scale.px(2.0) as i32),
         )
         .map_err(chart_error)?;
     }
     let rank = |ids: &[usize], id| ids.binary_search(&id).expect("collected above");
-    let body = grid
-        .titled(title, ("sans-serif", 22))
-        .map_err(chart_error)?;
+    // No title, no room kept for one (the page's maps are captioned by the page).
+    let body = if title.is_empty() {
+        grid
+    } else {
+        grid.titled(title, scale.font(TITLE_PX))
+            .map_err(chart_error)?
+    };
     let cells = body.split_evenly((layers, heads));
     let mut placed = Vec::new();
     for map in maps {
         let cell = &cells[rank(&layer_ids, map.layer) * heads + rank(&head_ids, map.head)];
         let t = map.t as i32;
-        let mut chart = ChartBuilder::on(cell)
-            .caption(
-                format!("layer {} head {}", map.layer, map.head),
-                ("sans-serif", 14),
-            )
-            .margin(4)
+        let caption = format!("layer {} head {}", map.layer, map.head);
+        let font = scale.font(MAP_TEXT_PX);
+        let (caption_width, _) =
+            (cell.estimate_text_size(&caption, &font.clone().into())).map_err(chart_error)?;
+        let mut builder = ChartBuilder::on(cell);
+        builder.margin(scale.px(4.0));
+        // A map too narrow for its caption (a thumbnail among many) goes without one.
+        if caption_width + 2 * scale.px(4.0) <= cell.dim_in_pixel().0 {
+            builder.caption(caption, font);
+        }
+        let mut chart = builder
             .build_cartesian_2d(0..t, 0..t)
             .map_err(chart_error)?;
         chart
@@ -546,7 +697,7 @@ pub(crate) mod tests {
     }
 
     /// The legend keeps out of the lines' way: upper right over a falling curve, upper left
-    /// over a rising one.
+    /// over a rising one, a lower corner under a curve along the top.
     #[test]
     fn the_legend_takes_the_emptier_upper_corner() {
         let line = |points: Vec<(f64, f64)>| Line {
@@ -565,10 +716,36 @@ pub(crate) mod tests {
         };
         let falling = line((0..10).map(|i| (f64::from(i), f64::from(10 - i))).collect());
         let rising = line((0..10).map(|i| (f64::from(i), f64::from(i))).collect());
-        let corner = |lines: &[Line]| legend_corner(lines, axes);
+        let corner = |lines: &[Line]| legend_corner(lines, axes, (0.5, 1.0 / 3.0));
         assert_eq!(corner(&[falling]), SeriesLabelPosition::UpperRight);
         assert_eq!(corner(&[rising]), SeriesLabelPosition::UpperLeft);
         assert_eq!(corner(&[]), SeriesLabelPosition::UpperRight, "no points");
+        // From 0 at x = 0 straight up to 10, then along the top.
+        let top = line(
+            [(0.0, 0.0)]
+                .into_iter()
+                .chain((1..10).map(|i| (f64::from(i), 10.0)))
+                .collect(),
+        );
+        assert_eq!(corner(&[top]), SeriesLabelPosition::LowerRight);
+    }
+
+    /// A name too long for the legend is cut to the width with "…"; a short one stays whole.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn long_legend_names_are_cut_to_fit() {
+        register_font();
+        let mut pixels = vec![0u8; 400 * 100 * 3];
+        let area = BitMapBackend::with_buffer(&mut pixels, (400, 100)).into_drawing_area();
+        let font: TextStyle = Scale::ONE.font(LEGEND_PX).into();
+        let width = |text: &str| area.estimate_text_size(text, &font).unwrap().0;
+        let long = "run 12: +QK-norm, sliding window 16, RoPE, SwiGLU, tied embeddings";
+        assert!(width(long) > 150);
+        let cut = shortened(&area, long, 150, &font).unwrap();
+        assert!(cut.ends_with('…') && width(&cut) <= 150, "{cut}");
+        assert!(long.starts_with(cut.trim_end_matches('…')), "{cut}");
+        assert!(width(&cut) > 130, "{cut}: no more cut than needed");
+        assert_eq!(shortened(&area, "run 1", 150, &font).unwrap(), "run 1");
     }
 
     #[test]
@@ -595,8 +772,16 @@ pub(crate) mod tests {
         assert!(strokes[..7].iter().all(|d| *d == Dash::Solid));
         assert!(strokes[7..14].iter().all(|d| *d == Dash::Dashed));
         assert!(strokes[14..].iter().all(|d| *d == Dash::Dotted));
-        assert_eq!(Dash::Solid.pattern(), None);
-        assert_ne!(Dash::Dashed.pattern(), Dash::Dotted.pattern());
+        assert_eq!(Dash::Solid.pattern(Scale::ONE), None);
+        assert_ne!(
+            Dash::Dashed.pattern(Scale::ONE),
+            Dash::Dotted.pattern(Scale::ONE)
+        );
+        assert_eq!(
+            Dash::Dashed.pattern(Scale(2.0)),
+            Some((16, 10)),
+            "twice as long"
+        );
     }
 
     /// A diverged map is labelled: the note's colour appears under the cells, and not at all
@@ -617,7 +802,8 @@ pub(crate) mod tests {
             let mut pixels = vec![0u8; (w * h * 3) as usize];
             let area = {
                 let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
-                draw_attention_grid(&backend.into_drawing_area(), "", &[map]).unwrap()[0]
+                let area = backend.into_drawing_area();
+                draw_attention_grid(&area, Scale::ONE, "", &[map]).unwrap()[0]
             };
             // Anti-aliased text: count pixels nearer the note colour than to white, below the map.
             pixels
@@ -633,6 +819,74 @@ pub(crate) mod tests {
         };
         assert_eq!(note_pixels(vec![0.5, 0.5, 1.0, 0.0]), 0);
         assert!(note_pixels(vec![f32::NAN, f32::NAN, 1.0, 0.0]) > 20);
+    }
+
+    /// Text, gaps and strokes grow with the scale: the same chart on twice the pixels at
+    /// scale 2 inks about four times the pixels (at scale 1 its text and lines would stay as
+    /// thin and small as before, about twice).
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_chart_at_twice_the_scale_is_the_same_drawing_twice_as_large() {
+        register_font();
+        let line = Line {
+            label: "run 1".into(),
+            points: (0..50)
+                .map(|i| (f64::from(i), 5.0 / f64::from(i + 1)))
+                .collect(),
+            color: 0,
+            faint: false,
+            dash: Dash::Solid,
+        };
+        let axes = Axes {
+            title: "Loss",
+            x: "step",
+            y: "loss (nats)",
+            log_y: false,
+            log_x: false,
+        };
+        let inked = |(w, h): (u32, u32), scale: Scale| {
+            let mut pixels = vec![0u8; (w * h * 3) as usize];
+            {
+                let area = BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area();
+                draw_lines(&area, scale, axes, std::slice::from_ref(&line)).unwrap();
+            }
+            let ink = pixels
+                .chunks_exact(3)
+                .filter(|px| px.iter().any(|&c| c < 200));
+            ink.count() as f64
+        };
+        let once = inked((400, 250), Scale::ONE);
+        let twice = inked((800, 500), Scale(2.0));
+        let unscaled = inked((800, 500), Scale::ONE);
+        assert!((3.4..4.6).contains(&(twice / once)), "{twice} / {once}");
+        assert!(unscaled / once < 3.0, "{unscaled} / {once}");
+    }
+
+    /// A map with room for its caption has it above its cells; a thumbnail too narrow for it
+    /// gives the cells that room instead.
+    #[cfg(not(target_arch = "wasm32"))]
+    #[test]
+    fn a_thumbnail_too_narrow_for_its_caption_goes_without() {
+        register_font();
+        let top = |side: u32| {
+            let map = AttentionMap {
+                layer: 0,
+                head: 0,
+                t: 2,
+                probs: vec![1.0, 0.0, 0.5, 0.5],
+                masked: Vec::new(),
+            };
+            let mut pixels = vec![0u8; (side * side * 3) as usize];
+            let backend = BitMapBackend::with_buffer(&mut pixels, (side, side));
+            let area = backend.into_drawing_area();
+            draw_attention_grid(&area, Scale::ONE, "", &[map]).unwrap()[0].top
+        };
+        assert!(
+            top(200) >= 13,
+            "a caption's height above the cells: {}",
+            top(200)
+        );
+        assert!(top(60) <= 5, "only the margin above the cells: {}", top(60));
     }
 
     /// A band is shaded between its low and high edges in its colour, lightened: a chart with
@@ -660,7 +914,14 @@ pub(crate) mod tests {
                     log_y: false,
                     log_x: false,
                 };
-                draw_bands(&backend.into_drawing_area(), axes, bands, &[line]).unwrap();
+                draw_bands(
+                    &backend.into_drawing_area(),
+                    Scale::ONE,
+                    axes,
+                    bands,
+                    &[line],
+                )
+                .unwrap();
             }
             // PALETTE[0] at 20% over white.
             let tint = PALETTE[0].mix(0.2);

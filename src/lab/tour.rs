@@ -3,12 +3,14 @@
 //! the page's URL fragment, and a stop's variants tried one at a time on the page's run. The
 //! words are in `super::tour_text`.
 
+use super::fields::GROUPS;
 use super::i18n::Lang;
 use super::lockstep::named_experiment;
 use super::tour_text::{self, fill};
 use super::Lab;
 use crate::cpu::position::rope_forward;
 use crate::model::AttentionPattern;
+use crate::train::experiments::Experiment;
 use crate::train::run::RunError;
 
 /// What a stop draws.
@@ -84,6 +86,13 @@ pub fn counter(lang: Lang, index: usize) -> String {
     fill(tour_text::of(lang).counter, &[("n", &n), ("total", &total)])
 }
 
+/// The controls' group stop `index` is about (an index into `fields::GROUPS`): its
+/// experiment's lecture section, which the groups are named after.
+pub fn group(index: usize) -> Option<usize> {
+    let section = Experiment::named(STOPS[index].experiment)?.section;
+    GROUPS.iter().position(|&group| group == section)
+}
+
 /// The URL fragment that opens the tour at stop `index`: `#tour=position`.
 pub fn fragment(index: usize) -> String {
     format!("#tour={}", STOPS[index].slug)
@@ -145,9 +154,10 @@ impl Lab {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::fields::FIELDS;
     use crate::lab::page_defaults;
     use crate::lab::tests::settings;
-    use crate::train::experiments::{Experiment, EXPERIMENTS};
+    use crate::train::experiments::EXPERIMENTS;
 
     /// The tour follows the lecture: one stop per section, in the experiments' (the lecture's)
     /// order, each starting an experiment of its own section.
@@ -195,6 +205,23 @@ mod tests {
             assert_eq!(words.panels.len(), panels, "{}", stop.slug);
             assert_eq!(words.caption.is_empty(), panels == 0, "{}", stop.slug);
         }
+    }
+
+    /// Each stop opens the group of controls its experiment changes: a field its variants set
+    /// is in the stop's group.
+    #[test]
+    fn each_stop_names_the_group_its_experiment_changes() {
+        for (index, stop) in STOPS.iter().enumerate() {
+            let group = group(index).unwrap_or_else(|| panic!("{}: no group", stop.slug));
+            let experiment = Experiment::named(stop.experiment).unwrap();
+            let keys = experiment.variants.iter().flat_map(|(_, set)| set.iter());
+            let in_group = keys
+                .map(|(key, _)| FIELDS.iter().find(|f| f.key == *key))
+                .any(|field| field.is_some_and(|f| f.group == group));
+            assert!(in_group, "{}: {}", stop.slug, GROUPS[group]);
+        }
+        assert_eq!(GROUPS[group(0).unwrap()], "Normalization");
+        assert_eq!(GROUPS[group(7).unwrap()], "Attention");
     }
 
     #[test]

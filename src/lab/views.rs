@@ -567,7 +567,8 @@ mod tests {
         let mut pixels = vec![0u8; w * h * 3];
         let area = {
             let backend = BitMapBackend::with_buffer(&mut pixels, (w as u32, h as u32));
-            charts::draw_attention_grid(&backend.into_drawing_area(), "", &[map]).unwrap()[0]
+            let area = backend.into_drawing_area();
+            charts::draw_attention_grid(&area, charts::Scale::ONE, "", &[map]).unwrap()[0]
         };
         let mut found = 0;
         for y in area.top..area.bottom {

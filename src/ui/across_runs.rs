@@ -193,7 +193,7 @@ pub fn CompareMaps() -> impl IntoView {
                 data-run=move || id.get().map(|id| id.to_string())>
                 {move || {
                     let (layer, head) = state.enlarged.get();
-                    view! { <AttentionCanvas layer=layer head=head size=300 run=id /> }
+                    view! { <AttentionCanvas layer=layer head=head run=id /> }
                 }}
                 <figcaption>{caption}</figcaption>
             </figure>

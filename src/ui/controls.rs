@@ -6,17 +6,22 @@ use leptos::prelude::*;
 use super::lab_state::LabState;
 use super::language::Language;
 use super::sweep::SweepControls;
+use super::tour::Tour;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
 use crate::lab::tour_text::fill;
 use crate::lab::{experiments_text, fields_text};
 use crate::train::experiments::EXPERIMENTS;
 use crate::train::presets::{Preset, PRESETS};
 
+/// The presets, the current tour stop's group (first, so that it is on the first screen), the
+/// experiments, then the other groups.
 #[component]
 pub fn ControlsPanel() -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let words = move || language.page();
+    let tour = expect_context::<Tour>();
+    let current = move || crate::lab::tour::group(tour.stop.get());
     view! {
         <aside class="controls" aria-label=move || words().controls_label>
             <section class="presets">
@@ -43,7 +48,7 @@ pub fn ControlsPanel() -> impl IntoView {
                 .enumerate()
                 .map(|(group, name)| {
                     view! {
-                        <fieldset>
+                        <fieldset class:current=move || current() == Some(group)>
                             <legend>{move || fields_text::group(language.get(), group)}</legend>
                             {FIELDS
                                 .iter()

@@ -4,6 +4,7 @@
 
 mod across_runs;
 mod calc;
+mod chart_canvas;
 mod checkpoints;
 mod controls;
 mod engine_choice;
@@ -194,6 +195,7 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     Effect::new(move |_| state.set_language(language.chosen.get(), language.browser));
     let words = move || language.page();
     provide_context(tour::Tour::new());
+    chart_canvas::Resizes::provide();
     // Runs brought back by a reload wait for play (the notice says where the newest stands).
     if state.keeper.restored() {
         state.pause();
@@ -253,6 +255,12 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
             <main>
                 <views::Toolbar device=device />
                 <views::Problems />
+                // At 1280x720 the loss and the attention maps side by side fill the first
+                // screen; everything else is below, the notes first.
+                <div class="first-screen">
+                    <views::LossChart />
+                    <views::AttentionGrid />
+                </div>
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
                 <tour::TourPanel />
@@ -260,7 +268,6 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <views::RunsList />
                 <views::Charts />
                 <across_runs::ClaimCharts />
-                <views::AttentionGrid />
                 <across_runs::CompareMaps />
                 <model_views::ModelViews />
                 <views::Sample />

@@ -6,15 +6,14 @@
 
 use leptos::html::{Canvas, Div};
 use leptos::prelude::*;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 use wasm_bindgen::JsCast;
 
+use super::chart_canvas::{draw_at_box_size, ChartArea, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
 use super::results::chart_of;
 use super::tour::{RunStop, Tour};
-use crate::charts::{self, Axes};
+use crate::charts::{self, Axes, Scale};
 use crate::lab::i18n::Lang;
 use crate::lab::tour::{self, STOPS};
 use crate::lab::tour_text::fill;
@@ -74,7 +73,8 @@ impl Chart {
         lab: &Lab,
         log_y: bool,
         lang: Lang,
-        area: &DrawingArea<CanvasBackend, plotters::coord::Shift>,
+        area: &ChartArea,
+        scale: Scale,
     ) -> Result<(), charts::ChartError> {
         let (page, names) = (page_text::of(lang), tour_text::of(lang).presenter.views);
         let axes = |title, y, log_y| Axes {
@@ -89,63 +89,46 @@ impl Chart {
             // clip in large type.
             Self::Loss => {
                 let y = views::loss_axes(lab, page).y;
-                charts::draw_lines(area, axes(names[0], y, log_y), &views::loss_lines(lab))
+                let lines = views::loss_lines(lab);
+                charts::draw_lines(area, scale, axes(names[0], y, log_y), &lines)
             }
             Self::Logit => {
                 let lines = views::metric_lines(lab, views::max_attention_logit);
                 let axes = axes(names[1], page.logit_chart.y, false);
-                charts::draw_lines(area, axes, &lines)
+                charts::draw_lines(area, scale, axes, &lines)
             }
             Self::ExperimentLoss => {
                 let (title, y, bands, lines) = chart_of(lab, lang, "chart-experiment-loss");
-                charts::draw_bands(area, axes(&title, &y, false), &bands, &lines)
+                charts::draw_bands(area, scale, axes(&title, &y, false), &bands, &lines)
             }
         }
     }
 }
 
-/// The charts' text is drawn at a fixed pixel size; a wide box draws the chart at fewer
-/// pixels than it has, scaled up, so the text grows with it: by box width / this, between 1
-/// and 2 times (twice from 800 CSS px).
-const TYPE_GROWS_PER_PX: f64 = 400.0;
-
-/// One chart at its box's size (and the screen's pixel ratio), redrawn when the charts tick,
-/// the log-scale toggle changes or the window is resized.
+/// One chart at its box's size (and the screen's pixel ratio), its text growing with the box;
+/// redrawn when the charts tick, the log-scale toggle changes or the window is resized.
 #[component]
-fn PresenterChart(chart: Chart, resized: RwSignal<u32>) -> impl IntoView {
+fn PresenterChart(chart: Chart) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
-    Effect::new(move |_| {
+    let data = move || {
         state.charts.track();
-        resized.track();
-        let log_y = state.log_y.get();
-        let lang = language.get();
-        let Some(canvas) = canvas.get() else {
-            return;
-        };
-        let Some(figure) = canvas.parent_element() else {
-            return;
-        };
-        let (width, height) = (
-            f64::from(figure.client_width()),
-            f64::from(figure.client_height()),
-        );
-        let ratio = web_sys::window().map_or(1.0, |w| w.device_pixel_ratio());
-        let grow = (width / TYPE_GROWS_PER_PX).clamp(1.0, 2.0);
-        canvas.set_width((width * ratio / grow).max(1.0) as u32);
-        canvas.set_height((height * ratio / grow).max(1.0) as u32);
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
-            return;
-        };
-        let area = backend.into_drawing_area();
-        if let Err(error) = state
-            .lab
-            .with_value(|lab| chart.draw(lab, log_y, lang, &area))
-        {
-            leptos::logging::warn!("{}: {error}", chart.testid());
-        }
-    });
+        (state.log_y.get(), language.get())
+    };
+    draw_at_box_size(
+        canvas,
+        TextSize::GrowsWithBox,
+        data,
+        move |area, scale, (log_y, lang)| {
+            let drawn = state
+                .lab
+                .with_value(|lab| chart.draw(lab, log_y, lang, area, scale));
+            if let Err(error) = drawn {
+                leptos::logging::warn!("{}: {error}", chart.testid());
+            }
+        },
+    );
     view! {
         <figure class="presenter-chart">
             <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=chart.testid() />
@@ -191,7 +174,6 @@ fn focus(id: &str) {
 pub fn Presenter() -> impl IntoView {
     let (state, tour) = (expect_context::<LabState>(), expect_context::<Tour>());
     let chosen = RwSignal::new(PresenterView::LossAndLogit);
-    let resized = RwSignal::new(0u32);
     let overlay = NodeRef::<Div>::new();
     let leave = move || {
         tour.presenting.set(false);
@@ -259,11 +241,7 @@ pub fn Presenter() -> impl IntoView {
             ev.prevent_default();
         }
     });
-    let resize = window_event_listener(leptos::ev::resize, move |_| resized.update(|n| *n += 1));
-    on_cleanup(move || {
-        keys.remove();
-        resize.remove();
-    });
+    on_cleanup(move || keys.remove());
     Effect::new(move |_| {
         if let Some(overlay) = overlay.get() {
             let _ = overlay.focus();
@@ -366,7 +344,7 @@ pub fn Presenter() -> impl IntoView {
                     <div class="presenter-charts">
                         {move || {
                             chosen.get().charts().iter()
-                                .map(|&chart| view! { <PresenterChart chart=chart resized=resized /> })
+                                .map(|&chart| view! { <PresenterChart chart=chart /> })
                                 .collect_view()
                         }}
                     </div>

@@ -5,9 +5,8 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 
+use super::chart_canvas::{draw_at_box_size, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
 use super::sweep::SweepResults;
@@ -107,23 +106,22 @@ pub(super) fn chart_of(
     }
 }
 
-/// One of the experiment's charts on a canvas, redrawn when the charts tick.
+/// One of the experiment's charts on a canvas at its box's size, redrawn when the charts tick.
 #[component]
 fn BandChart(testid: &'static str) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
-    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
-    Effect::new(move |_| {
+    let data = move || {
         state.charts.track();
-        let Some(canvas) = canvas.get() else {
-            return;
-        };
         let lang = language.get();
-        let (title, y, bands, lines) = state.lab.with_value(|lab| chart_of(lab, lang, testid));
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
-            return;
-        };
+        (
+            lang,
+            state.lab.with_value(|lab| chart_of(lab, lang, testid)),
+        )
+    };
+    draw_at_box_size(canvas, TextSize::Page, data, move |area, scale, data| {
+        let (lang, (title, y, bands, lines)) = data;
         let axes = Axes {
             title: &title,
             x: page_text::of(lang).loss_chart.x,
@@ -131,15 +129,13 @@ fn BandChart(testid: &'static str) -> impl IntoView {
             log_y: false,
             log_x: false,
         };
-        let area = backend.into_drawing_area();
-        if let Err(error) = charts::draw_bands(&area, axes, &bands, &lines) {
+        if let Err(error) = charts::draw_bands(area, scale, axes, &bands, &lines) {
             leptos::logging::warn!("{title}: {error}");
         }
     });
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img"
-                aria-label=testid />
+            <canvas node_ref=canvas data-testid=testid role="img" aria-label=testid />
         </figure>
     }
 }

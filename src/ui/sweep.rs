@@ -5,9 +5,8 @@
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
-use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 
+use super::chart_canvas::{draw_at_box_size, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
 use crate::charts::{self, Axes};
@@ -61,22 +60,18 @@ pub fn SweepResults() -> impl IntoView {
     let language = expect_context::<Language>();
     let words = move || language.page();
     let canvas = NodeRef::<Canvas>::new();
-    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
-    Effect::new(move |_| {
+    let chart = move || {
         state.charts.track();
-        let Some(canvas) = canvas.get() else {
-            return;
-        };
-        let Some((lines, marks)) = state.lab.with_value(|lab| {
+        state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             Some(sweep::chart(
                 &experiment.sweep_labels(),
                 &experiment.sweep_cells()?,
             ))
-        }) else {
-            return;
-        };
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+        })
+    };
+    draw_at_box_size(canvas, TextSize::Page, chart, move |area, scale, chart| {
+        let Some((lines, marks)) = chart else {
             return;
         };
         let axes = Axes {
@@ -86,8 +81,7 @@ pub fn SweepResults() -> impl IntoView {
             log_y: false,
             log_x: true,
         };
-        let area = backend.into_drawing_area();
-        if let Err(error) = charts::draw_points(&area, axes, &lines, &marks, DIVERGED) {
+        if let Err(error) = charts::draw_points(area, scale, axes, &lines, &marks, DIVERGED) {
             leptos::logging::warn!("sweep chart: {error}");
         }
     });
@@ -100,7 +94,7 @@ pub fn SweepResults() -> impl IntoView {
     view! {
         <div class="charts">
             <figure class="chart">
-                <canvas node_ref=canvas width="560" height="300" data-testid="chart-sweep"
+                <canvas node_ref=canvas data-testid="chart-sweep"
                     role="img" aria-label=move || words().sweep_chart_label />
                 <figcaption>{move || words().sweep_caption}</figcaption>
             </figure>

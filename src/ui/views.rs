@@ -4,8 +4,8 @@
 use leptos::html::Canvas;
 use leptos::prelude::*;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 
+use super::chart_canvas::{draw_at_box_size, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
 use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
@@ -308,13 +308,20 @@ fn newest(lab: &Lab, lines: fn(&lab::RunEntry) -> Vec<Line>) -> Vec<Line> {
     lab.runs.last().map(lines).unwrap_or_default()
 }
 
-/// The line charts.
+/// The loss chart: on the first screen, beside the attention maps.
+#[component]
+pub fn LossChart() -> impl IntoView {
+    view! {
+        <LineChart testid="chart-loss" text=|t| t.loss_chart
+            log=None lines=views::loss_lines axes=views::loss_axes />
+    }
+}
+
+/// The other line charts, below the first screen.
 #[component]
 pub fn Charts() -> impl IntoView {
     view! {
         <section class="charts">
-            <LineChart testid="chart-loss" text=|t| t.loss_chart
-                log=None lines=views::loss_lines axes=views::loss_axes />
             <LineChart testid="chart-profile" text=|t| t.profile_chart
                 log=Some(false) lines=|lab| newest(lab, views::profile_lines) />
             <LineChart testid="chart-grad" text=|t| t.grad_chart
@@ -354,38 +361,39 @@ pub(super) fn LineChart(
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
     let drawn = RwSignal::new(0);
-    // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
-    Effect::new(move |_| {
+    let data = move || {
         state.charts.track();
         let log_y = log.unwrap_or_else(|| state.log_y.get());
-        let (Some(canvas), data) = (canvas.get(), state.lab.with_value(|lab| lines(lab))) else {
-            return;
-        };
-        drawn.set(data.iter().filter(|line| !line.points.is_empty()).count());
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
-            return;
-        };
         let words = language.page();
-        let ChartText { title, x, y } = axes.map_or(text(words), |axes| {
-            state.lab.with_value(|lab| axes(lab, words))
-        });
-        let axes = Axes {
-            title,
-            x,
-            y,
-            log_y,
-            log_x: false,
-        };
-        let area = backend.into_drawing_area();
-        let result = if dots {
-            charts::draw_points(&area, axes, &data, &[], "")
-        } else {
-            charts::draw_lines(&area, axes, &data)
-        };
-        if let Err(error) = result {
-            leptos::logging::warn!("{title}: {error}");
-        }
-    });
+        state.lab.with_value(|lab| {
+            let text = axes.map_or(text(words), |axes| axes(lab, words));
+            (lines(lab), text, log_y)
+        })
+    };
+    draw_at_box_size(
+        canvas,
+        TextSize::Page,
+        data,
+        move |area, scale, (data, text, log_y)| {
+            drawn.set(data.iter().filter(|line| !line.points.is_empty()).count());
+            let ChartText { title, x, y } = text;
+            let axes = Axes {
+                title,
+                x,
+                y,
+                log_y,
+                log_x: false,
+            };
+            let result = if dots {
+                charts::draw_points(area, scale, axes, &data, &[], "")
+            } else {
+                charts::draw_lines(area, scale, axes, &data)
+            };
+            if let Err(error) = result {
+                leptos::logging::warn!("{title}: {error}");
+            }
+        },
+    );
     let png = move |_| {
         if let Some(canvas) = canvas.get_untracked() {
             download_png(&canvas, &format!("archlab-{testid}.png"));
@@ -393,7 +401,7 @@ pub(super) fn LineChart(
     };
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img" aria-label=title
+            <canvas node_ref=canvas data-testid=testid role="img" aria-label=title
                 data-lines=move || drawn.get().to_string() />
             <button class="png" data-testid=format!("{testid}-png")
                 aria-label=move || fill(language.page().download_png, &[("title", title())])
@@ -458,6 +466,62 @@ pub fn AttentionGrid() -> impl IntoView {
     view! {
         <section class="attention" aria-label=move || words().attention_heading>
             <h2>{move || words().attention_heading}</h2>
+            <div class="attention-views">
+                // Square maps, the grid no taller than wide: its width is the heads' share of
+                // the larger of layers and heads.
+                <div class="attention-grid" data-testid="attention-grid"
+                    style:grid-template-columns=move || format!("repeat({}, minmax(0, 1fr))", shape().1.max(1))
+                    style:width=move || {
+                        let (layers, heads) = shape();
+                        format!("{}%", 100 * heads.max(1) / layers.max(heads).max(1))
+                    }>
+                    {move || {
+                        let (layers, heads) = shape();
+                        (0..layers)
+                            .flat_map(|layer| (0..heads).map(move |head| (layer, head)))
+                            .map(|(layer, head)| {
+                                // Also the tooltip: a thumbnail too small for its caption.
+                                let enlarge = move || {
+                                    let (layer, head) = (layer.to_string(), head.to_string());
+                                    fill(words().enlarge, &[("layer", &layer), ("head", &head)])
+                                };
+                                view! {
+                                    <button
+                                        class="map-button"
+                                        class:selected=move || state.enlarged.get() == (layer, head)
+                                        data-testid=format!("map-{layer}-{head}")
+                                        aria-label=enlarge
+                                        title=enlarge
+                                        on:click=move |_| state.enlarged.set((layer, head))
+                                    >
+                                        <AttentionCanvas layer=layer head=head />
+                                    </button>
+                                }
+                            })
+                            .collect_view()
+                    }}
+                </div>
+                <div class="attention-enlarged" data-testid="attention-enlarged"
+                    style:display=move || if shape().0 == 0 { "none" } else { "" }>
+                    <EnlargedMap />
+                    <p class="tokens" data-testid="tokens">
+                        {move || words().tokens}
+                        {move || {
+                            state.attention.track();
+                            state
+                                .lab
+                                .with_value(views::display_tokens)
+                                .into_iter()
+                                .enumerate()
+                                .map(|(i, token)| {
+                                    let title = fill(words().position, &[("i", &i.to_string())]);
+                                    view! { <span class="token" title=title>{token}</span> }
+                                })
+                                .collect_view()
+                        }}
+                    </p>
+                </div>
+            </div>
             <p class="hint">{move || words().attention_hint}</p>
             <div class="look-at">
                 <label>
@@ -489,53 +553,6 @@ pub fn AttentionGrid() -> impl IntoView {
                 {move || words().example_norms}
                 {norms}
             </p>
-            <div class="attention-views">
-                <div class="attention-grid" data-testid="attention-grid"
-                    style:grid-template-columns=move || format!("repeat({}, 1fr)", shape().1.max(1))>
-                    {move || {
-                        let (layers, heads) = shape();
-                        (0..layers)
-                            .flat_map(|layer| (0..heads).map(move |head| (layer, head)))
-                            .map(|(layer, head)| {
-                                view! {
-                                    <button
-                                        class="map-button"
-                                        class:selected=move || state.enlarged.get() == (layer, head)
-                                        data-testid=format!("map-{layer}-{head}")
-                                        aria-label=move || {
-                                            let (layer, head) = (layer.to_string(), head.to_string());
-                                            fill(words().enlarge, &[("layer", &layer), ("head", &head)])
-                                        }
-                                        on:click=move |_| state.enlarged.set((layer, head))
-                                    >
-                                        <AttentionCanvas layer=layer head=head size=150 />
-                                    </button>
-                                }
-                            })
-                            .collect_view()
-                    }}
-                </div>
-                <div class="attention-enlarged" data-testid="attention-enlarged"
-                    style:display=move || if shape().0 == 0 { "none" } else { "" }>
-                    <EnlargedMap />
-                    <p class="tokens" data-testid="tokens">
-                        {move || words().tokens}
-                        {move || {
-                            state.attention.track();
-                            state
-                                .lab
-                                .with_value(views::display_tokens)
-                                .into_iter()
-                                .enumerate()
-                                .map(|(i, token)| {
-                                    let title = fill(words().position, &[("i", &i.to_string())]);
-                                    view! { <span class="token" title=title>{token}</span> }
-                                })
-                                .collect_view()
-                        }}
-                    </p>
-                </div>
-            </div>
         </section>
     }
 }
@@ -622,7 +639,7 @@ fn EnlargedMap() -> impl IntoView {
         >
             {move || {
                 let (layer, head) = state.enlarged.get();
-                view! { <AttentionCanvas layer=layer head=head size=360 placed=placed /> }
+                view! { <AttentionCanvas layer=layer head=head placed=placed /> }
             }}
         </div>
         <p class="cell-readout" data-testid="attention-readout" aria-live="polite">
@@ -632,34 +649,27 @@ fn EnlargedMap() -> impl IntoView {
     }
 }
 
-/// One attention map on a canvas, of run `run` (by id; without it, the newest run's);
-/// `placed` (the enlarged map's) receives where its cells are.
+/// One attention map on a canvas at its box's size, of run `run` (by id; without it, the
+/// newest run's); `placed` (the enlarged map's) receives where its cells are.
 #[component]
 pub(super) fn AttentionCanvas(
     layer: usize,
     head: usize,
-    size: u32,
     #[prop(optional)] placed: Option<StoredValue<Option<MapArea>>>,
     #[prop(optional)] run: Option<Signal<Option<usize>>>,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
     let canvas = NodeRef::<Canvas>::new();
-    // Reactive state meets the outside world: plotters draws the map on the canvas.
-    Effect::new(move |_| {
+    let map = move || {
         state.attention.track();
-        let Some(canvas) = canvas.get() else {
-            return;
-        };
         let id = run.map_or_else(|| state.lab.with_value(Lab::newest_id), |run| run.get());
-        let map = state
+        state
             .lab
-            .with_value(|lab| across_runs::run_map(lab, id?, layer, head));
-        let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
-            return;
-        };
-        let area = backend.into_drawing_area();
+            .with_value(|lab| across_runs::run_map(lab, id?, layer, head))
+    };
+    draw_at_box_size(canvas, TextSize::Page, map, move |area, scale, map| {
         let maps: Vec<_> = map.into_iter().collect();
-        match charts::draw_attention_grid(&area, "", &maps) {
+        match charts::draw_attention_grid(area, scale, "", &maps) {
             Ok(areas) => {
                 if let Some(placed) = placed {
                     placed.set_value(areas.first().copied());
@@ -668,7 +678,7 @@ pub(super) fn AttentionCanvas(
             Err(error) => leptos::logging::warn!("attention map: {error}"),
         }
     });
-    view! { <canvas node_ref=canvas width=size.to_string() height=size.to_string() /> }
+    view! { <canvas node_ref=canvas /> }
 }
 
 /// A text sample of the newest run, grown a few tokens per frame (text data only).

@@ -45,9 +45,10 @@ export async function launch({ webgpu = true } = {}) {
   });
 }
 
-/** Opens a page at a 1280x720 projector size and records uncaught errors and console errors. */
-export async function openPage(browser) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 } });
+/** Opens a page at a 1280x720 projector size (at `deviceScaleFactor` device pixels per CSS
+ * pixel) and records uncaught errors and console errors. */
+export async function openPage(browser, { deviceScaleFactor = 1 } = {}) {
+  const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor });
   const errors = [];
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("console", (message) => {
@@ -68,10 +69,11 @@ export async function openPage(browser) {
   return { page, errors };
 }
 
-/** Saves a full-page screenshot into the test output folder and prints where. */
-export async function screenshot(page, name) {
+/** Saves a screenshot of the whole page (or with `fullPage` false, of the window) into the
+ * test output folder and prints where. */
+export async function screenshot(page, name, { fullPage = true } = {}) {
   const file = path.join(output, `${name}.png`);
-  await page.screenshot({ path: file, fullPage: true });
+  await page.screenshot({ path: file, fullPage });
   console.log(`screenshot: ${file}`);
   return file;
 }

@@ -79,10 +79,10 @@ for (const [width, height] of SIZES) {
         const canvas = page.getByTestId(chart);
         const box = await canvas.boundingBox();
         assert.ok(box.height >= 200 && box.width >= 0.4 * width, `${where} ${chart}: ${JSON.stringify(box)}`);
-        // Drawn for its box (the type grows with it, up to twice), not a fixed bitmap.
-        const drawn = await canvas.evaluate((c) => [c.width, c.height]);
-        assert.ok(drawn[0] >= box.width / 2 - 1 && drawn[0] <= box.width + 1, `${chart} drawn ${drawn}`);
-        assert.ok(Math.abs(drawn[0] / drawn[1] - box.width / box.height) < 0.05, `${chart} aspect`);
+        // Drawn at its box's size and the pixel ratio (ui::chart_canvas), not a fixed bitmap.
+        const drawn = await canvas.evaluate((c) => [c.width, c.height, window.devicePixelRatio]);
+        const expected = [box.width, box.height].map((side) => Math.round(side * drawn[2]));
+        assert.deepEqual(drawn.slice(0, 2), expected, `${chart} drawn for ${JSON.stringify(box)}`);
       }
       await assertNoSidewaysScroll(page, `${where}, presenter`);
       await screenshot(page, `presenter-${where}`);

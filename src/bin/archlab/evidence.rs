@@ -7,7 +7,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use archlab::charts::{self, Axes, Band, Line};
+use archlab::charts::{self, Axes, Band, Line, Scale};
 use archlab::lab::lockstep::{band_chart, difference_lines};
 use archlab::train::evidence;
 pub use archlab::train::evidence::Variant;
@@ -153,5 +153,5 @@ fn draw(
         log_x: false,
     };
     let area = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
-    charts::draw_bands(&area, axes, &bands, &lines)
+    charts::draw_bands(&area, Scale::ONE, axes, &bands, &lines)
 }

@@ -4,7 +4,7 @@
 use std::fmt::Write as _;
 use std::path::Path;
 
-use archlab::charts::{self, Axes, Line};
+use archlab::charts::{self, Axes, Line, Scale};
 use archlab::contract::engine::{generate, wait};
 use archlab::contract::Engine;
 use archlab::train::metrics;
@@ -211,6 +211,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let area = BitMapBackend::new(&path, size).into_drawing_area();
     charts::draw_attention_grid(
         &area,
+        Scale::ONE,
         "Attention (validation example 0; rows: queries)",
         &maps,
     )?;
@@ -220,6 +221,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
 fn line_png(path: &Path, axes: Axes, lines: &[Line]) -> Result<(), String> {
     charts::draw_lines(
         &BitMapBackend::new(path, CHART).into_drawing_area(),
+        Scale::ONE,
         axes,
         lines,
     )

@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
-use archlab::charts::{self, Axes};
+use archlab::charts::{self, Axes, Scale};
 use archlab::train::lockstep::Lockstep;
 use archlab::train::run::RunConfig;
 use archlab::train::sweep::{self, Cell, DEFAULT_LRS, SWEEP};
@@ -139,6 +139,7 @@ fn write(labels: &[&str], lrs: &[f64], cells: &[Cell], out: &Path) -> Result<Str
     let path = out.join("sweep.png");
     charts::draw_points(
         &BitMapBackend::new(&path, (1000, 600)).into_drawing_area(),
+        Scale::ONE,
         axes,
         &lines,
         &marks,

@@ -1,0 +1,81 @@
+// The page's layout (issue 14 item 6) at a projector's, a tablet's and a phone's size: at
+// 1280x720 the first screen holds the tour stop's group of controls, the loss chart and the
+// attention maps; every chart canvas's bitmap is its box at the screen's pixel ratio (also at
+// twice as many device pixels); no sideways overflow; no console errors. On the CPU engine.
+import { test } from "node:test";
+import assert from "node:assert/strict";
+import { assertNoSidewaysScroll, launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
+
+const SIZES = [
+  [1280, 720, 1],
+  [1280, 720, 2],
+  [768, 1024, 1],
+  [390, 844, 1],
+];
+
+/** Every canvas on the page with a box: its bitmap's and its box's size, and the pixel ratio. */
+function canvases(page) {
+  return page.evaluate(() =>
+    [...document.querySelectorAll("canvas")]
+      .map((canvas) => {
+        const box = canvas.getBoundingClientRect();
+        const name = canvas.dataset.testid ?? canvas.closest("[data-testid]")?.dataset.testid;
+        return { name, bitmap: [canvas.width, canvas.height], box: [box.width, box.height] };
+      })
+      .filter((c) => c.box[0] > 0 && c.box[1] > 0)
+      .map((c) => ({ ...c, ratio: window.devicePixelRatio })),
+  );
+}
+
+for (const [width, height, scale] of SIZES) {
+  const where = `${width}x${height}${scale === 1 ? "" : ` at ${scale}x`}`;
+  test(`the layout at ${where}`, async () => {
+    const browser = await launch({ webgpu: false });
+    try {
+      const { page, errors } = await openPage(browser, { deviceScaleFactor: scale });
+      await page.setViewportSize({ width, height });
+      await page.goto(`${url}${TINY}&train.steps=8`);
+      await until(page, (s) => s.runs[0]?.status === "finished, 8 steps" && s.attention?.maps.length > 0);
+      // The attention maps are redrawn at most once a second: after the last, nothing moves.
+      await page.waitForTimeout(1500);
+
+      if (width === 1280) {
+        // The tour's first stop is about normalization: its group is the current one.
+        const group = page.locator("fieldset.current");
+        assert.equal(await group.count(), 1);
+        assert.match(await group.locator("legend").innerText(), /^Normalization$/);
+        const boxes = {
+          "the group's controls": await group.boundingBox(),
+          "the loss chart": await page.getByTestId("chart-loss").boundingBox(),
+          "the attention maps": await page.getByTestId("attention-grid").boundingBox(),
+          "the enlarged map": await page.getByTestId("enlarged-map").boundingBox(),
+          "the play button": await page.getByTestId("play").boundingBox(),
+        };
+        for (const [name, box] of Object.entries(boxes)) {
+          const inside =
+            box.x >= 0 && box.y >= 0 && box.x + box.width <= width && box.y + box.height <= height;
+          assert.ok(inside, `${where}: ${name} at ${JSON.stringify(box)} is not on the first screen`);
+        }
+        // Big enough to read from the back of a room, not a thumbnail.
+        assert.ok(boxes["the loss chart"].width >= 400, `loss chart ${boxes["the loss chart"].width} px wide`);
+      }
+
+      const drawn = await canvases(page);
+      const names = drawn.map((c) => c.name);
+      for (const chart of ["chart-loss", "chart-profile", "chart-logit", "map-0-0", "map-0-1", "enlarged-map"]) {
+        assert.ok(names.includes(chart), `${where}: no ${chart} canvas among ${names}`);
+      }
+      for (const { name, bitmap, box, ratio } of drawn) {
+        assert.equal(ratio, scale);
+        const expected = box.map((side) => Math.round(side * ratio));
+        assert.deepEqual(bitmap, expected, `${where}: ${name}'s bitmap for a ${box} CSS px box`);
+      }
+
+      await assertNoSidewaysScroll(page, where);
+      await screenshot(page, `layout-${width}x${height}-${scale}x`, { fullPage: false });
+      assert.deepEqual(errors, []);
+    } finally {
+      await browser.close();
+    }
+  });
+}
