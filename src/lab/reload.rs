@@ -405,8 +405,8 @@ mod tests {
             let notice = back.restored_notice();
             assert!(
                 notice.contains(&format!(
-                    "; run 2: opened LlamaForCausalLM's tokenizer.json was not restored ({refused}): \
-                     its text goes through its data's tokenizer"
+                    "; run 2: opened LlamaForCausalLM's tokenizer.json was not restored \
+                     ({refused}): its text goes through its data's tokenizer"
                 )),
                 "{notice}"
             );
