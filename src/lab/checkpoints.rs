@@ -150,7 +150,7 @@ pub(super) fn restore(engine: &mut dyn Engine, checkpoint: &Checkpoint) -> Resul
 }
 
 #[cfg(test)]
-mod tests {
+pub(super) mod tests {
     use super::*;
     use crate::checkpoint::hf;
     use crate::lab::page_defaults;
@@ -245,8 +245,8 @@ mod tests {
     }
 
     /// The fixture's tokenizer.json (tools/make_tokenizer_fixtures.py) and the ids the
-    /// `tokenizers` package gave for "Hello world".
-    fn fixture(name: &str) -> (String, Vec<u32>) {
+    /// `tokenizers` package gave for "Hello world" (the lab's tests share it).
+    pub(in crate::lab) fn fixture(name: &str) -> (String, Vec<u32>) {
         let folder = format!(
             "{}/tests/fixtures/tokenizers/{name}",
             env!("CARGO_MANIFEST_DIR")
@@ -265,8 +265,9 @@ mod tests {
         (json, ids)
     }
 
-    /// A tiny model exported as a Hugging Face folder with `vocab_size` tokens, and `tokenizer`.
-    fn hf_folder(vocab_size: usize, tokenizer: &str) -> Vec<(String, Vec<u8>)> {
+    /// A tiny model exported as a Hugging Face folder with `vocab_size` tokens, and `tokenizer`
+    /// (the lab's tests share it).
+    pub(in crate::lab) fn hf_folder(vocab_size: usize, tokenizer: &str) -> Vec<(String, Vec<u8>)> {
         let mut model = page_defaults().model;
         model.vocab_size = vocab_size;
         let params = crate::model::ParamLayout::new(&model).init(1);

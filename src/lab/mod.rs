@@ -301,6 +301,9 @@ pub struct Lab {
     pub experiment: Option<lockstep::PageExperiment>,
     /// What happened to the engine, when a lost GPU device replaced it (`lab::resume`).
     pub engine_notice: Option<String>,
+    /// Why the newest run's kept `tokenizer.json` did not come back at a reload, for the
+    /// reload's notice (`lab::reload`).
+    tokenizer_not_restored: Option<String>,
     /// Bumped whenever a lost device replaced the engines (see [`Lab::engine_generation`]).
     engine_generation: usize,
 }
@@ -363,6 +366,7 @@ impl Lab {
             user_text: String::new(),
             experiment: None,
             engine_notice: None,
+            tokenizer_not_restored: None,
             engine_generation: 0,
         };
         if lab.gpu.is_none() {

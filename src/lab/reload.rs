@@ -9,6 +9,7 @@ use super::lockstep::Kind;
 use super::store::{Restored, SavedRun, SavedRuns, StoreError};
 use super::{checkpoints, engine, Lab, RunEntry};
 use crate::gpu::GpuContext;
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::{RunConfig, RunError};
 use crate::train::session::{RunStatus, Session};
 
@@ -71,6 +72,13 @@ impl Lab {
         saved
     }
 
+    /// The newest run's imported `tokenizer.json`, kept beside its checkpoint (a shared
+    /// session carries none: see `lab::session`).
+    pub fn kept_tokenizer(&self) -> Option<&str> {
+        let newest = self.runs.last()?;
+        newest.tokenizer.as_deref().map(HfTokenizer::file)
+    }
+
     /// What [`Lab::saved_runs`] would keep, in brief.
     pub fn save_mark(&self) -> SaveMark {
         SaveMark {
@@ -84,7 +92,8 @@ impl Lab {
 
     /// The page opened with `settings` over `base` (see [`Lab::new`]) and the runs that were
     /// kept: each back with its history and status, the newest with its engine restored from
-    /// the checkpoint (when one was kept), paused; the experiment back as
+    /// the checkpoint (when one was kept), paused, and with its imported tokenizer (when one was
+    /// kept; one refused is named in the notice); the experiment back as
     /// `Lab::reopen_experiment` says. A run starts only if the controls' configuration is not
     /// the newest run's (a link to other settings). Refused, with the run and the reason, when
     /// a run or lane cannot be rebuilt (its data, or its engine's memory).
@@ -98,6 +107,7 @@ impl Lab {
         let Restored {
             runs: saved,
             checkpoint,
+            tokenizer,
         } = restored;
         lab.user_text = saved.user_text;
         lab.next_id = saved.next_id;
@@ -142,6 +152,17 @@ impl Lab {
             entry.engine = engine;
             lab.runs.push(entry);
         }
+        match tokenizer {
+            Some(Ok(tokenizer)) => lab.set_tokenizer(Some(Rc::new(tokenizer))),
+            Some(Err(refused)) => {
+                let name = lab.runs.last().map(RunEntry::name).unwrap_or_default();
+                lab.tokenizer_not_restored = Some(format!(
+                    "{name}'s tokenizer.json was not restored ({refused}): its text goes through \
+                     its data's tokenizer"
+                ));
+            }
+            None => {}
+        }
         if let Some(experiment) = saved.experiment {
             lab.reopen_experiment(experiment)?;
         }
@@ -174,11 +195,13 @@ impl Lab {
             }
             _ => String::new(),
         };
+        let tokenizer = (self.tokenizer_not_restored.as_ref())
+            .map_or_else(String::new, |text| format!("; {text}"));
         let experiment = self
             .kept_experiment_notice()
             .map_or_else(String::new, |text| format!("; {text}"));
         format!(
-            "Restored {count} {runs} {}{newest}{experiment}.",
+            "Restored {count} {runs} {}{newest}{tokenizer}{experiment}.",
             from.words()
         )
     }
@@ -220,9 +243,10 @@ impl Reopened {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::lab::checkpoints::tests::{fixture, hf_folder};
     use crate::lab::checkpoints::CheckpointOf;
     use crate::lab::page_defaults;
-    use crate::lab::store::{self, checkpoint_file};
+    use crate::lab::store::{self, checkpoint_file, Kept};
     use crate::lab::tests::{clock, settings};
 
     /// The newest run's checkpoint file, as the page keeps it.
@@ -301,6 +325,92 @@ mod tests {
             "the link's configuration trains as a new run"
         );
         assert!(linked.training_run().is_some());
+    }
+
+    /// What the browser keeps of `lab` (ui::saved's keep, on the CPU engine).
+    fn kept(lab: &Lab) -> Kept {
+        Kept {
+            runs: lab.saved_runs().to_json(),
+            checkpoint: Some(newest_file(lab)),
+            tokenizer: lab.kept_tokenizer().map(str::to_owned),
+        }
+    }
+
+    fn reopened(lab: &Lab, kept: &Kept) -> Lab {
+        let restored = store::restore_kept(kept).unwrap();
+        Lab::reopen(page_defaults(), &lab.url_settings(), None, restored).unwrap()
+    }
+
+    /// "Hello world" in `run`'s text tokenizer.
+    fn hello_ids(run: &RunEntry) -> Vec<u32> {
+        run.text_tokenizer().unwrap().encode("Hello world").unwrap()
+    }
+
+    /// Issue 14: an imported model's tokenizer.json comes back with its run, so it reads text
+    /// as before the reload, not with the data's characters.
+    #[test]
+    fn an_imported_models_tokenizer_comes_back_after_a_reload() {
+        let (json, hello) = fixture("llama3");
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        lab.open_checkpoint(&hf_folder(450, &json)).unwrap();
+        lab.train(0.0, &clock());
+        assert_eq!(hello_ids(&lab.runs[1]), hello);
+        let kept = kept(&lab);
+        assert_eq!(kept.tokenizer.as_deref(), Some(json.as_str()));
+        let back = reopened(&lab, &kept);
+        let imported = &back.runs[1];
+        assert_eq!(imported.name(), lab.runs[1].name());
+        assert_eq!(hello_ids(imported), hello);
+        assert!(!back.restored_notice().contains("tokenizer"));
+        // Without it (before issue 14's fix) the run read with the data's characters.
+        let without = Kept {
+            tokenizer: None,
+            ..kept.clone()
+        };
+        assert_ne!(hello_ids(&reopened(&lab, &without).runs[1]), hello);
+    }
+
+    /// A kept tokenizer.json that no longer reads, or is not the newest run's, is refused on
+    /// its own: the runs and the checkpoint come back, and the notice says why.
+    #[test]
+    fn a_kept_tokenizer_that_does_not_fit_is_refused_and_nothing_else_is_lost() {
+        let (json, hello) = fixture("llama3");
+        let (larger, _) = fixture("llama2");
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        lab.open_checkpoint(&hf_folder(450, &json)).unwrap();
+        let kept = kept(&lab);
+        let cases = [
+            ("{\"model\": 1", "tokenizer.json: json: EOF while parsing"),
+            (
+                larger.as_str(),
+                "tokenizer.json: its token ids reach 558, beyond the model's vocabulary of 450",
+            ),
+        ];
+        for (tokenizer, reason) in cases {
+            let corrupt = Kept {
+                tokenizer: Some(tokenizer.into()),
+                ..kept.clone()
+            };
+            let restored = store::restore_kept(&corrupt).unwrap();
+            assert!(restored.checkpoint.is_some(), "{reason}");
+            let refused = restored.tokenizer.clone().unwrap().unwrap_err().0;
+            assert!(
+                refused.starts_with(&format!("the newest run's tokenizer: {reason}")),
+                "{refused}"
+            );
+            let back = Lab::reopen(page_defaults(), &lab.url_settings(), None, restored).unwrap();
+            assert_eq!(back.runs[1].name(), lab.runs[1].name());
+            assert!(back.runs[1].tokenizer.is_none());
+            assert_ne!(hello_ids(&back.runs[1]), hello);
+            let notice = back.restored_notice();
+            assert!(
+                notice.contains(&format!(
+                    "; run 2: opened LlamaForCausalLM's tokenizer.json was not restored \
+                     ({refused}): its text goes through its data's tokenizer"
+                )),
+                "{notice}"
+            );
+        }
     }
 
     #[test]

@@ -1,9 +1,10 @@
 //! Runs kept across reloads, as bytes: the runs (configuration, name, status, every step's
-//! record) and the page's experiment (`lab::kept_experiment`) as versioned JSON, and the newest
-//! run's checkpoint as our checkpoint file within [`CHECKPOINT_CAP`]. A shared session
-//! (`lab::session`) is the same JSON. A stored copy may be cut short, come from another version or have been
-//! edited, so reading validates everything and says what is wrong; the page's storage
-//! (`ui::storage`) only moves the bytes.
+//! record) and the page's experiment (`lab::kept_experiment`) as versioned JSON, the newest
+//! run's checkpoint as our checkpoint file within [`CHECKPOINT_CAP`], and the newest run's
+//! imported `tokenizer.json` as written. A shared session (`lab::session`) is the same JSON
+//! alone. A stored copy may be cut short, come from another version or have been edited, so
+//! reading validates everything and says what is wrong; the page's storage (`ui::storage`)
+//! only moves the bytes.
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -11,6 +12,7 @@ use serde_json::Value;
 use super::kept_experiment::{check_experiment, SavedExperiment};
 use crate::checkpoint::{self, Checkpoint};
 use crate::model::{ModelConfig, ParamLayout};
+use crate::train::hf_tokenizer::HfTokenizer;
 use crate::train::run::RunConfig;
 use crate::train::session::{RunStatus, StepRecord};
 
@@ -59,11 +61,24 @@ pub struct SavedRun {
     pub history: Vec<StepRecord>,
 }
 
-/// What a reload gets back: the runs, and the newest run's checkpoint if one was kept.
+/// What the browser keeps, as bytes: the runs' JSON ([`SavedRuns::to_json`]), the newest run's
+/// checkpoint file ([`checkpoint_file`]) and its imported tokenizer's `tokenizer.json`
+/// (`HfTokenizer::file`), each of the last two only when there is one.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Kept {
+    pub runs: String,
+    pub checkpoint: Option<Vec<u8>>,
+    pub tokenizer: Option<String>,
+}
+
+/// What a reload gets back: the runs, the newest run's checkpoint if one was kept, and its
+/// imported tokenizer if one was kept, or why that could not be read (the rest comes back
+/// all the same: the run then reads text with its data's tokenizer).
 #[derive(Clone, Debug, PartialEq)]
 pub struct Restored {
     pub runs: SavedRuns,
     pub checkpoint: Option<Checkpoint>,
+    pub tokenizer: Option<Result<HfTokenizer, StoreError>>,
 }
 
 /// Why a stored copy cannot be used, or a checkpoint cannot be kept: a sentence for the page.
@@ -150,7 +165,29 @@ pub fn restore(json: &str, checkpoint: Option<&[u8]>) -> Result<Restored, StoreE
         Some(bytes) => Some(newest_checkpoint(&mut runs, bytes)?),
         None => None,
     };
-    Ok(Restored { runs, checkpoint })
+    Ok(Restored {
+        runs,
+        checkpoint,
+        tokenizer: None,
+    })
+}
+
+/// Reads what the browser kept (see [`restore`]), with the newest run's tokenizer: read and
+/// checked against the newest run's vocabulary as an upload's is (`checkpoint::hf::tokenizer`).
+/// A tokenizer that does not read is refused on its own, with the reason.
+pub fn restore_kept(kept: &Kept) -> Result<Restored, StoreError> {
+    let mut restored = restore(&kept.runs, kept.checkpoint.as_deref())?;
+    restored.tokenizer =
+        (kept.tokenizer.as_deref()).map(|json| newest_tokenizer(&restored.runs, json));
+    Ok(restored)
+}
+
+/// The newest run's imported tokenizer from its `tokenizer.json`.
+fn newest_tokenizer(runs: &SavedRuns, json: &str) -> Result<HfTokenizer, StoreError> {
+    let refused = |reason: String| StoreError(format!("the newest run's tokenizer: {reason}"));
+    let newest =
+        (runs.runs.last()).ok_or_else(|| refused("there is no run it belongs to".into()))?;
+    checkpoint::hf::tokenizer(json, &newest.run.model).map_err(|e| refused(e.to_string()))
 }
 
 /// Ids increase and stay below `next_id`; each configuration validates; each history counts

@@ -16,7 +16,7 @@ use crate::gpu::GpuContext;
 use crate::lab::{self, i18n, session, store, Lab, Reopened, SaveMark};
 
 /// What the browser kept, as `storage::load` read it.
-pub type Loaded = Result<Option<(String, Option<Vec<u8>>)>, String>;
+pub type Loaded = Result<Option<store::Kept>, String>;
 
 /// The line the bar shows.
 #[derive(Clone, Debug, PartialEq)]
@@ -89,8 +89,8 @@ fn open_kept(
     let fresh = || Lab::new(lab::page_defaults(), settings, gpu.clone());
     match loaded {
         Ok(None) => (fresh(), None),
-        Ok(Some((runs, checkpoint))) => {
-            let reopened = store::restore(&runs, checkpoint.as_deref()).and_then(|restored| {
+        Ok(Some(kept)) => {
+            let reopened = store::restore_kept(&kept).and_then(|restored| {
                 Lab::reopen(lab::page_defaults(), settings, gpu.clone(), restored)
             });
             match reopened {
@@ -148,8 +148,9 @@ impl LabState {
         });
     }
 
-    /// Keeps the runs and the newest run's checkpoint (within `store::CHECKPOINT_CAP`). The
-    /// checkpoint comes first, then the runs as they stand at its step. On the GPU, reading a
+    /// Keeps the runs, the newest run's checkpoint (within `store::CHECKPOINT_CAP`) and its
+    /// imported tokenizer (`Lab::kept_tokenizer`). The checkpoint comes first, then the runs
+    /// as they stand at its step. On the GPU, reading a
     /// checkpoint pauses the run and waits for its steps in flight, so while the run trains its
     /// newest resume point is kept instead (`lab::resume`, at most `RESUME_EVERY` steps old:
     /// a reload continues from there, its history cut to that step). A write the browser
@@ -173,11 +174,16 @@ impl LabState {
                 .ok()
                 .map(|(_, checkpoint)| checkpoint),
         };
-        let file = checkpoint.and_then(|c| store::checkpoint_file(&c).ok());
-        let (runs, mark) = self
-            .lab
-            .with_value(|lab| (lab.saved_runs().to_json(), lab.save_mark()));
-        match storage::save(&runs, file.as_deref()).await {
+        let checkpoint = checkpoint.and_then(|c| store::checkpoint_file(&c).ok());
+        let (kept, mark) = self.lab.with_value(|lab| {
+            let kept = store::Kept {
+                runs: lab.saved_runs().to_json(),
+                checkpoint,
+                tokenizer: lab.kept_tokenizer().map(str::to_owned),
+            };
+            (kept, lab.save_mark())
+        });
+        match storage::save(&kept).await {
             Ok(()) => {
                 keeper.last_mark.set_value(mark);
                 keeper.last_ms.set_value(now_ms());

@@ -1,7 +1,8 @@
 //! The browser's storage for runs across reloads: IndexedDB database `archlab`, object store
-//! `saved`, two keys: `runs` (the runs' JSON) and `checkpoint` (the newest run's checkpoint
-//! file, absent when none is kept). Only bytes move here; what they mean, and whether they
-//! are whole, is `lab::store`'s.
+//! `saved`, three keys: `runs` (the runs' JSON), `checkpoint` (the newest run's checkpoint
+//! file) and `tokenizer` (the newest run's imported `tokenizer.json`), the last two absent
+//! when none is kept. Only bytes move here (`lab::store::Kept`); what they mean, and whether
+//! they are whole, is `lab::store`'s.
 
 use js_sys::{Promise, Uint8Array};
 use wasm_bindgen::closure::Closure;
@@ -9,10 +10,13 @@ use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
 use web_sys::{DomException, IdbDatabase, IdbObjectStore, IdbRequest, IdbTransactionMode};
 
+use crate::lab::store::Kept;
+
 const DATABASE: &str = "archlab";
 const STORE: &str = "saved";
 const RUNS: &str = "runs";
 const CHECKPOINT: &str = "checkpoint";
+const TOKENIZER: &str = "tokenizer";
 
 /// What the browser said went wrong, as "QuotaExceededError: ...".
 fn reason(error: &JsValue) -> String {
@@ -101,14 +105,20 @@ async fn committed(store: &IdbObjectStore) -> Result<(), String> {
     })
 }
 
-/// What was kept: the runs' JSON and the checkpoint file, or None when nothing was.
-pub async fn load() -> Result<Option<(String, Option<Vec<u8>>)>, String> {
+/// What was kept, or None when nothing was.
+pub async fn load() -> Result<Option<Kept>, String> {
     let database = open().await?;
     let store = store(&database, IdbTransactionMode::Readonly)?;
     let get = |key: &str| store.get(&key.into()).map_err(|e| reason(&e));
-    let (runs, checkpoint) = (get(RUNS)?, get(CHECKPOINT)?);
-    let (runs, checkpoint) = (Waiting::on(&runs), Waiting::on(&checkpoint));
-    let (runs, checkpoint) = (runs.result().await?, checkpoint.result().await?);
+    let requests = (get(RUNS)?, get(CHECKPOINT)?, get(TOKENIZER)?);
+    let waiting = (
+        Waiting::on(&requests.0),
+        Waiting::on(&requests.1),
+        Waiting::on(&requests.2),
+    );
+    let runs = waiting.0.result().await?;
+    let checkpoint = waiting.1.result().await?;
+    let tokenizer = waiting.2.result().await?;
     database.close();
     if runs.is_undefined() {
         return Ok(None);
@@ -119,20 +129,36 @@ pub async fn load() -> Result<Option<(String, Option<Vec<u8>>)>, String> {
         Err(value) if value.is_undefined() => None,
         Err(_) => return Err("the saved checkpoint is not bytes".into()),
     };
-    Ok(Some((runs, checkpoint)))
+    let tokenizer = match tokenizer.as_string() {
+        Some(text) => Some(text),
+        None if tokenizer.is_undefined() => None,
+        None => return Err("the saved tokenizer is not text".into()),
+    };
+    Ok(Some(Kept {
+        runs,
+        checkpoint,
+        tokenizer,
+    }))
 }
 
-/// Keeps the runs' JSON and the checkpoint file (None deletes the one kept before), in one
-/// transaction: both or neither.
-pub async fn save(runs: &str, checkpoint: Option<&[u8]>) -> Result<(), String> {
+/// Keeps the runs' JSON, the checkpoint file and the tokenizer (None deletes the one kept
+/// before), in one transaction: all or none.
+pub async fn save(kept: &Kept) -> Result<(), String> {
     let database = open().await?;
     let store = store(&database, IdbTransactionMode::Readwrite)?;
-    let put = store.put_with_key(&runs.into(), &RUNS.into());
-    let put_checkpoint = match checkpoint {
-        Some(bytes) => store.put_with_key(&Uint8Array::from(bytes).into(), &CHECKPOINT.into()),
+    let put = store.put_with_key(&kept.runs.as_str().into(), &RUNS.into());
+    let put_checkpoint = match &kept.checkpoint {
+        Some(bytes) => store.put_with_key(
+            &Uint8Array::from(bytes.as_slice()).into(),
+            &CHECKPOINT.into(),
+        ),
         None => store.delete(&CHECKPOINT.into()),
     };
-    put.and(put_checkpoint).map_err(|e| reason(&e))?;
+    let put_tokenizer = match &kept.tokenizer {
+        Some(text) => store.put_with_key(&text.as_str().into(), &TOKENIZER.into()),
+        None => store.delete(&TOKENIZER.into()),
+    };
+    (put.and(put_checkpoint).and(put_tokenizer)).map_err(|e| reason(&e))?;
     let done = committed(&store).await;
     database.close();
     done

@@ -22,6 +22,9 @@ use std::process::{Command, ExitCode};
 use std::time::Instant;
 
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
+/// Issue 14 item 11: the page's WebAssembly is at most 1.5 MB gzipped; `cargo xtask test`
+/// fails above it.
+const WASM_GZIPPED_BUDGET: usize = 1_500_000;
 
 fn main() -> ExitCode {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -78,8 +81,15 @@ fn cargo() -> Command {
     Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
 }
 
+/// The page built into `dist/`.
+struct Built {
+    dist: PathBuf,
+    /// `archlab_bg.wasm`'s bytes, gzipped at the best compression.
+    wasm_gzipped: usize,
+}
+
 /// Builds the page into `dist/` and prints the wasm size, raw and gzipped.
-fn build() -> Result<PathBuf, String> {
+fn build() -> Result<Built, String> {
     setup::wasm_target()?;
     run(
         "cargo build (wasm32, release)",
@@ -123,12 +133,25 @@ fn build() -> Result<PathBuf, String> {
         }
     }
     let wasm = std::fs::read(dist.join("archlab_bg.wasm")).map_err(|e| e.to_string())?;
+    let wasm_gzipped = gzipped_len(&wasm);
     println!(
-        "dist/: archlab_bg.wasm {} KiB, {} KiB gzipped",
+        "dist/: archlab_bg.wasm {} KiB, {} KiB gzipped ({wasm_gzipped} bytes; the budget is \
+         {WASM_GZIPPED_BUDGET})",
         wasm.len() / 1024,
-        gzipped_len(&wasm) / 1024
+        wasm_gzipped / 1024
     );
-    Ok(dist)
+    Ok(Built { dist, wasm_gzipped })
+}
+
+/// Refuses a page whose wasm is over [`WASM_GZIPPED_BUDGET`] gzipped, with the numbers.
+fn within_budget(wasm_gzipped: usize) -> Result<(), String> {
+    if wasm_gzipped <= WASM_GZIPPED_BUDGET {
+        return Ok(());
+    }
+    Err(format!(
+        "dist/archlab_bg.wasm is {wasm_gzipped} bytes gzipped, over the budget of \
+         {WASM_GZIPPED_BUDGET} (issue 14 item 11: the page's wasm at most 1.5 MB gzipped)"
+    ))
 }
 
 fn gzipped_len(bytes: &[u8]) -> usize {
@@ -144,7 +167,7 @@ fn serve(args: &[String]) -> Result<(), String> {
         [flag, port] if flag == "--port" => port.parse().map_err(|_| format!("bad port {port}"))?,
         _ => return Err("usage: cargo xtask serve [--port N]".into()),
     };
-    let dist = build()?;
+    let dist = build()?.dist;
     let server = serve::Server::bind(&dist, port)?;
     println!(
         "archlab: serving {} on http://{}/ (Ctrl-C stops)",
@@ -232,7 +255,9 @@ fn test() -> Result<(), String> {
                     .env("XDG_RUNTIME_DIR", std::env::temp_dir()),
             )
         }),
-        ("release build", &|| build().map(|_| ())),
+        ("release build within the size budget", &|| {
+            build().and_then(|built| within_budget(built.wasm_gzipped))
+        }),
         ("browser tests", &browser_tests),
     ];
     for (name, step) in steps {
@@ -300,4 +325,22 @@ fn serve_for_browser() -> Result<[(&'static str, String); 3], String> {
         ("ARCHLAB_OUTPUT", output.to_string_lossy().into_owned()),
         ("CHROMIUM", setup::chromium()?.to_string()),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_wasm_over_the_budget_fails_the_checks_with_the_numbers() {
+        assert_eq!(within_budget(1_500_000), Ok(()));
+        assert_eq!(
+            within_budget(1_500_001),
+            Err(
+                "dist/archlab_bg.wasm is 1500001 bytes gzipped, over the budget of 1500000 \
+                 (issue 14 item 11: the page's wasm at most 1.5 MB gzipped)"
+                    .into()
+            )
+        );
+    }
 }

@@ -358,6 +358,7 @@ pub(super) fn read(json: &str) -> Result<HfTokenizer, DataError> {
         pre_tokenizers,
         model,
         decoders,
+        file: json.to_string(),
     };
     for added in file.added_tokens {
         let options = [

@@ -37,6 +37,8 @@ pub struct HfTokenizer {
     model: Bpe,
     /// Applied in order to the token strings, then concatenated; None: joined with spaces.
     decoders: Option<Vec<Decoder>>,
+    /// The `tokenizer.json` it was read from, as written: what a reload keeps (lab::store).
+    file: String,
 }
 
 /// A token of `added_tokens`, found in the raw text (or, when `normalized`, in the normalized
@@ -143,6 +145,11 @@ impl HfTokenizer {
     /// Reads a `tokenizer.json`; an error names the key at fault and why.
     pub fn from_json(json: &str) -> Result<Self, DataError> {
         file::read(json)
+    }
+
+    /// The `tokenizer.json` it was read from.
+    pub fn file(&self) -> &str {
+        &self.file
     }
 
     /// One more than the largest token id (vocabulary and added tokens).
