@@ -365,10 +365,11 @@ impl LabState {
     /// validation reads go on by themselves), start the views' reads when due, then await the
     /// next report, which yields the page's thread to the browser.
     async fn gpu_turn(&self, limit: usize) {
-        let reads = self
-            .lab
-            .try_update_value(|lab| lab.gpu_pump(&now_seconds, limit))
-            .unwrap_or_default();
+        let reads = super::start_marks::timed("gpu-pump", || {
+            self.lab
+                .try_update_value(|lab| lab.gpu_pump(&now_seconds, limit))
+                .unwrap_or_default()
+        });
         for read in reads {
             self.await_read(read, None);
         }
@@ -554,10 +555,12 @@ impl LabState {
     /// Trains on the CPU engine for `budget` seconds (at least one step) and extends the text
     /// sample.
     fn train(&self, budget: f64) {
-        self.lab.update_value(|lab| {
-            lab.train(budget, &now_seconds);
-            // The CPU engine adds its tokens at once: there is no read to await.
-            let _ = lab.extend_sample();
+        super::start_marks::timed("cpu-train", || {
+            self.lab.update_value(|lab| {
+                lab.train(budget, &now_seconds);
+                // The CPU engine adds its tokens at once: there is no read to await.
+                let _ = lab.extend_sample();
+            })
         });
         self.note_first_step();
         self.progress.update(|p| *p += 1);
@@ -571,6 +574,7 @@ impl LabState {
                 .with_value(|lab| lab.runs.last().is_some_and(|r| r.session.steps_done() > 0))
         {
             self.first_step_ms.set_value(Some(now_ms()));
+            super::start_marks::first_step();
         }
     }
 
@@ -581,7 +585,10 @@ impl LabState {
         if self.reading_attention.get_value() {
             return;
         }
-        match self.lab.try_update_value(Lab::refresh_attention).flatten() {
+        let refreshed = super::start_marks::timed("attention-forward", || {
+            self.lab.try_update_value(Lab::refresh_attention).flatten()
+        });
+        match refreshed {
             Some(read) => self.await_read(read, Some(self.reading_attention)),
             None => self.attention.update(|a| *a += 1),
         }

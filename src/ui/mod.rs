@@ -16,6 +16,7 @@ mod results;
 mod rules;
 mod saved;
 mod session;
+mod start_marks;
 mod storage;
 mod sweep;
 mod text;
@@ -83,7 +84,7 @@ enum CheckStatus {
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    start_marks::timed("mount", || leptos::mount::mount_to_body(App));
 }
 
 /// Whether the browser exposes `navigator.gpu` at all. Checked before touching wgpu, so that a
@@ -131,6 +132,7 @@ fn App() -> impl IntoView {
     let loaded = StoredValue::new_local(Ok(None) as saved::Loaded);
 
     spawn_local(async move {
+        start_marks::begin("webgpu");
         let found = if browser_has_webgpu() {
             GpuContext::new()
                 .await
@@ -144,11 +146,16 @@ fn App() -> impl IntoView {
                 detail: None,
             })
         };
+        start_marks::end("webgpu");
+        start_marks::begin("storage");
         loaded.set_value(storage::load().await);
+        start_marks::end("storage");
         match found {
             Ok(mut ctx) => {
                 if ctx.adapter.name.is_empty() {
+                    start_marks::begin("adapter-name");
                     ctx.adapter.name = adapter_vendor_and_architecture().await.unwrap_or_default();
+                    start_marks::end("adapter-name");
                 }
                 let summary = ctx.adapter.clone();
                 context.set_value(Some(Rc::new(ctx)));
@@ -176,7 +183,9 @@ fn App() -> impl IntoView {
             }
             status => {
                 let kept = loaded.get_value();
-                view! { <Lab gpu=context.get_value() status=status loaded=kept /> }.into_any()
+                start_marks::timed("lab-view", || {
+                    view! { <Lab gpu=context.get_value() status=status loaded=kept /> }.into_any()
+                })
             }
         }}
     }
@@ -187,7 +196,7 @@ fn App() -> impl IntoView {
 /// on now (a new one, or none: the CPU engine).
 #[component]
 fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
-    let state = lab_state::LabState::new(gpu, loaded);
+    let state = start_marks::timed("open-lab", || lab_state::LabState::new(gpu, loaded));
     provide_context(state);
     let language = expect_context::<Language>();
     // The lab writes the language into the URL and its refusals in it.

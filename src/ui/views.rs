@@ -377,11 +377,10 @@ pub(super) fn LineChart(
             log_x: false,
         };
         let area = backend.into_drawing_area();
-        let result = if dots {
-            charts::draw_points(&area, axes, &data, &[], "")
-        } else {
-            charts::draw_lines(&area, axes, &data)
-        };
+        let result = super::start_marks::timed(testid, || match dots {
+            true => charts::draw_points(&area, axes, &data, &[], ""),
+            false => charts::draw_lines(&area, axes, &data),
+        });
         if let Err(error) = result {
             leptos::logging::warn!("{title}: {error}");
         }
@@ -659,7 +658,10 @@ pub(super) fn AttentionCanvas(
         };
         let area = backend.into_drawing_area();
         let maps: Vec<_> = map.into_iter().collect();
-        match charts::draw_attention_grid(&area, "", &maps) {
+        let drawn = super::start_marks::timed("attention-map", || {
+            charts::draw_attention_grid(&area, "", &maps)
+        });
+        match drawn {
             Ok(areas) => {
                 if let Some(placed) = placed {
                     placed.set_value(areas.first().copied());
