@@ -320,6 +320,27 @@ impl Lab {
         lab
     }
 
+    /// [`Lab::new`] in two parts, for the page to open in two tasks: this builds the first
+    /// run's data (tokenizing the corpus), [`Lab::start_first_run`] its engine and session.
+    pub fn with_data(
+        base: RunConfig,
+        settings: &[(String, String)],
+        device: Option<Rc<GpuContext>>,
+    ) -> Self {
+        let mut lab = Self::configured(base, settings, device);
+        let draft = lab.draft.clone();
+        // A draft refused here is refused again, with its reason, when the run starts.
+        if draft.validate().is_ok() {
+            let _ = lab.data_for(&draft);
+        }
+        lab
+    }
+
+    /// Starts the first run of a lab from [`Lab::with_data`], on the data built there.
+    pub fn start_first_run(&mut self) {
+        self.start_if_changed(None);
+    }
+
     /// The page opened with `settings` over `base` (see [`Lab::new`]), before any run starts.
     fn configured(
         base: RunConfig,

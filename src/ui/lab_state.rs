@@ -15,7 +15,7 @@ use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
 use crate::lab::i18n::Lang;
-use crate::lab::{checkpoints, session, url, views, Lab, Read};
+use crate::lab::{checkpoints, url, views, Lab, Read};
 use crate::train::run::RunError;
 use crate::train::sweep::parse_lrs;
 
@@ -59,8 +59,18 @@ pub struct LabState {
     pub keeper: Keeper,
 }
 
+/// The lab opened with the settings of the page's URL and the runs the browser kept
+/// (`saved::open_lab`), training on `gpu` when there is one: the data and the first run's
+/// engine, the slow part of opening, done before the page shows the lab.
+pub fn open(gpu: Option<Rc<GpuContext>>, loaded: saved::Loaded) -> saved::OpenedLab {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    saved::open_lab(gpu, &url::decode(&query), loaded)
+}
+
 /// Resolves in a later task of the browser's event loop (a zero timeout).
-async fn next_task() {
+pub(super) async fn next_task() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback(&resolve);
@@ -80,17 +90,12 @@ fn now_seconds() -> f64 {
 }
 
 impl LabState {
-    /// The lab opened with the settings of the page's URL and the runs the browser kept
-    /// (`saved::open_lab`), training on `gpu` when there is one.
-    pub fn new(gpu: Option<Rc<GpuContext>>, loaded: saved::Loaded) -> Self {
-        let watched = gpu.clone();
-        let query = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
-        let settings = url::decode(&query);
-        let (lab, keeper) = saved::open_lab(gpu, &settings, loaded);
+    /// The page's state around the lab `opened` (see [`open`]), watching its device.
+    pub fn new(opened: saved::OpenedLab) -> Self {
+        let keeper = Keeper::new(&opened);
+        let watched = opened.lab.device().cloned();
         let state = Self {
-            lab: StoredValue::new_local(lab),
+            lab: StoredValue::new_local(opened.lab),
             version: RwSignal::new(0),
             progress: RwSignal::new(0),
             charts: RwSignal::new(0),
@@ -111,7 +116,7 @@ impl LabState {
             state.watch_device(gpu);
         }
         // A shared session's link has done its work: a reload opens what the page kept since.
-        if settings.iter().any(|(key, _)| key == session::URL_KEY) {
+        if opened.from_link {
             state.write_url();
         }
         state
@@ -532,9 +537,11 @@ impl LabState {
         }
         let now = now_ms();
         let in_experiment = self.lab.with_value(Lab::experiment_training);
-        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+        // The page's first step comes first: the views have drawn the empty run already.
+        let started = self.first_step_ms.get_value().is_some();
+        if started && now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
             self.refresh_attention(now);
-        } else if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+        } else if started && now - self.last_draw.get_value() >= DRAW_EVERY_MS {
             self.draw_charts(now);
         } else {
             self.train(TASK_BUDGET_SECONDS);

@@ -16,6 +16,7 @@ mod results;
 mod rules;
 mod saved;
 mod session;
+mod stages;
 mod start_marks;
 mod storage;
 mod sweep;
@@ -35,6 +36,7 @@ use crate::lab::kernel_check::{run_page_checks, KernelCheck};
 use crate::lab::page_text::PageText;
 use crate::lab::tour_text::fill;
 use language::Language;
+use stages::Stage;
 
 /// Where the visitor's WebGPU stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -95,43 +97,20 @@ fn browser_has_webgpu() -> bool {
         .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
-/// "google / swiftshader": the vendor and architecture of the browser's adapter, where wgpu
-/// reads only its description, which browsers often leave empty (the engine choice names a
-/// software renderer by them).
-async fn adapter_vendor_and_architecture() -> Option<String> {
-    use js_sys::Reflect;
-    let gpu = Reflect::get(&web_sys::window()?.navigator(), &"gpu".into()).ok()?;
-    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let info = Reflect::get(&adapter, &"info".into()).ok()?;
-    let field = |name: &str| {
-        Reflect::get(&info, &name.into())
-            .ok()
-            .and_then(|value| value.as_string())
-            .filter(|value| !value.is_empty())
-    };
-    let parts: Vec<String> = ["vendor", "architecture"]
-        .into_iter()
-        .filter_map(field)
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" / "))
-}
-
 #[component]
 fn App() -> impl IntoView {
     let language = Language::from_page();
     provide_context(language);
     let (gpu, set_gpu) = signal(GpuStatus::Detecting);
-    // The device lives outside the reactive graph; the lab and the kernel check share it.
-    let context = StoredValue::new_local(None::<Rc<GpuContext>>);
-    // The runs the browser kept, read before the lab opens (it opens with them).
-    let loaded = StoredValue::new_local(Ok(None) as saved::Loaded);
+    // The lab, opened before the status leaves Detecting (once), and taken by the view then.
+    let opened = StoredValue::new_local(None::<saved::OpenedLab>);
 
+    // The start, in tasks of its own: the header first (this task), then the adapter and
+    // device (WebGPU's `requestAdapter` holds the page's thread for about 125 ms on
+    // SwiftShader), the lab's data (tokenizing the corpus), its first run (the engine), and
+    // the lab's first render (in stages: `stages`), so that no task holds two of them.
     spawn_local(async move {
+        lab_state::next_task().await;
         start_marks::begin("webgpu");
         let found = if browser_has_webgpu() {
             GpuContext::new()
@@ -148,21 +127,22 @@ fn App() -> impl IntoView {
         };
         start_marks::end("webgpu");
         start_marks::begin("storage");
-        loaded.set_value(storage::load().await);
+        let loaded = storage::load().await;
         start_marks::end("storage");
-        match found {
-            Ok(mut ctx) => {
-                if ctx.adapter.name.is_empty() {
-                    start_marks::begin("adapter-name");
-                    ctx.adapter.name = adapter_vendor_and_architecture().await.unwrap_or_default();
-                    start_marks::end("adapter-name");
-                }
+        let (device, status) = match found {
+            Ok(ctx) => {
                 let summary = ctx.adapter.clone();
-                context.set_value(Some(Rc::new(ctx)));
-                set_gpu.set(GpuStatus::Ready(summary));
+                (Some(Rc::new(ctx)), GpuStatus::Ready(summary))
             }
-            Err(status) => set_gpu.set(status),
-        }
+            Err(status) => (None, status),
+        };
+        lab_state::next_task().await;
+        let mut lab = start_marks::timed("open-lab", || lab_state::open(device, loaded));
+        lab_state::next_task().await;
+        start_marks::timed("first-run", || lab.start_first_run());
+        opened.set_value(Some(lab));
+        lab_state::next_task().await;
+        set_gpu.set(status);
     });
 
     view! {
@@ -181,12 +161,13 @@ fn App() -> impl IntoView {
                 view! { <p class="note" data-testid="detecting">{move || language.page().detecting}</p> }
                     .into_any()
             }
-            status => {
-                let kept = loaded.get_value();
-                start_marks::timed("lab-view", || {
-                    view! { <Lab gpu=context.get_value() status=status loaded=kept /> }.into_any()
-                })
-            }
+            status => match opened.try_update_value(Option::take).flatten() {
+                Some(opened) => start_marks::timed("lab-view", || {
+                    view! { <Lab status=status opened=opened /> }.into_any()
+                }),
+                // Not reached: the lab is opened before the status changes, and it changes once.
+                None => ().into_any(),
+            },
         }}
     }
 }
@@ -195,20 +176,25 @@ fn App() -> impl IntoView {
 /// device the engine note, the device readout and the panels follow the device the lab trains
 /// on now (a new one, or none: the CPU engine).
 #[component]
-fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
-    let state = start_marks::timed("open-lab", || lab_state::LabState::new(gpu, loaded));
+fn Lab(status: GpuStatus, opened: saved::OpenedLab) -> impl IntoView {
+    let state = lab_state::LabState::new(opened);
     provide_context(state);
     let language = expect_context::<Language>();
     // The lab writes the language into the URL and its refusals in it.
     Effect::new(move |_| state.set_language(language.chosen.get(), language.browser));
     let words = move || language.page();
     provide_context(tour::Tour::new());
-    // Runs brought back by a reload wait for play (the notice says where the newest stands).
-    if state.keeper.restored() {
-        state.pause();
-    } else {
-        state.play();
-    }
+    let stages = stages::Stages::new();
+    provide_context(stages);
+    spawn_local(async move {
+        stages.show_all().await;
+        // Runs brought back by a reload wait for play (the notice says where the newest stands).
+        if state.keeper.restored() {
+            state.pause();
+        } else {
+            state.play();
+        }
+    });
     // Bumped when a lost device is replaced: everything below that names the device follows it.
     let generation = Memo::new(move |_| {
         state.version.track();
@@ -267,25 +253,29 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 <tour::TourPanel />
                 <results::ExperimentPanel />
                 <views::RunsList />
-                <views::Charts />
-                <across_runs::ClaimCharts />
-                <views::AttentionGrid />
-                <across_runs::CompareMaps />
-                <model_views::ModelViews />
-                <views::Sample />
-                <generate::GeneratePanel />
-                <text::TextPanel />
-                <checkpoints::CheckpointPanel />
-                <session::SessionPanel />
-                <calc::CalcPanel />
-                <div class="panels">
-                    {move || {
-                        view! {
-                            <GpuPanel status=status_now() />
-                            <CheckPanel gpu=device_now() />
-                        }
-                    }}
-                </div>
+                <Stage at=1><views::Charts /></Stage>
+                <Stage at=2>
+                    <across_runs::ClaimCharts />
+                    <views::AttentionGrid />
+                    <across_runs::CompareMaps />
+                </Stage>
+                <Stage at=3>
+                    <model_views::ModelViews />
+                    <views::Sample />
+                    <generate::GeneratePanel />
+                    <text::TextPanel />
+                    <checkpoints::CheckpointPanel />
+                    <session::SessionPanel />
+                    <calc::CalcPanel />
+                    <div class="panels">
+                        {move || {
+                            view! {
+                                <GpuPanel status=status_now() />
+                                <CheckPanel gpu=device_now() />
+                            }
+                        }}
+                    </div>
+                </Stage>
             </main>
         </div>
         <presenter::Presenter />
