@@ -918,6 +918,30 @@ mod tests {
     }
 
     #[test]
+    fn opening_in_two_parts_builds_the_data_first_then_the_run_that_new_starts() {
+        let settings = [("train.lr".to_string(), "0.01".to_string())];
+        let mut lab = Lab::with_data(page_defaults(), &settings, None);
+        assert!(lab.runs.is_empty(), "no run before start_first_run");
+        assert!(lab.data_cache.is_some(), "the data is built first");
+        lab.start_first_run();
+        let whole = Lab::new(page_defaults(), &settings, None);
+        assert_eq!(lab.runs.len(), 1);
+        assert_eq!(lab.runs[0].name(), whole.runs[0].name());
+        assert_eq!(lab.runs[0].requested, whole.runs[0].requested);
+        assert_eq!(
+            lab.runs[0].session.run.model.vocab_size,
+            whole.runs[0].session.run.model.vocab_size
+        );
+        // A refused draft builds nothing and starts nothing; the refusal names its field.
+        let refused = [("model.n_kv_heads".to_string(), "3".to_string())];
+        let mut lab = Lab::with_data(page_defaults(), &refused, None);
+        assert!(lab.data_cache.is_none());
+        lab.start_first_run();
+        assert!(lab.runs.is_empty());
+        assert!(lab.error_for("model.n_kv_heads").is_some());
+    }
+
+    #[test]
     fn changes_start_runs_and_errors_sit_next_to_their_control() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         assert_eq!(lab.runs.len(), 1);

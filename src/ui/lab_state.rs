@@ -537,9 +537,10 @@ impl LabState {
         }
         let now = now_ms();
         let in_experiment = self.lab.with_value(Lab::experiment_training);
-        // The page's first step comes first: the views have drawn the empty run already.
+        // Before the first step the charts have nothing to redraw (the stages drew them
+        // empty); the attention maps do: the untrained model's, the first snapshot.
         let started = self.first_step_ms.get_value().is_some();
-        if started && now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
             self.refresh_attention(now);
         } else if started && now - self.last_draw.get_value() >= DRAW_EVERY_MS {
             self.draw_charts(now);

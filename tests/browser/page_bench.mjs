@@ -5,21 +5,24 @@
 // first step (a PerformanceObserver for 'longtask': tasks over 50 ms); then where the start's
 // time went: the median of each phase the page measures (`archlab:<phase>` in the performance
 // timeline, src/ui/start_marks.rs) and, per load, each long task with the phases inside it.
-// Run by `cargo xtask page-bench`, which sets ARCHLAB_URL; ARCHLAB_PAGE_BENCH_RUNS sets RUNS.
+// Run by `cargo xtask page-bench`, which sets ARCHLAB_URL; ARCHLAB_PAGE_BENCH_RUNS sets RUNS,
+// ARCHLAB_PAGE_BENCH_ONLY=cpu|gpu one engine's cases.
 import { launch, ON_GPU, openPage, TINY, until, url } from "./browser.mjs";
 
 const MEASURE_MS = 5000;
 const FIRST_STEP_TIMEOUT_MS = 180_000;
 const RUNS = Number(process.env.ARCHLAB_PAGE_BENCH_RUNS ?? 3);
+// "cpu" or "gpu": only the cases that train on that engine (all by default).
+const ONLY = process.env.ARCHLAB_PAGE_BENCH_ONLY;
 
 const cases = [
   ["tiny", TINY],
   ["default", "?"],
 ];
 const engines = [
-  ["WebGPU engine (SwiftShader)", ON_GPU],
-  ["auto (the CPU engine on SwiftShader)", ""],
-];
+  ["WebGPU engine (SwiftShader)", ON_GPU, "gpu"],
+  ["auto (the CPU engine on SwiftShader)", "", "cpu"],
+].filter(([, , kind]) => !ONLY || kind === ONLY);
 
 /** Records long tasks from the start of the page: call before `goto`. */
 async function watchLongTasks(page) {
