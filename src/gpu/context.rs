@@ -142,6 +142,39 @@ impl AdapterSummary {
     }
 }
 
+/// `summary` named "google / swiftshader" where the browser left the adapter's description
+/// empty (wgpu reads only that): the vendor and architecture its device reports
+/// (`GPUDevice.adapterInfo`); the engine choice names a software renderer by them. Read from
+/// the device rather than from a second `requestAdapter`, which costs a main-thread task of
+/// about 125 ms on SwiftShader.
+#[cfg(target_arch = "wasm32")]
+fn named_by_browser(summary: AdapterSummary, device: &wgpu::Device) -> AdapterSummary {
+    if !summary.name.is_empty() {
+        return summary;
+    }
+    AdapterSummary {
+        name: vendor_and_architecture(device).unwrap_or_default(),
+        ..summary
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+fn vendor_and_architecture(device: &wgpu::Device) -> Option<String> {
+    use js_sys::Reflect;
+    let info = Reflect::get(device.as_webgpu()?, &"adapterInfo".into()).ok()?;
+    let field = |name: &str| {
+        Reflect::get(&info, &name.into())
+            .ok()
+            .and_then(|value| value.as_string())
+            .filter(|value| !value.is_empty())
+    };
+    let parts: Vec<String> = ["vendor", "architecture"]
+        .into_iter()
+        .filter_map(field)
+        .collect();
+    (!parts.is_empty()).then(|| parts.join(" / "))
+}
+
 /// One device and queue with caches, shared by every launcher.
 pub struct GpuContext {
     pub device: wgpu::Device,
@@ -186,6 +219,8 @@ impl GpuContext {
             })
             .await
             .map_err(|e| GpuError::NoDevice(e.to_string()))?;
+        #[cfg(target_arch = "wasm32")]
+        let summary = named_by_browser(summary, &device);
         let device_error = Arc::new(Mutex::new(None));
         #[cfg(target_arch = "wasm32")]
         {

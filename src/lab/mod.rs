@@ -323,6 +323,27 @@ impl Lab {
         lab
     }
 
+    /// [`Lab::new`] in two parts, for the page to open in two tasks: this builds the first
+    /// run's data (tokenizing the corpus), [`Lab::start_first_run`] its engine and session.
+    pub fn with_data(
+        base: RunConfig,
+        settings: &[(String, String)],
+        device: Option<Rc<GpuContext>>,
+    ) -> Self {
+        let mut lab = Self::configured(base, settings, device);
+        let draft = lab.draft.clone();
+        // A draft refused here is refused again, with its reason, when the run starts.
+        if draft.validate().is_ok() {
+            let _ = lab.data_for(&draft);
+        }
+        lab
+    }
+
+    /// Starts the first run of a lab from [`Lab::with_data`], on the data built there.
+    pub fn start_first_run(&mut self) {
+        self.start_if_changed(None);
+    }
+
     /// The page opened with `settings` over `base` (see [`Lab::new`]), before any run starts.
     fn configured(
         base: RunConfig,
@@ -898,6 +919,30 @@ mod tests {
             assert_eq!(with_preset(&from, name).unwrap().train.z_loss, z_loss);
         }
         assert!(with_preset(&page_defaults(), "nope").is_none());
+    }
+
+    #[test]
+    fn opening_in_two_parts_builds_the_data_first_then_the_run_that_new_starts() {
+        let settings = [("train.lr".to_string(), "0.01".to_string())];
+        let mut lab = Lab::with_data(page_defaults(), &settings, None);
+        assert!(lab.runs.is_empty(), "no run before start_first_run");
+        assert!(lab.data_cache.is_some(), "the data is built first");
+        lab.start_first_run();
+        let whole = Lab::new(page_defaults(), &settings, None);
+        assert_eq!(lab.runs.len(), 1);
+        assert_eq!(lab.runs[0].name(), whole.runs[0].name());
+        assert_eq!(lab.runs[0].requested, whole.runs[0].requested);
+        assert_eq!(
+            lab.runs[0].session.run.model.vocab_size,
+            whole.runs[0].session.run.model.vocab_size
+        );
+        // A refused draft builds nothing and starts nothing; the refusal names its field.
+        let refused = [("model.n_kv_heads".to_string(), "3".to_string())];
+        let mut lab = Lab::with_data(page_defaults(), &refused, None);
+        assert!(lab.data_cache.is_none());
+        lab.start_first_run();
+        assert!(lab.runs.is_empty());
+        assert!(lab.error_for("model.n_kv_heads").is_some());
     }
 
     #[test]

@@ -15,7 +15,7 @@ use crate::checkpoint::Checkpoint;
 use crate::gpu::GpuContext;
 use crate::lab::engine_choice::EngineChoice;
 use crate::lab::i18n::Lang;
-use crate::lab::{checkpoints, session, url, views, Lab, Read};
+use crate::lab::{checkpoints, url, views, Lab, Read};
 use crate::train::run::RunError;
 use crate::train::sweep::parse_lrs;
 
@@ -59,8 +59,18 @@ pub struct LabState {
     pub keeper: Keeper,
 }
 
+/// The lab opened with the settings of the page's URL and the runs the browser kept
+/// (`saved::open_lab`), training on `gpu` when there is one: the data and the first run's
+/// engine, the slow part of opening, done before the page shows the lab.
+pub fn open(gpu: Option<Rc<GpuContext>>, loaded: saved::Loaded) -> saved::OpenedLab {
+    let query = web_sys::window()
+        .and_then(|w| w.location().search().ok())
+        .unwrap_or_default();
+    saved::open_lab(gpu, &url::decode(&query), loaded)
+}
+
 /// Resolves in a later task of the browser's event loop (a zero timeout).
-async fn next_task() {
+pub(super) async fn next_task() {
     let promise = js_sys::Promise::new(&mut |resolve, _| {
         if let Some(window) = web_sys::window() {
             let _ = window.set_timeout_with_callback(&resolve);
@@ -80,17 +90,12 @@ fn now_seconds() -> f64 {
 }
 
 impl LabState {
-    /// The lab opened with the settings of the page's URL and the runs the browser kept
-    /// (`saved::open_lab`), training on `gpu` when there is one.
-    pub fn new(gpu: Option<Rc<GpuContext>>, loaded: saved::Loaded) -> Self {
-        let watched = gpu.clone();
-        let query = web_sys::window()
-            .and_then(|w| w.location().search().ok())
-            .unwrap_or_default();
-        let settings = url::decode(&query);
-        let (lab, keeper) = saved::open_lab(gpu, &settings, loaded);
+    /// The page's state around the lab `opened` (see [`open`]), watching its device.
+    pub fn new(opened: saved::OpenedLab) -> Self {
+        let keeper = Keeper::new(&opened);
+        let watched = opened.lab.device().cloned();
         let state = Self {
-            lab: StoredValue::new_local(lab),
+            lab: StoredValue::new_local(opened.lab),
             version: RwSignal::new(0),
             progress: RwSignal::new(0),
             charts: RwSignal::new(0),
@@ -111,7 +116,7 @@ impl LabState {
             state.watch_device(gpu);
         }
         // A shared session's link has done its work: a reload opens what the page kept since.
-        if settings.iter().any(|(key, _)| key == session::URL_KEY) {
+        if opened.from_link {
             state.write_url();
         }
         state
@@ -365,10 +370,11 @@ impl LabState {
     /// validation reads go on by themselves), start the views' reads when due, then await the
     /// next report, which yields the page's thread to the browser.
     async fn gpu_turn(&self, limit: usize) {
-        let reads = self
-            .lab
-            .try_update_value(|lab| lab.gpu_pump(&now_seconds, limit))
-            .unwrap_or_default();
+        let reads = super::start_marks::timed("gpu-pump", || {
+            self.lab
+                .try_update_value(|lab| lab.gpu_pump(&now_seconds, limit))
+                .unwrap_or_default()
+        });
         for read in reads {
             self.await_read(read, None);
         }
@@ -531,9 +537,12 @@ impl LabState {
         }
         let now = now_ms();
         let in_experiment = self.lab.with_value(Lab::experiment_training);
+        // Before the first step the charts have nothing to redraw (the stages drew them
+        // empty); the attention maps do: the untrained model's, the first snapshot.
+        let started = self.first_step_ms.get_value().is_some();
         if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
             self.refresh_attention(now);
-        } else if now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+        } else if started && now - self.last_draw.get_value() >= DRAW_EVERY_MS {
             self.draw_charts(now);
         } else {
             self.train(TASK_BUDGET_SECONDS);
@@ -554,10 +563,12 @@ impl LabState {
     /// Trains on the CPU engine for `budget` seconds (at least one step) and extends the text
     /// sample.
     fn train(&self, budget: f64) {
-        self.lab.update_value(|lab| {
-            lab.train(budget, &now_seconds);
-            // The CPU engine adds its tokens at once: there is no read to await.
-            let _ = lab.extend_sample();
+        super::start_marks::timed("cpu-train", || {
+            self.lab.update_value(|lab| {
+                lab.train(budget, &now_seconds);
+                // The CPU engine adds its tokens at once: there is no read to await.
+                let _ = lab.extend_sample();
+            })
         });
         self.note_first_step();
         self.progress.update(|p| *p += 1);
@@ -571,6 +582,7 @@ impl LabState {
                 .with_value(|lab| lab.runs.last().is_some_and(|r| r.session.steps_done() > 0))
         {
             self.first_step_ms.set_value(Some(now_ms()));
+            super::start_marks::first_step();
         }
     }
 
@@ -581,7 +593,10 @@ impl LabState {
         if self.reading_attention.get_value() {
             return;
         }
-        match self.lab.try_update_value(Lab::refresh_attention).flatten() {
+        let refreshed = super::start_marks::timed("attention-forward", || {
+            self.lab.try_update_value(Lab::refresh_attention).flatten()
+        });
+        match refreshed {
             Some(read) => self.await_read(read, Some(self.reading_attention)),
             None => self.attention.update(|a| *a += 1),
         }

@@ -17,6 +17,8 @@ mod results;
 mod rules;
 mod saved;
 mod session;
+mod stages;
+mod start_marks;
 mod storage;
 mod sweep;
 mod text;
@@ -35,6 +37,7 @@ use crate::lab::kernel_check::{run_page_checks, KernelCheck};
 use crate::lab::page_text::PageText;
 use crate::lab::tour_text::fill;
 use language::Language;
+use stages::Stage;
 
 /// Where the visitor's WebGPU stands.
 #[derive(Clone, Debug, PartialEq)]
@@ -84,7 +87,7 @@ enum CheckStatus {
 #[wasm_bindgen(start)]
 pub fn start() {
     console_error_panic_hook::set_once();
-    leptos::mount::mount_to_body(App);
+    start_marks::timed("mount", || leptos::mount::mount_to_body(App));
 }
 
 /// Whether the browser exposes `navigator.gpu` at all. Checked before touching wgpu, so that a
@@ -95,43 +98,21 @@ fn browser_has_webgpu() -> bool {
         .is_some_and(|gpu| !gpu.is_undefined() && !gpu.is_null())
 }
 
-/// "google / swiftshader": the vendor and architecture of the browser's adapter, where wgpu
-/// reads only its description, which browsers often leave empty (the engine choice names a
-/// software renderer by them).
-async fn adapter_vendor_and_architecture() -> Option<String> {
-    use js_sys::Reflect;
-    let gpu = Reflect::get(&web_sys::window()?.navigator(), &"gpu".into()).ok()?;
-    let request: js_sys::Function = Reflect::get(&gpu, &"requestAdapter".into())
-        .ok()?
-        .dyn_into()
-        .ok()?;
-    let promise: js_sys::Promise = request.call0(&gpu).ok()?.dyn_into().ok()?;
-    let adapter = wasm_bindgen_futures::JsFuture::from(promise).await.ok()?;
-    let info = Reflect::get(&adapter, &"info".into()).ok()?;
-    let field = |name: &str| {
-        Reflect::get(&info, &name.into())
-            .ok()
-            .and_then(|value| value.as_string())
-            .filter(|value| !value.is_empty())
-    };
-    let parts: Vec<String> = ["vendor", "architecture"]
-        .into_iter()
-        .filter_map(field)
-        .collect();
-    (!parts.is_empty()).then(|| parts.join(" / "))
-}
-
 #[component]
 fn App() -> impl IntoView {
     let language = Language::from_page();
     provide_context(language);
     let (gpu, set_gpu) = signal(GpuStatus::Detecting);
-    // The device lives outside the reactive graph; the lab and the kernel check share it.
-    let context = StoredValue::new_local(None::<Rc<GpuContext>>);
-    // The runs the browser kept, read before the lab opens (it opens with them).
-    let loaded = StoredValue::new_local(Ok(None) as saved::Loaded);
+    // The lab, opened before the status leaves Detecting (once), and taken by the view then.
+    let opened = StoredValue::new_local(None::<saved::OpenedLab>);
 
+    // The start, in tasks of its own: the header first (this task), then the adapter and
+    // device (WebGPU's `requestAdapter` holds the page's thread for about 125 ms on
+    // SwiftShader), the lab's data (tokenizing the corpus), its first run (the engine), and
+    // the lab's first render (in stages: `stages`), so that no task holds two of them.
     spawn_local(async move {
+        lab_state::next_task().await;
+        start_marks::begin("webgpu");
         let found = if browser_has_webgpu() {
             GpuContext::new()
                 .await
@@ -145,18 +126,24 @@ fn App() -> impl IntoView {
                 detail: None,
             })
         };
-        loaded.set_value(storage::load().await);
-        match found {
-            Ok(mut ctx) => {
-                if ctx.adapter.name.is_empty() {
-                    ctx.adapter.name = adapter_vendor_and_architecture().await.unwrap_or_default();
-                }
+        start_marks::end("webgpu");
+        start_marks::begin("storage");
+        let loaded = storage::load().await;
+        start_marks::end("storage");
+        let (device, status) = match found {
+            Ok(ctx) => {
                 let summary = ctx.adapter.clone();
-                context.set_value(Some(Rc::new(ctx)));
-                set_gpu.set(GpuStatus::Ready(summary));
+                (Some(Rc::new(ctx)), GpuStatus::Ready(summary))
             }
-            Err(status) => set_gpu.set(status),
-        }
+            Err(status) => (None, status),
+        };
+        lab_state::next_task().await;
+        let mut lab = start_marks::timed("open-lab", || lab_state::open(device, loaded));
+        lab_state::next_task().await;
+        start_marks::timed("first-run", || lab.start_first_run());
+        opened.set_value(Some(lab));
+        lab_state::next_task().await;
+        set_gpu.set(status);
     });
 
     view! {
@@ -175,10 +162,13 @@ fn App() -> impl IntoView {
                 view! { <p class="note" data-testid="detecting">{move || language.page().detecting}</p> }
                     .into_any()
             }
-            status => {
-                let kept = loaded.get_value();
-                view! { <Lab gpu=context.get_value() status=status loaded=kept /> }.into_any()
-            }
+            status => match opened.try_update_value(Option::take).flatten() {
+                Some(opened) => start_marks::timed("lab-view", || {
+                    view! { <Lab status=status opened=opened /> }.into_any()
+                }),
+                // Not reached: the lab is opened before the status changes, and it changes once.
+                None => ().into_any(),
+            },
         }}
     }
 }
@@ -187,8 +177,8 @@ fn App() -> impl IntoView {
 /// device the engine note, the device readout and the panels follow the device the lab trains
 /// on now (a new one, or none: the CPU engine).
 #[component]
-fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) -> impl IntoView {
-    let state = lab_state::LabState::new(gpu, loaded);
+fn Lab(status: GpuStatus, opened: saved::OpenedLab) -> impl IntoView {
+    let state = lab_state::LabState::new(opened);
     provide_context(state);
     let language = expect_context::<Language>();
     // The lab writes the language into the URL and its refusals in it.
@@ -196,12 +186,17 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
     let words = move || language.page();
     provide_context(tour::Tour::new());
     chart_canvas::Resizes::provide();
-    // Runs brought back by a reload wait for play (the notice says where the newest stands).
-    if state.keeper.restored() {
-        state.pause();
-    } else {
-        state.play();
-    }
+    let stages = stages::Stages::new();
+    provide_context(stages);
+    spawn_local(async move {
+        stages.show_all().await;
+        // Runs brought back by a reload wait for play (the notice says where the newest stands).
+        if state.keeper.restored() {
+            state.pause();
+        } else {
+            state.play();
+        }
+    });
     // Bumped when a lost device is replaced: everything below that names the device follows it.
     let generation = Memo::new(move |_| {
         state.version.track();
@@ -258,32 +253,36 @@ fn Lab(gpu: Option<Rc<GpuContext>>, status: GpuStatus, loaded: saved::Loaded) ->
                 // At 1280x720 the loss and the attention maps side by side fill the first
                 // screen; everything else is below, the notes first.
                 <div class="first-screen">
-                    <views::LossChart />
-                    <views::AttentionGrid />
+                    <Stage at=1><views::LossChart /></Stage>
+                    <Stage at=2><views::AttentionGrid /></Stage>
                 </div>
                 <saved::SavedRunsBar />
                 <p class="note" data-testid="engine-note">{note}</p>
                 <tour::TourPanel />
                 <results::ExperimentPanel />
                 <views::RunsList />
-                <views::Charts />
-                <across_runs::ClaimCharts />
-                <across_runs::CompareMaps />
-                <model_views::ModelViews />
-                <views::Sample />
-                <generate::GeneratePanel />
-                <text::TextPanel />
-                <checkpoints::CheckpointPanel />
-                <session::SessionPanel />
-                <calc::CalcPanel />
-                <div class="panels">
-                    {move || {
-                        view! {
-                            <GpuPanel status=status_now() />
-                            <CheckPanel gpu=device_now() />
-                        }
-                    }}
-                </div>
+                <Stage at=2>
+                    <views::Charts />
+                    <across_runs::ClaimCharts />
+                    <across_runs::CompareMaps />
+                </Stage>
+                <Stage at=3>
+                    <model_views::ModelViews />
+                    <views::Sample />
+                    <generate::GeneratePanel />
+                    <text::TextPanel />
+                    <checkpoints::CheckpointPanel />
+                    <session::SessionPanel />
+                    <calc::CalcPanel />
+                    <div class="panels">
+                        {move || {
+                            view! {
+                                <GpuPanel status=status_now() />
+                                <CheckPanel gpu=device_now() />
+                            }
+                        }}
+                    </div>
+                </Stage>
             </main>
         </div>
         <presenter::Presenter />

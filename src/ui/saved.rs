@@ -40,16 +40,37 @@ pub struct Keeper {
     pub notice: RwSignal<Option<Notice>>,
 }
 
+/// The lab as it opened, before the page shows it: the notice the bar shows about it, and
+/// whether a shared session's link opened it.
+pub struct OpenedLab {
+    pub lab: Lab,
+    notice: Option<Notice>,
+    pub from_link: bool,
+    /// A fresh lab (nothing brought back): its data is built, its first run not yet started.
+    fresh: bool,
+}
+
+impl OpenedLab {
+    /// Starts a fresh lab's first run (see `Lab::with_data`); runs brought back are as they
+    /// were.
+    pub fn start_first_run(&mut self) {
+        if self.fresh {
+            self.lab.start_first_run();
+        }
+    }
+}
+
 /// The lab opened with the URL's `settings`: the kept runs back if they are whole and can be
 /// rebuilt, else a fresh lab and the reason (the kept copy is then cleared).
 pub fn open_lab(
     gpu: Option<Rc<GpuContext>>,
     settings: &[(String, String)],
     loaded: Loaded,
-) -> (Lab, Keeper) {
+) -> OpenedLab {
     // A shared session's link (`lab::session`) opens in place of the kept runs.
     let (settings, shared) = session::from_settings(settings);
     let settings = settings.as_slice();
+    let from_link = shared.is_some();
     let shared = shared.map(|read| {
         read.and_then(|restored| Lab::reopen(lab::page_defaults(), settings, gpu.clone(), restored))
     });
@@ -70,14 +91,14 @@ pub fn open_lab(
         }
         None => open_kept(&gpu, settings, loaded),
     };
-    let keeper = Keeper {
-        last_mark: StoredValue::new_local(lab.save_mark()),
-        last_ms: StoredValue::new(now_ms()),
-        saving: StoredValue::new(false),
-        enabled: StoredValue::new(true),
-        notice: RwSignal::new(notice),
-    };
-    (lab, keeper)
+    // A lab is fresh (`Lab::with_data`) unless runs came back, which the notice says.
+    let fresh = !matches!(notice, Some(Notice::Restored(_)));
+    OpenedLab {
+        lab,
+        notice,
+        from_link,
+        fresh,
+    }
 }
 
 /// The lab with the runs the browser kept, or a fresh one, and the notice saying which.
@@ -86,7 +107,7 @@ fn open_kept(
     settings: &[(String, String)],
     loaded: Loaded,
 ) -> (Lab, Option<Notice>) {
-    let fresh = || Lab::new(lab::page_defaults(), settings, gpu.clone());
+    let fresh = || Lab::with_data(lab::page_defaults(), settings, gpu.clone());
     match loaded {
         Ok(None) => (fresh(), None),
         Ok(Some(kept)) => {
@@ -118,6 +139,17 @@ fn open_kept(
 }
 
 impl Keeper {
+    /// Keeping the runs of the lab `opened`, which are as good as kept now.
+    pub fn new(opened: &OpenedLab) -> Self {
+        Self {
+            last_mark: StoredValue::new_local(opened.lab.save_mark()),
+            last_ms: StoredValue::new(now_ms()),
+            saving: StoredValue::new(false),
+            enabled: StoredValue::new(true),
+            notice: RwSignal::new(opened.notice.clone()),
+        }
+    }
+
     /// Whether the page opened with runs brought back (it then waits for play).
     pub fn restored(&self) -> bool {
         matches!(self.notice.get_untracked(), Some(Notice::Restored(_)))

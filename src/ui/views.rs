@@ -384,11 +384,10 @@ pub(super) fn LineChart(
                 log_y,
                 log_x: false,
             };
-            let result = if dots {
-                charts::draw_points(area, scale, axes, &data, &[], "")
-            } else {
-                charts::draw_lines(area, scale, axes, &data)
-            };
+            let result = super::start_marks::timed(testid, || match dots {
+                true => charts::draw_points(area, scale, axes, &data, &[], ""),
+                false => charts::draw_lines(area, scale, axes, &data),
+            });
             if let Err(error) = result {
                 leptos::logging::warn!("{title}: {error}");
             }
@@ -669,7 +668,10 @@ pub(super) fn AttentionCanvas(
     };
     draw_at_box_size(canvas, TextSize::Page, map, move |area, scale, map| {
         let maps: Vec<_> = map.into_iter().collect();
-        match charts::draw_attention_grid(area, scale, "", &maps) {
+        let drawn = super::start_marks::timed("attention-map", || {
+            charts::draw_attention_grid(area, scale, "", &maps)
+        });
+        match drawn {
             Ok(areas) => {
                 if let Some(placed) = placed {
                     placed.set_value(areas.first().copied());
