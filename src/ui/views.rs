@@ -47,6 +47,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state.version.track();
         state.lab.with_value(|lab| lab.play_title(language.get()))
     };
+    // Marked, not disabled: it stays one Tab after the skip link, its title saying why.
     let cannot_play = move || {
         state.progress.track();
         state.version.track();
@@ -82,7 +83,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                     data-testid="play"
                     aria-pressed=move || state.playing.get().to_string()
                     title=play_title
-                    disabled=cannot_play
+                    aria-disabled=move || cannot_play().to_string()
                     on:click=move |_| if state.playing.get_untracked() { state.pause() } else { state.play() }
                 >
                     {move || if state.playing.get() { words().pause } else { words().play }}

@@ -87,16 +87,16 @@ test("an ended experiment says finished, Play trains what its title says, its ch
     const play = page.getByTestId("play");
     assert.equal(ended.play_title, "Play trains run 1 on from step 0");
     assert.equal(await play.getAttribute("title"), ended.play_title);
-    assert.ok(!(await play.isDisabled()));
+    assert.equal(await play.getAttribute("aria-disabled"), "false");
     await play.click();
     const trained = await until(page, (s) => s.runs[0].status === "finished, 4 steps" && !s.playing);
     assert.equal(trained.experiment.lanes.every((l) => l.steps === 4), true, "the lanes stay where they ended");
     assert.deepEqual(trained.chart_series, ["run 1"]);
-    // Nothing left: Play is off and says why.
+    // Nothing left: Play is marked off (still one Tab away) and says why.
     const nothing = "Nothing left to train: run 1: finished, 4 steps. Reset trains it again from step 0; a changed setting starts a new run.";
     assert.equal(trained.play_title, nothing);
     assert.equal(await play.getAttribute("title"), nothing);
-    assert.ok(await play.isDisabled());
+    assert.equal(await play.getAttribute("aria-disabled"), "true");
 
     // Presenter mode's status is the banner, not "Now running: … finished".
     await page.keyboard.press("p");
