@@ -80,6 +80,8 @@ pub struct PageExperiment {
     pub(super) resume: Vec<ResumePoints>,
     /// Where the lanes went on after a lost device or a change of engine, for the banner.
     pub resumed: Option<String>,
+    /// The newest run's (id, steps) when the lanes started ([`Lab::charts_show_lanes`]).
+    newest_at_start: Option<(usize, usize)>,
 }
 
 /// The seeds per variant the page trains: the most, up to [`PAGE_SEEDS`], whose lanes together
@@ -370,6 +372,10 @@ pub fn snapshot(lab: &Lab) -> Value {
         "seeds": experiment.seeds,
         "lanes": lanes,
         "bands": band_chart(&variants).0.iter().map(|b| b.points.len()).collect::<Vec<_>>(),
+        "chart_lines": {
+            "loss": chart_labels(lab, ExperimentChart::Loss),
+            "difference": chart_labels(lab, ExperimentChart::Difference),
+        },
         "rows": results_rows(&variants),
         "verdicts": verdicts,
     })
@@ -411,6 +417,61 @@ pub fn band_chart(variants: &[Variant]) -> (Vec<Band>, Vec<Line>) {
         });
     }
     (bands, lines)
+}
+
+/// The experiment's two charts in the page.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ExperimentChart {
+    /// The validation loss: each variant's mean over seeds, its min-max band ([`band_chart`]).
+    Loss,
+    /// Each variant's training loss minus the first variant's ([`difference_lines`]).
+    Difference,
+}
+
+impl ExperimentChart {
+    /// The page's test id of its canvas.
+    pub fn testid(self) -> &'static str {
+        match self {
+            Self::Loss => "chart-experiment-loss",
+            Self::Difference => "chart-experiment-difference",
+        }
+    }
+}
+
+/// What `chart` draws in `lang`: title, y label, bands and lines, of the experiment's
+/// variants only (issue 14: the visitor's run, another model, was drawn among them).
+pub fn experiment_chart(
+    lab: &Lab,
+    lang: Lang,
+    chart: ExperimentChart,
+) -> (String, String, Vec<Band>, Vec<Line>) {
+    let Some(experiment) = &lab.experiment else {
+        return Default::default();
+    };
+    let words = page_text::of(lang);
+    let variants = experiment.variants();
+    match chart {
+        ExperimentChart::Loss => {
+            let (bands, lines) = band_chart(&variants);
+            let name = experiment.experiment.name;
+            let title = fill(words.experiment_loss, &[("name", name)]);
+            let unit = experiments_text::unit(lang, experiment.loss());
+            let y = fill(words.experiment_loss_y, &[("unit", unit)]);
+            (title, y, bands, lines)
+        }
+        ExperimentChart::Difference => {
+            let first = variants.first().map_or("", |v| v.label.as_str());
+            let title = fill(words.experiment_difference, &[("first", first)]);
+            let y = words.experiment_difference_y.into();
+            (title, y, Vec::new(), difference_lines(&variants))
+        }
+    }
+}
+
+/// The labels of the lines `chart` draws, for the snapshot.
+fn chart_labels(lab: &Lab, chart: ExperimentChart) -> Vec<String> {
+    let (_, _, _, lines) = experiment_chart(lab, Lang::En, chart);
+    lines.into_iter().map(|line| line.label).collect()
 }
 
 /// Each variant's mean training loss minus the first variant's, step by step (shared by the
@@ -496,6 +557,7 @@ impl Lab {
             resume: Vec::new(),
             resumed: None,
             restarts_on_play: false,
+            newest_at_start: self.newest_mark(),
         };
         for (variant, seed, mut run) in planned {
             let label = page.label(variant).to_string();
@@ -578,6 +640,21 @@ impl Lab {
         self.experiment
             .as_ref()
             .is_some_and(PageExperiment::training)
+    }
+
+    /// Whether the page's step charts show the experiment's lanes rather than the runs
+    /// (issue 14: the visitor's run, another model, stayed in them): while it trains, and once
+    /// it has ended until the newest run moves on (trains, or another starts), so that its end
+    /// stays in view.
+    pub fn charts_show_lanes(&self) -> bool {
+        self.experiment
+            .as_ref()
+            .is_some_and(|e| e.training() || e.newest_at_start == self.newest_mark())
+    }
+
+    /// The newest run's id and steps, to see whether it has moved.
+    fn newest_mark(&self) -> Option<(usize, usize)> {
+        (self.runs.last()).map(|run| (run.id, run.session.steps_done()))
     }
 }
 
@@ -770,6 +847,34 @@ mod tests {
             (32, 200),
             "the CPU scale"
         );
+    }
+
+    /// Issue 14: the visitor's run (the page's defaults, another model; in kv-heads the same
+    /// model as "MHA") was drawn in every experiment's charts. They hold its variants only.
+    #[test]
+    fn the_experiments_charts_hold_its_variants_only() {
+        let clock = clock();
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "3")]), None);
+        lab.train(1.0, &clock);
+        lab.start_experiment("kv-heads").unwrap();
+        train_to_end(&mut lab);
+        let variants: Vec<&str> = (lab.experiment.as_ref().unwrap().experiment.variants.iter())
+            .map(|(label, _)| *label)
+            .collect();
+        for chart in [ExperimentChart::Loss, ExperimentChart::Difference] {
+            let (_, _, bands, lines) = experiment_chart(&lab, Lang::En, chart);
+            let labels: Vec<&str> = lines.iter().map(|l| l.label.as_str()).collect();
+            assert_eq!(labels, variants, "{chart:?}");
+            assert!(lines.iter().all(|l| !l.points.is_empty()), "{chart:?}");
+            let expected_bands = match chart {
+                ExperimentChart::Loss => variants.len(),
+                ExperimentChart::Difference => 0,
+            };
+            assert_eq!(bands.len(), expected_bands, "{chart:?}");
+        }
+        let snapshot = snapshot(&lab);
+        assert_eq!(snapshot["chart_lines"]["loss"], json!(variants));
+        assert_eq!(snapshot["chart_lines"]["difference"], json!(variants));
     }
 
     #[test]

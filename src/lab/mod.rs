@@ -20,6 +20,7 @@ pub mod lockstep;
 mod memory;
 pub mod model_views;
 pub mod page_text;
+pub mod play;
 mod reload;
 mod resume;
 pub mod session;

@@ -58,6 +58,15 @@ pub struct PageText {
     pub no_run: &'static str,
     pub cannot_train: &'static str,
     pub go_to_control: &'static str,
+    /// The problems' heading while the newest run ({id}) can still train: the settings start
+    /// no run, but it goes on (issue 14: "cannot train" while it trained on).
+    pub cannot_start: &'static str,
+    /// What Play trains (its title): the experiment ({banner}), the newest run ({id} from step
+    /// {done}), nothing since the newest run ended ({id}, {status}), nothing since there is no run.
+    pub play_titles: [&'static str; 4],
+    /// The tokens/s readout's label while run {id} trains (the other readouts are of the
+    /// controls' settings).
+    pub tokens_of_run: &'static str,
 
     pub runs: &'static str,
     pub show: &'static str,
@@ -280,6 +289,16 @@ pub const ENGLISH: PageText = PageText {
     no_run: "no run",
     cannot_train: "This configuration cannot train: ",
     go_to_control: "go to the control",
+    cannot_start: "These settings cannot start a new run (run {id} goes on with its own, \
+                   earlier settings): ",
+    play_titles: [
+        "Play trains the experiment on: {banner}",
+        "Play trains run {id} on from step {done}",
+        "Nothing left to train: run {id}: {status}. Reset trains it again from step 0; a \
+         changed setting starts a new run.",
+        "Nothing to train: there is no run. Reset starts one from the settings.",
+    ],
+    tokens_of_run: "tokens/s, run {id}",
 
     runs: "Runs",
     show: "Show",
@@ -575,6 +594,14 @@ pub const CHINESE: PageText = PageText {
     no_run: "没有运行",
     cannot_train: "此配置无法训练：",
     go_to_control: "转到该控件",
+    cannot_start: "这些设置无法开始新的运行（运行 {id} 按它自己先前的设置继续）：",
+    play_titles: [
+        "播放：实验继续训练：{banner}",
+        "播放：运行 {id} 从第 {done} 步继续训练",
+        "没有可训练的了：运行 {id}：{status}。重置会从第 0 步重新训练它；更改设置会开始新的运行。",
+        "没有可训练的：没有运行。重置会按当前设置开始一个运行。",
+    ],
+    tokens_of_run: "tokens/秒，运行 {id}",
 
     runs: "运行",
     show: "显示",

@@ -12,19 +12,56 @@ use crate::model::rules::{rules, Rule};
 use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
 use crate::train::experiments::LossUnit;
 use crate::train::published::PUBLISHED;
-use crate::train::session::{RunStatus, StepRecord};
+use crate::train::session::{RunStatus, Session, StepRecord};
 
 /// The shown runs, not hidden.
 pub(super) fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
     lab.runs.iter().filter(|r| !r.hidden)
 }
 
-/// Whether the shown runs differ in tokenizer. Their losses per token then compare nothing (a
-/// token of several characters costs more nats than one character), so the loss chart shows
-/// the validation loss in bits per character of the text instead. Runs on one tokenizer keep
-/// nats per token, the number training minimises and the lecture quotes.
+/// One line's source on the step charts: a shown run, or a lane of the experiment.
+pub struct Series<'a> {
+    /// In the loss chart's legend: the run's name, or the lane's ("no final norm seed 2").
+    pub name: String,
+    /// In the other charts' legends: "run 3", or the lane's name.
+    pub short: String,
+    pub color: usize,
+    pub dash: Dash,
+    pub session: &'a Session,
+}
+
+/// What the step charts show: the experiment's lanes, each in its variant's colour and its
+/// seed's stroke, while they are on show ([`Lab::charts_show_lanes`]); else the shown runs.
+pub fn series(lab: &Lab) -> Vec<Series<'_>> {
+    match lab.experiment.as_ref().filter(|_| lab.charts_show_lanes()) {
+        Some(experiment) => (experiment.lockstep.lanes.iter().enumerate())
+            .map(|(index, lane)| Series {
+                name: experiment.lane_name(index),
+                short: experiment.lane_name(index),
+                color: lane.variant,
+                dash: Dash::nth(lane.seed, 1),
+                session: &lane.session,
+            })
+            .collect(),
+        None => shown(lab)
+            .map(|run| Series {
+                name: run.name(),
+                short: format!("run {}", run.id),
+                color: run.color,
+                dash: run_dash(run),
+                session: &run.session,
+            })
+            .collect(),
+    }
+}
+
+/// Whether the shown series differ in tokenizer. Their losses per token then compare nothing
+/// (a token of several characters costs more nats than one character), so the loss chart
+/// shows the validation loss in bits per character of the text instead. Series on one
+/// tokenizer keep nats per token, the number training minimises and the lecture quotes.
 pub fn tokenizers_differ(lab: &Lab) -> bool {
-    LossUnit::comparing(shown(lab).map(|r| &r.session.data)) == LossUnit::BitsPerCharacter
+    let series = series(lab);
+    LossUnit::comparing(series.iter().map(|s| &s.session.data)) == LossUnit::BitsPerCharacter
 }
 
 /// The loss chart's title and y axis: nats per token, or bits per character when the shown
@@ -37,12 +74,12 @@ pub fn loss_axes(lab: &Lab, words: &PageText) -> ChartText {
     }
 }
 
-/// Train loss (faint, out of the legend) and validation loss of every shown run; only the
-/// validation loss in bits per character when their tokenizers differ ([`loss_axes`]).
+/// Train loss (faint, out of the legend) and validation loss of every shown [`series`]; only
+/// the validation loss in bits per character when their tokenizers differ ([`loss_axes`]).
 pub fn loss_lines(lab: &Lab) -> Vec<Line> {
     let per_character = tokenizers_differ(lab);
     let mut lines = Vec::new();
-    for run in shown(lab) {
+    for run in series(lab) {
         let history = &run.session.history;
         let validation = |value: fn(&StepRecord) -> Option<f32>| {
             (history.iter())
@@ -51,11 +88,11 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
         };
         if per_character {
             lines.push(Line {
-                label: format!("{} (validation)", run.name()),
+                label: format!("{} (validation)", run.name),
                 points: validation(|r| r.val_bpc),
                 color: run.color,
                 faint: false,
-                dash: run_dash(run),
+                dash: run.dash,
             });
             continue;
         }
@@ -68,33 +105,30 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
             points: smooth(&train, lab.smoothing),
             color: run.color,
             faint: true,
-            dash: run_dash(run),
+            dash: run.dash,
         });
         lines.push(Line {
-            label: format!("{} (validation)", run.name()),
+            label: format!("{} (validation)", run.name),
             points: validation(|r| r.val_loss),
             color: run.color,
             faint: false,
-            dash: run_dash(run),
+            dash: run.dash,
         });
     }
     lines
 }
 
-/// One per-step number of every shown run (gradient norm, learning rate).
+/// One per-step number of every shown [`series`] (gradient norm, learning rate).
 pub fn metric_lines(lab: &Lab, metric: fn(&StepRecord) -> f32) -> Vec<Line> {
-    shown(lab)
+    (series(lab).into_iter())
         .map(|run| Line {
-            label: format!("run {}", run.id),
-            points: run
-                .session
-                .history
-                .iter()
+            label: run.short,
+            points: (run.session.history.iter())
                 .map(|r| (r.step as f64, f64::from(metric(r))))
                 .collect(),
             color: run.color,
             faint: false,
-            dash: run_dash(run),
+            dash: run.dash,
         })
         .collect()
 }
@@ -219,17 +253,36 @@ fn plain_number(value: f64) -> String {
     text.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
-/// Mean training tokens per second over the newest run's last ten steps.
-pub fn tokens_per_second(lab: &Lab) -> Option<f64> {
-    // Only while the newest run trains: a figure left from a finished run reads as current.
+/// Mean training tokens per second over the newest run's last ten steps, while it trains:
+/// the page `playing` and no experiment training instead (a figure left from a paused, waiting
+/// or finished run reads as current).
+pub fn tokens_per_second(lab: &Lab, playing: bool) -> Option<f64> {
     let run = lab
-        .runs
-        .last()
-        .filter(|r| r.session.status == RunStatus::Training)?;
+        .training_run()
+        .filter(|_| playing && !lab.experiment_training())?;
     let history = &run.session.history;
     let recent = &history[history.len().saturating_sub(10)..];
     (!recent.is_empty())
         .then(|| recent.iter().map(|r| r.tokens_per_second).sum::<f64>() / recent.len() as f64)
+}
+
+/// The tokens/s readout's label: the run it measures while one trains ("tokens/s, run 2"),
+/// since the other readouts are of the controls' settings.
+pub fn tokens_label(lab: &Lab, playing: bool, words: &PageText) -> String {
+    match (tokens_per_second(lab, playing), lab.newest_id()) {
+        (Some(_), Some(id)) => fill(words.tokens_of_run, &[("id", &id.to_string())]),
+        _ => words.readouts[3].to_string(),
+    }
+}
+
+/// The problems' heading: while the newest run can still train, that these settings start
+/// no new run and it goes on with its own (issue 14: "This configuration cannot train" while
+/// it trained on); else that this configuration cannot train.
+pub fn problems_heading(lab: &Lab, words: &PageText) -> String {
+    match lab.training_run() {
+        Some(run) => fill(words.cannot_start, &[("id", &run.id.to_string())]),
+        None => words.cannot_train.to_string(),
+    }
 }
 
 /// The tokens of the example the attention maps show (the newest run's), as labels.
@@ -341,8 +394,9 @@ pub fn status_text(run: &RunEntry, words: &[&str; 5]) -> String {
 }
 
 /// The state the browser tests read: runs with their losses, the newest run's attention
-/// maps with their masks, and the readouts.
-pub fn snapshot(lab: &Lab) -> Value {
+/// maps with their masks, the readouts (tokens/s while `playing`), the problems and Play's
+/// title.
+pub fn snapshot(lab: &Lab, playing: bool) -> Value {
     let runs: Vec<Value> = lab
         .runs
         .iter()
@@ -384,7 +438,12 @@ pub fn snapshot(lab: &Lab) -> Value {
         "loss_axis": loss_axes(lab, &page_text::ENGLISH).y,
         "attention": attention,
         "readouts": readouts,
-        "tokens_per_second": tokens_per_second(lab),
+        "chart_series": series(lab).into_iter().map(|s| s.short).collect::<Vec<_>>(),
+        "tokens_per_second": tokens_per_second(lab, playing),
+        "playing": playing,
+        "problems_heading": (!lab.problems().is_empty())
+            .then(|| problems_heading(lab, &page_text::ENGLISH)),
+        "play_title": lab.play_title(super::i18n::Lang::En),
         "settings": lab.url_settings(),
         "engine_notice": lab.engine_notice,
         "experiment": super::lockstep::snapshot(lab),
@@ -406,10 +465,13 @@ mod tests {
         };
         // Both steps evaluate (the first and the last), so each takes a call.
         assert_eq!(lab.train(1.0, &clock), 1);
-        assert!(tokens_per_second(&lab).is_some(), "measured while training");
+        assert!(
+            tokens_per_second(&lab, true).is_some(),
+            "measured while training"
+        );
         assert_eq!(lab.train(1.0, &clock), 1);
         assert_eq!(
-            tokens_per_second(&lab),
+            tokens_per_second(&lab, true),
             None,
             "nothing trains once finished"
         );
@@ -444,9 +506,120 @@ mod tests {
             max_attention_logit(record),
             record.max_attention_logit[0].max(record.max_attention_logit[1])
         );
-        let snapshot = snapshot(&lab);
+        let snapshot = snapshot(&lab, false);
         assert_eq!(snapshot["runs"].as_array().unwrap().len(), 2);
         assert_eq!(snapshot["runs"][0]["loss"].as_array().unwrap().len(), 2);
+    }
+
+    /// Issue 14: the visitor's run (another model) stayed in the charts during an
+    /// experiment. The step charts show the experiment's lanes while it trains and after it
+    /// ends, until the visitor's run trains on.
+    #[test]
+    fn the_step_charts_show_the_experiments_lanes_while_it_is_on_show() {
+        let clock = crate::lab::tests::clock();
+        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "3".into())], None);
+        lab.train(1.0, &clock);
+        let shows = |lab: &Lab| -> Vec<String> {
+            let lines = metric_lines(lab, |r| r.lr);
+            lines.into_iter().map(|l| l.label).collect()
+        };
+        assert_eq!(shows(&lab), ["run 1"]);
+        lab.start_experiment("final-norm").unwrap();
+        let lanes = [
+            "final norm seed 1",
+            "final norm seed 2",
+            "no final norm seed 1",
+            "no final norm seed 2",
+        ];
+        assert_eq!(shows(&lab), lanes);
+        while lab.experiment_training() {
+            lab.train(1.0, &clock);
+        }
+        assert_eq!(shows(&lab), lanes, "its end stays in view");
+        let validation: Vec<String> = (loss_lines(&lab).into_iter())
+            .filter(|l| !l.faint)
+            .map(|l| l.label)
+            .collect();
+        assert_eq!(validation, lanes.map(|lane| format!("{lane} (validation)")));
+        let lane = &lab.experiment.as_ref().unwrap().lockstep.lanes[3];
+        let lr = &metric_lines(&lab, |r| r.lr)[3];
+        assert_eq!(
+            (lr.color, lr.dash),
+            (1, Dash::Dashed),
+            "variant colour, seed stroke"
+        );
+        assert_eq!(lr.points.len(), lane.session.history.len());
+        assert!(lab.train(1.0, &clock) > 0, "run 1 trains on");
+        assert_eq!(shows(&lab), ["run 1"]);
+    }
+
+    /// Issue 14: tokens/s stayed on screen with nothing training. It shows only while the
+    /// newest run trains: not while the page is paused, nor while an experiment trains and
+    /// the run waits.
+    #[test]
+    fn tokens_per_second_only_while_the_newest_run_trains() {
+        let clock = crate::lab::tests::clock();
+        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "9".into())], None);
+        lab.train(1.0, &clock);
+        assert!(
+            tokens_per_second(&lab, true).is_some(),
+            "playing, it trains"
+        );
+        assert_eq!(
+            tokens_label(&lab, true, &page_text::ENGLISH),
+            "tokens/s, run 1"
+        );
+        assert_eq!(tokens_per_second(&lab, false), None, "paused");
+        assert_eq!(tokens_label(&lab, false, &page_text::ENGLISH), "tokens/s");
+        lab.start_experiment("final-norm").unwrap();
+        assert_eq!(
+            tokens_per_second(&lab, true),
+            None,
+            "the run waits while the experiment trains"
+        );
+        lab.stop_experiment();
+        assert!(
+            tokens_per_second(&lab, true).is_some(),
+            "the run trains again"
+        );
+    }
+
+    /// Issue 14: with an invalid setting the problems said "This configuration cannot train"
+    /// while the newest run trained on. They say it goes on with its own settings, and it
+    /// does; with no run left to train they say the configuration cannot train.
+    #[test]
+    fn an_invalid_setting_says_the_newest_run_goes_on() {
+        let clock = crate::lab::tests::clock();
+        let mut lab = Lab::new(page_defaults(), &[("train.steps".into(), "9".into())], None);
+        lab.train(0.0, &clock);
+        assert!(
+            !lab.change("model.n_kv_heads", "3"),
+            "3 KV heads do not divide 4 heads"
+        );
+        assert!(!lab.problems().is_empty());
+        assert_eq!(
+            problems_heading(&lab, &page_text::ENGLISH),
+            "These settings cannot start a new run (run 1 goes on with its own, earlier \
+             settings): "
+        );
+        assert_eq!(
+            problems_heading(&lab, &page_text::CHINESE),
+            "这些设置无法开始新的运行（运行 1 按它自己先前的设置继续）："
+        );
+        let done = lab.runs[0].session.steps_done();
+        // A zero budget: one step.
+        assert_eq!(lab.train(0.0, &clock), 1);
+        assert_eq!(lab.runs[0].session.steps_done(), done + 1, "it goes on");
+        assert_eq!(lab.runs[0].session.status, RunStatus::Training);
+        assert_eq!(
+            status_text(&lab.runs[0], &page_text::ENGLISH.status),
+            format!("step {} of 9", lab.runs[0].session.steps_done())
+        );
+        while lab.train(1.0, &clock) > 0 {}
+        assert_eq!(
+            problems_heading(&lab, &page_text::ENGLISH),
+            "This configuration cannot train: "
+        );
     }
 
     /// Runs on different tokenizers share the loss chart in bits per character; on one
@@ -512,7 +685,7 @@ mod tests {
             "nats per token",
             "one shown run"
         );
-        assert_eq!(snapshot(&lab)["loss_axis"], "nats per token");
+        assert_eq!(snapshot(&lab, false)["loss_axis"], "nats per token");
     }
 
     #[test]

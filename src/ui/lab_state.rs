@@ -619,9 +619,9 @@ impl LabState {
 
     /// The page's state for tests and curious visitors: `window.__archlab`.
     fn publish_snapshot(&self) {
-        let mut snapshot = self.lab.with_value(views::snapshot);
+        let playing = self.playing.get_untracked();
+        let mut snapshot = self.lab.with_value(|lab| views::snapshot(lab, playing));
         snapshot["first_step_ms"] = self.first_step_ms.get_value().into();
-        snapshot["playing"] = self.playing.get_untracked().into();
         snapshot["lang"] = self.lab.with_value(|lab| lab.lang().code()).into();
         // WebAssembly memory only grows: its size is the page's high-water mark.
         if let Ok(memory) = wasm_bindgen::memory().dyn_into::<js_sys::WebAssembly::Memory>() {

@@ -11,10 +11,10 @@ use wasm_bindgen::JsCast;
 use super::chart_canvas::{draw_at_box_size, ChartArea, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
-use super::results::chart_of;
 use super::tour::{RunStop, Tour};
 use crate::charts::{self, Axes, Scale};
 use crate::lab::i18n::Lang;
+use crate::lab::lockstep::{experiment_chart, ExperimentChart};
 use crate::lab::tour::{self, STOPS};
 use crate::lab::tour_text::fill;
 use crate::lab::{experiments_text, page_text, tour_text, views, Lab};
@@ -98,7 +98,7 @@ impl Chart {
                 charts::draw_lines(area, scale, axes, &lines)
             }
             Self::ExperimentLoss => {
-                let (title, y, bands, lines) = chart_of(lab, lang, "chart-experiment-loss");
+                let (title, y, bands, lines) = experiment_chart(lab, lang, ExperimentChart::Loss);
                 charts::draw_bands(area, scale, axes(&title, &y, false), &bands, &lines)
             }
         }
@@ -189,9 +189,13 @@ pub fn Presenter() -> impl IntoView {
     let next_variant = move || {
         let name = STOPS[tour.stop.get_untracked()].experiment;
         let count = Experiment::named(name).map_or(1, |e| e.variants.len());
-        let next = tour.variant.get_untracked().map_or(0, |v| (v + 1) % count);
+        let next = tour
+            .variant
+            .get_untracked()
+            .map_or(0, |(v, _)| (v + 1) % count);
         if state.show_variant(name, next).is_some() {
-            tour.variant.set(Some(next));
+            let run = state.lab.with_value(Lab::newest_id);
+            tour.variant.set(run.map(|run| (next, run)));
         }
     };
     let keys = window_event_listener(leptos::ev::keydown, move |ev| {
@@ -274,28 +278,34 @@ pub fn Presenter() -> impl IntoView {
     let status = move || {
         state.progress.track();
         state.version.track();
-        let banner = state
-            .lab
-            .with_value(|lab| lab.experiment.as_ref().map(|e| e.banner(language.get())));
-        if let Some(banner) = banner {
-            return fill(words().running, &[("banner", &banner)]);
+        let (banner, newest) = state.lab.with_value(|lab| {
+            let experiment = lab.experiment.as_ref();
+            let banner = experiment.map(|e| (e.banner(language.get()), e.training()));
+            (banner, lab.newest_id())
+        });
+        if let Some((banner, true)) = &banner {
+            return fill(words().running, &[("banner", banner)]);
         }
+        // The variant "n" trained, while it is still the newest run.
         let name = STOPS[tour.stop.get()].experiment;
-        let shown = tour.variant.get().zip(Experiment::named(name));
-        shown.map_or_else(String::new, |(index, experiment)| {
-            let (n, total) = (
-                (index + 1).to_string(),
-                experiment.variants.len().to_string(),
-            );
-            let label = experiment.variants[index].0;
-            let values = [
-                ("label", label),
-                ("n", &n),
-                ("total", &total),
-                ("experiment", name),
-            ];
-            fill(words().variant, &values)
-        })
+        let variant = (tour.variant.get()).filter(|&(_, run)| Some(run) == newest);
+        let shown = variant.zip(Experiment::named(name));
+        // Else an ended or stopped experiment's banner, which says so (not "now running").
+        let Some(((index, _), experiment)) = shown else {
+            return banner.map_or_else(String::new, |(banner, _)| banner);
+        };
+        let (n, total) = (
+            (index + 1).to_string(),
+            experiment.variants.len().to_string(),
+        );
+        let label = experiment.variants[index].0;
+        let values = [
+            ("label", label),
+            ("n", &n),
+            ("total", &total),
+            ("experiment", name),
+        ];
+        fill(words().variant, &values)
     };
     let view_index = move || {
         let shown = chosen.get();

@@ -10,12 +10,10 @@ use super::chart_canvas::{draw_at_box_size, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
 use super::sweep::SweepResults;
-use crate::charts::{self, Axes, Band, Line};
+use crate::charts::{self, Axes};
 use crate::lab::experiments_text;
-use crate::lab::i18n::Lang;
-use crate::lab::lockstep::{self, band_chart, difference_lines, Kind};
+use crate::lab::lockstep::{self, experiment_chart, ExperimentChart, Kind};
 use crate::lab::page_text;
-use crate::lab::tour_text::fill;
 use crate::lab::Lab;
 
 /// The experiment's panel, while there is one.
@@ -63,8 +61,8 @@ pub fn ExperimentPanel() -> impl IntoView {
                         true => view! { <SweepResults /> }.into_any(),
                         false => view! {
                             <div class="charts">
-                                <BandChart testid="chart-experiment-loss" />
-                                <BandChart testid="chart-experiment-difference" />
+                                <BandChart chart=ExperimentChart::Loss />
+                                <BandChart chart=ExperimentChart::Difference />
                             </div>
                             <ResultsTable />
                         }.into_any(),
@@ -75,40 +73,9 @@ pub fn ExperimentPanel() -> impl IntoView {
     }
 }
 
-/// The experiment's variants as (bands, lines) for the chart `testid`, with its title and y
-/// label.
-pub(super) fn chart_of(
-    lab: &Lab,
-    lang: Lang,
-    testid: &str,
-) -> (String, String, Vec<Band>, Vec<Line>) {
-    let Some(experiment) = &lab.experiment else {
-        return Default::default();
-    };
-    let words = page_text::of(lang);
-    let variants = experiment.variants();
-    let name = experiment.experiment.name;
-    if testid == "chart-experiment-loss" {
-        let (bands, lines) = band_chart(&variants);
-        let title = fill(words.experiment_loss, &[("name", name)]);
-        let unit = experiments_text::unit(lang, experiment.loss());
-        let y = fill(words.experiment_loss_y, &[("unit", unit)]);
-        (title, y, bands, lines)
-    } else {
-        let first = variants.first().map_or("", |v| v.label.as_str());
-        let title = fill(words.experiment_difference, &[("first", first)]);
-        (
-            title,
-            words.experiment_difference_y.into(),
-            Vec::new(),
-            difference_lines(&variants),
-        )
-    }
-}
-
 /// One of the experiment's charts on a canvas at its box's size, redrawn when the charts tick.
 #[component]
-fn BandChart(testid: &'static str) -> impl IntoView {
+fn BandChart(chart: ExperimentChart) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
@@ -117,7 +84,7 @@ fn BandChart(testid: &'static str) -> impl IntoView {
         let lang = language.get();
         (
             lang,
-            state.lab.with_value(|lab| chart_of(lab, lang, testid)),
+            state.lab.with_value(|lab| experiment_chart(lab, lang, chart)),
         )
     };
     draw_at_box_size(canvas, TextSize::Page, data, move |area, scale, data| {
@@ -135,7 +102,7 @@ fn BandChart(testid: &'static str) -> impl IntoView {
     });
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas data-testid=testid role="img" aria-label=testid />
+            <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=chart.testid() />
         </figure>
     }
 }

@@ -17,8 +17,9 @@ pub struct Tour {
     /// The current stop (an index into `lab::tour::STOPS`).
     pub stop: RwSignal<usize>,
     pub presenting: RwSignal<bool>,
-    /// The variant of the stop's experiment presenter mode last trained ("n"), if any.
-    pub variant: RwSignal<Option<usize>>,
+    /// The variant of the stop's experiment presenter mode last trained ("n"), if any, and
+    /// the run (by id) it started.
+    pub variant: RwSignal<Option<(usize, usize)>>,
 }
 
 impl Tour {

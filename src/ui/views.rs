@@ -28,7 +28,30 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
     };
     let tokens = move || {
         state.progress.track();
-        state.lab.with_value(views::tokens_per_second)
+        let playing = state.playing.get();
+        state
+            .lab
+            .with_value(|lab| views::tokens_per_second(lab, playing))
+    };
+    // The run tokens/s measures; the other readouts are of the controls' settings.
+    let tokens_label = move || {
+        state.progress.track();
+        let playing = state.playing.get();
+        state
+            .lab
+            .with_value(|lab| views::tokens_label(lab, playing, words()))
+    };
+    // What Play trains, or why nothing: after an experiment it goes on with the waiting run.
+    let play_title = move || {
+        state.progress.track();
+        state.version.track();
+        state.lab.with_value(|lab| lab.play_title(language.get()))
+    };
+    // Marked, not disabled: it stays one Tab after the skip link, its title saying why.
+    let cannot_play = move || {
+        state.progress.track();
+        state.version.track();
+        !state.playing.get() && !state.lab.with_value(Lab::can_play)
     };
     let engine = move || {
         state.version.track();
@@ -37,14 +60,16 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
             .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
             .unwrap_or_else(|| words().no_run.into())
     };
+    let settings_label =
+        move |index: usize| Signal::derive(move || words().readouts[index].to_string());
     // Each readout writes its number in its own way: counts in decimal units, bytes in binary.
     let readout = |testid: &'static str,
-                   label: usize,
+                   label: Signal<String>,
                    value: Signal<Option<f64>>,
                    write: fn(f64) -> String| {
         view! {
             <div class="readout" data-testid=testid data-value=move || value.get().map(|v| v.to_string())>
-                <span class="readout-label">{move || words().readouts[label]}</span>
+                <span class="readout-label">{label}</span>
                 <span class="readout-value">
                     {move || value.get().map_or_else(|| "—".to_string(), write)}
                 </span>
@@ -57,6 +82,8 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                 <button
                     data-testid="play"
                     aria-pressed=move || state.playing.get().to_string()
+                    title=play_title
+                    aria-disabled=move || cannot_play().to_string()
                     on:click=move |_| if state.playing.get_untracked() { state.pause() } else { state.play() }
                 >
                     {move || if state.playing.get() { words().pause } else { words().play }}
@@ -80,10 +107,10 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
                 </label>
             </div>
             <div class="readouts">
-                {readout("readout-params", 0, Signal::derive(move || readouts().map(|r| r.0 as f64)), count)}
-                {readout("readout-flops", 1, Signal::derive(move || readouts().map(|r| r.1)), count)}
-                {readout("readout-kv", 2, Signal::derive(move || readouts().map(|r| r.2 as f64)), bytes)}
-                {readout("readout-tokens", 3, Signal::derive(tokens), count)}
+                {readout("readout-params", settings_label(0), Signal::derive(move || readouts().map(|r| r.0 as f64)), count)}
+                {readout("readout-flops", settings_label(1), Signal::derive(move || readouts().map(|r| r.1)), count)}
+                {readout("readout-kv", settings_label(2), Signal::derive(move || readouts().map(|r| r.2 as f64)), bytes)}
+                {readout("readout-tokens", Signal::derive(tokens_label), Signal::derive(tokens), count)}
             </div>
             <p class="engine" data-testid="engine">
                 {move || words().engine} {engine} " · " {move || device.get()}
@@ -114,7 +141,13 @@ pub fn Problems() -> impl IntoView {
     view! {
         <Show when=move || !problems().is_empty()>
             <div class="problems" role="alert" data-testid="problems">
-                <strong>{move || language.page().cannot_train}</strong>
+                <strong data-testid="problems-heading">
+                    {move || {
+                        state.progress.track();
+                        state.version.track();
+                        state.lab.with_value(|lab| views::problems_heading(lab, language.page()))
+                    }}
+                </strong>
                 <ul>
                     {move || {
                         problems()
