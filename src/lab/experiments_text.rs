@@ -3,8 +3,9 @@
 //! watch, by its name; the verdict words; the loss units.
 
 use super::i18n::Lang;
+use super::names_text;
 use crate::train::experiments::{Experiment, LossUnit};
-use crate::train::verdict::Verdict;
+use crate::train::verdict::{Claim, Metric, Verdict};
 
 /// An experiment's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -194,6 +195,47 @@ pub fn verdict(lang: Lang, verdict: Verdict) -> &'static str {
     }
 }
 
+/// `claim` in `lang`, its variants named as `names_text` names them (`Claim`'s `Display` is
+/// the English).
+pub fn claim(lang: Lang, claim: &Claim) -> String {
+    let name = |variant: &str| names_text::name(lang, variant);
+    match lang {
+        Lang::En => claim.to_string(),
+        Lang::Zh => match *claim {
+            Claim::Lower {
+                metric,
+                better,
+                worse,
+            } => {
+                let less = match metric.from_configuration() {
+                    true => "更少",
+                    false => "更低",
+                };
+                format!(
+                    "{} 的{}比 {} {less}",
+                    name(better),
+                    metric_zh(metric),
+                    name(worse)
+                )
+            }
+            Claim::Similar { metric, a, b } => {
+                format!("{} 和 {} 的{}大致相同", name(a), name(b), metric_zh(metric))
+            }
+        },
+    }
+}
+
+/// A claim's metric in Chinese (`Metric::name` is the English).
+fn metric_zh(metric: Metric) -> &'static str {
+    match metric {
+        Metric::ValLoss => "最终验证损失",
+        Metric::MaxAttentionLogit => "最大注意力 logit",
+        Metric::Parameters => "参数量",
+        Metric::FlopsPerToken => "每 token 的 FLOPs",
+        Metric::KvBytes => "每 token 的 KV 缓存字节数",
+    }
+}
+
 /// A loss unit's name in `lang` (`LossUnit::name` is the English).
 pub fn unit(lang: Lang, unit: LossUnit) -> &'static str {
     match lang {
@@ -256,5 +298,18 @@ mod tests {
             assert_ne!(verdict(Lang::Zh, v), verdict(Lang::En, v));
         }
         assert_ne!(rule(Lang::Zh), rule(Lang::En));
+    }
+
+    /// Every claim of every experiment reads in Chinese but for the technical names.
+    #[test]
+    fn every_claim_has_chinese() {
+        for experiment in EXPERIMENTS {
+            for c in experiment.claims {
+                let zh = claim(Lang::Zh, c);
+                let english = crate::lab::names_text::english_words(&zh);
+                assert!(english.is_empty(), "{c} → {zh}: {english:?}");
+                assert_eq!(claim(Lang::En, c), c.to_string());
+            }
+        }
     }
 }

@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use super::i18n::Lang;
 use super::lockstep::Kind;
 use super::store::{Restored, SavedRun, SavedRuns, StoreError};
 use super::{checkpoints, engine, Lab, RunEntry};
@@ -162,13 +163,13 @@ impl Lab {
         let newest = match self.runs.last() {
             Some(run) if self.training_run().is_some() => format!(
                 "; {} continues from step {} when you press play",
-                run.name(),
+                run.name(Lang::En),
                 run.session.steps_done()
             ),
             Some(run) if run.engine.is_none() => {
                 format!(
                     "; {}'s parameters {}: Reset trains it again",
-                    run.name(),
+                    run.name(Lang::En),
                     from.no_parameters()
                 )
             }
@@ -257,7 +258,10 @@ mod tests {
             "the link's settings are the newest run's: no new run"
         );
         for (a, b) in back.runs.iter().zip(&lab.runs) {
-            assert_eq!((a.id, a.name(), a.hidden), (b.id, b.name(), b.hidden));
+            assert_eq!(
+                (a.id, a.name(Lang::En), a.hidden),
+                (b.id, b.name(Lang::En), b.hidden)
+            );
             assert_eq!(a.session.history, b.session.history);
             assert_eq!(a.session.status, b.session.status);
         }

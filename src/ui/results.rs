@@ -15,9 +15,9 @@ use crate::charts::{self, Axes, Band, Line};
 use crate::lab::experiments_text;
 use crate::lab::i18n::Lang;
 use crate::lab::lockstep::{self, band_chart, difference_lines, Kind};
-use crate::lab::page_text;
 use crate::lab::tour_text::fill;
 use crate::lab::Lab;
+use crate::lab::{names_text, page_text};
 
 /// The experiment's panel, while there is one.
 #[component]
@@ -89,22 +89,29 @@ pub(super) fn chart_of(
     let words = page_text::of(lang);
     let variants = experiment.variants();
     let name = experiment.experiment.name;
-    if testid == "chart-experiment-loss" {
+    let (title, y, bands, mut lines) = if testid == "chart-experiment-loss" {
         let (bands, lines) = band_chart(&variants);
         let title = fill(words.experiment_loss, &[("name", name)]);
         let unit = experiments_text::unit(lang, experiment.loss());
         let y = fill(words.experiment_loss_y, &[("unit", unit)]);
         (title, y, bands, lines)
     } else {
-        let first = variants.first().map_or("", |v| v.label.as_str());
-        let title = fill(words.experiment_difference, &[("first", first)]);
+        let first = variants
+            .first()
+            .map_or(String::new(), |v| names_text::name(lang, &v.label));
+        let title = fill(words.experiment_difference, &[("first", &first)]);
         (
             title,
             words.experiment_difference_y.into(),
             Vec::new(),
             difference_lines(&variants),
         )
+    };
+    // The legend names the variants in the page's language.
+    for line in &mut lines {
+        line.label = names_text::name(lang, &line.label);
     }
+    (title, y, bands, lines)
 }
 
 /// One of the experiment's charts on a canvas, redrawn when the charts tick.
@@ -113,6 +120,8 @@ fn BandChart(testid: &'static str) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
+    // The canvas's accessible name: the chart's title.
+    let label = RwSignal::new(String::new());
     // Reactive state meets the outside world: the canvas is drawn by plotters, not the DOM.
     Effect::new(move |_| {
         state.charts.track();
@@ -121,6 +130,7 @@ fn BandChart(testid: &'static str) -> impl IntoView {
         };
         let lang = language.get();
         let (title, y, bands, lines) = state.lab.with_value(|lab| chart_of(lab, lang, testid));
+        label.set(title.clone());
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
@@ -139,7 +149,7 @@ fn BandChart(testid: &'static str) -> impl IntoView {
     view! {
         <figure class="chart">
             <canvas node_ref=canvas width="560" height="300" data-testid=testid role="img"
-                aria-label=testid />
+                aria-label=label />
         </figure>
     }
 }
@@ -168,7 +178,7 @@ fn ResultsTable() -> impl IntoView {
             let variants = experiment.variants();
             let unit = experiments_text::unit(lang, experiment.loss());
             let header = lockstep::results_header(&page_text::of(lang).results_header, unit);
-            let rows = lockstep::results_rows(&variants);
+            let rows = lockstep::results_rows(lang, &variants);
             let verdicts = match experiment.kind {
                 Kind::Marked { .. } => Verdicts::NoClaim,
                 _ => match experiment.judged() {

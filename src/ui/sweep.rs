@@ -12,11 +12,8 @@ use super::lab_state::LabState;
 use super::language::Language;
 use crate::charts::{self, Axes};
 use crate::lab::tour_text::fill;
-use crate::lab::{experiments_text, sweep};
+use crate::lab::{experiments_text, names_text, page_text, sweep};
 use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_VARIANTS, SWEEP};
-
-/// What a diverged learning rate's mark means, under the chart and in its legend.
-const DIVERGED: &str = "diverged (a non-finite loss)";
 
 /// The sweep among the lecture experiments: its claim, the learning rates (editable, the
 /// page's by default) and the button that trains them all in lockstep.
@@ -39,7 +36,12 @@ pub fn SweepControls() -> impl IntoView {
             <p class="claim">{move || text().claim} " " <cite>{SWEEP.source}</cite></p>
             <p class="claim">{move || words().watch} {move || text().watch}</p>
             <p class="hint">
-                {move || fill(words().sweep_hint, &[("variants", &PAGE_VARIANTS.join(" / "))])}
+                {move || {
+                    let variants = PAGE_VARIANTS.map(|v| names_text::name(language.get(), v));
+                    let hint = fill(words().sweep_hint, &[("variants", &variants.join(" / "))]);
+                    let (before, after) = hint.split_once("{command}").unwrap_or((hint.as_str(), ""));
+                    view! { {before.to_string()} <code>"archlab sweep"</code> {after.to_string()} }
+                }}
             </p>
             <label>
                 {move || words().sweep_lrs}
@@ -67,7 +69,8 @@ pub fn SweepResults() -> impl IntoView {
         let Some(canvas) = canvas.get() else {
             return;
         };
-        let Some((lines, marks)) = state.lab.with_value(|lab| {
+        let lang = language.get();
+        let Some((mut lines, marks)) = state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             Some(sweep::chart(
                 &experiment.sweep_labels(),
@@ -79,23 +82,35 @@ pub fn SweepResults() -> impl IntoView {
         let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
             return;
         };
+        for line in &mut lines {
+            line.label = names_text::name(lang, &line.label);
+        }
+        let words = page_text::of(lang).sweep_chart;
+        let diverged = page_text::of(lang).sweep_diverged;
         let axes = Axes {
-            title: "Final validation loss against learning rate",
-            x: "learning rate",
-            y: "validation loss (nats)",
+            title: words.title,
+            x: words.x,
+            y: words.y,
             log_y: false,
             log_x: true,
         };
         let area = backend.into_drawing_area();
-        if let Err(error) = charts::draw_points(&area, axes, &lines, &marks, DIVERGED) {
+        if let Err(error) = charts::draw_points(&area, axes, &lines, &marks, diverged) {
             leptos::logging::warn!("sweep chart: {error}");
         }
     });
     let table = move || {
         state.charts.track();
-        state
+        let lang = language.get();
+        let (header, rows) = state
             .lab
-            .with_value(|lab| lab.experiment.as_ref()?.sweep_table())
+            .with_value(|lab| lab.experiment.as_ref()?.sweep_table())?;
+        // The command line's words (`train::sweep::rows`), in the page's language.
+        let name = |text: String| names_text::name(lang, &text);
+        let rows = (rows.into_iter())
+            .map(|row| row.into_iter().map(name).collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Some((header.into_iter().map(name).collect::<Vec<_>>(), rows))
     };
     view! {
         <div class="charts">
