@@ -132,9 +132,17 @@ mod tests {
         let json = run_json(&lab.runs[1]);
         let mut page = Lab::new(page_defaults(), &[], None);
         let mut refused = |bytes: &[u8]| {
-            let before: Vec<String> = page.runs.iter().map(|r| r.name(crate::lab::i18n::Lang::En)).collect();
+            let before: Vec<String> = page
+                .runs
+                .iter()
+                .map(|r| r.name(crate::lab::i18n::Lang::En))
+                .collect();
             let reason = page.import_run(bytes).expect_err("refused").0;
-            let after: Vec<String> = page.runs.iter().map(|r| r.name(crate::lab::i18n::Lang::En)).collect();
+            let after: Vec<String> = page
+                .runs
+                .iter()
+                .map(|r| r.name(crate::lab::i18n::Lang::En))
+                .collect();
             assert_eq!(after, before, "{reason}: nothing changes");
             assert!(
                 page.training_run().is_some(),

@@ -69,6 +69,11 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("plain", "无稳定措施"),
     ("full", "完整注意力"),
     ("characters", "字符"),
+    // The tour's block diagrams.
+    ("Attention", "注意力"),
+    // The page's own preset (`train::presets`).
+    ("page default", "页面默认"),
+    ("LLaMA-style", "LLaMA 风格"),
     ("layer", "层"),
     ("no dropout", "无 dropout"),
     ("wd", "权重衰减"),

@@ -35,6 +35,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state
             .lab
             .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
+            .map(|engine| i18n::translate(language.get(), &engine))
             .unwrap_or_else(|| words().no_run.into())
     };
     // Each readout writes its number in its own way: counts in decimal units, bytes in binary.

@@ -113,9 +113,10 @@ const SAME_IN_CHINESE = new Set(
   `RMSNorm LayerNorm SwiGLU GeGLU ReGLU GeLU GELU ReLU SiLU RoPE ALiBi NoPE QK-norm QK MQA GQA MHA
   KV MLP RMS FLOPs FLOPs/token tokens/s token tokens nats nats/token PNG CSV JSON WebGPU WGSL CPU GPU
   WebAssembly AdamW Adam LLaMA Mistral Qwen OLMo GPT GPT-NeoX NeoX Gemma Grok BPE WSD logit logits
-  softmax log z-loss Z Transformer Stanford CS lr x y act max min q k d w n O C H D L Hugging Face
-  safetensors archlab Top-k Chrome Edge Safari Firefox Windows Linux ms s KiB MiB GiB KB k M
-  epsilon dropout`.split(/\s+/),
+  softmax log z-loss Z Transformer Stanford CS lr act max min Hugging Face
+  safetensors archlab Top-k Chrome Edge Safari Firefox Windows Linux ms KiB MiB GiB KB B
+  epsilon dropout Pre-norm Post-norm Swish PaLM GPT-J NaN Token id Rust Norm tanh vocab xW xV`
+    .split(/\s+/),
 );
 
 /** The page's visible words in Latin letters not on the list, with where they were seen. */
@@ -127,7 +128,8 @@ async function untranslated(page) {
   );
   const same = new Set([...SAME_IN_CHINESE, ...experiments, "lr-sweep"]);
   const texts = await page.evaluate(() => {
-    const skip = "cite, code, [translate=no], script, style, noscript";
+    // A text marked as another language (the switch's "English") is that language's.
+    const skip = "cite, code, [translate=no], [lang]:not([lang^=zh]), script, style, noscript";
     const visible = (el) => el.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true });
     const out = [];
     const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
@@ -152,12 +154,17 @@ async function untranslated(page) {
     // (a dot, an underscore or a digit in it) is not a word.
     // Addresses (chrome://gpu, about:support) are not words.
     // Chinese characters and punctuation separate words as spaces do.
+    // Commands in backquotes and citations ("Kaplan et al. 2020") are not words either.
     const words = text
       .replace(/\b[a-z]+:\/\/\S+|\babout:\w+/g, " ")
+      .replace(/`[^`]*`/g, " ")
+      .replace(/\b[A-Z][A-Za-z]+( et al\.)? (19|20)\d\d\b/g, " ")
       .replace(/[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/g, " ");
     for (const token of words.split(/[\s,;:()（）[\]{}"“”'‘’，。：；、·=<>…!?！？]+/)) {
-      const word = token.replace(/^[-–—+−/.]+|[-–—/.]+$/g, "");
-      if (!/[A-Za-z]{1}/.test(word) || /[\d_.@#]/.test(word)) continue;
+      // A file's extension (".txt") is no word; a single letter is a formula's symbol.
+      if (token.startsWith(".")) continue;
+      const word = token.replace(/^[-–—+−/.±|]+|[-–—/.|]+$/g, "");
+      if (!/[A-Za-z]{2}/.test(word) || /[\d_.@#]/.test(word)) continue;
       if (same.has(word)) continue;
       if (!found.has(word)) found.set(word, text.trim().slice(0, 120));
     }
