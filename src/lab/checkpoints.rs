@@ -3,6 +3,7 @@
 
 use std::rc::Rc;
 
+use super::i18n::Lang;
 use super::{Lab, RunEntry};
 use crate::checkpoint::{self, Checkpoint};
 use crate::contract::engine::now;
@@ -133,7 +134,10 @@ impl Lab {
 
 /// The newest run's name.
 fn label_of(lab: &Lab) -> String {
-    lab.runs.last().map(RunEntry::name).unwrap_or_default()
+    lab.runs
+        .last()
+        .map(|r| r.name(Lang::En))
+        .unwrap_or_default()
 }
 
 /// Loads `checkpoint`'s parameters (and optimizer state, if any) into a new run's engine.

@@ -6,6 +6,7 @@
 //! (`seeds_for`), with the experiment's charts and results table. Marked runs make no claim,
 //! so there is no verdict.
 
+use super::i18n::Lang;
 use super::lockstep::{seeds_for, Kind};
 use super::{engine, Lab};
 use crate::train::experiments::{Experiment, LossUnit};
@@ -49,7 +50,7 @@ impl Lab {
     pub fn start_compare(&mut self) -> Result<(), RunError> {
         let marked = self.runs.iter().filter(|r| r.marked);
         let (ids, mut runs): (Vec<usize>, Vec<(String, RunConfig)>) = marked
-            .map(|r| (r.id, (r.name(), r.requested.clone())))
+            .map(|r| (r.id, (r.name(Lang::En), r.requested.clone())))
             .unzip();
         lockstep::comparable(&mut runs)?;
         let seeds = seeds_for(&runs, &engine::memory_budget(self.gpu.as_ref()))?;
@@ -154,9 +155,12 @@ mod tests {
             experiment.banner(Lang::En),
             "runs 1, 3 in lockstep: finished, 2 runs × 2 seeds"
         );
-        let rows = results_rows(&experiment.variants());
+        let rows = results_rows(crate::lab::i18n::Lang::En, &experiment.variants());
         let labels: Vec<&str> = rows.iter().map(|row| row[0].as_str()).collect();
-        assert_eq!(labels, [lab.runs[0].name(), lab.runs[1].name()]);
+        assert_eq!(
+            labels,
+            [lab.runs[0].name(Lang::En), lab.runs[1].name(Lang::En)]
+        );
         assert!(rows.iter().all(|row| row[9] == "0 of 2"));
         assert!(experiment.judged().is_none(), "no claim, no verdict");
         assert_eq!(experiment.loss(), LossUnit::NatsPerToken);
@@ -177,7 +181,7 @@ mod tests {
         let refused = lab.start_compare().unwrap_err();
         let only = format!(
             "needs two configurations or more; got only {}",
-            lab.runs[1].name()
+            lab.runs[1].name(Lang::En)
         );
         assert_eq!(refused.reason, only);
 
@@ -187,8 +191,8 @@ mod tests {
         let refused = lab.start_compare().unwrap_err();
         let same = format!(
             "{} and {} are the same configuration at one seed",
-            lab.runs[1].name(),
-            lab.runs[2].name()
+            lab.runs[1].name(Lang::En),
+            lab.runs[2].name(Lang::En)
         );
         assert_eq!(refused.reason, same);
         assert!(lab.experiment.is_none(), "nothing started");

@@ -3,8 +3,9 @@
 //! watch, by its name; the verdict words; the loss units.
 
 use super::i18n::Lang;
+use super::names_text;
 use crate::train::experiments::{Experiment, LossUnit};
-use crate::train::verdict::Verdict;
+use crate::train::verdict::{Claim, Metric, Verdict};
 
 /// An experiment's words.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -119,7 +120,7 @@ pub const EXPERIMENTS_ZH: &[(&str, ExperimentText)] = &[
             watch: "使用余弦衰减时，带权重衰减的运行在后期追上或反超；学习率恒定时，较大的衰减只\
                     会减慢学习。这两点在这个规模下都不显现：效果需要接近收敛的长调度（论文训练了\
                     数万步），而在 300 步（或 600 步，在 CPU 引擎上用 2 个种子测得）内，余弦调度\
-                    下 wd 0.1 与 wd 0 的结果相差约 0.001-0.003，学习率恒定时 wd 1 比 wd 0 高约 \
+                    下 权重衰减 0.1 与 权重衰减 0 的结果相差约 0.001-0.003，学习率恒定时 权重衰减 1 比 权重衰减 0 高约 \
                     0.03-0.04，都在种子间差异之内。",
         },
     ),
@@ -194,6 +195,47 @@ pub fn verdict(lang: Lang, verdict: Verdict) -> &'static str {
     }
 }
 
+/// `claim` in `lang`, its variants named as `names_text` names them (`Claim`'s `Display` is
+/// the English).
+pub fn claim(lang: Lang, claim: &Claim) -> String {
+    let name = |variant: &str| names_text::name(lang, variant);
+    match lang {
+        Lang::En => claim.to_string(),
+        Lang::Zh => match *claim {
+            Claim::Lower {
+                metric,
+                better,
+                worse,
+            } => {
+                let less = match metric.from_configuration() {
+                    true => "更少",
+                    false => "更低",
+                };
+                format!(
+                    "{} 的{}比 {} {less}",
+                    name(better),
+                    metric_zh(metric),
+                    name(worse)
+                )
+            }
+            Claim::Similar { metric, a, b } => {
+                format!("{} 和 {} 的{}大致相同", name(a), name(b), metric_zh(metric))
+            }
+        },
+    }
+}
+
+/// A claim's metric in Chinese (`Metric::name` is the English).
+fn metric_zh(metric: Metric) -> &'static str {
+    match metric {
+        Metric::ValLoss => "最终验证损失",
+        Metric::MaxAttentionLogit => "最大注意力 logit",
+        Metric::Parameters => "参数量",
+        Metric::FlopsPerToken => "每 token 的 FLOPs",
+        Metric::KvBytes => "每 token 的 KV 缓存字节数",
+    }
+}
+
 /// A loss unit's name in `lang` (`LossUnit::name` is the English).
 pub fn unit(lang: Lang, unit: LossUnit) -> &'static str {
     match lang {
@@ -256,5 +298,18 @@ mod tests {
             assert_ne!(verdict(Lang::Zh, v), verdict(Lang::En, v));
         }
         assert_ne!(rule(Lang::Zh), rule(Lang::En));
+    }
+
+    /// Every claim of every experiment reads in Chinese but for the technical names.
+    #[test]
+    fn every_claim_has_chinese() {
+        for experiment in EXPERIMENTS {
+            for c in experiment.claims {
+                let zh = claim(Lang::Zh, c);
+                let english = crate::lab::names_text::english_words(&zh);
+                assert!(english.is_empty(), "{c} → {zh}: {english:?}");
+                assert_eq!(claim(Lang::En, c), c.to_string());
+            }
+        }
     }
 }

@@ -3,6 +3,7 @@
 
 use serde::Serialize;
 
+use super::i18n::Lang;
 use super::RunEntry;
 use crate::train::run::RunConfig;
 use crate::train::session::{RunStatus, StepRecord};
@@ -22,7 +23,7 @@ struct RunExport<'a> {
 /// form. Non-finite numbers (a diverged run) become null, as JSON has no NaN.
 pub fn run_json(run: &RunEntry) -> String {
     let export = RunExport {
-        name: run.name(),
+        name: run.name(Lang::En),
         status: run.session.status,
         config: &run.session.run,
         metrics: &run.session.history,
@@ -54,7 +55,7 @@ mod tests {
         while lab.train(1.0, &clock) > 0 {}
         let run = &lab.runs[0];
         let value: serde_json::Value = serde_json::from_str(&run_json(run)).unwrap();
-        assert_eq!(value["name"], run.name());
+        assert_eq!(value["name"], run.name(Lang::En));
         assert_eq!(value["status"], "finished");
         assert_eq!(value["config"]["model"]["d_model"], 32);
         assert_eq!(value["config"]["train"]["steps"], 3);

@@ -3,7 +3,10 @@
 //! size. A Generate is steps (`Generation`): the page awaits each token's logits between them,
 //! since the GPU engine's arrive later; `Lab::generate` runs them at once on the CPU engine.
 
+use super::i18n::{self, Lang};
+use super::page_text;
 use super::tokenizer::KeptTokenizer;
+use super::tour_text::fill;
 use super::Lab;
 use crate::contract::engine::{now, Sampler, Sampling};
 use crate::contract::{Decoding, EngineError, Pending};
@@ -47,20 +50,23 @@ pub struct Generated {
 }
 
 impl Generated {
-    /// "64 tokens in 120.0 ms, 533.3 tokens/s on the CPU engine; KV cache 12.0 KiB".
-    pub fn readout(&self, seconds: f64) -> String {
+    /// "64 tokens in 120.0 ms, 533.3 tokens/s on the CPU engine; KV cache 12.0 KiB" in `lang`.
+    pub fn readout(&self, lang: Lang, seconds: f64) -> String {
         let rate = self.tokens as f64 / seconds.max(1e-9);
         // A small model generates in milliseconds: "0.00 s" would say nothing.
         let time = match seconds < 1.0 {
             true => format!("{} ms", numbers::fixed(seconds * 1000.0, 1)),
             false => format!("{} s", numbers::fixed(seconds, 2)),
         };
-        format!(
-            "{} tokens in {time}, {} tokens/s on the {}; KV cache {}",
-            self.tokens,
-            numbers::count(rate),
-            self.engine,
-            numbers::bytes(self.kv_cache_bytes as f64)
+        fill(
+            page_text::of(lang).generate_readout,
+            &[
+                ("tokens", &self.tokens.to_string()),
+                ("time", &time),
+                ("rate", &numbers::count(rate)),
+                ("engine", &i18n::translate(lang, &self.engine)),
+                ("bytes", &numbers::bytes(self.kv_cache_bytes as f64)),
+            ],
         )
     }
 }
@@ -246,10 +252,15 @@ mod tests {
             out.kv_cache_bytes,
             model.kv_cache_bytes_per_token() * model.context_len
         );
-        assert!(out.readout(0.5).contains(&format!(
+        assert!(out.readout(Lang::En, 0.5).contains(&format!(
             "{GENERATE_TOKENS} tokens in 500.0 ms, 128 tokens/s on the CPU engine; KV cache"
         )));
-        assert!(out.readout(2.0).contains("tokens in 2.00 s, 32 tokens/s"));
+        assert!(out
+            .readout(Lang::En, 2.0)
+            .contains("tokens in 2.00 s, 32 tokens/s"));
+        assert!(out.readout(Lang::Zh, 0.5).starts_with(&format!(
+            "{GENERATE_TOKENS} 个 token，用时 500.0 ms，128 tokens/s，使用CPU 引擎；KV 缓存"
+        )));
         // The page's way, a step per token: the same text.
         let mut generation = lab.start_generation(input("To be", "0", "0")).unwrap();
         while !generation.done() {

@@ -3,6 +3,8 @@
 //! the command line prints them) in the page's language. The words themselves are plain data
 //! in the `*_text` modules, one constant per language.
 
+use super::names_text;
+
 /// The URL's key for the language (not a setting of the run).
 pub const URL_KEY: &str = "lang";
 
@@ -68,20 +70,65 @@ pub fn translate(lang: Lang, text: &str) -> String {
     if lang == Lang::En {
         return text.to_string();
     }
-    for &(english, chinese) in REFUSALS.iter().chain(NOTES) {
+    whole(lang, text).unwrap_or_else(|| by_sentence(lang, text))
+}
+
+/// `text` by the first pattern that matches it whole, if any.
+fn whole(lang: Lang, text: &str) -> Option<String> {
+    for &(english, chinese) in REFUSALS {
         if let Some(values) = matches(english, text) {
             // A value may be words itself (the engine a memory refusal names).
             let values: Vec<String> = values.iter().map(|v| translate(lang, v)).collect();
             let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            return fill_holes(chinese, &values);
+            return Some(fill_holes(chinese, &values));
         }
     }
-    text.to_string()
+    // A notice's value is never a sentence's end: "Resumed run {} from step {}" must not take
+    // "50." of "… from step 50.", nor a notice its next sentences or clauses.
+    let sentence_end = |v: &&str| v.contains(". ") || v.contains("; ") || v.ends_with('.');
+    for &(english, chinese) in NOTES {
+        let found = matches(english, text).filter(|values| !values.iter().any(sentence_end));
+        if let Some(values) = found {
+            // A notice's value may be a sentence of its own, or a run's name.
+            let values: Vec<String> = (values.iter())
+                .map(|v| whole(lang, v).unwrap_or_else(|| names_text::name(lang, v)))
+                .collect();
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            return Some(fill_holes(chinese, &values));
+        }
+    }
+    None
+}
+
+/// A notice of several sentences ("Switched to the CPU engine. Resumed run 3 from step 50.
+/// The lanes resumed …."), each by its pattern (with or without its full stop); a sentence no
+/// pattern knows stays in English.
+fn by_sentence(lang: Lang, text: &str) -> String {
+    let mut out = String::new();
+    let sentences: Vec<&str> = text.split_inclusive(". ").map(str::trim_end).collect();
+    for sentence in &sentences {
+        let chinese = match sentence.strip_suffix('.') {
+            Some(bare) => (whole(lang, bare).map(|s| s + "。"))
+                .or_else(|| whole(lang, sentence))
+                .or_else(|| by_clause(lang, bare).map(|s| s + "。")),
+            None => whole(lang, sentence).or_else(|| by_clause(lang, sentence)),
+        };
+        match chinese {
+            Some(chinese) => out.push_str(&chinese),
+            None => {
+                if !out.is_empty() && !out.ends_with('。') {
+                    out.push(' ');
+                }
+                out.push_str(sentence);
+            }
+        }
+    }
+    out
 }
 
 /// Whether `text` is `pattern` with each `{}` standing for some text (non-greedy, the last
 /// hole takes the rest); the texts in the holes, in order.
-fn matches<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
+pub(super) fn matches<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
     let mut parts = pattern.split("{}");
     let first = parts.next()?;
     let mut rest = text.strip_prefix(first)?;
@@ -100,6 +147,13 @@ fn matches<'a>(pattern: &str, text: &'a str) -> Option<Vec<&'a str>> {
         rest = &rest[at + literal.len()..];
     }
     rest.is_empty().then_some(values)
+}
+
+/// A sentence of clauses ("Restored 3 runs from the shared link; run 3: … continues from step
+/// 12 when you press play"), each by its pattern; None unless every clause has one.
+fn by_clause(lang: Lang, sentence: &str) -> Option<String> {
+    let clauses: Option<Vec<String>> = (sentence.split("; ")).map(|c| whole(lang, c)).collect();
+    clauses.filter(|c| c.len() > 1).map(|c| c.join("；"))
 }
 
 /// `template` with its `{}` holes filled by `values` in order.
@@ -197,6 +251,70 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "引擎只能是 auto、gpu 或 cpu",
     ),
     ("the language is en or zh", "语言只能是 en 或 zh"),
+    // The lab's own (`lab`, `lab::compare`, `lab::lockstep`, `train::sweep`).
+    ("the page's state is gone", "页面的状态已丢失"),
+    (
+        "needs two configurations or more; got none",
+        "需要两个或更多配置；一个也没有",
+    ),
+    (
+        "needs two configurations or more; got only {}",
+        "需要两个或更多配置；只有 {}",
+    ),
+    (
+        "{} and {} are the same configuration at one seed",
+        "{} 和 {} 在一个种子下是相同的配置",
+    ),
+    ("the engine stopped this run: {}", "引擎停止了此运行：{}"),
+    (
+        "its {} token ids do not fit the opened model's vocabulary of {}: choose data with \
+         fewer (a task with fewer symbols)",
+        "它的 {} 个 token id 超出了打开的模型大小为 {} 的词表：请选择 token 更少的数据（符号更少的\
+         任务）",
+    ),
+    (
+        "its {} variants need {} together, more than half of {} ({})",
+        "它的 {} 个变体总共需要 {}，超过了 {} 的一半（{}）",
+    ),
+    ("{} is not a number", "{} 不是数"),
+    (
+        "{} is not a learning rate above 0",
+        "{} 不是大于 0 的学习率",
+    ),
+    ("{} is given twice", "{} 出现了两次"),
+    // Generate's and Look at's (`lab::generate`, `Lab::look_at`).
+    ("{} is not a number >= 0", "{} 不是 >= 0 的数"),
+    ("there is no run to generate from", "没有可以用来生成的运行"),
+    (
+        "{} is not a whole number from 0 (all) to the vocabulary's {}",
+        "{} 不是 0（全部）到词表大小 {} 之间的整数",
+    ),
+    (
+        "this run has no tokenizer (task data, or a model opened without its tokenizer.json): \
+         nothing to decode",
+        "此运行没有分词器（任务数据，或打开模型时没有带 tokenizer.json）：无法解码",
+    ),
+    (
+        "type a few characters to start from",
+        "请输入几个字符作为开头",
+    ),
+    ("this run has stopped: no engine", "此运行已停止：没有引擎"),
+    (
+        "this run's engine has no KV-cached decode",
+        "此运行的引擎不支持带 KV 缓存的解码",
+    ),
+    ("the page is closing", "页面正在关闭"),
+    ("there is no run to look with", "没有可以查看的运行"),
+    (
+        "token id {} is not below the vocabulary's {}",
+        "token id {} 不小于词表大小 {}",
+    ),
+    ("{} is not a token id", "{} 不是 token id"),
+    ("no tokens", "没有 token"),
+    (
+        "text: character {} at position {} is not in the character tokenizer's vocabulary",
+        "文本：字符 {}（位置 {}）不在字符分词器的词表中",
+    ),
 ];
 
 /// The engine's reason (`engine_choice::decide`) and the notices after a switch or a lost
@@ -243,6 +361,13 @@ pub const NOTES: &[(&str, &str)] = &[
         "GPU 被重置（{}）；训练改用{}继续。",
     ),
     ("a new WebGPU device", "新的 WebGPU 设备"),
+    // The engines as they describe themselves (`Engine::describe`).
+    ("CPU engine", "CPU 引擎"),
+    (
+        "WebGPU engine on an adapter whose browser keeps its name private",
+        "WebGPU 引擎（浏览器未公开适配器的名称）",
+    ),
+    ("WebGPU engine on {}", "WebGPU 引擎（{}）"),
     (
         "the CPU engine (no new GPU device could be had)",
         "CPU 引擎（无法获得新的 GPU 设备）",
@@ -293,7 +418,76 @@ pub const NOTES: &[(&str, &str)] = &[
         "Saved runs could not be forgotten: {}.",
         "无法清除保存的运行：{}。",
     ),
+    (
+        "Opened as {}. A run JSON holds no parameters, so it trains no further: open its \
+         checkpoint (Checkpoints, below) to continue it.",
+        "已打开为 {}。运行 JSON 不含参数，所以它不能继续训练：打开它的检查点（见下方“检查点”）\
+         才能继续。",
+    ),
     ("Opened as {}.", "已打开为 {}。"),
+    ("{}: could not be read ({})", "{}：无法读取（{}）"),
+    (
+        "The shared link could not be opened: {}",
+        "无法打开分享的链接：{}",
+    ),
+    (
+        "Runs could not be kept in this browser: {}; the saved runs were cleared, and this \
+         page keeps none until it is reloaded.",
+        "无法在此浏览器中保存运行：{}；已清除保存的运行，在重新加载之前本页不再保存运行。",
+    ),
+    // The clauses of what a reload, a link or a session file brought back (`lab::reload`).
+    ("Restored {} runs {}", "已恢复 {} 个运行，{}"),
+    ("Restored {} run {}", "已恢复 {} 个运行，{}"),
+    ("kept in this browser", "保存在此浏览器中"),
+    ("from the shared link", "来自分享的链接"),
+    ("from the session file", "来自会话文件"),
+    (
+        "{}'s tokenizer.json was not restored ({}): its text goes through its data's tokenizer",
+        "{} 的 tokenizer.json 未能恢复（{}）：它的文本改由其数据的分词器处理",
+    ),
+    (
+        "{} continues from step {} when you press play",
+        "{} 会在你按下播放后从第 {} 步继续",
+    ),
+    (
+        "{}'s parameters {}: Reset trains it again",
+        "{} 的参数{}：按“重置”重新训练它",
+    ),
+    (
+        "were not kept (they are kept up to {} MiB, on WebGPU from step {} on)",
+        "没有保存（最多保存 {} MiB，在 WebGPU 上从第 {} 步起保存）",
+    ),
+    ("do not travel in a shared session", "不随分享的会话传递"),
+    (
+        "experiment {} comes back at step {}",
+        "实验 {} 在第 {} 步恢复",
+    ),
+    (
+        "its lanes' parameters were not kept, so play restarts it from step 0",
+        "它各通道的参数没有保存，所以按播放会从第 0 步重新开始",
+    ),
+    (
+        "experiment {} comes back as it ended",
+        "实验 {} 按结束时的样子恢复",
+    ),
+    // The sentences after a switch of engine or a lost device (`lab::resume`).
+    ("Resumed run {} from step {}", "运行 {} 从第 {} 步继续"),
+    ("The lanes could not go on", "各通道无法继续"),
+    (
+        "The lanes started again from step 0 on {}: none had kept a state yet",
+        "各通道从第 0 步重新开始，使用{}：之前没有保存任何状态",
+    ),
+    (
+        "The lanes resumed from step {} on {}",
+        "各通道从第 {} 步继续，使用{}",
+    ),
+    (
+        "The lanes resumed from steps {} on {}",
+        "各通道分别从第 {} 步继续，使用{}",
+    ),
+    ("{} (stopped: {})", "{}（已停止：{}）"),
+    ("the WebGPU engine", "WebGPU 引擎"),
+    ("the CPU engine", "CPU 引擎"),
     ("Saved {}.", "已保存 {}。"),
     ("There is no run to save.", "没有可保存的运行。"),
     (
@@ -444,6 +638,68 @@ mod tests {
         }
         assert!(refusals > 50, "only {refusals} refusals tried");
         assert!(english.is_empty(), "English only: {english:#?}");
+    }
+
+    /// Every (English, Chinese) pair of the tables has a Chinese text, with as many `{}` holes
+    /// as its English where it is a template, so no value is lost.
+    #[test]
+    fn pairs_have_chinese_with_the_same_holes() {
+        use crate::lab::{fields_text, names_text, rules_text};
+        let tables: [(&str, &[(&str, &str)]); 6] = [
+            ("REFUSALS", REFUSALS),
+            ("NOTES", NOTES),
+            ("names_text::NAMES", names_text::NAMES),
+            ("names_text::PHRASES", names_text::PHRASES),
+            ("rules_text::RULES_ZH", rules_text::RULES_ZH),
+            ("fields_text::OPTIONS_ZH", fields_text::OPTIONS_ZH),
+        ];
+        let chinese = |text: &str| text.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+        for (table, pairs) in tables {
+            for (en, zh) in pairs {
+                assert!(chinese(zh), "{table}: {en:?} has no Chinese: {zh:?}");
+                assert_eq!(
+                    en.matches("{}").count(),
+                    zh.matches("{}").count(),
+                    "{table}: {en:?} / {zh:?}"
+                );
+            }
+        }
+        assert_eq!(
+            REFUSED[0].matches("{}").count(),
+            REFUSED[1].matches("{}").count()
+        );
+    }
+
+    /// A notice of several sentences reads sentence by sentence; the run it names by its label.
+    #[test]
+    fn notices_read_by_sentence() {
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Switched to the CPU engine. Resumed run 3 from step 50. The lanes resumed from \
+                 step 40 on the CPU engine."
+            ),
+            "已切换到 CPU 引擎。运行 3 从第 50 步继续。各通道从第 40 步继续，使用CPU 引擎。"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Restored 2 runs kept in this browser; run 2: +QK-norm continues from step 9 \
+                 when you press play."
+            ),
+            "已恢复此浏览器中保存的 2 个运行；运行 2：+QK-norm 会在你按下播放后从第 9 步继续。"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Restored 1 run from the shared link; run 1: page defaults's parameters do not \
+                 travel in a shared session: Reset trains it again; experiment norm-type comes \
+                 back as it ended."
+            ),
+            "已恢复 1 个运行，来自分享的链接；运行 1：页面默认设置 的参数不随分享的会话传递：按“重置”\
+             重新训练它；实验 norm-type 按结束时的样子恢复。"
+        );
+        assert_eq!(translate(Lang::Zh, "One. Two."), "One. Two.");
     }
 
     #[test]

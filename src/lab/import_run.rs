@@ -58,7 +58,7 @@ impl Lab {
         requested.model.vocab_size = self.defaults.model.vocab_size;
         let label = format!("imported {}", file.name);
         let entry = RunEntry::new(self.next_id, label, requested, session);
-        let name = entry.name();
+        let name = entry.name(crate::lab::i18n::Lang::En);
         self.next_id += 1;
         self.runs.push(entry);
         self.release_engines();
@@ -90,7 +90,7 @@ mod tests {
         let name = page.import_run(json.as_bytes()).unwrap();
         assert_eq!(name, "run 2: imported run 2: +QK-norm");
         let (imported, original) = (&page.runs[1], &lab.runs[1]);
-        assert_eq!(imported.name(), name);
+        assert_eq!(imported.name(crate::lab::i18n::Lang::En), name);
         assert_eq!(
             format!("{:?}", imported.session.history),
             format!("{:?}", original.session.history),
@@ -132,9 +132,17 @@ mod tests {
         let json = run_json(&lab.runs[1]);
         let mut page = Lab::new(page_defaults(), &[], None);
         let mut refused = |bytes: &[u8]| {
-            let before: Vec<String> = page.runs.iter().map(RunEntry::name).collect();
+            let before: Vec<String> = page
+                .runs
+                .iter()
+                .map(|r| r.name(crate::lab::i18n::Lang::En))
+                .collect();
             let reason = page.import_run(bytes).expect_err("refused").0;
-            let after: Vec<String> = page.runs.iter().map(RunEntry::name).collect();
+            let after: Vec<String> = page
+                .runs
+                .iter()
+                .map(|r| r.name(crate::lab::i18n::Lang::En))
+                .collect();
             assert_eq!(after, before, "{reason}: nothing changes");
             assert!(
                 page.training_run().is_some(),

@@ -234,7 +234,12 @@ mod tests {
              seeds"
         );
         assert!(experiment.restarts_on_play && experiment.training());
-        let rows = |lab: &Lab| results_rows(&lab.experiment.as_ref().unwrap().variants());
+        let rows = |lab: &Lab| {
+            results_rows(
+                crate::lab::i18n::Lang::En,
+                &lab.experiment.as_ref().unwrap().variants(),
+            )
+        };
         assert_eq!(rows(&back), rows(&lab), "the same results table");
         assert!(
             rows(&back)[0][1].parse::<f64>().is_ok(),

@@ -4,10 +4,10 @@
 //! variants share, at each seed. The numbers and the verdict come from `train::evidence`, as
 //! in `archlab experiment`'s report.
 
-use super::i18n::Lang;
+use super::i18n::{self, Lang};
 use super::resume::ResumePoints;
 use super::tour_text::fill;
-use super::{engine, experiments_text, page_text, Lab};
+use super::{engine, experiments_text, names_text, page_text, Lab};
 use crate::charts::{self, Band, Line};
 use crate::contract::EngineError;
 use crate::model::numbers::{bytes, count};
@@ -171,7 +171,7 @@ impl PageExperiment {
                 RunStatus::Diverged { step } => Some(fill(
                     words.banner_diverged,
                     &[
-                        ("lane", &self.lane_name(index)),
+                        ("lane", &names_text::name(lang, &self.lane_name(index))),
                         ("step", &step.to_string()),
                     ],
                 )),
@@ -196,10 +196,12 @@ impl PageExperiment {
             ),
         };
         if !diverged.is_empty() {
-            banner += &format!(" ({})", diverged.join("; "));
+            let [open, separator, close] = lang.pick([[" (", "; ", ")"], ["（", "；", "）"]]);
+            banner += &format!("{open}{}{close}", diverged.join(separator));
         }
         if let Some(resumed) = &self.resumed {
-            banner += &format!(". {resumed}");
+            banner += lang.pick([". ", "。"]);
+            banner += &i18n::translate(lang, resumed);
         }
         banner
     }
@@ -318,7 +320,8 @@ pub fn results_header(words: &[&str; 10], unit: &str) -> [String; 10] {
 /// evaluation's: final once the seeds end) as mean and min–max over seeds, parameters and
 /// FLOPs per token as counts ("209.6 k"), KV-cache bytes per token, measured tokens/s, the
 /// largest attention logit and log Z (means over seeds), and seeds diverged ("0 of 2").
-pub fn results_rows(variants: &[Variant]) -> Vec<[String; 10]> {
+pub fn results_rows(lang: Lang, variants: &[Variant]) -> Vec<[String; 10]> {
+    let of = page_text::of(lang).seeds_diverged;
     let number =
         |v: Option<f64>, digits: usize| v.map_or("–".into(), |v| format!("{v:.digits$}"));
     (variants.iter())
@@ -328,7 +331,7 @@ pub fn results_rows(variants: &[Variant]) -> Vec<[String; 10]> {
                 .range()
                 .map_or("–".into(), |(lo, hi)| format!("{lo:.3}–{hi:.3}"));
             [
-                v.label.to_string(),
+                names_text::name(lang, &v.label),
                 number(loss.mean(), 3),
                 range,
                 count(v.parameters as f64),
@@ -337,7 +340,13 @@ pub fn results_rows(variants: &[Variant]) -> Vec<[String; 10]> {
                 count(v.tokens_per_second),
                 number(v.max_logit.mean(), 2),
                 number(v.log_z.mean(), 2),
-                format!("{} of {}", v.diverged, v.seeds),
+                fill(
+                    of,
+                    &[
+                        ("n", &v.diverged.to_string()),
+                        ("seeds", &v.seeds.to_string()),
+                    ],
+                ),
             ]
         })
         .collect()
@@ -376,7 +385,7 @@ pub fn snapshot(lab: &Lab) -> Value {
             "loss": chart_labels(lab, ExperimentChart::Loss),
             "difference": chart_labels(lab, ExperimentChart::Difference),
         },
-        "rows": results_rows(&variants),
+        "rows": results_rows(Lang::En, &variants),
         "verdicts": verdicts,
     })
 }
@@ -384,13 +393,14 @@ pub fn snapshot(lab: &Lab) -> Value {
 /// "Claim: RMSNorm and LayerNorm have about the same final validation loss. Verdict: held
 /// (numbers)." in `lang` (the claim and its numbers as `train::evidence` words them).
 pub fn verdict_line(lang: Lang, judged: &Judged) -> String {
-    let claim = judged.claim.to_string();
+    let claim = experiments_text::claim(lang, &judged.claim);
+    let numbers = names_text::name(lang, &judged.numbers);
     fill(
         page_text::of(lang).verdict_line,
         &[
             ("claim", &claim),
             ("verdict", experiments_text::verdict(lang, judged.verdict)),
-            ("numbers", &judged.numbers),
+            ("numbers", &numbers),
         ],
     )
 }
@@ -450,7 +460,7 @@ pub fn experiment_chart(
     };
     let words = page_text::of(lang);
     let variants = experiment.variants();
-    match chart {
+    let (title, y, bands, mut lines) = match chart {
         ExperimentChart::Loss => {
             let (bands, lines) = band_chart(&variants);
             let name = experiment.experiment.name;
@@ -460,12 +470,18 @@ pub fn experiment_chart(
             (title, y, bands, lines)
         }
         ExperimentChart::Difference => {
-            let first = variants.first().map_or("", |v| v.label.as_str());
-            let title = fill(words.experiment_difference, &[("first", first)]);
+            let first =
+                (variants.first()).map_or(String::new(), |v| names_text::name(lang, &v.label));
+            let title = fill(words.experiment_difference, &[("first", &first)]);
             let y = words.experiment_difference_y.into();
             (title, y, Vec::new(), difference_lines(&variants))
         }
+    };
+    // The legend names the variants in the page's language.
+    for line in &mut lines {
+        line.label = names_text::name(lang, &line.label);
     }
+    (title, y, bands, lines)
 }
 
 /// The labels of the lines `chart` draws, for the snapshot.
@@ -807,7 +823,7 @@ mod tests {
             banner.contains("no final norm seed 2 diverged at step"),
             "{banner}"
         );
-        let rows = results_rows(&experiment.variants());
+        let rows = results_rows(Lang::En, &experiment.variants());
         assert_eq!(
             (rows[0][9].as_str(), rows[1][9].as_str()),
             ("0 of 2", "1 of 2")

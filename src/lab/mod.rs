@@ -19,10 +19,12 @@ pub mod kernel_check;
 pub mod lockstep;
 mod memory;
 pub mod model_views;
+pub mod names_text;
 pub mod page_text;
 pub mod play;
 mod reload;
 mod resume;
+pub mod rules_text;
 pub mod session;
 pub mod store;
 pub mod sweep;
@@ -55,6 +57,7 @@ use crate::train::run::{value_text, RunConfig, RunError};
 use crate::train::session::{PendingValidation, RunStatus, Session};
 use engine_choice::EngineChoice;
 use i18n::Lang;
+use tour_text::fill;
 
 /// The page's starting point on the WebGPU engine, and the reference its URL is written
 /// against: the `default` preset (d_model 64, 4 heads) with 4 layers, batches of 16 x 64.
@@ -193,9 +196,15 @@ impl RunEntry {
         }
     }
 
-    /// "run 2: +QK-norm".
-    pub fn name(&self) -> String {
-        format!("run {}: {}", self.id, self.label)
+    /// "run 2: +QK-norm" in `lang` (the label is kept in English, as the command line words it,
+    /// and named in `lang` by `names_text`).
+    pub fn name(&self, lang: Lang) -> String {
+        let label = names_text::name(lang, &self.label);
+        let id = self.id.to_string();
+        fill(
+            page_text::of(lang).run_name,
+            &[("id", &id), ("label", &label)],
+        )
     }
 
     /// Starts a new text sample when one is due (every [`SAMPLE_EVERY`] steps, text data
@@ -931,7 +940,7 @@ mod tests {
         lab.start_first_run();
         let whole = Lab::new(page_defaults(), &settings, None);
         assert_eq!(lab.runs.len(), 1);
-        assert_eq!(lab.runs[0].name(), whole.runs[0].name());
+        assert_eq!(lab.runs[0].name(Lang::En), whole.runs[0].name(Lang::En));
         assert_eq!(lab.runs[0].requested, whole.runs[0].requested);
         assert_eq!(
             lab.runs[0].session.run.model.vocab_size,
@@ -950,9 +959,9 @@ mod tests {
     fn changes_start_runs_and_errors_sit_next_to_their_control() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         assert_eq!(lab.runs.len(), 1);
-        assert_eq!(lab.runs[0].name(), "run 1: page defaults");
+        assert_eq!(lab.runs[0].name(Lang::En), "run 1: page defaults");
         assert!(lab.change("model.qk_norm", "true"));
-        assert_eq!(lab.runs[1].name(), "run 2: +QK-norm");
+        assert_eq!(lab.runs[1].name(Lang::En), "run 2: +QK-norm");
         assert_eq!(lab.runs[1].color, 1);
         // A rule broken: flagged next to the control, no run.
         assert!(!lab.change("model.n_kv_heads", "3"));
@@ -983,7 +992,10 @@ mod tests {
         lab.remove(1);
         lab.remove(3);
         lab.reset();
-        assert_eq!(lab.runs[0].name(), "run 4: KV heads 4 → 2, +QK-norm");
+        assert_eq!(
+            lab.runs[0].name(Lang::En),
+            "run 4: KV heads 4 → 2, +QK-norm"
+        );
     }
 
     #[test]

@@ -102,6 +102,8 @@ pub struct PageText {
     pub compare_run: &'static str,
     pub run_n: &'static str,
     pub compare_parts: [&'static str; 2],
+    /// The two sides' names in "run {name}".
+    pub compare_sides: [&'static str; 2],
     pub compare_caption: &'static str,
     pub compare_no_map: &'static str,
     pub functions_heading: &'static str,
@@ -201,7 +203,7 @@ pub struct PageText {
     pub runs_kept: &'static str,
     pub forget_saved: &'static str,
     pub sweep_summary: &'static str,
-    /// Filled with {variants}.
+    /// Filled with {variants}; {command} is where the command shows.
     pub sweep_hint: &'static str,
     pub sweep_lrs: &'static str,
     pub sweep_run: &'static str,
@@ -224,6 +226,28 @@ pub struct PageText {
     pub text_hint: &'static str,
     pub train_on_text: &'static str,
     pub open_txt: &'static str,
+
+    /// A run's name: "run {id}: {label}" (the label by `names_text`).
+    pub run_name: &'static str,
+    /// A run's checkbox: "mark run {id} to compare".
+    pub mark_run: &'static str,
+    /// The results table's seeds diverged: "{n} of {seeds}".
+    pub seeds_diverged: &'static str,
+    /// After a Generate: {tokens}, {time}, {rate}, {engine}, {bytes}.
+    pub generate_readout: &'static str,
+    /// The size controls' limit: {need}, {total}, {owner}, {share}, {largest}, {limit}.
+    pub memory_readout: &'static str,
+    /// A rule of thumb's range: none, "{low} to {high}"; and whether the value is in it.
+    pub rule_range: [&'static str; 2],
+    pub rule_verdict: [&'static str; 2],
+    pub sweep_chart: ChartText,
+    /// The sweep chart's legend for a learning rate that diverged.
+    pub sweep_diverged: &'static str,
+    /// A cell of the enlarged attention map: {q} {query} → {k} {key}: {value}, the value
+    /// masked, or not a number ({p}).
+    pub cell_readout: &'static str,
+    pub cell_masked: &'static str,
+    pub cell_nan: &'static str,
 }
 
 pub const ENGLISH: PageText = PageText {
@@ -377,6 +401,7 @@ pub const ENGLISH: PageText = PageText {
     compare_run: "run {name} ",
     run_n: "run {id}",
     compare_parts: ["layer ", "head "],
+    compare_sides: ["a", "b"],
     compare_caption: "{name}: layer {layer}, head {head}",
     compare_no_map: "{name}: no map at layer {layer}, head {head} yet",
     functions_heading: "The model's functions",
@@ -510,7 +535,7 @@ pub const ENGLISH: PageText = PageText {
     runs_kept: "Runs are kept in this browser and come back after a reload.",
     forget_saved: "Forget saved runs",
     sweep_summary: "Learning-rate sweep · ",
-    sweep_hint: "{variants} at each learning rate, one seed (archlab sweep trains all six \
+    sweep_hint: "{variants} at each learning rate, one seed ({command} trains all six \
                  variants). The page's size settings and a run length set in the controls apply \
                  to every lane.",
     sweep_lrs: "Learning rates ",
@@ -538,6 +563,25 @@ pub const ENGLISH: PageText = PageText {
                 address bar keeps only the settings, so a shared link asks for a text again.",
     train_on_text: "Train on this text",
     open_txt: "Open a .txt file ",
+
+    run_name: "run {id}: {label}",
+    mark_run: "mark run {id} to compare",
+    seeds_diverged: "{n} of {seeds}",
+    generate_readout: "{tokens} tokens in {time}, {rate} tokens/s on the {engine}; KV cache \
+                       {bytes}",
+    memory_readout: "Memory: {need} of the {total} {owner} may hold ({share} %); largest buffer \
+                     {largest} of {limit}.",
+    rule_range: ["no range", "{low} to {high}"],
+    rule_verdict: ["within", "outside"],
+    sweep_chart: ChartText {
+        title: "Final validation loss against learning rate",
+        x: "learning rate",
+        y: "validation loss (nats)",
+    },
+    sweep_diverged: "diverged (a non-finite loss)",
+    cell_readout: "query t={q} '{query}' → key t={k} '{key}': {value}",
+    cell_masked: "masked",
+    cell_nan: "p = {p} (NaN: the run diverged)",
 };
 
 pub const CHINESE: PageText = PageText {
@@ -679,6 +723,7 @@ pub const CHINESE: PageText = PageText {
     compare_run: "运行 {name} ",
     run_n: "运行 {id}",
     compare_parts: ["层 ", "头 "],
+    compare_sides: ["甲", "乙"],
     compare_caption: "{name}：第 {layer} 层，第 {head} 个头",
     compare_no_map: "{name}：第 {layer} 层第 {head} 个头还没有注意力图",
     functions_heading: "模型的函数",
@@ -804,7 +849,7 @@ pub const CHINESE: PageText = PageText {
     runs_kept: "运行保存在此浏览器中，重新加载后会恢复。",
     forget_saved: "清除保存的运行",
     sweep_summary: "学习率扫描 · ",
-    sweep_hint: "{variants} 在每个学习率下各训练一次，一个种子（archlab sweep 会训练全部六个\
+    sweep_hint: "{variants} 在每个学习率下各训练一次，一个种子（{command} 会训练全部六个\
                  变体）。页面的规模设置和控件中设定的运行长度适用于每个通道。",
     sweep_lrs: "学习率 ",
     sweep_run: "运行学习率扫描",
@@ -827,6 +872,25 @@ pub const CHINESE: PageText = PageText {
                 再次请求文本。",
     train_on_text: "用这段文本训练",
     open_txt: "打开 .txt 文件 ",
+
+    run_name: "运行 {id}：{label}",
+    mark_run: "标记运行 {id} 以便比较",
+    seeds_diverged: "{seeds} 个中的 {n} 个",
+    generate_readout: "{tokens} 个 token，用时 {time}，{rate} tokens/s，使用{engine}；KV 缓存 \
+                       {bytes}",
+    memory_readout: "内存：{need}，{owner}最多可用 {total}（{share} %）；最大缓冲区 {largest}，\
+                     上限 {limit}。",
+    rule_range: ["无范围", "{low} 到 {high}"],
+    rule_verdict: ["范围内", "范围外"],
+    sweep_chart: ChartText {
+        title: "最终验证损失与学习率",
+        x: "学习率",
+        y: "验证损失（nats）",
+    },
+    sweep_diverged: "发散（损失不是有限数）",
+    cell_readout: "查询 t={q} '{query}' → 键 t={k} '{key}'：{value}",
+    cell_masked: "被遮蔽",
+    cell_nan: "p = {p}（NaN：运行已发散）",
 };
 
 /// The page's words in `lang`.

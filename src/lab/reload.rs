@@ -5,6 +5,7 @@
 
 use std::rc::Rc;
 
+use super::i18n::Lang;
 use super::lockstep::Kind;
 use super::store::{Restored, SavedRun, SavedRuns, StoreError};
 use super::{checkpoints, engine, Lab, RunEntry};
@@ -155,7 +156,11 @@ impl Lab {
         match tokenizer {
             Some(Ok(tokenizer)) => lab.set_tokenizer(Some(Rc::new(tokenizer))),
             Some(Err(refused)) => {
-                let name = lab.runs.last().map(RunEntry::name).unwrap_or_default();
+                let name = lab
+                    .runs
+                    .last()
+                    .map(|run| run.name(Lang::En))
+                    .unwrap_or_default();
                 lab.tokenizer_not_restored = Some(format!(
                     "{name}'s tokenizer.json was not restored ({refused}): its text goes through \
                      its data's tokenizer"
@@ -183,13 +188,13 @@ impl Lab {
         let newest = match self.runs.last() {
             Some(run) if self.training_run().is_some() => format!(
                 "; {} continues from step {} when you press play",
-                run.name(),
+                run.name(Lang::En),
                 run.session.steps_done()
             ),
             Some(run) if run.engine.is_none() => {
                 format!(
                     "; {}'s parameters {}: Reset trains it again",
-                    run.name(),
+                    run.name(Lang::En),
                     from.no_parameters()
                 )
             }
@@ -281,7 +286,10 @@ mod tests {
             "the link's settings are the newest run's: no new run"
         );
         for (a, b) in back.runs.iter().zip(&lab.runs) {
-            assert_eq!((a.id, a.name(), a.hidden), (b.id, b.name(), b.hidden));
+            assert_eq!(
+                (a.id, a.name(Lang::En), a.hidden),
+                (b.id, b.name(Lang::En), b.hidden)
+            );
             assert_eq!(a.session.history, b.session.history);
             assert_eq!(a.session.status, b.session.status);
         }
@@ -359,7 +367,7 @@ mod tests {
         assert_eq!(kept.tokenizer.as_deref(), Some(json.as_str()));
         let back = reopened(&lab, &kept);
         let imported = &back.runs[1];
-        assert_eq!(imported.name(), lab.runs[1].name());
+        assert_eq!(imported.name(Lang::En), lab.runs[1].name(Lang::En));
         assert_eq!(hello_ids(imported), hello);
         assert!(!back.restored_notice().contains("tokenizer"));
         // Without it (before issue 14's fix) the run read with the data's characters.
@@ -399,7 +407,7 @@ mod tests {
                 "{refused}"
             );
             let back = Lab::reopen(page_defaults(), &lab.url_settings(), None, restored).unwrap();
-            assert_eq!(back.runs[1].name(), lab.runs[1].name());
+            assert_eq!(back.runs[1].name(Lang::En), lab.runs[1].name(Lang::En));
             assert!(back.runs[1].tokenizer.is_none());
             assert_ne!(hello_ids(&back.runs[1]), hello);
             let notice = back.restored_notice();

@@ -195,7 +195,7 @@ mod tests {
                 format!(
                     "{} {} {:?} {steps} {losses:?}",
                     r.id,
-                    r.name(),
+                    r.name(Lang::En),
                     r.session.status
                 )
             })

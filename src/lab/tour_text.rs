@@ -213,7 +213,7 @@ pub const CHINESE: TourText = TourText {
     present: "演示 (p)",
     stops: [
         StopText {
-            title: "归一化：norm 放在哪里",
+            title: "归一化：放在哪里",
             body: &[
                 "每个块都把自己的结果加到一条不断累加的和上，这就是残差流。归一化把向量缩放到\
                  稳定的大小，让任何一层的输出都不会漂得过大或过小。",

@@ -3,6 +3,7 @@
 
 use serde_json::{json, Value};
 
+use super::i18n::{self, Lang};
 use super::page_text::{self, ChartText, PageText};
 use super::tour_text::fill;
 use super::{Lab, RunEntry};
@@ -45,7 +46,7 @@ pub fn series(lab: &Lab) -> Vec<Series<'_>> {
             .collect(),
         None => shown(lab)
             .map(|run| Series {
-                name: run.name(),
+                name: run.name(Lang::En),
                 short: format!("run {}", run.id),
                 color: run.color,
                 dash: run_dash(run),
@@ -198,16 +199,21 @@ pub fn memory_use(lab: &Lab) -> Option<(MemoryNeed, MemoryBudget)> {
 
 /// The size controls' limit, in words: "Memory: 25.3 MiB of the 3.50 GiB the page's CPU engine
 /// (…) may hold (0.7 %); largest buffer 1.20 MiB of 2.00 GiB."
-pub fn memory_readout(lab: &Lab) -> Option<String> {
+pub fn memory_readout(lab: &Lab, lang: Lang) -> Option<String> {
     let (need, budget) = memory_use(lab)?;
-    Some(format!(
-        "Memory: {} of the {} {} may hold ({:.1} %); largest buffer {} of {}.",
-        bytes(need.total()),
-        bytes(budget.total),
-        budget.owner,
-        100.0 * need.total() / budget.total,
-        bytes(need.largest_buffer),
-        bytes(budget.largest_buffer),
+    Some(fill(
+        page_text::of(lang).memory_readout,
+        &[
+            ("need", &bytes(need.total())),
+            ("total", &bytes(budget.total)),
+            ("owner", &i18n::translate(lang, &budget.owner)),
+            (
+                "share",
+                &format!("{:.1}", 100.0 * need.total() / budget.total),
+            ),
+            ("largest", &bytes(need.largest_buffer)),
+            ("limit", &bytes(budget.largest_buffer)),
+        ],
     ))
 }
 
@@ -229,20 +235,25 @@ pub fn rule_value(rule: &Rule) -> String {
     format!("{}{}", plain_number(rule.value), rule.unit)
 }
 
-/// A rule's range in words: "2.53 to 2.8", "1", or "no range".
-pub fn rule_range(rule: &Rule) -> String {
+/// A rule's range in `lang`'s words: "2.53 to 2.8", "1", or "no range".
+pub fn rule_range(rule: &Rule, lang: Lang) -> String {
+    let words = page_text::of(lang).rule_range;
     match rule.range {
-        None => "no range".into(),
+        None => words[0].into(),
         Some((low, high)) if low == high => plain_number(low),
-        Some((low, high)) => format!("{} to {}", plain_number(low), plain_number(high)),
+        Some((low, high)) => fill(
+            words[1],
+            &[("low", &plain_number(low)), ("high", &plain_number(high))],
+        ),
     }
 }
 
-/// Whether a rule holds, in words.
-pub fn rule_verdict(rule: &Rule) -> &'static str {
+/// Whether a rule holds, in `lang`'s words.
+pub fn rule_verdict(rule: &Rule, lang: Lang) -> &'static str {
+    let words = page_text::of(lang).rule_verdict;
     match rule.within() {
-        Some(true) => "within",
-        Some(false) => "outside",
+        Some(true) => words[0],
+        Some(false) => words[1],
         None => "—",
     }
 }
@@ -337,10 +348,11 @@ pub fn attention_cell(area: &MapArea, t: usize, x: f64, y: f64) -> Option<(usize
 }
 
 /// What the enlarged map says about one cell of the newest run's map (layer, head):
-/// "query t=5 'a' → key t=3 'b': p = 0.31", with the tokens of the display example as the data
+/// "query t=5 'a' → key t=3 'b': p = 0.31" in `lang`, with the tokens of the display example as the data
 /// names them (characters, or a task's symbols).
 pub fn attention_cell_text(
     lab: &Lab,
+    lang: Lang,
     layer: usize,
     head: usize,
     q: usize,
@@ -353,17 +365,24 @@ pub fn attention_cell_text(
         .checked_add(k)
         .filter(|_| q < t && k < t)?;
     let tokens = display_tokens(lab);
+    let words = page_text::of(lang);
     let p = map.probs[i];
     let value = if map.masked.get(i) == Some(&true) {
-        "masked".to_string()
+        words.cell_masked.to_string()
     } else if p.is_finite() {
         format!("p = {p:.2}")
     } else {
-        format!("p = {p} ({})", crate::charts::NAN_NOTE)
+        fill(words.cell_nan, &[("p", &p.to_string())])
     };
-    Some(format!(
-        "query t={q} '{}' → key t={k} '{}': {value}",
-        tokens[q], tokens[k]
+    Some(fill(
+        words.cell_readout,
+        &[
+            ("q", &q.to_string()),
+            ("k", &k.to_string()),
+            ("query", &tokens[q]),
+            ("key", &tokens[k]),
+            ("value", &value),
+        ],
     ))
 }
 
@@ -404,7 +423,7 @@ pub fn snapshot(lab: &Lab, playing: bool) -> Value {
             let history = &run.session.history;
             json!({
                 "id": run.id,
-                "name": run.name(),
+                "name": run.name(Lang::En),
                 "color": run.color,
                 "marked": run.marked,
                 "hidden": run.hidden,
@@ -630,8 +649,14 @@ mod tests {
     fn the_memory_readout_shows_the_need_against_the_engines_budget() {
         let mut lab = Lab::new(page_defaults(), &[], None);
         let budget = crate::cpu::memory_budget();
-        let text = memory_readout(&lab).unwrap();
+        let text = memory_readout(&lab, Lang::En).unwrap();
         assert!(text.starts_with("Memory: "), "{text}");
+        let zh = memory_readout(&lab, Lang::Zh).unwrap();
+        let english = crate::lab::names_text::english_words(&zh);
+        assert!(
+            zh.starts_with("内存：") && english.is_empty(),
+            "{zh}: {english:?}"
+        );
         assert!(
             text.contains(&format!(
                 "of the {} {} may hold",
@@ -650,7 +675,7 @@ mod tests {
         );
         lab.change("model.d_model", "100000");
         assert_eq!(
-            memory_readout(&lab),
+            memory_readout(&lab, Lang::En),
             None,
             "refused: the error names the numbers"
         );
@@ -774,7 +799,7 @@ mod tests {
         .map(|(k, v)| (k.to_string(), v.to_string()));
         let mut lab = Lab::new(page_defaults(), &settings, None);
         assert_eq!(
-            attention_cell_text(&lab, 0, 0, 1, 0),
+            attention_cell_text(&lab, Lang::En, 0, 0, 1, 0),
             None,
             "no maps before the first refresh"
         );
@@ -782,25 +807,36 @@ mod tests {
         let tokens = display_tokens(&lab);
         let p = lab.runs[0].example.attention[1][3 * 10 * 10 + 5 * 10 + 2];
         assert_eq!(
-            attention_cell_text(&lab, 1, 3, 5, 2).unwrap(),
+            attention_cell_text(&lab, Lang::En, 1, 3, 5, 2).unwrap(),
             format!(
                 "query t=5 '{}' → key t=2 '{}': p = {p:.2}",
                 tokens[5], tokens[2]
             )
         );
         assert!(
-            attention_cell_text(&lab, 1, 3, 2, 5)
+            attention_cell_text(&lab, Lang::En, 1, 3, 2, 5)
                 .unwrap()
                 .ends_with("masked"),
             "causal"
         );
-        assert_eq!(attention_cell_text(&lab, 1, 3, 10, 0), None);
-        assert_eq!(attention_cell_text(&lab, 2, 0, 0, 0), None, "no layer 2");
+        assert_eq!(attention_cell_text(&lab, Lang::En, 1, 3, 10, 0), None);
+        assert_eq!(
+            attention_cell_text(&lab, Lang::En, 2, 0, 0, 0),
+            None,
+            "no layer 2"
+        );
         lab.runs[0].example.attention[0][0] = f32::NAN;
         assert_eq!(
-            attention_cell_text(&lab, 0, 0, 0, 0).unwrap(),
+            attention_cell_text(&lab, Lang::En, 0, 0, 0, 0).unwrap(),
             format!(
                 "query t=0 '{0}' → key t=0 '{0}': p = NaN (NaN: the run diverged)",
+                tokens[0]
+            )
+        );
+        assert_eq!(
+            attention_cell_text(&lab, Lang::Zh, 0, 0, 0, 0).unwrap(),
+            format!(
+                "查询 t=0 '{0}' → 键 t=0 '{0}'：p = NaN（NaN：运行已发散）",
                 tokens[0]
             )
         );
@@ -841,14 +877,14 @@ mod tests {
         assert_eq!(lab.draft.model.d_model, 32);
         let auto = &rule_readouts(&lab).unwrap()[0];
         assert_eq!(
-            (rule_value(auto).as_str(), rule_verdict(auto)),
+            (rule_value(auto).as_str(), rule_verdict(auto, Lang::En)),
             ("2.75", "within")
         );
-        assert_eq!(rule_range(auto), "2.53 to 2.8");
+        assert_eq!(rule_range(auto, Lang::En), "2.53 to 2.8");
         lab.change("model.d_ff", "128");
         let wide = &rule_readouts(&lab).unwrap()[0];
         assert_eq!(
-            (rule_value(wide).as_str(), rule_verdict(wide)),
+            (rule_value(wide).as_str(), rule_verdict(wide, Lang::En)),
             ("4", "outside")
         );
         lab.change("model.n_kv_heads", "3");

@@ -8,6 +8,7 @@ use super::lab_state::LabState;
 use super::language::Language;
 use super::views::{AttentionCanvas, ChartWords, LineChart};
 use crate::lab::across_runs::{self, compared_runs, layer_choices, LayerPick};
+use crate::lab::names_text;
 use crate::lab::tour_text::fill;
 use crate::lab::views;
 use crate::train::session::StepRecord;
@@ -59,6 +60,7 @@ fn LayerChart(
                         choices()
                             .into_iter()
                             .map(|(value, label)| {
+                                let label = names_text::name(language.get(), &label);
                                 let selected = value == pick.get_untracked().value();
                                 view! { <option value=value selected=selected>{label}</option> }
                             })
@@ -92,7 +94,7 @@ pub fn CompareMaps() -> impl IntoView {
         state.lab.with_value(|lab| {
             lab.runs
                 .iter()
-                .map(|r| (r.id, r.name()))
+                .map(|r| (r.id, r.name(language.get())))
                 .collect::<Vec<_>>()
         })
     };
@@ -118,7 +120,7 @@ pub fn CompareMaps() -> impl IntoView {
         let signal = picked[side];
         view! {
             <label>
-                {move || fill(words().compare_run, &[("name", name)])}
+                {move || fill(words().compare_run, &[("name", words().compare_sides[side])])}
                 <select data-testid=format!("compare-{name}-run")
                     on:change=move |ev| signal.set(event_target_value(&ev).parse().ok())>
                     {move || {
@@ -175,7 +177,7 @@ pub fn CompareMaps() -> impl IntoView {
                     .runs
                     .iter()
                     .find(|r| r.id == id)
-                    .map(|r| r.name())
+                    .map(|r| r.name(language.get()))
                     .unwrap_or_default();
                 let caption = match across_runs::run_map(lab, id, layer, head) {
                     Some(_) => words().compare_caption,

@@ -26,8 +26,9 @@ pub fn CalcPanel() -> impl IntoView {
             _ => Err(format!("{name}: {text:?} is not a whole number above 0")),
         };
         let sizes = Sizes {
-            context: positive("context", context.get())?,
-            batch: positive("batch", batch.get())?,
+            // Named as the page labels them (`i18n::translate` words the reason).
+            context: positive(words().calc_labels[2], context.get())?,
+            batch: positive(words().calc_labels[3], batch.get())?,
             format: format.get().parse::<NumberFormat>()?,
         };
         let chosen = preset.get();
@@ -60,7 +61,7 @@ pub fn CalcPanel() -> impl IntoView {
                         <option value="">{move || words().calc_labels[1]}</option>
                         {published::presets_with_rows()
                             .into_iter()
-                            .map(|name| view! { <option value=name>{name}</option> })
+                            .map(|name| view! { <option value=name translate="no">{name}</option> })
                             .collect_view()}
                     </select>
                 </label>
@@ -93,7 +94,7 @@ pub fn CalcPanel() -> impl IntoView {
                                 .map(|sizing| {
                                     view! {
                                         <tr data-model=sizing.name data-params=sizing.parameters.to_string()>
-                                            <th>{sizing.name}</th>
+                                            <th translate="no">{sizing.name}</th>
                                             <td>{count(sizing.parameters as f64)}</td>
                                             <td>{bytes(sizing.weight_bytes)}</td>
                                             <td>{bytes(sizing.kv_bytes)}</td>

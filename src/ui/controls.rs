@@ -9,7 +9,7 @@ use super::sweep::SweepControls;
 use super::tour::Tour;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
 use crate::lab::tour_text::fill;
-use crate::lab::{experiments_text, fields_text};
+use crate::lab::{experiments_text, fields_text, names_text};
 use crate::train::experiments::EXPERIMENTS;
 use crate::train::presets::{Preset, PRESETS};
 
@@ -35,7 +35,7 @@ pub fn ControlsPanel() -> impl IntoView {
                                     data-testid=format!("preset-{name}")
                                     on:click=move |_| state.preset(name)
                                 >
-                                    {label}
+                                    {move || names_text::name(language.get(), label)}
                                 </button>
                             }
                         })

@@ -7,7 +7,7 @@ use leptos::prelude::*;
 use super::lab_state::LabState;
 use super::language::Language;
 use crate::lab::engine_choice::EngineChoice;
-use crate::lab::i18n;
+use crate::lab::{fields_text, i18n};
 
 #[component]
 pub fn EngineSwitch() -> impl IntoView {
@@ -36,7 +36,7 @@ pub fn EngineSwitch() -> impl IntoView {
                             aria-pressed=move || (chosen() == choice).to_string()
                             on:click=move |_| state.choose_engine(choice)
                         >
-                            {choice.label()}
+                            {move || fields_text::option(language.get(), choice.label())}
                         </button>
                     }
                 })

@@ -7,7 +7,8 @@ use leptos::task::spawn_local;
 
 use super::lab_state::{now_ms, LabState};
 use super::language::Language;
-use crate::lab::generate::{GenerateError, GenerateInput, GENERATE_TOKENS};
+use crate::lab::generate::{GenerateError, GenerateInput, Generated, GENERATE_TOKENS};
+use crate::lab::i18n;
 use crate::lab::tour_text::fill;
 
 #[component]
@@ -19,8 +20,8 @@ pub fn GeneratePanel() -> impl IntoView {
     let temperature = RwSignal::new("0.8".to_string());
     let top_k = RwSignal::new("0".to_string());
     let error = RwSignal::new(None::<GenerateError>);
-    // (text, readout) of the last Generate.
-    let output = RwSignal::new(None::<(String, String)>);
+    // What the last Generate gave, and in how many seconds.
+    let output = RwSignal::new(None::<(Generated, f64)>);
     let busy = RwSignal::new(false);
     let generate = move |_| {
         let (p, t, k) = (
@@ -64,7 +65,7 @@ pub fn GeneratePanel() -> impl IntoView {
             let seconds = (now_ms() - started) / 1000.0;
             match result {
                 Ok(out) => {
-                    output.set(Some((out.text.clone(), out.readout(seconds))));
+                    output.set(Some((out, seconds)));
                     error.set(None);
                 }
                 Err(e) => error.set(Some(e)),
@@ -77,7 +78,9 @@ pub fn GeneratePanel() -> impl IntoView {
             error.get().filter(|e| e.control == control).map(|e| {
                 view! {
                     <span class="error" role="alert"
-                        data-testid=format!("generate-error-{control}")>{e.reason}</span>
+                        data-testid=format!("generate-error-{control}")>
+                        {i18n::translate(language.get(), &e.reason)}
+                    </span>
                 }
             })
         }
@@ -114,11 +117,14 @@ pub fn GeneratePanel() -> impl IntoView {
                     {move || words().generate}
                 </button>
             </div>
-            <pre data-testid="generate-text">
-                {move || output.get().map(|(text, _)| text)}
+            // The model's own text, in no language of the page.
+            <pre data-testid="generate-text" translate="no">
+                {move || output.with(|out| out.as_ref().map(|(out, _)| out.text.clone()))}
             </pre>
             <p class="hint" data-testid="generate-readout">
-                {move || output.get().map(|(_, readout)| readout)}
+                {move || output.with(|out| {
+                    out.as_ref().map(|(out, seconds)| out.readout(language.get(), *seconds))
+                })}
             </p>
         </section>
     }

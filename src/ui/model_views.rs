@@ -6,7 +6,7 @@ use leptos::prelude::*;
 use super::lab_state::LabState;
 use super::language::Language;
 use super::views::LineChart;
-use crate::lab::model_views;
+use crate::lab::{model_views, names_text};
 
 #[component]
 pub fn ModelViews() -> impl IntoView {
@@ -27,7 +27,9 @@ pub fn ModelViews() -> impl IntoView {
                 <LineChart testid="chart-receptive" text=|t| t.receptive_chart
                     log=Some(false) lines=model_views::receptive_lines dots=true />
                 <figcaption data-testid="receptive-readout">
-                    {move || receptive().unwrap_or_else(|| "—".into())}
+                    {move || {
+                        receptive().map_or_else(|| "—".into(), |text| names_text::name(language.get(), &text))
+                    }}
                 </figcaption>
             </figure>
         </section>

@@ -79,16 +79,21 @@ fn BandChart(chart: ExperimentChart) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
+    // The canvas's accessible name: the chart's title.
+    let label = RwSignal::new(String::new());
     let data = move || {
         state.charts.track();
         let lang = language.get();
         (
             lang,
-            state.lab.with_value(|lab| experiment_chart(lab, lang, chart)),
+            state
+                .lab
+                .with_value(|lab| experiment_chart(lab, lang, chart)),
         )
     };
     draw_at_box_size(canvas, TextSize::Page, data, move |area, scale, data| {
         let (lang, (title, y, bands, lines)) = data;
+        label.set(title.clone());
         let axes = Axes {
             title: &title,
             x: page_text::of(lang).loss_chart.x,
@@ -102,7 +107,7 @@ fn BandChart(chart: ExperimentChart) -> impl IntoView {
     });
     view! {
         <figure class="chart">
-            <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=chart.testid() />
+            <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=label />
         </figure>
     }
 }
@@ -131,7 +136,7 @@ fn ResultsTable() -> impl IntoView {
             let variants = experiment.variants();
             let unit = experiments_text::unit(lang, experiment.loss());
             let header = lockstep::results_header(&page_text::of(lang).results_header, unit);
-            let rows = lockstep::results_rows(&variants);
+            let rows = lockstep::results_rows(lang, &variants);
             let verdicts = match experiment.kind {
                 Kind::Marked { .. } => Verdicts::NoClaim,
                 _ => match experiment.judged() {

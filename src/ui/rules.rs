@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::lab_state::LabState;
 use super::language::Language;
+use crate::lab::rules_text;
 use crate::lab::views::{self, published_rules, rule_range, rule_value, rule_verdict};
 
 #[component]
@@ -20,6 +21,8 @@ pub fn RuleReadouts() -> impl IntoView {
     let names: Vec<&'static str> = published.first().map_or(Vec::new(), |(_, rules)| {
         rules.iter().map(|r| r.short).collect()
     });
+    let lang = move || language.get();
+    let rule_text = move |english: &'static str| rules_text::of(lang(), english);
     view! {
         <section class="rules" data-testid="rules" aria-label=move || words().rules_heading>
             <h3>{move || words().rules_heading}</h3>
@@ -40,10 +43,10 @@ pub fn RuleReadouts() -> impl IntoView {
                                 .map(|(i, rule)| {
                                     view! {
                                         <tr data-testid=format!("rule-{i}") data-value=rule.value.to_string()>
-                                            <th>{rule.name}</th>
+                                            <th>{rule_text(rule.name)}</th>
                                             <td class="rule-value">{rule_value(&rule)}</td>
-                                            <td title=rule.lecture>{rule_range(&rule)}</td>
-                                            <td class="rule-verdict">{rule_verdict(&rule)}</td>
+                                            <td title=rule_text(rule.lecture)>{rule_range(&rule, lang())}</td>
+                                            <td class="rule-verdict">{rule_verdict(&rule, lang())}</td>
                                         </tr>
                                     }
                                 })
@@ -56,19 +59,19 @@ pub fn RuleReadouts() -> impl IntoView {
             <p class="hint" data-testid="memory-readout">
                 {move || {
                     state.version.track();
-                    state.lab.with_value(views::memory_readout)
+                    state.lab.with_value(|lab| views::memory_readout(lab, lang()))
                 }}
             </p>
             <details>
                 <summary>{move || words().rules_summary}</summary>
                 <ul class="hint">
                     {move || rules().unwrap_or_default().into_iter().map(|rule| {
-                        view! { <li>{rule.name} ": " {rule.lecture}</li> }
+                        view! { <li>{rule_text(rule.name)} ": " {rule_text(rule.lecture)}</li> }
                     }).collect_view()}
                 </ul>
                 <table data-testid="rules-published">
                     <thead>
-                        <tr><th>{move || words().calc_columns[0]}</th>{names.into_iter().map(|name| view! { <th>{name}</th> }).collect_view()}</tr>
+                        <tr><th>{move || words().calc_columns[0]}</th>{names.into_iter().map(|name| view! { <th>{move || rule_text(name)}</th> }).collect_view()}</tr>
                     </thead>
                     <tbody>
                         {published
@@ -76,10 +79,14 @@ pub fn RuleReadouts() -> impl IntoView {
                             .map(|(name, rules)| {
                                 view! {
                                     <tr>
-                                        <th>{name}</th>
+                                        // A model's name, the same in every language.
+                                        <th translate="no">{name}</th>
                                         {rules
                                             .iter()
-                                            .map(|rule| view! { <td>{rule_value(rule)} " " <small>{rule_verdict(rule)}</small></td> })
+                                            .map(|rule| {
+                                                let verdict = rule.clone();
+                                                view! { <td>{rule_value(rule)} " " <small>{move || rule_verdict(&verdict, lang())}</small></td> }
+                                            })
                                             .collect_view()}
                                     </tr>
                                 }

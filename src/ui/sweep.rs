@@ -11,11 +11,8 @@ use super::lab_state::LabState;
 use super::language::Language;
 use crate::charts::{self, Axes};
 use crate::lab::tour_text::fill;
-use crate::lab::{experiments_text, sweep};
+use crate::lab::{experiments_text, names_text, page_text, sweep};
 use crate::train::sweep::{lr_text, PAGE_LRS, PAGE_VARIANTS, SWEEP};
-
-/// What a diverged learning rate's mark means, under the chart and in its legend.
-const DIVERGED: &str = "diverged (a non-finite loss)";
 
 /// The sweep among the lecture experiments: its claim, the learning rates (editable, the
 /// page's by default) and the button that trains them all in lockstep.
@@ -38,7 +35,12 @@ pub fn SweepControls() -> impl IntoView {
             <p class="claim">{move || text().claim} " " <cite>{SWEEP.source}</cite></p>
             <p class="claim">{move || words().watch} {move || text().watch}</p>
             <p class="hint">
-                {move || fill(words().sweep_hint, &[("variants", &PAGE_VARIANTS.join(" / "))])}
+                {move || {
+                    let variants = PAGE_VARIANTS.map(|v| names_text::name(language.get(), v));
+                    let hint = fill(words().sweep_hint, &[("variants", &variants.join(" / "))]);
+                    let (before, after) = hint.split_once("{command}").unwrap_or((hint.as_str(), ""));
+                    view! { {before.to_string()} <code>"archlab sweep"</code> {after.to_string()} }
+                }}
             </p>
             <label>
                 {move || words().sweep_lrs}
@@ -62,34 +64,53 @@ pub fn SweepResults() -> impl IntoView {
     let canvas = NodeRef::<Canvas>::new();
     let chart = move || {
         state.charts.track();
-        state.lab.with_value(|lab| {
+        let lang = language.get();
+        let chart = state.lab.with_value(|lab| {
             let experiment = lab.experiment.as_ref()?;
             Some(sweep::chart(
                 &experiment.sweep_labels(),
                 &experiment.sweep_cells()?,
             ))
-        })
+        });
+        (lang, chart)
     };
-    draw_at_box_size(canvas, TextSize::Page, chart, move |area, scale, chart| {
-        let Some((lines, marks)) = chart else {
-            return;
-        };
-        let axes = Axes {
-            title: "Final validation loss against learning rate",
-            x: "learning rate",
-            y: "validation loss (nats)",
-            log_y: false,
-            log_x: true,
-        };
-        if let Err(error) = charts::draw_points(area, scale, axes, &lines, &marks, DIVERGED) {
-            leptos::logging::warn!("sweep chart: {error}");
-        }
-    });
+    draw_at_box_size(
+        canvas,
+        TextSize::Page,
+        chart,
+        move |area, scale, (lang, chart)| {
+            let Some((mut lines, marks)) = chart else {
+                return;
+            };
+            for line in &mut lines {
+                line.label = names_text::name(lang, &line.label);
+            }
+            let words = page_text::of(lang).sweep_chart;
+            let diverged = page_text::of(lang).sweep_diverged;
+            let axes = Axes {
+                title: words.title,
+                x: words.x,
+                y: words.y,
+                log_y: false,
+                log_x: true,
+            };
+            if let Err(error) = charts::draw_points(area, scale, axes, &lines, &marks, diverged) {
+                leptos::logging::warn!("sweep chart: {error}");
+            }
+        },
+    );
     let table = move || {
         state.charts.track();
-        state
+        let lang = language.get();
+        let (header, rows) = state
             .lab
-            .with_value(|lab| lab.experiment.as_ref()?.sweep_table())
+            .with_value(|lab| lab.experiment.as_ref()?.sweep_table())?;
+        // The command line's words (`train::sweep::rows`), in the page's language.
+        let name = |text: String| names_text::name(lang, &text);
+        let rows = (rows.into_iter())
+            .map(|row| row.into_iter().map(name).collect::<Vec<_>>())
+            .collect::<Vec<_>>();
+        Some((header.into_iter().map(name).collect::<Vec<_>>(), rows))
     };
     view! {
         <div class="charts">

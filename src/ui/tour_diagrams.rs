@@ -6,9 +6,11 @@
 use leptos::prelude::*;
 
 use super::lab_state::LabState;
+use super::language::Language;
 use super::views::css;
 use crate::charts::PALETTE;
 use crate::lab::model_views::activation_lines;
+use crate::lab::names_text;
 use crate::lab::tour::{self, mask, rope_pairs, MASKS, MASK_SIZE};
 use crate::lab::tour_text::StopText;
 
@@ -90,6 +92,7 @@ pub fn Diagram(diagram: tour::Diagram, text: &'static StopText) -> impl IntoView
 /// and each addition's residual input drawn as a line on the left from the stream node it
 /// adds.
 fn blocks(columns: &[Block], titles: &'static [&'static str]) -> impl IntoView {
+    let language = expect_context::<Language>();
     let rows = columns.iter().map(|c| c.len()).max().unwrap_or(0);
     let (width, height) = (COLUMN * columns.len() as f64, TOP + ROW * rows as f64);
     let drawn = columns
@@ -142,7 +145,9 @@ fn blocks(columns: &[Block], titles: &'static [&'static str]) -> impl IntoView {
                         }
                         shapes.push(view! {
                             <rect class=class x=x - w / 2.0 y=y(row) - BOX_H / 2.0 width=w height=BOX_H rx="4" />
-                            <text x=x y=y(row) + 5.0 text-anchor="middle">{label}</text>
+                            <text x=x y=y(row) + 5.0 text-anchor="middle">
+                                {move || names_text::name(language.get(), label)}
+                            </text>
                         }.into_any());
                     }
                 }

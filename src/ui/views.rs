@@ -12,7 +12,7 @@ use crate::charts::{self, Axes, Dash, Line, MapArea, PALETTE};
 use crate::lab::i18n;
 use crate::lab::page_text::{ChartText, PageText};
 use crate::lab::tour_text::fill;
-use crate::lab::{self, across_runs, export, views, Lab};
+use crate::lab::{self, across_runs, export, names_text, views, Lab};
 use crate::model::numbers::{bytes, count};
 use crate::train::metrics;
 
@@ -58,6 +58,7 @@ pub fn Toolbar(device: Signal<String>) -> impl IntoView {
         state
             .lab
             .with_value(|lab| lab.runs.last()?.engine.as_deref().map(|e| e.describe()))
+            .map(|engine| i18n::translate(language.get(), &engine))
             .unwrap_or_else(|| words().no_run.into())
     };
     let settings_label =
@@ -197,7 +198,7 @@ pub fn RunsList() -> impl IntoView {
                 .map(|r| {
                     (
                         r.id,
-                        r.name(),
+                        r.name(language.get()),
                         r.color,
                         views::run_dash(r),
                         r.hidden,
@@ -243,7 +244,7 @@ pub fn RunsList() -> impl IntoView {
                             view! {
                                 <li class:hidden-run=hidden data-testid=format!("run-{id}")>
                                     <input type="checkbox" data-testid=format!("mark-{id}") prop:checked=marked
-                                        aria-label=format!("mark run {id} to compare") on:change=move |_| state.toggle_marked(id) />
+                                        aria-label=move || fill(words().mark_run, &[("id", &id.to_string())]) on:change=move |_| state.toggle_marked(id) />
                                     <span class="swatch" style:border-top=swatch></span>
                                     <span class="run-name">{name}</span>
                                     <span class="run-status">{status}</span>
@@ -398,9 +399,15 @@ pub(super) fn LineChart(
         state.charts.track();
         let log_y = log.unwrap_or_else(|| state.log_y.get());
         let words = language.page();
+        let lang = language.get();
         state.lab.with_value(|lab| {
             let text = axes.map_or(text(words), |axes| axes(lab, words));
-            (lines(lab), text, log_y)
+            let mut data = lines(lab);
+            // The legend names runs and layers in the page's language.
+            for line in &mut data {
+                line.label = names_text::name(lang, &line.label);
+            }
+            (data, text, log_y)
         })
     };
     draw_at_box_size(
@@ -547,7 +554,7 @@ pub fn AttentionGrid() -> impl IntoView {
                                 .enumerate()
                                 .map(|(i, token)| {
                                     let title = fill(words().position, &[("i", &i.to_string())]);
-                                    view! { <span class="token" title=title>{token}</span> }
+                                    view! { <span class="token" title=title translate="no">{token}</span> }
                                 })
                                 .collect_view()
                         }}
@@ -567,7 +574,9 @@ pub fn AttentionGrid() -> impl IntoView {
                 <button data-testid="look-at-button" on:click=move |_| look()>{move || words().show}</button>
                 {move || words().look_at_empty}
                 {move || probe_error.get().map(|error| view! {
-                    <span class="error" role="alert" data-testid="look-at-error">{error}</span>
+                    <span class="error" role="alert" data-testid="look-at-error">
+                        {i18n::translate(language.get(), &error)}
+                    </span>
                 })}
             </div>
             <div class="scrub" style:display=move || { if snapshots().0 > 1 { "" } else { "none" } }>
@@ -609,7 +618,7 @@ fn EnlargedMap() -> impl IntoView {
         let (q, k) = cursor.get()?;
         state
             .lab
-            .with_value(|lab| views::attention_cell_text(lab, layer, head, q, k))
+            .with_value(|lab| views::attention_cell_text(lab, language.get(), layer, head, q, k))
     };
     let pointed = move |ev: leptos::ev::MouseEvent| {
         use wasm_bindgen::JsCast;
@@ -738,7 +747,9 @@ pub fn Sample() -> impl IntoView {
                     fill(words().sample_hint, &[("every", &every), ("temperature", &temperature)])
                 }}
             </p>
-            <pre data-testid="sample">
+            // The model's own text is in no language of the page; the note until it comes is.
+            <pre data-testid="sample"
+                translate=move || if sample().is_some_and(|s| !s.is_empty()) { "no" } else { "yes" }>
                 {move || sample().filter(|s| !s.is_empty()).unwrap_or_else(|| {
                     words().sample_empty.into()
                 })}

@@ -6,6 +6,7 @@ import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
   assertNoSidewaysScroll,
+  fill,
   launch,
   openPage,
   screenshot,
@@ -100,6 +101,125 @@ test("a Chinese browser opens in Chinese, and the link names it", async () => {
     await until(page, (s) => s.runs.length === 1 && s.lang === "zh");
     assert.match(await text(page, "tour-counter"), /第 1 站/);
     assert.equal(lang(page), "zh");
+  } finally {
+    await browser.close();
+  }
+});
+
+// Technical names that read the same in a Chinese text (issue 14 item 3). Anything else in
+// Latin letters outside <cite> (paper names), <code> (commands, keys) and translate="no"
+// (the data, the model's own text) is an untranslated string.
+const SAME_IN_CHINESE = new Set(
+  `RMSNorm LayerNorm SwiGLU GeGLU ReGLU GeLU GELU ReLU SiLU RoPE ALiBi NoPE QK-norm QK MQA GQA MHA
+  KV MLP RMS FLOPs FLOPs/token tokens/s token tokens nats nats/token PNG CSV JSON WebGPU WGSL CPU GPU
+  WebAssembly AdamW Adam LLaMA Mistral Qwen OLMo GPT GPT-NeoX NeoX Gemma Grok BPE WSD logit logits
+  softmax log z-loss Z Transformer Stanford CS lr act max min Hugging Face
+  safetensors archlab Top-k Chrome Edge Safari Firefox Windows Linux ms KiB MiB GiB KB B
+  epsilon dropout Pre-norm Post-norm Swish PaLM GPT-J NaN Token id Rust Norm tanh vocab xW xV`
+    .split(/\s+/),
+);
+
+/** The page's visible words in Latin letters not on the list, with where they were seen. */
+async function untranslated(page) {
+  // The experiments' names are the command line's (archlab experiment NAME).
+  const experiments = await page.evaluate(() =>
+    [...document.querySelectorAll("details.experiment button[data-testid^=experiment-]")]
+      .map((button) => button.dataset.testid.replace(/^experiment-/, "")),
+  );
+  const same = new Set([...SAME_IN_CHINESE, ...experiments, "lr-sweep"]);
+  const texts = await page.evaluate(() => {
+    // A text marked as another language (the switch's "English") is that language's.
+    const skip = "cite, code, [translate=no], [lang]:not([lang^=zh]), script, style, noscript";
+    const visible = (el) => el.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true });
+    const out = [];
+    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    for (let node = walker.nextNode(); node; node = walker.nextNode()) {
+      const el = node.parentElement;
+      const owner = el.closest("option") ? el.closest("select") : el;
+      if (!el.closest(skip) && visible(owner) && node.textContent.trim()) {
+        out.push(node.textContent);
+      }
+    }
+    for (const el of document.body.querySelectorAll("[aria-label], [title], [placeholder]")) {
+      if (el.closest(skip) || !visible(el)) continue;
+      for (const name of ["aria-label", "title", "placeholder"]) {
+        if (el.getAttribute(name)) out.push(el.getAttribute(name));
+      }
+    }
+    return out;
+  });
+  const found = new Map();
+  for (const text of texts) {
+    // Words: Latin letters, with hyphens and slashes inside; a file name, key or number
+    // (a dot, an underscore or a digit in it) is not a word.
+    // Addresses (chrome://gpu, about:support) are not words.
+    // Chinese characters and punctuation separate words as spaces do.
+    // Commands in backquotes and citations ("Kaplan et al. 2020") are not words either.
+    const words = text
+      .replace(/\b[a-z]+:\/\/\S+|\babout:\w+/g, " ")
+      .replace(/`[^`]*`/g, " ")
+      .replace(/\b[A-Z][A-Za-z]+( et al\.)? (19|20)\d\d\b/g, " ")
+      .replace(/[\u3000-\u303f\u4e00-\u9fff\uff00-\uffef]/g, " ");
+    for (const token of words.split(/[\s,;:()（）[\]{}"“”'‘’，。：；、·=<>…!?！？]+/)) {
+      // A file's extension (".txt") is no word; a single letter is a formula's symbol.
+      if (token.startsWith(".")) continue;
+      const word = token.replace(/^[-–—+−/.±|]+|[-–—/.|]+$/g, "");
+      if (!/[A-Za-z]{2}/.test(word) || /[\d_.@#]/.test(word)) continue;
+      if (same.has(word)) continue;
+      if (!found.has(word)) found.set(word, text.trim().slice(0, 120));
+    }
+  }
+  return [...found].map(([word, text]) => `${word}  ← ${text}`);
+}
+
+/** Opens every closed panel (`<details>`) that shows, and those inside them. */
+async function openEveryPanel(page) {
+  for (let depth = 0; depth < 3; depth++) {
+    for (const summary of await page.locator("details:not([open]) > summary").all()) {
+      if (await summary.isVisible()) await summary.click();
+    }
+  }
+}
+
+test("in Chinese, no English is left on the page after a run, an experiment, a sweep, Generate", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}${TINY}&train.steps=4&lang=zh`);
+    await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 4 && s.lang === "zh");
+    // A second run named by its change.
+    await fill(page, "model.n_kv_heads", "1");
+    await until(page, (s) => s.runs.length === 2);
+    await page.getByTestId("play").click();
+    await until(page, (s) => s.runs.length === 2 && s.runs[1].steps >= 4);
+
+    // Generate, and a refusal of Generate and of Look at.
+    await page.getByTestId("generate-temperature").fill("0");
+    await page.getByTestId("generate-button").click();
+    await page.getByTestId("generate-readout").waitFor({ timeout: 30_000 });
+    await page.getByTestId("generate-top-k").fill("-1");
+    await page.getByTestId("generate-button").click();
+    await page.locator("[data-testid^=generate-error-]").first().waitFor({ timeout: 10_000 });
+    await page.getByTestId("look-at").fill("€");
+    await page.getByTestId("look-at-button").click();
+    await page.getByTestId("look-at-error").waitFor({ timeout: 10_000 });
+
+    // An experiment, then the sweep (one rate that diverges), each to its end.
+    await openEveryPanel(page);
+    await page.getByTestId("experiment-final-norm").click();
+    await until(page, (s) => s.experiment?.name === "final-norm" && !s.experiment.training, undefined, 120_000);
+    await page.getByTestId("experiment-verdicts").waitFor();
+    let words = await untranslated(page);
+    await page.getByTestId("sweep-lrs").fill("1e-3, 1e30");
+    await page.getByTestId("sweep-run").click();
+    await until(page, (s) => s.experiment?.name === "lr-sweep" && !s.experiment.training, undefined, 120_000);
+    await page.getByTestId("chart-sweep").waitFor();
+
+    await openEveryPanel(page);
+    await screenshot(page, "i18n-zh-everything");
+    words = [...new Set([...words, ...(await untranslated(page))])];
+    assert.deepEqual(words, [], `English left in Chinese mode:\n${words.join("\n")}`);
+    assert.deepEqual(errors, []);
   } finally {
     await browser.close();
   }

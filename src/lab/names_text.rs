@@ -1,0 +1,248 @@
+//! The names the lab composes in English, as the command line and the saved runs keep them
+//! (a run's label "+QK-norm, lr 0.003 → 0.01", an experiment's variants and lanes "no final
+//! norm seed 2", a claim's numbers), in the page's language: whole names by pattern first,
+//! then every known phrase (the controls' labels and choices, the variants) by its Chinese.
+//! Translated when shown, so a switch of language renames every run.
+
+use super::fields::FIELDS;
+use super::fields_text;
+use super::i18n::{fill_holes, matches, Lang};
+
+/// Whole names, as (English pattern, Chinese); `{}` holds a name, itself translated, or a
+/// value kept as it is. More specific patterns come first.
+pub const NAMES: &[(&str, &str)] = &[
+    // The charts' lines and the across-runs layer picker (`lab::views`, `lab::across_runs`);
+    // a run's name before any pattern a label could hold.
+    ("{} (validation)", "{}（验证）"),
+    ("run {}: {}", "运行 {}：{}"),
+    ("run {}", "运行 {}"),
+    ("last layer (each run's)", "最后一层（各运行自己的）"),
+    // The model's functions (`lab::model_views`).
+    ("{}: this model's {}", "{}：本模型的 {}"),
+    (
+        "After layer {}: the last position sees {} of {} positions.",
+        "第 {} 层之后：最后一个位置能看到 {} 个位置（共 {} 个）。",
+    ),
+    ("all layers of run {}", "运行 {} 的所有层"),
+    ("page defaults", "页面默认设置"),
+    ("rerun", "重新运行"),
+    ("{}, +{} more", "{}，另有 {} 项"),
+    ("your text ({} characters)", "你的文本（{} 个字符）"),
+    ("opened checkpoint at step {}", "打开的检查点（第 {} 步）"),
+    ("opened {}", "打开的 {}"),
+    ("imported {}", "导入的 {}"),
+    ("{} preset", "{} 预设"),
+    ("{} seed {}", "{}，种子 {}"),
+    ("{} at lr {}", "{}，学习率 {}"),
+    ("{} ({} KV heads)", "{}（{} 个 KV 头）"),
+    ("{} ({} KV head)", "{}（{} 个 KV 头）"),
+    ("{} heads of {}", "{} 个头，每个 {} 维"),
+    ("{} head of {}", "{} 个头，每个 {} 维"),
+    ("no finite values to compare", "没有可比较的有限值"),
+    // The sweep's table (`train::sweep::rows`).
+    ("variant", "变体"),
+    ("lr {}", "学习率 {}"),
+    (
+        "diverged at step {} ({}/{} seeds)",
+        "在第 {} 步发散（{}/{} 个种子）",
+    ),
+    ("diverged at step {}", "在第 {} 步发散"),
+];
+
+/// Phrases inside names, as (English, Chinese), besides the controls' labels and choices:
+/// the experiments' variants and the words of a claim's numbers.
+pub const PHRASES: &[(&str, &str)] = &[
+    ("pre-norm", "前置归一化"),
+    ("post-norm", "后置归一化"),
+    ("double (sandwich)", "双重（三明治）"),
+    ("post-in-branch", "分支内后置"),
+    ("no norm", "无归一化"),
+    ("final norm", "最终归一化"),
+    ("no final norm", "无最终归一化"),
+    ("no biases", "无偏置"),
+    ("biases", "有偏置"),
+    ("serial", "串行"),
+    ("parallel", "并行"),
+    ("learned", "可学习"),
+    ("sinusoidal", "正弦"),
+    ("none", "无"),
+    ("plain", "无稳定措施"),
+    ("full", "完整注意力"),
+    ("characters", "字符"),
+    // The tour's block diagrams.
+    ("Attention", "注意力"),
+    // The page's own preset (`train::presets`).
+    ("page default", "页面默认"),
+    ("LLaMA-style", "LLaMA 风格"),
+    ("layer", "层"),
+    ("no dropout", "无 dropout"),
+    ("wd", "权重衰减"),
+    ("every 2nd layer global", "每 2 层一个全局层"),
+    ("sparse", "稀疏"),
+    ("bits per character", "比特/字符"),
+    ("vs", "对"),
+    ("difference", "差值"),
+    ("largest spread", "种子间最大差异"),
+    (
+        "no spread (from the configuration)",
+        "无种子间差异（由配置决定）",
+    ),
+];
+
+/// `name` in `lang`: a whole-name pattern with its names translated, else each known phrase
+/// (at word boundaries, the longest first) in Chinese; what no table knows stays.
+pub fn name(lang: Lang, name: &str) -> String {
+    if lang == Lang::En {
+        return name.to_string();
+    }
+    for &(english, chinese) in NAMES {
+        if let Some(values) = matches(english, name) {
+            let values: Vec<String> = values.iter().map(|v| self::name(lang, v)).collect();
+            let values: Vec<&str> = values.iter().map(String::as_str).collect();
+            return fill_holes(chinese, &values);
+        }
+    }
+    // A list reads with the Chinese comma.
+    replace_phrases(name, &phrases()).replace(", ", "，")
+}
+
+/// Every phrase a name may hold, (English, Chinese), the longest English first.
+fn phrases() -> Vec<(&'static str, &'static str)> {
+    let labels = FIELDS
+        .iter()
+        .map(|field| (field.label, fields_text::label(Lang::Zh, field)));
+    // A run's label names a choice by its short form, before the colon ("pre", "shared").
+    let options = fields_text::OPTIONS_ZH.iter().flat_map(|&(en, zh)| {
+        let short = (en.split(':').next(), zh.split('：').next());
+        [Some((en, zh)), short.0.zip(short.1)]
+    });
+    let mut all: Vec<(&str, &str)> = (PHRASES.iter().copied())
+        .chain(labels)
+        .chain(options.flatten())
+        .filter(|(en, zh)| en != zh)
+        .collect();
+    all.sort_by_key(|(en, _)| std::cmp::Reverse(en.len()));
+    all
+}
+
+/// `text` with each phrase that stands as whole words replaced, the first of `phrases` that
+/// fits at each place.
+fn replace_phrases(text: &str, phrases: &[(&str, &str)]) -> String {
+    let word = |c: Option<char>| c.is_some_and(char::is_alphanumeric);
+    let mut out = String::new();
+    let mut at = 0;
+    'scan: while at < text.len() {
+        let rest = &text[at..];
+        if !word(text[..at].chars().next_back()) {
+            for (en, zh) in phrases {
+                if rest.starts_with(en) && !word(rest[en.len()..].chars().next()) {
+                    out.push_str(zh);
+                    at += en.len();
+                    continue 'scan;
+                }
+            }
+        }
+        let c = rest.chars().next().expect("inside the text");
+        out.push(c);
+        at += c.len_utf8();
+    }
+    out
+}
+
+/// Latin words left in `text` beyond the technical names Chinese texts keep.
+#[cfg(test)]
+pub(crate) fn english_words(text: &str) -> Vec<&str> {
+    const SAME: &[&str] = &[
+        "logit",
+        "FLOPs",
+        "RMSNorm",
+        "LayerNorm",
+        "ReLU",
+        "GeLU",
+        "SwiGLU",
+        "GeGLU",
+        "RoPE",
+        "ALiBi",
+        "NoPE",
+        "QK-norm",
+        "z-loss",
+        "MHA",
+        "GQA",
+        "MQA",
+        "KV",
+        "lr",
+        "nats/token",
+        "d_ff",
+        "d_model",
+        "LLaMA",
+        "MLP",
+        "CPU",
+        "GPU",
+        "WebGPU",
+        "WebAssembly",
+        "GiB",
+        "MiB",
+        "KiB",
+        "tokens/s",
+        "token",
+        "s",
+        "ms",
+        "BPE",
+        "dropout",
+    ];
+    text.split(|c: char| !(c.is_ascii_alphanumeric() || "-_/".contains(c)))
+        .filter(|w| w.chars().any(|c| c.is_ascii_alphabetic()))
+        // A key or number (an underscore or a digit in it) is not a word.
+        .filter(|w| !w.chars().any(|c| c.is_ascii_digit() || c == '_') && !SAME.contains(w))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::lab::{page_defaults, run_label};
+    use crate::train::experiments::EXPERIMENTS;
+    use crate::train::sweep::SWEEP;
+
+    #[test]
+    fn run_labels_read_in_chinese() {
+        let base = page_defaults();
+        let mut qk = base.clone();
+        qk.set("model.qk_norm", "true").unwrap();
+        qk.set("train.lr", "0.01").unwrap();
+        qk.set("model.norm_position", "post").unwrap();
+        qk.set("model.n_kv_heads", "1").unwrap();
+        qk.set("model.norm", "layer_norm").unwrap();
+        let label = run_label(Some(&base), &qk, &base);
+        assert!(label.ends_with(" more"), "{label}");
+        let zh = name(Lang::Zh, &label);
+        assert!(english_words(&zh).is_empty(), "{label} → {zh}");
+        assert!(zh.contains("后置") && zh.contains("另有 2 项"), "{zh}");
+        assert_eq!(name(Lang::Zh, "page defaults"), "页面默认设置");
+        assert_eq!(
+            name(Lang::Zh, "your text (120 characters)"),
+            "你的文本（120 个字符）"
+        );
+        assert_eq!(name(Lang::En, &label), label);
+        // Whole words only: "normal" is no "norm".
+        assert_eq!(replace_phrases("normal norm", &[("norm", "N")]), "normal N");
+    }
+
+    /// Every variant of every experiment and the sweep, and each lane's name, reads in
+    /// Chinese but for the technical names.
+    #[test]
+    fn variants_and_lanes_read_in_chinese() {
+        for experiment in EXPERIMENTS.iter().chain([&SWEEP]) {
+            for (variant, _) in experiment.variants {
+                for text in [
+                    variant.to_string(),
+                    format!("{variant} seed 2"),
+                    format!("{variant} at lr 1e-3"),
+                ] {
+                    let zh = name(Lang::Zh, &text);
+                    assert!(english_words(&zh).is_empty(), "{text} → {zh}");
+                }
+            }
+        }
+    }
+}
