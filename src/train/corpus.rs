@@ -1,26 +1,57 @@
 //! Text data: the built-in corpus and a tokenized text cut into training and validation batches.
 
 use std::io::Read;
-use std::sync::{Arc, LazyLock};
+use std::sync::{Arc, OnceLock};
 
 use super::data::{below, step_rng, DataError, Split};
 use super::tokenizer::Tokenizer;
 use crate::contract::Batch;
 
 /// Tiny Shakespeare (1.1 MB, public domain, from Karpathy's char-rnn; see `data/README.md`),
-/// compiled in so the page and the CLI train without any download. It is compiled in as bzip2
-/// (`data/tinyshakespeare.txt.bz2`, 328 KB), read once on first use: gzip, which the page's
-/// wasm travels in, leaves the text at 434 KB of the 1.5 MB the wasm may take (issue 14).
-pub fn builtin_corpus() -> &'static str {
-    static CORPUS: LazyLock<String> = LazyLock::new(|| {
-        let compressed: &[u8] = include_bytes!("../../data/tinyshakespeare.txt.bz2");
-        let mut text = String::new();
-        bzip2_rs::DecoderReader::new(compressed)
-            .read_to_string(&mut text)
-            .expect("the built-in corpus is whole bzip2 of UTF-8 text (a test reads it)");
-        text
-    });
-    &CORPUS
+/// as bzip2 (`data/tinyshakespeare.txt.bz2`, 328 KB), decoded once on first use. The command
+/// line compiles it in. The page fetches the same file from beside its wasm before the lab
+/// opens ([`provide_builtin`]): compiled in, it took 328 KB of the 1.5 MB the page's gzipped
+/// wasm may take (issue 14), and a separate file downloads while the wasm compiles.
+/// Refused, with the reason, on the page when that fetch failed.
+pub fn builtin_corpus() -> Result<&'static str, DataError> {
+    static CORPUS: OnceLock<String> = OnceLock::new();
+    if let Some(text) = CORPUS.get() {
+        return Ok(text);
+    }
+    let refused =
+        |why: String| DataError::invalid("data.source", format!("the built-in text {why}"));
+    let compressed =
+        builtin_bzip2().map_err(|why| refused(format!("could not be loaded: {why}")))?;
+    let mut text = String::new();
+    bzip2_rs::DecoderReader::new(compressed)
+        .read_to_string(&mut text)
+        .map_err(|e| refused(format!("is not whole bzip2 of UTF-8 text: {e}")))?;
+    Ok(CORPUS.get_or_init(|| text))
+}
+
+#[cfg(not(target_arch = "wasm32"))]
+fn builtin_bzip2() -> Result<&'static [u8], String> {
+    Ok(include_bytes!("../../data/tinyshakespeare.txt.bz2"))
+}
+
+/// The page's fetch of `tinyshakespeare.txt.bz2`: its bytes, or why it failed.
+#[cfg(target_arch = "wasm32")]
+static FETCHED: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+
+/// Gives the page's fetched `tinyshakespeare.txt.bz2` (or why the fetch failed) to
+/// [`builtin_corpus`]; only the first call counts.
+#[cfg(target_arch = "wasm32")]
+pub fn provide_builtin(fetched: Result<Vec<u8>, String>) {
+    let _ = FETCHED.set(fetched);
+}
+
+#[cfg(target_arch = "wasm32")]
+fn builtin_bzip2() -> Result<&'static [u8], String> {
+    match FETCHED.get() {
+        Some(Ok(bytes)) => Ok(bytes),
+        Some(Err(why)) => Err(why.clone()),
+        None => Err("was not fetched yet".into()),
+    }
 }
 
 /// The largest text a run trains on: 16 MiB, fifteen times Tiny Shakespeare; a larger paste or
@@ -237,16 +268,18 @@ mod tests {
     #[test]
     fn builtin_corpus_is_tiny_shakespeare() {
         // Facts from data/README.md and the file's well-known opening.
-        assert_eq!(builtin_corpus().len(), 1_115_394);
-        assert!(builtin_corpus().starts_with("First Citizen:\nBefore we proceed any further"));
+        assert_eq!(builtin_corpus().unwrap().len(), 1_115_394);
+        assert!(builtin_corpus()
+            .unwrap()
+            .starts_with("First Citizen:\nBefore we proceed any further"));
         // The compressed copy compiled in is the text file, byte for byte.
         let file = concat!(env!("CARGO_MANIFEST_DIR"), "/data/tinyshakespeare.txt");
-        assert!(builtin_corpus() == std::fs::read_to_string(file).unwrap());
+        assert!(builtin_corpus().unwrap() == std::fs::read_to_string(file).unwrap());
     }
 
     #[test]
     fn targets_are_the_inputs_shifted_by_one_in_the_token_stream() {
-        let text = &builtin_corpus()[..20_000];
+        let text = &builtin_corpus().unwrap()[..20_000];
         let data = dataset(text, 0.1, 7);
         for split in [Split::Train, Split::Validation] {
             let stream = data.tokens(split);
@@ -277,7 +310,7 @@ mod tests {
 
     #[test]
     fn batches_depend_on_seed_split_and_step_only() {
-        let text = &builtin_corpus()[..20_000];
+        let text = &builtin_corpus().unwrap()[..20_000];
         let a = dataset(text, 0.1, 1);
         let b = dataset(text, 0.1, 1);
         let c = dataset(text, 0.1, 2);

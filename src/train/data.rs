@@ -175,7 +175,7 @@ impl DataConfig {
                 Source::Task(Task::new(*kind, shape.seq_len, shape.seed)?)
             }
             (DataSource::Corpus { tokenizer }, None) => {
-                Source::Text(self.dataset(builtin_corpus(), *tokenizer, shape)?)
+                Source::Text(self.dataset(builtin_corpus()?, *tokenizer, shape)?)
             }
             (DataSource::Text { tokenizer }, Some(text)) => {
                 Source::Text(self.dataset(text, *tokenizer, shape)?)

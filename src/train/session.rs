@@ -477,7 +477,9 @@ mod tests {
         let mut run = RunConfig::default();
         let bpe = r#"{"type": "text", "tokenizer": {"kind": "bpe", "vocab_size": 300}}"#;
         run.set("data.source", bpe).unwrap();
-        let data = run.build_data(Some(&builtin_corpus()[..50_000])).unwrap();
+        let data = run
+            .build_data(Some(&builtin_corpus().unwrap()[..50_000]))
+            .unwrap();
         let session = Session::new(run, data);
         let vocab = session.run.model.vocab_size;
         let tokenizer = session.data.tokenizer().unwrap();

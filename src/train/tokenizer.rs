@@ -534,7 +534,7 @@ mod tests {
     /// A slice of the corpus for the slower debug-mode BPE tests (cut on a char boundary: the
     /// corpus is ASCII).
     fn corpus_slice() -> &'static str {
-        &builtin_corpus()[..200_000]
+        &builtin_corpus().unwrap()[..200_000]
     }
 
     fn bpe(text: &str, vocab_size: usize) -> Tokenizer {
@@ -543,7 +543,7 @@ mod tests {
 
     #[test]
     fn char_round_trips_the_corpus_with_its_65_characters() {
-        let text = builtin_corpus();
+        let text = builtin_corpus().unwrap();
         let tok = Tokenizer::train(TokenizerKind::Char, text).unwrap();
         // data/README.md: 65 distinct characters.
         assert_eq!(tok.vocab_size(), 65);
@@ -582,7 +582,7 @@ mod tests {
 
     #[test]
     fn byte_round_trips_the_corpus() {
-        let text = builtin_corpus();
+        let text = builtin_corpus().unwrap();
         let tok = Tokenizer::train(TokenizerKind::Byte, text).unwrap();
         assert_eq!(tok.vocab_size(), 256);
         let ids = tok.encode(text).unwrap();
@@ -593,7 +593,7 @@ mod tests {
 
     #[test]
     fn bpe_round_trips_the_corpus_and_other_text() {
-        let text = builtin_corpus();
+        let text = builtin_corpus().unwrap();
         let tok = bpe(text, 600);
         let ids = tok.encode(text).unwrap();
         assert!(ids.iter().all(|&id| id < 600));

@@ -3,6 +3,7 @@
 //! page only renders the plain data they return.
 
 mod across_runs;
+mod builtin_text;
 mod calc;
 mod chart_canvas;
 mod checkpoints;
@@ -137,6 +138,9 @@ fn App() -> impl IntoView {
             }
             Err(status) => (None, status),
         };
+        start_marks::begin("builtin-text");
+        builtin_text::load().await;
+        start_marks::end("builtin-text");
         lab_state::next_task().await;
         let mut lab = start_marks::timed("open-lab", || lab_state::open(device, loaded));
         lab_state::next_task().await;

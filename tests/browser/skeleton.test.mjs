@@ -57,3 +57,23 @@ test("without WebGPU the page explains how to get it, without errors", async () 
     await browser.close();
   }
 });
+
+test("without its built-in text file the page says why, and a pasted text still trains", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.route("**/tinyshakespeare.txt.bz2", (route) => route.fulfill({ status: 404, body: "" }));
+    await page.goto(url + TINY);
+    const problems = page.getByTestId("problems");
+    await problems.waitFor({ timeout: 30_000 });
+    assert.match(
+      await problems.innerText(),
+      /data\.source: the built-in text could not be loaded: tinyshakespeare\.txt\.bz2: HTTP status 404/,
+    );
+    await screenshot(page, "skeleton-no-corpus");
+    // The 404 itself is the browser's console error; nothing else may be.
+    assert.deepEqual(errors.filter((e) => !/Failed to load resource.*404/.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});

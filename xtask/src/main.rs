@@ -125,6 +125,10 @@ fn build() -> Result<Built, String> {
         .map_err(|e| format!("wasm-bindgen: {e}"))?;
     std::fs::copy(root.join("index.html"), dist.join("index.html"))
         .map_err(|e| format!("copying index.html: {e}"))?;
+    // The built-in corpus, fetched by the page (ui::builtin_text) rather than compiled in.
+    let corpus = "tinyshakespeare.txt.bz2";
+    std::fs::copy(root.join("data").join(corpus), dist.join(corpus))
+        .map_err(|e| format!("copying data/{corpus}: {e}"))?;
     for entry in std::fs::read_dir(root.join("www")).map_err(|e| format!("reading www/: {e}"))? {
         let path = entry.map_err(|e| e.to_string())?.path();
         if path.is_file() {
