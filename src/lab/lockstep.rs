@@ -849,9 +849,9 @@ mod tests {
         );
         assert_eq!(
             run.train.steps, 4,
-            "the visitor's length over the experiment's 200"
+            "the visitor's length over the experiment's 300"
         );
-        assert_eq!(run.train.lr, 0.03, "the experiment's own setting");
+        assert_eq!(run.train.lr, 0.05, "the experiment's own setting");
 
         let mut lab = Lab::new(page_defaults(), &[], None);
         lab.start_experiment("norm-position").unwrap();
@@ -860,7 +860,7 @@ mod tests {
             .run;
         assert_eq!(
             (run.model.d_model, run.train.steps),
-            (32, 200),
+            (32, 300),
             "the CPU scale"
         );
     }

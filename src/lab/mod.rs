@@ -82,6 +82,15 @@ pub const CPU_SCALE: [(&str, &str); 5] = [
     ("train.seq_len", "32"),
 ];
 
+/// `run` at [`CPU_SCALE`], as the page sets it over [`page_defaults`] on the CPU engine: where
+/// its experiments start there, and `archlab experiment --scale page-cpu` with them.
+pub fn at_cpu_scale(mut run: RunConfig) -> Result<RunConfig, RunError> {
+    for (key, value) in CPU_SCALE {
+        run.set(key, value)?;
+    }
+    Ok(run)
+}
+
 /// `current` with preset `name` of [`crate::train::presets::PRESETS`] applied (its model and
 /// training settings) at the current scale: width, depth and context stay, as do the data and
 /// the rest of the training settings.

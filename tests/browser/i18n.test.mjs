@@ -115,7 +115,7 @@ const SAME_IN_CHINESE = new Set(
   WebAssembly AdamW Adam LLaMA Mistral Qwen OLMo GPT GPT-NeoX NeoX Gemma Grok BPE WSD logit logits
   softmax log z-loss Z Transformer Stanford CS lr act max min Hugging Face
   safetensors archlab Top-k Chrome Edge Safari Firefox Windows Linux ms KiB MiB GiB KB B
-  epsilon dropout Pre-norm Post-norm Swish PaLM GPT-J NaN Token id Rust Norm tanh vocab xW xV`
+  epsilon dropout Pre-norm Post-norm Swish PaLM GPT-J NaN Token id Rust Norm tanh vocab xW xV d_model`
     .split(/\s+/),
 );
 

@@ -9,9 +9,10 @@ use std::rc::Rc;
 use std::time::Instant;
 
 use archlab::gpu::GpuContext;
+use archlab::lab::{at_cpu_scale, page_defaults};
 use archlab::train::experiments::{Experiment, LossUnit, EXPERIMENTS};
 use archlab::train::lockstep::{self, Lane, Lockstep};
-use archlab::train::run::RunConfig;
+use archlab::train::run::{RunConfig, RunError};
 use archlab::train::session::Session;
 
 use crate::engines::{self, Backend};
@@ -38,6 +39,10 @@ pub struct ExperimentArgs {
     /// The engine.
     #[arg(long, value_enum, default_value = "auto")]
     backend: Backend,
+    /// The configuration the experiment's settings apply over: the command line's defaults,
+    /// or the page's on the WebGPU engine (`page`) or on its CPU engine (`page-cpu`).
+    #[arg(long, value_enum, default_value = "cli")]
+    scale: Scale,
     /// Folder for the report, the overlaid charts and one run folder per variant and seed
     /// (default: experiments/<name>; with `all`, DIR/<name> for each).
     #[arg(long, value_name = "DIR")]
@@ -76,8 +81,10 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
             names().join(", ")
         ));
     };
-    let runs = match configured(experiment, &args.sets) {
-        Ok(runs) => runs,
+    let (runs, start) = match configured(experiment, args.scale, &args.sets)
+        .and_then(|runs| Ok((runs, described(args.scale)?)))
+    {
+        Ok(configured) => configured,
         Err(error) => return refuse(error),
     };
     let gpu = match engines::context(args.backend) {
@@ -88,7 +95,7 @@ pub fn run(args: ExperimentArgs) -> ExitCode {
         .out
         .clone()
         .unwrap_or_else(|| PathBuf::from("experiments").join(experiment.name));
-    match measure(experiment, &runs, args.seeds as usize, gpu.as_ref(), &out) {
+    match measure(experiment, &runs, &start, args.seeds, gpu.as_ref(), &out) {
         Ok(measured) => {
             println!("{}wrote {}", measured.summary, out.display());
             ExitCode::SUCCESS
@@ -119,9 +126,13 @@ fn run_all(args: &ExperimentArgs) -> ExitCode {
         Ok(sections) => sections,
         Err(error) => return refuse(format!("doc: {}: {error}", path.display())),
     };
+    let start = match described(args.scale) {
+        Ok(start) => start,
+        Err(error) => return refuse(error),
+    };
     let mut configured_runs = Vec::new();
     for experiment in &chosen {
-        match configured(experiment, &args.sets) {
+        match configured(experiment, args.scale, &args.sets) {
             Ok(runs) => configured_runs.push(runs),
             Err(error) => return refuse(error),
         }
@@ -137,7 +148,7 @@ fn run_all(args: &ExperimentArgs) -> ExitCode {
         .unwrap_or_else(|| PathBuf::from("experiments"));
     for (experiment, runs) in chosen.iter().zip(&configured_runs) {
         let out = folder.join(experiment.name);
-        let measured = match measure(experiment, runs, args.seeds as usize, gpu.as_ref(), &out) {
+        let measured = match measure(experiment, runs, &start, args.seeds, gpu.as_ref(), &out) {
             Ok(measured) => measured,
             Err(failure) => return failure.exit(),
         };
@@ -146,6 +157,8 @@ fn run_all(args: &ExperimentArgs) -> ExitCode {
             None => format!("{} on {}", measured.engine, experiments_doc::cpu_model()),
         };
         let measurement = experiments_doc::Measurement {
+            scale: args.scale,
+            start: start.clone(),
             when: experiments_doc::utc_now(),
             device,
             seeds: args.seeds as usize,
@@ -154,8 +167,10 @@ fn run_all(args: &ExperimentArgs) -> ExitCode {
             sets: &args.sets,
             variants: &measured.variants,
         };
-        let section = experiments_doc::section(experiment, Some(&measurement));
-        sections.insert(experiment.name.to_string(), section);
+        (sections.entry(experiment.name.to_string()).or_default()).insert(
+            args.scale,
+            experiments_doc::measured_part(experiment, &measurement),
+        );
         let document = experiments_doc::document(&sections, &measurement.when, &command);
         let written = (path.parent().filter(|p| !p.as_os_str().is_empty()))
             .map_or(Ok(()), std::fs::create_dir_all)
@@ -196,13 +211,71 @@ fn names() -> Vec<&'static str> {
     EXPERIMENTS.iter().map(|e| e.name).collect()
 }
 
-/// The experiment's runs with `sets` applied over its own settings, each validated.
+/// Where an experiment's settings apply: the configuration its variants start from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Scale {
+    /// `RunConfig::default()`, as `archlab train` starts.
+    Cli,
+    /// The page's defaults on the WebGPU engine (`lab::page_defaults`).
+    Page,
+    /// The page's defaults on its CPU engine (`lab::page_defaults` at `lab::CPU_SCALE`).
+    PageCpu,
+}
+
+impl Scale {
+    /// The configuration the experiment's settings apply over, as the page builds it.
+    pub fn start(self) -> Result<RunConfig, RunError> {
+        match self {
+            Scale::Cli => Ok(RunConfig::default()),
+            Scale::Page => Ok(page_defaults()),
+            Scale::PageCpu => at_cpu_scale(page_defaults()),
+        }
+    }
+
+    /// The name `--scale` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Scale::Cli => "cli",
+            Scale::Page => "page",
+            Scale::PageCpu => "page-cpu",
+        }
+    }
+
+    /// Which scale it is, in words.
+    pub fn title(self) -> &'static str {
+        match self {
+            Scale::Cli => "the command line's scale",
+            Scale::Page => "the page's scale on WebGPU",
+            Scale::PageCpu => "the page's scale on its CPU engine",
+        }
+    }
+
+    /// Its title with the shape it starts from: width, depth, context and batch.
+    pub fn describe(self) -> Result<String, RunError> {
+        let start = self.start()?;
+        let (model, train) = (&start.model, &start.train);
+        Ok(format!(
+            "{} (d_model {}, {} layers, context {}, batches of {} x {})",
+            self.title(),
+            model.d_model,
+            model.n_layers,
+            model.context_len,
+            train.batch_size,
+            train.seq_len
+        ))
+    }
+}
+
+/// The experiment's runs over `scale`'s start with `sets` applied over its own settings, each
+/// validated.
 fn configured(
     experiment: &Experiment,
+    scale: Scale,
     sets: &[String],
 ) -> Result<Vec<(&'static str, RunConfig)>, String> {
+    let start = scale.start().map_err(|e| format!("scale: {e}"))?;
     let mut runs = experiment
-        .runs(&RunConfig::default())
+        .runs(&start)
         .map_err(|e| format!("{}: {e}", experiment.name))?;
     for (label, run) in &mut runs {
         apply_sets(run, sets).map_err(|e| e.to_string())?;
@@ -241,18 +314,28 @@ impl Failure {
     }
 }
 
-/// Trains `runs` (the experiment's variants) over `seeds` seeds in lockstep and writes a run
-/// folder per variant and seed and the report under `out`.
+/// `--scale`'s description, or the error that keeps it from its start.
+fn described(scale: Scale) -> Result<String, String> {
+    scale.describe().map_err(|e| format!("scale: {e}"))
+}
+
+/// Trains `runs` (the experiment's variants, configured over `start`, the scale in words) over
+/// `seeds` seeds in lockstep and writes a run folder per variant and seed and the report under
+/// `out`.
 fn measure(
     experiment: &Experiment,
     runs: &[(&'static str, RunConfig)],
-    seeds: usize,
+    start: &str,
+    seeds: u32,
     gpu: Option<&Rc<GpuContext>>,
     out: &Path,
 ) -> Result<Measured, Failure> {
+    let seeds = seeds as usize;
     let lanes = lanes(runs, seeds, gpu).map_err(Failure::Refused)?;
+    let lane_steps: usize = (lanes.iter()).map(|l| l.session.run.train.steps).sum();
     println!(
-        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep on the {}",
+        "{}: {}\n  {}\n  {} variants x {seeds} seeds in lockstep ({lane_steps} lane steps) on \
+         the {}, at {start}",
         experiment.name,
         experiment.claim,
         experiment.source,
@@ -380,4 +463,37 @@ fn slug(label: &str) -> String {
         .map(str::to_ascii_lowercase)
         .collect();
     words.join("-")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use archlab::lab::Lab;
+    use clap::ValueEnum;
+
+    /// `--scale page-cpu` builds every experiment's variants as the page does on its CPU engine
+    /// (a page opened without WebGPU, before the visitor changes anything).
+    #[test]
+    fn the_page_cpu_scale_builds_the_runs_the_page_builds_on_its_cpu_engine() {
+        let lab = Lab::new(page_defaults(), &[], None);
+        for experiment in &EXPERIMENTS {
+            let page = lab.experiment_runs(experiment).unwrap();
+            let ours = configured(experiment, Scale::PageCpu, &[]).unwrap();
+            assert_eq!(ours, page, "{}", experiment.name);
+        }
+    }
+
+    /// Each scale starts from a different configuration, and its name is the one `--scale`
+    /// takes.
+    #[test]
+    fn scales_differ_and_are_named_as_typed() {
+        let scales = Scale::value_variants();
+        for (i, a) in scales.iter().enumerate() {
+            let typed = a.to_possible_value().unwrap();
+            assert_eq!(typed.get_name(), a.name());
+            for b in &scales[i + 1..] {
+                assert_ne!(a.start().unwrap(), b.start().unwrap(), "{a:?} and {b:?}");
+            }
+        }
+    }
 }

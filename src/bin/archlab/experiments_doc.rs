@@ -1,20 +1,27 @@
 //! docs/experiments.md, the document `archlab experiment all` writes: per lecture claim (in the
-//! lecture's order) the claim, the variants' settings, the measured results table, the verdicts
-//! (evidence::verdicts, from train::verdict's rule) and when, where and by which command it was
-//! measured. Each experiment's section lies between markers naming it, so a run with `--only`
-//! replaces its own sections and keeps the others: the document can be filled over several
-//! sessions. A closing summary is rebuilt from the sections every time.
+//! lecture's order) the claim, the variants' settings and, for each scale it was measured at
+//! (`--scale`: the command line's, the page's on WebGPU, the page's on its CPU engine), the
+//! measured results table, the verdicts (evidence::verdicts, from train::verdict's rule) and
+//! when, where and by which command it was measured. Each experiment's section lies between
+//! markers naming it, and each scale's part between markers naming the scale, so a run with
+//! `--only` and `--scale` replaces just those parts and keeps the others: the document can be
+//! filled over several sessions. A closing summary is rebuilt from the parts every time.
 
 use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use archlab::train::experiments::{Experiment, EXPERIMENTS};
 use archlab::train::verdict::RULE;
+use clap::ValueEnum;
 
 use crate::evidence::{self, Variant};
+use crate::experiment::Scale;
 
-/// How one experiment was measured, and what came of it.
+/// How one experiment was measured at one scale, and what came of it.
 pub struct Measurement<'a> {
+    pub scale: Scale,
+    /// The scale in words, with the shape it starts from (`Scale::describe`).
+    pub start: String,
     /// When, "YYYY-MM-DD HH:MM UTC".
     pub when: String,
     /// The engine and the device it ran on.
@@ -29,6 +36,9 @@ pub struct Measurement<'a> {
     pub variants: &'a [Variant],
 }
 
+/// The measured parts of each experiment's section, by experiment name and scale.
+pub type Parts = BTreeMap<String, BTreeMap<Scale, String>>;
+
 /// Begins a section; the same line with "end experiment" ends it.
 fn begin(name: &str) -> String {
     format!("<!-- experiment: {name} -->")
@@ -38,58 +48,88 @@ fn end(name: &str) -> String {
     format!("<!-- end experiment: {name} -->")
 }
 
-/// Starts the line of a measured section that says when and how (a placeholder lacks it).
+/// Begins a scale's part of a section; the same line with "end scale" ends it.
+fn begin_scale(scale: Scale) -> String {
+    format!("<!-- scale: {} -->", scale.name())
+}
+
+fn end_scale(scale: Scale) -> String {
+    format!("<!-- end scale: {} -->", scale.name())
+}
+
+/// Starts the line of a measured part that says when and how.
 const MEASURED: &str = "**Measured** ";
 
-/// Starts the line of a section that gives the settings every variant shares.
-const SETTINGS: &str = "**Settings**: every variant has ";
+/// The settings every variant shares, in words.
+fn shared_settings(experiment: &Experiment) -> String {
+    match experiment.base {
+        [] => "the scale's defaults".to_string(),
+        base => format!("the scale's defaults with {}", settings(base)),
+    }
+}
 
-/// The experiment's section, markers included: measured, or "not yet measured".
-pub fn section(experiment: &Experiment, measurement: Option<&Measurement>) -> String {
+/// The lines that give the settings every variant shares and each variant's own: a part
+/// measured under other lines measured something else.
+fn settings_block(experiment: &Experiment) -> String {
     let mut text = format!(
-        "{}\n## {} ({})\n\n**Claim**: {}\n\n**Source**: {}\n\n**Watch**: {}\n\n",
+        "**Settings**: every variant has {}; then\n",
+        shared_settings(experiment)
+    );
+    for (label, variant) in experiment.variants {
+        writeln!(text, "- {label}: {}", settings(variant)).expect("a String");
+    }
+    text
+}
+
+/// The experiment's section, markers included: its measured `parts` in the scales' order, or
+/// "not yet measured".
+pub fn section(experiment: &Experiment, parts: Option<&BTreeMap<Scale, String>>) -> String {
+    let mut text = format!(
+        "{}\n## {} ({})\n\n**Claim**: {}\n\n**Source**: {}\n\n**Watch**: {}\n\n{}\n",
         begin(experiment.name),
         experiment.name,
         experiment.section,
         experiment.claim,
         experiment.source,
         experiment.watch,
+        settings_block(experiment),
     );
-    let base = match experiment.base {
-        [] => "the defaults".to_string(),
-        base => format!("the defaults with {}", settings(base)),
-    };
-    writeln!(text, "{SETTINGS}{base}; then").expect("a String");
-    for (label, variant) in experiment.variants {
-        writeln!(text, "- {label}: {}", settings(variant)).expect("a String");
-    }
-    text.push('\n');
-    match measurement {
+    match parts.filter(|parts| !parts.is_empty()) {
         None => text.push_str("Not yet measured.\n"),
-        Some(m) => {
-            let sets = match m.sets {
-                [] => String::new(),
-                sets => {
-                    let sets: Vec<String> = sets.iter().map(|s| format!("`--set {s}`")).collect();
-                    format!(", every variant then with {}", sets.join(" "))
-                }
-            };
-            write!(
-                text,
-                "{MEASURED}{} on the {}, {} seeds{sets}; training took {}: `{}`\n\n{}\n{}",
-                m.when,
-                m.device,
-                m.seeds,
-                minutes_and_seconds(m.seconds),
-                m.command,
-                evidence::table(m.variants),
-                evidence::verdicts(experiment, m.variants),
-            )
-            .expect("a String");
+        Some(parts) => {
+            for part in parts.values() {
+                text.push_str(part);
+                text.push_str("\n\n");
+            }
+            text.pop();
         }
     }
     text.push_str(&end(experiment.name));
     text
+}
+
+/// The part of the experiment's section measured at `m.scale`, markers included.
+pub fn measured_part(experiment: &Experiment, m: &Measurement) -> String {
+    let sets = match m.sets {
+        [] => String::new(),
+        sets => {
+            let sets: Vec<String> = sets.iter().map(|s| format!("`--set {s}`")).collect();
+            format!(", every variant then with {}", sets.join(" "))
+        }
+    };
+    format!(
+        "{}\n### At {}\n\n{MEASURED}{} on the {}, {} seeds{sets}; training took {}: `{}`\n\n{}\n{}{}",
+        begin_scale(m.scale),
+        m.start,
+        m.when,
+        m.device,
+        m.seeds,
+        minutes_and_seconds(m.seconds),
+        m.command,
+        evidence::table(m.variants),
+        evidence::verdicts(experiment, m.variants),
+        end_scale(m.scale),
+    )
 }
 
 /// Settings as `key=value` in code, comma-separated.
@@ -103,114 +143,161 @@ fn minutes_and_seconds(seconds: f64) -> String {
     format!("{} min {:02} s", whole / 60, whole % 60)
 }
 
-/// The measured sections of `document` by experiment name (markers included); placeholders
-/// are left out, to be written afresh. A marker without its partner is an error that names it.
-pub fn measured_sections(document: &str) -> Result<BTreeMap<String, String>, String> {
-    let mut sections = BTreeMap::new();
-    let mut open: Option<(String, Vec<&str>)> = None;
+/// The measured parts of `document`'s sections (markers included), by experiment and scale.
+/// Parts of experiments no longer in the table, or whose section gives other settings than
+/// the experiment has now, are left out: they measured something else. A marker without its
+/// partner, or an unknown scale, is an error that names it.
+pub fn measured_sections(document: &str) -> Result<Parts, String> {
+    let mut parts = Parts::new();
+    let mut section: Option<(String, Vec<&str>)> = None;
+    let mut part: Option<(Scale, Vec<&str>)> = None;
     for (number, line) in document.lines().enumerate() {
+        let at = number + 1;
         let marker = |prefix: &str| {
             let name = line.strip_prefix(prefix)?.strip_suffix(" -->")?;
             Some(name.trim().to_string())
         };
         if let Some(name) = marker("<!-- experiment: ") {
-            if let Some((outer, _)) = &open {
-                return Err(format!(
-                    "line {}: a section begins inside {outer:?}'s",
-                    number + 1
-                ));
+            if let Some((outer, _)) = &section {
+                return Err(format!("line {at}: a section begins inside {outer:?}'s"));
             }
-            open = Some((name, vec![line]));
+            section = Some((name, vec![line]));
         } else if let Some(ended) = marker("<!-- end experiment: ") {
-            match open.take() {
-                Some((name, mut lines)) if name == ended => {
-                    lines.push(line);
-                    let text = lines.join("\n");
-                    if text.contains(MEASURED) {
-                        sections.insert(name, text);
+            match section.take() {
+                Some((name, lines)) if name == ended && part.is_none() => {
+                    let experiment = Experiment::named(&name);
+                    let current = experiment.map(settings_block);
+                    let text = lines.join("\n") + "\n";
+                    if current.is_some_and(|settings| text.contains(&settings)) {
+                        parts.entry(name).or_default();
+                    } else {
+                        parts.remove(&name);
                     }
+                }
+                Some((name, _)) if name == ended => {
+                    return Err(format!(
+                        "line {at}: {name:?}'s section ends inside a scale's part"
+                    ))
                 }
                 _ => {
                     return Err(format!(
-                        "line {}: the end of {ended:?}'s section, which did not begin",
-                        number + 1
+                        "line {at}: the end of {ended:?}'s section, which did not begin"
                     ))
                 }
             }
-        } else if let Some((_, lines)) = &mut open {
+        } else if let Some(name) = marker("<!-- scale: ") {
+            let scale = scale_named(&name).map_err(|e| format!("line {at}: {e}"))?;
+            if section.is_none() || part.is_some() {
+                return Err(format!(
+                    "line {at}: {name:?}'s part begins outside a section or inside a part"
+                ));
+            }
+            part = Some((scale, vec![line]));
+        } else if let Some(ended) = marker("<!-- end scale: ") {
+            match (part.take(), &mut section) {
+                (Some((scale, mut lines)), Some((name, section_lines)))
+                    if scale.name() == ended =>
+                {
+                    lines.push(line);
+                    section_lines.extend(&lines);
+                    (parts.entry(name.clone()).or_default()).insert(scale, lines.join("\n"));
+                }
+                _ => {
+                    return Err(format!(
+                        "line {at}: the end of {ended:?}'s part, which did not begin"
+                    ))
+                }
+            }
+        } else if let Some((_, lines)) = &mut part {
+            lines.push(line);
+        } else if let Some((_, lines)) = &mut section {
             lines.push(line);
         }
     }
-    match open {
+    match section {
         Some((name, _)) => Err(format!("{name:?}'s section has no end marker")),
-        None => Ok(sections),
+        None => Ok(parts.into_iter().filter(|(_, p)| !p.is_empty()).collect()),
     }
 }
 
-/// The whole document: a header, every experiment's section in the lecture's order (the
-/// measured one from `measured`, else a placeholder; sections of names no longer in the table
-/// are dropped), and the summary of the verdicts.
-pub fn document(measured: &BTreeMap<String, String>, when: &str, command: &str) -> String {
+/// The scale `--scale` calls `name`.
+fn scale_named(name: &str) -> Result<Scale, String> {
+    (Scale::value_variants().iter().copied())
+        .find(|scale| scale.name() == name)
+        .ok_or_else(|| format!("unknown scale {name:?}"))
+}
+
+/// The whole document: a header, every experiment's section in the lecture's order (its
+/// measured parts from `measured`, else a placeholder; parts of names no longer in the table
+/// are dropped), and the summary of the verdicts, scale by scale.
+pub fn document(measured: &Parts, when: &str, command: &str) -> String {
     let mut document = format!(
         "# The lecture's claims, measured\n\n\
          Written by `archlab experiment all` (see the README); do not edit by hand. Each \
-         section lies between markers naming its experiment, and says when, on which engine \
-         and device, over how many seeds and by which command it was measured: `archlab \
-         experiment all --only NAME,...` measures those again and keeps the other sections. \
-         This version was last written {when} by `{command}`.\n\n\
+         section lies between markers naming its experiment, and holds a part for each scale \
+         it was measured at (`--scale`: `cli`, the command line's defaults; `page`, the \
+         page's on WebGPU; `page-cpu`, the page's on its CPU engine), which says when, on \
+         which engine and device, over how many seeds and by which command it was measured: \
+         `archlab experiment all --scale SCALE --only NAME,...` measures those again and \
+         keeps the other parts. This version was last written {when} by `{command}`.\n\n\
          The variants of an experiment train in lockstep (one step each in turn on one engine), \
          over several seeds: at each seed the same batches and the same initial values in every \
          tensor they share. Every verdict is computed from the table above it by one rule: \
          {RULE}\n\n"
     );
     let mut summary = String::from(
-        "## Summary\n\n| experiment | verdicts (claim: verdict) | every variant had |\n\
-         |---|---|---|\n",
+        "## Summary\n\n| experiment | scale | verdicts (claim: verdict) | every variant had |\n\
+         |---|---|---|---|\n",
     );
-    let mut all_verdicts = Vec::new();
+    let mut by_scale: BTreeMap<Scale, Vec<String>> = BTreeMap::new();
     for experiment in &EXPERIMENTS {
-        let text = match measured.get(experiment.name) {
-            Some(measured) => measured.clone(),
-            None => section(experiment, None),
-        };
-        let verdicts = verdicts_of(&text);
-        all_verdicts.extend(
-            verdicts
-                .iter()
-                .filter_map(|v| Some(v.rsplit("**").nth(1)?.to_string())),
-        );
-        let verdicts = if verdicts.is_empty() {
-            "not yet measured".to_string()
-        } else {
-            verdicts.join("; ")
-        };
-        let shared = (text.lines())
-            .find_map(|line| line.strip_prefix(SETTINGS)?.strip_suffix("; then"))
-            .unwrap_or_default();
-        writeln!(summary, "| {} | {verdicts} | {shared} |", experiment.name).expect("a String");
-        document.push_str(&text);
+        let parts = measured.get(experiment.name);
+        let shared = shared_settings(experiment);
+        for (scale, part) in parts.into_iter().flatten() {
+            let verdicts = verdicts_of(part);
+            (by_scale.entry(*scale).or_default())
+                .extend((verdicts.iter()).filter_map(|v| Some(v.rsplit("**").nth(1)?.to_string())));
+            let row = format!(
+                "| {} | {} | {} | {shared} |",
+                experiment.name,
+                scale.name(),
+                verdicts.join("; ")
+            );
+            writeln!(summary, "{row}").expect("a String");
+        }
+        if parts.is_none_or(BTreeMap::is_empty) {
+            writeln!(
+                summary,
+                "| {} | | not yet measured | {shared} |",
+                experiment.name
+            )
+            .expect("a String");
+        }
+        document.push_str(&section(experiment, parts));
         document.push_str("\n\n");
     }
     document.push_str(&summary);
-    let count = |word: &str| all_verdicts.iter().filter(|v| *v == word).count();
-    write!(
-        document,
-        "\nClaims measured: {}; {} held, {} not shown at this scale, {} contradicted, {} \
-         diverged.\n",
-        all_verdicts.len(),
-        count("held"),
-        count("not shown at this scale"),
-        count("contradicted"),
-        count("diverged"),
-    )
-    .expect("a String");
+    for (scale, verdicts) in &by_scale {
+        let count = |word: &str| verdicts.iter().filter(|v| *v == word).count();
+        write!(
+            document,
+            "\nAt {}: claims measured: {}; {} held, {} not shown at this scale, {} \
+             contradicted, {} diverged.\n",
+            scale.title(),
+            verdicts.len(),
+            count("held"),
+            count("not shown at this scale"),
+            count("contradicted"),
+            count("diverged"),
+        )
+        .expect("a String");
+    }
     document
 }
 
-/// "claim: **verdict**" for each verdict line of a section (evidence::verdicts' lines).
-fn verdicts_of(section: &str) -> Vec<String> {
-    section
-        .lines()
+/// "claim: **verdict**" for each verdict line of a part (evidence::verdicts' lines).
+fn verdicts_of(part: &str) -> Vec<String> {
+    part.lines()
         .filter_map(|line| {
             let rest = line.strip_prefix("- Claim: ")?;
             let (claim, rest) = rest.split_once(". Verdict: **")?;
@@ -308,33 +395,45 @@ mod tests {
         }
     }
 
-    /// The section of experiment `name` measured with these losses for its variants (in its
-    /// order), over two seeds.
-    fn measured_section(name: &str, losses: &[[f64; 2]], when: &str) -> String {
+    /// The part of experiment `name` measured at `scale` with these losses for its variants (in
+    /// its order), over two seeds.
+    fn part(name: &str, scale: Scale, losses: &[[f64; 2]], when: &str) -> String {
         let experiment = Experiment::named(name).unwrap();
         let variants: Vec<Variant> = (experiment.variants.iter().zip(losses))
             .map(|((label, _), losses)| variant(label, losses))
             .collect();
         let measurement = Measurement {
+            scale,
+            start: format!("{} (a test shape)", scale.title()),
             when: when.to_string(),
             device: "CPU engine on a test CPU".to_string(),
             seeds: 2,
             seconds: 75.0,
-            command: "archlab experiment all --seeds 2".to_string(),
+            command: format!("archlab experiment all --seeds 2 --scale {}", scale.name()),
             sets: &[],
             variants: &variants,
         };
-        section(experiment, Some(&measurement))
+        measured_part(experiment, &measurement)
     }
 
-    /// final-norm's section: "final norm" with the losses `with`, "no final norm" `without`.
-    fn final_norm_section(with: [f64; 2], without: [f64; 2], when: &str) -> String {
-        measured_section("final-norm", &[with, without], when)
+    /// final-norm's part at `scale`: "final norm" with the losses `with`, "no final norm"
+    /// `without`.
+    fn final_norm(scale: Scale, with: [f64; 2], without: [f64; 2], when: &str) -> String {
+        part("final-norm", scale, &[with, without], when)
+    }
+
+    /// Parts by experiment and scale.
+    fn parts<const N: usize>(entries: [(&str, Scale, String); N]) -> Parts {
+        let mut parts = Parts::new();
+        for (name, scale, text) in entries {
+            (parts.entry(name.to_string()).or_default()).insert(scale, text);
+        }
+        parts
     }
 
     /// The verdicts in the document follow the rule on the numbers: the claim (final norm
     /// lower) beyond the spread holds, within it is not shown, the other way is contradicted;
-    /// the summary repeats the section's verdict.
+    /// the summary repeats the part's verdict on the scale's row and counts it under its scale.
     #[test]
     fn the_documents_verdicts_come_from_the_rule_on_the_measured_numbers() {
         let cases = [
@@ -358,17 +457,22 @@ mod tests {
             ),
         ];
         for (with, without, expected, counted) in cases {
-            let section = final_norm_section(with, without, "2026-01-02 03:04 UTC");
+            let measured = final_norm(Scale::PageCpu, with, without, "2026-01-02 03:04 UTC");
             assert!(
-                section.contains(&format!("Verdict: **{expected}**")),
-                "{expected}: {section}"
+                measured.contains(&format!("Verdict: **{expected}**")),
+                "{expected}: {measured}"
             );
-            let measured = BTreeMap::from([("final-norm".to_string(), section)]);
+            // The other scale holds, whatever this one shows: each is counted apart.
+            let held = final_norm(Scale::Cli, [2.0, 2.1], [2.5, 2.6], "2026-01-02 03:04 UTC");
+            let measured = parts([
+                ("final-norm", Scale::PageCpu, measured),
+                ("final-norm", Scale::Cli, held),
+            ]);
             let document = document(&measured, "now", "archlab experiment all");
             let summary = document.split("## Summary").nth(1).unwrap();
             let row = summary
                 .lines()
-                .find(|l| l.starts_with("| final-norm |"))
+                .find(|l| l.starts_with("| final-norm | page-cpu |"))
                 .unwrap();
             assert!(
                 row.contains(&format!(
@@ -377,53 +481,84 @@ mod tests {
                 )),
                 "{row}"
             );
+            assert!(row.ends_with(
+                "| the scale's defaults with `train.steps=300`, `train.eval_interval=25` |"
+            ));
             assert!(
-                row.ends_with("| the defaults with `train.steps=300`, `train.eval_interval=25` |")
+                document.contains(&format!(
+                    "At the page's scale on its CPU engine: claims measured: 1; {counted}, 0 \
+                     diverged."
+                )),
+                "{document}"
             );
-            assert!(document.contains(&format!("Claims measured: 1; {counted}, 0 diverged.")));
+            assert!(document.contains(
+                "At the command line's scale: claims measured: 1; 1 held, 0 not shown at this \
+                 scale, 0 contradicted, 0 diverged."
+            ));
+            assert!(
+                !document.contains("At the page's scale on WebGPU:"),
+                "not measured"
+            );
         }
     }
 
-    /// A section says when, on what, over how many seeds, in how long and by which command.
+    /// A part says at which scale, when, on what, over how many seeds, in how long and by
+    /// which command; the section holds its parts in the scales' order.
     #[test]
-    fn a_measured_section_says_how_it_was_measured() {
-        let section = final_norm_section([2.0, 2.1], [2.5, 2.6], "2026-01-02 03:04 UTC");
+    fn a_measured_part_says_how_it_was_measured() {
+        let experiment = Experiment::named("final-norm").unwrap();
+        let page = final_norm(Scale::Page, [2.0, 2.1], [2.5, 2.6], "2026-01-02 03:04 UTC");
         for expected in [
-            "## final-norm (Normalization)",
+            "<!-- scale: page -->\n### At the page's scale on WebGPU (a test shape)\n",
             "**Measured** 2026-01-02 03:04 UTC on the CPU engine on a test CPU, 2 seeds",
             "training took 1 min 15 s",
-            "`archlab experiment all --seeds 2`",
-            "- final norm: `model.final_norm=true`",
+            "`archlab experiment all --seeds 2 --scale page`",
             "| final norm | 2.0500 |",
         ] {
-            assert!(section.contains(expected), "{expected:?} in {section}");
+            assert!(page.contains(expected), "{expected:?} in {page}");
         }
+        assert!(page.ends_with("<!-- end scale: page -->"));
+        let cli = final_norm(Scale::Cli, [2.0, 2.1], [2.5, 2.6], "2026-01-02 03:04 UTC");
+        let measured = parts([
+            ("final-norm", Scale::Page, page.clone()),
+            ("final-norm", Scale::Cli, cli.clone()),
+        ]);
+        let section = section(experiment, measured.get("final-norm"));
+        assert!(section.contains("- final norm: `model.final_norm=true`"));
+        let (at_cli, at_page) = (section.find(&cli).unwrap(), section.find(&page).unwrap());
+        assert!(at_cli < at_page, "the command line's scale first");
+        assert!(!section.contains("Not yet measured."));
     }
 
-    /// Replacing one section keeps every other measured section as it was, writes the
-    /// unmeasured ones as "not yet measured", and keeps the lecture's order.
+    /// Replacing one scale's part keeps every other measured part (the same experiment's at
+    /// another scale, and other experiments'), writes the unmeasured ones as "not yet
+    /// measured", and keeps the lecture's order.
     #[test]
-    fn merging_replaces_the_named_sections_and_keeps_the_others_in_order() {
-        let old_final_norm = final_norm_section([2.0, 2.1], [2.5, 2.6], "2026-01-01 00:00 UTC");
-        let kv = measured_section("kv-heads", &[[2.0, 2.1]; 3], "2026-01-01 00:00 UTC");
+    fn merging_replaces_the_named_part_and_keeps_the_others_in_order() {
+        let when = "2026-01-01 00:00 UTC";
+        let old_page_cpu = final_norm(Scale::PageCpu, [2.0, 2.1], [2.5, 2.6], when);
+        let cli = final_norm(Scale::Cli, [2.0, 2.1], [2.6, 2.7], when);
+        let kv = part("kv-heads", Scale::PageCpu, &[[2.0, 2.1]; 3], when);
         let first = document(
-            &BTreeMap::from([
-                ("final-norm".to_string(), old_final_norm.clone()),
-                ("kv-heads".to_string(), kv.clone()),
+            &parts([
+                ("final-norm", Scale::PageCpu, old_page_cpu.clone()),
+                ("final-norm", Scale::Cli, cli.clone()),
+                ("kv-heads", Scale::PageCpu, kv.clone()),
             ]),
             "then",
             "archlab experiment all",
         );
 
-        let mut sections = measured_sections(&first).unwrap();
-        assert_eq!(sections.len(), 2, "placeholders are not kept");
-        let new_final_norm = final_norm_section([2.0, 2.1], [2.0, 2.1], "2026-02-01 00:00 UTC");
-        sections.insert("final-norm".to_string(), new_final_norm.clone());
-        let second = document(&sections, "now", "archlab experiment all --only final-norm");
+        let mut measured = measured_sections(&first).unwrap();
+        assert_eq!(measured.len(), 2, "placeholders are not kept");
+        let new_page_cpu = final_norm(Scale::PageCpu, [2.0, 2.1], [2.0, 2.1], "2026-02-01");
+        (measured.get_mut("final-norm").unwrap()).insert(Scale::PageCpu, new_page_cpu.clone());
+        let second = document(&measured, "now", "archlab experiment all --only final-norm");
 
-        assert!(second.contains(&new_final_norm));
-        assert!(!second.contains(&old_final_norm));
-        assert!(second.contains(&kv), "the other measured section is kept");
+        assert!(second.contains(&new_page_cpu));
+        assert!(!second.contains(&old_page_cpu));
+        assert!(second.contains(&cli), "the other scale's part is kept");
+        assert!(second.contains(&kv), "the other experiment's part is kept");
         assert!(second.contains("last written now by `archlab experiment all --only"));
         let positions: Vec<usize> = (EXPERIMENTS.iter())
             .map(|e| {
@@ -436,11 +571,37 @@ mod tests {
         let unmeasured = EXPERIMENTS.len() - 2;
         assert_eq!(second.matches("Not yet measured.").count(), unmeasured);
         assert_eq!(
-            second.matches("| not yet measured |").count(),
+            second.matches("| | not yet measured |").count(),
             unmeasured,
             "the summary says so too"
         );
-        assert_eq!(measured_sections(&second).unwrap(), sections, "round trip");
+        assert_eq!(measured_sections(&second).unwrap(), measured, "round trip");
+    }
+
+    /// A part measured under settings other than the experiment's now measured something else:
+    /// it is dropped, and the experiment's other sections stay.
+    #[test]
+    fn parts_measured_under_other_settings_are_dropped() {
+        let when = "2026-01-01 00:00 UTC";
+        let measured = parts([
+            (
+                "final-norm",
+                Scale::Cli,
+                final_norm(Scale::Cli, [2.0, 2.1], [2.5, 2.6], when),
+            ),
+            (
+                "kv-heads",
+                Scale::Cli,
+                part("kv-heads", Scale::Cli, &[[2.0, 2.1]; 3], when),
+            ),
+        ]);
+        let written = document(&measured, "then", "archlab experiment all");
+        let at = written.find(&begin("final-norm")).unwrap();
+        let changed = written[at..].replacen("`train.steps=300`, ", "`train.steps=100`, ", 1);
+        let older = format!("{}{changed}", &written[..at]);
+        assert_ne!(older, written);
+        let kept = measured_sections(&older).unwrap();
+        assert_eq!(kept.keys().collect::<Vec<_>>(), ["kv-heads"], "{older}");
     }
 
     #[test]
@@ -452,6 +613,17 @@ mod tests {
         assert!(
             err("<!-- experiment: bias -->\n<!-- end experiment: block -->").contains("\"block\"")
         );
+        let scale = |lines: &[&str]| {
+            let inner = lines.join("\n");
+            err(&format!(
+                "<!-- experiment: bias -->\n{inner}\n<!-- end experiment: bias -->"
+            ))
+        };
+        assert!(scale(&["<!-- scale: huge -->"]).contains("line 2: unknown scale \"huge\""));
+        assert!(scale(&["<!-- scale: cli -->"]).contains("line 3: \"bias\"'s section ends inside"));
+        assert!(scale(&["<!-- end scale: cli -->"]).contains("line 2: the end of \"cli\"'s part"));
+        assert!(scale(&["<!-- scale: cli -->", "<!-- end scale: page -->"]).contains("line 3"));
+        assert!(err("<!-- scale: cli -->").contains("line 1: \"cli\"'s part begins outside"));
         assert!(measured_sections("no sections at all").unwrap().is_empty());
     }
 
