@@ -79,3 +79,34 @@ for (const [width, height, scale] of SIZES) {
     }
   });
 }
+
+// The tour's stops whose group of controls fits the first screen at 1280x720, above the presets.
+// Shape does not: its eight controls and the rules-of-thumb table beneath them stand 943 px
+// tall, so they scroll within the controls column.
+const STOPS_ON_THE_FIRST_SCREEN = [
+  ["normalization", "Normalization"],
+  ["activations", "Feed-forward"],
+  ["block-layout", "Block layout"],
+  ["position", "Position"],
+  ["regularization", "Regularization"],
+  ["stability", "Stability"],
+  ["attention", "Attention"],
+];
+
+test("at 1280x720 each tour stop's group of controls is on the first screen", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    for (const [stop, legend] of STOPS_ON_THE_FIRST_SCREEN) {
+      await page.goto(`${url}${TINY}&train.steps=4#tour=${stop}`);
+      const group = page.locator("fieldset.current");
+      await group.waitFor({ timeout: 30_000 });
+      assert.equal(await group.locator("legend").innerText(), legend);
+      const box = await group.boundingBox();
+      assert.ok(box.y >= 0 && box.y + box.height <= 720, `${stop}: the group at ${JSON.stringify(box)}`);
+    }
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
