@@ -47,17 +47,23 @@ pub fn ControlsPanel() -> impl IntoView {
                 .iter()
                 .enumerate()
                 .map(|(group, name)| {
+                    let is_current = move || current() == Some(group);
                     view! {
-                        <fieldset class:current=move || current() == Some(group)>
+                        <fieldset class:current=is_current>
                             <legend>{move || fields_text::group(language.get(), group)}</legend>
                             {FIELDS
                                 .iter()
                                 .filter(|f| f.group == group)
                                 .map(|field| view! { <Control field=field /> })
                                 .collect_view()}
-                            // The rules of thumb read the shape the group sets.
-                            {(*name == "Shape").then(|| view! { <super::rules::RuleReadouts /> })}
                         </fieldset>
+                        // The rules of thumb read the shape the group sets: right after it, and
+                        // outside it, so that the group's controls alone fill the first screen.
+                        {(*name == "Shape").then(|| view! {
+                            <div class="rules-beside" class:current=is_current>
+                                <super::rules::RuleReadouts />
+                            </div>
+                        })}
                     }
                 })
                 .collect_view()}
