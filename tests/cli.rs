@@ -752,7 +752,7 @@ fn experiment_all_writes_the_document_a_section_at_a_time() {
     ));
     assert!(section(&text, "final-norm").contains("| final norm |"));
     assert!(section(&text, "bias").contains("Not yet measured."));
-    assert!(text.contains("| bias | not yet measured |"), "{text}");
+    assert!(text.contains("| bias | | not yet measured |"), "{text}");
     assert!(dir.join("kv-heads").join("report.md").exists());
 
     let second = all("final-norm");
