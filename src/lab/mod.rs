@@ -647,6 +647,17 @@ impl Lab {
     /// included (so that a shared link shows the same error).
     pub fn url_settings(&self) -> Vec<(String, String)> {
         let mut settings = self.draft.settings_differing_from(&self.base);
+        // A page that opens on the CPU engine applies CPU_SCALE below the URL: a value of the
+        // base's (d_model 64) must be written out, or the link reopens at the CPU's scale.
+        for (key, _) in CPU_SCALE {
+            let ours = self.draft.get(key);
+            let written = settings.iter().any(|(k, _)| k == key);
+            if let Some(value) =
+                ours.filter(|ours| !written && Some(ours) != self.defaults.get(key).as_ref())
+            {
+                settings.push((key.to_string(), value_text(&value)));
+            }
+        }
         if self.engine_choice != EngineChoice::Auto {
             let choice = self.engine_choice.as_str().to_string();
             settings.push((engine_choice::URL_KEY.to_string(), choice));
@@ -1153,6 +1164,23 @@ mod tests {
         assert_eq!(restored.draft.model.final_logit_softcap, Some(30.0));
         assert!(restored.error_for("model.n_heads").is_some());
         assert_eq!(restored.runs.len(), 1, "the valid part trains");
+    }
+
+    /// The CPU engine's page applies CPU_SCALE below the URL: a run at the base's own size
+    /// (d_model 64, 4 layers, context 64) must reopen at that size, not at the CPU's.
+    #[test]
+    fn on_the_cpu_engine_the_url_keeps_a_value_of_the_base_scale() {
+        let mut lab = Lab::new(page_defaults(), &[], None);
+        assert_eq!(lab.draft.model.d_model, 32, "the CPU engine's scale");
+        lab.change("model.d_model", "64");
+        let settings = lab.url_settings();
+        assert!(
+            settings.contains(&("model.d_model".into(), "64".into())),
+            "{settings:?}"
+        );
+        let query = url::encode(&settings);
+        let restored = Lab::new(page_defaults(), &url::decode(&query), None);
+        assert_eq!(restored.draft, lab.draft);
     }
 
     #[test]
