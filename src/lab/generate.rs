@@ -9,7 +9,7 @@ use super::tokenizer::KeptTokenizer;
 use super::tour_text::fill;
 use super::Lab;
 use crate::contract::engine::{now, Sampler, Sampling};
-use crate::contract::{Decoding, EngineError, Pending};
+use crate::contract::{Decoding, Engine, EngineError, Pending};
 use crate::model::numbers;
 
 /// Tokens each Generate adds.
@@ -172,28 +172,30 @@ impl Lab {
         &mut self,
         generation: &mut Generation,
     ) -> Result<Pending<Vec<f32>>, GenerateError> {
-        let stopped = || GenerateError::new("prompt", "this run has stopped: no engine");
-        let engine = self
-            .runs
-            .get_mut(generation.run)
-            .and_then(|run| run.engine.as_mut())
-            .ok_or_else(stopped)?;
-        let decoder = engine.kv_decode().ok_or_else(|| {
-            GenerateError::new("prompt", "this run's engine has no KV-cached decode")
-        })?;
+        let decoder = self
+            .generation_engine(generation)?
+            .kv_decode()
+            .ok_or_else(|| {
+                GenerateError::new("prompt", "this run's engine has no KV-cached decode")
+            })?;
         Ok(generation
             .decoding
             .start_next_token(decoder, &generation.tokens))
     }
 
+    /// The engine of `generation`'s run; refused once the run has stopped.
+    fn generation_engine(
+        &mut self,
+        generation: &Generation,
+    ) -> Result<&mut Box<dyn Engine>, GenerateError> {
+        (self.runs.get_mut(generation.run))
+            .and_then(|run| run.engine.as_mut())
+            .ok_or_else(|| GenerateError::new("prompt", "this run has stopped: no engine"))
+    }
+
     /// What `generation` gave: its text, new tokens, the cache's bytes and the engine.
     pub fn generated(&mut self, generation: &Generation) -> Result<Generated, GenerateError> {
-        let stopped = || GenerateError::new("prompt", "this run has stopped: no engine");
-        let engine = self
-            .runs
-            .get_mut(generation.run)
-            .and_then(|run| run.engine.as_mut())
-            .ok_or_else(stopped)?;
+        let engine = self.generation_engine(generation)?;
         let name = engine.describe();
         let kv_cache_bytes = engine.kv_decode().map_or(0, |d| d.kv_cache_bytes());
         Ok(Generated {
