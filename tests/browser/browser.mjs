@@ -31,6 +31,13 @@ export const TINY =
   "?model.d_model=16&model.n_layers=1&model.n_heads=2&model.n_kv_heads=2&model.context_len=16" +
   "&train.batch_size=4&train.seq_len=16&train.lr=0.01&train.eval_interval=10";
 
+/** The screens issue 14 names: a projector's, a tablet's and a phone's, [width, height] in CSS px. */
+export const SCREENS = [
+  [1280, 720],
+  [768, 1024],
+  [390, 844],
+];
+
 /** The WebGPU engine asked for: on SwiftShader, a software adapter, the page would choose the
  * CPU engine (src/lab/engine_choice.rs). For tests of the GPU engine itself. */
 export const ON_GPU = "&engine=gpu";

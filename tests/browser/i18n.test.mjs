@@ -10,22 +10,16 @@ import {
   launch,
   openPage,
   screenshot,
+  SCREENS,
   TINY,
   until,
   url,
 } from "./browser.mjs";
 
-const SIZES = [
-  [1280, 720],
-  [768, 1024],
-  [390, 844],
-];
-
-
 const text = (page, testid) => page.getByTestId(testid).innerText();
 const lang = (page) => new URL(page.url()).searchParams.get("lang");
 
-for (const [width, height] of SIZES) {
+for (const [width, height] of SCREENS) {
   test(`lang=zh and the switch at ${width}x${height}`, async () => {
     const browser = await launch({ webgpu: false });
     try {

@@ -9,21 +9,15 @@ import {
   launch,
   openPage,
   screenshot,
+  SCREENS,
   TINY,
   until,
   url,
 } from "./browser.mjs";
 
-const SIZES = [
-  [1280, 720],
-  [768, 1024],
-  [390, 844],
-];
-
-
 const stop = (page) => page.getByTestId("tour").getAttribute("data-stop");
 
-for (const [width, height] of SIZES) {
+for (const [width, height] of SCREENS) {
   test(`the tour's first stops and presenter mode at ${width}x${height}`, async () => {
     const browser = await launch({ webgpu: false });
     try {
