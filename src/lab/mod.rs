@@ -647,15 +647,12 @@ impl Lab {
     /// included (so that a shared link shows the same error).
     pub fn url_settings(&self) -> Vec<(String, String)> {
         let mut settings = self.draft.settings_differing_from(&self.base);
-        // A page that opens on the CPU engine applies CPU_SCALE below the URL: a value of the
-        // base's (d_model 64) must be written out, or the link reopens at the CPU's scale.
-        for (key, _) in CPU_SCALE {
-            let ours = self.draft.get(key);
-            let written = settings.iter().any(|(k, _)| k == key);
-            if let Some(value) =
-                ours.filter(|ours| !written && Some(ours) != self.defaults.get(key).as_ref())
-            {
-                settings.push((key.to_string(), value_text(&value)));
+        // A page that opens on the CPU engine starts from its defaults (CPU_SCALE over the
+        // base): a value the draft shares with the base but not with them (d_model 64) must be
+        // written out too, or the link reopens at the CPU's scale.
+        for (key, value) in self.draft.settings_differing_from(&self.defaults) {
+            if !settings.iter().any(|(k, _)| *k == key) {
+                settings.push((key, value));
             }
         }
         if self.engine_choice != EngineChoice::Auto {
