@@ -2,6 +2,8 @@
 //! (`cargo xtask build` puts it there), fetched once before the lab opens and handed to
 //! `train::corpus`, so that the data stays out of the wasm's size budget.
 
+use std::future::Future;
+
 use js_sys::{ArrayBuffer, Function, Reflect, Uint8Array};
 use wasm_bindgen::{JsCast, JsValue};
 use wasm_bindgen_futures::JsFuture;
@@ -11,14 +13,16 @@ use crate::train::corpus::provide_builtin;
 /// The file's name, relative to the page.
 const FILE: &str = "tinyshakespeare.txt.bz2";
 
-/// Fetches the corpus and gives it (or why it could not be had) to `train::corpus`.
-pub async fn load() {
-    provide_builtin(fetch().await);
+/// Sends the request at once (so it travels while the adapter is asked for) and resolves once
+/// the corpus, or why it could not be had, is with `train::corpus`.
+pub fn load() -> impl Future<Output = ()> {
+    let request = web_sys::window().map(|window| JsFuture::from(window.fetch_with_str(FILE)));
+    async move { provide_builtin(read(request).await) }
 }
 
-async fn fetch() -> Result<Vec<u8>, String> {
-    let window = web_sys::window().ok_or("no window")?;
-    let response = JsFuture::from(window.fetch_with_str(FILE))
+async fn read(request: Option<JsFuture>) -> Result<Vec<u8>, String> {
+    let response = request
+        .ok_or("no window")?
         .await
         .map_err(|e| format!("{FILE}: {}", describe(&e)))?;
     let field = |name: &str| Reflect::get(&response, &name.into()).unwrap_or(JsValue::UNDEFINED);

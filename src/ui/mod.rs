@@ -112,6 +112,7 @@ fn App() -> impl IntoView {
     // SwiftShader), the lab's data (tokenizing the corpus), its first run (the engine), and
     // the lab's first render (in stages: `stages`), so that no task holds two of them.
     spawn_local(async move {
+        let builtin_text = builtin_text::load();
         lab_state::next_task().await;
         start_marks::begin("webgpu");
         let found = if browser_has_webgpu() {
@@ -139,7 +140,7 @@ fn App() -> impl IntoView {
             Err(status) => (None, status),
         };
         start_marks::begin("builtin-text");
-        builtin_text::load().await;
+        builtin_text.await;
         start_marks::end("builtin-text");
         lab_state::next_task().await;
         let mut lab = start_marks::timed("open-lab", || lab_state::open(device, loaded));
