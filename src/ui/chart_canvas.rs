@@ -8,12 +8,12 @@ use leptos::html::Canvas;
 use leptos::prelude::*;
 use plotters::coord::Shift;
 use plotters::prelude::*;
-use plotters_canvas::CanvasBackend;
 
+use super::measured_canvas::MeasuredCanvas;
 use crate::charts::Scale;
 
 /// Where a chart draws on the page.
-pub type ChartArea = DrawingArea<CanvasBackend, Shift>;
+pub type ChartArea = DrawingArea<MeasuredCanvas, Shift>;
 
 /// The window's resizes, counted: every chart canvas tracks them.
 #[derive(Clone, Copy)]
@@ -68,7 +68,7 @@ fn fit(canvas: &web_sys::HtmlCanvasElement, text: TextSize) -> Option<(ChartArea
     if canvas.height() != height {
         canvas.set_height(height);
     }
-    let backend = CanvasBackend::with_canvas_object(canvas.clone())?;
+    let backend = MeasuredCanvas::new(canvas)?;
     Some((
         backend.into_drawing_area(),
         Scale(ratio * text.grow(rect.width())),

@@ -12,6 +12,7 @@ mod engine_choice;
 mod generate;
 mod lab_state;
 mod language;
+mod measured_canvas;
 mod model_views;
 mod presenter;
 mod results;
