@@ -53,6 +53,11 @@ pub struct LabState {
     reading_checkpoint: StoredValue<bool>,
     last_draw: StoredValue<f64>,
     last_attention: StoredValue<f64>,
+    /// When the CPU loop's last drawing task began, until the next task measures it.
+    drawing_since: StoredValue<Option<f64>>,
+    /// The CPU loop draws again only from this time on: after training at least as long as
+    /// its last drawing took, so that however slow drawing is, training keeps half the time.
+    draw_not_before: StoredValue<f64>,
     /// `performance.now()` when the first step finished, for the tests' benchmark.
     first_step_ms: StoredValue<Option<f64>>,
     /// Keeping the runs across reloads (`super::saved`).
@@ -109,6 +114,8 @@ impl LabState {
             reading_checkpoint: StoredValue::new(false),
             last_draw: StoredValue::new(f64::MIN),
             last_attention: StoredValue::new(f64::MIN),
+            drawing_since: StoredValue::new(None),
+            draw_not_before: StoredValue::new(f64::MIN),
             first_step_ms: StoredValue::new(None),
             keeper,
         };
@@ -536,13 +543,22 @@ impl LabState {
             return;
         }
         let now = now_ms();
+        // A drawing task ends where the next task begins: the views' effects run after the
+        // tick, in its task.
+        if let Some(began) = self.drawing_since.get_value() {
+            self.drawing_since.set_value(None);
+            self.draw_not_before.set_value(now + (now - began));
+        }
+        let may_draw = now >= self.draw_not_before.get_value();
         let in_experiment = self.lab.with_value(Lab::experiment_training);
         // Before the first step the charts have nothing to redraw (the stages drew them
         // empty); the attention maps do: the untrained model's, the first snapshot.
         let started = self.first_step_ms.get_value().is_some();
-        if now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+        if may_draw && now - self.last_attention.get_value() >= ATTENTION_EVERY_MS {
+            self.drawing_since.set_value(Some(now));
             self.refresh_attention(now);
-        } else if started && now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+        } else if may_draw && started && now - self.last_draw.get_value() >= DRAW_EVERY_MS {
+            self.drawing_since.set_value(Some(now));
             self.draw_charts(now);
         } else {
             self.train(TASK_BUDGET_SECONDS);
