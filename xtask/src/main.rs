@@ -11,7 +11,8 @@
 //!   beside PyTorch CPU (installed from PyPI on first use), written into docs/performance.md.
 //! - `cargo xtask page-bench`: the page in headless Chromium on SwiftShader: time to the first
 //!   step, steps/s and the longest main-thread task before it, tiny and default model, each
-//!   engine.
+//!   engine. `cargo xtask page-bench --experiments [--only NAME,NAME]`: each lecture experiment
+//!   in the page on its CPU engine, from the click to the verdict, into docs/experiments.md.
 
 mod bench;
 mod serve;
@@ -34,10 +35,11 @@ fn main() -> ExitCode {
         Some("test") => test(),
         Some("fuzz") => fuzz(&args[1..]),
         Some("bench") => bench::bench(&args[1..]),
-        Some("page-bench") => page_bench(),
+        Some("page-bench") => page_bench(&args[1..]),
         _ => Err(
             "usage: cargo xtask build | serve [--port N] | test | fuzz [--cases N] | bench \
-                  [--rounds N] [--steps N] [--only SIZE] | page-bench"
+                  [--rounds N] [--steps N] [--only SIZE] | page-bench [--experiments [--only \
+                  NAME,NAME]]"
                 .to_string(),
         ),
     };
@@ -304,14 +306,37 @@ fn browser_tests() -> Result<(), String> {
 /// Builds the page and prints how fast it starts and trains in headless Chromium on
 /// SwiftShader (`tests/browser/page_bench.mjs`): time to the first step, steps/s and the
 /// longest main-thread task before the first step, for the tiny and the default model on
-/// each engine.
-fn page_bench() -> Result<(), String> {
+/// each engine. With `--experiments` instead, how long each lecture experiment (or those
+/// `--only` names) takes in the page on its CPU engine, from the click to the verdict
+/// (`tests/browser/experiment_bench.mjs`), written into docs/experiments.md's page timings.
+fn page_bench(args: &[String]) -> Result<(), String> {
+    let usage = "usage: cargo xtask page-bench [--experiments [--only NAME,NAME]]";
+    let doc = root()
+        .join("docs/experiments.md")
+        .to_string_lossy()
+        .into_owned();
+    let (script, mut settings) = match args {
+        [] => ("page_bench.mjs", vec![]),
+        [flag, rest @ ..] if flag == "--experiments" => {
+            let mut settings = vec![("ARCHLAB_EXPERIMENT_BENCH_DOC", doc)];
+            match rest {
+                [] => {}
+                [only, names] if only == "--only" => {
+                    settings.push(("ARCHLAB_EXPERIMENT_BENCH_ONLY", names.clone()))
+                }
+                _ => return Err(usage.into()),
+            }
+            ("experiment_bench.mjs", settings)
+        }
+        _ => return Err(usage.into()),
+    };
     build()?;
+    settings.extend(serve_for_browser()?);
     run(
-        "page benchmark (headless Chromium, SwiftShader WebGPU)",
+        &format!("tests/browser/{script} (headless Chromium)"),
         Command::new("node")
-            .arg("tests/browser/page_bench.mjs")
-            .envs(serve_for_browser()?),
+            .arg(Path::new("tests/browser").join(script))
+            .envs(settings),
     )
 }
 

@@ -171,7 +171,12 @@ fn run_all(args: &ExperimentArgs) -> ExitCode {
             args.scale,
             experiments_doc::measured_part(experiment, &measurement),
         );
-        let document = experiments_doc::document(&sections, &measurement.when, &command);
+        let document = experiments_doc::document(
+            &sections,
+            experiments_doc::page_timings(&existing),
+            &measurement.when,
+            &command,
+        );
         let written = (path.parent().filter(|p| !p.as_os_str().is_empty()))
             .map_or(Ok(()), std::fs::create_dir_all)
             .and_then(|()| std::fs::write(&path, document));

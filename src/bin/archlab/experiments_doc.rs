@@ -220,6 +220,19 @@ pub fn measured_sections(document: &str) -> Result<Parts, String> {
     }
 }
 
+/// Begins the block after the summary that this document keeps as it is: the experiments'
+/// times in the page on its CPU engine, whose rows `cargo xtask page-bench --experiments`
+/// writes (tests/browser/experiment_bench.mjs); the same line with "end" ends it.
+const PAGE_TIMINGS: &str = "<!-- page timings -->";
+const PAGE_TIMINGS_END: &str = "<!-- end page timings -->";
+
+/// The page-timings block of `document`, markers included, if it has one.
+pub fn page_timings(document: &str) -> Option<&str> {
+    let start = document.find(PAGE_TIMINGS)?;
+    let end = start + document[start..].find(PAGE_TIMINGS_END)? + PAGE_TIMINGS_END.len();
+    Some(&document[start..end])
+}
+
 /// The scale `--scale` calls `name`.
 fn scale_named(name: &str) -> Result<Scale, String> {
     (Scale::value_variants().iter().copied())
@@ -229,11 +242,14 @@ fn scale_named(name: &str) -> Result<Scale, String> {
 
 /// The whole document: a header, every experiment's section in the lecture's order (its
 /// measured parts from `measured`, else a placeholder; parts of names no longer in the table
-/// are dropped), and the summary of the verdicts, scale by scale.
-pub fn document(measured: &Parts, when: &str, command: &str) -> String {
+/// are dropped), the summary of the verdicts, scale by scale, and the page's timings as
+/// `page_timings` gives them (see [`page_timings`]).
+pub fn document(measured: &Parts, page_timings: Option<&str>, when: &str, command: &str) -> String {
     let mut document = format!(
         "# The lecture's claims, measured\n\n\
-         Written by `archlab experiment all` (see the README); do not edit by hand. Each \
+         Written by `archlab experiment all` (see the README), but for the page's timings at \
+         the end, whose rows `cargo xtask page-bench --experiments` writes; do not edit by \
+         hand. Each \
          section lies between markers naming its experiment, and holds a part for each scale \
          it was measured at (`--scale`: `cli`, the command line's defaults; `page`, the \
          page's on WebGPU; `page-cpu`, the page's on its CPU engine), which says when, on \
@@ -291,6 +307,9 @@ pub fn document(measured: &Parts, when: &str, command: &str) -> String {
             count("diverged"),
         )
         .expect("a String");
+    }
+    if let Some(block) = page_timings {
+        write!(document, "\n{block}\n").expect("a String");
     }
     document
 }
@@ -468,7 +487,7 @@ mod tests {
                 ("final-norm", Scale::PageCpu, measured),
                 ("final-norm", Scale::Cli, held),
             ]);
-            let document = document(&measured, "now", "archlab experiment all");
+            let document = document(&measured, None, "now", "archlab experiment all");
             let summary = document.split("## Summary").nth(1).unwrap();
             let row = summary
                 .lines()
@@ -532,10 +551,12 @@ mod tests {
 
     /// Replacing one scale's part keeps every other measured part (the same experiment's at
     /// another scale, and other experiments'), writes the unmeasured ones as "not yet
-    /// measured", and keeps the lecture's order.
+    /// measured", keeps the lecture's order and the page's timings.
     #[test]
     fn merging_replaces_the_named_part_and_keeps_the_others_in_order() {
         let when = "2026-01-01 00:00 UTC";
+        let timings = "<!-- page timings -->\n## In the page\n\n| bias | 1 min 02 s |\n\
+                       <!-- end page timings -->";
         let old_page_cpu = final_norm(Scale::PageCpu, [2.0, 2.1], [2.5, 2.6], when);
         let cli = final_norm(Scale::Cli, [2.0, 2.1], [2.6, 2.7], when);
         let kv = part("kv-heads", Scale::PageCpu, &[[2.0, 2.1]; 3], when);
@@ -545,6 +566,7 @@ mod tests {
                 ("final-norm", Scale::Cli, cli.clone()),
                 ("kv-heads", Scale::PageCpu, kv.clone()),
             ]),
+            Some(timings),
             "then",
             "archlab experiment all",
         );
@@ -553,12 +575,22 @@ mod tests {
         assert_eq!(measured.len(), 2, "placeholders are not kept");
         let new_page_cpu = final_norm(Scale::PageCpu, [2.0, 2.1], [2.0, 2.1], "2026-02-01");
         (measured.get_mut("final-norm").unwrap()).insert(Scale::PageCpu, new_page_cpu.clone());
-        let second = document(&measured, "now", "archlab experiment all --only final-norm");
+        let second = document(
+            &measured,
+            page_timings(&first),
+            "now",
+            "archlab experiment all --only final-norm",
+        );
 
         assert!(second.contains(&new_page_cpu));
         assert!(!second.contains(&old_page_cpu));
         assert!(second.contains(&cli), "the other scale's part is kept");
         assert!(second.contains(&kv), "the other experiment's part is kept");
+        assert_eq!(
+            page_timings(&second),
+            Some(timings),
+            "the page's timings are kept"
+        );
         assert!(second.contains("last written now by `archlab experiment all --only"));
         let positions: Vec<usize> = (EXPERIMENTS.iter())
             .map(|e| {
@@ -595,7 +627,7 @@ mod tests {
                 part("kv-heads", Scale::Cli, &[[2.0, 2.1]; 3], when),
             ),
         ]);
-        let written = document(&measured, "then", "archlab experiment all");
+        let written = document(&measured, None, "then", "archlab experiment all");
         let at = written.find(&begin("final-norm")).unwrap();
         let changed = written[at..].replacen("`train.steps=300`, ", "`train.steps=100`, ", 1);
         let older = format!("{}{changed}", &written[..at]);
