@@ -1,7 +1,7 @@
 // The page's layout (issue 14 item 6) at a projector's, a tablet's and a phone's size: at
 // 1280x720 the first screen holds the tour stop's group of controls, the loss chart and the
 // attention maps; every chart canvas's bitmap is its box at the screen's pixel ratio (also at
-// twice as many device pixels, and after the ratio changes without a resize); no sideways
+// twice as many device pixels; after the ratio changes without a resize: a todo); no sideways
 // overflow; no console errors. On the CPU engine.
 import { test } from "node:test";
 import assert from "node:assert/strict";
