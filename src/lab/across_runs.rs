@@ -1,9 +1,11 @@
 //! Views that compare runs, not only the newest: a per-layer number (residual-stream RMS,
-//! gradient norm) at a picked layer across the runs, and the attention maps of two runs side
-//! by side.
+//! gradient norm) at a picked layer across the runs the step charts show (an experiment's
+//! lanes while they are on show), and the attention maps of two runs side by side.
 
-use super::views::{example_maps, run_dash, shown};
-use super::{Lab, RunEntry};
+use serde_json::{json, Value};
+
+use super::views::{example_maps, series, Series, SeriesId};
+use super::Lab;
 use crate::charts::{AttentionMap, Dash, Line, PALETTE};
 use crate::train::session::StepRecord;
 
@@ -15,17 +17,18 @@ pub enum LayerPick {
     Last,
     /// Layer `n` (0-based) of every run that has it.
     Layer(usize),
-    /// Every layer of run `id`, one line each.
-    AllOf(usize),
+    /// Every layer of one run or lane, one line each.
+    AllOf(SeriesId),
 }
 
 impl LayerPick {
-    /// The pick as a select's value: "last", "layer-2", "run-3".
+    /// The pick as a select's value: "last", "layer-2", "run-3", "lane-0".
     pub fn value(self) -> String {
         match self {
             Self::Last => "last".into(),
             Self::Layer(layer) => format!("layer-{layer}"),
-            Self::AllOf(id) => format!("run-{id}"),
+            Self::AllOf(SeriesId::Run(id)) => format!("run-{id}"),
+            Self::AllOf(SeriesId::Lane(index)) => format!("lane-{index}"),
         }
     }
 
@@ -35,7 +38,9 @@ impl LayerPick {
         if let Some(layer) = number("layer-") {
             Self::Layer(layer)
         } else if let Some(id) = number("run-") {
-            Self::AllOf(id)
+            Self::AllOf(SeriesId::Run(id))
+        } else if let Some(index) = number("lane-") {
+            Self::AllOf(SeriesId::Lane(index))
         } else {
             Self::Last
         }
@@ -43,9 +48,10 @@ impl LayerPick {
 }
 
 /// The layer picker's options, (value, label): each run's last layer, every layer of the
-/// deepest shown run, and all layers of each shown run.
+/// deepest shown series, and all layers of each shown series.
 pub fn layer_choices(lab: &Lab) -> Vec<(String, String)> {
-    let deepest = shown(lab).map(layers).max().unwrap_or(0);
+    let series = series(lab);
+    let deepest = series.iter().map(layers).max().unwrap_or(0);
     let mut choices = vec![(
         LayerPick::Last.value(),
         "last layer (each run's)".to_string(),
@@ -53,58 +59,61 @@ pub fn layer_choices(lab: &Lab) -> Vec<(String, String)> {
     choices.extend(
         (0..deepest).map(|layer| (LayerPick::Layer(layer).value(), format!("layer {layer}"))),
     );
-    choices.extend(shown(lab).map(|run| {
+    choices.extend(series.iter().map(|shown| {
         (
-            LayerPick::AllOf(run.id).value(),
-            format!("all layers of run {}", run.id),
+            LayerPick::AllOf(shown.id).value(),
+            format!("all layers of {}", shown.short),
         )
     }));
     choices
 }
 
-fn layers(run: &RunEntry) -> usize {
-    run.session.run.model.n_layers
+fn layers(shown: &Series) -> usize {
+    shown.session.run.model.n_layers
 }
 
-/// A per-layer number over the steps at `pick`: one line per shown run in its colour and
-/// stroke (as on the loss chart), or one per layer of one run in the palette's order.
+/// A per-layer number over the steps at `pick`: one line per shown [`series`] in its colour
+/// and stroke (as on the loss chart), or one per layer of one series in the palette's order.
+/// A pick the picker no longer offers (a hidden run, the runs given way to an experiment's
+/// lanes, a layer deeper than any shown) counts as [`LayerPick::Last`], the option its select
+/// then shows.
 pub fn layer_lines(
     lab: &Lab,
     pick: LayerPick,
     value: fn(&StepRecord, usize) -> Option<f32>,
 ) -> Vec<Line> {
-    let points = |run: &RunEntry, layer: usize| -> Vec<(f64, f64)> {
-        (run.session.history.iter())
+    let offered = (layer_choices(lab).iter()).any(|(option, _)| *option == pick.value());
+    let pick = if offered { pick } else { LayerPick::Last };
+    let points = |shown: &Series, layer: usize| -> Vec<(f64, f64)> {
+        (shown.session.history.iter())
             .filter_map(|r| Some((r.step as f64, f64::from(value(r, layer)?))))
             .collect()
     };
-    if let LayerPick::AllOf(id) = pick {
-        return shown(lab)
-            .filter(|run| run.id == id)
-            .flat_map(|run| {
-                (0..layers(run)).map(move |layer| Line {
-                    label: format!("layer {layer}"),
-                    points: points(run, layer),
-                    color: layer,
-                    faint: false,
-                    dash: Dash::nth(layer, PALETTE.len()),
-                })
+    let series = series(lab);
+    if let Some(shown) = series.iter().find(|s| pick == LayerPick::AllOf(s.id)) {
+        return (0..layers(shown))
+            .map(|layer| Line {
+                label: format!("layer {layer}"),
+                points: points(shown, layer),
+                color: layer,
+                faint: false,
+                dash: Dash::nth(layer, PALETTE.len()),
             })
             .collect();
     }
-    // The picked layer of a run, if it has one (AllOf returned above).
-    let layer_of = |run: &RunEntry| match pick {
-        LayerPick::Layer(n) => (n < layers(run)).then_some(n),
-        LayerPick::Last | LayerPick::AllOf(_) => layers(run).checked_sub(1),
+    // The picked layer of a series, if it has one.
+    let layer_of = |shown: &Series| match pick {
+        LayerPick::Layer(n) => (n < layers(shown)).then_some(n),
+        LayerPick::Last | LayerPick::AllOf(_) => layers(shown).checked_sub(1),
     };
-    shown(lab)
-        .filter_map(|run| {
+    (series.iter())
+        .filter_map(|shown| {
             Some(Line {
-                label: format!("run {}", run.id),
-                points: points(run, layer_of(run)?),
-                color: run.color,
+                label: shown.short.clone(),
+                points: points(shown, layer_of(shown)?),
+                color: shown.color,
                 faint: false,
-                dash: run_dash(run),
+                dash: shown.dash,
             })
         })
         .collect()
@@ -118,6 +127,17 @@ pub fn residual_rms(record: &StepRecord, layer: usize) -> Option<f32> {
 /// Gradient norm of `layer`'s parameters before clipping.
 pub fn layer_grad_norm(record: &StepRecord, layer: usize) -> Option<f32> {
     record.layer_grad_norms.get(layer).copied()
+}
+
+/// The `layer_charts` part of the `window.__archlab` snapshot: the per-layer charts' legends
+/// at their default pick.
+pub fn snapshot(lab: &Lab) -> Value {
+    let labels = |value| -> Vec<String> {
+        (layer_lines(lab, LayerPick::Last, value).into_iter())
+            .map(|line| line.label)
+            .collect()
+    };
+    json!({ "norms": labels(residual_rms), "layer_grad": labels(layer_grad_norm) })
 }
 
 /// The two runs whose attention maps show side by side: the picked ones while they are
@@ -146,7 +166,7 @@ pub fn run_map(lab: &Lab, id: usize, layer: usize, head: usize) -> Option<Attent
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::lab::page_defaults;
+    use crate::lab::{page_defaults, views};
 
     /// Two finished runs of two steps each: the defaults, then with QK-norm.
     fn two_runs() -> Lab {
@@ -162,7 +182,12 @@ mod tests {
 
     #[test]
     fn picks_round_trip_through_the_select() {
-        for pick in [LayerPick::Last, LayerPick::Layer(3), LayerPick::AllOf(12)] {
+        for pick in [
+            LayerPick::Last,
+            LayerPick::Layer(3),
+            LayerPick::AllOf(SeriesId::Run(12)),
+            LayerPick::AllOf(SeriesId::Lane(0)),
+        ] {
             assert_eq!(LayerPick::parse(&pick.value()), pick);
         }
         assert_eq!(LayerPick::parse("layer-x"), LayerPick::Last);
@@ -190,11 +215,12 @@ mod tests {
             lines[1].points[1].1,
             f64::from(record(1, 1).layer_grad_norms[0])
         );
-        assert!(
-            layer_lines(&lab, LayerPick::Layer(2), residual_rms).is_empty(),
-            "no run has a third layer"
+        assert_eq!(
+            layer_lines(&lab, LayerPick::Layer(2), residual_rms),
+            layer_lines(&lab, LayerPick::Last, residual_rms),
+            "no run has a third layer: each run's last, as the picker then shows"
         );
-        let all = layer_lines(&lab, LayerPick::AllOf(2), layer_grad_norm);
+        let all = layer_lines(&lab, LayerPick::AllOf(SeriesId::Run(2)), layer_grad_norm);
         assert_eq!(
             all.iter().map(|l| l.label.as_str()).collect::<Vec<_>>(),
             ["layer 0", "layer 1"]
@@ -204,13 +230,56 @@ mod tests {
             f64::from(record(1, 0).layer_grad_norms[1])
         );
         lab.toggle_hidden(1);
-        assert_eq!(layer_lines(&lab, LayerPick::Last, residual_rms).len(), 1);
-        assert!(
-            layer_lines(&lab, LayerPick::AllOf(1), residual_rms).is_empty(),
-            "hidden"
+        let last = layer_lines(&lab, LayerPick::Last, residual_rms);
+        assert_eq!(last.len(), 1);
+        assert_eq!(
+            layer_lines(&lab, LayerPick::AllOf(SeriesId::Run(1)), residual_rms),
+            last,
+            "a hidden run's pick shows each run's last layer, as its select then does"
         );
         let values: Vec<String> = layer_choices(&lab).into_iter().map(|(v, _)| v).collect();
         assert_eq!(values, ["last", "layer-0", "layer-1", "run-2"]);
+    }
+
+    /// Issue 14: the per-layer charts kept the visitor's runs during an experiment. They show
+    /// what the loss chart shows: the experiment's lanes.
+    #[test]
+    fn the_layer_charts_show_the_experiments_lanes() {
+        let mut lab = two_runs();
+        lab.start_experiment("final-norm").unwrap();
+        while lab.experiment_training() {
+            lab.train(1.0, &|| 0.0);
+        }
+        let lanes: Vec<String> = (views::loss_lines(&lab).into_iter())
+            .filter(|line| !line.faint)
+            .map(|line| line.label.replace(" (validation)", ""))
+            .collect();
+        assert_eq!(lanes.len(), 4, "{lanes:?}");
+        for value in [residual_rms, layer_grad_norm] {
+            let lines = layer_lines(&lab, LayerPick::Last, value);
+            let labels: Vec<&str> = lines.iter().map(|l| l.label.as_str()).collect();
+            assert_eq!(labels, lanes);
+            let lane = &lab.experiment.as_ref().unwrap().lockstep.lanes[3];
+            let layer = lane.session.run.model.n_layers - 1;
+            assert_eq!(
+                lines[3].points[0].1,
+                f64::from(value(&lane.session.history[0], layer).unwrap()),
+                "the lane's own records"
+            );
+        }
+        let values: Vec<String> = layer_choices(&lab).into_iter().map(|(v, _)| v).collect();
+        assert_eq!(
+            values,
+            ["last", "layer-0", "layer-1", "lane-0", "lane-1", "lane-2", "lane-3"]
+        );
+        let all = layer_lines(&lab, LayerPick::AllOf(SeriesId::Lane(2)), residual_rms);
+        assert_eq!(all.len(), 2, "the lane's two layers");
+        assert_eq!(
+            layer_lines(&lab, LayerPick::AllOf(SeriesId::Run(2)), residual_rms),
+            layer_lines(&lab, LayerPick::Last, residual_rms),
+            "a run's pick, no longer shown, falls back to each lane's last layer"
+        );
+        assert_eq!(snapshot(&lab)["norms"], serde_json::json!(lanes));
     }
 
     /// By default the newest run beside the one before; a picked run stays picked while it is

@@ -23,7 +23,7 @@ pub const NAMES: &[(&str, &str)] = &[
         "After layer {}: the last position sees {} of {} positions.",
         "第 {} 层之后：最后一个位置能看到 {} 个位置（共 {} 个）。",
     ),
-    ("all layers of run {}", "运行 {} 的所有层"),
+    ("all layers of {}", "{} 的所有层"),
     ("page defaults", "页面默认设置"),
     ("rerun", "重新运行"),
     ("{}, +{} more", "{}，另有 {} 项"),
@@ -238,6 +238,8 @@ mod tests {
                     variant.to_string(),
                     format!("{variant} seed 2"),
                     format!("{variant} at lr 1e-3"),
+                    // The across-runs layer picker's option for a lane.
+                    format!("all layers of {variant} seed 2"),
                 ] {
                     let zh = name(Lang::Zh, &text);
                     assert!(english_words(&zh).is_empty(), "{text} → {zh}");

@@ -16,12 +16,21 @@ use crate::train::published::PUBLISHED;
 use crate::train::session::{RunStatus, Session, StepRecord};
 
 /// The shown runs, not hidden.
-pub(super) fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
+fn shown(lab: &Lab) -> impl Iterator<Item = &RunEntry> {
     lab.runs.iter().filter(|r| !r.hidden)
 }
 
-/// One line's source on the step charts: a shown run, or a lane of the experiment.
+/// Which [`Series`] a line is: a run by its id, or the experiment's lane by its index.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SeriesId {
+    Run(usize),
+    Lane(usize),
+}
+
+/// One line's source on the step charts and the across-runs charts: a shown run, or a lane
+/// of the experiment.
 pub struct Series<'a> {
+    pub id: SeriesId,
     /// In the loss chart's legend: the run's name, or the lane's ("no final norm seed 2").
     pub name: String,
     /// In the other charts' legends: "run 3", or the lane's name.
@@ -31,12 +40,14 @@ pub struct Series<'a> {
     pub session: &'a Session,
 }
 
-/// What the step charts show: the experiment's lanes, each in its variant's colour and its
+/// What the step charts and the across-runs charts show (issue 14: an experiment's charts
+/// hold only its variants): the experiment's lanes, each in its variant's colour and its
 /// seed's stroke, while they are on show ([`Lab::charts_show_lanes`]); else the shown runs.
 pub fn series(lab: &Lab) -> Vec<Series<'_>> {
     match lab.experiment.as_ref().filter(|_| lab.charts_show_lanes()) {
         Some(experiment) => (experiment.lockstep.lanes.iter().enumerate())
             .map(|(index, lane)| Series {
+                id: SeriesId::Lane(index),
                 name: experiment.lane_name(index),
                 short: experiment.lane_name(index),
                 color: lane.variant,
@@ -46,6 +57,7 @@ pub fn series(lab: &Lab) -> Vec<Series<'_>> {
             .collect(),
         None => shown(lab)
             .map(|run| Series {
+                id: SeriesId::Run(run.id),
                 name: run.name(Lang::En),
                 short: format!("run {}", run.id),
                 color: run.color,
@@ -413,8 +425,8 @@ pub fn status_text(run: &RunEntry, words: &[&str; 5]) -> String {
 }
 
 /// The state the browser tests read: runs with their losses, the newest run's attention
-/// maps with their masks, the readouts (tokens/s while `playing`), the problems and Play's
-/// title.
+/// maps with their masks, the series on the charts, the readouts (tokens/s while `playing`),
+/// the problems and Play's title.
 pub fn snapshot(lab: &Lab, playing: bool) -> Value {
     let runs: Vec<Value> = lab
         .runs
@@ -458,6 +470,7 @@ pub fn snapshot(lab: &Lab, playing: bool) -> Value {
         "attention": attention,
         "readouts": readouts,
         "chart_series": series(lab).into_iter().map(|s| s.short).collect::<Vec<_>>(),
+        "layer_charts": super::across_runs::snapshot(lab),
         "tokens_per_second": tokens_per_second(lab, playing),
         "playing": playing,
         "problems_heading": (!lab.problems().is_empty())

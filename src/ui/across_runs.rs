@@ -13,7 +13,8 @@ use crate::lab::tour_text::fill;
 use crate::lab::views;
 use crate::train::session::StepRecord;
 
-/// The charts that overlay every shown run, in the runs' colours and strokes.
+/// The charts that overlay every shown run (an experiment's lanes while the loss chart shows
+/// them), in their colours and strokes.
 #[component]
 pub fn ClaimCharts() -> impl IntoView {
     let language = expect_context::<Language>();

@@ -191,7 +191,7 @@ fn Lab(status: GpuStatus, opened: saved::OpenedLab) -> impl IntoView {
     Effect::new(move |_| state.set_language(language.chosen.get(), language.browser));
     let words = move || language.page();
     provide_context(tour::Tour::new());
-    chart_canvas::Resizes::provide();
+    chart_canvas::Refits::provide();
     let stages = stages::Stages::new();
     provide_context(stages);
     spawn_local(async move {

@@ -1,7 +1,7 @@
 // The views for the lecture's claims, across runs: after two short runs on the CPU engine the
 // per-layer residual RMS and gradient norms, log Z and the parameter norm show both runs in their
 // colours; the two runs' attention maps show side by side; the activation functions and the
-// receptive field are drawn.
+// receptive field are drawn; once an experiment starts, the across-runs charts show its lanes.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { fill, launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
@@ -77,6 +77,23 @@ test("two runs on the claim charts and their maps side by side", async () => {
       "After layer 0: the last position sees 16 of 16 positions.",
     );
     await screenshot(page, "views-across-runs");
+
+    // Issue 14: during an experiment the across-runs charts hold its variants, as the loss
+    // chart does, not the visitor's two runs beside them.
+    await page.getByTestId("experiments").locator("summary", { hasText: "final-norm" }).click();
+    await page.getByTestId("experiment-final-norm").click();
+    const lanes = ["final norm seed 1", "final norm seed 2", "no final norm seed 1", "no final norm seed 2"];
+    const started = await until(page, (s) => s.experiment?.lanes.every((l) => l.steps > 0));
+    assert.deepEqual(started.chart_series, lanes);
+    assert.deepEqual(started.layer_charts, { norms: lanes, layer_grad: lanes });
+    // Every across-runs chart draws the four lanes; the picked "all layers of run 2" is gone
+    // from the picker, so chart-norms shows each lane's last layer.
+    for (const chart of ["chart-norms", "chart-layer-grad", "chart-log-z", "chart-param-norm"]) {
+      await page.waitForFunction((id) => document.querySelector(`[data-testid=${id}]`).dataset.lines === "4", chart);
+    }
+    const options = await page.getByTestId("chart-norms-layer").locator("option").allInnerTexts();
+    assert.deepEqual(options, ["last layer (each run's)", "layer 0", ...lanes.map((l) => `all layers of ${l}`)]);
+    await screenshot(page, "views-across-runs-experiment");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();
