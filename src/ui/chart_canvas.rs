@@ -2,7 +2,12 @@
 //! screen's pixel ratio, so that lines are sharp on a tablet or a phone and text reads alike
 //! everywhere (`charts::Scale`), and each chart is drawn again when the window is resized.
 //! The box's size comes from the style sheet alone (a canvas sized by its own bitmap would
-//! grow at each draw).
+//! grow at each draw). Each draw gets a task of its own (plotters takes 10-75 ms a chart, so
+//! five charts or nine attention maps drawn together held the page's thread over 100 ms).
+
+use std::cell::{Cell, RefCell};
+use std::collections::VecDeque;
+use std::rc::Rc;
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -10,7 +15,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
-use crate::charts::Scale;
+use super::lab_state::next_task;
+use crate::charts::{self, Scale};
 
 /// Where a chart draws on the page.
 pub type ChartArea = DrawingArea<CanvasBackend, Shift>;
@@ -76,8 +82,10 @@ fn fit(canvas: &web_sys::HtmlCanvasElement, text: TextSize) -> Option<(ChartArea
 }
 
 /// Draws what `data` gives with `draw` on `canvas` at its box's size once it is in the page,
-/// and again whenever a signal `data` reads changes or the window is resized. `data` runs
-/// (and so tracks its signals) while the canvas is hidden too, so that it is drawn once shown.
+/// and again whenever a signal `data` reads changes or the window is resized, each draw in a
+/// task of its own ([`draw_later`]). `data` runs (and so tracks its signals) at once, while the
+/// canvas is hidden too, so that it is drawn once shown, and what is drawn is the data of that
+/// moment even if the lab moves on before the draw's task (the untrained model's maps).
 pub fn draw_at_box_size<T: 'static>(
     canvas: NodeRef<Canvas>,
     text: TextSize,
@@ -85,6 +93,7 @@ pub fn draw_at_box_size<T: 'static>(
     draw: impl Fn(&ChartArea, Scale, T) + 'static,
 ) {
     let resizes = expect_context::<Resizes>();
+    let draw = Rc::new(draw);
     // Reactive state meets the outside world: plotters draws on the canvas, not the DOM.
     Effect::new(move |_| {
         resizes.0.track();
@@ -92,8 +101,87 @@ pub fn draw_at_box_size<T: 'static>(
         let Some(canvas) = canvas.get() else {
             return;
         };
-        if let Some((area, scale)) = fit(&canvas, text) {
-            draw(&area, scale, data);
-        }
+        let draw = Rc::clone(&draw);
+        draw_later(canvas.clone(), move || {
+            // Removed meanwhile (its view was replaced): nothing to draw.
+            if !canvas.is_connected() {
+                return;
+            }
+            if let Some((area, scale)) = fit(&canvas, text) {
+                draw(&area, scale, data);
+            }
+        });
     });
+}
+
+/// Measures and draws a tick label on a canvas outside the page: the first chart's first text
+/// costs the font's first use (50-75 ms in Chromium, in the task that draws the loss chart),
+/// which this pays in a task of the start that otherwise only waits.
+pub fn warm_text() {
+    use wasm_bindgen::JsCast;
+    let Some(window) = web_sys::window() else {
+        return;
+    };
+    let canvas = window
+        .document()
+        .and_then(|document| document.create_element("canvas").ok())
+        .and_then(|canvas| canvas.dyn_into::<web_sys::HtmlCanvasElement>().ok());
+    let Some(backend) = canvas.and_then(CanvasBackend::with_canvas_object) else {
+        return;
+    };
+    let scale = Scale(window.device_pixel_ratio());
+    if let Err(error) = charts::draw_sample_text(&backend.into_drawing_area(), scale) {
+        leptos::logging::warn!("{error}");
+    }
+}
+
+/// A canvas's draw waiting for its task.
+struct Waiting {
+    canvas: web_sys::HtmlCanvasElement,
+    draw: Box<dyn FnOnce()>,
+}
+
+thread_local! {
+    /// The draws waiting, oldest first, at most one per canvas.
+    static WAITING: RefCell<VecDeque<Waiting>> = const { RefCell::new(VecDeque::new()) };
+    /// Whether a task is due to take the next draw.
+    static DUE: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Runs `draw` of `canvas` in a later task of its own, draws asked for earlier first; a draw of
+/// the same canvas still waiting is replaced in its place (only the newest data is drawn).
+fn draw_later(canvas: web_sys::HtmlCanvasElement, draw: impl FnOnce() + 'static) {
+    let draw: Box<dyn FnOnce()> = Box::new(draw);
+    WAITING.with_borrow_mut(
+        |waiting| match waiting.iter_mut().find(|w| w.canvas == canvas) {
+            Some(older) => older.draw = draw,
+            None => waiting.push_back(Waiting { canvas, draw }),
+        },
+    );
+    if !DUE.replace(true) {
+        set_timeout(draw_next, std::time::Duration::ZERO);
+    }
+}
+
+/// Resolves in a later task once no draw waits (later, so that the draws asked for by this
+/// task's changes count: effects run at the end of the task that changed their data).
+pub async fn all_drawn() {
+    next_task().await;
+    while DUE.get() {
+        next_task().await;
+    }
+}
+
+/// The task of the oldest waiting draw; the next one's task follows while any wait.
+fn draw_next() {
+    let next = WAITING.with_borrow_mut(VecDeque::pop_front);
+    // Taken out first: a draw may ask for another (a signal it sets).
+    if let Some(Waiting { draw, .. }) = next {
+        draw();
+    }
+    let more = WAITING.with_borrow(|waiting| !waiting.is_empty());
+    DUE.set(more);
+    if more {
+        set_timeout(draw_next, std::time::Duration::ZERO);
+    }
 }
