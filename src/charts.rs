@@ -142,19 +142,6 @@ fn chart_error<E: std::fmt::Debug>(error: E) -> ChartError {
     format!("drawing a chart failed: {error:?}")
 }
 
-/// Measures and draws a tick label ("0") at `area`'s top left corner in the charts' tick font:
-/// a page's first chart text costs the font's first use, which the page pays early on a canvas
-/// of its own (`ui::chart_canvas::warm_text`).
-pub fn draw_sample_text<DB: DrawingBackend>(
-    area: &DrawingArea<DB, Shift>,
-    scale: Scale,
-) -> Result<(), ChartError> {
-    let font: TextStyle = scale.font(TICK_PX).into();
-    area.estimate_text_size("0", &font).map_err(chart_error)?;
-    area.draw_text("0", &font, (0, 0)).map_err(chart_error)?;
-    area.present().map_err(chart_error)
-}
-
 /// Draws `lines` on `area` with a legend of the labelled ones, its text and strokes at
 /// `scale`.
 pub fn draw_lines<DB: DrawingBackend>(
@@ -759,20 +746,6 @@ pub(crate) mod tests {
         assert!(long.starts_with(cut.trim_end_matches('…')), "{cut}");
         assert!(width(&cut) > 130, "{cut}: no more cut than needed");
         assert_eq!(shortened(&area, "run 1", 150, &font).unwrap(), "run 1");
-    }
-
-    /// The sample text is drawn (dark pixels in the corner), not only measured.
-    #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    fn sample_text_is_drawn() {
-        register_font();
-        let mut pixels = vec![255u8; 20 * 20 * 3];
-        {
-            let area = BitMapBackend::with_buffer(&mut pixels, (20, 20)).into_drawing_area();
-            draw_sample_text(&area, Scale::ONE).unwrap();
-        }
-        let dark = pixels.chunks(3).filter(|rgb| rgb.iter().all(|&c| c < 128));
-        assert!(dark.count() > 5, "the glyph's pixels");
     }
 
     #[test]

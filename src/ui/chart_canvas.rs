@@ -16,7 +16,7 @@ use plotters::prelude::*;
 use plotters_canvas::CanvasBackend;
 
 use super::lab_state::next_task;
-use crate::charts::{self, Scale};
+use crate::charts::Scale;
 
 /// Where a chart draws on the page.
 pub type ChartArea = DrawingArea<CanvasBackend, Shift>;
@@ -112,27 +112,6 @@ pub fn draw_at_box_size<T: 'static>(
             }
         });
     });
-}
-
-/// Measures and draws a tick label on a canvas outside the page: the first chart's first text
-/// costs the font's first use (50-75 ms in Chromium, in the task that draws the loss chart),
-/// which this pays in a task of the start that otherwise only waits.
-pub fn warm_text() {
-    use wasm_bindgen::JsCast;
-    let Some(window) = web_sys::window() else {
-        return;
-    };
-    let canvas = window
-        .document()
-        .and_then(|document| document.create_element("canvas").ok())
-        .and_then(|canvas| canvas.dyn_into::<web_sys::HtmlCanvasElement>().ok());
-    let Some(backend) = canvas.and_then(CanvasBackend::with_canvas_object) else {
-        return;
-    };
-    let scale = Scale(window.device_pixel_ratio());
-    if let Err(error) = charts::draw_sample_text(&backend.into_drawing_area(), scale) {
-        leptos::logging::warn!("{error}");
-    }
 }
 
 /// A canvas's draw waiting for its task.

@@ -107,15 +107,12 @@ fn App() -> impl IntoView {
     // The lab, opened before the status leaves Detecting (once), and taken by the view then.
     let opened = StoredValue::new_local(None::<saved::OpenedLab>);
 
-    // The start, in tasks of its own: the header first (this task), the charts' font, then the
-    // adapter and device (WebGPU's `requestAdapter` holds the page's thread for about 125 ms on
+    // The start, in tasks of its own: the header first (this task), then the adapter and
+    // device (WebGPU's `requestAdapter` holds the page's thread for about 125 ms on
     // SwiftShader), the lab's data (tokenizing the corpus), its first run (the engine), and
     // the lab's first render (in stages: `stages`), so that no task holds two of them.
     spawn_local(async move {
         let builtin_text = builtin_text::load();
-        lab_state::next_task().await;
-        // While the built-in text travels: the charts' font, out of the first chart's task.
-        start_marks::timed("warm-text", chart_canvas::warm_text);
         lab_state::next_task().await;
         start_marks::begin("webgpu");
         let found = if browser_has_webgpu() {
