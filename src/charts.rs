@@ -530,8 +530,28 @@ pub const MASKED_COLOR: RGBColor = RGBColor(221, 221, 221);
 /// Cells whose probability is NaN or infinite (a diverged run): the palette's vermillion, far
 /// from the white-to-blue ramp for every common colour-vision deficiency, and labelled.
 pub const NAN_COLOR: RGBColor = PALETTE[1];
-/// The label drawn under attention maps that hold non-finite cells.
-pub const NAN_NOTE: &str = "NaN: the run diverged";
+/// The words an attention grid draws, in its reader's language: each map's caption (`{}` the
+/// layer, then the head) and the note under maps that hold non-finite cells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
+pub struct MapText {
+    pub caption: &'static str,
+    pub nan_note: &'static str,
+}
+
+impl MapText {
+    /// In English (the command line's PNG files, and the English page).
+    pub const ENGLISH: MapText = MapText {
+        caption: "layer {} head {}",
+        nan_note: "NaN: the run diverged",
+    };
+
+    /// The caption of layer `layer`'s head `head`.
+    fn caption(&self, layer: usize, head: usize) -> String {
+        (self.caption)
+            .replacen("{}", &layer.to_string(), 1)
+            .replacen("{}", &head.to_string(), 1)
+    }
+}
 
 /// The colour of one attention cell: masked grey, non-finite vermillion, else white (0) to deep
 /// blue (1) along √p, so that attention spread thinly over many keys stays visible next to sharp
@@ -563,13 +583,14 @@ pub struct MapArea {
 }
 
 /// Draws a grid of attention maps, one row per layer and one column per head, queries down and
-/// keys across, coloured by [`attention_cell_color`]; maps with non-finite cells get
-/// [`NAN_NOTE`] underneath, text at `scale`. Returns where each map's cells are, for hover
+/// keys across, coloured by [`attention_cell_color`], captioned in `text`; maps with non-finite
+/// cells get its NaN note underneath, text at `scale`. Returns where each map's cells are, for hover
 /// read-outs.
 pub fn draw_attention_grid<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     scale: Scale,
     title: &str,
+    text: MapText,
     maps: &[AttentionMap],
 ) -> Result<Vec<MapArea>, ChartError> {
     area.fill(&WHITE).map_err(chart_error)?;
@@ -601,7 +622,7 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
     };
     if let Some(note) = note {
         note.draw_text(
-            NAN_NOTE,
+            text.nan_note,
             &scale.font(MAP_TEXT_PX).color(&NAN_COLOR),
             (scale.px(4.0) as i32, scale.px(2.0) as i32),
         )
@@ -620,7 +641,7 @@ pub fn draw_attention_grid<DB: DrawingBackend>(
     for map in maps {
         let cell = &cells[rank(&layer_ids, map.layer) * heads + rank(&head_ids, map.head)];
         let t = map.t as i32;
-        let caption = format!("layer {} head {}", map.layer, map.head);
+        let caption = text.caption(map.layer, map.head);
         let font = scale.font(MAP_TEXT_PX);
         let (caption_width, _) =
             (cell.estimate_text_size(&caption, &font.clone().into())).map_err(chart_error)?;
@@ -803,7 +824,7 @@ pub(crate) mod tests {
             let area = {
                 let backend = BitMapBackend::with_buffer(&mut pixels, (w, h));
                 let area = backend.into_drawing_area();
-                draw_attention_grid(&area, Scale::ONE, "", &[map]).unwrap()[0]
+                draw_attention_grid(&area, Scale::ONE, "", MapText::ENGLISH, &[map]).unwrap()[0]
             };
             // Anti-aliased text: count pixels nearer the note colour than to white, below the map.
             pixels
@@ -879,7 +900,7 @@ pub(crate) mod tests {
             let mut pixels = vec![0u8; (side * side * 3) as usize];
             let backend = BitMapBackend::with_buffer(&mut pixels, (side, side));
             let area = backend.into_drawing_area();
-            draw_attention_grid(&area, Scale::ONE, "", &[map]).unwrap()[0].top
+            draw_attention_grid(&area, Scale::ONE, "", MapText::ENGLISH, &[map]).unwrap()[0].top
         };
         assert!(
             top(200) >= 13,

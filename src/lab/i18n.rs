@@ -3,7 +3,7 @@
 //! the command line prints them) in the page's language. The words themselves are plain data
 //! in the `*_text` modules, one constant per language.
 
-use super::names_text;
+use super::{names_text, uploads_text};
 
 /// The URL's key for the language (not a setting of the run).
 pub const URL_KEY: &str = "lang";
@@ -63,41 +63,81 @@ impl Lang {
 }
 
 /// A sentence of the lower layers (`RunError`'s or `ConfigError`'s reason, a memory or URL
-/// refusal, the engine's reason and notices) in `lang`: the first pattern of `REFUSALS` or
-/// `NOTES` it matches, filled with the values it named; a sentence no pattern knows stays in
-/// English.
+/// refusal, an upload's refusal, the engine's reason and notices) in `lang`: the first pattern
+/// of `REFUSALS`, `uploads_text::REFUSALS` or `NOTES` it matches, filled with the values it
+/// named, after the places it names; a sentence no pattern knows stays in English.
 pub fn translate(lang: Lang, text: &str) -> String {
     if lang == Lang::En {
         return text.to_string();
     }
-    whole(lang, text).unwrap_or_else(|| by_sentence(lang, text))
+    sentence(lang, text).unwrap_or_else(|| by_sentence(lang, text))
 }
 
-/// `text` by the first pattern that matches it whole, if any.
+/// `text` as one sentence: a refusal after its places, else by the pattern it matches whole
+/// (places first: "{} is not supported: {}" would take "checkpoint: config.json: …" whole).
+fn sentence(lang: Lang, text: &str) -> Option<String> {
+    at_place(lang, text).or_else(|| whole(lang, text))
+}
+
+/// A refusal that names where it is ahead of its reason ("checkpoint: config.json: model_type:
+/// {reason}"): each place by `uploads_text::PLACES` or kept (a file, key or tensor: no
+/// spaces), the reason by its pattern. The longest run of places first, so that a reason
+/// with a colon of its own ("{} is not supported: {why}") is found whole.
+fn at_place(lang: Lang, text: &str) -> Option<String> {
+    let colons: Vec<usize> = text.match_indices(": ").map(|(at, _)| at).collect();
+    colons.into_iter().rev().find_map(|at| {
+        let places: Option<Vec<String>> = text[..at].split(": ").map(place).collect();
+        let mut parts = places?;
+        parts.push(whole(lang, &text[at + 2..])?);
+        Some(parts.join("："))
+    })
+}
+
+/// A place a refusal names, in Chinese: by its pattern, or as it is when it has no spaces.
+fn place(text: &str) -> Option<String> {
+    let known = uploads_text::PLACES.iter().find_map(|&(english, chinese)| {
+        matches(english, text).map(|values| fill_holes(chinese, &values))
+    });
+    let name = !text.is_empty() && !text.contains(char::is_whitespace);
+    known.or_else(|| name.then(|| text.to_string()))
+}
+
+/// `text` by the first pattern that matches it whole, if any: the controls' refusals, the
+/// notices, then the uploads' refusals (whose general patterns, "{} at line {} column {}",
+/// must not take a notice that quotes one).
 fn whole(lang: Lang, text: &str) -> Option<String> {
-    for &(english, chinese) in REFUSALS {
-        if let Some(values) = matches(english, text) {
-            // A value may be words itself (the engine a memory refusal names).
-            let values: Vec<String> = values.iter().map(|v| translate(lang, v)).collect();
-            let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            return Some(fill_holes(chinese, &values));
-        }
-    }
+    (refusal(lang, text, REFUSALS))
+        .or_else(|| notice(lang, text))
+        .or_else(|| refusal(lang, text, uploads_text::REFUSALS))
+}
+
+/// `text` by the first refusal of `table` it matches, its values translated.
+fn refusal(lang: Lang, text: &str, table: &[(&str, &str)]) -> Option<String> {
+    table.iter().find_map(|&(english, chinese)| {
+        // A value may be words itself (the engine a memory refusal names).
+        let values: Vec<String> = (matches(english, text)?.iter())
+            .map(|v| translate(lang, v))
+            .collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        Some(fill_holes(chinese, &values))
+    })
+}
+
+/// `text` by the first notice of `NOTES` it matches.
+fn notice(lang: Lang, text: &str) -> Option<String> {
     // A notice's value is never a sentence's end: "Resumed run {} from step {}" must not take
     // "50." of "… from step 50.", nor a notice its next sentences or clauses.
     let sentence_end = |v: &&str| v.contains(". ") || v.contains("; ") || v.ends_with('.');
-    for &(english, chinese) in NOTES {
-        let found = matches(english, text).filter(|values| !values.iter().any(sentence_end));
-        if let Some(values) = found {
-            // A notice's value may be a sentence of its own, or a run's name.
-            let values: Vec<String> = (values.iter())
-                .map(|v| whole(lang, v).unwrap_or_else(|| names_text::name(lang, v)))
-                .collect();
-            let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            return Some(fill_holes(chinese, &values));
-        }
-    }
-    None
+    NOTES.iter().find_map(|&(english, chinese)| {
+        let values = matches(english, text).filter(|values| !values.iter().any(sentence_end))?;
+        // A notice's value may be a sentence of its own (a refusal after its places), or a
+        // run's name.
+        let values: Vec<String> = (values.iter())
+            .map(|v| sentence(lang, v).unwrap_or_else(|| names_text::name(lang, v)))
+            .collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        Some(fill_holes(chinese, &values))
+    })
 }
 
 /// A notice of several sentences ("Switched to the CPU engine. Resumed run 3 from step 50.
@@ -645,7 +685,9 @@ mod tests {
     #[test]
     fn pairs_have_chinese_with_the_same_holes() {
         use crate::lab::{fields_text, names_text, rules_text};
-        let tables: [(&str, &[(&str, &str)]); 6] = [
+        let tables: [(&str, &[(&str, &str)]); 8] = [
+            ("uploads_text::REFUSALS", uploads_text::REFUSALS),
+            ("uploads_text::PLACES", uploads_text::PLACES),
             ("REFUSALS", REFUSALS),
             ("NOTES", NOTES),
             ("names_text::NAMES", names_text::NAMES),
@@ -700,6 +742,40 @@ mod tests {
              重新训练它；实验 norm-type 按结束时的样子恢复。"
         );
         assert_eq!(translate(Lang::Zh, "One. Two."), "One. Two.");
+    }
+
+    /// A refusal after the places it names: the files and keys kept, the others named, the
+    /// reason by its pattern (found whole where it has a colon of its own); in a notice too.
+    #[test]
+    fn refusals_read_after_their_places() {
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "checkpoint: config.json: hidden_act: \"relu\" is not supported: archlab's gated \
+                 MLP here is SwiGLU"
+            ),
+            "检查点：config.json：hidden_act：\"relu\" 不受支持：archlab 在这里的门控 MLP 是 SwiGLU"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "checkpoint: config.json (as model.n_heads): must be > 0"
+            ),
+            "检查点：config.json（作为 model.n_heads）：必须大于 0"
+        );
+        assert_eq!(
+            translate(
+                Lang::Zh,
+                "Saved runs could not be restored: the newest run's checkpoint: \
+                 model.safetensors: x.weight: is missing; they were cleared."
+            ),
+            "保存的运行无法恢复：最新运行的检查点：model.safetensors：x.weight：缺失；已将其清除。"
+        );
+        // A place with spaces that no table names is no place: the text stays.
+        assert_eq!(
+            translate(Lang::Zh, "some place: must be > 0"),
+            "some place: must be > 0"
+        );
     }
 
     #[test]

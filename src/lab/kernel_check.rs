@@ -93,6 +93,26 @@ pub async fn check_matmul_tiled(
         };
         worst_error_to_bound = worst_error_to_bound.max(ratio);
     }
+    if outside > 0 {
+        // A store past C would overwrite the next tensor of a shared buffer.
+        worst_error_to_bound = f64::INFINITY;
+    }
+    let label = matmul_label(&spec, with_bias, tile, outside);
+    Ok(KernelCheck {
+        label,
+        max_abs_error,
+        worst_error_to_bound,
+    })
+}
+
+/// A matmul row's name, in English (`names_text` names it in Chinese on the page):
+/// "matmul 33×65×17 Aᵀ +bias (Large tile)", and how many floats it wrote past C, if any.
+fn matmul_label(
+    spec: &MatmulSpec,
+    with_bias: bool,
+    tile: Option<MatmulTile>,
+    outside: usize,
+) -> String {
     let mut label = format!("matmul {}×{}×{}", spec.m, spec.n, spec.k);
     for (on, tag) in [
         (spec.trans_a, " Aᵀ"),
@@ -108,15 +128,14 @@ pub async fn check_matmul_tiled(
         label.push_str(&format!(" ({tile:?} tile)"));
     }
     if outside > 0 {
-        // A store past C would overwrite the next tensor of a shared buffer.
         label.push_str(&format!(": wrote {outside} floats past C"));
-        worst_error_to_bound = f64::INFINITY;
     }
-    Ok(KernelCheck {
-        label,
-        max_abs_error,
-        worst_error_to_bound,
-    })
+    label
+}
+
+/// A training row's name, in English (`names_text` names it in Chinese on the page).
+fn training_label(name: &str) -> String {
+    format!("training, {name}: {CHECK_STEPS} steps, loss vs CPU")
 }
 
 /// The shapes the page checks: tile multiples, odd sizes, and each training variant, on the
@@ -238,7 +257,7 @@ pub async fn check_training(
     }
     let (max_abs_error, worst_error_to_bound) = loss_agreement(&cpu_losses, &gpu_losses);
     Ok(KernelCheck {
-        label: format!("training, {name}: {CHECK_STEPS} steps, loss vs CPU"),
+        label: training_label(name),
         max_abs_error,
         worst_error_to_bound,
     })
@@ -307,6 +326,34 @@ mod tests {
         assert!(loss_agreement(&[1.0, 2.0], &[1.0, 2.0]).1 == 0.0);
         assert!(loss_agreement(&[1.0, 2.0], &[1.0]).1 > 1.0);
         assert!(loss_agreement(&[1.0], &[f32::NAN]).1.is_nan());
+    }
+
+    /// Every row the page's check shows reads in Chinese (`names_text` names it), on either
+    /// tile, and with floats written past C.
+    #[test]
+    fn rows_read_in_chinese() {
+        use crate::lab::i18n::Lang;
+        use crate::lab::names_text::{english_words, name};
+        let mut labels: Vec<String> = (page_check_shapes().iter())
+            .flat_map(|(spec, bias, tile)| {
+                let wrote_past = matmul_label(spec, *bias, Some(MatmulTile::Small), 3);
+                [matmul_label(spec, *bias, *tile, 0), wrote_past]
+            })
+            .collect();
+        labels.extend(
+            page_check_models()
+                .iter()
+                .map(|(model, _)| training_label(model)),
+        );
+        assert!(labels.iter().any(|label| label.contains("Large tile")));
+        for label in labels {
+            let chinese = name(Lang::Zh, &label);
+            // A single letter is a matrix's name (Aᵀ, +=C).
+            let words: Vec<&str> = (english_words(&chinese).into_iter())
+                .filter(|word| word.len() > 1)
+                .collect();
+            assert!(words.is_empty(), "{label} → {chinese}: {words:?}");
+        }
     }
 
     #[test]

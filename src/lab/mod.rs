@@ -32,6 +32,7 @@ pub mod tokenizer;
 pub mod tour;
 pub mod tour_text;
 mod training;
+pub mod uploads_text;
 pub mod url;
 pub mod views;
 

@@ -47,6 +47,37 @@ pub const NAMES: &[(&str, &str)] = &[
         "在第 {} 步发散（{}/{} 个种子）",
     ),
     ("diverged at step {}", "在第 {} 步发散"),
+    // The kernel check's rows (`lab::kernel_check`).
+    (
+        "{}: wrote {} floats past C",
+        "{}：在 C 之后多写了 {} 个浮点数",
+    ),
+    ("{} (Large tile)", "{}（大分块）"),
+    ("{} (Small tile)", "{}（小分块）"),
+    ("matmul {} +bias{}", "矩阵乘法 {} +偏置{}"),
+    ("matmul {}", "矩阵乘法 {}"),
+    (
+        "training, {}: {} steps, loss vs CPU",
+        "训练，{}：{} 步，损失与 CPU 对比",
+    ),
+    ("{} toggles", "{} 的开关组合"),
+    // The WebGPU adapter's table (`gpu::AdapterSummary::rows`).
+    ("adapter", "适配器"),
+    ("backend", "后端"),
+    ("device type", "设备类型"),
+    ("software / fallback adapter", "软件 / 回退适配器"),
+    ("driver", "驱动"),
+    ("max storage binding", "最大存储绑定"),
+    ("max buffer", "最大缓冲区"),
+    ("storage buffers per stage", "每个着色器阶段的存储缓冲区数"),
+    ("workgroup storage", "工作组共享存储"),
+    ("invocations per workgroup", "每个工作组的调用数"),
+    ("workgroups per dimension", "每个维度的工作组数"),
+    ("timestamp queries", "时间戳查询"),
+    ("shader-f16", "着色器 f16"),
+    ("yes", "是"),
+    ("no", "否"),
+    ("(not disclosed by the browser)", "（浏览器未公开）"),
 ];
 
 /// Phrases inside names, as (English, Chinese), besides the controls' labels and choices:
@@ -95,15 +126,23 @@ pub fn name(lang: Lang, name: &str) -> String {
     if lang == Lang::En {
         return name.to_string();
     }
-    for &(english, chinese) in NAMES {
-        if let Some(values) = matches(english, name) {
-            let values: Vec<String> = values.iter().map(|v| self::name(lang, v)).collect();
-            let values: Vec<&str> = values.iter().map(String::as_str).collect();
-            return fill_holes(chinese, &values);
-        }
-    }
     // A list reads with the Chinese comma.
-    replace_phrases(name, &phrases()).replace(", ", "，")
+    whole_name(lang, name).unwrap_or_else(|| replace_phrases(name, &phrases()).replace(", ", "，"))
+}
+
+/// `name` in `lang` by the first whole-name pattern it matches, its names translated; None
+/// where no pattern matches (a text that is no name the lab composes, such as an adapter's,
+/// must not have phrases replaced inside it).
+pub fn whole_name(lang: Lang, name: &str) -> Option<String> {
+    if lang == Lang::En {
+        return Some(name.to_string());
+    }
+    NAMES.iter().find_map(|&(english, chinese)| {
+        let values = matches(english, name)?;
+        let values: Vec<String> = values.iter().map(|v| self::name(lang, v)).collect();
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        Some(fill_holes(chinese, &values))
+    })
 }
 
 /// Every phrase a name may hold, (English, Chinese), the longest English first.
@@ -226,6 +265,48 @@ mod tests {
         assert_eq!(name(Lang::En, &label), label);
         // Whole words only: "normal" is no "norm".
         assert_eq!(replace_phrases("normal norm", &[("norm", "N")]), "normal N");
+    }
+
+    /// The WebGPU adapter's table reads in Chinese: every label, and the values that are
+    /// words; an adapter's own name stays as it is.
+    #[test]
+    fn the_adapter_table_reads_in_chinese() {
+        let adapter = crate::gpu::AdapterSummary {
+            name: String::new(),
+            backend: "BrowserWebGpu".into(),
+            device_type: "Cpu".into(),
+            is_software: true,
+            driver: String::new(),
+            max_storage_buffer_binding_size: 1 << 27,
+            max_buffer_size: 1 << 28,
+            max_storage_buffers_per_shader_stage: 8,
+            max_compute_workgroup_storage_size: 16384,
+            max_compute_invocations_per_workgroup: 256,
+            max_compute_workgroups_per_dimension: 65535,
+            timestamp_query: false,
+            shader_f16: false,
+        };
+        for (label, value) in adapter.rows() {
+            let label = whole_name(Lang::Zh, label).unwrap_or_default();
+            assert!(
+                english_words(&label).is_empty() && !label.is_empty(),
+                "{label}"
+            );
+            if let Some(value) = whole_name(Lang::Zh, &value) {
+                assert!(english_words(&value).is_empty(), "{label}: {value}");
+            }
+        }
+        let words = |value: &str| whole_name(Lang::Zh, value);
+        assert_eq!(words("yes").as_deref(), Some("是"));
+        assert_eq!(
+            words("(not disclosed by the browser)").as_deref(),
+            Some("（浏览器未公开）")
+        );
+        assert_eq!(
+            words("llvmpipe (full parallel)"),
+            None,
+            "an adapter's name is kept"
+        );
     }
 
     /// Every variant of every experiment and the sweep, and each lane's name, reads in

@@ -4,6 +4,7 @@
 //! in `fields_text`, the experiments' in `experiments_text`.
 
 use super::i18n::Lang;
+use crate::charts::MapText;
 
 /// A chart's title and axis labels.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize)]
@@ -248,6 +249,8 @@ pub struct PageText {
     pub cell_readout: &'static str,
     pub cell_masked: &'static str,
     pub cell_nan: &'static str,
+    /// What the attention maps' canvases draw: captions and the NaN note.
+    pub attention_map: MapText,
 }
 
 pub const ENGLISH: PageText = PageText {
@@ -582,6 +585,7 @@ pub const ENGLISH: PageText = PageText {
     cell_readout: "query t={q} '{query}' → key t={k} '{key}': {value}",
     cell_masked: "masked",
     cell_nan: "p = {p} (NaN: the run diverged)",
+    attention_map: MapText::ENGLISH,
 };
 
 pub const CHINESE: PageText = PageText {
@@ -891,6 +895,10 @@ pub const CHINESE: PageText = PageText {
     cell_readout: "查询 t={q} '{query}' → 键 t={k} '{key}'：{value}",
     cell_masked: "被遮蔽",
     cell_nan: "p = {p}（NaN：运行已发散）",
+    attention_map: MapText {
+        caption: "第 {} 层 第 {} 头",
+        nan_note: "NaN：运行已发散",
+    },
 };
 
 /// The page's words in `lang`.

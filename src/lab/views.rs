@@ -779,7 +779,14 @@ mod tests {
         let area = {
             let backend = BitMapBackend::with_buffer(&mut pixels, (w as u32, h as u32));
             let area = backend.into_drawing_area();
-            charts::draw_attention_grid(&area, charts::Scale::ONE, "", &[map]).unwrap()[0]
+            charts::draw_attention_grid(
+                &area,
+                charts::Scale::ONE,
+                "",
+                charts::MapText::ENGLISH,
+                &[map],
+            )
+            .unwrap()[0]
         };
         let mut found = 0;
         for y in area.top..area.bottom {

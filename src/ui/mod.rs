@@ -36,6 +36,7 @@ use wasm_bindgen::prelude::*;
 
 use crate::gpu::{AdapterSummary, GpuContext};
 use crate::lab::kernel_check::{run_page_checks, KernelCheck};
+use crate::lab::names_text;
 use crate::lab::page_text::PageText;
 use crate::lab::tour_text::fill;
 use language::Language;
@@ -327,7 +328,20 @@ fn GpuPanel(status: GpuStatus) -> impl IntoView {
                             {adapter
                                 .rows()
                                 .into_iter()
-                                .map(|(label, value)| view! { <tr><th>{label}</th><td>{value}</td></tr> })
+                                .map(|(label, value)| {
+                                    // Labels, yes and no in the page's language; an adapter's
+                                    // own name, backend and driver as it gives them.
+                                    let named = move |text: &str| {
+                                        names_text::whole_name(language.get(), text)
+                                            .unwrap_or_else(|| text.to_string())
+                                    };
+                                    view! {
+                                        <tr>
+                                            <th>{move || named(label)}</th>
+                                            <td>{move || named(&value)}</td>
+                                        </tr>
+                                    }
+                                })
                                 .collect_view()}
                         </table>
                     }
@@ -397,6 +411,7 @@ fn CheckPanel(gpu: Option<Rc<GpuContext>>) -> impl IntoView {
                     view! { <p>{words().check_skipped}</p> }.into_any()
                 }
                 CheckStatus::Failed(error) => {
+                    let error = crate::lab::i18n::translate(language.get(), &error);
                     view! { <p class="warning">{words().check_failed} {error}</p> }.into_any()
                 }
                 CheckStatus::Done(results) => {
@@ -418,7 +433,7 @@ fn CheckPanel(gpu: Option<Rc<GpuContext>>) -> impl IntoView {
                                     };
                                     view! {
                                         <tr class=class>
-                                            <td>{check.label.clone()}</td>
+                                            <td>{names_text::name(language.get(), &check.label)}</td>
                                             <td>{format!("{:.2e}", check.max_abs_error)}</td>
                                             <td>{format!("{:.3}", check.worst_error_to_bound)}</td>
                                             <td>{verdict}</td>

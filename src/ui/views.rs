@@ -700,28 +700,34 @@ pub(super) fn AttentionCanvas(
     #[prop(optional)] run: Option<Signal<Option<usize>>>,
 ) -> impl IntoView {
     let state = expect_context::<LabState>();
+    let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
+    // The map and its words: a switch of language draws it again.
     let map = move || {
         state.attention.track();
         let id = run.map_or_else(|| state.lab.with_value(Lab::newest_id), |run| run.get());
-        state
-            .lab
-            .with_value(|lab| across_runs::run_map(lab, id?, layer, head))
+        let map = (state.lab).with_value(|lab| across_runs::run_map(lab, id?, layer, head));
+        (map, language.page().attention_map)
     };
-    draw_at_box_size(canvas, TextSize::Page, map, move |area, scale, map| {
-        let maps: Vec<_> = map.into_iter().collect();
-        let drawn = super::start_marks::timed("attention-map", || {
-            charts::draw_attention_grid(area, scale, "", &maps)
-        });
-        match drawn {
-            Ok(areas) => {
-                if let Some(placed) = placed {
-                    placed.set_value(areas.first().copied());
+    draw_at_box_size(
+        canvas,
+        TextSize::Page,
+        map,
+        move |area, scale, (map, text)| {
+            let maps: Vec<_> = map.into_iter().collect();
+            let drawn = super::start_marks::timed("attention-map", || {
+                charts::draw_attention_grid(area, scale, "", text, &maps)
+            });
+            match drawn {
+                Ok(areas) => {
+                    if let Some(placed) = placed {
+                        placed.set_value(areas.first().copied());
+                    }
                 }
+                Err(error) => leptos::logging::warn!("attention map: {error}"),
             }
-            Err(error) => leptos::logging::warn!("attention map: {error}"),
-        }
-    });
+        },
+    );
     view! { <canvas node_ref=canvas /> }
 }
 

@@ -3,6 +3,7 @@
 // switch changes the visible words and keeps the runs, the URL follows, no sideways overflow,
 // no console errors. A Chinese browser opens in Chinese without lang. On the CPU engine.
 import { test } from "node:test";
+import { readFile } from "node:fs/promises";
 import assert from "node:assert/strict";
 import {
   assertNoSidewaysScroll,
@@ -113,20 +114,21 @@ const SAME_IN_CHINESE = new Set(
     .split(/\s+/),
 );
 
-/** The page's visible words in Latin letters not on the list, with where they were seen. */
-async function untranslated(page) {
+/** The visible words in Latin letters not on the list (nor in `names`: values a refusal quotes)
+ * under `root` (a selector; the whole page by default), with where they were seen. */
+async function untranslated(page, root = "body", names = []) {
   // The experiments' names are the command line's (archlab experiment NAME).
   const experiments = await page.evaluate(() =>
     [...document.querySelectorAll("details.experiment button[data-testid^=experiment-]")]
       .map((button) => button.dataset.testid.replace(/^experiment-/, "")),
   );
-  const same = new Set([...SAME_IN_CHINESE, ...experiments, "lr-sweep"]);
-  const texts = await page.evaluate(() => {
+  const same = new Set([...SAME_IN_CHINESE, ...experiments, "lr-sweep", ...names]);
+  const texts = await page.evaluate((root) => {
     // A text marked as another language (the switch's "English") is that language's.
     const skip = "cite, code, [translate=no], [lang]:not([lang^=zh]), script, style, noscript";
     const visible = (el) => el.checkVisibility({ checkOpacity: false, checkVisibilityCSS: true });
     const out = [];
-    const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+    const walker = document.createTreeWalker(document.querySelector(root), NodeFilter.SHOW_TEXT);
     for (let node = walker.nextNode(); node; node = walker.nextNode()) {
       const el = node.parentElement;
       const owner = el.closest("option") ? el.closest("select") : el;
@@ -134,14 +136,14 @@ async function untranslated(page) {
         out.push(node.textContent);
       }
     }
-    for (const el of document.body.querySelectorAll("[aria-label], [title], [placeholder]")) {
+    for (const el of document.querySelector(root).querySelectorAll("[aria-label], [title], [placeholder]")) {
       if (el.closest(skip) || !visible(el)) continue;
       for (const name of ["aria-label", "title", "placeholder"]) {
         if (el.getAttribute(name)) out.push(el.getAttribute(name));
       }
     }
     return out;
-  });
+  }, root);
   const found = new Map();
   for (const text of texts) {
     // Words: Latin letters, with hyphens and slashes inside; a file name, key or number
@@ -213,6 +215,70 @@ test("in Chinese, no English is left on the page after a run, an experiment, a s
     await screenshot(page, "i18n-zh-everything");
     words = [...new Set([...words, ...(await untranslated(page))])];
     assert.deepEqual(words, [], `English left in Chinese mode:\n${words.join("\n")}`);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("in Chinese, a broken checkpoint, Hugging Face config or run JSON is refused in Chinese", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser);
+    await page.goto(`${url}${TINY}&train.steps=3&lang=zh`);
+    await until(page, (s) => s.runs.length === 1 && s.lang === "zh");
+    await openEveryPanel(page);
+    /** The refusal shown in `testid` once it matches `pattern`, with no English word in it
+     * but `names` (values it quotes from the file). */
+    const refusal = async (testid, pattern, names = []) => {
+      const shown = page.getByTestId(testid);
+      await page.waitForFunction(
+        ([testid, source]) => new RegExp(source).test(
+          document.querySelector(`[data-testid=${testid}]`)?.innerText ?? ""),
+        [testid, pattern.source],
+      );
+      assert.equal(await shown.getAttribute("role"), "alert", "shown as a refusal");
+      const words = await untranslated(page, `[data-testid=${testid}]`, names);
+      assert.deepEqual(words, [], await shown.innerText());
+    };
+
+    // A checkpoint that is no safetensors file.
+    const files = page.getByTestId("open-files");
+    await files.setInputFiles({
+      name: "run.safetensors",
+      mimeType: "application/octet-stream",
+      buffer: Buffer.from("<b>bold</b>"),
+    });
+    await refusal("checkpoint-outcome", /^检查点：model\.safetensors：不是有效的 safetensors 文件/);
+
+    // A Hugging Face folder whose config.json names a family archlab does not read.
+    const fixture = new URL("../fixtures/hf/llama/", import.meta.url).pathname;
+    const config = (await readFile(`${fixture}config.json`, "utf8"))
+      .replace('"model_type": "llama"', '"model_type": "mamba"');
+    await files.setInputFiles([
+      { name: "config.json", mimeType: "application/json", buffer: Buffer.from(config) },
+      {
+        name: "model.safetensors",
+        mimeType: "application/octet-stream",
+        buffer: await readFile(`${fixture}model.safetensors`),
+      },
+    ]);
+    await refusal(
+      "checkpoint-outcome",
+      /^检查点：config\.json：model_type："mamba" 不受支持；archlab 读取 llama, mistral/,
+      ["mamba", "llama", "mistral"],
+    );
+
+    // A run JSON cut short.
+    await page.getByTestId("open-run-json").setInputFiles({
+      name: "run.json",
+      mimeType: "application/json",
+      buffer: Buffer.from('{"name": "run 1"'),
+    });
+    await refusal("session-outcome", /^运行 JSON：它不符合页面运行 JSON 的格式/);
+    await screenshot(page, "i18n-zh-refusals");
+
+    assert.equal((await until(page, () => true)).runs.length, 1, "nothing opened");
     assert.deepEqual(errors, []);
   } finally {
     await browser.close();

@@ -213,6 +213,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         &area,
         Scale::ONE,
         "Attention (validation example 0; rows: queries)",
+        charts::MapText::ENGLISH,
         &maps,
     )?;
     Ok(())

@@ -67,7 +67,7 @@ pub enum Family {
 }
 
 impl Family {
-    const ALL: [Family; 7] = [
+    pub(crate) const ALL: [Family; 7] = [
         Family::Llama,
         Family::Mistral,
         Family::Qwen3,
@@ -91,7 +91,7 @@ impl Family {
     }
 
     /// The `model_type` transformers writes.
-    fn model_type(self) -> &'static str {
+    pub(crate) fn model_type(self) -> &'static str {
         match self {
             Family::Llama => "llama",
             Family::Mistral => "mistral",
