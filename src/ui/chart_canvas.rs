@@ -17,8 +17,8 @@ use plotters::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::measured_canvas::MeasuredCanvas;
 use super::lab_state::next_task;
+use super::measured_canvas::MeasuredCanvas;
 use crate::charts::Scale;
 
 /// Where a chart draws on the page.
