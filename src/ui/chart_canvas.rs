@@ -3,12 +3,7 @@
 //! everywhere (`charts::Scale`), and each chart is drawn again when the window is resized or
 //! the pixel ratio changes (the window moved to another screen, the browser zoomed).
 //! The box's size comes from the style sheet alone (a canvas sized by its own bitmap would
-//! grow at each draw). Each draw gets a task of its own (plotters takes 10-75 ms a chart, so
-//! five charts or nine attention maps drawn together held the page's thread over 100 ms).
-
-use std::cell::{Cell, RefCell};
-use std::collections::VecDeque;
-use std::rc::Rc;
+//! grow at each draw).
 
 use leptos::html::Canvas;
 use leptos::prelude::*;
@@ -17,7 +12,6 @@ use plotters::prelude::*;
 use wasm_bindgen::closure::Closure;
 use wasm_bindgen::JsCast;
 
-use super::lab_state::next_task;
 use super::measured_canvas::MeasuredCanvas;
 use crate::charts::Scale;
 
@@ -117,10 +111,8 @@ fn fit(canvas: &web_sys::HtmlCanvasElement, text: TextSize) -> Option<(ChartArea
 }
 
 /// Draws what `data` gives with `draw` on `canvas` at its box's size once it is in the page,
-/// and again whenever a signal `data` reads changes or [`Refits`] counts, each draw in a task
-/// of its own ([`draw_later`]). `data` runs (and so tracks its signals) at once, while the
-/// canvas is hidden too, so that it is drawn once shown, and what is drawn is the data of that
-/// moment even if the lab moves on before the draw's task (the untrained model's maps).
+/// and again whenever a signal `data` reads changes or [`Refits`] counts. `data` runs
+/// (and so tracks its signals) while the canvas is hidden too, so that it is drawn once shown.
 pub fn draw_at_box_size<T: 'static>(
     canvas: NodeRef<Canvas>,
     text: TextSize,
@@ -128,7 +120,6 @@ pub fn draw_at_box_size<T: 'static>(
     draw: impl Fn(&ChartArea, Scale, T) + 'static,
 ) {
     let refits = expect_context::<Refits>();
-    let draw = Rc::new(draw);
     // Reactive state meets the outside world: plotters draws on the canvas, not the DOM.
     Effect::new(move |_| {
         refits.0.track();
@@ -136,66 +127,8 @@ pub fn draw_at_box_size<T: 'static>(
         let Some(canvas) = canvas.get() else {
             return;
         };
-        let draw = Rc::clone(&draw);
-        draw_later(canvas.clone(), move || {
-            // Removed meanwhile (its view was replaced): nothing to draw.
-            if !canvas.is_connected() {
-                return;
-            }
-            if let Some((area, scale)) = fit(&canvas, text) {
-                draw(&area, scale, data);
-            }
-        });
+        if let Some((area, scale)) = fit(&canvas, text) {
+            draw(&area, scale, data);
+        }
     });
-}
-
-/// A canvas's draw waiting for its task.
-struct Waiting {
-    canvas: web_sys::HtmlCanvasElement,
-    draw: Box<dyn FnOnce()>,
-}
-
-thread_local! {
-    /// The draws waiting, oldest first, at most one per canvas.
-    static WAITING: RefCell<VecDeque<Waiting>> = const { RefCell::new(VecDeque::new()) };
-    /// Whether a task is due to take the next draw.
-    static DUE: Cell<bool> = const { Cell::new(false) };
-}
-
-/// Runs `draw` of `canvas` in a later task of its own, draws asked for earlier first; a draw of
-/// the same canvas still waiting is replaced in its place (only the newest data is drawn).
-fn draw_later(canvas: web_sys::HtmlCanvasElement, draw: impl FnOnce() + 'static) {
-    let draw: Box<dyn FnOnce()> = Box::new(draw);
-    WAITING.with_borrow_mut(
-        |waiting| match waiting.iter_mut().find(|w| w.canvas == canvas) {
-            Some(older) => older.draw = draw,
-            None => waiting.push_back(Waiting { canvas, draw }),
-        },
-    );
-    if !DUE.replace(true) {
-        set_timeout(draw_next, std::time::Duration::ZERO);
-    }
-}
-
-/// Resolves in a later task once no draw waits (later, so that the draws asked for by this
-/// task's changes count: effects run at the end of the task that changed their data).
-pub async fn all_drawn() {
-    next_task().await;
-    while DUE.get() {
-        next_task().await;
-    }
-}
-
-/// The task of the oldest waiting draw; the next one's task follows while any wait.
-fn draw_next() {
-    let next = WAITING.with_borrow_mut(VecDeque::pop_front);
-    // Taken out first: a draw may ask for another (a signal it sets).
-    if let Some(Waiting { draw, .. }) = next {
-        draw();
-    }
-    let more = WAITING.with_borrow(|waiting| !waiting.is_empty());
-    DUE.set(more);
-    if more {
-        set_timeout(draw_next, std::time::Duration::ZERO);
-    }
 }

@@ -1,10 +1,9 @@
 //! The lab's first render in stages, one task each. Built in one task, the controls, the
 //! panels and every canvas's first draw (plotters) held the page's thread for well over 100 ms
 //! before the first step; now each part is wrapped in `<Stage at=n>` and shows a task after
-//! the one before it, and each canvas draws in a task of its own (`chart_canvas`). Training
-//! starts once every stage is shown and drawn, so that the first step (on WebGPU: the
-//! pipelines' compilation, which keeps the GPU process busy and makes a page's first canvas
-//! draw wait for it) comes after every first draw.
+//! the one before it. Training starts once every stage is shown, so that the first step (on
+//! WebGPU: the pipelines' compilation, which keeps the GPU process busy and makes a page's
+//! first canvas draw wait for it) comes after every first draw.
 
 use leptos::prelude::*;
 
@@ -26,14 +25,12 @@ impl Stages {
         }
     }
 
-    /// Shows the stages, each in a task of its own; resolves once all are shown and their
-    /// canvases drawn.
+    /// Shows the stages, each in a task of its own; resolves once all are shown.
     pub async fn show_all(self) {
         for stage in 1..=STAGES {
             next_task().await;
             self.shown.set(stage);
         }
-        super::chart_canvas::all_drawn().await;
     }
 }
 

@@ -65,12 +65,6 @@ export async function openPage(browser, { deviceScaleFactor = 1 } = {}) {
     if (message.type() === "warning" && /WGSL|Invalid|\[Device|\[Queue/.test(message.text())) {
       errors.push(`WebGPU warning: ${message.text().slice(0, 500)}`);
     }
-    // wasm-bindgen's glue falls back from streaming compilation (compiling while the module
-    // downloads) to compiling it all after, warning only, when the server's type for the
-    // module is not application/wasm.
-    if (message.type() === "warning" && message.text().includes("instantiateStreaming")) {
-      errors.push(`no streaming compilation: ${message.text().slice(0, 300)}`);
-    }
   });
   // Only the page's own files may be fetched: a classroom may have no internet.
   page.on("request", (request) => {

@@ -2,10 +2,9 @@
 // speed goals live in benchmarks, never in tests): for the tiny and the default model on each
 // engine, over RUNS page loads each (min / median / max), the time from navigation to the first
 // training step, steps/s over the next seconds, and the longest main-thread task before the
-// first step (a PerformanceObserver for 'longtask': tasks over 50 ms; 0 when none) and in the
-// seconds of training after it; then where the start's time went: the median of each phase the
-// page measures (`archlab:<phase>` in the performance timeline, src/ui/start_marks.rs) and, per
-// load, each long task with the phases inside it.
+// first step (a PerformanceObserver for 'longtask': tasks over 50 ms); then where the start's
+// time went: the median of each phase the page measures (`archlab:<phase>` in the performance
+// timeline, src/ui/start_marks.rs) and, per load, each long task with the phases inside it.
 // Run by `cargo xtask page-bench`, which sets ARCHLAB_URL; ARCHLAB_PAGE_BENCH_RUNS sets RUNS,
 // ARCHLAB_PAGE_BENCH_ONLY=cpu|gpu one engine's cases.
 import { launch, ON_GPU, openPage, TINY, until, url } from "./browser.mjs";
@@ -54,7 +53,6 @@ async function measure(query) {
         .map((entry) => [entry.name.slice("archlab:".length), entry.startTime, entry.duration]),
     );
     const before = tasks.filter(([start]) => start < after.first_step_ms);
-    const training = tasks.filter(([start]) => start >= after.first_step_ms);
     const engine = await page.getByTestId("engine").innerText();
     return {
       engine: engine.split(" · ")[0].replace(/^Engine: /, ""),
@@ -63,7 +61,6 @@ async function measure(query) {
       tokensPerSecond: after.tokens_per_second,
       longestBeforeMs: Math.max(0, ...before.map(([, duration]) => duration)),
       longTasksBefore: before.length,
-      longestTrainingMs: Math.max(0, ...training.map(([, duration]) => duration)),
       tasks: before,
       phases,
     };
@@ -104,16 +101,14 @@ for (const [model, query] of cases) {
 console.log(`Each cell: min / median / max over ${RUNS} page loads.\n`);
 console.log(
   "| model | engine asked | trains on | first step (ms after navigation) | steps/s | tokens/s | " +
-    "longest main-thread task before the first step (ms) | tasks over 50 ms before it | " +
-    `longest task in the ${MEASURE_MS / 1000} s after it (ms) |`,
+    "longest main-thread task before the first step (ms) | tasks over 50 ms before it |",
 );
-console.log("|---|---|---|---|---|---|---|---|---|");
+console.log("|---|---|---|---|---|---|---|---|");
 for (const { model, engine, runs } of results) {
   const column = (key, digits) => spread(runs.map((r) => r[key]), digits);
   console.log(
     `| ${model} | ${engine} | ${runs[0].engine} | ${column("firstStepMs")} | ${column("stepsPerSecond", 1)} | ` +
-      `${column("tokensPerSecond")} | ${column("longestBeforeMs")} | ${column("longTasksBefore")} | ` +
-      `${column("longestTrainingMs")} |`,
+      `${column("tokensPerSecond")} | ${column("longestBeforeMs")} | ${column("longTasksBefore")} |`,
   );
 }
 
