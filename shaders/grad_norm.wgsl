@@ -5,11 +5,13 @@
 //
 // Layout: ranges [R] (start, len, out_index, _): a table of the sums a plan takes; input [..];
 // partials [R * PARTIALS]; out [..]: range r's result goes to out[ranges[r].out_index].
-// sum_squares_partial: a grid of PARTIALS x count workgroups of 256 over ranges index.. of the
-//   table; invocation l of workgroup (w, y) sums x^2 over the grid-strided elements
-//   w * 256 + l + k * PARTIALS * 256 of range r = index + y, then the workgroup tree-sums into
-//   partials[r * PARTIALS + w]. One dispatch covers every range of one buffer (the gradient
-//   norm and all the layers' norms).
+// sum_squares_partial: a grid of W x count workgroups of 256 over ranges index.. of the table,
+//   W <= PARTIALS chosen by the launcher from the longest range (about 8 elements an
+//   invocation: a software adapter pays for every invocation and barrier of a grid far larger
+//   than its data); invocation l of workgroup (w, y) sums x^2 over the grid-strided elements
+//   w * 256 + l + k * W * 256 of range r = index + y, then the workgroup tree-sums into
+//   partials[r * PARTIALS + w]. Partials past W are never written and stay zero. One dispatch
+//   covers every range of one buffer (the gradient norm and all the layers' norms).
 // sum_squares_final: workgroup x tree-sums range r = index + x's partials; out = sqrt(total).
 //   One dispatch finishes every range of the table.
 // max_all: one workgroup; invocation l takes the maximum of elements l + k * 256, then the
@@ -68,12 +70,13 @@ fn workgroup_sum(lid: u32, value: f32) -> f32 {
 @compute @workgroup_size(WG)
 fn sum_squares_partial(
     @builtin(workgroup_id) wid: vec3<u32>,
+    @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
 ) {
     let r = dims.index + wid.y;
     let range = sq_ranges[r];
     var s = 0.0;
-    for (var e = wid.x * WG + lid; e < range.len; e += PARTIALS * WG) {
+    for (var e = wid.x * WG + lid; e < range.len; e += nwg.x * WG) {
         let x = sq_input[range.start + e];
         s += x * x;
     }

@@ -8,8 +8,16 @@ use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
 
-/// Workgroups of the first pass per range, and floats of partial sums per range.
+/// Workgroups of the first pass per range at most, and floats of partial sums per range.
 pub const PARTIALS: usize = 256;
+
+/// Invocations per workgroup.
+const WORKGROUP: usize = 256;
+
+/// Squares each invocation of the first pass sums (more where a range exceeds `PARTIALS`
+/// workgroups of this many each); fewer workgroups for short ranges, since a software adapter
+/// pays for every invocation and barrier.
+pub const SQUARES_PER_INVOCATION: usize = 8;
 
 /// One root sum of squares: `len` floats from `start` of the input it is taken of, into
 /// `out[out_index]`.
@@ -37,7 +45,8 @@ impl SumRange {
 pub struct SumTable {
     ranges: wgpu::Buffer,
     partials: wgpu::Buffer,
-    len: usize,
+    /// Each range's length, which sizes the first pass's grid.
+    lens: Vec<usize>,
 }
 
 impl SumTable {
@@ -45,7 +54,7 @@ impl SumTable {
         Self {
             ranges: ctx.storage_buffer(label, ranges),
             partials: ctx.zeros(&format!("{label}.partials"), ranges.len() * PARTIALS),
-            len: ranges.len(),
+            lens: ranges.iter().map(|range| range.len as usize).collect(),
         }
     }
 }
@@ -101,14 +110,20 @@ pub fn sum_squares_partial(
     ranges: std::ops::Range<usize>,
     input: View,
 ) -> Kernel {
-    assert!(ranges.end <= table.len, "{label}: ranges past the table");
+    let longest = (table.lens.get(ranges.clone()))
+        .unwrap_or_else(|| panic!("{label}: ranges past the table"))
+        .iter()
+        .max()
+        .copied()
+        .unwrap_or(0);
+    let partials = (longest.div_ceil(WORKGROUP * SQUARES_PER_INVOCATION)).clamp(1, PARTIALS);
     let dims = Dims::new(0, 0.0, ranges.start);
     let storage = [
         (Read, (&table.ranges).into()),
         (Read, input),
         (ReadWrite, (&table.partials).into()),
     ];
-    let workgroups = [PARTIALS as u32, ranges.len() as u32, 1];
+    let workgroups = [partials as u32, ranges.len() as u32, 1];
     launch(
         ctx,
         label,
@@ -128,7 +143,7 @@ pub fn sum_squares_final(ctx: &GpuContext, label: &str, table: &SumTable, out: V
         (Read, (&table.partials).into()),
         (ReadWrite, out),
     ];
-    let workgroups = [table.len as u32, 1, 1];
+    let workgroups = [table.lens.len() as u32, 1, 1];
     launch(ctx, label, "sum_squares_final", dims, &storage, workgroups)
 }
 
