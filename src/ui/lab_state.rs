@@ -27,6 +27,13 @@ const DRAW_EVERY_MS: f64 = 250.0;
 /// The attention maps (one extra forward) are recomputed at most this often.
 const ATTENTION_EVERY_MS: f64 = 1000.0;
 
+/// The WebGPU loop gives the browser a task of its own at least this often. A report that has
+/// already arrived, or failed (a lost device's mappings can fail before its loss is told),
+/// resolves as a microtask, and a loop of microtasks never lets the browser deliver an event:
+/// not the device's loss that would end it, not a click. An experiment whose lanes had all
+/// failed so spun forever with the page frozen.
+const YIELD_EVERY_MS: f64 = 100.0;
+
 /// Handles to the state, shared through context (every field is `Copy`).
 #[derive(Clone, Copy)]
 pub struct LabState {
@@ -358,8 +365,13 @@ impl LabState {
             *in_experiment |= experiment;
             self.lab.with_value(Lab::gpu_active) && (experiment || !*in_experiment)
         };
+        let mut yielded = now_ms();
         while self.playing.get_untracked() && going(&mut in_experiment) {
             self.gpu_turn(usize::MAX).await;
+            if now_ms() - yielded >= YIELD_EVERY_MS {
+                next_task().await;
+                yielded = now_ms();
+            }
             if self.lab.with_value(Lab::engine_generation) != generation {
                 // The device was lost: `device_lost` starts the loop for the new engine.
                 self.looping.set_value(false);
