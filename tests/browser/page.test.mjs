@@ -37,7 +37,9 @@ test("on WebGPU, training a few dozen steps lowers the loss", async () => {
     assert.ok(val.length >= 3 && val.at(-1)[1] < val[0][1], `validation loss ${JSON.stringify(val)}`);
 
     // The page paints the views: the loss chart has pixels, the sample has text.
-    assert.match(await page.getByTestId("sample").innerText(), /\S{8}/);
+    // (A sample of a barely trained model has short words: count its characters, not a word.)
+    const sample = await page.getByTestId("sample").innerText();
+    assert.ok(sample.replace(/\s/g, "").length >= 8, `sample ${JSON.stringify(sample)}`);
     await screenshot(page, "page-training");
     assert.deepEqual(errors, []);
   } finally {
