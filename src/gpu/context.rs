@@ -77,6 +77,27 @@ pub struct AdapterSummary {
 }
 
 impl AdapterSummary {
+    /// An adapter for tests of what the page decides and shows from one: a browser's, with
+    /// SwiftShader's limits.
+    #[cfg(test)]
+    pub fn example(name: &str, is_software: bool) -> Self {
+        Self {
+            name: name.into(),
+            backend: "BrowserWebGpu".into(),
+            device_type: if is_software { "Cpu" } else { "Other" }.into(),
+            is_software,
+            driver: String::new(),
+            max_storage_buffer_binding_size: 1 << 27,
+            max_buffer_size: 1 << 28,
+            max_storage_buffers_per_shader_stage: 8,
+            max_compute_workgroup_storage_size: 16384,
+            max_compute_invocations_per_workgroup: 256,
+            max_compute_workgroups_per_dimension: 65535,
+            timestamp_query: false,
+            shader_f16: false,
+        }
+    }
+
     fn new(adapter: &wgpu::Adapter) -> Self {
         let info = adapter.get_info();
         let limits = adapter.limits();

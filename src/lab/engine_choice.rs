@@ -101,27 +101,9 @@ pub fn software_renderer(adapter: &AdapterSummary) -> Option<String> {
 mod tests {
     use super::*;
 
-    fn adapter(name: &str, is_software: bool) -> AdapterSummary {
-        AdapterSummary {
-            name: name.into(),
-            backend: "BrowserWebGpu".into(),
-            device_type: if is_software { "Cpu" } else { "Other" }.into(),
-            is_software,
-            driver: String::new(),
-            max_storage_buffer_binding_size: 1 << 27,
-            max_buffer_size: 1 << 28,
-            max_storage_buffers_per_shader_stage: 8,
-            max_compute_workgroup_storage_size: 16384,
-            max_compute_invocations_per_workgroup: 256,
-            max_compute_workgroups_per_dimension: 65535,
-            timestamp_query: false,
-            shader_f16: false,
-        }
-    }
-
     #[test]
     fn auto_prefers_the_cpu_engine_over_a_software_adapter_and_says_why() {
-        let swiftshader = adapter("SwiftShader Device (Subzero)", true);
+        let swiftshader = AdapterSummary::example("SwiftShader Device (Subzero)", true);
         assert_eq!(
             decide(EngineChoice::Auto, Some(&swiftshader)),
             Decision {
@@ -135,12 +117,12 @@ mod tests {
         assert!(
             !decide(
                 EngineChoice::Auto,
-                Some(&adapter("llvmpipe (LLVM 15)", false))
+                Some(&AdapterSummary::example("llvmpipe (LLVM 15)", false))
             )
             .gpu
         );
         // Flagged without a known name: the flag says it.
-        let unnamed = decide(EngineChoice::Auto, Some(&adapter("", true)));
+        let unnamed = decide(EngineChoice::Auto, Some(&AdapterSummary::example("", true)));
         assert!(!unnamed.gpu);
         assert!(
             unnamed.why.contains("(the browser's fallback adapter)"),
@@ -151,8 +133,8 @@ mod tests {
 
     #[test]
     fn auto_takes_a_hardware_adapter_and_every_choice_is_kept() {
-        let hardware = adapter("NVIDIA GeForce RTX 4070", false);
-        let software = adapter("SwiftShader", true);
+        let hardware = AdapterSummary::example("NVIDIA GeForce RTX 4070", false);
+        let software = AdapterSummary::example("SwiftShader", true);
         assert!(decide(EngineChoice::Auto, Some(&hardware)).gpu);
         assert!(decide(EngineChoice::Gpu, Some(&software)).gpu);
         assert!(decide(EngineChoice::Gpu, Some(&hardware)).gpu);

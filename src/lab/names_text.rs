@@ -271,21 +271,7 @@ mod tests {
     /// words; an adapter's own name stays as it is.
     #[test]
     fn the_adapter_table_reads_in_chinese() {
-        let adapter = crate::gpu::AdapterSummary {
-            name: String::new(),
-            backend: "BrowserWebGpu".into(),
-            device_type: "Cpu".into(),
-            is_software: true,
-            driver: String::new(),
-            max_storage_buffer_binding_size: 1 << 27,
-            max_buffer_size: 1 << 28,
-            max_storage_buffers_per_shader_stage: 8,
-            max_compute_workgroup_storage_size: 16384,
-            max_compute_invocations_per_workgroup: 256,
-            max_compute_workgroups_per_dimension: 65535,
-            timestamp_query: false,
-            shader_f16: false,
-        };
+        let adapter = crate::gpu::AdapterSummary::example("", true);
         for (label, value) in adapter.rows() {
             let label = whole_name(Lang::Zh, label).unwrap_or_default();
             assert!(
