@@ -96,7 +96,11 @@ export async function until(page, predicate, arg, timeout = 60_000) {
       return snapshot;
     }
     if (Date.now() > deadline) {
-      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}`);
+      // Where the page stood, to tell a slow page from a stuck one.
+      const runs = (snapshot?.runs ?? []).map((r) => ({ steps: r.steps, status: r.status, resume_step: r.resume_step }));
+      const lanes = snapshot?.experiment?.lanes.map((l) => l.steps);
+      const stood = JSON.stringify({ runs, lanes, notice: snapshot?.engine_notice });
+      throw new Error(`timed out after ${timeout} ms waiting for ${predicate}; the page: ${stood}`);
     }
     await new Promise((resolve) => setTimeout(resolve, 100));
   }
