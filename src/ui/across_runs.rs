@@ -47,27 +47,40 @@ fn LayerChart(
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let pick = RwSignal::new(LayerPick::Last);
-    let choices = move || {
+    let choices = Memo::new(move |_| {
         state.version.track();
         state.lab.with_value(layer_choices)
+    });
+    // A new select whenever the options change (a run or lane comes or goes), never at a
+    // step, so an open dropdown stays open. Rebuilt in place, its options would keep the
+    // visitor's selected position, by then another option's; built afresh it shows the pick,
+    // or "last layer" once the pick is no longer offered (what the chart then draws).
+    let select = move |choices: Vec<(String, String)>| {
+        let picked = pick.get_untracked().value();
+        let shown = match choices.iter().any(|(value, _)| *value == picked) {
+            true => picked,
+            false => LayerPick::Last.value(),
+        };
+        let options = choices
+            .into_iter()
+            .map(|(value, label)| {
+                let selected = value == shown;
+                let label = move || names_text::name(language.get(), &label);
+                view! { <option value=value selected=selected>{label}</option> }
+            })
+            .collect_view();
+        view! {
+            <select data-testid=format!("{testid}-layer")
+                on:change=move |ev| pick.set(LayerPick::parse(&event_target_value(&ev)))>
+                {options}
+            </select>
+        }
     };
     view! {
         <div class="layer-chart">
             <label>
                 {move || language.page().layer}
-                <select data-testid=format!("{testid}-layer")
-                    on:change=move |ev| pick.set(LayerPick::parse(&event_target_value(&ev)))>
-                    {move || {
-                        choices()
-                            .into_iter()
-                            .map(|(value, label)| {
-                                let label = names_text::name(language.get(), &label);
-                                let selected = value == pick.get_untracked().value();
-                                view! { <option value=value selected=selected>{label}</option> }
-                            })
-                            .collect_view()
-                    }}
-                </select>
+                <For each=move || [choices.get()] key=Clone::clone children=select />
             </label>
             <LineChart testid=testid text=text log=Some(log)
                 lines=move |lab| across_runs::layer_lines(lab, pick.get(), value) />

@@ -93,6 +93,8 @@ test("two runs on the claim charts and their maps side by side", async () => {
     }
     const options = await page.getByTestId("chart-norms-layer").locator("option").allInnerTexts();
     assert.deepEqual(options, ["last layer (each run's)", "layer 0", ...lanes.map((l) => `all layers of ${l}`)]);
+    // The picker shows what the chart draws, not the lane now at "all layers of run 2"'s place.
+    assert.equal(await page.getByTestId("chart-norms-layer").inputValue(), "last");
     await screenshot(page, "views-across-runs-experiment");
     assert.deepEqual(errors, []);
   } finally {
