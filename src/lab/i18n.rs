@@ -102,22 +102,36 @@ fn place(text: &str) -> Option<String> {
     known.or_else(|| name.then(|| text.to_string()))
 }
 
-/// `text` by the first pattern that matches it whole, if any: the controls' refusals, the
-/// notices, then the uploads' refusals (whose general patterns, "{} at line {} column {}",
-/// must not take a notice that quotes one).
+/// `text` by the first pattern that matches it whole, if any: the controls' refusals (with
+/// no value that ends a sentence), the notices, then the uploads' refusals (whose general
+/// patterns, "{} at line {} column {}", must not take a notice that quotes one, and whose
+/// values may be lists: "(byte-level: GPT-2; SentencePiece-style: …)").
 fn whole(lang: Lang, text: &str) -> Option<String> {
-    (refusal(lang, text, REFUSALS))
+    (refusal(lang, text, REFUSALS, ends_a_sentence))
         .or_else(|| notice(lang, text))
-        .or_else(|| refusal(lang, text, uploads_text::REFUSALS))
+        .or_else(|| refusal(lang, text, uploads_text::REFUSALS, |_| false))
 }
 
-/// `text` by the first refusal of `table` it matches, its values translated.
-fn refusal(lang: Lang, text: &str, table: &[(&str, &str)]) -> Option<String> {
+/// Whether a pattern's value would hold a sentence's end: no value does, so that a pattern
+/// does not take the notice around the text it knows ("{} exceeds the model's context_len {}"
+/// in "Saved runs could not be restored: … 32; they were cleared."), nor "Resumed run {} from
+/// step {}" take "50." of "… from step 50.", nor a notice its next sentences.
+fn ends_a_sentence(value: &&str) -> bool {
+    value.contains(". ") || value.ends_with('.')
+}
+
+/// `text` by the first refusal of `table` it matches with no value `refused`, its values
+/// translated.
+fn refusal(
+    lang: Lang,
+    text: &str,
+    table: &[(&str, &str)],
+    refused: fn(&&str) -> bool,
+) -> Option<String> {
     table.iter().find_map(|&(english, chinese)| {
+        let values = matches(english, text).filter(|values| !values.iter().any(refused))?;
         // A value may be words itself (the engine a memory refusal names).
-        let values: Vec<String> = (matches(english, text)?.iter())
-            .map(|v| translate(lang, v))
-            .collect();
+        let values: Vec<String> = (values.iter()).map(|v| translate(lang, v)).collect();
         let values: Vec<&str> = values.iter().map(String::as_str).collect();
         Some(fill_holes(chinese, &values))
     })
@@ -125,11 +139,10 @@ fn refusal(lang: Lang, text: &str, table: &[(&str, &str)]) -> Option<String> {
 
 /// `text` by the first notice of `NOTES` it matches.
 fn notice(lang: Lang, text: &str) -> Option<String> {
-    // A notice's value is never a sentence's end: "Resumed run {} from step {}" must not take
-    // "50." of "… from step 50.", nor a notice its next sentences or clauses.
-    let sentence_end = |v: &&str| v.contains(". ") || v.contains("; ") || v.ends_with('.');
     NOTES.iter().find_map(|&(english, chinese)| {
-        let values = matches(english, text).filter(|values| !values.iter().any(sentence_end))?;
+        // Nor its next clauses.
+        let refused = |v: &&str| ends_a_sentence(v) || v.contains("; ");
+        let values = matches(english, text).filter(|values| !values.iter().any(refused))?;
         // A notice's value may be a sentence of its own (a refusal after its places), or a
         // run's name.
         let values: Vec<String> = (values.iter())
@@ -306,6 +319,17 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "{} 和 {} 在一个种子下是相同的配置",
     ),
     ("the engine stopped this run: {}", "引擎停止了此运行：{}"),
+    // The GPU engine's (`gpu::GpuError`), around the browser's or driver's own words.
+    ("no WebGPU adapter found: {}", "找不到 WebGPU 适配器：{}"),
+    ("the adapter refused a device: {}", "适配器拒绝提供设备：{}"),
+    (
+        "reading a GPU buffer back failed: {}",
+        "读回 GPU 缓冲区失败：{}",
+    ),
+    (
+        "the GPU device reported an error: {}",
+        "GPU 设备报告了错误：{}",
+    ),
     (
         "its {} token ids do not fit the opened model's vocabulary of {}: choose data with \
          fewer (a task with fewer symbols)",
@@ -776,6 +800,30 @@ mod tests {
             translate(Lang::Zh, "some place: must be > 0"),
             "some place: must be > 0"
         );
+    }
+
+    /// The GPU engine's errors read in Chinese around the browser's or driver's own words,
+    /// which stay as they came.
+    #[test]
+    fn gpu_errors_read_in_chinese_around_the_drivers_words() {
+        use crate::gpu::GpuError;
+        let detail = "Validation Error";
+        for error in [
+            GpuError::NoAdapter(detail.into()),
+            GpuError::NoDevice(detail.into()),
+            GpuError::ReadBack(detail.into()),
+            GpuError::Device(detail.into()),
+        ] {
+            let chinese = translate(Lang::Zh, &format!("the engine stopped this run: {error}"));
+            assert!(chinese.starts_with("引擎停止了此运行："), "{chinese}");
+            assert!(chinese.ends_with(&format!("：{detail}")), "{chinese}");
+            let ours = chinese.replace(detail, "");
+            assert_eq!(
+                crate::lab::names_text::english_words(&ours),
+                Vec::<&str>::new(),
+                "{chinese}"
+            );
+        }
     }
 
     #[test]

@@ -88,7 +88,8 @@ fn kept_experiment(saved: &SavedExperiment) -> Result<&'static Experiment, Store
         Some(_) => Err(refused(
             "only the learning-rate sweep has learning rates".into(),
         )),
-        None => named_experiment(&saved.name).map_err(|e| refused(e.reason)),
+        // The reason names it: "unknown experiment \"x\"".
+        None => named_experiment(&saved.name).map_err(|e| StoreError(e.reason)),
     }
 }
 
@@ -335,7 +336,7 @@ mod tests {
         };
         assert_eq!(
             edit(|e| e.name = "nope".into()),
-            "experiment nope: unknown \"nope\""
+            "unknown experiment \"nope\""
         );
         assert_eq!(
             edit(|e| e.lanes[1].variant = 9),

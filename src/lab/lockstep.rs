@@ -512,7 +512,8 @@ pub fn difference_lines(variants: &[Variant]) -> Vec<Line> {
 
 /// The experiment called `name`, or an error naming it.
 pub fn named_experiment(name: &str) -> Result<&'static Experiment, RunError> {
-    Experiment::named(name).ok_or_else(|| RunError::new("experiment", format!("unknown {name:?}")))
+    Experiment::named(name)
+        .ok_or_else(|| RunError::new("experiment", format!("unknown experiment {name:?}")))
 }
 
 impl Lab {

@@ -311,13 +311,13 @@ mod tests {
         let version = file.replace("\"version\":1", "\"version\":2");
         assert_eq!(
             refused(version.as_bytes()),
-            "the session file: they were saved in version 2 of the format; this page reads \
+            "the session file: they were saved in version 2 of the format, and this page reads \
              version 1"
         );
         let unknown = file.replace("\"final-norm\"", "\"no-such\"");
         assert_eq!(
             refused(unknown.as_bytes()),
-            "the session file: experiment no-such: unknown \"no-such\""
+            "the session file: unknown experiment \"no-such\""
         );
         assert!(refused(b"{\"format\":\"other\"}").contains("not archlab's saved runs"));
         // A run too big for the engine's memory is refused before its batches are allocated.

@@ -147,11 +147,14 @@ pub fn restore(json: &str, checkpoint: Option<&[u8]>) -> Result<Restored, StoreE
     let version = value.get("version").and_then(Value::as_u64);
     match (format, version) {
         (Some(FORMAT), Some(VERSION)) => {}
-        (Some(FORMAT), version) => {
+        (Some(FORMAT), Some(version)) => {
             return Err(StoreError(format!(
-                "they were saved in version {} of the format; this page reads version {VERSION}",
-                version.map_or_else(|| "(none)".into(), |v| v.to_string())
+                "they were saved in version {version} of the format, and this page reads \
+                 version {VERSION}"
             )))
+        }
+        (Some(FORMAT), None) => {
+            return Err(StoreError("they name no version of the format".into()))
         }
         _ => return Err(StoreError("they are not archlab's saved runs".into())),
     }
@@ -424,9 +427,8 @@ mod tests {
         assert!(refusal("{not json", None).contains("not readable JSON"));
         assert!(refusal("[1, 2]", None).contains("not archlab's saved runs"));
         let other = json.replace("\"version\":1", "\"version\":2");
-        assert!(
-            refusal(&other, None).contains("version 2 of the format; this page reads version 1")
-        );
+        assert!(refusal(&other, None)
+            .contains("version 2 of the format, and this page reads version 1"));
         let missing = json.replace("\"user_text\"", "\"text\"");
         assert!(refusal(&missing, None).contains("do not fit the format"));
         let mut gap = runs.clone();

@@ -10,6 +10,11 @@ pub const PLACES: &[(&str, &str)] = &[
     ("the run JSON", "运行 JSON"),
     ("the session file", "会话文件"),
     ("the newest run's checkpoint", "最新运行的检查点"),
+    ("the newest run's tokenizer", "最新运行的分词器"),
+    ("the link's session", "链接中的会话"),
+    ("run {}", "运行 {}"),
+    ("experiment {}", "实验 {}"),
+    ("lane {}", "通道 {}"),
     ("{} (as {})", "{}（作为 {}）"),
 ];
 
@@ -231,6 +236,69 @@ pub const REFUSALS: &[(&str, &str)] = &[
         "它的历史中出现了第 {} 步，而那里应是第 {} 步",
     ),
     ("its data cannot be built: {}", "无法构建它的数据：{}"),
+    // What the browser kept, a shared link and a session file (`lab::store`,
+    // `lab::kept_experiment`, `lab::reload`, `lab::session`).
+    (
+        "the saved runs are not readable JSON ({})",
+        "保存的运行不是可读的 JSON（{}）",
+    ),
+    (
+        "they were saved in version {} of the format, and this page reads version {}",
+        "它们以第 {} 版格式保存；本页读取第 {} 版",
+    ),
+    (
+        "they name no version of the format",
+        "它们没有注明格式的版本",
+    ),
+    (
+        "they are not archlab's saved runs",
+        "它们不是 archlab 保存的运行",
+    ),
+    (
+        "the saved runs do not fit the format ({})",
+        "保存的运行不符合格式（{}）",
+    ),
+    (
+        "its id is not between {} and the next id {}",
+        "它的 id 不在 {} 与下一个 id {} 之间",
+    ),
+    ("there is no run it belongs to", "没有它所属的运行"),
+    (
+        "it is not of run {}'s configuration",
+        "它不是运行 {} 的配置",
+    ),
+    (
+        "its step {} is outside run {}'s steps {} to {}",
+        "它的第 {} 步不在运行 {} 的第 {} 到第 {} 步之间",
+    ),
+    (
+        "its checkpoint takes {} MiB, over the {} MiB this page keeps",
+        "它的检查点占 {} MiB，超过本页最多保存的 {} MiB",
+    ),
+    ("it has no lanes", "它没有通道"),
+    (
+        "{} lanes for {} learning rates of {} variants",
+        "{} 个通道，对应 {} 个学习率和 {} 个变体，数目不符",
+    ),
+    (
+        "variant {} at seed {} is not one of its {} variants at {} seeds",
+        "变体 {}（种子 {}）不在它的 {} 个变体、{} 个种子之中",
+    ),
+    (
+        "only the learning-rate sweep has learning rates",
+        "只有学习率扫描才有学习率",
+    ),
+    ("unknown experiment {}", "未知的实验 {}"),
+    ("run {} cannot be rebuilt: {}", "运行 {} 无法重建：{}"),
+    (
+        "the link's session is not base64url (the link was cut or changed)",
+        "链接中的会话不是 base64url（链接被截断或改动过）",
+    ),
+    (
+        "the link's session does not inflate (the link was cut or changed)",
+        "链接中的会话无法解压（链接被截断或改动过）",
+    ),
+    ("the link's session is not text", "链接中的会话不是文本"),
     // JSON syntax (serde_json), with where it is.
     ("{} at line {} column {}", "{}（第 {} 行第 {} 列）"),
     ("EOF while parsing a list", "解析列表时文件结束"),
@@ -299,6 +367,7 @@ mod tests {
     use crate::lab::tests::{clock, settings};
     use crate::lab::{page_defaults, Lab};
     use serde_json::{json, Value};
+    use std::collections::BTreeSet;
 
     /// Files of one upload: (name, bytes).
     type Files = Vec<(String, Vec<u8>)>;
@@ -312,6 +381,7 @@ mod tests {
     /// formats and techniques that read the same in Chinese).
     fn english_left(text: &str) -> Vec<String> {
         let mut same: Vec<&str> = vec![
+            "MiB",
             "archlab",
             "safetensors",
             "JSON",
@@ -357,6 +427,9 @@ mod tests {
         for family in Family::ALL {
             same.extend([family.architecture(), family.model_type()]);
         }
+        // An experiment's name, as a place ("实验 kv-heads：…").
+        same.extend(crate::train::experiments::EXPERIMENTS.map(|e| e.name));
+        same.push(crate::train::sweep::SWEEP.name);
         // A place kept as it is ahead of its reason: a key or file ("decoder：…").
         let mut parts: Vec<&str> = text.split('：').collect();
         let reason = parts.pop().unwrap_or_default();
@@ -380,6 +453,30 @@ mod tests {
             .filter(|w| !same.contains(w))
             .map(String::from)
             .collect()
+    }
+
+    /// Fails, naming them, on the messages with English words left in Chinese, and when
+    /// there are no more than `at_least` (the breaking that found them went wrong).
+    fn assert_read_in_chinese(messages: &BTreeSet<String>, at_least: usize) {
+        assert!(
+            messages.len() > at_least,
+            "only {} refusals",
+            messages.len()
+        );
+        let english: Vec<String> = (messages.iter())
+            .filter_map(|message| {
+                let chinese = translate(Lang::Zh, message);
+                let left = english_left(&chinese);
+                (!left.is_empty()).then(|| format!("{message}\n  → {chinese}\n  {left:?}"))
+            })
+            .collect();
+        assert!(
+            english.is_empty(),
+            "English left in {} of {}:\n{}",
+            english.len(),
+            messages.len(),
+            english.join("\n")
+        );
     }
 
     /// `value` with each part broken in turn, down `depth` levels of objects (and the first
@@ -536,7 +633,7 @@ mod tests {
             uploads.push(folder);
         }
 
-        let mut messages = std::collections::BTreeSet::new();
+        let mut messages = BTreeSet::new();
         for upload in &uploads {
             if let Err(error) = lab.open_checkpoint(upload) {
                 messages.insert(error.to_string());
@@ -560,21 +657,100 @@ mod tests {
             }
         }
 
-        assert!(messages.len() > 200, "only {} refusals", messages.len());
-        let english: Vec<String> = (messages.iter())
-            .filter_map(|message| {
-                let chinese = translate(Lang::Zh, message);
-                let left = english_left(&chinese);
-                (!left.is_empty()).then(|| format!("{message}\n  → {chinese}\n  {left:?}"))
-            })
+        assert_read_in_chinese(&messages, 200);
+    }
+
+    /// Every refusal of a session the page can show, in its notice's words: what the browser
+    /// kept (broken part by part, cut, of another version, with a checkpoint or tokenizer.json
+    /// that does not belong), a shared link cut or changed, a session file that is not one. A
+    /// new English refusal without a Chinese pattern fails here.
+    #[test]
+    fn refusals_of_kept_and_shared_sessions_read_in_chinese() {
+        use crate::lab::{session, store};
+        let mut lab = Lab::new(page_defaults(), &settings(&[("train.steps", "3")]), None);
+        while lab.train(1.0, &clock()) > 0 {}
+        let Some(CheckpointOf::Ready(newest)) = lab.runs[0].checkpoint() else {
+            panic!("the CPU engine's checkpoint is ready at once");
+        };
+        lab.start_experiment("kv-heads").unwrap();
+        let saved = lab.saved_runs();
+        let json = saved.to_json();
+
+        let mut messages = BTreeSet::new();
+        let kept = |runs: &str, checkpoint: Option<Vec<u8>>, tokenizer: Option<String>| {
+            let kept = store::Kept {
+                runs: runs.to_string(),
+                checkpoint,
+                tokenizer,
+            };
+            match store::restore_kept(&kept) {
+                Err(error) => Some(format!(
+                    "Saved runs could not be restored: {error}; they were cleared."
+                )),
+                Ok(restored) => match restored.tokenizer {
+                    Some(Err(error)) => Some(error.to_string()),
+                    _ => None,
+                },
+            }
+        };
+        let mut runs: Vec<String> = (0..json.len())
+            .step_by(97)
+            .map(|cut| json[..cut].to_string())
             .collect();
-        assert!(
-            english.is_empty(),
-            "English left in {} of {}:\n{}",
-            english.len(),
-            messages.len(),
-            english.join("\n")
-        );
+        runs.extend(broken_json(&json, 3));
+        runs.push(json.replace("\"version\":1", "\"version\":9"));
+        runs.push(json.replace("\"format\":\"", "\"format\":\"x"));
+        let mut experiment = saved.clone();
+        experiment.experiment.as_mut().unwrap().lanes[0].variant = 9;
+        runs.push(experiment.to_json());
+        let mut ids = saved.clone();
+        ids.next_id = 1;
+        runs.push(ids.to_json());
+        messages.extend(runs.iter().filter_map(|runs| kept(runs, None, None)));
+
+        let file = store::checkpoint_file(&newest).unwrap();
+        let mut checkpoints: Vec<Vec<u8>> = [0, 8, 100, file.len() / 2, file.len() - 1]
+            .iter()
+            .map(|&cut| file[..cut].to_vec())
+            .collect();
+        checkpoints.push(vec![0xAB; 4096]);
+        checkpoints.push(vec![0; store::CHECKPOINT_CAP + 1]);
+        let mut ahead = newest.clone();
+        ahead.step = 10;
+        checkpoints.push(store::checkpoint_file(&ahead).unwrap());
+        let mut foreign = newest.clone();
+        foreign.run.train.lr *= 2.0;
+        checkpoints.push(store::checkpoint_file(&foreign).unwrap());
+        for checkpoint in checkpoints {
+            messages.extend(kept(&json, Some(checkpoint), None));
+        }
+        let tokenizers = broken_json(&fixture("gpt2").0, 2);
+        for tokenizer in tokenizers.into_iter().chain([fixture("llama3").0]) {
+            messages.extend(kept(&json, None, Some(tokenizer)));
+        }
+
+        // A shared link cut or changed, and a session file that is not one.
+        let link = session::encode(&saved);
+        let mut links: Vec<String> = (0..link.len())
+            .step_by(53)
+            .map(|cut| link[..cut].to_string())
+            .collect();
+        links.push(link.replacen('A', "*", 1));
+        for link in links {
+            let (_, opened) = session::from_settings(&[(session::URL_KEY.into(), link)]);
+            if let Some(Err(error)) = opened {
+                messages.insert(format!("The shared link could not be opened: {error}."));
+            }
+        }
+        let mut files = vec![b"\xff".to_vec()];
+        files.extend(runs.iter().take(20).map(|runs| runs.clone().into_bytes()));
+        for file in files {
+            if let Err(error) = session::read_file(&file) {
+                messages.insert(error.to_string());
+            }
+        }
+
+        assert_read_in_chinese(&messages, 100);
     }
 
     #[test]

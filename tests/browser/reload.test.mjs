@@ -106,7 +106,7 @@ test("a corrupted copy is cleared with a notice; forgetting empties the store", 
     for (const [change, reason] of [
       ["cut-checkpoint", /the newest run's checkpoint: /],
       ["bad-json", /the saved runs are not readable JSON/],
-      ["version", /they were saved in version 99 of the format; this page reads version 1/],
+      ["version", /they were saved in version 99 of the format, and this page reads version 1/],
     ]) {
       await untilStored(page, finished);
       await stored(page, change);
