@@ -1,5 +1,6 @@
 //! Text data: the built-in corpus and a tokenized text cut into training and validation batches.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::io::Read;
 use std::sync::{Arc, OnceLock};
 
@@ -7,50 +8,50 @@ use super::data::{below, step_rng, DataError, Split};
 use super::tokenizer::Tokenizer;
 use crate::contract::Batch;
 
-/// Tiny Shakespeare (1.1 MB, public domain, from Karpathy's char-rnn; see `data/README.md`),
-/// as bzip2 (`data/tinyshakespeare.txt.bz2`, 328 KB), decoded once on first use. The command
-/// line compiles it in. The page fetches the same file from beside its wasm before the lab
-/// opens ([`provide_builtin`]): compiled in, it took 328 KB of the 1.5 MB the page's gzipped
-/// wasm may take (issue 14), and a separate file downloads while the wasm compiles.
-/// Refused, with the reason, on the page when that fetch failed.
+/// Tiny Shakespeare (1.1 MB, public domain, from Karpathy's char-rnn; see `data/README.md`).
+/// The command line compiles it in as bzip2 (`data/tinyshakespeare.txt.bz2`, 328 KB), decoded
+/// once on first use. The page fetches it gzipped from beside its wasm
+/// (`tinyshakespeare.txt.gz`, written by `cargo xtask build`) and the browser decodes it
+/// before the lab opens ([`provide_builtin`]): compiled in, it took 328 KB of the 1.5 MB the
+/// page's gzipped wasm may take (issue 14), a separate file downloads while the wasm compiles,
+/// and bzip2 decoded in the wasm was most of the page's longest task before its first step
+/// (issue 12). Refused, with the reason, on the page when that fetch failed.
 pub fn builtin_corpus() -> Result<&'static str, DataError> {
-    static CORPUS: OnceLock<String> = OnceLock::new();
-    if let Some(text) = CORPUS.get() {
-        return Ok(text);
-    }
-    let refused =
-        |why: String| DataError::invalid("data.source", format!("the built-in text {why}"));
-    let compressed =
-        builtin_bzip2().map_err(|why| refused(format!("could not be loaded: {why}")))?;
-    let mut text = String::new();
-    bzip2_rs::DecoderReader::new(compressed)
-        .read_to_string(&mut text)
-        .map_err(|e| refused(format!("is not whole bzip2 of UTF-8 text: {e}")))?;
-    Ok(CORPUS.get_or_init(|| text))
+    builtin_text()
+        .map_err(|why| DataError::invalid("data.source", format!("the built-in text {why}")))
 }
 
 #[cfg(not(target_arch = "wasm32"))]
-fn builtin_bzip2() -> Result<&'static [u8], String> {
-    Ok(include_bytes!("../../data/tinyshakespeare.txt.bz2"))
+fn builtin_text() -> Result<&'static str, String> {
+    static CORPUS: OnceLock<Result<String, String>> = OnceLock::new();
+    let decoded = CORPUS.get_or_init(|| {
+        let compressed: &[u8] = include_bytes!("../../data/tinyshakespeare.txt.bz2");
+        let mut text = String::new();
+        bzip2_rs::DecoderReader::new(compressed)
+            .read_to_string(&mut text)
+            .map_err(|e| format!("is not whole bzip2 of UTF-8 text: {e}"))?;
+        Ok(text)
+    });
+    decoded.as_deref().map_err(Clone::clone)
 }
 
-/// The page's fetch of `tinyshakespeare.txt.bz2`: its bytes, or why it failed.
+/// The page's fetch of `tinyshakespeare.txt.gz`: its text, or why it could not be had.
 #[cfg(target_arch = "wasm32")]
-static FETCHED: OnceLock<Result<Vec<u8>, String>> = OnceLock::new();
+static FETCHED: OnceLock<Result<String, String>> = OnceLock::new();
 
-/// Gives the page's fetched `tinyshakespeare.txt.bz2` (or why the fetch failed) to
-/// [`builtin_corpus`]; only the first call counts.
+/// Gives the page's fetched text (or why the fetch failed) to [`builtin_corpus`]; only the
+/// first call counts.
 #[cfg(target_arch = "wasm32")]
-pub fn provide_builtin(fetched: Result<Vec<u8>, String>) {
+pub fn provide_builtin(fetched: Result<String, String>) {
     let _ = FETCHED.set(fetched);
 }
 
 #[cfg(target_arch = "wasm32")]
-fn builtin_bzip2() -> Result<&'static [u8], String> {
+fn builtin_text() -> Result<&'static str, String> {
     match FETCHED.get() {
-        Some(Ok(bytes)) => Ok(bytes),
-        Some(Err(why)) => Err(why.clone()),
-        None => Err("was not fetched yet".into()),
+        Some(Ok(text)) => Ok(text),
+        Some(Err(why)) => Err(format!("could not be loaded: {why}")),
+        None => Err("could not be loaded: was not fetched yet".into()),
     }
 }
 

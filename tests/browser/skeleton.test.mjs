@@ -3,7 +3,8 @@
 // WebGPU it says so in plain words.
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { launch, openPage, screenshot, TINY, url } from "./browser.mjs";
+import { readFileSync } from "node:fs";
+import { launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
 
 test("with WebGPU the adapter is shown and the kernel check passes", async () => {
   const browser = await launch();
@@ -62,17 +63,43 @@ test("without its built-in text file the page says why, and a pasted text still 
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await openPage(browser);
-    await page.route("**/tinyshakespeare.txt.bz2", (route) => route.fulfill({ status: 404, body: "" }));
+    await page.route("**/tinyshakespeare.txt.gz", (route) => route.fulfill({ status: 404, body: "" }));
     await page.goto(url + TINY);
     const problems = page.getByTestId("problems");
     await problems.waitFor({ timeout: 30_000 });
     assert.match(
       await problems.innerText(),
-      /data\.source: the built-in text could not be loaded: tinyshakespeare\.txt\.bz2: HTTP status 404/,
+      /data\.source: the built-in text could not be loaded: tinyshakespeare\.txt\.gz: HTTP status 404/,
     );
     await screenshot(page, "skeleton-no-corpus");
     // The 404 itself is the browser's console error; nothing else may be.
     assert.deepEqual(errors.filter((e) => !/Failed to load resource.*404/.test(e)), []);
+  } finally {
+    await browser.close();
+  }
+});
+
+test("a server that sends the built-in text already decoded (Content-Encoding: gzip) gives the same data", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const first = await openPage(browser);
+    await first.page.goto(url + TINY);
+    const gzipped = await until(first.page, (s) => s.runs[0]?.steps >= 2);
+    // A page of its own (no runs kept), handed the text itself, as the browser hands it on
+    // for a gzip-encoded answer.
+    const { page, errors } = await openPage(browser);
+    const text = readFileSync(new URL("../../data/tinyshakespeare.txt", import.meta.url));
+    await page.route("**/tinyshakespeare.txt.gz", (route) =>
+      route.fulfill({ status: 200, body: text, contentType: "application/gzip" }),
+    );
+    await page.goto(url + TINY);
+    const decoded = await until(page, (s) => s.runs[0]?.steps >= 2);
+    // The same vocabulary (65 characters) makes the same model, and the same batches the same
+    // first loss.
+    assert.deepEqual(decoded.readouts, gzipped.readouts);
+    assert.equal(decoded.runs[0].loss[0], gzipped.runs[0].loss[0]);
+    assert.equal(await page.getByTestId("problems").count(), 0);
+    assert.deepEqual([...first.errors, ...errors], []);
   } finally {
     await browser.close();
   }
