@@ -1,6 +1,6 @@
 //! The built-in corpus for the page: `tinyshakespeare.txt.gz`, beside the wasm in `dist/`
 //! (`cargo xtask build` writes it), fetched once before the lab opens, decoded by the
-//! browser's own gzip stream (`DecompressionStream`: native code, a chunk per task, where
+//! browser's own gzip stream (`DecompressionStream`: native code, a few milliseconds, where
 //! bzip2 in the wasm held the page's thread for 100-200 ms) and handed to `train::corpus`, so
 //! that the data stays out of the wasm's size budget.
 
