@@ -7,7 +7,7 @@ use super::i18n::{self, Lang};
 use super::page_text::{self, ChartText, PageText};
 use super::tour_text::fill;
 use super::{Lab, RunEntry};
-use crate::charts::{AttentionMap, Dash, Line, MapArea, RUN_COLORS};
+use crate::charts::{AttentionMap, Dash, Line, RUN_COLORS};
 use crate::model::numbers::bytes;
 use crate::model::rules::{rules, Rule};
 use crate::model::{MemoryBudget, MemoryNeed, ModelConfig};
@@ -342,21 +342,6 @@ pub fn smooth(points: &[(f64, f64)], smoothing: f64) -> Vec<(f64, f64)> {
             (x, average / weight)
         })
         .collect()
-}
-
-/// The (query, key) cell under pixel (x, y) of a t × t map drawn at `area` (as
-/// `charts::draw_attention_grid` reports it), or None outside the map.
-pub fn attention_cell(area: &MapArea, t: usize, x: f64, y: f64) -> Option<(usize, usize)> {
-    let (width, height) = (
-        f64::from(area.right - area.left),
-        f64::from(area.bottom - area.top),
-    );
-    let (dx, dy) = (x - f64::from(area.left), y - f64::from(area.top));
-    if t == 0 || !(0.0..width).contains(&dx) || !(0.0..height).contains(&dy) {
-        return None;
-    }
-    let index = |offset: f64, extent: f64| ((offset * t as f64 / extent) as usize).min(t - 1);
-    Some((index(dy, height), index(dx, width)))
 }
 
 /// What the enlarged map says about one cell of the newest run's map (layer, head):
@@ -724,86 +709,6 @@ mod tests {
             "one shown run"
         );
         assert_eq!(snapshot(&lab, false)["loss_axis"], "nats per token");
-    }
-
-    #[test]
-    fn cells_under_the_pointer() {
-        let area = MapArea {
-            layer: 0,
-            head: 0,
-            left: 10,
-            right: 90,
-            top: 20,
-            bottom: 60,
-        };
-        // 4 × 4 cells of 20 × 10 pixels.
-        assert_eq!(attention_cell(&area, 4, 10.0, 20.0), Some((0, 0)));
-        assert_eq!(attention_cell(&area, 4, 29.9, 29.9), Some((0, 0)));
-        assert_eq!(attention_cell(&area, 4, 30.0, 30.0), Some((1, 1)));
-        assert_eq!(
-            attention_cell(&area, 4, 89.9, 35.0),
-            Some((1, 3)),
-            "keys across"
-        );
-        assert_eq!(
-            attention_cell(&area, 4, 11.0, 59.9),
-            Some((3, 0)),
-            "queries down"
-        );
-        assert_eq!(attention_cell(&area, 4, 90.0, 30.0), None);
-        assert_eq!(attention_cell(&area, 4, 9.9, 30.0), None);
-        assert_eq!(attention_cell(&area, 4, 50.0, 60.0), None);
-        assert_eq!(attention_cell(&area, 0, 50.0, 30.0), None);
-    }
-
-    /// The cell the pointer maps to is the cell the chart drew there: every pixel drawn in the
-    /// NaN colour of a map whose only NaN is (query 2, key 1) maps back to (2, 1).
-    #[cfg(not(target_arch = "wasm32"))]
-    #[test]
-    fn the_pointer_finds_the_cell_the_chart_drew() {
-        use crate::charts::{self, AttentionMap, NAN_COLOR};
-        use plotters::prelude::*;
-        charts::tests::register_font();
-        let t = 5;
-        let mut probs = vec![0.2; t * t];
-        probs[2 * t + 1] = f32::NAN;
-        let map = AttentionMap {
-            layer: 0,
-            head: 0,
-            t,
-            probs,
-            masked: Vec::new(),
-        };
-        let (w, h) = (200, 170);
-        let mut pixels = vec![0u8; w * h * 3];
-        let area = {
-            let backend = BitMapBackend::with_buffer(&mut pixels, (w as u32, h as u32));
-            let area = backend.into_drawing_area();
-            charts::draw_attention_grid(
-                &area,
-                charts::Scale::ONE,
-                "",
-                charts::MapText::ENGLISH,
-                &[map],
-            )
-            .unwrap()[0]
-        };
-        let mut found = 0;
-        for y in area.top..area.bottom {
-            for x in area.left..area.right {
-                let i = (y as usize * w + x as usize) * 3;
-                if pixels[i..i + 3] == [NAN_COLOR.0, NAN_COLOR.1, NAN_COLOR.2] {
-                    found += 1;
-                    let cell = attention_cell(&area, t, f64::from(x) + 0.5, f64::from(y) + 0.5);
-                    assert_eq!(cell, Some((2, 1)), "pixel {x},{y}");
-                }
-            }
-        }
-        let cell_pixels = (area.right - area.left) * (area.bottom - area.top) / (t * t) as i32;
-        assert!(
-            found * 2 > cell_pixels,
-            "{found} NaN pixels of about {cell_pixels}"
-        );
     }
 
     #[test]

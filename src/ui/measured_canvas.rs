@@ -10,7 +10,7 @@ use plotters_backend::{
     BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingErrorKind,
 };
 use plotters_canvas::CanvasBackend;
-use wasm_bindgen::JsCast;
+use wasm_bindgen::{Clamped, JsCast};
 use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
 
 /// plotters-canvas does not export its error type by name.
@@ -108,6 +108,27 @@ impl DrawingBackend for MeasuredCanvas {
         pos: BackendCoord,
     ) -> Result<(), DrawingErrorKind<CanvasError>> {
         self.canvas.draw_text(text, style, pos)
+    }
+
+    /// The image in one `putImageData` (plotters-canvas sets one pixel per call). Canvas
+    /// pixels, as every position here: the context has no transform.
+    fn blit_bitmap(
+        &mut self,
+        (x, y): BackendCoord,
+        (width, height): (u32, u32),
+        rgb: &[u8],
+    ) -> Result<(), DrawingErrorKind<CanvasError>> {
+        let rgba: Vec<u8> = (rgb.chunks_exact(3))
+            .flat_map(|px| [px[0], px[1], px[2], 255])
+            .collect();
+        let image =
+            web_sys::ImageData::new_with_u8_clamped_array_and_sh(Clamped(&rgba), width, height)
+                .and_then(|image| self.context.put_image_data(&image, x.into(), y.into()));
+        // plotters-canvas's error type cannot be made outside it; the other kind takes any.
+        image.map_err(|error| {
+            let error = std::io::Error::other(format!("putImageData: {error:?}"));
+            DrawingErrorKind::FontError(Box::new(error))
+        })
     }
 
     /// The text's advance width and the font's ascent plus descent, in the font `draw_text`

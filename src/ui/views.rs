@@ -634,7 +634,7 @@ fn EnlargedMap() -> impl IntoView {
             f64::from(ev.offset_x()) * scale,
             f64::from(ev.offset_y()) * scale,
         );
-        if let Some(cell) = views::attention_cell(&area, t(), x, y) {
+        if let Some(cell) = area.cell_at(t(), x, y) {
             cursor.set(Some(cell));
         }
     };
