@@ -5,6 +5,7 @@ use leptos::prelude::*;
 
 use super::lab_state::LabState;
 use super::language::Language;
+use super::stages::Stage;
 use super::sweep::SweepControls;
 use super::tour::Tour;
 use crate::lab::fields::{self, Field, Kind, FIELDS, GROUPS};
@@ -42,13 +43,18 @@ pub fn ControlsPanel() -> impl IntoView {
                         .collect_view()}
                 </div>
             </section>
-            <Experiments />
+            // The page's first task builds the presets and the current group only; the
+            // experiments and the other groups come in later stages (`ui::stages`).
+            <Stage at=3><Experiments /></Stage>
             {GROUPS
                 .iter()
                 .enumerate()
                 .map(|(group, name)| {
                     let is_current = move || current() == Some(group);
+                    let first = crate::lab::tour::group(tour.stop.get_untracked()) == Some(group);
+                    let at = if first { 0 } else { 2 };
                     view! {
+                        <Stage at=at>
                         <fieldset class:current=is_current>
                             <legend>{move || fields_text::group(language.get(), group)}</legend>
                             {FIELDS
@@ -64,6 +70,7 @@ pub fn ControlsPanel() -> impl IntoView {
                                 <super::rules::RuleReadouts />
                             </div>
                         })}
+                        </Stage>
                     }
                 })
                 .collect_view()}

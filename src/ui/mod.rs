@@ -261,23 +261,29 @@ fn Lab(status: GpuStatus, opened: saved::OpenedLab) -> impl IntoView {
                 // screen; everything else is below, the notes first.
                 <div class="first-screen">
                     <Stage at=1><views::LossChart /></Stage>
-                    <Stage at=2><views::AttentionGrid /></Stage>
+                    <Stage at=4><views::AttentionGrid /></Stage>
                 </div>
-                <saved::SavedRunsBar />
-                <p class="note" data-testid="engine-note">{note}</p>
-                <tour::TourPanel />
-                <results::ExperimentPanel />
-                <views::RunsList />
-                <Stage at=2>
-                    <views::Charts />
+                <Stage at=3>
+                    <saved::SavedRunsBar />
+                    <p class="note" data-testid="engine-note">{note}</p>
+                    <tour::TourPanel />
+                </Stage>
+                <Stage at=4>
+                    <results::ExperimentPanel />
+                    <views::RunsList />
+                </Stage>
+                <Stage at=5><views::Charts /></Stage>
+                <Stage at=6>
                     <across_runs::ClaimCharts />
                     <across_runs::CompareMaps />
                 </Stage>
-                <Stage at=3>
+                <Stage at=7>
                     <model_views::ModelViews />
                     <views::Sample />
                     <generate::GeneratePanel />
                     <text::TextPanel />
+                </Stage>
+                <Stage at=8>
                     <checkpoints::CheckpointPanel />
                     <session::SessionPanel />
                     <calc::CalcPanel />

@@ -10,7 +10,7 @@ use leptos::prelude::*;
 use super::lab_state::next_task;
 
 /// How many stages the first render has (the last one's `at`).
-pub const STAGES: usize = 3;
+pub const STAGES: usize = 8;
 
 /// How many stages are shown, shared through context.
 #[derive(Clone, Copy)]

@@ -78,13 +78,20 @@ function spread(values, digits = 0) {
 }
 
 /** Each long task as "duration at start: phase ms, ...", the phases being those that end inside
- * it (a phase that awaits spans tasks: it is named with the task it ends in). */
+ * it (a phase that awaits spans tasks: it is named with the task it ends in), then "(phase
+ * begins)" for each that begins inside it and ends later: the task that calls WebGPU's
+ * `requestAdapter` is Chromium's wait for its GPU process, inside the call. */
 function taskLines(result) {
+  const within = (at, start, duration) => at >= start && at <= start + duration + 1;
   return result.tasks.map(([start, duration]) => {
-    const inside = result.phases
-      .filter(([, begin, length]) => begin + length >= start && begin + length <= start + duration + 1)
+    const ended = result.phases
+      .filter(([, begin, length]) => within(begin + length, start, duration))
       .map(([name, , length]) => `${name} ${length.toFixed(0)}`);
-    return `${duration.toFixed(0)} ms at ${start.toFixed(0)}: ${inside.join(", ") || "(no phase)"}`;
+    const begun = result.phases
+      .filter(([, begin, length]) => within(begin, start, duration) && !within(begin + length, start, duration))
+      .map(([name]) => `(${name} begins)`);
+    const named = [...ended, ...begun].join(", ");
+    return `${duration.toFixed(0)} ms at ${start.toFixed(0)}: ${named || "(no phase)"}`;
   });
 }
 
