@@ -18,7 +18,7 @@ folders as they are (a family's random draws depend only on its place in FAMILIE
 export`) into tests/fixtures/hf/export/P/, loads that folder with AutoModelForCausalLM (eager
 attention, float32; any missing, unexpected or mismatched tensor is an error) and records its
 logits on tokens.json as expected.safetensors (`logits` [B, T, V]), and the class it loaded as
-in expected.json. tests/checkpoint.rs checks that archlab exports the same files today and
+in expected.json. tests/integration/checkpoint.rs checks that archlab exports the same files today and
 computes the same logits. The family fixtures above are left as they are.
 
 Each folder gets what transformers' save_pretrained writes (config.json, model.safetensors), plus
@@ -27,7 +27,7 @@ tokens.json (a [batch, seq] list of token ids), expected.safetensors (`logits` [
 labels=input_ids: mean cross-entropy of positions 0..T-2 predicting 1..T-1). Gradients are named
 as the tensors in model.safetensors.
 
-Training trajectories (tests/trajectory.rs) are a separate part that reads the committed
+Training trajectories (tests/integration/trajectory.rs) are a separate part that reads the committed
 model.safetensors, config.json and tokens.json and writes only trajectory.json beside them:
 
     /tmp/fixvenv/bin/python tools/make_hf_fixtures.py --trajectories

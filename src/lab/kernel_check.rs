@@ -211,7 +211,7 @@ pub fn page_check_models() -> Vec<(&'static str, ModelConfig)> {
 /// Training steps the check takes.
 const CHECK_STEPS: usize = 3;
 
-/// Relative loss difference the training check accepts: `tests/gpu_engine.rs` derives it
+/// Relative loss difference the training check accepts: `tests/integration/gpu_engine.rs` derives it
 /// (and measures 2e-7 on lavapipe over 20 steps).
 const LOSS_TOLERANCE: f64 = 1e-5;
 

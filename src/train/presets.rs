@@ -6,7 +6,7 @@
 //! checked against transformers' implementations): norm type and place, position encoding,
 //! activation, block layout, biases, KV heads, attention pattern, QK-norm and its scope, tied
 //! embeddings, and on the training side the z-loss. `export` names the Hugging Face
-//! architecture the preset's checkpoints export as (`archlab export`; tests/checkpoint.rs loads
+//! architecture the preset's checkpoints export as (`archlab export`; tests/integration/checkpoint.rs loads
 //! each fixture that transformers computed); `None` where transformers has no class that
 //! computes the same function.
 

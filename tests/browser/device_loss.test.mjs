@@ -111,7 +111,7 @@ test("a lost GPU device mid-experiment: the lanes go on on a new device", async 
     await page.getByTestId("experiments").locator("summary", { hasText: "final-norm" }).click();
     await page.getByTestId("experiment-final-norm").click();
     // A round of 4 lanes takes seconds on SwiftShader, so the loss comes before the first
-    // resume point (step 50; tests/gpu_page.rs resumes from one, on lavapipe): the lanes start
+    // resume point (step 50; tests/integration/gpu_page.rs resumes from one, on lavapipe): the lanes start
     // again from their seeds and find the same losses.
     const lanesAt = (s, steps) => s.experiment?.lanes.length === 4 && s.experiment.lanes.every((l) => l.steps >= steps);
     const before = await until(page, lanesAt, 2, 120_000);

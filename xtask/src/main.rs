@@ -4,7 +4,7 @@
 //! - `cargo xtask serve [--port N]`: sets up what is missing, builds, serves on 127.0.0.1.
 //! - `cargo xtask test`: every check: format, clippy (native and wasm32), cargo test (GPU tests
 //!   on lavapipe, required), the release build, and the browser tests in headless Chromium.
-//! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/fuzz.rs` (URL, config files,
+//! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/integration/fuzz.rs` (URL, config files,
 //!   checkpoints, Hugging Face folders) with N cases each (default 20000) from a random seed;
 //!   `cargo test` runs 512 each from a fixed one.
 //! - `cargo xtask bench [--rounds N] [--steps N] [--only SIZE]`: archlab's CPU and GPU engines
@@ -230,9 +230,9 @@ fn fuzz(args: &[String]) -> Result<(), String> {
     };
     let started = Instant::now();
     run(
-        &format!("cargo test --test fuzz ({cases} cases per target)"),
+        &format!("cargo test --test integration fuzz ({cases} cases per target)"),
         cargo()
-            .args(["test", "-p", "archlab", "--test", "fuzz"])
+            .args(["test", "-p", "archlab", "--test", "integration", "fuzz::"])
             .env("PROPTEST_CASES", cases.to_string()),
     )?;
     println!(

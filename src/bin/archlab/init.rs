@@ -1,6 +1,6 @@
 //! `archlab train --init DIR` and `--tokens FILE.json`: a new run from given weights (our
 //! checkpoint folder or a Hugging Face folder), and a given batch as every step's batch. With
-//! both, a run follows a PyTorch reference step for step (tests/trajectory.rs).
+//! both, a run follows a PyTorch reference step for step (tests/integration/trajectory.rs).
 
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 //! the per-layer norms of one table, and the maximum the per-step attention statistics use.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::contract::AdamWSettings;
 use archlab::cpu::optim::{clip_grad_norm, AdamW};

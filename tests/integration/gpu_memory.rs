@@ -4,7 +4,7 @@
 //! read-back copies alive). The estimate must cover that and stay within 2x of it.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 

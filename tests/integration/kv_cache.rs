@@ -5,7 +5,7 @@
 //! past it (the re-prefill); and the cache's measured size against the accounting.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 
@@ -223,7 +223,7 @@ fn the_cache_size_follows_the_kv_heads() {
 /// filled, no re-prefill: the cached path's steady state), with the KV cache and
 /// without it (the whole window per token), on the CPU engine and on the GPU engine (lavapipe
 /// here: a CPU too, so the figures are the GPU path's overheads, not a GPU's speed). Prints;
-/// asserts only that both ways give the same greedy tokens. `cargo test --test kv_cache -- --ignored --nocapture decode_speed`.
+/// asserts only that both ways give the same greedy tokens. `cargo test --test integration kv_cache -- --ignored --nocapture decode_speed`.
 #[test]
 #[ignore = "a measurement for docs/performance.md"]
 fn decode_speed_at_the_page_size() {

@@ -3,7 +3,7 @@
 //! history as the same run on the CPU engine, and its attention maps and sample logits agree.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 
@@ -72,7 +72,7 @@ fn a_page_run_on_the_gpu_records_what_the_cpu_engine_records() {
     assert_eq!(c.status, RunStatus::Finished);
     assert_eq!(g.status, RunStatus::Finished);
     assert_eq!(g.history.len(), 8);
-    // Bounds as tests/gpu_engine.rs derives them for the engines' statistics and views.
+    // Bounds as tests/integration/gpu_engine.rs derives them for the engines' statistics and views.
     for (c, g) in c.history.iter().zip(&g.history) {
         let step = c.step;
         assert_eq!(c.step, g.step);

@@ -1,7 +1,7 @@
 //! The WGSL matmul against the CPU reference, through wgpu (lavapipe where there is no GPU).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::contract::matmul::MatmulSpec;
 use archlab::gpu::matmul::MatmulTile;

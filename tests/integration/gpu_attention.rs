@@ -5,7 +5,7 @@
 //! cache at a position offset (decoding) against `cpu::attention::attention_cached_forward`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::contract::ops::AttentionShape;
 use archlab::cpu::attention::{

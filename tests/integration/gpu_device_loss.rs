@@ -2,7 +2,7 @@
 //! loss and keeps its history; nothing panics or waits forever.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 

@@ -2,7 +2,7 @@
 //! backward; and the output logits' soft-cap against `cpu::softcap`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::cpu::activation::{activation_backward, activation_forward};
 use archlab::cpu::softcap::{softcap_backward, softcap_forward};

@@ -2,7 +2,7 @@
 //! charts; bad input exits with code 2, names the field, and writes nothing.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use common::{archlab, scratch};
 
@@ -429,7 +429,7 @@ fn fixture(family: &str) -> PathBuf {
 
 /// `archlab eval` on a Hugging Face folder: transformers' loss as the last line, logits as .npy
 /// and gradients under the Hugging Face names (the values are checked against transformers in
-/// tests/checkpoint.rs; here, that the files are what the flags promise).
+/// tests/integration/checkpoint.rs; here, that the files are what the flags promise).
 #[test]
 fn eval_prints_the_loss_and_writes_logits_and_gradients() {
     let dir = scratch("cli_eval");
@@ -459,7 +459,7 @@ fn eval_prints_the_loss_and_writes_logits_and_gradients() {
         summary["loss"].as_f64().unwrap(),
         expected["loss"].as_f64().unwrap(),
     );
-    // f32 loss from two engines: within 1e-5 relative (see tests/checkpoint.rs).
+    // f32 loss from two engines: within 1e-5 relative (see tests/integration/checkpoint.rs).
     assert!(
         (loss - reference).abs() <= 1e-5 * reference,
         "{loss} vs {reference}"
@@ -789,7 +789,7 @@ fn experiment_all_writes_the_document_a_section_at_a_time() {
 }
 
 /// `--backend gpu` trains through the WGSL kernels (lavapipe in CI) and reports the same
-/// per-step losses as the CPU engine: relative 1e-5 (tests/gpu_engine.rs derives the bound and
+/// per-step losses as the CPU engine: relative 1e-5 (tests/integration/gpu_engine.rs derives the bound and
 /// measures 2e-7).
 #[test]
 fn gpu_and_cpu_backends_train_alike_from_the_command_line() {

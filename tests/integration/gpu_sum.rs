@@ -2,7 +2,7 @@
 //! accumulation and bias-gradient column sums.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::cpu::real::{add, add_into};
 use archlab::gpu::sum;

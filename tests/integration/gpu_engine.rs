@@ -2,7 +2,7 @@
 //! the toggles, comparing per-step statistics and the parameters after the last step.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::rc::Rc;
 

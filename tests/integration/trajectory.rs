@@ -14,7 +14,7 @@
 //! weight decay 3.4e-3 or more, no clipping 3.4e-1 or more, eps 1e-7 2.0e-2 (llama).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use common::{archlab, scratch};
 

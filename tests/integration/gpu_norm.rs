@@ -4,7 +4,7 @@
 //! writes; backward: the residual stream's gradient added to `dinp`).
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::cpu::norm::{norm_backward, norm_forward, NormStats};
 use archlab::gpu::norm::{

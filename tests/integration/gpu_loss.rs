@@ -2,7 +2,7 @@
 //! forward (per-row logsumexp, reduced means and count) and backward.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::contract::IGNORE;
 use archlab::cpu::loss::{cross_entropy_backward, cross_entropy_forward};

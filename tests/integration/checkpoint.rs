@@ -3,7 +3,7 @@
 //! clear errors for bad files.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use std::path::{Path, PathBuf};
 
@@ -648,7 +648,7 @@ fn huge_claims_and_unknown_families_are_refused_without_allocating() {
     );
     assert!(err.to_string().starts_with(&expected), "{err}");
 
-    // Found by tests/fuzz.rs: head_dim x num_attention_heads overflowed (a panic).
+    // Found by tests/integration/fuzz.rs: head_dim x num_attention_heads overflowed (a panic).
     let head_dim = config.replace("\"head_dim\": 4", "\"head_dim\": 9223372036854775808");
     let err = hf_error(&head_dim, &weights);
     assert_eq!(err.field, "model.safetensors");

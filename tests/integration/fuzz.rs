@@ -7,8 +7,8 @@
 //! `Err` naming its file or field, and round trips hold (URL settings encode → decode,
 //! checkpoints save → load).
 //!
-//! `cargo test --test fuzz` runs [`CASES`] cases per target; `cargo xtask fuzz --cases N` (which
-//! sets `PROPTEST_CASES=N`) runs N per target.
+//! `cargo test --test integration fuzz::` runs [`CASES`] cases per target; `cargo xtask fuzz
+//! --cases N` (which sets `PROPTEST_CASES=N`) runs N per target.
 #![cfg(not(target_arch = "wasm32"))]
 
 use std::cell::RefCell;
@@ -597,7 +597,7 @@ proptest! {
     }
 }
 
-/// The tokenizer fixtures (tests/hf_tokenizer.rs), one of them mutated.
+/// The tokenizer fixtures (tests/integration/hf_tokenizer.rs), one of them mutated.
 fn tokenizer_mutated() -> impl Strategy<Value = Vec<u8>> {
     let names = vec!["gpt2", "llama3", "qwen2", "llama2", "mistral"];
     prop::sample::select(names).prop_flat_map(|name| {

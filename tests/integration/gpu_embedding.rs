@@ -3,7 +3,7 @@
 //! and RoPE forward and backward.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::cpu::position::{
     add_sinusoidal, embedding_backward, embedding_forward, rope_backward, rope_forward,

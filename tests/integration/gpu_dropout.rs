@@ -1,7 +1,7 @@
 //! `shaders/dropout.wgsl` against `cpu::dropout`: the same hash, so the same elements dropped.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod common;
+use crate::common;
 
 use archlab::cpu::dropout::dropout;
 use archlab::gpu::dropout::{dropout_backward, dropout_forward, DropoutKey, DropoutParams};
