@@ -55,21 +55,22 @@ pub fn ControlsPanel() -> impl IntoView {
                     let at = if first { 0 } else { 2 };
                     view! {
                         <Stage at=at>
-                        <fieldset class:current=is_current>
-                            <legend>{move || fields_text::group(language.get(), group)}</legend>
-                            {FIELDS
-                                .iter()
-                                .filter(|f| f.group == group)
-                                .map(|field| view! { <Control field=field /> })
-                                .collect_view()}
-                        </fieldset>
-                        // The rules of thumb read the shape the group sets: right after it, and
-                        // outside it, so that the group's controls alone fill the first screen.
-                        {(*name == "Shape").then(|| view! {
-                            <div class="rules-beside" class:current=is_current>
-                                <super::rules::RuleReadouts />
-                            </div>
-                        })}
+                            <fieldset class:current=is_current>
+                                <legend>{move || fields_text::group(language.get(), group)}</legend>
+                                {FIELDS
+                                    .iter()
+                                    .filter(|f| f.group == group)
+                                    .map(|field| view! { <Control field=field /> })
+                                    .collect_view()}
+                            </fieldset>
+                            // The rules of thumb read the shape the group sets: right after
+                            // it, and outside it, so that the group's controls alone fill the
+                            // first screen.
+                            {(*name == "Shape").then(|| view! {
+                                <div class="rules-beside" class:current=is_current>
+                                    <super::rules::RuleReadouts />
+                                </div>
+                            })}
                         </Stage>
                     }
                 })
