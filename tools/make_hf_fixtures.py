@@ -16,9 +16,9 @@ folders as they are (a family's random draws depend only on its place in FAMILIE
 --exports trains every preset that has a Hugging Face class for a few steps at a tiny size
 (`archlab train --preset P --set ...`, settings in settings.json), exports it (`archlab
 export`) into tests/fixtures/hf/export/P/, loads that folder with AutoModelForCausalLM (eager
-attention, float32; any missing, unexpected or mismatched tensor is an error) and records its
-logits on tokens.json as expected.safetensors (`logits` [B, T, V]), and the class it loaded as
-in expected.json. tests/integration/checkpoint.rs checks that archlab exports the same files today and
+attention, float32; any missing, unexpected or mismatched tensor is an error) and records its logits
+on tokens.json as expected.safetensors (`logits` [B, T, V]), and the class it loaded as in
+expected.json. tests/integration/checkpoint.rs checks that archlab exports the same files today and
 computes the same logits. The family fixtures above are left as they are.
 
 Each folder gets what transformers' save_pretrained writes (config.json, model.safetensors), plus

@@ -1,6 +1,6 @@
-"""Writes tests/fixtures/tokenizers/: small tokenizer.json files of the kinds archlab reads, and
-the ids and text Hugging Face's `tokenizers` gives for a list of texts (tests/integration/hf_tokenizer.rs
-checks archlab's reader against them, without Python).
+"""Writes tests/fixtures/tokenizers/: small tokenizer.json files of the kinds archlab reads, and the
+ids and text Hugging Face's `tokenizers` gives for a list of texts
+(tests/integration/hf_tokenizer.rs checks archlab's reader against them, without Python).
 
     python3 -m venv /tmp/tokvenv && /tmp/tokvenv/bin/pip install tokenizers==0.23.3
     /tmp/tokvenv/bin/python tools/make_tokenizer_fixtures.py

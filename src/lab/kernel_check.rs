@@ -211,8 +211,8 @@ pub fn page_check_models() -> Vec<(&'static str, ModelConfig)> {
 /// Training steps the check takes.
 const CHECK_STEPS: usize = 3;
 
-/// Relative loss difference the training check accepts: `tests/integration/gpu_engine.rs` derives it
-/// (and measures 2e-7 on lavapipe over 20 steps).
+/// Relative loss difference the training check accepts: `tests/integration/gpu_engine.rs` derives
+/// it (and measures 2e-7 on lavapipe over 20 steps).
 const LOSS_TOLERANCE: f64 = 1e-5;
 
 /// Trains `config` a few steps on the GPU engine and on the CPU engine, from the same seed and

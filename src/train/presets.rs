@@ -2,13 +2,12 @@
 //! training settings, read by the command line (`archlab train --preset`) and by the page's
 //! preset buttons (which keep the page's scale, see `lab::with_preset`).
 //!
-//! Each row is a toy-scale model with the real model's choices (lecture.md's summary table,
-//! checked against transformers' implementations): norm type and place, position encoding,
-//! activation, block layout, biases, KV heads, attention pattern, QK-norm and its scope, tied
-//! embeddings, and on the training side the z-loss. `export` names the Hugging Face
-//! architecture the preset's checkpoints export as (`archlab export`; tests/integration/checkpoint.rs loads
-//! each fixture that transformers computed); `None` where transformers has no class that
-//! computes the same function.
+//! Each row is a toy-scale model with the real model's choices (lecture.md's summary table, checked
+//! against transformers' implementations): norm type and place, position encoding, activation,
+//! block layout, biases, KV heads, attention pattern, QK-norm and its scope, tied embeddings, and
+//! on the training side the z-loss. `export` names the Hugging Face architecture the preset's
+//! checkpoints export as (`archlab export`; tests/integration/checkpoint.rs loads each fixture that
+//! transformers computed); `None` where transformers has no class that computes the same function.
 
 use super::run::{RunConfig, RunError};
 use crate::model::{

@@ -372,8 +372,8 @@ mod tests {
         assert_eq!(run, before);
     }
 
-    /// Found by tests/integration/fuzz.rs: `train.z_loss=1e39` was read as infinity, written back as null,
-    /// and every later setting was then refused as "train.z_loss: invalid type: null".
+    /// Found by tests/integration/fuzz.rs: `train.z_loss=1e39` was read as infinity, written back
+    /// as null, and every later setting was then refused as "train.z_loss: invalid type: null".
     #[test]
     fn numbers_beyond_f32_are_refused_by_name() {
         let mut run = RunConfig::default();
@@ -389,8 +389,8 @@ mod tests {
         run.set("train.lr", "3e38").unwrap();
     }
 
-    /// Found by tests/integration/fuzz.rs: an empty key in a file gave an error naming no field, and the
-    /// URL's `?` key one naming the whole configuration.
+    /// Found by tests/integration/fuzz.rs: an empty key in a file gave an error naming no field,
+    /// and the URL's `?` key one naming the whole configuration.
     #[test]
     fn odd_keys_are_named() {
         let err = RunConfig::from_json(r#"{"": 1}"#).unwrap_err();

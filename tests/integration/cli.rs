@@ -788,8 +788,8 @@ fn experiment_all_writes_the_document_a_section_at_a_time() {
     );
 }
 
-/// `--backend gpu` trains through the WGSL kernels (lavapipe in CI) and reports the same
-/// per-step losses as the CPU engine: relative 1e-5 (tests/integration/gpu_engine.rs derives the bound and
+/// `--backend gpu` trains through the WGSL kernels (lavapipe in CI) and reports the same per-step
+/// losses as the CPU engine: relative 1e-5 (tests/integration/gpu_engine.rs derives the bound and
 /// measures 2e-7).
 #[test]
 fn gpu_and_cpu_backends_train_alike_from_the_command_line() {

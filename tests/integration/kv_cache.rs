@@ -223,7 +223,8 @@ fn the_cache_size_follows_the_kv_heads() {
 /// filled, no re-prefill: the cached path's steady state), with the KV cache and
 /// without it (the whole window per token), on the CPU engine and on the GPU engine (lavapipe
 /// here: a CPU too, so the figures are the GPU path's overheads, not a GPU's speed). Prints;
-/// asserts only that both ways give the same greedy tokens. `cargo test --test integration kv_cache -- --ignored --nocapture decode_speed`.
+/// asserts only that both ways give the same greedy tokens.
+/// `cargo test --test integration kv_cache -- --ignored --nocapture decode_speed`.
 #[test]
 #[ignore = "a measurement for docs/performance.md"]
 fn decode_speed_at_the_page_size() {

@@ -4,9 +4,9 @@
 //! - `cargo xtask serve [--port N]`: sets up what is missing, builds, serves on 127.0.0.1.
 //! - `cargo xtask test`: every check: format, clippy (native and wasm32), cargo test (GPU tests
 //!   on lavapipe, required), the release build, and the browser tests in headless Chromium.
-//! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/integration/fuzz.rs` (URL, config files,
-//!   checkpoints, Hugging Face folders) with N cases each (default 20000) from a random seed;
-//!   `cargo test` runs 512 each from a fixed one.
+//! - `cargo xtask fuzz [--cases N]`: the fuzz targets of `tests/integration/fuzz.rs` (URL, config
+//!   files, checkpoints, Hugging Face folders) with N cases each (default 20000) from a random
+//!   seed; `cargo test` runs 512 each from a fixed one.
 //! - `cargo xtask bench [--rounds N] [--steps N] [--only SIZE]`: archlab's CPU and GPU engines
 //!   beside PyTorch CPU (installed from PyPI on first use), written into docs/performance.md.
 //! - `cargo xtask page-bench`: the page in headless Chromium on SwiftShader: time to the first

@@ -3,11 +3,11 @@
 //! (LLaMA 2, Mistral, Gemma: "▁" for spaces, `<0xNN>` byte fallback).
 //!
 //! A small reader of our own rather than the `tokenizers` crate: this is the pipeline that crate
-//! runs with `encode(text, add_special_tokens=False)` and `decode(ids,
-//! skip_special_tokens=False)`, step for step (tests/integration/hf_tokenizer.rs compares the ids and texts
-//! with what it gives on fixtures), without its regex engines (the splits are written out in
-//! `split.rs`), training code and parallelism. `file.rs` reads the JSON, refusing what it
-//! does not run (WordPiece, Unigram, unknown split patterns) by name.
+//! runs with `encode(text, add_special_tokens=False)` and `decode(ids, skip_special_tokens=False)`,
+//! step for step (tests/integration/hf_tokenizer.rs compares the ids and texts with what it gives
+//! on fixtures), without its regex engines (the splits are written out in `split.rs`), training
+//! code and parallelism. `file.rs` reads the JSON, refusing what it does not run (WordPiece,
+//! Unigram, unknown split patterns) by name.
 //!
 //! The post-processor is not run: a BOS token is not added, the visitor types it
 //! (`<|begin_of_text|>`, `<s>`), as added tokens are found in the text.
