@@ -34,14 +34,14 @@
 //   the visible i >= j, dv = sum p_ij dout_i and dk = sum ds_ij q_i.
 // attention_probs_forward: one invocation per row (b, h, i); writes the probabilities and the
 //   row's largest visible logit cap(q.k * scale) (before ALiBi) for the statistics.
-// attention_values_forward: out[b, i, h, d] = sum_j weights[b, h, i, j] v[b, j, kv(h), d].
+// attention_weighted_sum: out[b, i, h, d] = sum_j w[b, h, i, j] x[b, j, kv(h), d]: the values
+//   (w the probabilities, x v) and the backward's dq (w = ds, x = k).
 // attention_values_backward_weights: dweights[b, h, i, j] = dout[b, i, h] . v[b, j, kv(h)], j <= i.
-// attention_values_backward_v: dv[b, j, kv, d] = sum over h of kv, i >= j: weights * dout.
+// attention_weighted_sum_transposed: out[b, j, kv, d] = sum over h of kv, i >= j:
+//   w[b, h, i, j] y[b, i, h, d]: dv (w the probabilities, y dout) and dk (w = ds, y = q).
 // attention_softmax_backward: one invocation per row, in place on the gradient:
 //   ds = p (dp - sum_j p dp) * cap'(q.k * scale) * scale, cap' = 1 - (cap / SOFTCAP)^2 from the
 //   logit recomputed from q and k (the forward keeps only the probabilities).
-// attention_probs_backward_q: dq[b, i, h, d] = sum_j ds[b, h, i, j] k[b, j, kv(h), d].
-// attention_probs_backward_k: dk[b, j, kv, d] = sum over h of kv, i >= j: ds q[b, i, h, d].
 
 override PATTERN: u32 = 0u;
 override WINDOW: u32 = 1u;
@@ -93,30 +93,22 @@ const WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> pf_probs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> pf_row_max: array<f32>;
 
-@group(0) @binding(1) var<storage, read> vf_weights: array<f32>;
-@group(0) @binding(2) var<storage, read> vf_v: array<f32>;
-@group(0) @binding(3) var<storage, read_write> vf_out: array<f32>;
+@group(0) @binding(1) var<storage, read> ws_w: array<f32>;
+@group(0) @binding(2) var<storage, read> ws_x: array<f32>;
+@group(0) @binding(3) var<storage, read_write> ws_out: array<f32>;
 
 @group(0) @binding(1) var<storage, read> vw_dout: array<f32>;
 @group(0) @binding(2) var<storage, read> vw_v: array<f32>;
 @group(0) @binding(3) var<storage, read_write> vw_dweights: array<f32>;
 
-@group(0) @binding(1) var<storage, read> vv_dout: array<f32>;
-@group(0) @binding(2) var<storage, read> vv_weights: array<f32>;
-@group(0) @binding(3) var<storage, read_write> vv_dv: array<f32>;
+@group(0) @binding(1) var<storage, read> wt_w: array<f32>;
+@group(0) @binding(2) var<storage, read> wt_y: array<f32>;
+@group(0) @binding(3) var<storage, read_write> wt_out: array<f32>;
 
 @group(0) @binding(1) var<storage, read> sb_probs: array<f32>;
 @group(0) @binding(2) var<storage, read_write> sb_grad: array<f32>;
 @group(0) @binding(3) var<storage, read> sb_q: array<f32>;
 @group(0) @binding(4) var<storage, read> sb_k: array<f32>;
-
-@group(0) @binding(1) var<storage, read> pq_ds: array<f32>;
-@group(0) @binding(2) var<storage, read> pq_k: array<f32>;
-@group(0) @binding(3) var<storage, read_write> pq_dq: array<f32>;
-
-@group(0) @binding(1) var<storage, read> pk_ds: array<f32>;
-@group(0) @binding(2) var<storage, read> pk_q: array<f32>;
-@group(0) @binding(3) var<storage, read_write> pk_dk: array<f32>;
 
 fn visible(i: u32, j: u32) -> bool {
     if (j > i) {
@@ -395,7 +387,7 @@ fn attention_probs_forward(
 }
 
 @compute @workgroup_size(WG)
-fn attention_values_forward(
+fn attention_weighted_sum(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
@@ -412,9 +404,9 @@ fn attention_values_forward(
     let row = probs_row(b, h, i);
     var acc = 0.0;
     for (var j = 0u; j <= i; j++) {
-        acc += vf_weights[row + j] * vf_v[kv_index(b, j, kv) + d];
+        acc += ws_w[row + j] * ws_x[kv_index(b, j, kv) + d];
     }
-    vf_out[e] = acc;
+    ws_out[e] = acc;
 }
 
 @compute @workgroup_size(WG)
@@ -443,7 +435,7 @@ fn attention_values_backward_weights(
 }
 
 @compute @workgroup_size(WG)
-fn attention_values_backward_v(
+fn attention_weighted_sum_transposed(
     @builtin(workgroup_id) wid: vec3<u32>,
     @builtin(num_workgroups) nwg: vec3<u32>,
     @builtin(local_invocation_index) lid: u32,
@@ -459,10 +451,10 @@ fn attention_values_backward_v(
     var acc = 0.0;
     for (var h = kv * group_size(); h < (kv + 1u) * group_size(); h++) {
         for (var i = j; i < dims.seq; i++) {
-            acc += vv_weights[probs_row(b, h, i) + j] * vv_dout[q_index(b, i, h) + d];
+            acc += wt_w[probs_row(b, h, i) + j] * wt_y[q_index(b, i, h) + d];
         }
     }
-    vv_dv[e] = acc;
+    wt_out[e] = acc;
 }
 
 @compute @workgroup_size(WG)
@@ -497,50 +489,4 @@ fn attention_softmax_backward(
         }
         sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * slope * dims.scale;
     }
-}
-
-@compute @workgroup_size(WG)
-fn attention_probs_backward_q(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let e = index(wid, nwg, lid);
-    if (e >= dims.batch * dims.seq * dims.heads * dims.d_head) {
-        return;
-    }
-    let d = e % dims.d_head;
-    let h = (e / dims.d_head) % dims.heads;
-    let i = (e / (dims.d_head * dims.heads)) % dims.seq;
-    let b = e / (dims.d_head * dims.heads * dims.seq);
-    let kv = h / group_size();
-    let row = probs_row(b, h, i);
-    var acc = 0.0;
-    for (var j = 0u; j <= i; j++) {
-        acc += pq_ds[row + j] * pq_k[kv_index(b, j, kv) + d];
-    }
-    pq_dq[e] = acc;
-}
-
-@compute @workgroup_size(WG)
-fn attention_probs_backward_k(
-    @builtin(workgroup_id) wid: vec3<u32>,
-    @builtin(num_workgroups) nwg: vec3<u32>,
-    @builtin(local_invocation_index) lid: u32,
-) {
-    let e = index(wid, nwg, lid);
-    if (e >= dims.batch * dims.seq * dims.kv_heads * dims.d_head) {
-        return;
-    }
-    let d = e % dims.d_head;
-    let kv = (e / dims.d_head) % dims.kv_heads;
-    let j = (e / (dims.d_head * dims.kv_heads)) % dims.seq;
-    let b = e / (dims.d_head * dims.kv_heads * dims.seq);
-    var acc = 0.0;
-    for (var h = kv * group_size(); h < (kv + 1u) * group_size(); h++) {
-        for (var i = j; i < dims.seq; i++) {
-            acc += pk_ds[probs_row(b, h, i) + j] * pk_q[q_index(b, i, h) + d];
-        }
-    }
-    pk_dk[e] = acc;
 }

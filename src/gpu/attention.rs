@@ -269,18 +269,36 @@ pub fn probs_forward(
     )
 }
 
-/// `out = weights v`, `out` `[B, T, H, D]`.
-pub fn values_forward(
+/// `out` `[B, T, H, D]` = `weights x` over the visible keys, `x` `[B, T, K, D]` read at each
+/// query head's KV head: the values (`weights` the probabilities, `x` v) and the backward's
+/// `dq` (`weights` ds, `x` k) (=).
+pub fn weighted_sum(
     ctx: &GpuContext,
     label: &str,
     s: AttentionShape,
     weights: View,
-    v: View,
+    x: View,
     out: View,
 ) -> Kernel {
-    let storage = [(Read, weights), (Read, v), (ReadWrite, out)];
+    let storage = [(Read, weights), (Read, x), (ReadWrite, out)];
     let n = s.batch * s.seq * s.n_heads * s.d_head;
-    launch(ctx, label, "attention_values_forward", s, &[], &storage, n)
+    launch(ctx, label, "attention_weighted_sum", s, &[], &storage, n)
+}
+
+/// `out` `[B, T, K, D]` = `weights^T y`, `y` `[B, T, H, D]`, summed over the query heads of
+/// each KV head: `dv` (`weights` the probabilities, `y` dout) and `dk` (`weights` ds, `y` q) (=).
+pub fn weighted_sum_transposed(
+    ctx: &GpuContext,
+    label: &str,
+    s: AttentionShape,
+    weights: View,
+    y: View,
+    out: View,
+) -> Kernel {
+    let storage = [(Read, weights), (Read, y), (ReadWrite, out)];
+    let n = s.batch * s.seq * s.n_kv_heads * s.d_head;
+    let entry = "attention_weighted_sum_transposed";
+    launch(ctx, label, entry, s, &[], &storage, n)
 }
 
 /// `dweights = dout v^T` (=, zero above the diagonal).
@@ -296,28 +314,6 @@ pub fn values_backward_weights(
     let n = s.batch * s.n_heads * s.seq * s.seq;
     let entry = "attention_values_backward_weights";
     launch(ctx, label, entry, s, &[], &storage, n)
-}
-
-/// `dv = weights^T dout` summed over the query heads of each KV head (=).
-pub fn values_backward_v(
-    ctx: &GpuContext,
-    label: &str,
-    s: AttentionShape,
-    dout: View,
-    weights: View,
-    dv: View,
-) -> Kernel {
-    let storage = [(Read, dout), (Read, weights), (ReadWrite, dv)];
-    let n = s.batch * s.seq * s.n_kv_heads * s.d_head;
-    launch(
-        ctx,
-        label,
-        "attention_values_backward_v",
-        s,
-        &[],
-        &storage,
-        n,
-    )
 }
 
 /// In place on `grad` `[B, H, T, T]`: `dprobs` becomes `ds = p (dp - p.dp) cap' / sqrt(D)`,
@@ -343,49 +339,5 @@ pub fn softmax_backward(
         &[softcap_constant(softcap)],
         &storage,
         rows,
-    )
-}
-
-/// `dq = ds k` (=).
-pub fn probs_backward_q(
-    ctx: &GpuContext,
-    label: &str,
-    s: AttentionShape,
-    ds: View,
-    k: View,
-    dq: View,
-) -> Kernel {
-    let storage = [(Read, ds), (Read, k), (ReadWrite, dq)];
-    let n = s.batch * s.seq * s.n_heads * s.d_head;
-    launch(
-        ctx,
-        label,
-        "attention_probs_backward_q",
-        s,
-        &[],
-        &storage,
-        n,
-    )
-}
-
-/// `dk = ds^T q` summed over the query heads of each KV head (=).
-pub fn probs_backward_k(
-    ctx: &GpuContext,
-    label: &str,
-    s: AttentionShape,
-    ds: View,
-    q: View,
-    dk: View,
-) -> Kernel {
-    let storage = [(Read, ds), (Read, q), (ReadWrite, dk)];
-    let n = s.batch * s.seq * s.n_kv_heads * s.d_head;
-    launch(
-        ctx,
-        label,
-        "attention_probs_backward_k",
-        s,
-        &[],
-        &storage,
-        n,
     )
 }

@@ -748,7 +748,7 @@ impl<'a> Builder<'a> {
                 ));
                 let label = format!("{name}.probs_dropout");
                 let weights = self.dropout(&label, &probs, n_probs, p, attn_probs_site(l));
-                self.kernels.push(attn::values_forward(
+                self.kernels.push(attn::weighted_sum(
                     self.ctx,
                     &format!("{name}.values"),
                     s,

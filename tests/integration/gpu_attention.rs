@@ -223,7 +223,7 @@ fn attention_matches_cpu_forward_and_backward() {
                 (&bprobs).into(),
                 (&brow_max).into(),
             ),
-            gpu::values_forward(
+            gpu::weighted_sum(
                 &ctx,
                 "values",
                 s,
@@ -239,12 +239,12 @@ fn attention_matches_cpu_forward_and_backward() {
                 (&bv).into(),
                 (&bgrad).into(),
             ),
-            gpu::values_backward_v(
+            gpu::weighted_sum_transposed(
                 &ctx,
                 "dv",
                 s,
-                (&bdout).into(),
                 (&bprobs).into(),
+                (&bdout).into(),
                 (&bdv).into(),
             ),
         ];
@@ -262,8 +262,15 @@ fn attention_matches_cpu_forward_and_backward() {
                 (&bq).into(),
                 (&bk).into(),
             ),
-            gpu::probs_backward_q(&ctx, "dq", s, (&bgrad).into(), (&bk).into(), (&bdq).into()),
-            gpu::probs_backward_k(&ctx, "dk", s, (&bgrad).into(), (&bq).into(), (&bdk).into()),
+            gpu::weighted_sum(&ctx, "dq", s, (&bgrad).into(), (&bk).into(), (&bdq).into()),
+            gpu::weighted_sum_transposed(
+                &ctx,
+                "dk",
+                s,
+                (&bgrad).into(),
+                (&bq).into(),
+                (&bdk).into(),
+            ),
         ];
         run(&ctx, &kernels.iter().collect::<Vec<_>>());
 

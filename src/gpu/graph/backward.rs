@@ -293,12 +293,12 @@ impl Builder<'_> {
                         (&acts.v).into(),
                         (&dweights).into(),
                     ),
-                    attn::values_backward_v(
+                    attn::weighted_sum_transposed(
                         self.ctx,
                         &label("values.dv"),
                         s,
-                        (&dy).into(),
                         weights.into(),
+                        (&dy).into(),
                         (&dv).into(),
                     ),
                 ];
@@ -321,7 +321,7 @@ impl Builder<'_> {
                         (&acts.q).into(),
                         (&acts.k).into(),
                     ),
-                    attn::probs_backward_q(
+                    attn::weighted_sum(
                         self.ctx,
                         &label("softmax.dq"),
                         s,
@@ -329,7 +329,7 @@ impl Builder<'_> {
                         (&acts.k).into(),
                         (&dq).into(),
                     ),
-                    attn::probs_backward_k(
+                    attn::weighted_sum_transposed(
                         self.ctx,
                         &label("softmax.dk"),
                         s,
