@@ -20,6 +20,7 @@ use crate::model::AttentionPattern;
 /// `k`/`v` `[B, T, K, D]` and `probs` `[B, H, T, T]`, and the strides of their `[T, D]` and
 /// `[T, T]` blocks. Every product below is one `Real::gemm` over such blocks.
 struct Head {
+    d_head: usize,
     q: usize,
     kv: usize,
     probs: usize,
@@ -34,6 +35,7 @@ impl Head {
     fn new(s: AttentionShape, b: usize, h: usize) -> Self {
         let kv_stride = s.n_kv_heads * s.d_head;
         Self {
+            d_head: s.d_head,
             q: s.q_index(b, 0, h),
             kv: s.kv_index(b, 0, s.kv_head(h)),
             probs: s.probs_row(b, h, 0),
@@ -53,18 +55,60 @@ impl Head {
     /// This head's raw products `q.k` into `raw` (`[T, T]`), causal blocks only: entries
     /// above the diagonal are left as they were.
     fn raw_logits<R: Real>(&self, raw: &mut [R], q: &[R], k: &[R], s: AttentionShape) {
-        let t = s.seq;
-        for rows in causal_blocks(t) {
-            R::gemm(
-                rows.len(),
-                s.d_head,
-                rows.end,
-                (&q[self.q_row(rows.start)..], self.q_rows),
-                (&k[self.kv..], self.kv_cols),
-                (&mut raw[rows.start * t..], self.square),
-                false,
-            );
+        for rows in causal_blocks(s.seq) {
+            let at = rows.start * s.seq;
+            self.row_products(rows, q, k, &mut raw[at..]);
         }
+    }
+
+    /// Query rows `rows` of `a` (`[T, D]` rows of this head, as q) times the rows of `b` (as
+    /// k) transposed, into `out` from its start (those rows of a `[T, T]` block, keys
+    /// `0..rows.end`): `q k^T`, and `dout v^T`.
+    fn row_products<R: Real>(&self, rows: Range<usize>, a: &[R], b: &[R], out: &mut [R]) {
+        R::gemm(
+            rows.len(),
+            self.d_head,
+            rows.end,
+            (&a[self.q_row(rows.start)..], self.q_rows),
+            (&b[self.kv..], self.kv_cols),
+            (out, self.square),
+            false,
+        );
+    }
+
+    /// Query rows `rows` of `out` (as q) = `w` (those rows of a `[T, T]` block, from its
+    /// start) times `x` (as k): the values `probs v`, and `dq = ds k`.
+    fn weighted_sum<R: Real>(&self, rows: Range<usize>, w: &[R], x: &[R], out: &mut [R]) {
+        R::gemm(
+            rows.len(),
+            rows.end,
+            self.d_head,
+            (w, self.square),
+            (&x[self.kv..], self.kv_rows),
+            (&mut out[self.q_row(rows.start)..], self.q_rows),
+            false,
+        );
+    }
+
+    /// `out` (as k) += `w^T` (rows `rows` of a `[T, T]` block, from its start) times query
+    /// rows `rows` of `y` (as q): `dv = probs^T dout` and `dk = ds^T q`, summed over the query
+    /// heads of a KV head as each head adds its own.
+    fn weighted_sum_transposed<R: Real>(
+        &self,
+        rows: Range<usize>,
+        w: &[R],
+        y: &[R],
+        out: &mut [R],
+    ) {
+        R::gemm(
+            rows.end,
+            rows.len(),
+            self.d_head,
+            (w, self.square_t),
+            (&y[self.q_row(rows.start)..], self.q_rows),
+            (&mut out[self.kv..], self.kv_rows),
+            true,
+        );
     }
 
     /// Offset of row `i` of this head's `[T, T]` block.
@@ -106,6 +150,15 @@ fn per_example(s: AttentionShape) -> (usize, usize, usize) {
         t * s.n_kv_heads * s.d_head,
         s.n_heads * t * t,
     )
+}
+
+/// Head `h`'s ALiBi slope (0 without ALiBi): its logits lose `slope * (i - j)`.
+fn head_slope(alibi: bool, h: usize, n_heads: usize) -> f64 {
+    if alibi {
+        alibi_slope(h, n_heads)
+    } else {
+        0.0
+    }
 }
 
 /// The attention logit of a raw product `q.k`: scaled by `1 / sqrt(D)`, then soft-capped.
@@ -161,15 +214,11 @@ fn probs_forward<R: Real>(
     let mut raw = zeros::<R>(t * t);
     for b in 0..s.batch {
         for h in 0..s.n_heads {
-            let slope = if alibi {
-                alibi_slope(h, s.n_heads)
-            } else {
-                0.0
-            };
-            let v = Head::new(s, b, h);
-            v.raw_logits(&mut raw, q, k, s);
+            let slope = head_slope(alibi, h, s.n_heads);
+            let at = Head::new(s, b, h);
+            at.raw_logits(&mut raw, q, k, s);
             for i in 0..t {
-                let row = &mut probs[v.probs_row(i, t)..][..t];
+                let row = &mut probs[at.probs_row(i, t)..][..t];
                 // Keys after i are invisible: their logits were never computed.
                 let (keys, after) = row.split_at_mut(i + 1);
                 for (logit, &r) in keys.iter_mut().zip(&raw[i * t..]) {
@@ -266,14 +315,14 @@ fn probs_backward<R: Real>(
     dk.fill(R::default());
     for b in 0..s.batch {
         for h in 0..s.n_heads {
-            let v = Head::new(s, b, h);
+            let at = Head::new(s, b, h);
             if cap.is_some() {
-                v.raw_logits(&mut raw, q, k, s);
+                at.raw_logits(&mut raw, q, k, s);
             }
             for i in 0..t {
                 // p is zero after the diagonal: those entries of ds stay zero.
-                let p = &probs[v.probs_row(i, t)..][..=i];
-                let dp = &dprobs[v.probs_row(i, t)..][..=i];
+                let p = &probs[at.probs_row(i, t)..][..=i];
+                let dp = &dprobs[at.probs_row(i, t)..][..=i];
                 let p_dot_dp = R::from_f64(dot(p, dp));
                 let (keys, after) = ds[i * t..][..t].split_at_mut(i + 1);
                 for ((d, &p), &dp) in keys.iter_mut().zip(p).zip(dp) {
@@ -291,24 +340,9 @@ fn probs_backward<R: Real>(
                 after.fill(R::default());
             }
             for rows in causal_blocks(t) {
-                R::gemm(
-                    rows.len(),
-                    rows.end,
-                    s.d_head,
-                    (&ds[rows.start * t..], v.square),
-                    (&k[v.kv..], v.kv_rows),
-                    (&mut dq[v.q_row(rows.start)..], v.q_rows),
-                    false,
-                );
-                R::gemm(
-                    rows.end,
-                    rows.len(),
-                    s.d_head,
-                    (&ds[rows.start * t..], v.square_t),
-                    (&q[v.q_row(rows.start)..], v.q_rows),
-                    (&mut dk[v.kv..], v.kv_rows),
-                    true,
-                );
+                let block = &ds[rows.start * t..];
+                at.weighted_sum(rows.clone(), block, k, dq);
+                at.weighted_sum_transposed(rows, block, q, dk);
             }
         }
     }
@@ -339,15 +373,8 @@ fn values_forward<R: Real>(out: &mut [R], weights: &[R], v: &[R], s: AttentionSh
         for h in 0..s.n_heads {
             let at = Head::new(s, b, h);
             for rows in causal_blocks(t) {
-                R::gemm(
-                    rows.len(),
-                    rows.end,
-                    s.d_head,
-                    (&weights[at.probs_row(rows.start, t)..], at.square),
-                    (&v[at.kv..], at.kv_rows),
-                    (&mut out[at.q_row(rows.start)..], at.q_rows),
-                    false,
-                );
+                let block = &weights[at.probs_row(rows.start, t)..];
+                at.weighted_sum(rows, block, v, out);
             }
         }
     }
@@ -377,11 +404,7 @@ pub fn attention_cached_forward<R: Real>(
     for i in 0..s.seq {
         let pos = start + i;
         for h in 0..s.n_heads {
-            let slope = if alibi {
-                alibi_slope(h, s.n_heads)
-            } else {
-                0.0
-            };
+            let slope = head_slope(alibi, h, s.n_heads);
             let (keys, values) = cache.head(layer, s.kv_head(h), pos + 1);
             let query = &q[(i * s.n_heads + h) * d..][..d];
             weights.clear();
@@ -462,29 +485,14 @@ fn values_backward<R: Real>(
         for h in 0..s.n_heads {
             let at = Head::new(s, b, h);
             for rows in causal_blocks(t) {
-                let block = &mut dweights[at.probs_row(rows.start, t)..][..rows.len() * t];
-                R::gemm(
-                    rows.len(),
-                    s.d_head,
-                    rows.end,
-                    (&dout[at.q_row(rows.start)..], at.q_rows),
-                    (&v[at.kv..], at.kv_cols),
-                    (block, at.square),
-                    false,
-                );
+                let at_row = at.probs_row(rows.start, t);
+                let block = &mut dweights[at_row..][..rows.len() * t];
+                at.row_products(rows.clone(), dout, v, block);
                 // Columns after the diagonal (some never computed) are zero.
                 for (i, row) in rows.clone().zip(block.chunks_exact_mut(t)) {
                     row[i + 1..].fill(R::default());
                 }
-                R::gemm(
-                    rows.end,
-                    rows.len(),
-                    s.d_head,
-                    (&weights[at.probs_row(rows.start, t)..], at.square_t),
-                    (&dout[at.q_row(rows.start)..], at.q_rows),
-                    (&mut dv[at.kv..], at.kv_rows),
-                    true,
-                );
+                at.weighted_sum_transposed(rows, &weights[at_row..], dout, dv);
             }
         }
     }

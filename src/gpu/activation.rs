@@ -1,7 +1,7 @@
 //! Launchers for `shaders/activation.wgsl`: the eight MLP activations, plain and gated, and
 //! the output logits' soft-cap.
 
-use super::context::Binding::{Read, ReadWrite};
+use super::context::Binding::{self, Read, ReadWrite};
 use super::context::GpuContext;
 use super::kernel::{per_element, Kernel, Launch, View};
 use super::shaders::Shader;
@@ -30,6 +30,29 @@ fn constants(kind: Activation) -> [(&'static str, f64); 2] {
     ]
 }
 
+/// Binds one entry point of the shader over `n` elements.
+fn launch(
+    ctx: &GpuContext,
+    label: &str,
+    entry: &'static str,
+    constants: &[(&'static str, f64)],
+    n: usize,
+    storage: &[(Binding, View)],
+) -> Kernel {
+    Kernel::new(
+        ctx,
+        label,
+        Launch {
+            shader: Shader::Activation,
+            entry,
+            constants,
+            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
+            storage,
+            workgroups: per_element(n, WG),
+        },
+    )
+}
+
 /// `out = act(a) (* gate)` over `n` elements; `gate` is given exactly for gated kinds.
 pub fn activation_forward(
     ctx: &GpuContext,
@@ -41,21 +64,17 @@ pub fn activation_forward(
     out: View,
 ) -> Kernel {
     assert_eq!(gate.is_some(), kind.is_gated(), "{label}: a gate iff gated");
-    Kernel::new(
+    launch(
         ctx,
         label,
-        Launch {
-            shader: Shader::Activation,
-            entry: "activation_forward",
-            constants: &constants(kind),
-            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
-            storage: &[
-                (Read, a),
-                (Read, gate.unwrap_or(ctx.placeholder(Read))),
-                (ReadWrite, out),
-            ],
-            workgroups: per_element(n, WG),
-        },
+        "activation_forward",
+        &constants(kind),
+        n,
+        &[
+            (Read, a),
+            (Read, gate.unwrap_or(ctx.placeholder(Read))),
+            (ReadWrite, out),
+        ],
     )
 }
 
@@ -78,39 +97,31 @@ pub fn activation_backward(
         kind.is_gated(),
         "{label}: a dgate iff gated"
     );
-    Kernel::new(
+    launch(
         ctx,
         label,
-        Launch {
-            shader: Shader::Activation,
-            entry: "activation_backward",
-            constants: &constants(kind),
-            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
-            storage: &[
-                (Read, dout),
-                (Read, a),
-                (Read, gate.unwrap_or(ctx.placeholder(Read))),
-                (ReadWrite, da),
-                (ReadWrite, dgate.unwrap_or(ctx.placeholder(ReadWrite))),
-            ],
-            workgroups: per_element(n, WG),
-        },
+        "activation_backward",
+        &constants(kind),
+        n,
+        &[
+            (Read, dout),
+            (Read, a),
+            (Read, gate.unwrap_or(ctx.placeholder(Read))),
+            (ReadWrite, da),
+            (ReadWrite, dgate.unwrap_or(ctx.placeholder(ReadWrite))),
+        ],
     )
 }
 
 /// `x = cap tanh(x / cap)` in place over `n` elements (the output logits' soft-cap).
 pub fn softcap_forward(ctx: &GpuContext, label: &str, cap: f32, n: usize, x: View) -> Kernel {
-    Kernel::new(
+    launch(
         ctx,
         label,
-        Launch {
-            shader: Shader::Activation,
-            entry: "softcap_forward",
-            constants: &[("SOFTCAP", f64::from(cap))],
-            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
-            storage: &[(ReadWrite, x)],
-            workgroups: per_element(n, WG),
-        },
+        "softcap_forward",
+        &[("SOFTCAP", f64::from(cap))],
+        n,
+        &[(ReadWrite, x)],
     )
 }
 
@@ -123,16 +134,12 @@ pub fn softcap_backward(
     capped: View,
     grad: View,
 ) -> Kernel {
-    Kernel::new(
+    launch(
         ctx,
         label,
-        Launch {
-            shader: Shader::Activation,
-            entry: "softcap_backward",
-            constants: &[("SOFTCAP", f64::from(cap))],
-            uniform: bytemuck::bytes_of(&Dims { n: n as u32 }),
-            storage: &[(Read, capped), (ReadWrite, grad)],
-            workgroups: per_element(n, WG),
-        },
+        "softcap_backward",
+        &[("SOFTCAP", f64::from(cap))],
+        n,
+        &[(Read, capped), (ReadWrite, grad)],
     )
 }

@@ -45,11 +45,12 @@ fn softcap_constant(softcap: Option<f32>) -> (&'static str, f64) {
 }
 
 /// PATTERN, WINDOW, STRIDE, ALIBI and SOFTCAP of the shader.
-fn logit_constants(
-    pattern: AttentionPattern,
-    alibi: bool,
-    softcap: Option<f32>,
-) -> [(&'static str, f64); 5] {
+fn logit_constants(logits: Logits) -> [(&'static str, f64); 5] {
+    let Logits {
+        pattern,
+        alibi,
+        softcap,
+    } = logits;
     let (code, window, stride) = match pattern {
         AttentionPattern::Full => (0, 1, 1),
         AttentionPattern::SlidingWindow { window } => (1, window, 1),
@@ -121,12 +122,7 @@ pub fn fused_forward(
         (ReadWrite, row_max),
     ];
     let rows = s.batch * s.n_heads * s.seq;
-    let Logits {
-        pattern,
-        alibi,
-        softcap,
-    } = logits;
-    let constants = logit_constants(pattern, alibi, softcap);
+    let constants = logit_constants(logits);
     let entry = "attention_fused_forward";
     launch(ctx, label, entry, s, &constants, &storage, rows)
 }
@@ -182,12 +178,7 @@ pub fn fused_backward(
     delta: View,
     [dq, dk, dv]: [View; 3],
 ) -> [Kernel; 2] {
-    let Logits {
-        pattern,
-        alibi,
-        softcap,
-    } = logits;
-    let constants = logit_constants(pattern, alibi, softcap);
+    let constants = logit_constants(logits);
     let FusedSaved {
         q,
         k,
@@ -235,16 +226,14 @@ pub fn fused_backward(
 }
 
 /// `probs` `[B, H, T, T]` from `q` `[B, T, H, D]` and `k` `[B, T, K, D]`; `row_max` `[B, H, T]`
-/// gets each row's largest visible logit `q.k / sqrt(D)`, soft-capped by `softcap` if given
-/// (before ALiBi).
-#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, the mask and the cap
+/// gets each row's largest visible logit `q.k / sqrt(D)`, soft-capped by the logits' cap if
+/// they have one (before ALiBi).
+#[allow(clippy::too_many_arguments)] // one per tensor the kernel binds, and the logits
 pub fn probs_forward(
     ctx: &GpuContext,
     label: &str,
     s: AttentionShape,
-    pattern: AttentionPattern,
-    alibi: bool,
-    softcap: Option<f32>,
+    logits: Logits,
     q: View,
     k: View,
     probs: View,
@@ -257,7 +246,7 @@ pub fn probs_forward(
         (ReadWrite, row_max),
     ];
     let rows = s.batch * s.n_heads * s.seq;
-    let constants = logit_constants(pattern, alibi, softcap);
+    let constants = logit_constants(logits);
     launch(
         ctx,
         label,
