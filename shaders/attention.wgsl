@@ -63,10 +63,11 @@ const WG: u32 = 64u;
 
 @group(0) @binding(0) var<uniform> dims: Dims;
 
-// The fused kernels share q, k, v (and the backward dout, lse), so one logit helper reads them.
-@group(0) @binding(1) var<storage, read> fa_q: array<f32>;
-@group(0) @binding(2) var<storage, read> fa_k: array<f32>;
-@group(0) @binding(3) var<storage, read> fa_v: array<f32>;
+// Every kernel that computes logits binds q at 1 and k at 2, so one logit helper reads them
+// (the fused ones v at 3 as well).
+@group(0) @binding(1) var<storage, read> att_q: array<f32>;
+@group(0) @binding(2) var<storage, read> att_k: array<f32>;
+@group(0) @binding(3) var<storage, read> att_v: array<f32>;
 
 @group(0) @binding(4) var<storage, read_write> ff_out: array<f32>;
 @group(0) @binding(5) var<storage, read_write> ff_lse: array<f32>;
@@ -88,8 +89,6 @@ const WG: u32 = 64u;
 @group(0) @binding(3) var<storage, read_write> ca_k_cache: array<f32>;
 @group(0) @binding(4) var<storage, read_write> ca_v_cache: array<f32>;
 
-@group(0) @binding(1) var<storage, read> pf_q: array<f32>;
-@group(0) @binding(2) var<storage, read> pf_k: array<f32>;
 @group(0) @binding(3) var<storage, read_write> pf_probs: array<f32>;
 @group(0) @binding(4) var<storage, read_write> pf_row_max: array<f32>;
 
@@ -105,10 +104,8 @@ const WG: u32 = 64u;
 @group(0) @binding(2) var<storage, read> wt_y: array<f32>;
 @group(0) @binding(3) var<storage, read_write> wt_out: array<f32>;
 
-@group(0) @binding(1) var<storage, read> sb_probs: array<f32>;
-@group(0) @binding(2) var<storage, read_write> sb_grad: array<f32>;
-@group(0) @binding(3) var<storage, read> sb_q: array<f32>;
-@group(0) @binding(4) var<storage, read> sb_k: array<f32>;
+@group(0) @binding(3) var<storage, read> sb_probs: array<f32>;
+@group(0) @binding(4) var<storage, read_write> sb_grad: array<f32>;
 
 fn visible(i: u32, j: u32) -> bool {
     if (j > i) {
@@ -169,20 +166,20 @@ fn group_size() -> u32 {
     return dims.heads / dims.kv_heads;
 }
 
-// The capped logit of query row qi (in fa_q) and key row kj (in fa_k).
-fn fused_logit(qi: u32, kj: u32) -> f32 {
+// The capped logit of query row qi (in att_q) and key row kj (in att_k).
+fn qk_logit(qi: u32, kj: u32) -> f32 {
     var qk = 0.0;
     for (var d = 0u; d < dims.d_head; d++) {
-        qk += fa_q[qi + d] * fa_k[kj + d];
+        qk += att_q[qi + d] * att_k[kj + d];
     }
     return capped_logit(qk);
 }
 
-// dout row qi (in fb_dout) . value row kj (in fa_v): the gradient of the probability p_ij.
+// dout row qi (in fb_dout) . value row kj (in att_v): the gradient of the probability p_ij.
 fn dout_dot_v(qi: u32, kj: u32) -> f32 {
     var dp = 0.0;
     for (var d = 0u; d < dims.d_head; d++) {
-        dp += fb_dout[qi + d] * fa_v[kj + d];
+        dp += fb_dout[qi + d] * att_v[kj + d];
     }
     return dp;
 }
@@ -190,7 +187,7 @@ fn dout_dot_v(qi: u32, kj: u32) -> f32 {
 // The recomputed probability p_ij = exp(logit - ALiBi - lse_i) and its logit gradient
 // ds_ij = p (dp_ij - delta_i) cap'(logit) scale, for both fused backward kernels.
 fn fused_p_ds(qi: u32, kj: u32, distance: f32, slope: f32, lse: f32, delta: f32) -> vec2<f32> {
-    let raw = fused_logit(qi, kj);
+    let raw = qk_logit(qi, kj);
     let p = exp(raw - slope * distance - lse);
     return vec2<f32>(p, p * (dout_dot_v(qi, kj) - delta) * cap_slope(raw) * dims.scale);
 }
@@ -226,7 +223,7 @@ fn attention_fused_forward(
             continue;
         }
         let kj = kv_index(b, j, kv);
-        let raw = fused_logit(qi, kj);
+        let raw = qk_logit(qi, kj);
         raw_max = max(raw_max, raw);
         let logit = raw - slope * f32(pos - j);
         if (logit > m) {
@@ -240,7 +237,7 @@ fn attention_fused_forward(
         let e = exp(logit - m);
         sum += e;
         for (var d = 0u; d < dims.d_head; d++) {
-            ff_out[qi + d] += e * fa_v[kj + d];
+            ff_out[qi + d] += e * att_v[kj + d];
         }
     }
     for (var d = 0u; d < dims.d_head; d++) {
@@ -296,7 +293,7 @@ fn attention_fused_backward_q(
         let kj = kv_index(b, j, kv);
         let ds = fused_p_ds(qi, kj, f32(i - j), slope, lse, delta).y;
         for (var d = 0u; d < dims.d_head; d++) {
-            fq_dq[qi + d] += ds * fa_k[kj + d];
+            fq_dq[qi + d] += ds * att_k[kj + d];
         }
     }
 }
@@ -330,7 +327,7 @@ fn attention_fused_backward_kv(
             let p_ds = fused_p_ds(qi, kj, f32(i - j), slope, fb_lse[r], fkv_delta[r]);
             for (var d = 0u; d < dims.d_head; d++) {
                 fkv_dv[kj + d] += p_ds.x * fb_dout[qi + d];
-                fkv_dk[kj + d] += p_ds.y * fa_q[qi + d];
+                fkv_dk[kj + d] += p_ds.y * att_q[qi + d];
             }
         }
     }
@@ -359,12 +356,7 @@ fn attention_probs_forward(
     for (var j = 0u; j < dims.seq; j++) {
         var logit = 0.0;
         if (visible(i, j)) {
-            let kj = kv_index(b, j, kv);
-            var qk = 0.0;
-            for (var d = 0u; d < dims.d_head; d++) {
-                qk += pf_q[qi + d] * pf_k[kj + d];
-            }
-            let raw = capped_logit(qk);
+            let raw = qk_logit(qi, kv_index(b, j, kv));
             raw_max = max(raw_max, raw);
             logit = raw - slope * f32(i - j);
             row_max = max(row_max, logit);
@@ -480,12 +472,7 @@ fn attention_softmax_backward(
         var slope = 1.0;
         // Keys past the query have p = 0 and need no slope.
         if (SOFTCAP > 0.0 && j <= i) {
-            let kj = kv_index(b, j, h / group_size());
-            var qk = 0.0;
-            for (var d = 0u; d < dims.d_head; d++) {
-                qk += sb_q[qi + d] * sb_k[kj + d];
-            }
-            slope = cap_slope(capped_logit(qk));
+            slope = cap_slope(qk_logit(qi, kv_index(b, j, h / group_size())));
         }
         sb_grad[row + j] = sb_probs[row + j] * (sb_grad[row + j] - p_dot_dp) * slope * dims.scale;
     }

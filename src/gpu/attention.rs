@@ -318,7 +318,8 @@ pub fn softmax_backward(
     q: View,
     k: View,
 ) -> Kernel {
-    let storage = [(Read, probs), (ReadWrite, grad), (Read, q), (Read, k)];
+    // q and k at 1 and 2, where every logit kernel binds them.
+    let storage = [(Read, q), (Read, k), (Read, probs), (ReadWrite, grad)];
     let rows = s.batch * s.n_heads * s.seq;
     launch(
         ctx,

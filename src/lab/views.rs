@@ -94,35 +94,29 @@ pub fn loss_lines(lab: &Lab) -> Vec<Line> {
     let mut lines = Vec::new();
     for run in series(lab) {
         let history = &run.session.history;
-        let validation = |value: fn(&StepRecord) -> Option<f32>| {
-            (history.iter())
-                .filter_map(|r| Some((r.step as f64, f64::from(value(r)?))))
-                .collect()
-        };
-        if per_character {
+        if !per_character {
+            let train: Vec<(f64, f64)> = history
+                .iter()
+                .map(|r| (r.step as f64, f64::from(r.loss)))
+                .collect();
             lines.push(Line {
-                label: format!("{} (validation)", run.name),
-                points: validation(|r| r.val_bpc),
+                label: String::new(),
+                points: smooth(&train, lab.smoothing),
                 color: run.color,
-                faint: false,
+                faint: true,
                 dash: run.dash,
             });
-            continue;
         }
-        let train: Vec<(f64, f64)> = history
-            .iter()
-            .map(|r| (r.step as f64, f64::from(r.loss)))
-            .collect();
-        lines.push(Line {
-            label: String::new(),
-            points: smooth(&train, lab.smoothing),
-            color: run.color,
-            faint: true,
-            dash: run.dash,
-        });
+        let value: fn(&StepRecord) -> Option<f32> = if per_character {
+            |r| r.val_bpc
+        } else {
+            |r| r.val_loss
+        };
         lines.push(Line {
             label: format!("{} (validation)", run.name),
-            points: validation(|r| r.val_loss),
+            points: (history.iter())
+                .filter_map(|r| Some((r.step as f64, f64::from(value(r)?))))
+                .collect(),
             color: run.color,
             faint: false,
             dash: run.dash,

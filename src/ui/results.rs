@@ -16,6 +16,25 @@ use crate::lab::lockstep::{self, experiment_chart, ExperimentChart, Kind};
 use crate::lab::page_text;
 use crate::lab::Lab;
 
+/// A table of results (the experiment's, the sweep's): a header row, then a row of cells each.
+pub(super) fn results_table<Row: IntoIterator<Item = String>>(
+    testid: &'static str,
+    header: impl IntoIterator<Item = String>,
+    rows: impl IntoIterator<Item = Row>,
+) -> impl IntoView {
+    let cells = |row: Row| {
+        row.into_iter()
+            .map(|c| view! { <td>{c}</td> })
+            .collect_view()
+    };
+    view! {
+        <table class="results" data-testid=testid>
+            <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
+            <tbody>{rows.into_iter().map(|row| view! { <tr>{cells(row)}</tr> }).collect_view()}</tbody>
+        </table>
+    }
+}
+
 /// The experiment's panel, while there is one.
 #[component]
 pub fn ExperimentPanel() -> impl IntoView {
@@ -155,15 +174,7 @@ fn ResultsTable() -> impl IntoView {
         table().map(|(header, rows, verdicts)| {
             let judged_by_rule = !matches!(verdicts, Verdicts::NoClaim);
             view! {
-                <table class="results" data-testid="experiment-results">
-                    <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
-                    <tbody>
-                        {rows
-                            .into_iter()
-                            .map(|row| view! { <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> })
-                            .collect_view()}
-                    </tbody>
-                </table>
+                {results_table("experiment-results", header, rows)}
                 <div class="verdicts" data-testid="experiment-verdicts">
                     {match verdicts {
                         Verdicts::Judged(lines) => lines.into_iter().map(|l| view! { <p>{l}</p> }).collect_view().into_any(),

@@ -9,6 +9,7 @@ use leptos::prelude::*;
 use super::chart_canvas::{draw_at_box_size, TextSize};
 use super::lab_state::LabState;
 use super::language::Language;
+use super::results::results_table;
 use crate::charts::{self, Axes};
 use crate::lab::tour_text::fill;
 use crate::lab::{experiments_text, names_text, page_text, sweep};
@@ -123,15 +124,7 @@ pub fn SweepResults() -> impl IntoView {
         {move || {
             table().map(|(header, rows)| {
                 view! {
-                    <table class="results" data-testid="sweep-results">
-                        <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
-                        <tbody>
-                            {rows
-                                .into_iter()
-                                .map(|row| view! { <tr>{row.into_iter().map(|c| view! { <td>{c}</td> }).collect_view()}</tr> })
-                                .collect_view()}
-                        </tbody>
-                    </table>
+                    {results_table("sweep-results", header, rows)}
                     <p class="hint">{move || words().sweep_table_hint}</p>
                 }
             })
