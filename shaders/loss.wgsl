@@ -46,6 +46,23 @@ var<workgroup> partial_z: array<f32, REDUCE_WG>;
 var<workgroup> partial_count: array<f32, REDUCE_WG>;
 var<workgroup> partial_lse: array<f32, REDUCE_WG>;
 
+// The largest (take_max) or the sum of the WG invocations' values, tree-reduced in partial;
+// every invocation gets it, and partial is free again on return.
+fn workgroup_reduce(lid: u32, value: f32, take_max: bool) -> f32 {
+    partial[lid] = value;
+    workgroupBarrier();
+    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
+        if (lid < stride) {
+            let other = partial[lid + stride];
+            partial[lid] = select(partial[lid] + other, max(partial[lid], other), take_max);
+        }
+        workgroupBarrier();
+    }
+    let result = partial[0];
+    workgroupBarrier();
+    return result;
+}
+
 @compute @workgroup_size(WG)
 fn cross_entropy_forward(
     @builtin(workgroup_id) wid: vec3<u32>,
@@ -61,30 +78,14 @@ fn cross_entropy_forward(
     for (var v = lid; v < dims.vocab; v += WG) {
         m = max(m, fwd_logits[base + v]);
     }
-    partial[lid] = m;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-        if (lid < stride) {
-            partial[lid] = max(partial[lid], partial[lid + stride]);
-        }
-        workgroupBarrier();
-    }
-    let row_max = partial[0];
-    workgroupBarrier();
+    let row_max = workgroup_reduce(lid, m, true);
     var s = 0.0;
     for (var v = lid; v < dims.vocab; v += WG) {
         s += exp(fwd_logits[base + v] - row_max);
     }
-    partial[lid] = s;
-    workgroupBarrier();
-    for (var stride = WG / 2u; stride > 0u; stride /= 2u) {
-        if (lid < stride) {
-            partial[lid] += partial[lid + stride];
-        }
-        workgroupBarrier();
-    }
+    let total = workgroup_reduce(lid, s, false);
     if (lid == 0u) {
-        let lse = row_max + log(partial[0]);
+        let lse = row_max + log(total);
         fwd_lse[row] = lse;
         let tgt = fwd_targets[row];
         var ce = 0.0;
