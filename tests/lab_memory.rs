@@ -6,6 +6,8 @@
 //! `ARCHLAB_RUNS=50 cargo test --test lab_memory -- --nocapture` is the benchmark.
 #![cfg(not(target_arch = "wasm32"))]
 
+// The integration tests' helpers, of which this binary uses a few.
+#[allow(dead_code)]
 mod common;
 
 use std::alloc::{GlobalAlloc, Layout, System};

@@ -89,12 +89,12 @@ fn argmax(row: &[f32]) -> usize {
     (0..row.len()).fold(0, |best, i| if row[i] > row[best] { i } else { best })
 }
 
-/// For every scored position (target not `IGNORE`), its row and whether the argmax is right.
-pub fn graded<'a>(
+/// For every scored position (target not `IGNORE`), whether the argmax is right.
+fn graded<'a>(
     logits: &'a [f32],
     batch: &'a Batch,
     vocab: usize,
-) -> impl Iterator<Item = (usize, bool)> + 'a {
+) -> impl Iterator<Item = bool> + 'a {
     assert_eq!(
         logits.len(),
         batch.batch * batch.seq * vocab,
@@ -107,16 +107,15 @@ pub fn graded<'a>(
         .filter(|&(_, &t)| t != IGNORE)
         .map(move |(i, &t)| {
             let row = &logits[i * vocab..(i + 1) * vocab];
-            (i / batch.seq, argmax(row) == t as usize)
+            argmax(row) == t as usize
         })
 }
 
 /// Fraction of scored positions whose argmax logit is the target. Logits are [batch * seq, vocab].
 /// NaN when nothing is scored (an undefined ratio, rather than a misleading 0 or 1).
 pub fn token_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> f32 {
-    let (right, total) = graded(logits, batch, vocab).fold((0usize, 0usize), |(r, n), (_, ok)| {
-        (r + usize::from(ok), n + 1)
-    });
+    let (right, total) = graded(logits, batch, vocab)
+        .fold((0usize, 0usize), |(r, n), ok| (r + usize::from(ok), n + 1));
     right as f32 / total as f32
 }
 

@@ -4,9 +4,9 @@ use crate::model::{AttentionMemory, MemoryBudget};
 
 const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
 
-/// Natively the CPU engine runs on one thread: a model past 16 GiB (a billion parameters with
-/// gradients and AdamW moments) would take minutes per step there, so 16 GiB is the cap, and
-/// at most half of the machine's memory where the system says how much it has (Linux).
+/// Natively a model past 16 GiB (a billion parameters with gradients and AdamW moments) would
+/// take minutes per step on the CPU engine, so 16 GiB is the cap, and at most half of the
+/// machine's memory where the system says how much it has (Linux).
 #[cfg(not(target_arch = "wasm32"))]
 pub fn memory_budget() -> MemoryBudget {
     const CAP: f64 = 16.0 * GIB;
@@ -20,7 +20,7 @@ pub fn memory_budget() -> MemoryBudget {
         ),
         _ => (
             CAP,
-            "the CPU engine (at most 16 GiB: it runs on one thread)",
+            "the CPU engine (at most 16 GiB: a larger model takes minutes a step)",
         ),
     };
     MemoryBudget {
@@ -50,7 +50,7 @@ pub fn wasm_budget() -> MemoryBudget {
 }
 
 /// `MemTotal` of /proc/meminfo ("MemTotal:       24557000 kB") in bytes.
-#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+#[cfg(any(not(target_arch = "wasm32"), test))]
 fn mem_total_bytes(meminfo: &str) -> Option<f64> {
     let line = meminfo.lines().find(|l| l.starts_with("MemTotal:"))?;
     let kib: f64 = line.split_whitespace().nth(1)?.parse().ok()?;

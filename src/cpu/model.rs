@@ -28,7 +28,7 @@ use super::linear::{linear_backward, linear_forward};
 use super::loss::{cross_entropy_backward, cross_entropy_forward, LossTerms};
 use super::norm::{norm_backward, norm_forward, NormStats};
 use super::position::{
-    add_sinusoidal_at, embedding_backward, embedding_forward, rope_backward, rope_forward_at,
+    add_sinusoidal, embedding_backward, embedding_forward, rope_backward, rope_forward_at,
 };
 use super::real::{add, add_into, zeros, Real};
 use super::softcap::{softcap_backward, softcap_forward};
@@ -250,7 +250,7 @@ impl<'a, R: Real> Forward<'a, R> {
             config.embedding_scale(),
         );
         match config.position {
-            Position::Sinusoidal => add_sinusoidal_at(&mut embedded, self.start, seq, c),
+            Position::Sinusoidal => add_sinusoidal(&mut embedded, self.start, seq, c),
             Position::Learned | Position::Rope | Position::Alibi | Position::None => {}
         }
         self.dropout(&mut embedded, config.dropout.embd, EMBEDDING_SITE);

@@ -51,15 +51,10 @@ pub fn embedding_backward<R: Real>(
     }
 }
 
-/// Adds the 2017 table in place: `x[t, 2i] += sin(t / 10000^(2i/C))`,
-/// `x[t, 2i+1] += cos(t / 10000^(2i/C))`. A constant, so its backward is the identity.
-/// Shapes: `x` `[B, T, C]`.
-pub fn add_sinusoidal<R: Real>(x: &mut [R], seq: usize, c: usize) {
-    add_sinusoidal_at(x, 0, seq, c);
-}
-
-/// `add_sinusoidal` for rows at positions `start..start + seq` (decoding after a cache).
-pub fn add_sinusoidal_at<R: Real>(x: &mut [R], start: usize, seq: usize, c: usize) {
+/// Adds the 2017 table in place at positions `start..start + seq` (0 in training; later
+/// after a cache): `x[t, 2i] += sin(p / 10000^(2i/C))`, `x[t, 2i+1] += cos(p / 10000^(2i/C))`
+/// with p = start + t. A constant, so its backward is the identity. Shapes: `x` `[B, seq, C]`.
+pub fn add_sinusoidal<R: Real>(x: &mut [R], start: usize, seq: usize, c: usize) {
     for (n, row) in x.chunks_exact_mut(c).enumerate() {
         let t = start + n % seq;
         for (i, value) in row.iter_mut().enumerate() {
@@ -189,7 +184,7 @@ mod tests {
         // C = 4, t = 1: dims 0,1 use 1/10000^0 = 1 -> sin 1, cos 1;
         // dims 2,3 use 1/10000^(2/4) = 0.01 -> sin 0.01, cos 0.01. t = 0 gives [0, 1, 0, 1].
         let mut x = vec![0.0f64; 8];
-        add_sinusoidal(&mut x, 2, 4);
+        add_sinusoidal(&mut x, 0, 2, 4);
         let expected = [
             0.0,
             1.0,

@@ -86,7 +86,8 @@ impl GpuEngine {
     }
 
     /// Staging buffers made for read-backs so far; 2 means double buffering never had to
-    /// grow, i.e. no step found both of its read-back buffers still in flight.
+    /// grow, i.e. no step found both of its read-back buffers still in flight (the engine's
+    /// tests watch it).
     pub fn staging_buffers(&self) -> usize {
         self.reports.staging_made
     }

@@ -41,7 +41,9 @@ pub fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<f32> {
         .collect()
 }
 
-/// Runs `spec` on the GPU and the CPU on random A, B, bias and initial C, and compares them.
+/// Runs `spec` on the GPU (on the entry point `tile`; `None`: the one training would use, so
+/// both tiles can be checked on every shape) and the CPU on random A, B, bias and initial C,
+/// and compares them.
 ///
 /// Tolerance: each output is a sum of K products plus bias and previous C. Summed in f32 in any
 /// order (with or without fma), its error is at most γ(K+2)·Σ|terms| with γ(n) = n·u/(1 − n·u)
@@ -49,17 +51,6 @@ pub fn random_values(rng: &mut ChaCha8Rng, len: usize) -> Vec<f32> {
 /// element i passes when |GPU − CPU| ≤ γ(K+3)·Σ|terms|ᵢ. A wrong index or a lost tile gives
 /// errors of the size of the values themselves, far above it.
 pub async fn check_matmul(
-    ctx: &GpuContext,
-    spec: MatmulSpec,
-    with_bias: bool,
-    rng: &mut ChaCha8Rng,
-) -> Result<KernelCheck, EngineError> {
-    check_matmul_tiled(ctx, spec, with_bias, None, rng).await
-}
-
-/// `check_matmul` on a chosen entry point (`None`: the one training would use), so both tiles
-/// are checked on every shape.
-pub async fn check_matmul_tiled(
     ctx: &GpuContext,
     spec: MatmulSpec,
     with_bias: bool,
@@ -309,7 +300,7 @@ pub async fn run_page_checks(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut results = Vec::new();
     for (spec, with_bias, tile) in page_check_shapes() {
-        results.push(check_matmul_tiled(ctx, spec, with_bias, tile, &mut rng).await?);
+        results.push(check_matmul(ctx, spec, with_bias, tile, &mut rng).await?);
     }
     for (name, config) in page_check_models() {
         results.push(check_training(ctx, name, &config, &mut rng).await?);

@@ -21,7 +21,7 @@ impl Lab {
         }
     }
 
-    /// Runs whose engine is still alive (at most one: the newest).
+    /// Runs whose engine is still alive (at most one: the newest); what the memory tests watch.
     pub fn engines_alive(&self) -> usize {
         self.runs.iter().filter(|r| r.engine.is_some()).count()
     }

@@ -155,17 +155,6 @@ impl Lockstep {
             on_round(self);
         }
     }
-
-    /// The per-step difference of lane `lane`'s training loss to lane `reference`'s, over the
-    /// steps both recorded: (step, loss − reference loss), for the difference chart.
-    pub fn loss_difference(&self, lane: usize, reference: usize) -> Vec<(usize, f32)> {
-        let (a, b) = (&self.lanes[lane].session, &self.lanes[reference].session);
-        a.history
-            .iter()
-            .zip(&b.history)
-            .map(|(x, y)| (x.step, x.loss - y.loss))
-            .collect()
-    }
 }
 
 // Natively only: the tests wait for the engine (run_blocking).
@@ -272,11 +261,6 @@ mod tests {
             .lanes
             .iter()
             .all(|l| l.session.last_val_loss().is_some()));
-        assert_eq!(lockstep.loss_difference(1, 0).len(), 5);
-        assert!(lockstep
-            .loss_difference(0, 0)
-            .iter()
-            .all(|(_, d)| *d == 0.0));
 
         // A lane whose learning rate blows it up stops; the other finishes.
         let mut lockstep = lanes(6);

@@ -351,7 +351,7 @@ impl Session {
     }
 
     /// Natively: trains to the end, keeping `ahead` steps in flight and waiting for each report
-    /// and validation as it is needed; `on_record` sees the history after each pump.
+    /// and validation as it is needed; `on_progress` sees the session after each pump.
     #[cfg(not(target_arch = "wasm32"))]
     pub fn run_blocking(
         &mut self,

@@ -18,7 +18,6 @@ use rand_core::RngCore;
 use serde::{Deserialize, Serialize};
 
 use super::data::{below, step_rng, DataError, Split};
-use crate::contract::score::graded;
 use crate::contract::{Batch, IGNORE};
 
 /// Most distinct symbols (or the largest modulus): keeps the toy model's embedding table small.
@@ -379,19 +378,6 @@ fn fill_row(tokens: &[u32], answer: Range<usize>, inputs: &mut [u32], targets: &
     }
 }
 
-/// Fraction of rows (among those with a scored position) whose every scored position is right:
-/// a task is solved only when the whole answer is. NaN when nothing is scored.
-pub fn sequence_accuracy(logits: &[f32], batch: &Batch, vocab: usize) -> f32 {
-    // Per row: Some(all right so far) once a scored position is seen.
-    let mut rows: Vec<Option<bool>> = vec![None; batch.batch];
-    for (row, ok) in graded(logits, batch, vocab) {
-        rows[row] = Some(rows[row].unwrap_or(true) && ok);
-    }
-    let scored = rows.iter().flatten().count();
-    let solved = rows.iter().flatten().filter(|&&ok| ok).count();
-    solved as f32 / scored as f32
-}
-
 #[cfg(test)]
 mod tests {
     use std::collections::HashSet;
@@ -696,8 +682,6 @@ mod tests {
         ];
         let batch = hand_batch();
         assert!((token_accuracy(&logits, &batch, 3) - 2.0 / 3.0).abs() < 1e-6);
-        // Row 0 solved, row 1 not.
-        assert_eq!(sequence_accuracy(&logits, &batch, 3), 0.5);
         let all_ignored = Batch {
             targets: vec![IGNORE; 4],
             ..hand_batch()

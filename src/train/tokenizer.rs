@@ -453,11 +453,6 @@ impl Tokenizer {
         })
     }
 
-    /// [`Tokenizer::train`] on raw bytes, which must be UTF-8 (a clear error otherwise).
-    pub fn train_from_bytes(kind: TokenizerKind, bytes: &[u8]) -> Result<Self, DataError> {
-        Self::train(kind, utf8(bytes)?)
-    }
-
     /// The configuration this tokenizer was built from (with the BPE size it actually reached).
     pub fn kind(&self) -> TokenizerKind {
         match self {
@@ -485,11 +480,6 @@ impl Tokenizer {
             Self::Byte => Ok(text.bytes().map(u32::from).collect()),
             Self::Bpe(bpe) => Ok(bpe.encode(text)),
         }
-    }
-
-    /// [`Tokenizer::encode`] on raw bytes, which must be UTF-8 (a clear error otherwise).
-    pub fn encode_bytes(&self, bytes: &[u8]) -> Result<Vec<u32>, DataError> {
-        self.encode(utf8(bytes)?)
     }
 
     /// The bytes token `id` stands for; `None` for an id outside the vocabulary.
@@ -759,15 +749,10 @@ mod tests {
 
     #[test]
     fn non_utf8_bytes_are_refused_where_characters_are_needed() {
-        let bytes = b"ab\xffcd";
-        let err = Tokenizer::train_from_bytes(TokenizerKind::Char, bytes).unwrap_err();
+        let err = utf8(b"ab\xffcd").unwrap_err();
         assert_eq!(err, DataError::NotUtf8 { offset: 2 });
         assert_eq!(err.to_string(), "text: not valid UTF-8 from byte 2 on");
-        let tok = Tokenizer::train_from_bytes(TokenizerKind::Char, b"abcd").unwrap();
-        assert_eq!(
-            tok.encode_bytes(bytes).unwrap_err(),
-            DataError::NotUtf8 { offset: 2 }
-        );
+        assert_eq!(utf8(b"abcd"), Ok("abcd"));
     }
 
     #[test]

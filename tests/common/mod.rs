@@ -5,7 +5,6 @@ use archlab::gpu::GpuContext;
 /// The GPU context for a test, or `None` to skip it when this machine has no adapter. With
 /// `REQUIRE_GPU=1` (set by `cargo xtask test`) a missing adapter fails the test instead, so that
 /// CI cannot pass by skipping every GPU test.
-#[allow(dead_code)]
 pub fn gpu() -> Option<GpuContext> {
     match pollster::block_on(GpuContext::new()) {
         Ok(ctx) => Some(ctx),
@@ -21,7 +20,6 @@ pub fn gpu() -> Option<GpuContext> {
 
 /// Bytes of GPU buffers alive on `ctx`'s device (wgpu's own counter: the `counters` feature,
 /// tests only), once the device has freed what was dropped.
-#[allow(dead_code)]
 pub fn gpu_live(ctx: &GpuContext) -> f64 {
     ctx.device
         .poll(wgpu::PollType::wait_indefinitely())
@@ -34,19 +32,16 @@ use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
 /// Unit roundoff of f32, 2^-24.
-#[allow(dead_code)] // each test binary uses its own subset of these helpers
 pub const U: f64 = f32::EPSILON as f64 / 2.0;
 
 /// Higham's gamma(n) = n u / (1 - n u): the relative bound on a sum or product of n terms
 /// rounded in f32 in any order (Accuracy and Stability of Numerical Algorithms, section 3.1).
-#[allow(dead_code)]
 pub fn gamma(n: usize) -> f64 {
     let nu = n as f64 * U;
     nu / (1.0 - nu)
 }
 
 /// Uniform values in [-scale, scale) from `seed`.
-#[allow(dead_code)]
 pub fn uniform(seed: u64, len: usize, scale: f32) -> Vec<f32> {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     (0..len)
@@ -55,20 +50,17 @@ pub fn uniform(seed: u64, len: usize, scale: f32) -> Vec<f32> {
 }
 
 /// Runs `kernels` in order in one submit.
-#[allow(dead_code)]
 pub fn run(ctx: &GpuContext, kernels: &[&Kernel]) {
     submit(ctx, "test", kernels);
 }
 
 /// Reads a whole buffer back.
-#[allow(dead_code)]
 pub fn read(ctx: &GpuContext, buffer: &wgpu::Buffer) -> Vec<f32> {
     pollster::block_on(ctx.read_f32(buffer)).unwrap()
 }
 
 /// Asserts `|gpu[i] - cpu[i]| <= bound(i)` for every element (NaN fails) and prints the largest
 /// error and the largest error-to-bound ratio (`cargo test -- --nocapture` shows them).
-#[allow(dead_code)]
 pub fn assert_within(name: &str, gpu: &[f32], cpu: &[f32], bound: impl Fn(usize) -> f64) {
     assert_eq!(gpu.len(), cpu.len(), "{name}: lengths");
     let (mut max_error, mut worst, mut worst_at) = (0.0f64, 0.0f64, 0);
@@ -100,7 +92,6 @@ use archlab::contract::{Engine, StepReport};
 use archlab::lab::Lab;
 
 /// Waits for the report of every step in flight on `engine`, oldest first.
-#[allow(dead_code)]
 pub fn all_reports(engine: &mut dyn Engine) -> Vec<StepReport> {
     let mut reports = Vec::new();
     while engine.in_flight() > 0 {
@@ -111,7 +102,6 @@ pub fn all_reports(engine: &mut dyn Engine) -> Vec<StepReport> {
 }
 
 /// Runs the `archlab` binary with `args`.
-#[allow(dead_code)]
 pub fn archlab(args: &[&str]) -> std::process::Output {
     std::process::Command::new(env!("CARGO_BIN_EXE_archlab"))
         .args(args)
@@ -120,7 +110,6 @@ pub fn archlab(args: &[&str]) -> std::process::Output {
 }
 
 /// A fresh, empty folder under the target directory for one test.
-#[allow(dead_code)]
 pub fn scratch(name: &str) -> std::path::PathBuf {
     let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
     let _ = std::fs::remove_dir_all(&dir);
@@ -129,7 +118,6 @@ pub fn scratch(name: &str) -> std::path::PathBuf {
 }
 
 /// A clock that advances a millisecond per reading.
-#[allow(dead_code)]
 pub fn clock() -> impl Fn() -> f64 {
     let time = std::cell::Cell::new(0.0);
     move || {
@@ -140,7 +128,6 @@ pub fn clock() -> impl Fn() -> f64 {
 
 /// Drives the newest run of a GPU lab to its end as the page's loop does, one step submitted
 /// per turn so that reports and validations arrive interleaved with submissions.
-#[allow(dead_code)]
 pub fn drive(lab: &mut Lab) -> usize {
     let mut turns = 0;
     let now = clock();

@@ -54,7 +54,7 @@ fn embedding_matches_cpu_forward_and_backward() {
         let pos = (table == Table::Learned).then_some(&learned[..]);
         embedding_forward(&mut cpu_out, &tokens, &tok_emb, pos, seq, scale);
         if table == Table::Sinusoidal {
-            add_sinusoidal(&mut cpu_out, seq, c);
+            add_sinusoidal(&mut cpu_out, 0, seq, c);
         }
         let gpu_table = match table {
             Table::Learned => Some(learned.clone()),

@@ -214,9 +214,9 @@ fn twenty_steps_agree_with_the_cpu_engine() {
         );
         assert_eq!(gpu_stats.len(), STEPS);
 
-        // Tolerance on the statistics: every kernel agrees with its CPU op to a few units of
-        // f32 rounding of its terms (tests/gpu_<family>.rs), i.e. ~1e-6 relative through the
-        // ~10 kernels between parameters and loss; AdamW then moves each parameter by at most
+        // Tolerance on the statistics: every kernel agrees with its CPU op to a few units of f32
+        // rounding of its terms (tests/integration/gpu_<family>.rs), i.e. ~1e-6 relative through
+        // the ~10 kernels between parameters and loss; AdamW then moves each parameter by at most
         // ~lr a step whatever the gradient's size, so 20 steps cannot amplify those differences.
         // Measured on lavapipe: losses within 2e-7 relative, gradient norms (with more
         // cancellation, e.g. through QK-norm) within 1e-5. Bounds: 1e-5 and 1e-4, 50x and 10x

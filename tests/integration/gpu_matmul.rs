@@ -5,7 +5,7 @@ use crate::common;
 
 use archlab::contract::matmul::MatmulSpec;
 use archlab::gpu::matmul::MatmulTile;
-use archlab::lab::kernel_check::{check_matmul, check_matmul_tiled};
+use archlab::lab::kernel_check::check_matmul;
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -26,7 +26,8 @@ fn matmul_matches_cpu_on_random_shapes() {
             accumulate: variant & 4 != 0,
         };
         let with_bias = variant & 8 != 0;
-        let check = pollster::block_on(check_matmul(&ctx, spec, with_bias, &mut rng)).unwrap();
+        let check =
+            pollster::block_on(check_matmul(&ctx, spec, with_bias, None, &mut rng)).unwrap();
         // The tolerance is each element's f32 rounding bound γ(K+3)·Σ|terms|; its derivation is
         // on `check_matmul`. A ratio above 1 is an error no summation order explains.
         assert!(
@@ -59,7 +60,7 @@ fn matmul_matches_cpu_at_tile_edges() {
             trans_b: true,
             accumulate: false,
         };
-        let check = pollster::block_on(check_matmul(&ctx, spec, true, &mut rng)).unwrap();
+        let check = pollster::block_on(check_matmul(&ctx, spec, true, None, &mut rng)).unwrap();
         // Tolerance: the rounding bound of `check_matmul`, as above.
         assert!(check.passed(), "{check:?}");
     }
@@ -95,14 +96,9 @@ fn both_tiles_match_cpu_at_every_edge() {
                     accumulate: variant & 4 != 0,
                 };
                 let with_bias = variant & 8 != 0;
-                let check = pollster::block_on(check_matmul_tiled(
-                    &ctx,
-                    spec,
-                    with_bias,
-                    Some(tile),
-                    &mut rng,
-                ))
-                .unwrap();
+                let check =
+                    pollster::block_on(check_matmul(&ctx, spec, with_bias, Some(tile), &mut rng))
+                        .unwrap();
                 // Tolerance: the rounding bound of `check_matmul`, as above.
                 assert!(
                     check.passed(),
