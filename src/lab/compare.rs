@@ -66,8 +66,9 @@ impl Lab {
 mod tests {
     use super::*;
     use crate::contract::engine::wait;
+    use crate::lab::experiment_views::results_rows;
     use crate::lab::i18n::Lang;
-    use crate::lab::lockstep::{results_rows, PAGE_SEEDS};
+    use crate::lab::lockstep::PAGE_SEEDS;
     use crate::lab::page_defaults;
     use crate::lab::tests::{clock, settings};
     use crate::model::ParamLayout;

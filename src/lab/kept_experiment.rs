@@ -184,8 +184,8 @@ impl Lab {
 #[cfg(not(target_arch = "wasm32"))]
 mod tests {
     use super::*;
+    use crate::lab::experiment_views::results_rows;
     use crate::lab::i18n::Lang;
-    use crate::lab::lockstep::results_rows;
     use crate::lab::store::{self, SavedRuns};
     use crate::lab::tests::{clock, settings};
     use crate::lab::{page_defaults, SaveMark};

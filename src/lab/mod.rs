@@ -7,6 +7,7 @@ pub mod checkpoints;
 mod compare;
 pub mod engine;
 pub mod engine_choice;
+pub mod experiment_views;
 pub mod experiments_text;
 pub mod export;
 pub mod fields;

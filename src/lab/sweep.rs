@@ -224,7 +224,7 @@ mod tests {
             "the sweep's numbers are its cells"
         );
         // The page's snapshot of the whole experiment, with the sweep's part.
-        let shown = crate::lab::lockstep::snapshot(&lab);
+        let shown = crate::lab::experiment_views::snapshot(&lab);
         assert_eq!(shown["sweep"]["diverged"], 2);
         assert_eq!(shown["sweep"]["points"], json!([1, 1]));
         assert_eq!(shown["rows"], json!([]));

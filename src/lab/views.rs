@@ -457,7 +457,7 @@ pub fn snapshot(lab: &Lab, playing: bool) -> Value {
         "play_title": lab.play_title(super::i18n::Lang::En),
         "settings": lab.url_settings(),
         "engine_notice": lab.engine_notice,
-        "experiment": super::lockstep::snapshot(lab),
+        "experiment": super::experiment_views::snapshot(lab),
     })
 }
 

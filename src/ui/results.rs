@@ -11,8 +11,11 @@ use super::lab_state::LabState;
 use super::language::Language;
 use super::sweep::SweepResults;
 use crate::charts::{self, Axes};
+use crate::lab::experiment_views::{
+    experiment_chart, results_header, results_rows, verdict_line, ExperimentChart,
+};
 use crate::lab::experiments_text;
-use crate::lab::lockstep::{self, experiment_chart, ExperimentChart, Kind};
+use crate::lab::lockstep::Kind;
 use crate::lab::page_text;
 use crate::lab::Lab;
 
@@ -154,14 +157,14 @@ fn ResultsTable() -> impl IntoView {
             let experiment = lab.experiment.as_ref()?;
             let variants = experiment.variants();
             let unit = experiments_text::unit(lang, experiment.loss());
-            let header = lockstep::results_header(&page_text::of(lang).results_header, unit);
-            let rows = lockstep::results_rows(lang, &variants);
+            let header = results_header(&page_text::of(lang).results_header, unit);
+            let rows = results_rows(lang, &variants);
             let verdicts = match experiment.kind {
                 Kind::Marked { .. } => Verdicts::NoClaim,
                 _ => match experiment.judged() {
                     Some(judged) => Verdicts::Judged(
                         (judged.iter())
-                            .map(|judged| lockstep::verdict_line(lang, judged))
+                            .map(|judged| verdict_line(lang, judged))
                             .collect(),
                     ),
                     None => Verdicts::Coming,

@@ -8,7 +8,7 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 use archlab::charts::{self, Axes, Band, Line, Scale};
-use archlab::lab::lockstep::{band_chart, difference_lines};
+use archlab::lab::experiment_views::{band_chart, difference_lines};
 use archlab::train::evidence;
 pub use archlab::train::evidence::Variant;
 use archlab::train::experiments::Experiment;
