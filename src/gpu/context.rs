@@ -6,10 +6,10 @@ use std::cell::RefCell;
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
+use super::budget::gpu_budget;
 use super::kernel::View;
 use super::shaders::Shader;
-use crate::model::numbers::bytes;
-use crate::model::{AttentionMemory, MemoryBudget};
+use crate::model::MemoryBudget;
 
 /// Why no GPU context could be made.
 #[derive(Debug, thiserror::Error)]
@@ -293,10 +293,10 @@ impl GpuContext {
         self.lost.borrow_mut().take()
     }
 
-    /// What this device may hold: one buffer at most `max_buffer_size` and, since every
-    /// kernel binds whole tensors as storage, `max_storage_buffer_binding_size` (the device's
-    /// limits: WebGPU's defaults); all buffers together at most [`GPU_TOTAL`] (WebGPU does not
-    /// say how much memory a device has).
+    /// What this device may hold: one buffer at most `max_buffer_size` and, since every kernel
+    /// binds whole tensors as storage, `max_storage_buffer_binding_size` (the device's limits:
+    /// WebGPU's defaults); all buffers together at most [`super::GPU_TOTAL`] (WebGPU does not say
+    /// how much memory a device has).
     pub fn memory_budget(&self) -> MemoryBudget {
         gpu_budget(&self.device.limits())
     }
@@ -607,11 +607,6 @@ pub(super) fn take_mapped(staging: &wgpu::Buffer) -> Result<Vec<f32>, GpuError> 
     Ok(data)
 }
 
-/// All the buffers a GPU run may make together: WebGPU tells no device's memory, and 4 GiB
-/// is what a browser's GPU process commonly grants a tab (and more than any run at WebGPU's
-/// default buffer limits needs: four parameter buffers of at most 256 MiB and activations).
-pub const GPU_TOTAL: f64 = 4.0 * 1024.0 * 1024.0 * 1024.0;
-
 /// Why a device was lost, in a few words: "destroyed: Device was destroyed.".
 fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
     let reason = match reason {
@@ -621,24 +616,5 @@ fn lost_reason(reason: wgpu::DeviceLostReason, message: &str) -> String {
     match message.trim() {
         "" => reason.to_string(),
         message => format!("{reason}: {message}"),
-    }
-}
-
-/// The budget of a device with `limits` (a parameter, so tests can give small fake limits).
-pub fn gpu_budget(limits: &wgpu::Limits) -> MemoryBudget {
-    let largest = limits
-        .max_buffer_size
-        .min(limits.max_storage_buffer_binding_size);
-    MemoryBudget {
-        total: GPU_TOTAL,
-        largest_buffer: largest as f64,
-        owner: format!(
-            "the WebGPU engine ({} in all; max_buffer_size {}, max_storage_buffer_binding_size \
-             {})",
-            bytes(GPU_TOTAL),
-            bytes(limits.max_buffer_size as f64),
-            bytes(limits.max_storage_buffer_binding_size as f64),
-        ),
-        attention: AttentionMemory::Fused,
     }
 }

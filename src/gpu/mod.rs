@@ -6,6 +6,7 @@
 pub mod activation;
 pub mod adamw;
 pub mod attention;
+mod budget;
 mod context;
 mod decode;
 pub mod dropout;
@@ -26,6 +27,5 @@ pub mod roofline;
 pub mod shaders;
 pub mod sum;
 
-pub use context::{
-    gpu_budget, AdapterSummary, Binding, GpuContext, GpuError, PendingRead, GPU_TOTAL,
-};
+pub use budget::{gpu_budget, GPU_TOTAL};
+pub use context::{AdapterSummary, Binding, GpuContext, GpuError, PendingRead};
