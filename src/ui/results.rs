@@ -30,10 +30,16 @@ pub(super) fn results_table<Row: IntoIterator<Item = String>>(
             .map(|c| view! { <td>{c}</td> })
             .collect_view()
     };
+    let header = (header.into_iter())
+        .map(|h| view! { <th>{h}</th> })
+        .collect_view();
+    let body = (rows.into_iter())
+        .map(|row| view! { <tr>{cells(row)}</tr> })
+        .collect_view();
     view! {
         <table class="results" data-testid=testid>
-            <thead><tr>{header.into_iter().map(|h| view! { <th>{h}</th> }).collect_view()}</tr></thead>
-            <tbody>{rows.into_iter().map(|row| view! { <tr>{cells(row)}</tr> }).collect_view()}</tbody>
+            <thead><tr>{header}</tr></thead>
+            <tbody>{body}</tbody>
         </table>
     }
 }

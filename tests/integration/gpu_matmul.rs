@@ -5,9 +5,35 @@ use crate::common;
 
 use archlab::contract::matmul::MatmulSpec;
 use archlab::gpu::matmul::MatmulTile;
-use archlab::lab::kernel_check::check_matmul;
+use archlab::lab::kernel_check::{check_matmul, KernelCheck};
 use rand_chacha::rand_core::{RngCore, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+
+/// The product of shape `(m, n, k)` in variant `variant` (0..16): bit 0 transposes A, bit 1 B,
+/// bit 2 accumulates into C; and bit 3, whether a bias is added.
+fn variant_spec((m, n, k): (usize, usize, usize), variant: u32) -> (MatmulSpec, bool) {
+    let spec = MatmulSpec {
+        m,
+        n,
+        k,
+        trans_a: variant & 1 != 0,
+        trans_b: variant & 2 != 0,
+        accumulate: variant & 4 != 0,
+    };
+    (spec, variant & 8 != 0)
+}
+
+/// The tolerance is each element's f32 rounding bound γ(K+3)·Σ|terms|; its derivation is on
+/// `check_matmul`. A ratio above 1 is an error no summation order explains.
+fn assert_within_rounding(check: &KernelCheck) {
+    assert!(
+        check.passed(),
+        "{}: max error {:e} is {:.2} times its rounding bound",
+        check.label,
+        check.max_abs_error,
+        check.worst_error_to_bound
+    );
+}
 
 /// Every variant (transposes, bias, accumulation) on random shapes, most of them not multiples
 /// of the 64×64×16 or 128×128×8 tiles, some smaller than one tile and some spanning several.
@@ -17,26 +43,10 @@ fn matmul_matches_cpu_on_random_shapes() {
     let mut rng = ChaCha8Rng::seed_from_u64(7);
     for variant in 0..16u32 {
         let mut dim = |max: u32| 1 + (rng.next_u32() % max) as usize;
-        let spec = MatmulSpec {
-            m: dim(150),
-            n: dim(150),
-            k: dim(200),
-            trans_a: variant & 1 != 0,
-            trans_b: variant & 2 != 0,
-            accumulate: variant & 4 != 0,
-        };
-        let with_bias = variant & 8 != 0;
+        let (spec, with_bias) = variant_spec((dim(150), dim(150), dim(200)), variant);
         let check =
             pollster::block_on(check_matmul(&ctx, spec, with_bias, None, &mut rng)).unwrap();
-        // The tolerance is each element's f32 rounding bound γ(K+3)·Σ|terms|; its derivation is
-        // on `check_matmul`. A ratio above 1 is an error no summation order explains.
-        assert!(
-            check.passed(),
-            "{}: max error {:e} is {:.2} times its rounding bound",
-            check.label,
-            check.max_abs_error,
-            check.worst_error_to_bound
-        );
+        assert_within_rounding(&check);
     }
 }
 
@@ -61,8 +71,7 @@ fn matmul_matches_cpu_at_tile_edges() {
             accumulate: false,
         };
         let check = pollster::block_on(check_matmul(&ctx, spec, true, None, &mut rng)).unwrap();
-        // Tolerance: the rounding bound of `check_matmul`, as above.
-        assert!(check.passed(), "{check:?}");
+        assert_within_rounding(&check);
     }
 }
 
@@ -87,26 +96,11 @@ fn both_tiles_match_cpu_at_every_edge() {
             // Every shape in each variant would be 16× as long; rotating the variant across the
             // shapes covers each variant at several edges of every dimension.
             for variant in [i as u32 % 16, (i as u32 * 7 + 3) % 16] {
-                let spec = MatmulSpec {
-                    m,
-                    n,
-                    k,
-                    trans_a: variant & 1 != 0,
-                    trans_b: variant & 2 != 0,
-                    accumulate: variant & 4 != 0,
-                };
-                let with_bias = variant & 8 != 0;
+                let (spec, with_bias) = variant_spec((m, n, k), variant);
                 let check =
                     pollster::block_on(check_matmul(&ctx, spec, with_bias, Some(tile), &mut rng))
                         .unwrap();
-                // Tolerance: the rounding bound of `check_matmul`, as above.
-                assert!(
-                    check.passed(),
-                    "{}: max error {:e} is {:.2} times its rounding bound",
-                    check.label,
-                    check.max_abs_error,
-                    check.worst_error_to_bound
-                );
+                assert_within_rounding(&check);
             }
         }
     }
