@@ -53,9 +53,12 @@ export async function launch({ webgpu = true } = {}) {
 }
 
 /** Opens a page at a 1280x720 projector size (at `deviceScaleFactor` device pixels per CSS
- * pixel) and records uncaught errors and console errors. */
-export async function openPage(browser, { deviceScaleFactor = 1 } = {}) {
-  const page = await browser.newPage({ viewport: { width: 1280, height: 720 }, deviceScaleFactor });
+ * pixel), or with `emulated` false at the window's own size and ratio, and records uncaught
+ * errors and console errors. */
+export async function openPage(browser, { deviceScaleFactor = 1, emulated = true } = {}) {
+  const page = await browser.newPage(
+    emulated ? { viewport: { width: 1280, height: 720 }, deviceScaleFactor } : { viewport: null },
+  );
   const errors = [];
   page.on("pageerror", (error) => errors.push(`page error: ${error.message}`));
   page.on("console", (message) => {

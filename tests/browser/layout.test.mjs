@@ -1,8 +1,8 @@
 // The page's layout (issue 14 item 6) at a projector's, a tablet's and a phone's size: at
 // 1280x720 the first screen holds the tour stop's group of controls, the loss chart and the
 // attention maps; every chart canvas's bitmap is its box at the screen's pixel ratio (also at
-// twice as many device pixels); no sideways
-// overflow; no console errors. On the CPU engine.
+// twice as many device pixels, and drawn again when the ratio changes); no sideways overflow; no
+// console errors. On the CPU engine.
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { assertNoSidewaysScroll, launch, openPage, screenshot, TINY, until, url } from "./browser.mjs";
@@ -80,6 +80,64 @@ for (const [width, height, scale] of SIZES) {
     }
   });
 }
+
+// The pixel ratio changing under a page that stays (the window moved to a screen with twice as
+// many device pixels, and back): every chart is drawn again at the new ratio. Playwright's own
+// viewport emulation sets the ratio without the media-query events a screen change brings, so
+// this page has the window's own metrics, and Chromium's DevTools emulation changes the ratio:
+// overriding it reports the change to `matchMedia` listeners with no resize (which the test
+// checks), as a screen change does; clearing it reports the change back (with a resize).
+test("every chart is drawn again when the pixel ratio changes", async () => {
+  const browser = await launch({ webgpu: false });
+  try {
+    const { page, errors } = await openPage(browser, { emulated: false });
+    const devtools = await page.context().newCDPSession(page);
+    const { windowId } = await devtools.send("Browser.getWindowForTarget");
+    await devtools.send("Browser.setWindowBounds", { windowId, bounds: { width: 1280, height: 720 } });
+    await page.goto(`${url}${TINY}&train.steps=8`);
+    await until(page, (s) => s.runs[0]?.status === "finished, 8 steps" && s.attention?.maps.length > 0);
+    // The attention maps are redrawn at most once a second: after the last, nothing moves.
+    await page.waitForTimeout(1500);
+    await page.evaluate(() => {
+      window.resizes = 0;
+      addEventListener("resize", () => (window.resizes += 1));
+    });
+
+    /** Waits a second, checks every chart's bitmap is its box at `ratio`, and gives how many
+     * colours each has (up to 3: a drawn chart has its background, axes and data). */
+    async function drawnAt(ratio, when) {
+      await page.waitForTimeout(1000);
+      const drawn = await canvases(page);
+      for (const { name, bitmap, box, ratio: now } of drawn) {
+        assert.equal(now, ratio, when);
+        const expected = box.map((side) => Math.round(side * ratio));
+        assert.deepEqual(bitmap, expected, `${when}: ${name}'s bitmap for a ${box} CSS px box`);
+      }
+      return page.evaluate(() =>
+        [...document.querySelectorAll("canvas")]
+          .filter((canvas) => canvas.getBoundingClientRect().width > 0)
+          .map((canvas) => {
+            const { data } = canvas.getContext("2d").getImageData(0, 0, canvas.width, canvas.height);
+            const seen = new Set();
+            for (let i = 0; i < data.length && seen.size < 3; i += 4) seen.add(data.slice(i, i + 4).join());
+            return `${canvas.dataset.testid ?? canvas.closest("[data-testid]")?.dataset.testid}: ${seen.size}`;
+          }),
+      );
+    }
+
+    const first = await drawnAt(1, "at first");
+    assert.ok(first.filter((chart) => chart.endsWith(": 3")).length >= 6, `drawn at first: ${first}`);
+    await devtools.send("Emulation.setDeviceMetricsOverride", { width: 0, height: 0, deviceScaleFactor: 2, mobile: false });
+    // Setting a bitmap's size clears it: each chart must have been drawn again, not left blank.
+    assert.deepEqual(await drawnAt(2, "moved to a 2x screen"), first);
+    assert.equal(await page.evaluate(() => window.resizes), 0, "the ratio changed without a resize");
+    await devtools.send("Emulation.clearDeviceMetricsOverride");
+    assert.deepEqual(await drawnAt(1, "moved back"), first);
+    assert.deepEqual(errors, []);
+  } finally {
+    await browser.close();
+  }
+});
 
 // Every tour stop and the legend of its group of controls, which stands first in the controls
 // column (the rules of thumb follow Shape's group, outside it).
