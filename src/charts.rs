@@ -115,7 +115,8 @@ pub struct Band {
     pub color: usize,
 }
 
-/// Axis titles and scale of a line chart.
+/// Axis titles and scale of a line chart. The names are drawn as given: a log axis says so in
+/// its name, in the chart's language (`PageText::axis_name` on the page).
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Axes<'a> {
     pub title: &'a str,
@@ -288,23 +289,15 @@ fn draw<DB: DrawingBackend>(
         .map_err(chart_error)?;
     let x_format = |v: &f64| format!("{:.0e}", 10f64.powf(*v));
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(if axes.log_x {
-        format!("{} (log scale)", axes.x)
-    } else {
-        axes.x.to_string()
-    })
-    .y_desc(if axes.log_y {
-        format!("{} (log scale)", axes.y)
-    } else {
-        axes.y.to_string()
-    })
-    .y_labels(Y_LABELS)
-    .y_label_formatter(&y_format)
-    .label_style(tick_font)
-    .axis_desc_style(axis_font)
-    .set_all_tick_mark_size(tick_mark)
-    .axis_style(BLACK.stroke_width(scale.px(1.0)))
-    .light_line_style(WHITE.mix(0.0));
+    mesh.x_desc(axes.x)
+        .y_desc(axes.y)
+        .y_labels(Y_LABELS)
+        .y_label_formatter(&y_format)
+        .label_style(tick_font)
+        .axis_desc_style(axis_font)
+        .set_all_tick_mark_size(tick_mark)
+        .axis_style(BLACK.stroke_width(scale.px(1.0)))
+        .light_line_style(WHITE.mix(0.0));
     if axes.log_x {
         mesh.x_label_formatter(&x_format);
     }

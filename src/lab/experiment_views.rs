@@ -179,10 +179,7 @@ pub fn experiment_chart(
             (title, y, Vec::new(), difference_lines(&variants))
         }
     };
-    // The legend names the variants in the page's language.
-    for line in &mut lines {
-        line.label = names_text::name(lang, &line.label);
-    }
+    names_text::name_lines(lang, &mut lines);
     (title, y, bands, lines)
 }
 

@@ -7,6 +7,9 @@
 use super::fields::FIELDS;
 use super::fields_text;
 use super::i18n::{fill_holes, matches, Lang};
+use crate::charts::Line;
+use crate::train::experiments::EXPERIMENTS;
+use crate::train::sweep::SWEEP;
 
 /// Whole names, as (English pattern, Chinese); `{}` holds a name, itself translated, or a
 /// value kept as it is. More specific patterns come first.
@@ -111,6 +114,10 @@ pub const PHRASES: &[(&str, &str)] = &[
     ("every 2nd layer global", "每 2 层一个全局层"),
     ("sparse", "稀疏"),
     ("bits per character", "比特/字符"),
+    // The RMS-across-layers chart's lines (`lab::views::profile_lines`).
+    ("residual stream", "残差流"),
+    ("attention branch", "注意力分支"),
+    ("MLP branch", "MLP 分支"),
     ("vs", "对"),
     ("difference", "差值"),
     ("largest spread", "种子间最大差异"),
@@ -128,6 +135,13 @@ pub fn name(lang: Lang, name: &str) -> String {
     }
     // A list reads with the Chinese comma.
     whole_name(lang, name).unwrap_or_else(|| replace_phrases(name, &phrases()).replace(", ", "，"))
+}
+
+/// A chart's legend, its runs, variants and layers named in `lang`.
+pub fn name_lines(lang: Lang, lines: &mut [Line]) {
+    for line in lines {
+        line.label = name(lang, &line.label);
+    }
 }
 
 /// `name` in `lang` by the first whole-name pattern it matches, its names translated; None
@@ -155,10 +169,14 @@ fn phrases() -> Vec<(&'static str, &'static str)> {
         let short = (en.split(':').next(), zh.split('：').next());
         [Some((en, zh)), short.0.zip(short.1)]
     });
+    // An experiment's name is the command line's (`archlab experiment norm-position`): kept
+    // whole, not read as words ("position").
+    let experiments = EXPERIMENTS.iter().chain([&SWEEP]).map(|e| (e.name, e.name));
     let mut all: Vec<(&str, &str)> = (PHRASES.iter().copied())
         .chain(labels)
         .chain(options.flatten())
         .filter(|(en, zh)| en != zh)
+        .chain(experiments)
         .collect();
     all.sort_by_key(|(en, _)| std::cmp::Reverse(en.len()));
     all
@@ -240,8 +258,6 @@ pub(crate) fn english_words(text: &str) -> Vec<&str> {
 mod tests {
     use super::*;
     use crate::lab::{page_defaults, run_label};
-    use crate::train::experiments::EXPERIMENTS;
-    use crate::train::sweep::SWEEP;
 
     #[test]
     fn run_labels_read_in_chinese() {
@@ -311,6 +327,12 @@ mod tests {
                     let zh = name(Lang::Zh, &text);
                     assert!(english_words(&zh).is_empty(), "{text} → {zh}");
                 }
+                // The run of one variant (`Lab::show_variant`): the experiment's name in
+                // Chinese or whole ("norm-position", not "norm-" and the Chinese for
+                // "position").
+                let run = name(Lang::Zh, &format!("{}: {variant}", experiment.name));
+                let rest = run.replacen(experiment.name, "", 1);
+                assert!(english_words(&rest).is_empty(), "{run}");
             }
         }
     }

@@ -80,6 +80,8 @@ pub struct PageText {
     pub status: [&'static str; 5],
 
     pub loss_chart: ChartText,
+    /// A chart axis on a log scale: "{axis} (log scale)".
+    pub log_axis: &'static str,
     /// The loss chart when the shown runs' tokenizers differ.
     pub loss_bpc_chart: ChartText,
     pub profile_chart: ChartText,
@@ -346,6 +348,7 @@ pub const ENGLISH: PageText = PageText {
         x: "step",
         y: "nats per token",
     },
+    log_axis: "{axis} (log scale)",
     loss_bpc_chart: ChartText {
         title: "Validation loss in bits per character (the runs' tokenizers differ)",
         x: "step",
@@ -670,6 +673,7 @@ pub const CHINESE: PageText = PageText {
         x: "步",
         y: "nats/token",
     },
+    log_axis: "{axis}（对数刻度）",
     loss_bpc_chart: ChartText {
         title: "每字符比特数的验证损失（各运行的分词器不同）",
         x: "步",
@@ -900,6 +904,16 @@ pub const CHINESE: PageText = PageText {
         nan_note: "NaN：运行已发散",
     },
 };
+
+impl PageText {
+    /// A chart axis's name, saying so when the axis is on a log scale.
+    pub fn axis_name(&self, axis: &str, log: bool) -> String {
+        match log {
+            true => self.log_axis.replace("{axis}", axis),
+            false => axis.to_string(),
+        }
+    }
+}
 
 /// The page's words in `lang`.
 pub fn of(lang: Lang) -> &'static PageText {

@@ -17,7 +17,7 @@ use crate::lab::experiment_views::{experiment_chart, ExperimentChart};
 use crate::lab::i18n::Lang;
 use crate::lab::tour::{self, STOPS};
 use crate::lab::tour_text::fill;
-use crate::lab::{experiments_text, page_text, tour_text, views, Lab};
+use crate::lab::{experiments_text, names_text, page_text, tour_text, views, Lab};
 use crate::train::experiments::Experiment;
 
 /// What fills the screen.
@@ -68,6 +68,7 @@ impl Chart {
         }
     }
 
+    /// Draws the chart and gives its title, the canvas's accessible name.
     fn draw(
         self,
         lab: &Lab,
@@ -75,7 +76,7 @@ impl Chart {
         lang: Lang,
         area: &ChartArea,
         scale: Scale,
-    ) -> Result<(), charts::ChartError> {
+    ) -> Result<String, charts::ChartError> {
         let (page, names) = (page_text::of(lang), tour_text::of(lang).presenter.views);
         let axes = |title, y, log_y| Axes {
             title,
@@ -88,18 +89,23 @@ impl Chart {
             // Short titles (the views' names): the header above says the rest, and long ones
             // clip in large type.
             Self::Loss => {
-                let y = views::loss_axes(lab, page).y;
-                let lines = views::loss_lines(lab);
-                charts::draw_lines(area, scale, axes(names[0], y, log_y), &lines)
+                let y = page.axis_name(views::loss_axes(lab, page).y, log_y);
+                let mut lines = views::loss_lines(lab);
+                names_text::name_lines(lang, &mut lines);
+                charts::draw_lines(area, scale, axes(names[0], &y, log_y), &lines)?;
+                Ok(names[0].to_string())
             }
             Self::Logit => {
-                let lines = views::metric_lines(lab, views::max_attention_logit);
+                let mut lines = views::metric_lines(lab, views::max_attention_logit);
+                names_text::name_lines(lang, &mut lines);
                 let axes = axes(names[1], page.logit_chart.y, false);
-                charts::draw_lines(area, scale, axes, &lines)
+                charts::draw_lines(area, scale, axes, &lines)?;
+                Ok(names[1].to_string())
             }
             Self::ExperimentLoss => {
                 let (title, y, bands, lines) = experiment_chart(lab, lang, ExperimentChart::Loss);
-                charts::draw_bands(area, scale, axes(&title, &y, false), &bands, &lines)
+                charts::draw_bands(area, scale, axes(&title, &y, false), &bands, &lines)?;
+                Ok(title)
             }
         }
     }
@@ -112,6 +118,7 @@ fn PresenterChart(chart: Chart) -> impl IntoView {
     let state = expect_context::<LabState>();
     let language = expect_context::<Language>();
     let canvas = NodeRef::<Canvas>::new();
+    let label = RwSignal::new(String::new());
     let data = move || {
         state.charts.track();
         (state.log_y.get(), language.get())
@@ -124,14 +131,15 @@ fn PresenterChart(chart: Chart) -> impl IntoView {
             let drawn = state
                 .lab
                 .with_value(|lab| chart.draw(lab, log_y, lang, area, scale));
-            if let Err(error) = drawn {
-                leptos::logging::warn!("{}: {error}", chart.testid());
+            match drawn {
+                Ok(title) => label.set(title),
+                Err(error) => leptos::logging::warn!("{}: {error}", chart.testid()),
             }
         },
     );
     view! {
         <figure class="presenter-chart">
-            <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=chart.testid() />
+            <canvas node_ref=canvas data-testid=chart.testid() role="img" aria-label=label />
         </figure>
     }
 }
@@ -270,10 +278,7 @@ pub fn Presenter() -> impl IntoView {
             .with_value(|lab| lab.experiment.as_ref().map(|e| e.experiment));
         running
             .or_else(|| Experiment::named(STOPS[tour.stop.get()].experiment))
-            .map(|e| {
-                let claim = experiments_text::of(language.get(), e).claim;
-                format!("{claim} ({})", e.source)
-            })
+            .map(|e| (experiments_text::of(language.get(), e).claim, e.source))
     };
     let status = move || {
         state.progress.track();
@@ -298,9 +303,9 @@ pub fn Presenter() -> impl IntoView {
             (index + 1).to_string(),
             experiment.variants.len().to_string(),
         );
-        let label = experiment.variants[index].0;
+        let label = names_text::name(language.get(), experiment.variants[index].0);
         let values = [
-            ("label", label),
+            ("label", label.as_str()),
             ("n", &n),
             ("total", &total),
             ("experiment", name),
@@ -322,7 +327,9 @@ pub fn Presenter() -> impl IntoView {
                     aria-label=words.label data-testid="presenter" data-view=move || format!("{:?}", chosen.get())>
                     <header class="presenter-head">
                         <h2 data-testid="presenter-stop">{stop_line}</h2>
-                        <p data-testid="presenter-claim">{claim}</p>
+                        <p data-testid="presenter-claim">
+                            {move || claim().map(|(claim, source)| view! { {claim} " " <cite>{source}</cite> })}
+                        </p>
                         <p class="presenter-status" data-testid="presenter-status">{status}</p>
                         <div class="presenter-buttons">
                             <button data-testid="presenter-play" on:click=move |_| play_pause()>

@@ -83,19 +83,19 @@ pub fn SweepResults() -> impl IntoView {
             let Some((mut lines, marks)) = chart else {
                 return;
             };
-            for line in &mut lines {
-                line.label = names_text::name(lang, &line.label);
-            }
-            let words = page_text::of(lang).sweep_chart;
-            let diverged = page_text::of(lang).sweep_diverged;
+            names_text::name_lines(lang, &mut lines);
+            let page = page_text::of(lang);
+            let words = page.sweep_chart;
             let axes = Axes {
                 title: words.title,
-                x: words.x,
+                x: &page.axis_name(words.x, true),
                 y: words.y,
                 log_y: false,
                 log_x: true,
             };
-            if let Err(error) = charts::draw_points(area, scale, axes, &lines, &marks, diverged) {
+            if let Err(error) =
+                charts::draw_points(area, scale, axes, &lines, &marks, page.sweep_diverged)
+            {
                 leptos::logging::warn!("sweep chart: {error}");
             }
         },

@@ -402,25 +402,23 @@ pub(super) fn LineChart(
         let lang = language.get();
         state.lab.with_value(|lab| {
             let text = axes.map_or(text(words), |axes| axes(lab, words));
+            let y = words.axis_name(text.y, log_y);
             let mut data = lines(lab);
-            // The legend names runs and layers in the page's language.
-            for line in &mut data {
-                line.label = names_text::name(lang, &line.label);
-            }
-            (data, text, log_y)
+            names_text::name_lines(lang, &mut data);
+            (data, text, y, log_y)
         })
     };
     draw_at_box_size(
         canvas,
         TextSize::Page,
         data,
-        move |area, scale, (data, text, log_y)| {
+        move |area, scale, (data, text, y, log_y)| {
             drawn.set(data.iter().filter(|line| !line.points.is_empty()).count());
-            let ChartText { title, x, y } = text;
+            let ChartText { title, x, .. } = text;
             let axes = Axes {
                 title,
                 x,
-                y,
+                y: &y,
                 log_y,
                 log_x: false,
             };

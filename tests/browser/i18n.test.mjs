@@ -108,14 +108,28 @@ const SAME_IN_CHINESE = new Set(
   `RMSNorm LayerNorm SwiGLU GeGLU ReGLU GeLU GELU ReLU SiLU RoPE ALiBi NoPE QK-norm QK MQA GQA MHA
   KV MLP RMS FLOPs FLOPs/token tokens/s token tokens nats nats/token PNG CSV JSON WebGPU WGSL CPU GPU
   WebAssembly AdamW Adam LLaMA Mistral Qwen OLMo GPT GPT-NeoX NeoX Gemma Grok BPE WSD logit logits
-  softmax log z-loss Z Transformer Stanford CS lr act max min Hugging Face
-  safetensors archlab Top-k Chrome Edge Safari Firefox Windows Linux ms KiB MiB GiB KB B
+  softmax log erf z-loss Z Transformer Stanford CS lr act max min Hugging Face
+  safetensors archlab Top-k Esc Chrome Edge Safari Firefox Windows Linux ms KiB MiB GiB KB B
   epsilon dropout Pre-norm Post-norm Swish PaLM GPT-J NaN Token id Rust Norm tanh vocab xW xV d_model`
     .split(/\s+/),
 );
 
+/** Has `page` keep every text drawn on a canvas (chart titles, axes, ticks, legends) in
+ * `window.__drawnTexts`, from the next document on. */
+function keepDrawnTexts(page) {
+  return page.addInitScript(() => {
+    const drawn = (window.__drawnTexts = new Set());
+    const fillText = CanvasRenderingContext2D.prototype.fillText;
+    CanvasRenderingContext2D.prototype.fillText = function (text, ...at) {
+      drawn.add(String(text));
+      return fillText.call(this, text, ...at);
+    };
+  });
+}
+
 /** The visible words in Latin letters not on the list (nor in `names`: values a refusal quotes)
- * under `root` (a selector; the whole page by default), with where they were seen. */
+ * under `root` (a selector; the whole page by default, with the texts drawn on its charts where
+ * [keepDrawnTexts] keeps them), with where they were seen. */
 async function untranslated(page, root = "body", names = []) {
   // The experiments' names are the command line's (archlab experiment NAME).
   const experiments = await page.evaluate(() =>
@@ -142,6 +156,7 @@ async function untranslated(page, root = "body", names = []) {
         if (el.getAttribute(name)) out.push(el.getAttribute(name));
       }
     }
+    if (root === "body") out.push(...(window.__drawnTexts ?? []));
     return out;
   }, root);
   const found = new Map();
@@ -150,8 +165,10 @@ async function untranslated(page, root = "body", names = []) {
     // (a dot, an underscore or a digit in it) is not a word.
     // Addresses (chrome://gpu, about:support) are not words.
     // Chinese characters and punctuation separate words as spaces do.
-    // Commands in backquotes and citations ("Kaplan et al. 2020") are not words either.
+    // Commands in backquotes and citations ("Kaplan et al. 2020") are not words either, nor is
+    // a word a chart's legend cut short ("GeL…").
     const words = text
+      .replace(/[A-Za-z]+…/g, " ")
       .replace(/\b[a-z]+:\/\/\S+|\babout:\w+/g, " ")
       .replace(/`[^`]*`/g, " ")
       .replace(/\b[A-Z][A-Za-z]+( et al\.)? (19|20)\d\d\b/g, " ")
@@ -181,6 +198,7 @@ test("in Chinese, no English is left on the page after a run, an experiment, a s
   const browser = await launch({ webgpu: false });
   try {
     const { page, errors } = await openPage(browser);
+    await keepDrawnTexts(page);
     await page.goto(`${url}${TINY}&train.steps=4&lang=zh`);
     await until(page, (s) => s.runs.length === 1 && s.runs[0].steps >= 4 && s.lang === "zh");
     // A second run named by its change.
@@ -213,6 +231,18 @@ test("in Chinese, no English is left on the page after a run, an experiment, a s
 
     await openEveryPanel(page);
     await screenshot(page, "i18n-zh-everything");
+    words = [...new Set([...words, ...(await untranslated(page))])];
+    // Presenter mode's charts, in large type, name the runs in their legends; "n" trains the
+    // stop's first variant, which the status line names.
+    await page.getByTestId("tour-title").click();
+    await page.keyboard.press("p");
+    await page.keyboard.press("n");
+    await page.getByTestId("presenter-status").filter({ hasText: "第 1 个" }).waitFor();
+    const logit = page.getByTestId("presenter-chart-logit");
+    await logit.waitFor();
+    // Fitted to its box (from the canvas's 300x150 at first), then drawn in the same task.
+    const fitted = (canvas) => canvas.width === Math.round(canvas.getBoundingClientRect().width);
+    while (!(await logit.evaluate(fitted))) await page.waitForTimeout(100);
     words = [...new Set([...words, ...(await untranslated(page))])];
     assert.deepEqual(words, [], `English left in Chinese mode:\n${words.join("\n")}`);
     assert.deepEqual(errors, []);

@@ -69,8 +69,11 @@ for (const [width, height] of SCREENS) {
       assert.match(await page.getByTestId("presenter-stop").innerText(), /Stop 2 of 8/);
       assert.match(await page.getByTestId("presenter-claim").innerText(), /gat/i);
       assert.match(await page.getByTestId("presenter-status").innerText(), /activation/);
-      for (const chart of ["presenter-chart-loss", "presenter-chart-logit"]) {
+      const titles = { "presenter-chart-loss": "loss", "presenter-chart-logit": "largest attention logit" };
+      for (const [chart, title] of Object.entries(titles)) {
         const canvas = page.getByTestId(chart);
+        // A screen reader reads the chart's title.
+        assert.equal(await canvas.getAttribute("aria-label"), title);
         const box = await canvas.boundingBox();
         assert.ok(box.height >= 200 && box.width >= 0.4 * width, `${where} ${chart}: ${JSON.stringify(box)}`);
         // Drawn at its box's size and the pixel ratio (ui::chart_canvas), not a fixed bitmap.

@@ -122,7 +122,7 @@ fn write_charts(name: &str, variants: &[Variant], out: &Path) -> Result<(), Stri
     draw(
         &out.join("loss.png"),
         &format!("{name}: validation loss (mean, min-max over seeds)"),
-        &format!("validation loss ({unit})"),
+        &format!("validation loss, {unit} (log scale)"),
         true,
         band_chart(variants),
     )?;

@@ -123,7 +123,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Loss",
         x: "step",
-        y: "cross-entropy (nats)",
+        y: "cross-entropy, nats (log scale)",
         log_y: true,
         log_x: false,
     };
@@ -145,7 +145,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Activation RMS per layer (residual stream bold, branch outputs faint)",
         x: "step",
-        y: "RMS",
+        y: "RMS (log scale)",
         log_y: true,
         log_x: false,
     };
@@ -165,7 +165,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Gradient norm, learning rate and parameter norm",
         x: "step",
-        y: "value",
+        y: "value (log scale)",
         log_y: true,
         log_x: false,
     };
@@ -181,7 +181,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Gradient norm per layer (before clipping)",
         x: "step",
-        y: "L2 norm",
+        y: "L2 norm (log scale)",
         log_y: true,
         log_x: false,
     };

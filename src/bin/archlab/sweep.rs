@@ -131,7 +131,7 @@ fn write(labels: &[&str], lrs: &[f64], cells: &[Cell], out: &Path) -> Result<Str
     let (lines, marks) = archlab::lab::sweep::chart(&numbered, cells);
     let axes = Axes {
         title: "Final validation loss against learning rate",
-        x: "learning rate",
+        x: "learning rate (log scale)",
         y: "cross-entropy (nats)",
         log_y: false,
         log_x: true,
