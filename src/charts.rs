@@ -115,13 +115,15 @@ pub struct Band {
     pub color: usize,
 }
 
-/// Axis titles and scale of a line chart. The names are drawn as given: a log axis says so in
-/// its name, in the chart's language (`PageText::axis_name` on the page).
+/// Axis titles and scale of a line chart.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Axes<'a> {
     pub title: &'a str,
     pub x: &'a str,
     pub y: &'a str,
+    /// A log axis's name in the chart's language, `{axis}` standing for the name:
+    /// `PageText::log_axis`.
+    pub log_axis: &'a str,
     /// Plot log10(y): loss curves span orders of magnitude early on.
     pub log_y: bool,
     /// Plot log10(x): learning rates of a sweep span orders of magnitude.
@@ -289,8 +291,12 @@ fn draw<DB: DrawingBackend>(
         .map_err(chart_error)?;
     let x_format = |v: &f64| format!("{:.0e}", 10f64.powf(*v));
     let mut mesh = chart.configure_mesh();
-    mesh.x_desc(axes.x)
-        .y_desc(axes.y)
+    let axis_name = |name: &str, log: bool| match log {
+        true => axes.log_axis.replace("{axis}", name),
+        false => name.to_string(),
+    };
+    mesh.x_desc(axis_name(axes.x, axes.log_x))
+        .y_desc(axis_name(axes.y, axes.log_y))
         .y_labels(Y_LABELS)
         .y_label_formatter(&y_format)
         .label_style(tick_font)
@@ -789,6 +795,7 @@ pub(crate) mod tests {
             y: "",
             log_y: false,
             log_x: false,
+            log_axis: "{axis} (log)",
         };
         let falling = line((0..10).map(|i| (f64::from(i), f64::from(10 - i))).collect());
         let rising = line((0..10).map(|i| (f64::from(i), f64::from(i))).collect());
@@ -996,6 +1003,7 @@ pub(crate) mod tests {
             y: "loss (nats)",
             log_y: false,
             log_x: false,
+            log_axis: "{axis} (log)",
         };
         let inked = |(w, h): (u32, u32), scale: Scale| {
             let mut pixels = vec![0u8; (w * h * 3) as usize];
@@ -1066,6 +1074,7 @@ pub(crate) mod tests {
                     y: "loss",
                     log_y: false,
                     log_x: false,
+                    log_axis: "{axis} (log)",
                 };
                 draw_bands(
                     &backend.into_drawing_area(),

@@ -905,16 +905,6 @@ pub const CHINESE: PageText = PageText {
     },
 };
 
-impl PageText {
-    /// A chart axis's name, saying so when the axis is on a log scale.
-    pub fn axis_name(&self, axis: &str, log: bool) -> String {
-        match log {
-            true => self.log_axis.replace("{axis}", axis),
-            false => axis.to_string(),
-        }
-    }
-}
-
 /// The page's words in `lang`.
 pub fn of(lang: Lang) -> &'static PageText {
     match lang {

@@ -84,15 +84,16 @@ impl Chart {
             y,
             log_y,
             log_x: false,
+            log_axis: page.log_axis,
         };
         match self {
             // Short titles (the views' names): the header above says the rest, and long ones
             // clip in large type.
             Self::Loss => {
-                let y = page.axis_name(views::loss_axes(lab, page).y, log_y);
+                let y = views::loss_axes(lab, page).y;
                 let mut lines = views::loss_lines(lab);
                 names_text::name_lines(lang, &mut lines);
-                charts::draw_lines(area, scale, axes(names[0], &y, log_y), &lines)?;
+                charts::draw_lines(area, scale, axes(names[0], y, log_y), &lines)?;
                 Ok(names[0].to_string())
             }
             Self::Logit => {

@@ -128,6 +128,7 @@ fn BandChart(chart: ExperimentChart) -> impl IntoView {
             y: &y,
             log_y: false,
             log_x: false,
+            log_axis: page_text::of(lang).log_axis,
         };
         if let Err(error) = charts::draw_bands(area, scale, axes, &bands, &lines) {
             leptos::logging::warn!("{title}: {error}");

@@ -88,10 +88,11 @@ pub fn SweepResults() -> impl IntoView {
             let words = page.sweep_chart;
             let axes = Axes {
                 title: words.title,
-                x: &page.axis_name(words.x, true),
+                x: words.x,
                 y: words.y,
                 log_y: false,
                 log_x: true,
+                log_axis: page.log_axis,
             };
             if let Err(error) =
                 charts::draw_points(area, scale, axes, &lines, &marks, page.sweep_diverged)

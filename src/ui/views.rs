@@ -402,25 +402,25 @@ pub(super) fn LineChart(
         let lang = language.get();
         state.lab.with_value(|lab| {
             let text = axes.map_or(text(words), |axes| axes(lab, words));
-            let y = words.axis_name(text.y, log_y);
             let mut data = lines(lab);
             names_text::name_lines(lang, &mut data);
-            (data, text, y, log_y)
+            (data, text, words.log_axis, log_y)
         })
     };
     draw_at_box_size(
         canvas,
         TextSize::Page,
         data,
-        move |area, scale, (data, text, y, log_y)| {
+        move |area, scale, (data, text, log_axis, log_y)| {
             drawn.set(data.iter().filter(|line| !line.points.is_empty()).count());
-            let ChartText { title, x, .. } = text;
+            let ChartText { title, x, y } = text;
             let axes = Axes {
                 title,
                 x,
-                y: &y,
+                y,
                 log_y,
                 log_x: false,
+                log_axis,
             };
             let result = super::start_marks::timed(testid, || match dots {
                 true => charts::draw_points(area, scale, axes, &data, &[], ""),

@@ -9,6 +9,7 @@ use std::path::Path;
 
 use archlab::charts::{self, Axes, Band, Line, Scale};
 use archlab::lab::experiment_views::{band_chart, difference_lines};
+use archlab::lab::page_text::ENGLISH;
 use archlab::train::evidence;
 pub use archlab::train::evidence::Variant;
 use archlab::train::experiments::Experiment;
@@ -122,7 +123,7 @@ fn write_charts(name: &str, variants: &[Variant], out: &Path) -> Result<(), Stri
     draw(
         &out.join("loss.png"),
         &format!("{name}: validation loss (mean, min-max over seeds)"),
-        &format!("validation loss, {unit} (log scale)"),
+        &format!("validation loss ({unit})"),
         true,
         band_chart(variants),
     )?;
@@ -151,6 +152,7 @@ fn draw(
         y,
         log_y,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     let area = BitMapBackend::new(path, (1000, 600)).into_drawing_area();
     charts::draw_bands(&area, Scale::ONE, axes, &bands, &lines)

@@ -7,6 +7,7 @@ use std::path::Path;
 use archlab::charts::{self, Axes, Line, Scale};
 use archlab::contract::engine::{generate, wait};
 use archlab::contract::Engine;
+use archlab::lab::page_text::ENGLISH;
 use archlab::train::metrics;
 use archlab::train::session::{RunStatus, Session, StepRecord};
 use plotters::prelude::*;
@@ -123,9 +124,10 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Loss",
         x: "step",
-        y: "cross-entropy, nats (log scale)",
+        y: "cross-entropy (nats)",
         log_y: true,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     line_png(&out.join("loss.png"), axes, &loss)?;
 
@@ -145,9 +147,10 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Activation RMS per layer (residual stream bold, branch outputs faint)",
         x: "step",
-        y: "RMS (log scale)",
+        y: "RMS",
         log_y: true,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     line_png(&out.join("norms.png"), axes, &norms)?;
 
@@ -165,9 +168,10 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Gradient norm, learning rate and parameter norm",
         x: "step",
-        y: "value (log scale)",
+        y: "value",
         log_y: true,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     line_png(&out.join("optimizer.png"), axes, &optimizer)?;
 
@@ -181,9 +185,10 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
     let axes = Axes {
         title: "Gradient norm per layer (before clipping)",
         x: "step",
-        y: "L2 norm (log scale)",
+        y: "L2 norm",
         log_y: true,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     line_png(&out.join("gradients.png"), axes, &gradients)?;
 
@@ -194,6 +199,7 @@ fn draw_charts(session: &Session, engine: &mut dyn Engine, out: &Path) -> Result
         y: "nats",
         log_y: false,
         log_x: false,
+        log_axis: ENGLISH.log_axis,
     };
     line_png(&out.join("log_z.png"), axes, &log_z)?;
 

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use archlab::charts::{self, Axes, Scale};
+use archlab::lab::page_text::ENGLISH;
 use archlab::train::lockstep::Lockstep;
 use archlab::train::run::RunConfig;
 use archlab::train::sweep::{self, Cell, DEFAULT_LRS, SWEEP};
@@ -131,10 +132,11 @@ fn write(labels: &[&str], lrs: &[f64], cells: &[Cell], out: &Path) -> Result<Str
     let (lines, marks) = archlab::lab::sweep::chart(&numbered, cells);
     let axes = Axes {
         title: "Final validation loss against learning rate",
-        x: "learning rate (log scale)",
+        x: "learning rate",
         y: "cross-entropy (nats)",
         log_y: false,
         log_x: true,
+        log_axis: ENGLISH.log_axis,
     };
     let path = out.join("sweep.png");
     charts::draw_points(
